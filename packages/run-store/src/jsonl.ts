@@ -1,0 +1,72 @@
+import { closeSync, existsSync, fsyncSync, openSync, readFileSync, writeSync, ftruncateSync, statSync } from 'node:fs';
+import type { z } from 'zod';
+import { RunStoreFormatError } from './errors.js';
+
+export interface JsonlReadResult<T> {
+  records: T[];
+  /** A last line cut short by a crash (`kill -9` mid-write); it is ignored and repaired on the next append. */
+  truncatedTail: boolean;
+}
+
+/**
+ * Reads a JSONL file, validating each line. A malformed line in the middle is an error naming the line;
+ * only a final line without its newline (a write interrupted by a crash) is tolerated.
+ */
+export function readJsonl<S extends z.ZodType>(file: string, schema: S): JsonlReadResult<z.infer<S>> {
+  if (!existsSync(file)) return { records: [], truncatedTail: false };
+  const text = readFileSync(file, 'utf8');
+  const lines = text.split('\n');
+  const last = lines.pop() ?? '';
+  const records: z.infer<S>[] = [];
+  lines.forEach((line, i) => {
+    if (line.trim() === '') return;
+    let value: unknown;
+    try {
+      value = JSON.parse(line);
+    } catch (error) {
+      throw new RunStoreFormatError(file, i + 1, `not valid JSON (${(error as Error).message}); the file was edited or corrupted`);
+    }
+    const parsed = schema.safeParse(value);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new RunStoreFormatError(file, i + 1, `field ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
+    }
+    records.push(parsed.data);
+  });
+  return { records, truncatedTail: last.trim() !== '' };
+}
+
+/**
+ * Append-only JSONL writer. Each record is one `write` of a whole line followed by fsync, so a crash
+ * loses at most the line being written, never a finished one.
+ */
+export class JsonlAppender {
+  #fd: number;
+
+  constructor(readonly file: string, options: { fsync?: boolean } = {}) {
+    this.#fsync = options.fsync ?? true;
+    this.#fd = openSync(file, 'a+');
+    this.#repairTail();
+  }
+
+  readonly #fsync: boolean;
+
+  append(record: unknown): void {
+    writeSync(this.#fd, `${JSON.stringify(record)}\n`);
+    if (this.#fsync) fsyncSync(this.#fd);
+  }
+
+  close(): void {
+    closeSync(this.#fd);
+  }
+
+  /** Drops a partial last line left by a crash so the next record starts on a line of its own. */
+  #repairTail(): void {
+    const size = statSync(this.file).size;
+    if (size === 0) return;
+    const text = readFileSync(this.file, 'utf8');
+    if (text.endsWith('\n')) return;
+    const keep = Buffer.byteLength(text.slice(0, text.lastIndexOf('\n') + 1));
+    ftruncateSync(this.#fd, keep);
+  }
+}
