@@ -1,1 +1,24 @@
-export const x = 1;
+export {
+  ConfidenceError,
+  EmptyInputError,
+  InvalidArgumentError,
+  InvalidValueError,
+  LengthMismatchError,
+  isConfidenceError,
+} from './errors.js';
+export { tokenConfidence, tokenConfidences, exactTopK, exactTopKConfidence } from './token-confidence.js';
+export type { TopLogprob, TraceTokenConfidences } from './token-confidence.js';
+export { SlidingWindowConfidence } from './sliding-window.js';
+export { groupConfidences, lowestGroupConfidence } from './group-confidence.js';
+export {
+  traceConfidence,
+  bottomWindowConfidence,
+  minWindowConfidence,
+  tailConfidence,
+} from './trace-confidence.js';
+export type { TraceConfidence, TraceConfidenceOptions } from './trace-confidence.js';
+export { calibrateThreshold, filterTopConfidence, numpyPercentile } from './percentile.js';
+export { weightedVote, consensusReached } from './voting.js';
+export type { WeightedVoteResult } from './voting.js';
+export { roundHalfEven3 } from './rounding.js';
+export { numpyMean } from './numpy-sum.js';
