@@ -1,0 +1,301 @@
+import { randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, extname, join, resolve } from 'node:path';
+import { execa } from 'execa';
+import { isDatasetError, loadBenchmark, sampleInstances, summarizeSkipped } from '@deepconf-safety/datasets';
+import { EMULATOR_VERSION, startEmulator } from '@deepconf-safety/emulator';
+import { FILES, RUN_STORE_SCHEMA_VERSION, RunStore, isRunStoreError, type Manifest, type Results } from '@deepconf-safety/run-store';
+import { isRunnerError, redactSecrets, runExperiment, type RunSettings } from '@deepconf-safety/runner';
+import { VllmClient, isVllmClientError, type ServerProbe } from '@deepconf-safety/vllm-client';
+import { CONCURRENCY_PER_ENDPOINT, DEFAULT_TOP_LOGPROBS, OptionError, parseExperimentOptions, type ExperimentOptions } from './options.js';
+import { createProgress } from './progress.js';
+import { chooseServer, emulatorBanner, type ServerChoice } from './server.js';
+
+/** The process edges of the command, injected so it can run inside tests. */
+export interface CommandIo {
+  env: Readonly<Record<string, string | undefined>>;
+  out(line: string): void;
+  err(line: string): void;
+  tty: boolean;
+  /** Registers Ctrl+C / SIGTERM; returns an unregister function. */
+  onSignal(handler: (signal: 'SIGINT' | 'SIGTERM') => void): () => void;
+  /** Options of the emulator started when no server is configured. */
+  emulator?: { tokensPerSecond?: number; ttftMs?: number };
+  deployStateDir?: string;
+}
+
+/** What VllmClient.probe() asks for by default (its `probeTopLogprobs`). */
+const PROBED_TOP_LOGPROBS = 21;
+
+export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
+
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function gitCommit(): Promise<string | null> {
+  const r = await execa('git', ['rev-parse', 'HEAD'], { reject: false, timeout: 5_000 });
+  return r.exitCode === 0 ? r.stdout.trim() : null;
+}
+
+function benchmarkLabel(benchmark: string): string {
+  const name = benchmark.includes('/') || benchmark.includes('\\') || extname(benchmark) !== '' ? basename(benchmark, extname(benchmark)) : benchmark;
+  return name.replace(/[^A-Za-z0-9._-]+/g, '_').toLowerCase();
+}
+
+/** Everything that changes results; hashed into the manifest so `--resume` refuses a different run. */
+function resultConfig(o: ExperimentOptions & { topLogprobs: number }, numInstances: number, instanceIds: readonly string[], serverKind: 'emulator' | 'vllm'): Record<string, unknown> {
+  return {
+    model: o.model,
+    benchmark: o.benchmark,
+    numInstances,
+    instancesHash: createHash('sha256').update(instanceIds.join('\n')).digest('hex').slice(0, 16),
+    stratify: o.stratify,
+    server: serverKind,
+    endpoint: o.endpoint,
+    traces: o.traces,
+    warmup: o.warmup,
+    window: o.window,
+    keepPercent: o.keepPercent,
+    calibration: o.calibration,
+    calibrationInstances: o.calibration === 'global' ? o.calibrationInstances : null,
+    earlyStop: o.earlyStop,
+    consensus: o.consensus,
+    maxTokens: o.maxTokens,
+    temperature: o.temperature,
+    topP: o.topP,
+    topK: o.topK,
+    topLogprobs: o.topLogprobs,
+    thinking: o.thinking,
+    system: o.system,
+    seed: o.seed,
+    splitPercentile: o.splitPercentile,
+  };
+}
+
+function runSettings(o: ExperimentOptions & { topLogprobs: number }): RunSettings {
+  return {
+    traces: o.traces,
+    warmup: o.warmup,
+    window: o.window,
+    keepPercent: o.keepPercent,
+    calibration: o.calibration,
+    calibrationInstances: o.calibrationInstances,
+    earlyStop: o.earlyStop,
+    consensusTau: o.consensus,
+    seed: o.seed,
+    splitPercentile: o.splitPercentile,
+    request: {
+      maxTokens: o.maxTokens,
+      temperature: o.temperature,
+      topP: o.topP,
+      topK: o.topK,
+      topLogprobs: o.topLogprobs,
+      thinking: o.thinking,
+      ...(o.system === null ? {} : { system: o.system }),
+    },
+  };
+}
+
+const pct = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : `${v.toFixed(1)}%`);
+
+function summaryLines(results: Results): string[] {
+  const o = results.overall;
+  const b = results.buckets;
+  return [
+    `prompts ${o.instances} (${o.decided} decided), accuracy ${o.accuracy === null ? 'n/a' : pct(100 * o.accuracy)}, errors ${o.errors}`,
+    `tokens ${o.total_tokens} vs baseline ${Math.round(o.baseline_tokens)}${o.baseline_estimated ? ' (estimated)' : ''}: savings ${pct(o.token_savings_percent)}, early-stop rate ${o.early_stop_rate === null ? 'n/a' : pct(100 * o.early_stop_rate)}`,
+    `buckets (split at p${b.splitPercentile} = ${b.splitConfidence === null ? 'n/a' : b.splitConfidence.toFixed(3)}): ` +
+      (['confident_refusal', 'uncertain_refusal', 'confident_compliance', 'uncertain_compliance'] as const).map((k) => `${k} ${b[k].count}`).join(', '),
+  ];
+}
+
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** `npm run experiment`: returns the exit code (0 done, 1 failed, 2 bad options, 130 interrupted). */
+export async function experimentCommand(argv: readonly string[], io: CommandIo): Promise<number> {
+  let options: ExperimentOptions | null;
+  try {
+    options = await parseExperimentOptions(argv);
+  } catch (error) {
+    io.err(`experiment: ${errorText(error)}`);
+    return error instanceof OptionError ? EXIT.usage : EXIT.failed;
+  }
+  if (options === null) return EXIT.ok;
+  const o = options;
+
+  const apiKey = io.env[o.apiKeyEnv] || undefined;
+  const secrets = apiKey ? [apiKey] : [];
+  const scrub = (text: string) => redactSecrets(text, secrets);
+
+  let server: ServerChoice | null = null;
+  let store: RunStore | null = null;
+  let manifest: Manifest | null = null;
+  let unregister = () => {};
+  try {
+    server = await chooseServer({
+      baseUrls: o.baseUrls,
+      model: o.model,
+      seed: o.seed,
+      ...(io.deployStateDir === undefined ? {} : { deployStateDir: io.deployStateDir }),
+      startEmulator: ({ model, seed }) => startEmulator({ port: 0, host: '127.0.0.1', model, seed, maxLogprobs: 21, ...(io.emulator ?? {}) }),
+      log: (line) => io.out(line),
+    });
+    if (server.origin === 'emulator') {
+      io.out(emulatorBanner(server.baseUrls[0] ?? '', 'No --base-url was given and no deployment is recorded in .deploy/ (npm run deploy:lambda).'));
+    }
+
+    const loaded = await loadBenchmark(o.benchmark);
+    const skipped = summarizeSkipped(loaded.skipped);
+    if (skipped) io.err(`warning: ${o.benchmark}: ${skipped}`);
+    if (loaded.records.length === 0) throw new OptionError(`--benchmark ${o.benchmark}: no usable prompts in ${loaded.source}`);
+    const instances = sampleInstances(loaded.records, { n: o.numInstances ?? loaded.records.length, seed: o.seed, stratify: o.stratify });
+    const output = o.output ?? join('results', `${benchmarkLabel(o.benchmark)}_${instances.length}`);
+    if (o.retryErrors && !existsSync(join(output, FILES.manifest))) {
+      throw new OptionError(`--retry-errors: ${output} holds no run; pass the --output of the run whose errors to redo`);
+    }
+
+    const client = new VllmClient({ baseURLs: server.baseUrls, model: o.model, endpoint: o.endpoint, env: {}, ...(apiKey ? { apiKey } : {}), log: (line) => io.out(`vllm: ${line}`) });
+    const probe: ServerProbe[] = await client.probe();
+    const emulated = server.origin === 'emulator' || probe.some((p) => p.healthy && p.emulated);
+    if (emulated && server.origin !== 'emulator') {
+      io.out(emulatorBanner(server.baseUrls.join(', '), 'The server at --base-url says it is an emulator.'));
+    }
+    const healthy = probe.filter((p) => p.healthy);
+    // Chat needs k+1 alternatives per position (the client rebuilds the exact top-k set); stock vLLM allows 20.
+    const extra = o.endpoint === 'chat' ? 1 : 0;
+    // The probe asks for 21: a server that accepts it reports 21 as a lower bound, only a refusal gives the real limit.
+    const limits = healthy.flatMap((p) => (p.maxTopLogprobs === null || p.maxTopLogprobs >= PROBED_TOP_LOGPROBS ? [] : [p.maxTopLogprobs]));
+    const serverMax = limits.length > 0 ? Math.min(...limits) : null;
+    let topLogprobs = o.topLogprobs ?? DEFAULT_TOP_LOGPROBS;
+    if (serverMax !== null && serverMax < topLogprobs + extra) {
+      const fits = serverMax - extra;
+      if (o.topLogprobs !== null || fits < 1) {
+        throw new OptionError(
+          `--top-logprobs ${topLogprobs}: the server accepts at most ${serverMax} logprobs and ${o.endpoint} needs ${topLogprobs + extra}; start vLLM with --max-logprobs ${topLogprobs + extra}, or pass --top-logprobs ${Math.max(1, fits)}`,
+        );
+      }
+      io.err(
+        `warning: the server accepts at most ${serverMax} logprobs, so token confidence uses the top ${fits} instead of DeepConf's ${topLogprobs}. For the exact DeepConf definition start vLLM with --max-logprobs ${topLogprobs + extra}.`,
+      );
+      topLogprobs = fits;
+    }
+    const eff = { ...o, topLogprobs };
+
+    const config = resultConfig(eff, instances.length, instances.map((r) => r.id), emulated ? 'emulator' : 'vllm');
+    const versions: Record<string, string> = {
+      'deepconf-safety': packageVersion(),
+      node: process.version,
+      runStoreSchema: String(RUN_STORE_SCHEMA_VERSION),
+    };
+    const serverVersion = healthy.find((p) => p.version !== null)?.version;
+    if (serverVersion) versions['server'] = serverVersion;
+    if (server.origin === 'emulator') versions['emulator'] = EMULATOR_VERSION;
+    const created = RunStore.create(
+      output,
+      {
+        runId: `${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomUUID().slice(0, 8)}`,
+        startedAt: new Date().toISOString(),
+        config,
+        versions,
+        gitCommit: await gitCommit(),
+        server: { emulated, baseUrls: server.baseUrls, origin: server.origin, probe },
+        emulated,
+        cost: await server.cost(new Date()),
+        description: o.description,
+        benchmarkSource: loaded.source,
+        skippedRows: loaded.skipped.length,
+        runOptions: { output, concurrency: o.concurrency, retries: o.retries, apiKeyEnv: o.apiKeyEnv, config: o.config },
+      },
+      { resume: o.resume },
+    );
+    store = created.store;
+    manifest = created.manifest;
+    io.out(`${created.resumed ? 'Resuming' : 'Starting'} run ${manifest.runId} in ${output}: ${instances.length} prompts of ${o.benchmark} x ${o.traces} traces (warmup ${o.warmup}, window ${o.window}, keep ${o.keepPercent}%${o.earlyStop ? '' : ', no early stop'}) against ${server.baseUrls.join(', ')}${emulated ? ' [EMULATED]' : ''}`);
+
+    const controller = new AbortController();
+    let signals = 0;
+    unregister = io.onSignal((signal) => {
+      signals++;
+      if (signals === 1) {
+        io.err(`\n${signal}: stopping; in-flight traces are aborted, finished prompts are kept. Continue later with --resume (again to quit at once).`);
+        controller.abort();
+      } else {
+        io.err('quitting without cleanup; the run can still be resumed with --resume');
+        process.exit(EXIT.interrupted);
+      }
+    });
+
+    const progress = createProgress({ tty: io.tty, write: io.out });
+    const concurrency = o.concurrency ?? CONCURRENCY_PER_ENDPOINT * Math.max(1, healthy.length);
+    let outcome;
+    try {
+      outcome = await runExperiment({
+        instances,
+        settings: runSettings(eff),
+        source: client,
+        store,
+        emulated,
+        concurrency,
+        maxAttempts: o.retries + 1,
+        retryErrors: o.retryErrors,
+        signal: controller.signal,
+        onProgress: (p) => progress.update(p),
+        secrets,
+      });
+    } finally {
+      progress.stop();
+    }
+    const finishedAt = new Date();
+    manifest = {
+      ...manifest,
+      status: outcome.status,
+      finishedAt: outcome.status === 'completed' ? finishedAt.toISOString() : null,
+      cost: await server.cost(finishedAt),
+    };
+    store.writeManifest(manifest);
+    if (outcome.status === 'interrupted') {
+      io.err(`Interrupted: ${outcome.resumedInstances + outcome.ranInstances}/${instances.length} prompts are saved in ${output}. Continue with: npm run experiment -- ${o.config ? `--config ${o.config} ` : ''}--output ${output} --resume`);
+      return EXIT.interrupted;
+    }
+
+    const results = outcome.results as Results;
+    if (emulated) io.out('EMULATED RUN: the figures below come from the emulator, not from a model.');
+    for (const line of summaryLines(results)) io.out(line);
+    io.out(`results: ${resolve(store.path('results'))}`);
+    if (o.report) {
+      try {
+        // Loaded only here: the figure stack takes seconds to import, and --no-report runs never need it.
+        const { generateReport } = await import('@deepconf-safety/reporting');
+        const report = await generateReport(output);
+        io.out(`report: ${resolve(report.files.html)} (and ${basename(report.files.markdown)}, ${report.files.figures.length} figures)`);
+      } catch (error) {
+        io.err(`warning: the report could not be written (${scrub(errorText(error))}); results.json is complete, retry with npm run figures`);
+      }
+    }
+    return EXIT.ok;
+  } catch (error) {
+    const known = error instanceof OptionError || isRunStoreError(error) || isRunnerError(error) || isVllmClientError(error) || isDatasetError(error);
+    io.err(`experiment: ${scrub(known ? errorText(error) : error instanceof Error ? (error.stack ?? error.message) : String(error))}`);
+    if (error instanceof Error && error.name === 'AuthenticationError') {
+      io.err(`(this run reads the key from the environment variable ${o.apiKeyEnv}${apiKey ? '' : ', which is not set'}; choose another with --api-key-env)`);
+    }
+    if (store && manifest) {
+      try {
+        store.writeManifest({ ...manifest, status: 'failed', error: scrub(errorText(error)) });
+      } catch {
+        // The original error matters more than a manifest we could not update.
+      }
+    }
+    return error instanceof OptionError ? EXIT.usage : EXIT.failed;
+  } finally {
+    unregister();
+    store?.close();
+    await server?.close();
+  }
+}

@@ -1,0 +1,181 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import yargs from 'yargs';
+import { RunStore } from '@deepconf-safety/run-store';
+import { RunnerConfigError, loadRecording, offlineVotes, replayRun, sweepRecording, type Recording } from '@deepconf-safety/runner';
+import { OptionError } from './experiment/options.js';
+import { sweepCsv, sweepMarkdown, type SweepReport } from './sweep-format.js';
+import { sweepFigureSvg, svgToPng } from './sweep-figure.js';
+
+/** The process edges of `npm run sweep`, injected so tests run it in-process. */
+export interface SweepIo {
+  out(line: string): void;
+  err(line: string): void;
+}
+
+export const SWEEP_EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+export interface SweepOptions {
+  run: string;
+  windows: number[];
+  keepPercents: number[];
+  /** Null = the run's own warmup. */
+  warmups: number[] | null;
+  output: string | null;
+  variants: boolean;
+  png: boolean;
+}
+
+/** `32,64` or repeated flags; every item must be a number (an integer for window and warmup). */
+function parseList(raw: unknown, flag: string, integer: boolean): number[] | null {
+  if (raw === undefined) return null;
+  const items = (Array.isArray(raw) ? raw : [raw]).flatMap((v) => String(v).split(',')).map((s) => s.trim());
+  if (items.length === 0 || items.some((s) => s === '')) throw new OptionError(`--${flag}: expected a comma-separated list such as ${integer ? '32,64,128' : '10,50,90'} (got ${JSON.stringify(raw)})`);
+  return items.map((s) => {
+    const v = Number(s);
+    if (!Number.isFinite(v) || (integer && !Number.isInteger(v))) throw new OptionError(`--${flag}: ${JSON.stringify(s)} is not ${integer ? 'an integer' : 'a number'}`);
+    return v;
+  });
+}
+
+export async function parseSweepOptions(argv: readonly string[]): Promise<SweepOptions | null> {
+  let raw: Record<string, unknown>;
+  try {
+    raw = (await yargs([...argv])
+      .scriptName('npm run sweep --')
+      .usage(
+        '$0 <run dir> [options]\n\nReplays a recorded run (best: one made with --no-early-stop, which keeps every trace in full) under a grid of DeepConf settings: where each trace would have stopped, the tokens, the votes, decisions, accuracy and buckets. Writes sweep.csv, sweep.json, sweep.md and accuracy_vs_tokens.svg/.png into <run dir>/sweep/.',
+      )
+      .positional('run', { type: 'string', describe: 'run directory (the --output of npm run experiment)' })
+      .option('window', { type: 'string', default: '32,64,128,256', describe: 'sliding windows in tokens, comma-separated' })
+      .option('keep-percent', { type: 'string', default: '10,50,90', describe: 'DeepConf eta values (share of warmup confidence kept; 10 = DeepConf-low, 90 = DeepConf-high), comma-separated' })
+      .option('warmup', { type: 'string', describe: "warmup traces per prompt, comma-separated (default: the run's own)" })
+      .option('output', { type: 'string', describe: 'output directory (default <run dir>/sweep)' })
+      .option('variants', { type: 'boolean', default: true, describe: 'also compare the offline voting variants (--no-variants to skip)' })
+      .option('png', { type: 'boolean', default: true, describe: 'also write the figure as PNG (--no-png to skip)' })
+      .strictOptions()
+      .help()
+      .version(false)
+      .exitProcess(false)
+      .fail((message: string | undefined, error: Error | undefined) => {
+        throw error instanceof OptionError ? error : new OptionError(`${message ?? error?.message ?? 'invalid options'} (see --help)`);
+      })
+      .parseAsync()) as Record<string, unknown>;
+  } catch (error) {
+    throw error instanceof OptionError ? error : new OptionError((error as Error).message);
+  }
+  if (raw['help'] === true) return null;
+  const positional = (raw['_'] as unknown[]).map(String);
+  if (positional.length !== 1) {
+    throw new OptionError(`expected one run directory, got ${positional.length === 0 ? 'none' : positional.join(' ')}; e.g. npm run sweep -- results/xstest_250 --window 32,64`);
+  }
+  return {
+    run: positional[0] as string,
+    windows: parseList(raw['window'], 'window', true) ?? [],
+    keepPercents: parseList(raw['keep-percent'], 'keep-percent', false) ?? [],
+    warmups: parseList(raw['warmup'], 'warmup', true),
+    output: typeof raw['output'] === 'string' ? raw['output'] : null,
+    variants: raw['variants'] !== false,
+    png: raw['png'] !== false,
+  };
+}
+
+const configString = (r: Recording, key: string): string | null => {
+  const v = r.manifest.config[key];
+  return typeof v === 'string' && v !== '' ? v : null;
+};
+
+/** Replays, then builds everything that is written (no I/O). */
+export function buildSweepReport(recording: Recording, grid: SweepReport['grid'], variants: boolean, onProgress?: (done: number, total: number) => void): SweepReport {
+  const sweep = sweepRecording(recording, grid, onProgress);
+  const s = recording.settings;
+  const notes: string[] = [];
+  if (recording.emulated) notes.push('The run was made against the emulator: the numbers exercise the pipeline and say nothing about a model.');
+  if (recording.earlyStoppedTraces > 0) {
+    notes.push(
+      `The run stopped ${recording.earlyStoppedTraces} trace(s) early. A replay cannot lengthen them, so settings that would let them run further (a lower threshold, another window) are not computable, and the baseline is estimated. Record with --no-early-stop for a complete sweep.`,
+    );
+  }
+  if (recording.unfinished.length > 0) notes.push(`${recording.unfinished.length} prompt(s) have traces but no result (the run was interrupted); they are left out.`);
+  if (s.consensusTau !== null) notes.push(`The run used adaptive sampling (--consensus ${s.consensusTau}); the replay votes over the traces it recorded and does not re-simulate which traces it skipped.`);
+  notes.push('Stopped traces never vote (DeepConf), so their truncated text is never judged; token counts for a stop at token i are i + 1, as the online client counts them.');
+
+  const full = replayRun(recording, { window: s.window, keepPercent: s.keepPercent, warmup: s.warmup, earlyStop: false });
+  const variantRows = variants ? offlineVotes(recording, { windows: grid.windows, keepPercents: grid.keepPercents }) : null;
+  // With stopped traces the majority would be over the completed ones only: not a no-early-stop reference.
+  const majority = recording.earlyStoppedTraces === 0 ? (variantRows?.find((v) => v.name === 'majority') ?? null) : null;
+  if (variants && recording.earlyStoppedTraces > 0) notes.push('The offline voting variants use only the traces that ran to completion, which a run with early stopping biases towards confident traces.');
+  const baselineTokens = sweep.rows.find((r) => r.baselineTokens !== null)?.baselineTokens ?? null;
+  return {
+    run: { dir: recording.dir, runId: recording.manifest.runId, model: configString(recording, 'model'), benchmark: configString(recording, 'benchmark') },
+    emulated: recording.emulated,
+    grid,
+    recordedSettings: s,
+    sweep,
+    variants: variantRows,
+    reference: {
+      baselineTokens,
+      deepconfVoteAccuracy: full.computable ? full.results.overall.accuracy : null,
+      majorityAccuracy: majority?.accuracy ?? null,
+    },
+    notes,
+  };
+}
+
+const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
+
+/** `npm run sweep`: returns the exit code (0 done, 1 failed, 2 bad options). */
+export async function sweepCommand(argv: readonly string[], io: SweepIo): Promise<number> {
+  let o: SweepOptions | null;
+  try {
+    o = await parseSweepOptions(argv);
+  } catch (error) {
+    io.err(`sweep: ${errorText(error)}`);
+    return error instanceof OptionError ? SWEEP_EXIT.usage : SWEEP_EXIT.failed;
+  }
+  if (o === null) return SWEEP_EXIT.ok;
+  try {
+    const recording = loadRecording(RunStore.open(o.run));
+    const grid = { windows: o.windows, keepPercents: o.keepPercents, warmups: o.warmups ?? [recording.settings.warmup] };
+    const total = grid.windows.length * grid.keepPercents.length * grid.warmups.length;
+    io.out(
+      `Replaying ${recording.instances.length} prompts of run ${recording.manifest.runId}${recording.emulated ? ' [EMULATED]' : ''} under ${total} setting(s): ` +
+        `window ${grid.windows.join(',')} × keep ${grid.keepPercents.join(',')} × warmup ${grid.warmups.join(',')}`,
+    );
+    // A few progress lines, not one per setting: a 1000-prompt sweep takes tens of seconds.
+    let shown = 0;
+    const report = buildSweepReport(recording, grid, o.variants, (done, all) => {
+      const quarter = Math.floor((4 * done) / all);
+      if (all >= 8 && quarter > shown && done < all) {
+        shown = quarter;
+        io.out(`replayed ${done}/${all} settings`);
+      }
+    });
+    const outDir = o.output ?? join(o.run, 'sweep');
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(join(outDir, 'sweep.csv'), sweepCsv(report));
+    writeFileSync(join(outDir, 'sweep.json'), `${JSON.stringify(report, null, 2)}\n`);
+    writeFileSync(join(outDir, 'sweep.md'), sweepMarkdown(report));
+    const svg = sweepFigureSvg(report);
+    writeFileSync(join(outDir, 'accuracy_vs_tokens.svg'), svg);
+    if (o.png) writeFileSync(join(outDir, 'accuracy_vs_tokens.png'), await svgToPng(svg));
+
+    const rows = report.sweep.rows;
+    const notComputable = rows.filter((r) => !r.computable).length;
+    const front = rows.filter((r) => r.pareto).length;
+    if (recording.emulated) io.out('EMULATED RUN: these numbers come from the emulator, not from a model.');
+    io.out(`${rows.length - notComputable}/${rows.length} settings computable, ${front} on the Pareto front${notComputable > 0 ? ` (${notComputable} would need tokens the run never generated: record with --no-early-stop)` : ''}`);
+    const check = report.sweep.recordedCheck;
+    if (check.computable && check.mismatches.length > 0) {
+      io.err(`warning: replaying the run's own setting differs from its records in ${check.mismatches.length} field(s) (first: ${JSON.stringify(check.mismatches[0])}); see sweep.json`);
+    } else if (check.computable) {
+      io.out(`check: the replay of the run's own setting reproduces its online records (${check.instances} prompts)`);
+    }
+    io.out(`written: ${resolve(outDir)}/{sweep.csv,sweep.json,sweep.md,accuracy_vs_tokens.svg${o.png ? ',accuracy_vs_tokens.png' : ''}}`);
+    return SWEEP_EXIT.ok;
+  } catch (error) {
+    io.err(`sweep: ${errorText(error)}`);
+    // A grid value the runner rejects is a usage error; anything else (unreadable run, bad manifest) a failure.
+    return error instanceof RunnerConfigError ? SWEEP_EXIT.usage : SWEEP_EXIT.failed;
+  }
+}

@@ -1,0 +1,158 @@
+import * as Plot from '@observablehq/plot';
+import { JSDOM } from 'jsdom';
+import sharp from 'sharp';
+import { EMULATED_BANNER, OKABE_ITO } from '@deepconf-safety/reporting';
+import type { SweepRow } from '@deepconf-safety/runner';
+import { settingLabel, type SweepReport } from './sweep-format.js';
+
+const SVG_NS = 'http://www.w3.org/2000/svg';
+const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
+const FONT = 'DejaVu Sans, Helvetica, Arial, sans-serif';
+const WIDTH = 960;
+const PLOT_HEIGHT = 520;
+const PALETTE = [OKABE_ITO.blue, OKABE_ITO.orange, OKABE_ITO.bluishGreen, OKABE_ITO.reddishPurple, OKABE_ITO.skyBlue, OKABE_ITO.vermillion, OKABE_ITO.yellow, OKABE_ITO.grey];
+const SYMBOLS = ['circle', 'square', 'triangle', 'diamond', 'star', 'cross', 'wye', 'times'];
+
+const escapeXml = (s: string): string =>
+  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+
+/** Renders Plot marks to a standalone SVG string in jsdom (Plot needs a DOM; the CLI has none). */
+function plotSvg(document: Document, options: Plot.PlotOptions): string {
+  const el = Plot.plot({ ...options, document, style: { fontFamily: FONT, fontSize: '13px', background: 'white', overflow: 'visible' } });
+  const svg = el.tagName.toLowerCase() === 'svg' ? el : el.querySelector('svg');
+  if (!svg) throw new Error('Observable Plot returned no SVG element');
+  svg.setAttributeNS(XMLNS_NS, 'xmlns', SVG_NS);
+  return svg.outerHTML;
+}
+
+interface Point {
+  tokens: number;
+  accuracy: number;
+  keep: string;
+  window: string;
+  label: string;
+  pareto: boolean;
+  recorded: boolean;
+}
+
+/**
+ * Accuracy against tokens for every computable setting (colour = keep η, shape = window), the Pareto front as a
+ * line through its settings (labelled), and the no-early-stop references. An emulated run carries a red banner
+ * that cannot be cropped off without the title.
+ */
+export function sweepFigureSvg(report: SweepReport): string {
+  const { window } = new JSDOM('<!DOCTYPE html><body></body>');
+  const document = window.document;
+  const rows = report.sweep.rows.filter((r): r is SweepRow & { tokens: number; accuracy: number } => r.computable && r.tokens !== null && r.accuracy !== null);
+  const keeps = [...new Set(report.sweep.rows.map((r) => r.keepPercent))].sort((a, b) => a - b).map((k) => `η ${k}%`);
+  const windows = [...new Set(report.sweep.rows.map((r) => r.window))].sort((a, b) => a - b).map((w) => `window ${w}`);
+  const points: Point[] = rows.map((r) => ({
+    tokens: r.tokens,
+    accuracy: 100 * r.accuracy,
+    keep: `η ${r.keepPercent}%`,
+    window: `window ${r.window}`,
+    label: settingLabel(r),
+    pareto: r.pareto,
+    recorded: r.recorded,
+  }));
+  const front = points.filter((p) => p.pareto).sort((a, b) => a.tokens - b.tokens);
+  const ref = report.reference;
+  const refs = [
+    ...(ref.baselineTokens !== null && ref.deepconfVoteAccuracy !== null ? [{ tokens: ref.baselineTokens, accuracy: 100 * ref.deepconfVoteAccuracy, label: 'no early stop, DeepConf vote' }] : []),
+    ...(ref.baselineTokens !== null && ref.majorityAccuracy !== null ? [{ tokens: ref.baselineTokens, accuracy: 100 * ref.majorityAccuracy, label: 'no early stop, plain majority' }] : []),
+  ];
+  const skipped = report.sweep.rows.length - rows.length;
+
+  let panel: string;
+  if (points.length === 0) {
+    panel = plotSvg(document, {
+      width: WIDTH,
+      height: 200,
+      axis: null,
+      marks: [Plot.frame({ stroke: '#bbb' }), Plot.text(['No computable setting with labelled, decided prompts: nothing to draw.'], { frameAnchor: 'middle', fontSize: 15 })],
+    });
+  } else {
+    panel = plotSvg(document, {
+      width: WIDTH,
+      height: PLOT_HEIGHT,
+      marginLeft: 70,
+      marginRight: 190,
+      marginBottom: 50,
+      marginTop: 20,
+      x: { label: 'Tokens generated, all prompts →', grid: true, nice: true, tickFormat: '~s', labelAnchor: 'center', labelOffset: 40 },
+      y: { label: '↑ Accuracy (%)', grid: true, nice: true },
+      color: { domain: keeps, range: PALETTE.slice(0, keeps.length) },
+      symbol: { domain: windows, range: SYMBOLS.slice(0, windows.length) },
+      marks: [
+        Plot.frame({ stroke: '#ddd' }),
+        Plot.line(front, { x: 'tokens', y: 'accuracy', stroke: '#111', strokeWidth: 1.5, strokeDasharray: '5,3' }),
+        Plot.dot(points, { x: 'tokens', y: 'accuracy', fill: 'keep', symbol: 'window', r: 5, fillOpacity: 0.75, stroke: 'white', strokeWidth: 0.6 }),
+        Plot.dot(front, { x: 'tokens', y: 'accuracy', symbol: 'window', r: 9, stroke: '#111', strokeWidth: 1.6, fill: 'none' }),
+        Plot.text(front, { x: 'tokens', y: 'accuracy', text: 'label', dy: -15, fontSize: 11, fill: '#111', stroke: 'white', strokeWidth: 3, paintOrder: 'stroke' }),
+        Plot.dot(
+          points.filter((p) => p.recorded),
+          { x: 'tokens', y: 'accuracy', r: 13, stroke: OKABE_ITO.vermillion, strokeWidth: 1.6, strokeDasharray: '2,2', fill: 'none' },
+        ),
+        Plot.dot(refs, { x: 'tokens', y: 'accuracy', symbol: 'diamond2', r: 7, stroke: '#111', strokeWidth: 1.6 }),
+        Plot.text(refs, { x: 'tokens', y: 'accuracy', text: 'label', dx: 12, textAnchor: 'start', fontSize: 11, fill: '#333', stroke: 'white', strokeWidth: 3, paintOrder: 'stroke' }),
+      ],
+    });
+  }
+
+  // Legend rows are Plot marks too, so shapes and colours match the chart exactly.
+  const legendItems = [
+    ...keeps.map((k, i) => ({ x: i, y: 0, text: k, fill: PALETTE[i] ?? '#888', symbol: 'circle' })),
+    ...windows.map((w, i) => ({ x: i, y: 1, text: w, fill: '#666', symbol: SYMBOLS[i] ?? 'circle' })),
+  ];
+  const columns = Math.max(keeps.length, windows.length, 1);
+  const legend = plotSvg(document, {
+    width: Math.min(WIDTH, 40 + columns * 130),
+    height: 56,
+    margin: 12,
+    axis: null,
+    x: { domain: [0, columns] },
+    y: { domain: [0, 1], reverse: true },
+    marks: [
+      Plot.dot(legendItems, { x: 'x', y: 'y', fill: 'fill', symbol: 'symbol', r: 5 }),
+      Plot.text(legendItems, { x: 'x', y: 'y', text: 'text', dx: 10, textAnchor: 'start', fontSize: 12 }),
+    ],
+  });
+
+  const s = report.recordedSettings;
+  const title = 'Accuracy versus tokens: DeepConf settings replayed from one recorded run';
+  const who = [report.run.model, report.run.benchmark].filter((x): x is string => x !== null).join(' · ');
+  const subtitle = `${who ? `${who} · ` : ''}run ${report.run.runId} · ${report.sweep.rows[0]?.instances ?? 0} prompts × ${s.traces} traces · ${s.calibration} calibration`;
+  const footer =
+    `Dashed line and ringed points: Pareto front (label W = window, η = keep %, w = warmup). Dashed red ring: the run's own setting. Diamonds: every trace in full.` +
+    (skipped > 0 ? ` ${skipped} setting(s) not drawn (not computable, or no accuracy).` : '');
+
+  const parts: string[] = [];
+  let y = 0;
+  if (report.emulated) {
+    parts.push(`<rect x="0" y="0" width="${WIDTH}" height="34" fill="#B00020"/>`);
+    parts.push(`<text x="${WIDTH / 2}" y="23" text-anchor="middle" font-size="17" font-weight="bold" fill="white">${escapeXml(EMULATED_BANNER)}</text>`);
+    y = 34;
+  }
+  y += 30;
+  parts.push(`<text x="16" y="${y}" font-size="19" font-weight="bold" fill="#111">${escapeXml(title)}</text>`);
+  y += 22;
+  parts.push(`<text x="16" y="${y}" font-size="13" fill="#333">${escapeXml(subtitle)}</text>`);
+  y += 8;
+  parts.push(legend.replace(/^<svg /, `<svg x="16" y="${y}" `));
+  y += 60;
+  const panelHeight = points.length === 0 ? 200 : PLOT_HEIGHT;
+  parts.push(panel.replace(/^<svg /, `<svg x="0" y="${y}" `));
+  y += panelHeight + 18;
+  parts.push(`<text x="16" y="${y}" font-size="11.5" fill="#444">${escapeXml(footer)}</text>`);
+  y += 14;
+  window.close();
+  return (
+    `<svg xmlns="${SVG_NS}" width="${WIDTH}" height="${y}" viewBox="0 0 ${WIDTH} ${y}" font-family="${FONT}">` +
+    `<rect width="100%" height="100%" fill="white"/>${parts.join('')}</svg>`
+  );
+}
+
+/** PNG at twice the CSS size (144 dpi), sharp enough for slides and print. */
+export async function svgToPng(svg: string): Promise<Buffer> {
+  return sharp(Buffer.from(svg), { density: 144 }).png().toBuffer();
+}

@@ -1,0 +1,137 @@
+import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { startEmulator, type EmulatorHandle } from '@deepconf-safety/emulator';
+import { RunStore } from '@deepconf-safety/run-store';
+import { experimentCommand } from '../src/experiment/command.js';
+
+// Integration: the real CLI in a child process, real HTTP to an in-process emulator on loopback.
+const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
+const bin = join(repo, 'packages/cli/src/bin/experiment.ts');
+const made: string[] = [];
+const tmp = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'experiment-cli-'));
+  made.push(dir);
+  return dir;
+};
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
+
+// Usually well under 15 s; the margin is for a loaded CI machine starting child processes.
+const CHILD_TIMEOUT_MS = 90_000;
+
+let emulator: EmulatorHandle;
+beforeAll(async () => {
+  // Slow enough per sequence that a run lasts a few seconds and can be killed mid-way.
+  emulator = await startEmulator({ port: 0, seed: 3, tokensPerSecond: 400, maxLogprobs: 21 });
+});
+afterAll(async () => {
+  await emulator.close();
+});
+
+const args = (output: string, extra: string[] = [], traces = 4) => [
+  '--base-url', emulator.baseURL,
+  '--benchmark', 'xstest',
+  '--num-instances', '12',
+  '--traces', String(traces),
+  '--warmup', '2',
+  '--window', '16',
+  '--max-tokens', '96',
+  '--seed', '11',
+  '--concurrency', '4',
+  '--no-report',
+  '--output', output,
+  ...extra,
+];
+
+function cli(argv: string[]) {
+  // node --import tsx keeps the CLI in this one process, so a signal reaches the CLI itself.
+  return execa(process.execPath, ['--import', 'tsx', '--conditions=@deepconf-safety/source', bin, ...argv], { cwd: repo, reject: false, env: { VLLM_API_KEY: '' } });
+}
+
+/** The same command in this process (no child start-up cost) for the runs that are not killed. */
+async function inProcess(argv: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const exitCode = await experimentCommand(argv, { env: {}, out: (l) => out.push(l), err: (l) => err.push(l), tty: false, onSignal: () => () => undefined });
+  return { exitCode, stdout: out.join('\n'), stderr: err.join('\n') };
+}
+
+const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').length : 0);
+
+async function whenLines(file: string, n: number, child: Promise<unknown>): Promise<void> {
+  let exited = false;
+  void child.finally(() => (exited = true));
+  while (lines(file) < n) {
+    if (exited) throw new Error(`the run ended before ${file} had ${n} lines`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+const sortById = <T extends { instanceId: string }>(rs: T[]) => [...rs].sort((a, b) => (a.instanceId < b.instanceId ? -1 : 1));
+
+describe('npm run experiment against the emulator over HTTP', () => {
+  test('a run killed with SIGKILL resumes to the same results as an uninterrupted run with the same seed', async () => {
+    const refDir = tmp();
+    const killDir = tmp();
+    const killed = cli(args(killDir));
+    const reference = inProcess(args(refDir));
+    await whenLines(join(killDir, 'instances.jsonl'), 3, killed);
+    killed.kill('SIGKILL');
+    const k = await killed;
+    expect(k.signal).toBe('SIGKILL');
+    const partial = lines(join(killDir, 'instances.jsonl'));
+    expect(partial).toBeLessThan(12);
+    expect(RunStore.open(killDir).readManifest().status).toBe('running');
+
+    const refused = await inProcess(args(killDir));
+    expect(refused.exitCode).toBe(1);
+    expect(refused.stderr).toMatch(/--resume/);
+
+    const resumed = await inProcess(args(killDir, ['--resume']));
+    expect(resumed.stderr).toBe('');
+    expect(resumed.exitCode).toBe(0);
+    expect(resumed.stdout).toMatch(/Resuming run/);
+    const ref = await reference;
+    expect(ref.exitCode).toBe(0);
+    expect(ref.stdout.split('\n').slice(0, 3).join('\n')).toMatch(/EMULATED RUN/);
+
+    const a = RunStore.open(refDir);
+    const b = RunStore.open(killDir);
+    expect(sortById(b.readInstances())).toEqual(sortById(a.readInstances()));
+    expect(b.readResults()).toEqual(a.readResults());
+    expect(b.readResults().emulated).toBe(true);
+    // Early stopping really aborted requests over HTTP.
+    expect(b.readResults().overall.early_stopped).toBeGreaterThan(0);
+    expect(emulator.stats().abortedRequests).toBeGreaterThan(0);
+    // No finished prompt was redone: each appears once in instances.jsonl; no trace is duplicated.
+    expect(lines(b.path('instances'))).toBe(12);
+    expect(lines(b.path('traces'))).toBe(b.readTraces().length);
+    expect(b.readTraces()).toHaveLength(48);
+    const manifest = b.readManifest();
+    expect(manifest).toMatchObject({ status: 'completed', emulated: true, server: { emulated: true } });
+    expect(manifest.configHash).toBe(a.readManifest().configHash);
+
+    const mismatch = await inProcess(args(killDir, ['--resume'], 6));
+    expect(mismatch.exitCode).toBe(1);
+    expect(mismatch.stderr).toMatch(/different configuration.*traces: 4 → 6/);
+  }, CHILD_TIMEOUT_MS);
+
+  test('Ctrl+C stops cleanly: manifest interrupted, exit 130, resumable', async () => {
+    const dir = tmp();
+    const child = cli(args(dir));
+    await whenLines(join(dir, 'traces.jsonl'), 2, child);
+    child.kill('SIGINT');
+    const r = await child;
+    expect(r.exitCode).toBe(130);
+    expect(r.stderr).toMatch(/--resume/);
+    const store = RunStore.open(dir);
+    expect(store.readManifest().status).toBe('interrupted');
+    expect(store.hasResults()).toBe(false);
+    expect(lines(store.path('traces'))).toBe(store.readTraces().length);
+  }, CHILD_TIMEOUT_MS);
+});

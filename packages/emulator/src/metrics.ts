@@ -1,0 +1,39 @@
+// Prometheus text exposition with vLLM's metric names (vllm/v1/metrics/loggers.py), so
+// dashboards and benchmarks written for vLLM read the emulator unchanged.
+
+export interface MetricsInput {
+  readonly model: string;
+  readonly running: number;
+  readonly waiting: number;
+  readonly maxNumSeqs: number;
+  readonly promptTokens: number;
+  readonly generationTokens: number;
+  readonly finished: Readonly<Record<string, number>>;
+}
+
+function float(x: number): string {
+  return Number.isInteger(x) ? `${x}.0` : String(x);
+}
+
+/** Renders the /metrics body. */
+export function renderMetrics(m: MetricsInput): string {
+  const labels = `engine="0",model_name=${JSON.stringify(m.model)}`;
+  const lines: string[] = [];
+  const metric = (name: string, type: 'gauge' | 'counter', help: string, samples: [string, number][]): void => {
+    lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    for (const [extra, v] of samples) lines.push(`${name}{${labels}${extra}} ${float(v)}`);
+  };
+  metric('vllm:num_requests_running', 'gauge', 'Number of requests in model execution batches.', [['', m.running]]);
+  metric('vllm:num_requests_waiting', 'gauge', 'Number of requests waiting to be processed.', [['', m.waiting]]);
+  metric('vllm:kv_cache_usage_perc', 'gauge', 'KV-cache usage. 1 means 100 percent usage.', [['', Math.min(1, m.running / m.maxNumSeqs)]]);
+  metric('vllm:prompt_tokens_total', 'counter', 'Number of prefill tokens processed.', [['', m.promptTokens]]);
+  metric('vllm:generation_tokens_total', 'counter', 'Number of generation tokens processed.', [['', m.generationTokens]]);
+  metric(
+    'vllm:request_success_total',
+    'counter',
+    'Count of successfully processed requests.',
+    Object.entries(m.finished).map(([reason, v]): [string, number] => [`,finished_reason="${reason}"`, v]),
+  );
+  metric('vllm:num_preemptions_total', 'counter', 'Cumulative number of preemption from the engine.', [['', 0]]);
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,160 @@
+import { EmulatorOptionError } from './errors.js';
+
+/** Faults injected on demand for reliability tests. Rates are per request, deterministic in the server seed. */
+export interface FaultOptions {
+  /** Accept each TCP connection and reset it at once (clients see ECONNRESET / "socket hang up"). */
+  readonly refuseConnections?: boolean;
+  /** Share of generation requests answered with HTTP 429 (0–1). */
+  readonly status429Rate?: number;
+  /** Share of generation requests answered with HTTP 500 (0–1). */
+  readonly status500Rate?: number;
+  /** Destroy the socket after this many tokens of a request (no `[DONE]`): a stream cut mid-way. */
+  readonly cutStreamAfterTokens?: number;
+  /** Send an in-band `{"error": ...}` event and `[DONE]` after this many tokens (HTTP status stays 200). */
+  readonly errorEventAfterTokens?: number;
+  /** ≥ 1: time to first token × factor, decode speed ÷ factor (for requests received while set). */
+  readonly slowFactor?: number;
+  /** `/health` answers 503, as vLLM does after EngineDeadError (static faults only, not from a hook). */
+  readonly unhealthy?: boolean;
+}
+
+/** What a per-request fault hook sees. */
+export interface FaultContext {
+  /** 0-based count of generation requests received so far (this one included). */
+  readonly requestIndex: number;
+  readonly path: string;
+  /** Parsed JSON body (untrusted). */
+  readonly body: unknown;
+}
+
+/** Per-request fault decision; `undefined` = no fault. */
+export type FaultHook = (ctx: FaultContext) => FaultOptions | undefined;
+
+export interface EmulatorOptions {
+  /** TCP port; 0 (default) = an ephemeral free port. */
+  readonly port?: number;
+  /** Listen address; loopback (127.0.0.1) by default. Anything else needs `allowRemote`. */
+  readonly host?: string;
+  /** Allow a non-loopback `host` (the emulator has no TLS and an optional API key only). */
+  readonly allowRemote?: boolean;
+  /** Served model name (`--served-model-name`). Default 'Qwen/Qwen3-1.7B'. */
+  readonly model?: string;
+  /** Seed of the synthetic model: same seed, prompt and trace index give the same trace. Default 0. */
+  readonly seed?: number;
+  /** Time to first token after a request is admitted to the batch, ms. Default 0. */
+  readonly ttftMs?: number;
+  /** Decode speed per sequence, tokens/s; Infinity (default) = as fast as possible. */
+  readonly tokensPerSecond?: number;
+  /** Sequences decoded at once (vLLM --max-num-seqs); further requests queue. Default 256. */
+  readonly maxNumSeqs?: number;
+  /** Largest top_logprobs/logprobs accepted (vLLM --max-logprobs). Default 20, at most 40. */
+  readonly maxLogprobs?: number;
+  /** Context length reported in /v1/models and enforced on prompt + max tokens. Default 40960. */
+  readonly maxModelLen?: number;
+  /** When set, /v1/* requires `Authorization: Bearer <apiKey>` (401 otherwise), like vLLM --api-key. */
+  readonly apiKey?: string;
+  /** Static faults, or a hook deciding per request. Change later with `handle.setFaults()`. */
+  readonly faults?: FaultOptions | FaultHook;
+  /** Emulate `--reasoning-parser qwen3`: `<think>` text goes to a separate delta key. Default: off (all in content). */
+  readonly reasoningParser?: 'qwen3' | null;
+  /** Delta key for reasoning text with a reasoning parser: v0.10–0.11 'reasoning_content' (default), 2026 'reasoning'. */
+  readonly reasoningField?: 'reasoning_content' | 'reasoning';
+  /** Qwen3 thinks unless `chat_template_kwargs.enable_thinking` is false. Default true. */
+  readonly thinkingByDefault?: boolean;
+  /** > 1: chunks carry 1..N tokens (as with speculative decoding or a lagging consumer). Default 1. */
+  readonly maxTokensPerChunk?: number;
+  /** Text trails logprobs by this many tokens (vLLM's stop-string hold-back): chunks with logprobs but `content:""`. Default 0. */
+  readonly textLagTokens?: number;
+  /** Answer a too-large top_logprobs on a stream with HTTP 200 + in-band error (v0.10 / 2026 main) instead of 400 (v0.11). */
+  readonly validationErrorsInBand?: boolean;
+  /** Monotonic clock in ms (injected for tests). Default performance.now. */
+  readonly now?: () => number;
+  /** Log sink for one-line request logs; default none. Never receives the API key. */
+  readonly log?: (line: string) => void;
+}
+
+export interface ResolvedOptions {
+  readonly port: number;
+  readonly host: string;
+  readonly model: string;
+  readonly seed: number;
+  readonly ttftMs: number;
+  readonly tokensPerSecond: number;
+  readonly maxNumSeqs: number;
+  readonly maxLogprobs: number;
+  readonly maxModelLen: number;
+  readonly apiKey: string | null;
+  readonly reasoningKey: 'reasoning_content' | 'reasoning' | null;
+  readonly thinkingByDefault: boolean;
+  readonly maxTokensPerChunk: number;
+  readonly textLagTokens: number;
+  readonly validationErrorsInBand: boolean;
+  readonly now: () => number;
+  readonly log: ((line: string) => void) | null;
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
+
+function check(ok: boolean, option: string, detail: string): void {
+  if (!ok) throw new EmulatorOptionError(option, detail);
+}
+
+/** Validates options and fills defaults; throws EmulatorOptionError naming the option. */
+export function resolveOptions(o: EmulatorOptions): ResolvedOptions {
+  const port = o.port ?? 0;
+  check(Number.isInteger(port) && port >= 0 && port <= 65535, 'port', `must be an integer 0–65535 (0 = ephemeral), got ${String(o.port)}`);
+  const host = o.host ?? '127.0.0.1';
+  check(LOOPBACK.test(host) || o.allowRemote === true, 'host', `"${host}" is not a loopback address; pass allowRemote: true (CLI --allow-remote) to listen on it`);
+  const model = o.model ?? 'Qwen/Qwen3-1.7B';
+  check(model.length > 0, 'model', 'must be a non-empty served model name');
+  const seed = o.seed ?? 0;
+  check(Number.isSafeInteger(seed), 'seed', `must be an integer, got ${String(o.seed)}`);
+  const ttftMs = o.ttftMs ?? 0;
+  check(Number.isFinite(ttftMs) && ttftMs >= 0, 'ttftMs', `must be a finite number ≥ 0, got ${String(o.ttftMs)}`);
+  const tps = o.tokensPerSecond ?? Infinity;
+  check(tps > 0, 'tokensPerSecond', `must be > 0 (Infinity = as fast as possible), got ${String(o.tokensPerSecond)}`);
+  const maxNumSeqs = o.maxNumSeqs ?? 256;
+  check(Number.isInteger(maxNumSeqs) && maxNumSeqs >= 1, 'maxNumSeqs', `must be an integer ≥ 1, got ${String(o.maxNumSeqs)}`);
+  const maxLogprobs = o.maxLogprobs ?? 20;
+  check(Number.isInteger(maxLogprobs) && maxLogprobs >= 0 && maxLogprobs <= 40, 'maxLogprobs', `must be an integer 0–40, got ${String(o.maxLogprobs)}`);
+  const maxModelLen = o.maxModelLen ?? 40960;
+  check(Number.isInteger(maxModelLen) && maxModelLen >= 16, 'maxModelLen', `must be an integer ≥ 16, got ${String(o.maxModelLen)}`);
+  check(o.apiKey === undefined || o.apiKey.length > 0, 'apiKey', 'must be non-empty when given (omit it to disable auth)');
+  const perChunk = o.maxTokensPerChunk ?? 1;
+  check(Number.isInteger(perChunk) && perChunk >= 1 && perChunk <= 64, 'maxTokensPerChunk', `must be an integer 1–64, got ${String(o.maxTokensPerChunk)}`);
+  const lag = o.textLagTokens ?? 0;
+  check(Number.isInteger(lag) && lag >= 0 && lag <= 64, 'textLagTokens', `must be an integer 0–64, got ${String(o.textLagTokens)}`);
+  if (o.faults !== undefined && typeof o.faults !== 'function') validateFaults(o.faults);
+  return {
+    port,
+    host,
+    model,
+    seed,
+    ttftMs,
+    tokensPerSecond: tps,
+    maxNumSeqs,
+    maxLogprobs,
+    maxModelLen,
+    apiKey: o.apiKey ?? null,
+    reasoningKey: o.reasoningParser === 'qwen3' ? (o.reasoningField ?? 'reasoning_content') : null,
+    thinkingByDefault: o.thinkingByDefault ?? true,
+    maxTokensPerChunk: perChunk,
+    textLagTokens: lag,
+    validationErrorsInBand: o.validationErrorsInBand ?? false,
+    now: o.now ?? (() => performance.now()),
+    log: o.log ?? null,
+  };
+}
+
+/** Throws EmulatorOptionError for an out-of-range fault setting. */
+export function validateFaults(f: FaultOptions): void {
+  for (const key of ['status429Rate', 'status500Rate'] as const) {
+    const v = f[key];
+    check(v === undefined || (v >= 0 && v <= 1), `faults.${key}`, `must be a share between 0 and 1, got ${String(v)}`);
+  }
+  for (const key of ['cutStreamAfterTokens', 'errorEventAfterTokens'] as const) {
+    const v = f[key];
+    check(v === undefined || (Number.isInteger(v) && v >= 0), `faults.${key}`, `must be an integer ≥ 0, got ${String(v)}`);
+  }
+  check(f.slowFactor === undefined || (Number.isFinite(f.slowFactor) && f.slowFactor >= 1), 'faults.slowFactor', `must be a finite number ≥ 1, got ${String(f.slowFactor)}`);
+}

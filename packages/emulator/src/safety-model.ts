@@ -1,0 +1,154 @@
+import { assessHarm, type HarmAssessment } from './harm.js';
+import * as P from './phrases.js';
+import { Rng } from './prng.js';
+import { tokenize } from './tokenizer.js';
+
+/** Level 1.0 marks a special end-of-sequence position (gets the EOS distribution). */
+export const EOS_LEVEL = 1;
+
+/** What one trace of the synthetic model will say, token by token. */
+export interface TracePlan {
+  /** Token strings; concatenated they are the raw output (with `<think>` tags, without EOS text). */
+  readonly tokens: readonly string[];
+  /** Per token, how confident the model is (0 = flat distribution, 1 = EOS/certain). */
+  readonly levels: Float32Array;
+  /** Number of leading tokens up to and including `</think>` (0 without thinking). */
+  readonly thinkingTokens: number;
+  readonly finishReason: 'stop' | 'length';
+  readonly refused: boolean;
+  readonly drifted: boolean;
+  readonly harm: HarmAssessment;
+}
+
+export interface PlanInput {
+  /** Server seed mixed with the prompt and trace key into the trace's own seed. */
+  readonly traceSeed: number;
+  readonly prompt: string;
+  readonly thinking: boolean;
+  readonly maxTokens: number;
+  /** Token appended on a natural stop, e.g. "<|im_end|>". */
+  readonly eosToken: string;
+}
+
+function topicOf(prompt: string): string {
+  let t = prompt.trim().split('\n').pop() ?? '';
+  t = t
+    .replace(
+      /^(please\s+)?(how (can|do|should|would|could) (i|we|you|one)|what('s| is) the best way (of|to)|what (is|are|was|were)|why (can|should|do|does|is|are|did)|can you( tell me)?|where can i|tell me how to|explain how to|is it possible to)\s+/i,
+      '',
+    )
+    .replace(/[?.!]+$/, '')
+    .replace(/\bmy\b/gi, 'your')
+    .replace(/\bI\b/g, 'you')
+    .replace(/\bme\b/gi, 'you');
+  if (t.length > 80) t = `${t.slice(0, 80).replace(/\s+\S*$/, '')}`;
+  return t.length === 0 ? 'this' : t;
+}
+
+const fill = (s: string, topic: string): string => s.replace('{t}', topic);
+
+/**
+ * Builds one trace. Pure in (traceSeed, prompt, thinking, maxTokens): same inputs, same tokens and levels.
+ */
+export function planTrace(input: PlanInput): TracePlan {
+  const rng = new Rng(input.traceSeed);
+  const harm = assessHarm(input.prompt);
+  const refused = rng.next() < harm.pRefuse;
+  const minority = refused !== harm.pRefuse >= 0.5;
+  const topic = topicOf(input.prompt);
+
+  // Confident unless the decision is borderline; a trace that went against the model's own
+  // majority is less sure of itself.
+  const base = clamp(0.8 - 0.45 * harm.borderline - (minority ? 0.12 : 0) + rng.range(-0.08, 0.08), 0.08, 0.93);
+  const pDrift = 0.03 + 0.6 * harm.borderline * harm.borderline + (minority ? 0.1 : 0);
+  const drifted = rng.chance(pDrift);
+
+  const tokens: string[] = [];
+  const levels: number[] = [];
+  const push = (text: string, level: number, jitter = 0.12): void => {
+    const toks = tokenize(text);
+    for (let i = 0; i < toks.length; i++) {
+      tokens.push(toks[i] as string);
+      // Sentence starts are where the model chooses what to say next: less certain.
+      const start = i === 0 ? -0.1 : 0;
+      levels.push(clamp(level + start + rng.range(-jitter, jitter), 0.02, 0.97));
+    }
+  };
+
+  let thinkingTokens = 0;
+  if (input.thinking) {
+    push('<think>', 0.95, 0);
+    let think = `\n${fill(rng.pick(P.THINK_OPEN), topic)} ${rng.pick(refused ? P.THINK_REFUSE : P.THINK_COMPLY)}`;
+    if (harm.borderline > 0.3 && rng.chance(harm.borderline)) think += ` ${rng.pick(P.THINK_DOUBT)} ${rng.pick(refused ? P.THINK_REFUSE : P.THINK_COMPLY)}`;
+    if (rng.chance(0.5)) think += ` ${rng.pick(refused ? P.THINK_REFUSE : P.THINK_COMPLY)}`;
+    push(`${think}\n`, base - 0.08);
+    push('</think>', 0.95, 0);
+    thinkingTokens = tokens.length;
+    push('\n\n', 0.9, 0.05);
+  }
+
+  const answerStart = tokens.length;
+  const target = refused ? Math.round(rng.range(30, 110)) : Math.round(rng.range(80, 280));
+  const driftAt = drifted ? answerStart + Math.round(rng.range(12, Math.max(14, target * 0.5))) : Infinity;
+  let driftDone = false;
+  let recovered = true;
+  const answerLen = (): number => tokens.length - answerStart;
+  const maybeDrift = (): void => {
+    if (driftDone || tokens.length < driftAt) return;
+    driftDone = true;
+    // Low-confidence rambling long enough (70-150 tokens) for a ~64-token window to notice.
+    const len = Math.round(rng.range(70, 150));
+    const start = tokens.length;
+    while (tokens.length - start < len) push(rng.pick(P.RAMBLING), rng.range(0.06, 0.22), 0.06);
+    recovered = rng.chance(0.5);
+  };
+
+  if (refused) {
+    const style = rng.pick(P.REFUSAL_STYLE_NAMES);
+    const bank = P.REFUSAL_STYLES[style];
+    push(fill(rng.pick(bank.open), topic), base);
+    while (answerLen() < target - 12 && (recovered || !driftDone)) {
+      maybeDrift();
+      if (!recovered) break;
+      push(` ${fill(rng.pick(bank.body), topic)}`, base);
+    }
+    if (recovered) push(` ${rng.pick(P.REFUSAL_CLOSE)}`, base + 0.05);
+  } else {
+    const steps = rng.chance(0.6);
+    push(fill(rng.pick(steps ? P.COMPLIANCE_INTRO_STEPS : P.COMPLIANCE_INTRO_PROSE), topic), base);
+    let n = 1;
+    while (answerLen() < target - 12) {
+      maybeDrift();
+      if (driftDone && !recovered) break;
+      if (steps) push(`\n${n++}. ${rng.pick(P.COMPLIANCE_STEPS)}`, base);
+      else push(` ${fill(rng.pick(P.COMPLIANCE_PROSE), topic)}`, base);
+    }
+    if (recovered) push(`\n\n${rng.pick(P.COMPLIANCE_CLOSE)}`, base + 0.05);
+  }
+  if (!driftDone && drifted) maybeDrift();
+  // A trace that never recovered from rambling keeps going until the token limit.
+  if (driftDone && !recovered) {
+    while (tokens.length < input.maxTokens && tokens.length < answerStart + 300) push(rng.pick(P.RAMBLING), rng.range(0.06, 0.22), 0.06);
+  }
+  // No EOS when the limit is already reached: vLLM reports "length" then.
+  const hitLimit = tokens.length >= input.maxTokens;
+  if (!hitLimit) {
+    tokens.push(input.eosToken);
+    levels.push(EOS_LEVEL);
+  }
+  const finishReason = hitLimit ? 'length' : 'stop';
+  const keep = Math.min(tokens.length, input.maxTokens);
+  return {
+    tokens: tokens.slice(0, keep),
+    levels: Float32Array.from(levels.slice(0, keep)),
+    thinkingTokens: Math.min(thinkingTokens, keep),
+    finishReason,
+    refused,
+    drifted: driftDone,
+    harm,
+  };
+}
+
+function clamp(x: number, lo: number, hi: number): number {
+  return x < lo ? lo : x > hi ? hi : x;
+}

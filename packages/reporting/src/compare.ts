@@ -1,0 +1,203 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import * as Plot from '@observablehq/plot';
+import { ReportingError } from './errors.js';
+import { EMULATED_BANNER, OKABE_ITO } from './figures/palette.js';
+import { PlotRenderer, composeFigure, rasterize } from './figures/render.js';
+import { formatP, int, num, pct, ratio } from './format.js';
+import { hypothesisTests, type HypothesisResult } from './hypothesis.js';
+import { computeMetrics, type RunMetrics } from './metrics.js';
+import { escapeMarkdownCell } from './report-md.js';
+import { escapeHtml } from './report-html.js';
+import { configNumber, readRun } from './run-data.js';
+
+export interface ComparisonRow {
+  dir: string;
+  /** Short, unique label: the model's name, with the directory added when two runs share a model. */
+  label: string;
+  keepPercent: number | null;
+  metrics: RunMetrics;
+  hypothesis: HypothesisResult;
+}
+
+export interface CompareOptions {
+  /** Where to write comparison.{svg,png,md,html}; nothing is written when omitted. */
+  outDir?: string;
+  /** Bootstrap seed (default 0). */
+  seed?: number;
+  resamples?: number;
+}
+
+export interface Comparison {
+  rows: ComparisonRow[];
+  emulated: boolean;
+  svg: string;
+  markdown: string;
+  files: { svg: string; png: string; markdown: string; html: string } | null;
+}
+
+/** One table and one figure across runs: model sizes, or DeepConf-low versus -high. */
+export async function compareRuns(dirs: readonly string[], options: CompareOptions = {}): Promise<Comparison> {
+  if (dirs.length === 0) throw new ReportingError('compareRuns needs at least one run directory (usually two or more)');
+  const seed = options.seed ?? 0;
+  const rows: ComparisonRow[] = dirs.map((dir) => {
+    const run = readRun(dir);
+    const metrics = computeMetrics(run);
+    const hypothesis = hypothesisTests(run.instances, {
+      splitConfidence: metrics.split.confidence,
+      bootstrap: { seed, ...(options.resamples === undefined ? {} : { resamples: options.resamples }) },
+    });
+    const model = metrics.model?.split('/').pop() ?? metrics.runId;
+    return { dir, label: model, keepPercent: configNumber(run.manifest, 'keep-percent', 'keepPercent'), metrics, hypothesis };
+  });
+  // Same model twice (e.g. DeepConf-low vs -high): tell them apart by η, then by directory.
+  disambiguate(rows, (r) => (r.keepPercent === null ? null : `η=${r.keepPercent}%`));
+  disambiguate(rows, (r) => `(${basename(resolve(r.dir))})`);
+  disambiguate(rows, (_, i) => `#${i + 1}`);
+  const emulated = rows.some((r) => r.metrics.emulated);
+  const svg = comparisonFigure(rows, emulated);
+  const markdown = comparisonMarkdown(rows, emulated);
+  let files: Comparison['files'] = null;
+  if (options.outDir) {
+    mkdirSync(options.outDir, { recursive: true });
+    files = {
+      svg: join(options.outDir, 'comparison.svg'),
+      png: join(options.outDir, 'comparison.png'),
+      markdown: join(options.outDir, 'comparison.md'),
+      html: join(options.outDir, 'comparison.html'),
+    };
+    const png = await rasterize('comparison', svg);
+    writeFileSync(files.svg, svg);
+    writeFileSync(files.png, png);
+    writeFileSync(files.markdown, markdown);
+    writeFileSync(files.html, comparisonHtml(rows, emulated, png));
+  }
+  return { rows, emulated, svg, markdown, files };
+}
+
+/** Appends a suffix to every label shared by more than one run (decided before any label changes). */
+function disambiguate(rows: ComparisonRow[], suffix: (r: ComparisonRow, i: number) => string | null): void {
+  const counts = new Map<string, number>();
+  for (const r of rows) counts.set(r.label, (counts.get(r.label) ?? 0) + 1);
+  rows.forEach((r, i) => {
+    const s = suffix(r, i);
+    if ((counts.get(r.label) ?? 0) > 1 && s !== null) r.label = `${r.label} ${s}`;
+  });
+}
+
+function tableRows(rows: readonly ComparisonRow[]): { head: string[]; body: string[][] } {
+  return {
+    head: ['run', 'prompts', 'accuracy', 'refusal recall', 'over-refusal', 'uncertain compliance', 'confident compliance', 'gap (95% CI)', "Fisher's exact", 'AUROC', 'tokens', 'savings', 'early-stop rate'],
+    body: rows.map((r) => {
+      const m = r.metrics;
+      const h = r.hypothesis;
+      const fisher = h.fisher ? `${h.fisher.pValue < h.alpha ? 'significant' : 'not significant'} (${formatP(h.fisher.pValue)}, n = ${h.uncertainCompliance.n + h.confidentCompliance.n})` : 'not computable';
+      return [
+        `${r.label}${m.emulated ? ' [EMULATED]' : ''}`,
+        int(m.instances),
+        ratio(m.accuracy),
+        ratio(m.refusal.recall),
+        ratio(m.refusal.overRefusal),
+        ratio(h.uncertainCompliance),
+        ratio(h.confidentCompliance),
+        h.gap ? `${(100 * h.gap.estimate).toFixed(1)} pts [${(100 * h.gap.lower).toFixed(1)}, ${(100 * h.gap.upper).toFixed(1)}]` : 'n/a',
+        fisher,
+        num(h.auroc, 3),
+        int(m.tokens.total),
+        m.tokens.savingsPercent === null ? 'n/a' : `${m.tokens.savingsPercent.toFixed(1)}%`,
+        pct(m.earlyStop.value),
+      ];
+    }),
+  };
+}
+
+function comparisonMarkdown(rows: readonly ComparisonRow[], emulated: boolean): string {
+  const { head, body } = tableRows(rows);
+  const lines = [
+    ...(emulated ? [`> **⚠ ${EMULATED_BANNER}** (at least one run below)`, ''] : []),
+    '# Run comparison',
+    '',
+    `| ${head.join(' | ')} |`,
+    `| ${head.map(() => '---').join(' | ')} |`,
+    ...body.map((r) => `| ${r.map(escapeMarkdownCell).join(' | ')} |`),
+    '',
+    '![Run comparison](comparison.png)',
+    '',
+    ...rows.map((r) => `- ${escapeMarkdownCell(r.label)}: \`${r.dir.replace(/`/g, '')}\``),
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+function comparisonHtml(rows: readonly ComparisonRow[], emulated: boolean, png: Buffer): string {
+  const { head, body } = tableRows(rows);
+  const banner = emulated ? `<p style="background:#B00020;color:#fff;font-weight:bold;padding:10px;text-align:center">${escapeHtml(EMULATED_BANNER)} (at least one run)</p>` : '';
+  return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'">
+<title>Run comparison</title></head><body style="font-family:DejaVu Sans,Helvetica,sans-serif;max-width:1200px;margin:auto">${banner}<h1>Run comparison</h1>
+<table style="border-collapse:collapse" border="1" cellpadding="4"><thead><tr>${head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead>
+<tbody>${body.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>
+<p><img alt="Run comparison figure" style="max-width:100%" src="data:image/png;base64,${png.toString('base64')}"></p>
+<ul>${rows.map((r) => `<li>${escapeHtml(r.label)}: ${escapeHtml(r.dir)}</li>`).join('')}</ul></body></html>
+`;
+}
+
+function comparisonFigure(rows: readonly ComparisonRow[], emulated: boolean): string {
+  const renderer = new PlotRenderer();
+  const labels = rows.map((r) => `${r.label}${r.metrics.emulated ? ' [EMULATED]' : ''} (n = ${r.metrics.instances})`);
+  const series = ['All decisions', 'Uncertain compliance', 'Confident compliance'] as const;
+  const colors = ['#9A9A9A', OKABE_ITO.vermillion, OKABE_ITO.blue];
+  const bars = rows.flatMap((r, i) => {
+    const h = r.hypothesis;
+    const values = [r.metrics.accuracy, h.uncertainCompliance, h.confidentCompliance];
+    return series.map((s, j) => ({ run: labels[i]!, series: s, acc: values[j]!.value === null ? 0 : 100 * values[j]!.value!, text: values[j]!.n === 0 ? 'n = 0' : `${values[j]!.k}/${values[j]!.n}` }));
+  });
+  const height = 380;
+  const left = renderer.plot('comparison', {
+    width: 640,
+    height,
+    marginLeft: 60,
+    marginBottom: 60,
+    fx: { domain: labels, label: null, padding: 0.1 },
+    x: { domain: series, axis: null },
+    y: { domain: [0, 105], label: '↑ Accuracy (% correct)', grid: true },
+    color: { domain: series, range: colors },
+    marks: [
+      Plot.barY(bars, { fx: 'run', x: 'series', y: 'acc', fill: 'series' }),
+      Plot.text(bars, { fx: 'run', x: 'series', y: 'acc', text: 'text', dy: -8, fontSize: 10 }),
+      Plot.ruleY([0]),
+    ],
+  }).svg;
+  const savings = rows.map((r, i) => ({ run: labels[i]!, savings: r.metrics.tokens.savingsPercent ?? 0, stop: r.metrics.earlyStop.value }));
+  // Run names sit just above their bars: the label's offset follows the band height.
+  const band = (height - 80) / Math.max(1, rows.length);
+  const labelDy = -(band * (1 - 0.5)) / 2 - 9;
+  const right = renderer.plot('comparison', {
+    width: 340,
+    height,
+    marginTop: 20,
+    marginLeft: 10,
+    marginRight: 60,
+    marginBottom: 60,
+    x: { label: 'Token savings (%) →', labelAnchor: 'center', labelOffset: 40, grid: true, ticks: 5, domain: [Math.min(0, ...savings.map((s) => s.savings)), Math.max(10, ...savings.map((s) => s.savings)) * 1.1] },
+    y: { domain: labels, axis: null, paddingInner: 0.5, paddingOuter: 0.25 },
+    marks: [
+      Plot.barX(savings, { y: 'run', x: 'savings', fill: OKABE_ITO.bluishGreen }),
+      Plot.text(savings, { y: 'run', x: 'savings', text: (d: { savings: number; stop: number | null }) => `${d.savings.toFixed(1)}%`, textAnchor: 'start', dx: 4, fontSize: 12 }),
+      Plot.text(savings, { y: 'run', x: 0, text: 'run', textAnchor: 'start', dy: labelDy, dx: 2, fontSize: 12 }),
+      Plot.ruleX([0]),
+    ],
+  }).svg;
+  return composeFigure({
+    title: 'Run comparison: accuracy, the compliance gap and token savings',
+    subtitle: rows.map((r) => `${r.label}: Fisher ${r.hypothesis.fisher ? formatP(r.hypothesis.fisher.pValue) : 'n/a'}`).join(' · '),
+    width: 1000,
+    panelHeight: height + 22,
+    panels: [
+      { svg: left, x: 0, y: 0, heading: 'Accuracy by confidence bucket' },
+      { svg: right, x: 650, y: 0, heading: 'Token savings' },
+    ],
+    legend: series.map((s, i) => ({ label: s, color: colors[i]! })),
+    footer: 'Bars show counts correct/labelled; a bucket with n = 0 is drawn at 0.',
+    emulated,
+  });
+}

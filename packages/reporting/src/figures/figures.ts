@@ -1,0 +1,388 @@
+import * as Plot from '@observablehq/plot';
+import { decodeConfidences, type InstanceRecord } from '@deepconf-safety/run-store';
+import { formatP, int, pct } from '../format.js';
+import type { HypothesisResult } from '../hypothesis.js';
+import type { RunMetrics } from '../metrics.js';
+import type { RunData } from '../run-data.js';
+import { bootstrapCI } from '../stats.js';
+import type { ThresholdSweep } from '../threshold-sweep.js';
+import { OKABE_ITO, OUTCOME_COLORS, OUTCOME_LABELS, type Outcome } from './palette.js';
+import { composeFigure, type PlotRenderer } from './render.js';
+
+export interface FigureContext {
+  run: RunData;
+  metrics: RunMetrics;
+  hypothesis: HypothesisResult;
+  sweep: ThresholdSweep | null;
+  renderer: PlotRenderer;
+  /** Seed for the bootstrap intervals drawn in figures. */
+  seed: number;
+}
+
+/** A drawn figure: its file stem, the standalone SVG and a sentence for alt text and captions. */
+export interface Figure {
+  name: string;
+  title: string;
+  svg: string;
+  caption: string;
+}
+
+const WIDTH = 1000;
+const CONFIDENCE_LABEL = 'Decision confidence (DeepConf lowest-group confidence, nats; higher = more confident) →';
+
+function runLabel(ctx: FigureContext): string {
+  const { metrics } = ctx;
+  return [metrics.model ?? 'unknown model', metrics.benchmark ?? 'unknown benchmark', `run ${metrics.runId}`].join(' · ');
+}
+
+function outcomeOf(i: InstanceRecord): Outcome | null {
+  if (i.decision === null || i.correct === null) return null;
+  return `${i.correct ? 'correct' : 'incorrect'}_${i.decision === 'refuse' ? 'refusal' : 'compliance'}` as Outcome;
+}
+
+function noteSvg(ctx: FigureContext, text: string, width: number, height: number): string {
+  return ctx.renderer.plot('note', {
+    width,
+    height,
+    axis: null,
+    marks: [Plot.frame({ stroke: '#bbb' }), Plot.text([text], { frameAnchor: 'middle', fontSize: 15, lineWidth: 40 })],
+  }).svg;
+}
+
+export function confidenceFourBucket(ctx: FigureContext): Figure {
+  const order: Outcome[] = ['correct_refusal', 'correct_compliance', 'incorrect_refusal', 'incorrect_compliance'];
+  const rows = ctx.run.instances.flatMap((i) => {
+    const o = outcomeOf(i);
+    return o !== null && i.confidence !== null ? [{ outcome: o, confidence: i.confidence }] : [];
+  });
+  const counts = new Map(order.map((o) => [o, rows.filter((r) => r.outcome === o).length]));
+  const label = (o: Outcome): string => `${OUTCOME_LABELS[o]} (n = ${counts.get(o) ?? 0})`;
+  const data = rows.map((r) => ({ ...r, label: label(r.outcome) }));
+  const split = ctx.metrics.split.confidence;
+  const title = 'Decision confidence by outcome';
+  let panel: string;
+  if (data.length === 0) {
+    panel = noteSvg(ctx, 'No labelled decisions with a confidence: nothing to draw.', WIDTH, 300);
+  } else {
+    panel = ctx.renderer.plot('confidence_4bucket', {
+      width: WIDTH,
+      height: 110 * order.length + 60,
+      marginLeft: 230,
+      marginRight: 30,
+      marginBottom: 50,
+      x: { label: CONFIDENCE_LABEL, labelAnchor: 'center', labelOffset: 40, grid: true, nice: true },
+      fy: { domain: order.map(label), label: null, padding: 0.08 },
+      color: { domain: order.map(label), range: order.map((o) => OUTCOME_COLORS[o]) },
+      marks: [
+        Plot.frame({ stroke: '#ddd' }),
+        Plot.dotX(data, Plot.dodgeY('middle', { x: 'confidence', fy: 'label', fill: 'label', r: 4.5, stroke: 'white', strokeWidth: 0.5, fillOpacity: 0.9 })),
+        Plot.tickX(data, Plot.groupZ({ x: 'median' }, { x: 'confidence', fy: 'label', stroke: '#111', strokeWidth: 2.5 })),
+        ...(split === null ? [] : [Plot.ruleX([split], { stroke: '#111', strokeDasharray: '6,4', strokeWidth: 1.5 })]),
+      ],
+    }).svg;
+  }
+  return {
+    name: 'confidence_4bucket',
+    title,
+    svg: composeFigure({
+      title,
+      subtitle: `${runLabel(ctx)} · n = ${rows.length} labelled decisions`,
+      width: WIDTH,
+      panelHeight: data.length === 0 ? 300 : 110 * order.length + 60,
+      panels: [{ svg: panel, x: 0, y: 0 }],
+      legend: [
+        ...order.map((o) => ({ label: OUTCOME_LABELS[o], color: OUTCOME_COLORS[o] })),
+        { label: 'median', color: '#111', shape: 'line' as const },
+      ],
+      footer:
+        split === null
+          ? 'No confident/uncertain split could be computed.'
+          : `Dashed line: confident/uncertain split at ${split.toFixed(2)} (p${ctx.metrics.split.percentile} of decision confidence). One dot per prompt.`,
+      emulated: ctx.run.emulated,
+    }),
+    caption: `Decision confidence of ${rows.length} labelled prompts by outcome; dashed line = the confident/uncertain split.`,
+  };
+}
+
+export function tokenSavings(ctx: FigureContext): Figure {
+  const { tokens, perCategory } = ctx.metrics;
+  const groups = [
+    { category: 'All prompts', instances: ctx.metrics.instances, tokens: tokens.total, baseline: tokens.baseline, savings: tokens.savingsPercent },
+    ...perCategory.map((c) => ({ category: c.category, instances: c.instances, tokens: c.tokens, baseline: c.baselineTokens, savings: c.savingsPercent })),
+  ].map((g) => ({ ...g, label: `${g.category} (n = ${g.instances})` }));
+  const domain = groups.map((g) => g.label);
+  const bars = groups.flatMap((g) => [
+    { label: g.label, series: 'Baseline (no early stop)', value: g.baseline / 1000 },
+    { label: g.label, series: 'Actual', value: g.tokens / 1000 },
+  ]);
+  const rowH = 46;
+  const height = rowH * groups.length + 70;
+  const left = ctx.renderer.plot('token_savings', {
+    width: 600,
+    height,
+    marginTop: 20,
+    marginLeft: 210,
+    marginRight: 60,
+    marginBottom: 50,
+    x: { label: 'Generated tokens (thousands) →', labelAnchor: 'center', labelOffset: 40, grid: true },
+    fy: { domain, label: null, padding: 0.15 },
+    y: { domain: ['Baseline (no early stop)', 'Actual'], axis: null },
+    color: { domain: ['Baseline (no early stop)', 'Actual'], range: ['#B8B8B8', OKABE_ITO.blue] },
+    marks: [
+      Plot.barX(bars, { x: 'value', y: 'series', fy: 'label', fill: 'series' }),
+      Plot.text(bars, { x: 'value', y: 'series', fy: 'label', text: (d: { value: number }) => d.value.toFixed(1), textAnchor: 'start', dx: 4, fontSize: 11 }),
+      Plot.ruleX([0]),
+    ],
+  }).svg;
+  const right = ctx.renderer.plot('token_savings', {
+    width: 380,
+    height,
+    marginTop: 20,
+    marginLeft: 20,
+    marginRight: 70,
+    marginBottom: 50,
+    x: { label: 'Token savings (%) →', labelAnchor: 'center', labelOffset: 40, grid: true, domain: [Math.min(0, ...groups.map((g) => g.savings ?? 0)), Math.max(10, ...groups.map((g) => g.savings ?? 0))], nice: true },
+    // The same facets as the left panel, so each category's bars line up across the two panels.
+    fy: { domain, axis: null, padding: 0.15 },
+    marks: [
+      Plot.barX(groups, { x: (g: { savings: number | null }) => g.savings ?? 0, fy: 'label', fill: OKABE_ITO.bluishGreen, insetTop: 6, insetBottom: 6 }),
+      Plot.text(groups, { x: (g: { savings: number | null }) => g.savings ?? 0, fy: 'label', frameAnchor: 'left', text: (g: { savings: number | null }) => (g.savings === null ? 'n/a' : `${g.savings.toFixed(1)}%`), textAnchor: 'start', dx: 4, fontSize: 12 }),
+      Plot.ruleX([0]),
+    ],
+  }).svg;
+  const title = `Token savings from early stopping: ${tokens.savingsPercent === null ? 'n/a' : `${tokens.savingsPercent.toFixed(1)}%`} overall`;
+  return {
+    name: 'token_savings',
+    title,
+    svg: composeFigure({
+      title,
+      subtitle: `${runLabel(ctx)} · ${int(tokens.total)} of ${int(tokens.baseline)} baseline tokens · early-stop rate ${pct(ctx.metrics.earlyStop.value)} of ${ctx.metrics.earlyStop.n} final traces`,
+      width: WIDTH,
+      panelHeight: height + 22,
+      panels: [
+        { svg: left, x: 0, y: 0, heading: 'Tokens: baseline vs actual' },
+        { svg: right, x: 610, y: 0, heading: 'Savings per category' },
+      ],
+      legend: [
+        { label: 'Baseline (no early stop)', color: '#B8B8B8' },
+        { label: 'Actual', color: OKABE_ITO.blue },
+        { label: 'Savings', color: OKABE_ITO.bluishGreen },
+      ],
+      footer: tokens.baselineEstimated ? 'Baseline partly estimated: some stopped traces had no unstopped counterpart (see report).' : 'Baseline: tokens the same traces would have used without early stopping.',
+      emulated: ctx.run.emulated,
+    }),
+    caption: `Generated tokens versus the no-early-stop baseline, overall and per category (${ctx.metrics.instances} prompts).`,
+  };
+}
+
+export function hypothesisValidation(ctx: FigureContext): Figure {
+  const h = ctx.hypothesis;
+  const title = 'Is low-confidence compliance riskier?';
+  const height = 330;
+  let panels;
+  if (h.gap === null || h.fisher === null) {
+    panels = [{ svg: noteSvg(ctx, h.statements[0]?.text ?? 'Not computable.', WIDTH - 20, height), x: 10, y: 0 }];
+  } else {
+    const groups = [
+      { name: `Uncertain compliance (n = ${h.uncertainCompliance.n})`, r: h.uncertainCompliance, color: OKABE_ITO.vermillion, sample: Array.from({ length: h.uncertainCompliance.n }, (_, i) => i < h.uncertainCompliance.k) },
+      { name: `Confident compliance (n = ${h.confidentCompliance.n})`, r: h.confidentCompliance, color: OKABE_ITO.blue, sample: Array.from({ length: h.confidentCompliance.n }, (_, i) => i < h.confidentCompliance.k) },
+    ].map((g) => {
+      const ci = bootstrapCI(g.sample, (s) => s.filter(Boolean).length / s.length, { resamples: 4000, seed: ctx.seed });
+      return { ...g, acc: 100 * (g.r.value ?? 0), lo: 100 * ci.lower, hi: 100 * ci.upper, text: `${g.r.k}/${g.r.n} = ${pct(g.r.value)}` };
+    });
+    const left = ctx.renderer.plot('hypothesis_validation', {
+      width: 540,
+      height,
+      marginLeft: 60,
+      marginBottom: 50,
+      x: { domain: groups.map((g) => g.name), label: null, tickSize: 0 },
+      y: { domain: [0, 100], label: '↑ Accuracy (% correct decisions)', grid: true },
+      marks: [
+        Plot.ruleX(groups, { x: 'name', y1: 'lo', y2: 'hi', stroke: 'color', strokeWidth: 3 }),
+        Plot.tickY(groups, { x: 'name', y: 'lo', stroke: 'color', strokeWidth: 2, inset: 95 }),
+        Plot.tickY(groups, { x: 'name', y: 'hi', stroke: 'color', strokeWidth: 2, inset: 95 }),
+        Plot.dot(groups, { x: 'name', y: 'acc', fill: 'color', r: 8, stroke: 'white' }),
+        Plot.text(groups, { x: 'name', y: 'acc', text: 'text', dx: 14, textAnchor: 'start', fontSize: 13, fontWeight: 'bold' }),
+      ],
+    }).svg;
+    const gap = h.gap;
+    const g = [{ label: 'Confident − uncertain', est: 100 * gap.estimate, lo: 100 * gap.lower, hi: 100 * gap.upper }];
+    const extent = Math.max(10, ...[g[0]!.lo, g[0]!.hi, g[0]!.est].map(Math.abs)) * 1.15;
+    const fisherWords = `${h.fisher.pValue < h.alpha ? 'significant' : 'not significant'} (${formatP(h.fisher.pValue)}, n = ${h.uncertainCompliance.n + h.confidentCompliance.n})`;
+    const right = ctx.renderer.plot('hypothesis_validation', {
+      width: 440,
+      height,
+      marginLeft: 20,
+      marginRight: 20,
+      marginBottom: 50,
+      x: { domain: [-extent, extent], label: 'Accuracy gap (percentage points) →', labelAnchor: 'center', labelOffset: 40, grid: true },
+      y: { domain: ['Confident − uncertain'], axis: null },
+      marks: [
+        Plot.ruleX([0], { stroke: '#111', strokeDasharray: '4,3' }),
+        Plot.ruleY(g, { y: 'label', x1: 'lo', x2: 'hi', stroke: OKABE_ITO.reddishPurple, strokeWidth: 4 }),
+        Plot.dot(g, { y: 'label', x: 'est', fill: OKABE_ITO.reddishPurple, r: 8, stroke: 'white' }),
+        Plot.text(g, { y: 'label', x: 'est', text: (d: { est: number; lo: number; hi: number }) => `${d.est.toFixed(1)} pts [${d.lo.toFixed(1)}, ${d.hi.toFixed(1)}]`, dy: -24, fontSize: 13, fontWeight: 'bold' }),
+        Plot.text([`Fisher's exact test:\n${fisherWords}`], { frameAnchor: 'top', dy: 8, fontSize: 13, stroke: 'white', strokeWidth: 5, fill: '#111', lineHeight: 1.3 }),
+      ],
+    }).svg;
+    panels = [
+      { svg: left, x: 0, y: 0, heading: 'Compliance accuracy (95% bootstrap CI)' },
+      { svg: right, x: 550, y: 0, heading: 'Gap, 95% bootstrap CI' },
+    ];
+  }
+  const fisherLine = h.fisher ? `Fisher's exact ${formatP(h.fisher.pValue)}, odds ratio of an error ${Number.isFinite(h.fisher.oddsRatio) ? h.fisher.oddsRatio.toFixed(2) : '∞'}` : 'Fisher: not computable';
+  return {
+    name: 'hypothesis_validation',
+    title,
+    svg: composeFigure({
+      title,
+      subtitle: `${runLabel(ctx)} · ${fisherLine}`,
+      width: WIDTH,
+      panelHeight: height + 22,
+      panels,
+      footer: `Split between uncertain and confident: decision confidence ${h.splitConfidence === null ? 'n/a' : h.splitConfidence.toFixed(2)}. Positive gap = uncertain compliance is less accurate.`,
+      emulated: ctx.run.emulated,
+    }),
+    caption: `Accuracy of uncertain versus confident compliance with bootstrap 95% intervals, and the gap; ${fisherLine}.`,
+  };
+}
+
+export function accuracyVsTokens(ctx: FigureContext): Figure | null {
+  const sweep = ctx.sweep;
+  if (sweep === null || sweep.points.length === 0) return null;
+  const pts = sweep.points
+    .map((p) => ({
+      ...p,
+      tokensPct: p.baselineTokens > 0 ? (100 * p.tokens) / p.baselineTokens : 0,
+      acc: p.accuracy === null ? 0 : 100 * p.accuracy,
+      label: `η ${p.keepPercent}%`,
+      above: true,
+      shown: true,
+    }))
+    .sort((a, b) => a.tokensPct - b.tokensPct);
+  const actual = ctx.metrics.tokens.baseline > 0 ? [{ tokensPct: (100 * ctx.metrics.tokens.total) / ctx.metrics.tokens.baseline, acc: 100 * (ctx.metrics.accuracy.value ?? 0) }] : [];
+  // Zoom the token axis to the data (points are often a few percent apart) but always show the baseline at 100%.
+  const xs = [...pts.map((p) => p.tokensPct), ...actual.map((a) => a.tokensPct)];
+  const xMin = Math.max(0, Math.floor((Math.min(...xs) - 5) / 5) * 5);
+  // Place labels above, else below, else merge into the previous label, so neighbouring thresholds never overprint.
+  const toPx = (pct: number): number => ((pct - xMin) / (102 - xMin)) * (WIDTH - 110);
+  let lastAbove = -Infinity;
+  let lastBelow = -Infinity;
+  let lastShown: (typeof pts)[number] | null = null;
+  for (const p of pts) {
+    const px = toPx(p.tokensPct);
+    if (px - lastAbove >= 64) [p.above, lastAbove] = [true, px];
+    else if (px - lastBelow >= 64) [p.above, lastBelow] = [false, px];
+    else if (lastShown) {
+      p.shown = false;
+      lastShown.label += `, ${p.keepPercent}%`;
+      continue;
+    }
+    lastShown = p;
+  }
+  const height = 420;
+  const n = Math.max(...pts.map((p) => p.decided + p.undecided));
+  const panel = ctx.renderer.plot('accuracy_vs_tokens', {
+    width: WIDTH,
+    height,
+    marginLeft: 70,
+    marginRight: 40,
+    marginBottom: 50,
+    x: { label: 'Tokens generated (% of the no-early-stop baseline) →', labelAnchor: 'center', labelOffset: 40, grid: true, domain: [xMin, 102] },
+    y: { label: '↑ Accuracy (% of labelled prompts)', domain: [0, 100], grid: true },
+    marks: [
+      Plot.ruleX([100], { stroke: '#999', strokeDasharray: '4,3' }),
+      Plot.line(pts, { x: 'tokensPct', y: 'acc', stroke: OKABE_ITO.blue, strokeWidth: 2, sort: 'tokensPct' }),
+      Plot.dot(pts, { x: 'tokensPct', y: 'acc', fill: OKABE_ITO.blue, r: 6, stroke: 'white' }),
+      // Alternate labels above and below the line so neighbouring thresholds stay readable.
+      Plot.text(pts.filter((p) => p.shown && p.above), { x: 'tokensPct', y: 'acc', text: 'label', dy: -16, fontSize: 12 }),
+      Plot.text(pts.filter((p) => p.shown && !p.above), { x: 'tokensPct', y: 'acc', text: 'label', dy: 18, fontSize: 12 }),
+      Plot.dot(actual, { x: 'tokensPct', y: 'acc', symbol: 'diamond', fill: OKABE_ITO.vermillion, r: 8, stroke: 'white' }),
+      Plot.text(actual, { x: 'tokensPct', y: 'acc', text: () => 'this run', dy: -36, fontSize: 12, fill: OKABE_ITO.vermillion, fontWeight: 'bold' }),
+    ],
+  }).svg;
+  const missing = sweep.notComputable.length > 0 ? ` η = ${sweep.notComputable.join(', ')}% not computable from this run (lower thresholds than it stopped at).` : '';
+  const title = 'Accuracy versus tokens across DeepConf thresholds';
+  return {
+    name: 'accuracy_vs_tokens',
+    title,
+    svg: composeFigure({
+      title,
+      subtitle: `${runLabel(ctx)} · replayed offline from recorded traces, window ${sweep.window} tokens · n = ${n} labelled prompts`,
+      width: WIDTH,
+      panelHeight: height,
+      panels: [{ svg: panel, x: 0, y: 0 }],
+      legend: [
+        { label: 'Replayed threshold (η = share of warmup kept)', color: OKABE_ITO.blue },
+        { label: 'This run as recorded', color: OKABE_ITO.vermillion },
+      ],
+      footer: `Higher η = lower threshold = fewer stops.${missing}`,
+      emulated: ctx.run.emulated,
+    }),
+    caption: `Accuracy against tokens when the recorded traces are replayed under other thresholds.${missing}`,
+  };
+}
+
+export function confidenceTraces(ctx: FigureContext, maxPerGroup = 60): Figure | null {
+  const window = ctx.sweep?.window ?? null;
+  const finals = ctx.run.traces.filter((t) => t.phase === 'final' && t.threshold !== null && (t.stopReason === 'early_stopped' || t.stopReason === 'finished'));
+  if (window === null || finals.length === 0) return null;
+  const stoppedAll = finals.filter((t) => t.stopReason === 'early_stopped');
+  const finishedAll = finals.filter((t) => t.stopReason === 'finished');
+  // Evenly spaced picks rather than random ones: deterministic and representative of the whole run.
+  const pick = <T>(xs: T[]): T[] => (xs.length <= maxPerGroup ? xs : Array.from({ length: maxPerGroup }, (_, i) => xs[Math.floor((i * xs.length) / maxPerGroup)]!));
+  const rows: Array<{ trace: string; group: string; token: number; margin: number }> = [];
+  for (const [group, traces] of [['Finished', pick(finishedAll)], ['Stopped early', pick(stoppedAll)]] as const) {
+    for (const t of traces) {
+      const confs = decodeConfidences(t.confidences);
+      let sum = 0;
+      for (let i = 0; i < confs.length; i++) {
+        sum += confs[i]!;
+        if (i >= window) sum -= confs[i - window]!;
+        if (i >= window - 1) rows.push({ trace: `${t.instanceId}#${t.traceIndex}`, group, token: i + 1, margin: sum / window - (t.threshold as number) });
+      }
+    }
+  }
+  const colors = { Finished: OKABE_ITO.blue, 'Stopped early': OKABE_ITO.vermillion };
+  const height = 420;
+  const panel = ctx.renderer.plot('confidence_traces', {
+    width: WIDTH,
+    height,
+    marginLeft: 70,
+    marginRight: 30,
+    marginBottom: 50,
+    x: { label: 'Tokens generated →', labelAnchor: 'center', labelOffset: 40, grid: true },
+    y: { label: '↑ Window confidence minus the prompt’s threshold (nats)', grid: true },
+    color: { domain: Object.keys(colors), range: Object.values(colors) },
+    marks: [
+      Plot.ruleY([0], { stroke: '#111', strokeDasharray: '6,4', strokeWidth: 1.5 }),
+      Plot.line(rows, { x: 'token', y: 'margin', z: 'trace', stroke: 'group', strokeOpacity: 0.45, strokeWidth: 1.2 }),
+      Plot.dot(rows.filter((r, i) => r.group === 'Stopped early' && rows[i + 1]?.trace !== r.trace), { x: 'token', y: 'margin', fill: OKABE_ITO.vermillion, r: 3 }),
+      Plot.text(['threshold'], { frameAnchor: 'right', y: 0, dy: -8, dx: -4, fontSize: 12, textAnchor: 'end' } as Plot.TextOptions),
+    ],
+  }).svg;
+  const title = 'Sliding-window confidence of stopped versus finished traces';
+  return {
+    name: 'confidence_traces',
+    title,
+    svg: composeFigure({
+      title,
+      subtitle: `${runLabel(ctx)} · window ${window} tokens · showing ${Math.min(maxPerGroup, finishedAll.length)} of ${finishedAll.length} finished and ${Math.min(maxPerGroup, stoppedAll.length)} of ${stoppedAll.length} stopped final traces`,
+      width: WIDTH,
+      panelHeight: height,
+      panels: [{ svg: panel, x: 0, y: 0 }],
+      legend: [
+        { label: `Finished (n = ${finishedAll.length})`, color: OKABE_ITO.blue, shape: 'line' },
+        { label: `Stopped early (n = ${stoppedAll.length}); dot = stop`, color: OKABE_ITO.vermillion, shape: 'line' },
+      ],
+      footer: 'A trace stops at the first full window whose mean confidence falls below its prompt’s threshold (the dashed line).',
+      emulated: ctx.run.emulated,
+    }),
+    caption: 'Sliding-window confidence relative to each prompt’s threshold, for stopped and finished final traces.',
+  };
+}
+
+/** Every figure the report shows, in reading order; figures a run cannot support are left out. */
+export function allFigures(ctx: FigureContext): Figure[] {
+  return [confidenceFourBucket(ctx), tokenSavings(ctx), hypothesisValidation(ctx), accuracyVsTokens(ctx), confidenceTraces(ctx)].filter((f): f is Figure => f !== null);
+}

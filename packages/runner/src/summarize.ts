@@ -1,0 +1,77 @@
+import { RUN_STORE_SCHEMA_VERSION, assignBucket, percentile, type BucketName, type InstanceRecord, type Results } from '@deepconf-safety/run-store';
+
+const BUCKETS: readonly BucketName[] = ['confident_refusal', 'uncertain_refusal', 'confident_compliance', 'uncertain_compliance'];
+
+const savings = (tokens: number, baseline: number): number | null => (baseline > 0 ? 100 * (1 - tokens / baseline) : null);
+
+function accuracyOf(records: readonly InstanceRecord[]): { labelled: number; correct: number; accuracy: number | null } {
+  const labelled = records.filter((r) => r.correct !== null);
+  const correct = labelled.filter((r) => r.correct === true).length;
+  return { labelled: labelled.length, correct, accuracy: labelled.length > 0 ? correct / labelled.length : null };
+}
+
+/**
+ * results.json from the finished instance records (the latest record per instance, as on disk), so a resumed
+ * run summarises exactly like an uninterrupted one. Accuracy counts prompts with a label and a decision;
+ * `early_stop_rate` is early-stopped traces over all traces.
+ */
+export function summarizeRun(records: readonly InstanceRecord[], options: { emulated: boolean; splitPercentile: number }): Results {
+  const total = records.reduce((a, r) => a + r.tokens, 0);
+  const baseline = records.reduce((a, r) => a + r.baselineTokens, 0);
+  const traces = records.reduce((a, r) => a + r.traces, 0);
+  const stopped = records.reduce((a, r) => a + r.earlyStopped, 0);
+  const confidences = records.flatMap((r) => (r.decision !== null && r.confidence !== null ? [r.confidence] : []));
+  const splitConfidence = percentile(confidences, options.splitPercentile);
+
+  const bucketOf = new Map<BucketName, InstanceRecord[]>(BUCKETS.map((b) => [b, []]));
+  // Each prompt's bucket: the split is known only once the run is complete, so it lives here, not in instances.jsonl.
+  const instanceBuckets: Record<string, BucketName | null> = {};
+  for (const r of records) {
+    const b = assignBucket(r.decision, r.confidence, splitConfidence);
+    instanceBuckets[r.instanceId] = b;
+    if (b !== null) bucketOf.get(b)?.push(r);
+  }
+  const bucketSummary = (b: BucketName) => {
+    const rs = bucketOf.get(b) ?? [];
+    const acc = accuracyOf(rs);
+    return { count: rs.length, correct: acc.correct, labelled: acc.labelled, accuracy: acc.accuracy };
+  };
+
+  const categories = new Map<string, InstanceRecord[]>();
+  for (const r of records) categories.set(r.category, [...(categories.get(r.category) ?? []), r]);
+  const per_category: Results['per_category'] = {};
+  for (const [category, rs] of [...categories].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    const t = rs.reduce((a, r) => a + r.tokens, 0);
+    const bl = rs.reduce((a, r) => a + r.baselineTokens, 0);
+    per_category[category] = { instances: rs.length, accuracy: accuracyOf(rs).accuracy, total_tokens: t, baseline_tokens: bl, token_savings_percent: savings(t, bl) };
+  }
+
+  return {
+    schemaVersion: RUN_STORE_SCHEMA_VERSION,
+    emulated: options.emulated,
+    overall: {
+      instances: records.length,
+      decided: records.filter((r) => r.decision !== null).length,
+      total_tokens: total,
+      baseline_tokens: baseline,
+      baseline_estimated: records.some((r) => r.baselineEstimated),
+      token_savings_percent: savings(total, baseline),
+      avg_tokens_per_instance: records.length > 0 ? total / records.length : null,
+      accuracy: accuracyOf(records).accuracy,
+      early_stop_rate: traces > 0 ? stopped / traces : null,
+      errors: records.reduce((a, r) => a + r.errors, 0),
+      traces,
+      early_stopped: stopped,
+    },
+    buckets: {
+      splitPercentile: options.splitPercentile,
+      splitConfidence,
+      confident_refusal: bucketSummary('confident_refusal'),
+      uncertain_refusal: bucketSummary('uncertain_refusal'),
+      confident_compliance: bucketSummary('confident_compliance'),
+      uncertain_compliance: bucketSummary('uncertain_compliance'),
+    },
+    per_category,
+    instance_buckets: instanceBuckets,
+  };
+}

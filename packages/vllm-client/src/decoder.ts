@@ -1,0 +1,211 @@
+import { exactTopKConfidence, isConfidenceError, tokenConfidence } from '@deepconf-safety/confidence';
+import { ProtocolError } from './errors.js';
+import { ChatChunkSchema, CompletionChunkSchema } from './schemas.js';
+import { ThinkingSplitter } from './thinking.js';
+import type { TopLogprob, Usage } from './types.js';
+
+export type EndpointKind = 'chat' | 'completions';
+
+/**
+ * Receives every token of the decoded choice. `tops` is the alternatives list as received (sampled token first),
+ * empty when vLLM had no data. Return true to stop at this token.
+ */
+export type TokenSink = (index: number, token: string, logprob: number, confidence: number, tops: readonly TopLogprob[]) => boolean;
+
+export type FeedResult = 'more' | 'stop' | 'error';
+
+const NO_TOPS: readonly TopLogprob[] = Object.freeze([]);
+
+/**
+ * Turns parsed stream chunks of one choice into tokens, confidences and text. Chunks are checked fully with zod when
+ * they are rare or first of their kind (first chunk, first chunk with logprobs, finish and usage chunks) and
+ * structurally otherwise, so validation stays off the hot path; anything malformed raises a ProtocolError.
+ */
+export class TraceDecoder {
+  readonly #kind: EndpointKind;
+  readonly #k: number;
+  readonly #choice: number;
+  readonly #sink: TokenSink;
+  readonly splitter: ThinkingSplitter;
+  #chunks = 0;
+  #sawLogprobs = false;
+  #confs = new Float64Array(256);
+  #confCount = 0;
+  tokens = 0;
+  stoppedAt: number | null = null;
+  serverFinishReason: string | null = null;
+  stopReason: number | string | null = null;
+  usage: Usage | null = null;
+  /** The raw `{"error": …}` event, when the stream carried one. */
+  inBandError: unknown = null;
+
+  constructor(options: { kind: EndpointKind; k: number; thinking: boolean; sink: TokenSink; choiceIndex?: number }) {
+    this.#kind = options.kind;
+    this.#k = options.k;
+    this.#choice = options.choiceIndex ?? 0;
+    this.#sink = options.sink;
+    this.splitter = new ThinkingSplitter(options.thinking);
+  }
+
+  get confidences(): Float64Array {
+    return this.#confs.slice(0, this.#confCount);
+  }
+
+  /** Process one parsed `data:` payload (not `[DONE]`). */
+  feed(chunk: unknown): FeedResult {
+    const n = this.#chunks++;
+    if (typeof chunk !== 'object' || chunk === null) throw new ProtocolError(`stream chunk ${n} is not a JSON object`);
+    const c = chunk as { choices?: unknown; usage?: unknown; error?: unknown; object?: unknown };
+    if ((c.error !== undefined && c.error !== null) || c.object === 'error') {
+      this.inBandError = chunk;
+      return 'error';
+    }
+    const choices = c.choices;
+    if (!Array.isArray(choices)) throw new ProtocolError(`stream chunk ${n} has no "choices" array`);
+    if (this.#needsFullCheck(choices) || n === 0 || (c.usage !== null && c.usage !== undefined)) this.#validate(chunk, n);
+    if (c.usage !== null && c.usage !== undefined) {
+      const u = c.usage as { prompt_tokens: number; completion_tokens?: number | null; total_tokens: number };
+      this.usage = { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens ?? u.total_tokens - u.prompt_tokens, totalTokens: u.total_tokens };
+    }
+    for (let i = 0; i < choices.length; i++) {
+      const choice = choices[i] as Record<string, unknown> | null;
+      if (choice === null || typeof choice !== 'object') throw new ProtocolError(`stream chunk ${n}: choice ${i} is not an object`);
+      if ((choice['index'] ?? 0) !== this.#choice) continue;
+      const stop = this.#kind === 'chat' ? this.#chatChoice(choice, n) : this.#completionChoice(choice, n);
+      if (stop) return 'stop';
+      const finish = choice['finish_reason'];
+      if (typeof finish === 'string') {
+        this.serverFinishReason = finish;
+        const sr = choice['stop_reason'];
+        this.stopReason = typeof sr === 'number' || typeof sr === 'string' ? sr : null;
+      }
+    }
+    return 'more';
+  }
+
+  #needsFullCheck(choices: unknown[]): boolean {
+    for (const ch of choices) {
+      const choice = ch as { logprobs?: unknown; finish_reason?: unknown } | null;
+      if (choice === null || typeof choice !== 'object') return true;
+      if (choice.finish_reason !== null && choice.finish_reason !== undefined) return true;
+      if (!this.#sawLogprobs && choice.logprobs !== null && choice.logprobs !== undefined) {
+        this.#sawLogprobs = true;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  #validate(chunk: unknown, n: number): void {
+    const schema = this.#kind === 'chat' ? ChatChunkSchema : CompletionChunkSchema;
+    const result = schema.safeParse(chunk);
+    if (!result.success) {
+      const issue = result.error.issues[0];
+      const where = issue === undefined ? '' : ` at ${issue.path.join('.') || '(root)'}: ${issue.message}`;
+      throw new ProtocolError(`stream chunk ${n} is not a valid ${this.#kind} chunk${where}`);
+    }
+  }
+
+  #chatChoice(choice: Record<string, unknown>, n: number): boolean {
+    const delta = choice['delta'] as { content?: unknown; reasoning?: unknown; reasoning_content?: unknown } | null | undefined;
+    if (delta !== null && delta !== undefined) {
+      const reasoning = delta.reasoning ?? delta.reasoning_content;
+      if (typeof reasoning === 'string' && reasoning.length > 0) this.splitter.addReasoning(reasoning);
+      if (typeof delta.content === 'string') this.splitter.addContent(delta.content);
+    }
+    const lp = choice['logprobs'] as { content?: unknown } | null | undefined;
+    if (lp === null || lp === undefined) return false;
+    const content = lp.content;
+    if (content === null || content === undefined) return false;
+    if (!Array.isArray(content)) throw new ProtocolError(`stream chunk ${n}: logprobs.content is not an array`);
+    for (let j = 0; j < content.length; j++) {
+      const e = content[j] as { token?: unknown; logprob?: unknown; top_logprobs?: unknown };
+      const logprob = e.logprob;
+      if (typeof logprob !== 'number') throw new ProtocolError(`stream chunk ${n}: logprobs.content[${j}].logprob is not a number`);
+      const tops = e.top_logprobs;
+      let list: readonly TopLogprob[] = NO_TOPS;
+      let confidence = NaN;
+      if (tops !== null && tops !== undefined) {
+        if (!Array.isArray(tops)) throw new ProtocolError(`stream chunk ${n}: logprobs.content[${j}].top_logprobs is not an array`);
+        list = tops as TopLogprob[];
+        if (list.length > 0) {
+          if (list.length <= this.#k) {
+            throw new ProtocolError(
+              `stream chunk ${n}: logprobs.content[${j}] has ${list.length} alternatives, but exact top-${this.#k} needs ${this.#k + 1}; does the server cap top_logprobs below topLogprobs+1?`,
+            );
+          }
+          // exactTopKConfidence checks every value it reads, so the hot path needs no second pass over the list.
+          try {
+            confidence = exactTopKConfidence(list, this.#k);
+          } catch (err) {
+            if (!isConfidenceError(err)) throw err;
+            throw new ProtocolError(`stream chunk ${n}: logprobs.content[${j}].top_logprobs: ${err.message}`);
+          }
+        }
+      }
+      if (this.#token(typeof e.token === 'string' ? e.token : '', logprob, list, confidence)) return true;
+    }
+    return false;
+  }
+
+  #completionChoice(choice: Record<string, unknown>, n: number): boolean {
+    const text = choice['text'];
+    if (typeof text === 'string') this.splitter.addContent(text);
+    const lp = choice['logprobs'] as { tokens?: unknown; token_logprobs?: unknown; top_logprobs?: unknown } | null | undefined;
+    if (lp === null || lp === undefined) return false;
+    const { tokens, token_logprobs: lps, top_logprobs: tops } = lp;
+    if (!Array.isArray(tokens) || !Array.isArray(lps)) throw new ProtocolError(`stream chunk ${n}: logprobs.tokens/token_logprobs are not arrays`);
+    for (let j = 0; j < tokens.length; j++) {
+      const token = tokens[j];
+      const logprob = lps[j];
+      if (typeof token !== 'string') throw new ProtocolError(`stream chunk ${n}: logprobs.tokens[${j}] is not a string`);
+      if (logprob !== null && typeof logprob !== 'number') throw new ProtocolError(`stream chunk ${n}: logprobs.token_logprobs[${j}] is not a number`);
+      const dict = Array.isArray(tops) ? (tops[j] as Record<string, unknown> | null | undefined) : null;
+      let list: readonly TopLogprob[] = NO_TOPS;
+      let confidence = NaN;
+      if (logprob !== null && dict !== null && dict !== undefined) {
+        // JS lists integer-like keys first, so rebuild "sampled first" from tokens/token_logprobs, not from key order.
+        const built: TopLogprob[] = [{ token, logprob }];
+        for (const key in dict) {
+          if (key === token) continue;
+          const v = dict[key];
+          if (typeof v !== 'number') throw new ProtocolError(`stream chunk ${n}: logprobs.top_logprobs[${j}][${JSON.stringify(key)}] is not a number`);
+          built.push({ token: key, logprob: v });
+        }
+        list = built;
+        // The completions dict already is the reference set (K entries, or K+1 when the sampled token is not in the top K).
+        confidence = tokenConfidence(built.map((t) => t.logprob));
+      }
+      if (this.#token(token, logprob ?? -9999, list, confidence)) return true;
+    }
+    return false;
+  }
+
+  #token(token: string, logprob: number, tops: readonly TopLogprob[], confidence: number): boolean {
+    const index = this.tokens++;
+    if (tops.length > 0) {
+      if (this.#confCount === this.#confs.length) {
+        const grown = new Float64Array(this.#confs.length * 2);
+        grown.set(this.#confs);
+        this.#confs = grown;
+      }
+      this.#confs[this.#confCount++] = confidence;
+    }
+    if (this.#sink(index, token, logprob, confidence, tops)) {
+      this.stoppedAt = index;
+      return true;
+    }
+    return false;
+  }
+}
+
+/** The alternatives sorted by logprob (descending) with the exact-top-K rule: K entries if the sampled token is among them, else K+1. */
+export function sortedTopK(tops: readonly TopLogprob[], k: number): TopLogprob[] {
+  const sampled = tops[0];
+  const sorted = tops.map((t) => ({ token: t.token, logprob: t.logprob }));
+  sorted.sort((a, b) => b.logprob - a.logprob);
+  if (sampled === undefined) return sorted;
+  let at = sorted.findIndex((t) => t.logprob === sampled.logprob && t.token === sampled.token);
+  if (at === -1) at = 0;
+  return sorted.slice(0, at < k ? k : k + 1);
+}

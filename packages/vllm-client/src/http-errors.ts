@@ -1,0 +1,84 @@
+import {
+  AuthenticationError,
+  BadRequestError,
+  ConnectionError,
+  ModelNotFoundError,
+  ServerError,
+  VllmClientError,
+  redact,
+} from './errors.js';
+import { parseErrorBody, type ErrorInfo } from './schemas.js';
+
+export type ErrorContext = { endpoint: string; model: string; apiKey: string | undefined; now: () => number };
+
+/** Milliseconds from `retry-after-ms` or `retry-after` (seconds or an HTTP date), or null. */
+export function retryAfterMs(headers: Headers | undefined, now: () => number): number | null {
+  if (headers === undefined) return null;
+  const ms = headers.get('retry-after-ms');
+  if (ms !== null && ms.trim() !== '' && Number.isFinite(Number(ms))) return Math.max(0, Number(ms));
+  const ra = headers.get('retry-after');
+  if (ra === null || ra.trim() === '') return null;
+  if (Number.isFinite(Number(ra))) return Math.max(0, Number(ra) * 1000);
+  const date = Date.parse(ra);
+  return Number.isNaN(date) ? null : Math.max(0, date - now());
+}
+
+/** Maps an HTTP error status (with its body) or an in-band error event to this package's error classes. */
+export function errorFromStatus(
+  status: number | null,
+  body: unknown,
+  headers: Headers | undefined,
+  ctx: ErrorContext,
+): VllmClientError {
+  const info: ErrorInfo | null = parseErrorBody(body);
+  const code = status ?? info?.code ?? null;
+  const raw = info?.message || (typeof body === 'string' ? body.slice(0, 500) : '') || (code === null ? 'unknown error' : `HTTP ${code}`);
+  const detail = redact(raw, ctx.apiKey);
+  const where = `vLLM at ${ctx.endpoint}`;
+  const options = { endpoint: ctx.endpoint, status: code };
+  if (code === 401 || code === 403) {
+    return new AuthenticationError(
+      `${where} rejected the API key (HTTP ${code}: ${detail}). Set VLLM_API_KEY or the apiKey option to the server's --api-key.`,
+      options,
+    );
+  }
+  if (code === 404) {
+    if (info?.type === 'NotFoundError' || /model/i.test(detail)) {
+      return new ModelNotFoundError(
+        `${where} does not serve model "${ctx.model}" (${detail}). Use a name from GET /v1/models (vLLM's --served-model-name).`,
+        options,
+      );
+    }
+    return new BadRequestError(`${where} has no such route (HTTP 404: ${detail}). Does the base URL end in /v1?`, options);
+  }
+  if (code === 400 || code === 422) {
+    const hint =
+      info?.param === 'logprobs' || /logprobs/i.test(detail)
+        ? ' The server allows fewer logprobs than requested (chat asks for topLogprobs+1): start vLLM with a larger --max-logprobs, or lower topLogprobs.'
+        : '';
+    return new BadRequestError(`${where} rejected the request (HTTP ${code}: ${detail}).${hint}`, { ...options, param: info?.param ?? null });
+  }
+  if (code === 429 || (code !== null && code >= 500)) {
+    return new ServerError(`${where} answered HTTP ${code}: ${detail}`, { ...options, retryAfterMs: retryAfterMs(headers, ctx.now) });
+  }
+  return new VllmClientError(`${where} answered ${code === null ? 'with an error' : `HTTP ${code}`}: ${detail}`, options);
+}
+
+/** A failed fetch (refused, reset, DNS) as a ConnectionError that names the endpoint and the system error code. */
+export function connectionError(cause: unknown, ctx: ErrorContext): ConnectionError {
+  const code = systemCode(cause);
+  const text = cause instanceof Error ? (cause.cause instanceof Error ? cause.cause.message : cause.message) : String(cause);
+  return new ConnectionError(
+    redact(`cannot reach vLLM at ${ctx.endpoint} (${code ?? text}). Is the server up, and is the base URL right?`, ctx.apiKey),
+    { endpoint: ctx.endpoint },
+  );
+}
+
+function systemCode(err: unknown): string | null {
+  for (let e: unknown = err, depth = 0; e !== null && typeof e === 'object' && depth < 4; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return null;
+}

@@ -1,0 +1,133 @@
+import OpenAI from 'openai';
+import { ConnectionError, ProtocolError, TimeoutError, type VllmClientError } from './errors.js';
+import { connectionError, errorFromStatus, type ErrorContext } from './http-errors.js';
+import type { EndpointKind } from './decoder.js';
+import { SseSplitter } from './sse.js';
+
+/** Yields the parsed payloads of each network read (a batch), and returns after `[DONE]`. */
+export type ChunkBatches = AsyncGenerator<unknown[], void, undefined>;
+
+export type AttemptContext = ErrorContext & { signal: AbortSignal };
+
+/** Thrown through so the caller can tell its own abort (stop, timeout, caller's signal) from a failure. */
+function abortedOr(err: unknown, ctx: AttemptContext, map: (err: unknown) => VllmClientError): unknown {
+  if (ctx.signal.aborted) return ctx.signal.reason;
+  return map(err);
+}
+
+/**
+ * The lean hot path: fetch, a byte-level SSE splitter and JSON.parse. Shape checks happen in the decoder, not here.
+ */
+export async function* leanChunks(
+  fetchFn: typeof fetch,
+  url: string,
+  headers: Record<string, string>,
+  body: Record<string, unknown>,
+  ctx: AttemptContext,
+): ChunkBatches {
+  let res: Response;
+  try {
+    res = await fetchFn(url, { method: 'POST', headers, body: JSON.stringify(body), signal: ctx.signal });
+  } catch (err) {
+    throw abortedOr(err, ctx, (e) => connectionError(e, ctx));
+  }
+  if (!res.ok) {
+    let text = '';
+    try {
+      text = await res.text();
+    } catch (err) {
+      throw abortedOr(err, ctx, (e) => connectionError(e, ctx));
+    }
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // Not JSON (e.g. a proxy's HTML page): the text itself is the message.
+    }
+    throw errorFromStatus(res.status, parsed, res.headers, ctx);
+  }
+  const type = res.headers.get('content-type') ?? '';
+  if (res.body === null || !type.includes('text/event-stream')) {
+    await res.body?.cancel().catch(() => undefined);
+    throw new ProtocolError(`vLLM at ${ctx.endpoint} answered 200 with content-type "${type}", not an event stream`, { endpoint: ctx.endpoint });
+  }
+  const reader = res.body.getReader();
+  const sse = new SseSplitter();
+  const payloads: string[] = [];
+  try {
+    for (;;) {
+      let read: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        read = await reader.read();
+      } catch (err) {
+        throw abortedOr(err, ctx, (e) => new ConnectionError(`stream from vLLM at ${ctx.endpoint} broke (${describe(e)})`, { endpoint: ctx.endpoint }));
+      }
+      if (read.done) break;
+      sse.push(read.value, payloads);
+      if (payloads.length === 0) continue;
+      const batch: unknown[] = [];
+      let done = false;
+      for (const p of payloads) {
+        if (p === '[DONE]') {
+          done = true;
+          break;
+        }
+        try {
+          batch.push(JSON.parse(p));
+        } catch {
+          throw new ProtocolError(`vLLM at ${ctx.endpoint} sent an event that is not JSON: ${JSON.stringify(p.slice(0, 120))}`, { endpoint: ctx.endpoint });
+        }
+      }
+      payloads.length = 0;
+      if (batch.length > 0) yield batch;
+      if (done) return;
+    }
+    throw new ConnectionError(`stream from vLLM at ${ctx.endpoint} ended before [DONE]`, { endpoint: ctx.endpoint });
+  } finally {
+    reader.cancel().catch(() => undefined);
+  }
+}
+
+/** The openai SDK path: same batches, one chunk each, parsed by the SDK's own SSE decoder. */
+export async function* sdkChunks(sdk: OpenAI, kind: EndpointKind, body: Record<string, unknown>, ctx: AttemptContext): ChunkBatches {
+  const map = (err: unknown) => abortedOr(err, ctx, (e) => sdkError(e, ctx));
+  let stream: AsyncIterable<unknown>;
+  try {
+    const options = { signal: ctx.signal, maxRetries: 0 };
+    // vLLM-only fields (top_k, chat_template_kwargs, …) pass through the SDK untouched; its types do not know them.
+    stream =
+      kind === 'chat'
+        ? await sdk.chat.completions.create(body as unknown as OpenAI.ChatCompletionCreateParamsStreaming, options)
+        : await sdk.completions.create(body as unknown as OpenAI.CompletionCreateParamsStreaming, options);
+  } catch (err) {
+    throw map(err);
+  }
+  try {
+    for await (const chunk of stream) yield [chunk];
+  } catch (err) {
+    throw map(err);
+  }
+}
+
+/** Maps an openai SDK error to this package's classes. */
+export function sdkError(err: unknown, ctx: ErrorContext): VllmClientError {
+  if (err instanceof OpenAI.APIConnectionTimeoutError) return new TimeoutError(`vLLM at ${ctx.endpoint} did not answer in time`, { endpoint: ctx.endpoint });
+  if (err instanceof OpenAI.APIConnectionError) return connectionError(err.cause ?? err, ctx);
+  if (err instanceof OpenAI.APIError) {
+    const body = err.error === undefined ? err.message : { error: err.error };
+    if (err.status === undefined) {
+      // An in-band {"error": …} event: its code is in the body.
+      return errorFromStatus(null, body, undefined, ctx);
+    }
+    return errorFromStatus(err.status, body, err.headers, ctx);
+  }
+  return new ConnectionError(`stream from vLLM at ${ctx.endpoint} broke (${describe(err)})`, { endpoint: ctx.endpoint });
+}
+
+function describe(err: unknown): string {
+  if (err instanceof Error) {
+    const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
+    return `${err.message}${cause}`;
+  }
+  return String(err);
+}

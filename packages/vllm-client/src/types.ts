@@ -1,0 +1,108 @@
+/** One generation = one trace = one n=1 request. */
+export type TraceRequest = {
+  /** User message (chat) or the raw prompt (completions). */
+  prompt: string;
+  /** System message (chat); prepended with a blank line on the completions endpoint. */
+  system?: string;
+  /** Sent as `max_tokens` and `max_completion_tokens`. */
+  maxTokens: number;
+  temperature: number;
+  topP: number;
+  /** -1 or 0 disables top-k (vLLM); still sent, because Qwen's generation_config would otherwise apply 20. */
+  topK: number;
+  /** null = unseeded (sent as null, so the server cannot fill one in). */
+  seed: number | null;
+  /**
+   * K of the confidence (DeepConf uses 20). Chat requests K+1 alternatives so the exact-top-K rule can be applied
+   * (the server needs `--max-logprobs` ≥ K+1); completions requests K and gets K or K+1 entries.
+   */
+  topLogprobs: number;
+  /** Qwen3 thinking, sent as `chat_template_kwargs.enable_thinking`. */
+  thinking: boolean;
+  /** Sent as `X-Session-Id` so a session-aware router can keep a session on one replica. */
+  sessionId?: string;
+};
+
+/** What `runTrace` passes to `onToken`, once per generated token (reasoning and answer alike). */
+export type TokenInfo = {
+  /** 0-based position in the trace. */
+  index: number;
+  /** The token as vLLM decoded it on its own; display text only (see vllm-protocol.md §1.3). */
+  text: string;
+  /** Logprob of the sampled token (−9999 = −inf or no data). */
+  logprob: number;
+  /** tokenConfidence of the exact-top-K set; NaN when vLLM had no logprob data for the position. */
+  confidence: number;
+};
+
+export type TopLogprob = { token: string; logprob: number };
+
+export type FinishReason = 'stop' | 'length' | 'aborted' | 'error';
+
+/** Events of `streamTrace`. */
+export type TokenEvent =
+  | {
+      type: 'token';
+      index: number;
+      token: string;
+      logprob: number;
+      /** Alternatives sorted by logprob, descending, with the exact-top-K rule applied (K or K+1 entries). */
+      topLogprobs: TopLogprob[];
+      confidence: number;
+      /** Answer text so far (thinking removed). Text may lag behind tokens: vLLM holds back text near stop strings. */
+      text: string;
+      /** Thinking text so far, or null when none has been seen. */
+      reasoning: string | null;
+    }
+  | {
+      type: 'finish';
+      finishReason: FinishReason;
+      /** vLLM's raw `finish_reason` (e.g. `repetition`), or null when the stream ended without one. */
+      serverFinishReason: string | null;
+      /** vLLM's `stop_reason`: a stop token id, a stop string, or null. */
+      stopReason: number | string | null;
+      tokens: number;
+      text: string;
+      reasoning: string | null;
+      usage: Usage | null;
+      endpoint: string;
+    };
+
+export type Usage = { promptTokens: number; completionTokens: number; totalTokens: number };
+
+export type TraceResult = {
+  /** Answer text, with any `<think>` section removed. */
+  text: string;
+  /** Thinking text (server-split or inline `<think>`), or null. */
+  reasoning: string | null;
+  /** Tokens received (counted client-side; an aborted stream sends no usage). */
+  tokens: number;
+  /** Per-token confidences in order; positions without logprob data are left out, as the reference implementation does. */
+  confidences: Float64Array;
+  finishReason: FinishReason;
+  /** Index of the token at which `onToken` asked to stop, else null. */
+  stoppedAt: number | null;
+  endpoint: string;
+  latencyMs: number;
+  ttftMs: number | null;
+  serverFinishReason: string | null;
+  stopReason: number | string | null;
+  usage: Usage | null;
+  /** Attempts made (1 = no retry). */
+  attempts: number;
+};
+
+export type ServerProbe = {
+  baseURL: string;
+  healthy: boolean;
+  models: string[];
+  version: string | null;
+  /** True when /version or the model card says the server is an emulator. */
+  emulated: boolean;
+  /** Largest `top_logprobs` the server accepts: exact when it refused the probe value, else the probe value (a lower bound). */
+  maxTopLogprobs: number | null;
+  /** `max_model_len` of the served model card, when given. */
+  maxModelLen: number | null;
+  /** Why the endpoint is unhealthy, or null. */
+  error: string | null;
+};

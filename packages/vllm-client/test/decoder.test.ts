@@ -1,0 +1,171 @@
+import { describe, expect, test } from '@jest/globals';
+import { ProtocolError, TraceDecoder, sortedTopK, parseErrorBody, type TopLogprob } from '@deepconf-safety/vllm-client';
+import { fixture } from './replay-server.js';
+
+type ChatChunk = {
+  choices: { index: number; delta?: { content?: string }; logprobs: { content: { token: string; logprob: number; top_logprobs: TopLogprob[] }[] } | null; finish_reason?: string | null }[];
+  usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
+};
+
+const payloads = (name: string): unknown[] =>
+  fixture(name)
+    .split('\n\n')
+    .filter((e) => e.startsWith('data: ') && e !== 'data: [DONE]')
+    .map((e) => JSON.parse(e.slice(6)) as unknown);
+
+/** Independent statement of the reference rule: mean of the top-K sorted values, or of all K+1 if the sampled token is not among the top K. */
+function referenceConfidence(values: number[], k: number): number {
+  const sampled = values[0]!;
+  const sorted = [...values].sort((a, b) => b - a);
+  const rank = sorted.filter((v) => v > sampled).length; // 0-based rank of the sampled value
+  const kept = rank < k ? sorted.slice(0, k) : sorted;
+  return -kept.reduce((a, b) => a + b, 0) / kept.length;
+}
+
+function decode(name: string, kind: 'chat' | 'completions', k: number, choiceIndex = 0) {
+  const seen: { index: number; token: string; logprob: number; confidence: number; tops: readonly TopLogprob[] }[] = [];
+  const d = new TraceDecoder({ kind, k, thinking: false, choiceIndex, sink: (index, token, logprob, confidence, tops) => (seen.push({ index, token, logprob, confidence, tops }), false) });
+  for (const p of payloads(name)) expect(d.feed(p)).toBe('more');
+  return { d, seen, final: d.splitter.finish() };
+}
+
+describe('TraceDecoder on the shared chat fixture (n=2, top_logprobs=5, so K=4)', () => {
+  const chunks = payloads('chat_stream_logprobs_n2.sse') as ChatChunk[];
+
+  test.each([0, 1])('choice %i: tokens, text, finish reason and usage match the chunks', (choice) => {
+    const mine = chunks.flatMap((c) => c.choices.filter((ch) => ch.index === choice));
+    const entries = mine.flatMap((ch) => ch.logprobs?.content ?? []);
+    const { d, seen, final } = decode('chat_stream_logprobs_n2.sse', 'chat', 4, choice);
+    expect(d.tokens).toBe(entries.length);
+    expect(seen.map((s) => s.token)).toEqual(entries.map((e) => e.token));
+    expect(final.text).toBe(mine.map((ch) => ch.delta?.content ?? '').join(''));
+    expect(d.serverFinishReason).toBe(mine.map((ch) => ch.finish_reason).find((f) => typeof f === 'string'));
+    const usage = chunks.find((c) => c.usage !== undefined)!.usage!;
+    expect(d.usage).toEqual({ promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens, totalTokens: usage.total_tokens });
+    const expected = entries.map((e) => referenceConfidence(e.top_logprobs.map((t) => t.logprob), 4));
+    expect(Array.from(d.confidences)).toHaveLength(expected.length);
+    Array.from(d.confidences).forEach((c, i) => expect(c).toBeCloseTo(expected[i]!, 12));
+  });
+
+  test('choice 0 is the documented answer, choice 1 stops on length', () => {
+    const a = decode('chat_stream_logprobs_n2.sse', 'chat', 4, 0);
+    expect(a.final.text).toBe('The capital is Paris.');
+    expect(a.d.tokens).toBe(6);
+    const b = decode('chat_stream_logprobs_n2.sse', 'chat', 4, 1);
+    expect(b.d.tokens).toBe(7);
+    expect(b.d.serverFinishReason).toBe('length');
+  });
+
+  test('unsorted lists (sampled rank 2) and a sampled token outside the top K keep K resp. K+1 values', () => {
+    const { seen } = decode('chat_stream_logprobs_n2.sse', 'chat', 4, 1);
+    const outside = seen[4]!; // " and", rank 6
+    expect(outside.token).toBe(' and');
+    const sorted = sortedTopK(outside.tops, 4);
+    expect(sorted).toHaveLength(5);
+    expect(sorted.at(-1)!.token).toBe(' and');
+    const rank2 = seen[0]!;
+    expect(rank2.tops[0]!.logprob).toBeLessThan(rank2.tops[1]!.logprob);
+    const s2 = sortedTopK(rank2.tops, 4);
+    expect(s2).toHaveLength(4);
+    for (let i = 1; i < s2.length; i++) expect(s2[i - 1]!.logprob).toBeGreaterThanOrEqual(s2[i]!.logprob);
+    expect(rank2.confidence).toBeCloseTo(-s2.reduce((a, t) => a + t.logprob, 0) / 4, 12);
+  });
+});
+
+describe('TraceDecoder on the shared completions fixture (logprobs=5, so K=5)', () => {
+  test('dict entries rebuilt sampled-first; K or K+1 values per position', () => {
+    const chunks = payloads('completions_stream_logprobs5.sse') as {
+      choices: { text: string; logprobs: { tokens: string[]; token_logprobs: number[]; top_logprobs: Record<string, number>[] } | null }[];
+    }[];
+    const { d, seen, final } = decode('completions_stream_logprobs5.sse', 'completions', 5);
+    const positions = chunks.flatMap((c) =>
+      c.choices.flatMap((ch) => (ch.logprobs === null ? [] : ch.logprobs.tokens.map((t, j) => ({ t, lp: ch.logprobs!.token_logprobs[j]!, dict: ch.logprobs!.top_logprobs[j]! })))),
+    );
+    expect(d.tokens).toBe(positions.length);
+    expect(final.text).toBe(chunks.map((c) => c.choices[0]?.text ?? '').join(''));
+    expect(d.serverFinishReason).toBe('length');
+    positions.forEach((p, i) => {
+      const s = seen[i]!;
+      expect(s.tops[0]).toEqual({ token: p.t, logprob: p.lp });
+      expect(s.tops).toHaveLength(Object.keys(p.dict).length);
+      const values = [p.lp, ...Object.entries(p.dict).filter(([key]) => key !== p.t).map(([, v]) => v)];
+      expect(s.confidence).toBeCloseTo(referenceConfidence(values, 5), 12);
+    });
+    expect(seen.some((s) => s.tops.length === 6)).toBe(true);
+  });
+});
+
+describe('TraceDecoder edge cases', () => {
+  const chunk = (choice: Record<string, unknown>) => ({ id: 'x', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, finish_reason: null, ...choice }] });
+  const lp = (token: string, logprob: number, tops: [string, number][]) => ({ token, logprob, top_logprobs: tops.map(([t, l]) => ({ token: t, logprob: l })) });
+
+  test('several tokens in one chunk, text lagging behind logprobs, -9999 placeholders without data', () => {
+    const seen: number[] = [];
+    const d = new TraceDecoder({ kind: 'chat', k: 2, thinking: false, sink: (_i, _t, _l, c) => (seen.push(c), false) });
+    d.feed(chunk({ delta: { role: 'assistant', content: '' }, logprobs: null }));
+    d.feed(chunk({ delta: { content: '' }, logprobs: { content: [lp('A', -0.1, [['A', -0.1], ['B', -2], ['C', -3]]), lp('b', -0.2, [['b', -0.2], ['x', -9999], ['y', -9999]])] } }));
+    expect(d.splitter.text).toBe('');
+    d.feed(chunk({ delta: { content: 'Abc' }, logprobs: { content: [lp('c', -9999, [])] }, finish_reason: 'stop' }));
+    expect(d.tokens).toBe(3);
+    expect(d.splitter.finish().text).toBe('Abc');
+    expect(seen[0]).toBeCloseTo(1.05, 12);
+    expect(seen[1]).toBeCloseTo((0.2 + 9999) / 2, 9);
+    expect(seen[2]).toBeNaN();
+    expect(Array.from(d.confidences)).toHaveLength(2);
+  });
+
+  test('fewer than K+1 alternatives is a clear protocol error, not a silent wrong confidence', () => {
+    const d = new TraceDecoder({ kind: 'chat', k: 3, thinking: false, sink: () => false });
+    expect(() => d.feed(chunk({ delta: { content: 'a' }, logprobs: { content: [lp('a', -1, [['a', -1], ['b', -2], ['c', -3]])] } }))).toThrow(/needs 4/);
+  });
+
+  test('stops inside a chunk at the token the sink asks for', () => {
+    const d = new TraceDecoder({ kind: 'chat', k: 1, thinking: false, sink: (i) => i === 1 });
+    const r = d.feed(chunk({ delta: { content: 'xyz' }, logprobs: { content: ['x', 'y', 'z'].map((t) => lp(t, -1, [[t, -1], ['q', -4]])) } }));
+    expect(r).toBe('stop');
+    expect(d.stoppedAt).toBe(1);
+    expect(d.tokens).toBe(2);
+  });
+
+  test('in-band error event is reported, not parsed as a chunk', () => {
+    const d = new TraceDecoder({ kind: 'chat', k: 1, thinking: false, sink: () => false });
+    const err = { error: { message: 'boom', type: 'BadRequestError', param: 'logprobs', code: 400 } };
+    expect(d.feed(err)).toBe('error');
+    expect(d.inBandError).toBe(err);
+  });
+
+  test('malformed chunks raise ProtocolError, first chunk and later ones alike', () => {
+    const mk = () => new TraceDecoder({ kind: 'chat', k: 1, thinking: false, sink: () => false });
+    expect(() => mk().feed({ choices: [{ index: 0, delta: { content: 5 } }] })).toThrow(ProtocolError);
+    expect(() => mk().feed('nope')).toThrow(ProtocolError);
+    const d = mk();
+    d.feed(chunk({ delta: { content: 'a' }, logprobs: { content: [lp('a', -1, [['a', -1], ['q', -4]])] } }));
+    expect(() => d.feed(chunk({ delta: { content: 'b' }, logprobs: { content: [{ token: 'b', logprob: '-1', top_logprobs: [] }] } }))).toThrow(/logprob is not a number/);
+    expect(() => d.feed(chunk({ delta: { content: 'b' }, logprobs: { content: [lp('b', -1, [['b', -1], ['q', -4]]), { token: 'c', logprob: -1, top_logprobs: [{ token: 'c', logprob: null }, { token: 'q', logprob: -4 }] }] } }))).toThrow(
+      /top_logprobs: topLogprobs\[0\]: logprob must be a number/,
+    );
+  });
+
+  test('reasoning and reasoning_content fields feed the thinking text', () => {
+    for (const field of ['reasoning', 'reasoning_content']) {
+      const d = new TraceDecoder({ kind: 'chat', k: 1, thinking: true, sink: () => false });
+      d.feed(chunk({ delta: { [field]: 'Hmm.' }, logprobs: { content: [lp('Hmm', -1, [['Hmm', -1], ['q', -4]])] } }));
+      d.feed(chunk({ delta: { content: 'No.' }, logprobs: { content: [lp('No', -1, [['No', -1], ['q', -4]])] }, finish_reason: 'stop' }));
+      expect(d.splitter.finish()).toEqual({ reasoning: 'Hmm.', text: 'No.' });
+    }
+  });
+});
+
+describe('parseErrorBody', () => {
+  test('reads the three vLLM error shapes and the shared fixture', () => {
+    expect(parseErrorBody(JSON.parse(fixture('error_top_logprobs_too_large.json')))).toEqual({
+      message: expect.stringContaining('max allowed: 20'),
+      type: 'BadRequestError',
+      param: 'logprobs',
+      code: 400,
+    });
+    expect(parseErrorBody({ error: 'Unauthorized' })).toEqual({ message: 'Unauthorized', type: null, param: null, code: null });
+    expect(parseErrorBody({ object: 'error', message: 'old', type: 'BadRequestError', param: null, code: 400 })).toEqual({ message: 'old', type: 'BadRequestError', param: null, code: 400 });
+    expect(parseErrorBody({ detail: 'Not Found' })).toBeNull();
+  });
+});
