@@ -37,8 +37,9 @@ export function readJsonl<S extends z.ZodType>(file: string, schema: S): JsonlRe
 }
 
 /**
- * Append-only JSONL writer. Each record is one `write` of a whole line followed by fsync, so a crash
- * loses at most the line being written, never a finished one.
+ * Append-only JSONL writer. Each record is one `write` of a whole line, so a killed process loses at
+ * most the line being written, never a finished one; with `fsync` each line is also flushed to disk,
+ * which a machine crash or power loss needs.
  */
 export class JsonlAppender {
   #fd: number;
@@ -50,10 +51,19 @@ export class JsonlAppender {
   }
 
   readonly #fsync: boolean;
+  #dirty = false;
 
   append(record: unknown): void {
     writeSync(this.#fd, `${JSON.stringify(record)}\n`);
-    if (this.#fsync) fsyncSync(this.#fd);
+    this.#dirty = true;
+    if (this.#fsync) this.sync();
+  }
+
+  /** Flushes appended lines to the disk (they already survive a killed process once `append` returns). */
+  sync(): void {
+    if (!this.#dirty) return;
+    fsyncSync(this.#fd);
+    this.#dirty = false;
   }
 
   close(): void {

@@ -108,7 +108,9 @@ export class RunStore {
       manifest = { schemaVersion: 1, ...init, configHash: hash, status: 'running', updatedAt: now, finishedAt: null };
     }
     writeJsonAtomic(manifestFile, manifest);
-    store.#traces = new JsonlAppender(join(dir, FILES.traces));
+    // Traces are flushed to disk in one go before the instance record that depends on them (see
+    // appendInstance): one fsync per prompt instead of one per trace, which measured ~10% of a run's CPU.
+    store.#traces = new JsonlAppender(join(dir, FILES.traces), { fsync: false });
     store.#instances = new JsonlAppender(join(dir, FILES.instances));
     return { store, manifest, resumed };
   }
@@ -130,7 +132,9 @@ export class RunStore {
   }
 
   appendInstance(record: InstanceRecord): void {
-    this.#writable(this.#instances).append(record);
+    const instances = this.#writable(this.#instances);
+    this.#traces?.sync();
+    instances.append(record);
   }
 
   /** Every trace, the latest record per (instance, trace index). */
@@ -156,6 +160,7 @@ export class RunStore {
   }
 
   close(): void {
+    this.#traces?.sync();
     this.#traces?.close();
     this.#instances?.close();
     this.#traces = this.#instances = null;
