@@ -79,19 +79,30 @@ describe('where the experiment sends its traces', () => {
 });
 
 describe('stock servers and flaky streams', () => {
-  test('a server with vLLM\'s default --max-logprobs 20 still runs, with top-19 confidence and a warning; an explicit --top-logprobs 20 is refused', async () => {
-    const stock = await startEmulator({ port: 0, maxLogprobs: 20 });
+  test('a server with vLLM\'s default --max-logprobs 20 runs top-20 in chat-view mode with one warning; --max-logprobs 21 runs exact; 19 refuses an explicit --top-logprobs 20', async () => {
+    const [stock, wide, narrow] = await Promise.all([startEmulator({ port: 0, maxLogprobs: 20 }), startEmulator({ port: 0, maxLogprobs: 21 }), startEmulator({ port: 0, maxLogprobs: 19 })]);
     try {
       const output = join(tmp(), 'run');
       const r = await run([...small, '--output', output, '--base-url', stock.baseURL], tmp());
       expect(r.exitCode).toBe(0);
-      expect(r.err.join('\n')).toMatch(/top 19 instead of DeepConf's 20.*--max-logprobs 21/);
-      expect(RunStore.open(output).readManifest().config).toMatchObject({ topLogprobs: 19 });
-      const explicit = await run([...small, '--output', join(tmp(), 'run'), '--base-url', stock.baseURL, '--top-logprobs', '20'], tmp());
+      const warnings = r.err.filter((l) => l.startsWith('warning:'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatch(/at most 20 top_logprobs.*confidenceMode "chat-view".*--max-logprobs 21/);
+      const manifest = RunStore.open(output).readManifest();
+      expect(manifest.config).toMatchObject({ topLogprobs: 20, confidenceMode: 'chat-view' });
+      expect(RunStore.open(output).readTraces().every((t) => t.stopReason !== 'error')).toBe(true);
+
+      const exactOut = join(tmp(), 'run');
+      const exact = await run([...small, '--output', exactOut, '--base-url', wide.baseURL], tmp());
+      expect(exact.exitCode).toBe(0);
+      expect(exact.err.filter((l) => l.startsWith('warning:'))).toEqual([]);
+      expect(RunStore.open(exactOut).readManifest().config).toMatchObject({ topLogprobs: 20, confidenceMode: 'exact' });
+
+      const explicit = await run([...small, '--output', join(tmp(), 'run'), '--base-url', narrow.baseURL, '--top-logprobs', '20'], tmp());
       expect(explicit.exitCode).toBe(2);
-      expect(explicit.err.join('\n')).toMatch(/--top-logprobs 20: the server accepts at most 20 logprobs and chat needs 21/);
+      expect(explicit.err.join('\n')).toMatch(/--top-logprobs 20: the server accepts at most 19 top_logprobs.*--max-logprobs 21, or pass --top-logprobs 19/);
     } finally {
-      await stock.close();
+      await Promise.all([stock.close(), wide.close(), narrow.close()]);
     }
   });
 

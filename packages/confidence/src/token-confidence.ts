@@ -80,22 +80,26 @@ function assertLength(length: number, k: number): void {
 
 /*
  * Why this set. The official confidence averages every value of vLLM's per-position dict, which is
- * {sampled} ∪ top-K keyed by token id: K values when the sampled token is in the top K, K + 1 (the
- * sampled one included) when it is not. The chat API lists the sampled token first and then the
- * top tokens in rank order, unsorted, and cuts the list at `top_logprobs` entries; with K + 1
- * requested entries the list always contains the true top K and the sampled token, so: sort
- * descending; if the sampled value reaches the K-th largest, the set is the K largest values,
- * otherwise all K + 1. A tie between the sampled value and the K-th largest cannot be resolved from
- * the values (vLLM's top-k order among equal logits is arbitrary); we count the sampled token as
- * inside, which yields exactly the true top-K values, the set the paper and the online processor use.
- * Longer lists (more than K + 1 requested) follow the same rule; entries past them are ignored.
+ * {sampled} ∪ top-K keyed by token id, in insertion order [sampled, top1, top2, ...] (a duplicate id
+ * keeps its first slot): K values when the sampled token is in the top K, K + 1 (the sampled one
+ * included) when it is not. The chat API lists exactly that order and cuts it at `top_logprobs`
+ * entries; with K + 1 requested the list always holds the true top K and the sampled token. So the set
+ * is the sampled value plus the K − 1 largest others when the sampled token ranks inside the top K,
+ * else plus the K largest others. "Inside" means fewer than K others are strictly larger: a tie with
+ * the K-th largest counts as inside, as vLLM's dict would hold K entries when the sampled id is among
+ * the top-K ids (its order among equal logits is arbitrary, so the values alone cannot settle it, and
+ * this choice yields exactly the true top-K values). Among equal others the later one is dropped,
+ * which on a real list is the last entry. Kept values stay in list order: that is the dict's order,
+ * so numpy's pairwise sum over them, and hence the rounded confidence, is bit-identical to the
+ * official np.mean. Longer lists (more than K + 1 requested) follow the same rule.
  */
 
 /**
- * DeepConf's reference set for one position, from the chat API's `top_logprobs` of K + 1 requested
- * entries (sampled token first, unsorted): the K largest logprobs if the sampled token is among
- * them, else those K plus the sampled one. Values are returned sorted, largest first.
- * An empty list (a position without logprob data) gives `[]`; skip that position.
+ * DeepConf's reference set for one position, from the chat API's `top_logprobs` of K + 1 (or more)
+ * requested entries, sampled token first: the sampled value plus the K − 1 largest others if the
+ * sampled token ranks within the top K (a tie with the K-th largest counts as within), else plus the
+ * K largest others. Values keep the list's order (the order of vLLM's dict, so the official mean is
+ * reproduced bit for bit). An empty list (a position without logprob data) gives `[]`; skip that position.
  *
  * @param topLogprobs the entry's `top_logprobs`, exactly as the server sent it (element 0 = sampled).
  * @param k DeepConf's K (20 in the paper and the official code).
@@ -108,15 +112,21 @@ export function exactTopK(topLogprobs: ArrayLike<TopLogprob>, k: number): number
   const values: number[] = new Array<number>(length);
   for (let i = 0; i < length; i++) values[i] = checkedLogprob(topLogprobs, i);
   const sampled = values[0] as number;
-  values.sort((a, b) => b - a);
-  const kth = values[k - 1] as number;
-  return sampled >= kth ? values.slice(0, k) : [...values.slice(0, k), sampled];
+  let othersAbove = 0;
+  for (let i = 1; i < length; i++) if ((values[i] as number) > sampled) othersAbove++;
+  const keepOthers = othersAbove < k ? k - 1 : k;
+  // Stable sort: among equal others the earlier one ranks higher, so the later one is dropped.
+  const ranked = Array.from({ length: length - 1 }, (_, i) => i + 1).sort((a, b) => (values[b] as number) - (values[a] as number));
+  const kept = ranked.slice(0, keepOthers).sort((a, b) => a - b);
+  return [sampled, ...kept.map((i) => values[i] as number)];
 }
 
+/** Reused by exactTopKConfidence so the per-token path allocates nothing (calls cannot interleave). */
+let scratch = new Float64Array(64);
+
 /**
- * `tokenConfidence(exactTopK(topLogprobs, k))` without allocating when exactly K + 1 entries are given
- * (the client's per-token path). Agrees with the composed form to within floating-point rounding
- * of the sum order (~1e-15). Throws EmptyInputError for an empty list.
+ * `tokenConfidence(exactTopK(topLogprobs, k))`, bit for bit, without allocating when exactly K + 1
+ * entries are given (the client's per-token path). Throws EmptyInputError for an empty list.
  */
 export function exactTopKConfidence(topLogprobs: ArrayLike<TopLogprob>, k: number): number {
   assertK(k);
@@ -126,26 +136,29 @@ export function exactTopKConfidence(topLogprobs: ArrayLike<TopLogprob>, k: numbe
   }
   assertLength(length, k);
   if (length > k + 1) return tokenConfidence(exactTopK(topLogprobs, k));
+  if (scratch.length < length) scratch = new Float64Array(length);
   // Validation stays out of the loop: a throwing helper there keeps V8 from inlining (5x slower).
   const sampled = (topLogprobs[0] as TopLogprob).logprob;
-  let sum = sampled;
   let smallestOther = Infinity;
+  let smallestAt = -1;
   let othersAbove = 0;
-  let nonNumber = typeof sampled !== 'number';
+  let bad = typeof sampled !== 'number' || Number.isNaN(sampled);
   for (let i = 1; i < length; i++) {
     const value = (topLogprobs[i] as TopLogprob).logprob;
-    if (typeof value !== 'number') nonNumber = true;
-    sum += value;
-    if (value < smallestOther) smallestOther = value;
+    if (typeof value !== 'number' || Number.isNaN(value)) bad = true;
+    // <= picks the last of equal minima, as exactTopK's stable ranking does.
+    if (value <= smallestOther) {
+      smallestOther = value;
+      smallestAt = i;
+    }
     if (value > sampled) othersAbove++;
   }
-  if (nonNumber || !Number.isFinite(sum)) {
-    // Names a bad entry, or handles ±Infinity on the general path (subtracting one would give NaN).
+  if (bad) {
     for (let i = 0; i < length; i++) checkedLogprob(topLogprobs, i);
-    return tokenConfidence(exactTopK(topLogprobs, k));
   }
-  // Sampled in the top K (ties count as in) => the set drops the smallest of the K + 1 values,
-  // which is then one of the others.
-  if (othersAbove < k) return -((sum - smallestOther) / k);
-  return -(sum / (k + 1));
+  // Sampled in the top K (ties count as in) => the set drops the smallest of the others.
+  const skip = othersAbove < k ? smallestAt : -1;
+  let n = 0;
+  for (let i = 0; i < length; i++) if (i !== skip) scratch[n++] = (topLogprobs[i] as TopLogprob).logprob;
+  return -(numpySum(scratch, 0, n) / n);
 }

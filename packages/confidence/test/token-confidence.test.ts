@@ -65,7 +65,7 @@ function chatTopLogprobs(vocab: readonly number[], sampledId: number, requested:
   return dict.slice(0, requested).map((id) => ({ logprob: vocab[id] as number }));
 }
 
-/** What the official code averages: every value of the dict built with logprobs = K. */
+/** What the official code averages: every value of the dict built with logprobs = K, in the dict's order. */
 function officialReferenceSet(vocab: readonly number[], sampledId: number, k: number): number[] {
   const ranked = vocab.map((lp, id) => ({ id, lp })).sort((a, b) => b.lp - a.lp);
   const ids = new Set([sampledId, ...ranked.slice(0, k).map((e) => e.id)]);
@@ -84,9 +84,10 @@ describe('exactTopK', () => {
         const ranked = vocab.map((lp, id) => ({ id, lp })).sort((a, b) => b.lp - a.lp);
         const sampledId = (ranked[pick % vocab.length] as { id: number }).id;
         const chat = chatTopLogprobs(vocab, sampledId, k + 1);
-        const expected = desc(officialReferenceSet(vocab, sampledId, k));
+        const expected = officialReferenceSet(vocab, sampledId, k);
         expect(exactTopK(chat, k)).toEqual(expected);
-        expect(exactTopKConfidence(chat, k)).toBeCloseTo(tokenConfidence(expected), 12);
+        // Same values in the same order as the official dict: numpy's mean is reproduced bit for bit.
+        expect(exactTopKConfidence(chat, k)).toBe(tokenConfidence(expected));
       }),
     );
   });
@@ -103,13 +104,47 @@ describe('exactTopK', () => {
 
   test('a sampled value tied with the K-th largest counts as inside: the true top-K values', () => {
     const top = [-1, -2, -3, -4];
-    expect(exactTopK([{ logprob: -4 }, ...top.slice(0, 3).map((logprob) => ({ logprob })), { logprob: -4 }], 4)).toEqual([-1, -2, -3, -4]);
+    expect(exactTopK([{ logprob: -4 }, ...top.slice(0, 3).map((logprob) => ({ logprob })), { logprob: -4 }], 4)).toEqual([-4, -1, -2, -3]);
     expect(exactTopKConfidence([{ logprob: -4 }, ...top.slice(0, 3).map((logprob) => ({ logprob })), { logprob: -4 }], 4)).toBe(2.5);
+  });
+
+  test('a sampled value tied with the K-th counts once, in both forms (the reported disagreement)', () => {
+    // K = 2: others -1, -2, sampled -2 ties with the 2nd largest => inside: {-2 (sampled), -1}, never -2 twice.
+    const chat = [{ logprob: -2 }, { logprob: -1 }, { logprob: -2 }];
+    expect(exactTopK(chat, 2)).toEqual([-2, -1]);
+    expect(exactTopKConfidence(chat, 2)).toBe(1.5);
+    // Every value equal: K values, not K + 1.
+    const flat = Array.from({ length: 21 }, () => ({ logprob: -3 }));
+    expect(exactTopK(flat, 20)).toHaveLength(20);
+    expect(exactTopKConfidence(flat, 20)).toBe(3);
+  });
+
+  test('exactTopKConfidence equals tokenConfidence(exactTopK(...)) bit for bit, ties and infinities included (property)', () => {
+    // Few distinct values, so ties between the sampled value, the K-th largest and the smallest are common.
+    const value = fc.oneof(
+      { weight: 8, arbitrary: fc.constantFrom(-0.25, -1, -1.5, -3, -7.125, -9999) },
+      { weight: 4, arbitrary: fc.double({ min: -40, max: 0, noNaN: true }) },
+      { weight: 1, arbitrary: fc.constant(-Infinity) },
+    );
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 24 }), fc.integer({ min: 1, max: 3 }), fc.array(value, { minLength: 28, maxLength: 28 }), (k, extra, pool) => {
+        const list = pool.slice(0, k + extra).map((logprob) => ({ logprob }));
+        const set = exactTopK(list, k);
+        const othersAbove = list.slice(1).filter((e) => e.logprob > (list[0] as { logprob: number }).logprob).length;
+        expect(set).toHaveLength(othersAbove < k ? k : k + 1);
+        expect(set[0]).toBe(list[0]?.logprob);
+        const all = list.map((e) => e.logprob);
+        const expectedValues = othersAbove < k ? desc(all).slice(0, k) : desc([...desc(all.slice(1)).slice(0, k), all[0] as number]);
+        expect(desc(set)).toEqual(expectedValues);
+        expect(Object.is(exactTopKConfidence(list, k), tokenConfidence(set))).toBe(true);
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   test('the vLLM -9999 clamp is an ordinary (very low) value', () => {
     const chat = [{ logprob: -9999 }, { logprob: -1 }, { logprob: -2 }];
-    expect(exactTopK(chat, 2)).toEqual([-1, -2, -9999]);
+    expect(exactTopK(chat, 2)).toEqual([-9999, -1, -2]);
     expect(exactTopKConfidence(chat, 2)).toBeCloseTo(10002 / 3, 9);
   });
 
@@ -121,7 +156,7 @@ describe('exactTopK', () => {
   test('longer lists use the same rule', () => {
     const vocab = Array.from({ length: 40 }, (_, i) => -0.5 - i * 0.25);
     const chat = chatTopLogprobs(vocab, 30, 10);
-    expect(exactTopK(chat, 5)).toEqual(desc(officialReferenceSet(vocab, 30, 5)));
+    expect(exactTopK(chat, 5)).toEqual(officialReferenceSet(vocab, 30, 5));
     expect(exactTopKConfidence(chat, 5)).toBeCloseTo(tokenConfidence(officialReferenceSet(vocab, 30, 5)), 12);
   });
 

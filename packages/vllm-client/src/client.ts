@@ -17,7 +17,7 @@ import { probeEndpoint } from './probe.js';
 import { buildBody, checkTraceRequest } from './request-body.js';
 import { nodeHttpChunks } from './node-http.js';
 import { leanChunks, sdkChunks, type ChunkBatches } from './transports.js';
-import type { FinishReason, ServerProbe, TokenEvent, TokenInfo, TopLogprob, TraceRequest, TraceResult } from './types.js';
+import type { FinishReason, ServerProbe, TokenEvent, TokenInfo, TopKMode, TopLogprob, TraceRequest, TraceResult } from './types.js';
 
 export type VllmClientOptions = {
   /** vLLM OpenAI base URLs, e.g. `http://127.0.0.1:8000/v1`. A router (vLLM production-stack) is just one more URL. */
@@ -48,6 +48,12 @@ export type VllmClientOptions = {
   maxRetryAfterMs?: number;
   /** How long a failed endpoint stays out before /health is tried again. Default 5 000 ms. */
   reprobeAfterMs?: number;
+  /**
+   * Chat only: `exact` (default) requests K+1 `top_logprobs` and rebuilds DeepConf's reference set exactly (the server
+   * needs `--max-logprobs` ≥ K+1); `chat-view` requests K and averages the K returned values, for servers capped at K
+   * (stock vLLM: 20). See {@link TopKMode} for how the two differ.
+   */
+  topKMode?: TopKMode;
   /** `top_logprobs` value `probe()` sends to learn the server's limit. Default 21 (top-20 confidence over chat). */
   probeTopLogprobs?: number;
   /** Injected I/O, for tests. */
@@ -124,6 +130,7 @@ export class VllmClient {
   readonly model: string;
   readonly endpointKind: EndpointKind;
   readonly transport: 'lean' | 'lean-fetch' | 'sdk';
+  #topKMode: TopKMode = 'exact';
   readonly #apiKey: string | undefined;
   readonly #pool: EndpointPool;
   readonly #sdks = new Map<string, OpenAI>();
@@ -149,6 +156,7 @@ export class VllmClient {
     this.model = options.model;
     this.endpointKind = options.endpoint ?? 'chat';
     if (this.endpointKind !== 'chat' && this.endpointKind !== 'completions') throw new VllmClientError(`VllmClient: option "endpoint" must be "chat" or "completions"`);
+    this.setTopKMode(options.topKMode ?? 'exact');
     this.transport = options.transport ?? (options.fetch === undefined ? 'lean' : 'lean-fetch');
     if (!['lean', 'lean-fetch', 'sdk'].includes(this.transport)) throw new VllmClientError(`VllmClient: option "transport" must be "lean", "lean-fetch" or "sdk"`);
     const env = options.env ?? process.env;
@@ -175,6 +183,20 @@ export class VllmClient {
     } catch (err) {
       throw new VllmClientError(`VllmClient: ${err instanceof Error ? err.message : String(err)}`);
     }
+  }
+
+  /** How chat traces get their confidence alternatives (see {@link TopKMode}); completions ignore it. */
+  get topKMode(): TopKMode {
+    return this.#topKMode;
+  }
+
+  /**
+   * Changes {@link topKMode} for traces started from now on: typically once, after `probe()` told how many
+   * `top_logprobs` the servers accept (K+1 → `exact`, K → `chat-view`), so the probed endpoint pool is kept.
+   */
+  setTopKMode(mode: TopKMode): void {
+    if (mode !== 'exact' && mode !== 'chat-view') throw new VllmClientError(`VllmClient: option "topKMode" must be "exact" or "chat-view", got ${JSON.stringify(mode)}`);
+    this.#topKMode = mode;
   }
 
   /** Load and health of each endpoint, for progress displays. */
@@ -254,6 +276,7 @@ export class VllmClient {
   async *streamTrace(request: TraceRequest, signal?: AbortSignal): AsyncGenerator<TokenEvent, void, undefined> {
     const pending: TokenEvent[] = [];
     const k = request.topLogprobs;
+    const mode = this.endpointKind === 'chat' ? this.#topKMode : 'exact';
     const run = this.#run(
       request,
       (decoder, index, token, logprob, confidence, tops) => {
@@ -262,7 +285,7 @@ export class VllmClient {
           index,
           token,
           logprob,
-          topLogprobs: sortedTopK(tops, k),
+          topLogprobs: sortedTopK(tops, k, mode),
           confidence,
           text: decoder.splitter.text,
           reasoning: decoder.splitter.reasoning,
@@ -305,7 +328,8 @@ export class VllmClient {
 
   async *#run(request: TraceRequest, hook: TokenHook | null, external: AbortSignal | undefined): AsyncGenerator<void, TraceResult, undefined> {
     checkTraceRequest(request);
-    const body = buildBody(this.endpointKind, this.model, request);
+    const topKMode = this.#topKMode;
+    const body = buildBody(this.endpointKind, this.model, request, topKMode);
     const started = this.#now();
     let avoid: Endpoint | undefined;
     for (let attempt = 0; ; attempt++) {
@@ -322,6 +346,7 @@ export class VllmClient {
       const decoder: TraceDecoder = new TraceDecoder({
         kind: this.endpointKind,
         k: request.topLogprobs,
+        topKMode,
         thinking: request.thinking,
         sink: (index, token, logprob, confidence, tops) => {
           if (index === 0) ttftMs = this.#now() - started;

@@ -2,7 +2,7 @@ import { exactTopKConfidence, isConfidenceError, tokenConfidence } from '@deepco
 import { ProtocolError } from './errors.js';
 import { ChatChunkSchema, CompletionChunkSchema } from './schemas.js';
 import { ThinkingSplitter } from './thinking.js';
-import type { TopLogprob, Usage } from './types.js';
+import type { TopKMode, TopLogprob, Usage } from './types.js';
 
 export type EndpointKind = 'chat' | 'completions';
 
@@ -24,6 +24,9 @@ const NO_TOPS: readonly TopLogprob[] = Object.freeze([]);
 export class TraceDecoder {
   readonly #kind: EndpointKind;
   readonly #k: number;
+  readonly #mode: TopKMode;
+  /** The K values of a chat-view position, reused per token. */
+  readonly #view: Float64Array;
   readonly #choice: number;
   readonly #sink: TokenSink;
   readonly splitter: ThinkingSplitter;
@@ -39,9 +42,11 @@ export class TraceDecoder {
   /** The raw `{"error": …}` event, when the stream carried one. */
   inBandError: unknown = null;
 
-  constructor(options: { kind: EndpointKind; k: number; thinking: boolean; sink: TokenSink; choiceIndex?: number }) {
+  constructor(options: { kind: EndpointKind; k: number; thinking: boolean; sink: TokenSink; choiceIndex?: number; topKMode?: TopKMode }) {
     this.#kind = options.kind;
     this.#k = options.k;
+    this.#mode = options.topKMode ?? 'exact';
+    this.#view = new Float64Array(this.#mode === 'chat-view' ? options.k : 0);
     this.#choice = options.choiceIndex ?? 0;
     this.#sink = options.sink;
     this.splitter = new ThinkingSplitter(options.thinking);
@@ -129,14 +134,17 @@ export class TraceDecoder {
         if (!Array.isArray(tops)) throw new ProtocolError(`stream chunk ${n}: logprobs.content[${j}].top_logprobs is not an array`);
         list = tops as TopLogprob[];
         if (list.length > 0) {
-          if (list.length <= this.#k) {
+          const exact = this.#mode === 'exact';
+          if (list.length < (exact ? this.#k + 1 : this.#k)) {
             throw new ProtocolError(
-              `stream chunk ${n}: logprobs.content[${j}] has ${list.length} alternatives, but exact top-${this.#k} needs ${this.#k + 1}; does the server cap top_logprobs below topLogprobs+1?`,
+              exact
+                ? `stream chunk ${n}: logprobs.content[${j}] has ${list.length} alternatives, but exact top-${this.#k} needs ${this.#k + 1}; does the server cap top_logprobs below ${this.#k + 1}? (topKMode 'chat-view' needs only ${this.#k})`
+                : `stream chunk ${n}: logprobs.content[${j}] has ${list.length} alternatives, but the chat-view top-${this.#k} confidence needs ${this.#k}; does the server cap top_logprobs below ${this.#k}?`,
             );
           }
           // exactTopKConfidence checks every value it reads, so the hot path needs no second pass over the list.
           try {
-            confidence = exactTopKConfidence(list, this.#k);
+            confidence = exact ? exactTopKConfidence(list, this.#k) : this.#viewConfidence(list, n, j);
           } catch (err) {
             if (!isConfidenceError(err)) throw err;
             throw new ProtocolError(`stream chunk ${n}: logprobs.content[${j}].top_logprobs: ${err.message}`);
@@ -146,6 +154,19 @@ export class TraceDecoder {
       if (this.#token(typeof e.token === 'string' ? e.token : '', logprob, list, confidence)) return true;
     }
     return false;
+  }
+
+  /** Mean over the first K entries as received (sampled first), summed in that order like the official dict's mean. */
+  #viewConfidence(list: readonly TopLogprob[], n: number, j: number): number {
+    const view = this.#view;
+    for (let i = 0; i < view.length; i++) {
+      const value = (list[i] as TopLogprob).logprob;
+      if (typeof value !== 'number' || Number.isNaN(value)) {
+        throw new ProtocolError(`stream chunk ${n}: logprobs.content[${j}].top_logprobs[${i}].logprob must be a number, got ${String(value)}`);
+      }
+      view[i] = value;
+    }
+    return tokenConfidence(view);
   }
 
   #completionChoice(choice: Record<string, unknown>, n: number): boolean {
@@ -199,13 +220,19 @@ export class TraceDecoder {
   }
 }
 
-/** The alternatives sorted by logprob (descending) with the exact-top-K rule: K entries if the sampled token is among them, else K+1. */
-export function sortedTopK(tops: readonly TopLogprob[], k: number): TopLogprob[] {
+/**
+ * The alternatives the confidence averages, sorted by logprob (descending). `exact`: the exact-top-K rule of
+ * exactTopK (K entries if the sampled token ranks within the top K, a tie with the K-th counting as within, else K+1).
+ * `chat-view`: the first K entries as received. The sampled token comes first among equal logprobs.
+ */
+export function sortedTopK(tops: readonly TopLogprob[], k: number, mode: TopKMode = 'exact'): TopLogprob[] {
+  const copy = (t: TopLogprob): TopLogprob => ({ token: t.token, logprob: t.logprob });
+  const byLogprob = (a: TopLogprob, b: TopLogprob) => b.logprob - a.logprob;
+  if (mode === 'chat-view') return tops.slice(0, k).map(copy).sort(byLogprob);
   const sampled = tops[0];
-  const sorted = tops.map((t) => ({ token: t.token, logprob: t.logprob }));
-  sorted.sort((a, b) => b.logprob - a.logprob);
-  if (sampled === undefined) return sorted;
-  let at = sorted.findIndex((t) => t.logprob === sampled.logprob && t.token === sampled.token);
-  if (at === -1) at = 0;
-  return sorted.slice(0, at < k ? k : k + 1);
+  if (sampled === undefined) return [];
+  // Stable sorts throughout, so equal values keep list order (sampled first) and match exactTopK's choice.
+  const others = tops.slice(1).map(copy).sort(byLogprob);
+  const othersAbove = others.filter((t) => t.logprob > sampled.logprob).length;
+  return [copy(sampled), ...others.slice(0, othersAbove < k ? k - 1 : k)].sort(byLogprob);
 }

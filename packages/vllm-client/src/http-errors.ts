@@ -54,7 +54,7 @@ export function errorFromStatus(
   if (code === 400 || code === 422) {
     const hint =
       info?.param === 'logprobs' || /logprobs/i.test(detail)
-        ? ' The server allows fewer logprobs than requested (chat asks for topLogprobs+1): start vLLM with a larger --max-logprobs, or lower topLogprobs.'
+        ? " The server allows fewer logprobs than requested (chat asks for topLogprobs+1 in topKMode 'exact'): start vLLM with a larger --max-logprobs, use topKMode 'chat-view' (asks for topLogprobs), or lower topLogprobs."
         : '';
     return new BadRequestError(`${where} rejected the request (HTTP ${code}: ${detail}).${hint}`, { ...options, param: info?.param ?? null });
   }

@@ -16,4 +16,4 @@ export { SseSplitter } from './sse.js';
 export { ThinkingSplitter } from './thinking.js';
 export { buildBody } from './request-body.js';
 export { parseErrorBody, type ErrorInfo } from './schemas.js';
-export type { TraceRequest, TokenInfo, TokenEvent, TraceResult, ServerProbe, TopLogprob, FinishReason, Usage } from './types.js';
+export type { TraceRequest, TokenInfo, TokenEvent, TraceResult, ServerProbe, TopLogprob, TopKMode, FinishReason, Usage } from './types.js';

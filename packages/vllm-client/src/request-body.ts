@@ -1,6 +1,6 @@
 import { BadRequestError } from './errors.js';
 import type { EndpointKind } from './decoder.js';
-import type { TraceRequest } from './types.js';
+import type { TopKMode, TraceRequest } from './types.js';
 
 /** Rejects requests vLLM would reject or silently reinterpret, naming the field and what to do. */
 export function checkTraceRequest(request: TraceRequest): void {
@@ -25,7 +25,7 @@ export function checkTraceRequest(request: TraceRequest): void {
  * generation_config (Qwen3: temperature 0.6, top_p 0.95, top_k 20) without saying so; n is always 1 because
  * aborting a request aborts all of its choices.
  */
-export function buildBody(kind: EndpointKind, model: string, request: TraceRequest): Record<string, unknown> {
+export function buildBody(kind: EndpointKind, model: string, request: TraceRequest, topKMode: TopKMode = 'exact'): Record<string, unknown> {
   const sampling = {
     n: 1,
     temperature: request.temperature,
@@ -50,8 +50,9 @@ export function buildBody(kind: EndpointKind, model: string, request: TraceReque
       ...sampling,
       max_completion_tokens: request.maxTokens,
       logprobs: true,
-      // Chat returns the first N entries of [sampled, top1..]: asking K+1 lets exactTopK rebuild the reference set.
-      top_logprobs: request.topLogprobs + 1,
+      // Chat returns the first N entries of [sampled, top1..]: asking K+1 lets exactTopK rebuild the reference set;
+      // chat-view asks K for servers whose --max-logprobs is K (vLLM's default 20).
+      top_logprobs: topKMode === 'exact' ? request.topLogprobs + 1 : request.topLogprobs,
       chat_template_kwargs: { enable_thinking: request.thinking },
     };
   }

@@ -14,7 +14,8 @@ export type TraceRequest = {
   seed: number | null;
   /**
    * K of the confidence (DeepConf uses 20). Chat requests K+1 alternatives so the exact-top-K rule can be applied
-   * (the server needs `--max-logprobs` ≥ K+1); completions requests K and gets K or K+1 entries.
+   * (the server needs `--max-logprobs` ≥ K+1), or K with the client's `topKMode: 'chat-view'`; completions requests K
+   * and gets K or K+1 entries.
    */
   topLogprobs: number;
   /** Qwen3 thinking, sent as `chat_template_kwargs.enable_thinking`. */
@@ -37,6 +38,17 @@ export type TokenInfo = {
 
 export type TopLogprob = { token: string; logprob: number };
 
+/**
+ * How the chat endpoint gets the alternatives a token's confidence is computed from.
+ * - `exact`: request K+1 `top_logprobs` and rebuild DeepConf's reference set exactly (needs `--max-logprobs` ≥ K+1).
+ * - `chat-view`: request K and average the K returned values (the sampled token first, then the top ones). This equals
+ *   the reference set whenever the sampled token ranks within the top K; otherwise it holds the sampled token and the
+ *   top K−1 instead of the top K and the sampled token (case G2 of shared/docs/deepconf.md). Works with stock vLLM's
+ *   default `--max-logprobs 20` at K = 20.
+ * The completions endpoint always returns the reference set itself and ignores this.
+ */
+export type TopKMode = 'exact' | 'chat-view';
+
 export type FinishReason = 'stop' | 'length' | 'aborted' | 'error';
 
 /** Events of `streamTrace`. */
@@ -46,7 +58,10 @@ export type TokenEvent =
       index: number;
       token: string;
       logprob: number;
-      /** Alternatives sorted by logprob, descending, with the exact-top-K rule applied (K or K+1 entries). */
+      /**
+       * The alternatives the confidence averages, sorted by logprob, descending: the exact-top-K set (K or K+1 entries),
+       * or in `chat-view` mode the K received.
+       */
       topLogprobs: TopLogprob[];
       confidence: number;
       /** Answer text so far (thinking removed). Text may lag behind tokens: vLLM holds back text near stop strings. */

@@ -10,7 +10,7 @@ import { isRunnerError, redactSecrets, runExperiment, type RunSettings } from '@
 import { VllmClient, isVllmClientError, type ServerProbe } from '@deepconf-safety/vllm-client';
 import { CONCURRENCY_PER_ENDPOINT, DEFAULT_TOP_LOGPROBS, OptionError, parseExperimentOptions, type ExperimentOptions } from './options.js';
 import { createProgress } from './progress.js';
-import { chooseServer, emulatorBanner, type ServerChoice } from './server.js';
+import { chooseServer, emulatorBanner, planConfidence, serverLogprobsLimit, type ServerChoice } from './server.js';
 
 /** The process edges of the command, injected so it can run inside tests. */
 export interface CommandIo {
@@ -24,9 +24,6 @@ export interface CommandIo {
   emulator?: { tokensPerSecond?: number; ttftMs?: number };
   deployStateDir?: string;
 }
-
-/** What VllmClient.probe() asks for by default (its `probeTopLogprobs`). */
-const PROBED_TOP_LOGPROBS = 21;
 
 export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
@@ -49,7 +46,7 @@ function benchmarkLabel(benchmark: string): string {
 }
 
 /** Everything that changes results; hashed into the manifest so `--resume` refuses a different run. */
-function resultConfig(o: ExperimentOptions & { topLogprobs: number }, numInstances: number, instanceIds: readonly string[], serverKind: 'emulator' | 'vllm'): Record<string, unknown> {
+function resultConfig(o: ExperimentOptions & { topLogprobs: number; confidenceMode: string }, numInstances: number, instanceIds: readonly string[], serverKind: 'emulator' | 'vllm'): Record<string, unknown> {
   return {
     model: o.model,
     benchmark: o.benchmark,
@@ -71,6 +68,8 @@ function resultConfig(o: ExperimentOptions & { topLogprobs: number }, numInstanc
     topP: o.topP,
     topK: o.topK,
     topLogprobs: o.topLogprobs,
+    // exact = DeepConf's reference set; chat-view = the K alternatives a server capped at K returns (case G2).
+    confidenceMode: o.confidenceMode,
     thinking: o.thinking,
     system: o.system,
     seed: o.seed,
@@ -109,7 +108,7 @@ function summaryLines(results: Results): string[] {
   const b = results.buckets;
   return [
     `prompts ${o.instances} (${o.decided} decided), accuracy ${o.accuracy === null ? 'n/a' : pct(100 * o.accuracy)}, errors ${o.errors}`,
-    `tokens ${o.total_tokens} vs baseline ${Math.round(o.baseline_tokens)}${o.baseline_estimated ? ' (estimated)' : ''}: savings ${pct(o.token_savings_percent)}, early-stop rate ${o.early_stop_rate === null ? 'n/a' : pct(100 * o.early_stop_rate)}`,
+    `tokens ${o.total_tokens} vs baseline ${Math.round(o.baseline_tokens)}${o.baseline_estimated ? ' (estimated)' : ''}: savings ${pct(o.token_savings_percent)}, early-stop rate ${o.early_stop_rate === null ? 'n/a' : `${pct(100 * o.early_stop_rate)} of final traces`}`,
     `buckets (split at p${b.splitPercentile} = ${b.splitConfidence === null ? 'n/a' : b.splitConfidence.toFixed(3)}): ` +
       (['confident_refusal', 'uncertain_refusal', 'confident_compliance', 'uncertain_compliance'] as const).map((k) => `${k} ${b[k].count}`).join(', '),
   ];
@@ -160,32 +159,20 @@ export async function experimentCommand(argv: readonly string[], io: CommandIo):
       throw new OptionError(`--retry-errors: ${output} holds no run; pass the --output of the run whose errors to redo`);
     }
 
-    const client = new VllmClient({ baseURLs: server.baseUrls, model: o.model, endpoint: o.endpoint, env: {}, ...(apiKey ? { apiKey } : {}), log: (line) => io.out(`vllm: ${line}`) });
+    const requestedK = o.topLogprobs ?? DEFAULT_TOP_LOGPROBS;
+    // The probe asks for what an exact run needs (chat: K+1); a refusal tells the server's real limit.
+    const probed = o.endpoint === 'chat' ? requestedK + 1 : requestedK;
+    const client = new VllmClient({ baseURLs: server.baseUrls, model: o.model, endpoint: o.endpoint, env: {}, probeTopLogprobs: probed, ...(apiKey ? { apiKey } : {}), log: (line) => io.out(`vllm: ${line}`) });
     const probe: ServerProbe[] = await client.probe();
     const emulated = server.origin === 'emulator' || probe.some((p) => p.healthy && p.emulated);
     if (emulated && server.origin !== 'emulator') {
       io.out(emulatorBanner(server.baseUrls.join(', '), 'The server at --base-url says it is an emulator.'));
     }
     const healthy = probe.filter((p) => p.healthy);
-    // Chat needs k+1 alternatives per position (the client rebuilds the exact top-k set); stock vLLM allows 20.
-    const extra = o.endpoint === 'chat' ? 1 : 0;
-    // The probe asks for 21: a server that accepts it reports 21 as a lower bound, only a refusal gives the real limit.
-    const limits = healthy.flatMap((p) => (p.maxTopLogprobs === null || p.maxTopLogprobs >= PROBED_TOP_LOGPROBS ? [] : [p.maxTopLogprobs]));
-    const serverMax = limits.length > 0 ? Math.min(...limits) : null;
-    let topLogprobs = o.topLogprobs ?? DEFAULT_TOP_LOGPROBS;
-    if (serverMax !== null && serverMax < topLogprobs + extra) {
-      const fits = serverMax - extra;
-      if (o.topLogprobs !== null || fits < 1) {
-        throw new OptionError(
-          `--top-logprobs ${topLogprobs}: the server accepts at most ${serverMax} logprobs and ${o.endpoint} needs ${topLogprobs + extra}; start vLLM with --max-logprobs ${topLogprobs + extra}, or pass --top-logprobs ${Math.max(1, fits)}`,
-        );
-      }
-      io.err(
-        `warning: the server accepts at most ${serverMax} logprobs, so token confidence uses the top ${fits} instead of DeepConf's ${topLogprobs}. For the exact DeepConf definition start vLLM with --max-logprobs ${topLogprobs + extra}.`,
-      );
-      topLogprobs = fits;
-    }
-    const eff = { ...o, topLogprobs };
+    const plan = planConfidence({ endpoint: o.endpoint, requested: o.topLogprobs, defaultK: DEFAULT_TOP_LOGPROBS, serverMax: serverLogprobsLimit(probe, probed) });
+    if (plan.warning !== null) io.err(plan.warning);
+    client.setTopKMode(plan.confidenceMode);
+    const eff = { ...o, topLogprobs: plan.topLogprobs, confidenceMode: plan.confidenceMode };
 
     const config = resultConfig(eff, instances.length, instances.map((r) => r.id), emulated ? 'emulator' : 'vllm');
     const versions: Record<string, string> = {

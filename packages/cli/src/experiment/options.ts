@@ -28,7 +28,7 @@ export interface ExperimentOptions {
   temperature: number;
   topP: number;
   topK: number;
-  /** null = auto: DeepConf's 20, lowered to what the server accepts. */
+  /** null = auto: DeepConf's 20, lowered to what the server accepts (see planConfidence in server.ts). */
   topLogprobs: number | null;
   thinking: boolean;
   system: string | null;
@@ -107,7 +107,7 @@ export function buildParser(argv: readonly string[]): Argv {
     .option('temperature', { type: 'number', default: 0.6, describe: 'sampling temperature' })
     .option('top-p', { type: 'number', default: 0.95, describe: 'nucleus sampling' })
     .option('top-k', { type: 'number', default: 20, describe: 'top-k sampling (-1 = off)' })
-    .option('top-logprobs', { type: 'number', describe: `k of the token confidence (default ${DEFAULT_TOP_LOGPROBS} as in DeepConf, lowered with a warning if the server's --max-logprobs is below k+1 for chat / k for completions)` })
+    .option('top-logprobs', { type: 'number', describe: `k of the token confidence (default ${DEFAULT_TOP_LOGPROBS} as in DeepConf). Chat needs the server's --max-logprobs >= k+1 for the exact set; at exactly k it uses the k alternatives chat returns (confidenceMode chat-view, with a warning); below k the default is lowered with a warning and an explicit value is refused` })
     .option('thinking', { choices: ['on', 'off'] as const, default: 'off' as const, describe: 'Qwen3 thinking (enable_thinking); the answer is judged without the thinking' })
     .option('system', { type: 'string', describe: 'system prompt (default none)' })
     .option('seed', { type: 'number', default: 42, describe: 'run seed: the prompt sample and every trace seed derive from it' })
