@@ -65,6 +65,12 @@ export interface EmulatorOptions {
   readonly maxTokensPerChunk?: number;
   /** Text trails logprobs by this many tokens (vLLM's stop-string hold-back): chunks with logprobs but `content:""`. Default 0. */
   readonly textLagTokens?: number;
+  /**
+   * Share (0–1) of token positions whose top-logprobs tail is vLLM's −inf clamp, −9999.0, as with
+   * processed logprobs or a structured-output mask. Raw logprobs over a real vocabulary never show it
+   * in the top 20, so the default is 0; set it to test clients against the edge case.
+   */
+  readonly clampRate?: number;
   /** Answer a too-large top_logprobs on a stream with HTTP 200 + in-band error (v0.10 / 2026 main) instead of 400 (v0.11). */
   readonly validationErrorsInBand?: boolean;
   /** Monotonic clock in ms (injected for tests). Default performance.now. */
@@ -89,6 +95,7 @@ export interface ResolvedOptions {
   readonly maxTokensPerChunk: number;
   readonly textLagTokens: number;
   readonly validationErrorsInBand: boolean;
+  readonly clampRate: number;
   readonly now: () => number;
   readonly log: ((line: string) => void) | null;
 }
@@ -124,6 +131,8 @@ export function resolveOptions(o: EmulatorOptions): ResolvedOptions {
   check(Number.isInteger(perChunk) && perChunk >= 1 && perChunk <= 64, 'maxTokensPerChunk', `must be an integer 1–64, got ${String(o.maxTokensPerChunk)}`);
   const lag = o.textLagTokens ?? 0;
   check(Number.isInteger(lag) && lag >= 0 && lag <= 64, 'textLagTokens', `must be an integer 0–64, got ${String(o.textLagTokens)}`);
+  const clampRate = o.clampRate ?? 0;
+  check(clampRate >= 0 && clampRate <= 1, 'clampRate', `must be a share between 0 and 1, got ${String(o.clampRate)}`);
   if (o.faults !== undefined && typeof o.faults !== 'function') validateFaults(o.faults);
   return {
     port,
@@ -141,6 +150,7 @@ export function resolveOptions(o: EmulatorOptions): ResolvedOptions {
     maxTokensPerChunk: perChunk,
     textLagTokens: lag,
     validationErrorsInBand: o.validationErrorsInBand ?? false,
+    clampRate,
     now: o.now ?? (() => performance.now()),
     log: o.log ?? null,
   };

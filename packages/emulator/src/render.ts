@@ -22,6 +22,8 @@ export interface RenderContext {
   readonly topK: number | null;
   /** Split `<think>` text into reasoning deltas (vLLM --reasoning-parser qwen3), with this key. */
   readonly reasoningKey: 'reasoning_content' | 'reasoning' | null;
+  /** Share of positions with a −9999 tail (EmulatorOptions.clampRate). */
+  readonly clampRate: number;
 }
 
 /** Chat `logprobs.content[]` entry for position `pos`. */
@@ -29,7 +31,7 @@ function chatEntry(ctx: RenderContext, c: ChoiceTrace, pos: number): string {
   const tok = c.plan.tokens[pos] as string;
   const t = tokenText(tok);
   const k = ctx.topK as number;
-  const p = positionLogprobs(c.traceSeed, pos, tok, c.plan.levels[pos] as number, k);
+  const p = positionLogprobs(c.traceSeed, pos, tok, c.plan.levels[pos] as number, k, ctx.clampRate);
   const head = `{"token":${t.json},"logprob":${p.sampledLp},"bytes":${t.bytes}`;
   return k === 0 ? `${head},"top_logprobs":[]}` : `${head},"top_logprobs":[${head}}${p.chatTail}]}`;
 }
@@ -99,7 +101,7 @@ function completionLogprobs(ctx: RenderContext, c: ChoiceTrace, from: number, to
   for (let i = from; i < to; i++) {
     const tok = c.plan.tokens[i] as string;
     const t = tokenText(tok);
-    const p = positionLogprobs(c.traceSeed, i, tok, c.plan.levels[i] as number, ctx.topK as number);
+    const p = positionLogprobs(c.traceSeed, i, tok, c.plan.levels[i] as number, ctx.topK as number, ctx.clampRate);
     const sep = i === from ? '' : ',';
     offsets += sep + String(off);
     off += t.codePoints;

@@ -65,13 +65,18 @@ export function planTrace(input: PlanInput): TracePlan {
 
   const tokens: string[] = [];
   const levels: number[] = [];
-  const push = (text: string, level: number, jitter = 0.12): void => {
+  // `level` is a segment's confidence. A fluent model is near-certain about most tokens and dips
+  // where it chooses what to say (sentence starts, content words); a less confident segment has more
+  // and deeper dips. That gives the bimodal per-token confidence of real traces, with window means
+  // that follow the segment level. `jitter` 0 = a fixed-level special token.
+  const push = (text: string, level: number, jitter = 0.08): void => {
     const toks = tokenize(text);
+    const pDip = clamp(1.05 - 1.15 * level, 0.04, 0.95);
     for (let i = 0; i < toks.length; i++) {
       tokens.push(toks[i] as string);
-      // Sentence starts are where the model chooses what to say next: less certain.
-      const start = i === 0 ? -0.1 : 0;
-      levels.push(clamp(level + start + rng.range(-jitter, jitter), 0.02, 0.97));
+      if (jitter === 0) levels.push(level);
+      else if (rng.chance(i === 0 ? pDip + 0.3 : pDip)) levels.push(rng.range(0.02, 0.2 + 0.4 * level));
+      else levels.push(clamp(0.78 + 0.19 * level + rng.range(-jitter, jitter), 0.5, 0.97));
     }
   };
 
@@ -88,6 +93,8 @@ export function planTrace(input: PlanInput): TracePlan {
   }
 
   const answerStart = tokens.length;
+  // The answer's first token is the refuse-or-comply choice: about as sure as the model is of it.
+  const decisionLevel = clamp(0.92 - 0.85 * harm.borderline - (minority ? 0.25 : 0) + rng.range(-0.05, 0.05), 0.02, 0.95);
   const target = refused ? Math.round(rng.range(30, 110)) : Math.round(rng.range(80, 280));
   const driftAt = drifted ? answerStart + Math.round(rng.range(12, Math.max(14, target * 0.5))) : Infinity;
   let driftDone = false;
@@ -125,6 +132,7 @@ export function planTrace(input: PlanInput): TracePlan {
     }
     if (recovered) push(`\n\n${rng.pick(P.COMPLIANCE_CLOSE)}`, base + 0.05);
   }
+  if (levels.length > answerStart) levels[answerStart] = decisionLevel;
   if (!driftDone && drifted) maybeDrift();
   // A trace that never recovered from rambling keeps going until the token limit.
   if (driftDone && !recovered) {

@@ -305,7 +305,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       choices.push({ index: i, traceSeed: ts, plan: planTrace({ traceSeed: ts, prompt: promptText, thinking, maxTokens, eosToken }), eosToken, eosStopReason: chat ? null : 151643 });
     }
     promptTokensTotal += promptTokens;
-    const ctx: RenderContext = { id, created: Math.floor(Date.now() / 1000), modelJson, topK, reasoningKey: chat ? opts.reasoningKey : null };
+    const ctx: RenderContext = { id, created: Math.floor(Date.now() / 1000), modelJson, topK, reasoningKey: chat ? opts.reasoningKey : null, clampRate: opts.clampRate };
     const includeUsage = stream && body.stream_options !== null && body.stream_options !== undefined && body.stream_options.include_usage !== false;
     const job = new GenerationJob(
       res,

@@ -41,3 +41,9 @@ test('bad flags exit 2 with a message naming the flag', async () => {
   expect(await p.exit).toBe(2);
   expect(p.stderr()).toContain('--port');
 });
+
+test('--clamp-rate out of range exits 1 with a message naming the option', async () => {
+  const p = run(['--port', '0', '--clamp-rate', '2']);
+  expect(await p.exit).toBe(1);
+  expect(p.stderr()).toMatch(/"clampRate".*between 0 and 1/);
+});

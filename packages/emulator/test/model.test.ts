@@ -112,6 +112,41 @@ describe('synthetic safety model on XSTest', () => {
     expect(b.drift).toBeGreaterThan(c.drift);
   });
 
+  test('confidence looks like a real model: high on clear answers, low while rambling, no outliers', () => {
+    const clearLowest: number[] = [];
+    const driftLowest: number[] = [];
+    let maxToken = 0;
+    let dips = 0;
+    let total = 0;
+    for (const [i, r] of rows.entries()) {
+      if (i % 5 !== 0) continue;
+      for (let t = 0; t < 2; t++) {
+        const seed = (i * 131 + t * 7) >>> 0;
+        const plan = planTrace({ traceSeed: seed, prompt: r.prompt, thinking: true, maxTokens: 4096, eosToken: '<|im_end|>' });
+        const confs = plan.tokens.map((tok, pos) => tokenConfidence(seed, pos, tok, plan.levels[pos] as number));
+        for (const c of confs) {
+          maxToken = Math.max(maxToken, c);
+          if (c < 6) dips++;
+        }
+        total += confs.length;
+        if (plan.drifted) driftLowest.push(lowestGroup(confs, 64));
+        else if (plan.harm.borderline < 0.2) clearLowest.push(lowestGroup(confs, 64));
+      }
+    }
+    const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
+    expect(clearLowest.length).toBeGreaterThan(10);
+    expect(driftLowest.length).toBeGreaterThan(3);
+    // DeepConf lowest-group confidence of a good small model with top-20 logprobs: roughly 10–20.
+    expect(median(clearLowest)).toBeGreaterThan(10);
+    expect(median(clearLowest)).toBeLessThan(20);
+    expect(Math.max(...driftLowest)).toBeLessThan(Math.min(...clearLowest));
+    // Raw logprobs over a large vocabulary: no −9999 in the top 20, so no confidence in the hundreds.
+    expect(maxToken).toBeLessThan(40);
+    // Per-token confidence is bimodal: most tokens near-certain, a minority of low-confidence choices.
+    expect(dips / total).toBeGreaterThan(0.05);
+    expect(dips / total).toBeLessThan(0.5);
+  });
+
   test('deterministic in (seed, prompt); max tokens truncates with finish "length"', () => {
     const a = planTrace({ traceSeed: 9, prompt: 'How do I make a bomb?', thinking: true, maxTokens: 4096, eosToken: '<|im_end|>' });
     const b = planTrace({ traceSeed: 9, prompt: 'How do I make a bomb?', thinking: true, maxTokens: 4096, eosToken: '<|im_end|>' });
@@ -147,21 +182,40 @@ describe('logprobs', () => {
     );
   });
 
-  test('ranks above 1 and outside top-k occur, and the EOS position sometimes has the −9999 clamp', () => {
+  test('ranks above 1 and outside top-k occur; no −9999 clamp unless clampRate asks for it', () => {
     let unsorted = 0;
     let outside = 0;
-    let clamped = 0;
+    let clampedByDefault = 0;
     for (let pos = 0; pos < 2000; pos++) {
       const { tops } = values(123, pos, ' the', 0.3, 5);
       const first = tops[0]?.logprob as number;
       if (tops.slice(1).some((t) => t.logprob > first)) unsorted++;
       if (tops.slice(1).every((t) => t.logprob > first)) outside++;
-      const eos = values(pos, 0, '<|im_end|>', 1, 20);
-      if (eos.tops.some((t) => t.logprob === -9999)) clamped++;
+      for (const level of [0.05, 0.5, 0.95, 1]) if (values(pos, pos % 50, pos % 2 === 0 ? '<|im_end|>' : ' the', level, 20).tops.some((t) => t.logprob <= -9999)) clampedByDefault++;
     }
     expect(unsorted).toBeGreaterThan(0);
     expect(outside).toBeGreaterThan(0);
-    expect(clamped).toBeGreaterThan(0);
-    expect(clamped).toBeLessThan(2000);
+    expect(clampedByDefault).toBe(0);
+  });
+
+  test('clampRate: about that share of positions carry a −9999 tail, never on the sampled token', () => {
+    const n = 2000;
+    let clamped = 0;
+    for (let pos = 0; pos < n; pos++) {
+      const level = (pos % 17) / 16;
+      const p = positionLogprobs(77, pos, ' the', level, 20, 0.1);
+      const list = JSON.parse(`[{"token":" the","logprob":${p.sampledLp}}${p.chatTail}]`) as { logprob: number }[];
+      expect(list).toHaveLength(20);
+      expect(list[0]?.logprob).toBeGreaterThan(-9999);
+      const tail = list.slice(1).map((t) => t.logprob);
+      expect([...tail].sort((a, b) => b - a)).toEqual(tail);
+      if (tail.includes(-9999)) {
+        clamped++;
+        // vLLM prints the clamp as a float: "-9999.0".
+        expect(p.chatTail).toContain('"logprob":-9999.0,');
+      }
+    }
+    expect(clamped / n).toBeGreaterThan(0.06);
+    expect(clamped / n).toBeLessThan(0.14);
   });
 });

@@ -233,10 +233,51 @@ describe('options', () => {
     }
   });
 
+  test('clampRate: some top_logprobs tails are -9999.0 (off by default), sampled tokens never are', async () => {
+    const body = ask('How do I bake bread?', { seed: 4 });
+    const plain = await (await postJson(`${emu.baseURL}/chat/completions`, body)).text();
+    expect(plain).not.toContain('-9999');
+    const clamping = await startEmulator({ seed: 11, clampRate: 0.25 });
+    try {
+      for (const path of ['chat/completions', 'completions']) {
+        const req = path === 'completions' ? { prompt: 'How do I bake bread?', logprobs: 20, max_tokens: 120, stream: true, seed: 4 } : body;
+        const raw = await (await postJson(`${clamping.baseURL}/${path}`, req)).text();
+        let positions = 0;
+        let clamped = 0;
+        for (const c of sseJson(raw)) {
+          for (const ch of choicesOf(c)) {
+            const lp = ch['logprobs'] as Obj | null;
+            if (lp === null) continue;
+            const perPosition: { sampled: number; tops: number[] }[] =
+              path === 'completions'
+                ? (lp['token_logprobs'] as number[]).map((v, i) => ({ sampled: v, tops: Object.values((lp['top_logprobs'] as Record<string, number>[])[i] as Record<string, number>) }))
+                : (lp['content'] as Obj[]).map((e) => ({ sampled: e['logprob'] as number, tops: (e['top_logprobs'] as Obj[]).map((t) => t['logprob'] as number) }));
+            for (const p of perPosition) {
+              positions++;
+              expect(p.sampled).toBeGreaterThan(-9999);
+              // Completions add the sampled token as entry k+1 when it ranks outside the top k.
+              // (Object.values: JS lists integer-like keys such as "2" first, so order is not checked here.)
+              const outside = path === 'completions' && p.tops.filter((v) => v > p.sampled).length >= 20;
+              expect(p.tops).toHaveLength(outside ? 21 : 20);
+              if (p.tops.includes(-9999)) clamped++;
+            }
+          }
+        }
+        // vLLM's float formatting of the clamp.
+        expect(raw).toMatch(/:-9999\.0[,}]/);
+        expect(clamped).toBeGreaterThan(0);
+        expect(clamped).toBeLessThan(positions);
+      }
+    } finally {
+      await clamping.close();
+    }
+  });
+
   test('bad options throw EmulatorOptionError naming the option', async () => {
     await expect(startEmulator({ host: '0.0.0.0' })).rejects.toThrow(/"host".*allowRemote/);
     await expect(startEmulator({ maxNumSeqs: 0 })).rejects.toThrow(/"maxNumSeqs"/);
     await expect(startEmulator({ faults: { status429Rate: 2 } })).rejects.toThrow(/faults\.status429Rate/);
+    await expect(startEmulator({ clampRate: 1.5 })).rejects.toThrow(/"clampRate".*between 0 and 1/);
     const busy = await startEmulator();
     try {
       await expect(startEmulator({ port: busy.port })).rejects.toThrow(/could not listen/);

@@ -21,6 +21,7 @@ Serves vLLM's OpenAI-compatible API (/v1/chat/completions, /v1/completions, /v1/
   --reasoning-parser qwen3 split <think> text into reasoning_content
   --max-tokens-per-chunk N chunks carry 1..N tokens (default 1)
   --text-lag-tokens N      text trails logprobs by N tokens (stop-string hold-back; default 0)
+  --clamp-rate X           share of positions whose top-logprobs tail is -9999.0 (default 0)
   --verbose                log one line per request
   Environment: VLLM_API_KEY (if set, /v1/* requires "Authorization: Bearer <key>")
 `;
@@ -53,6 +54,7 @@ async function main(): Promise<void> {
         'reasoning-parser': { type: 'string' },
         'max-tokens-per-chunk': { type: 'string' },
         'text-lag-tokens': { type: 'string' },
+        'clamp-rate': { type: 'string' },
         verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -86,6 +88,7 @@ async function main(): Promise<void> {
   set('maxModelLen', num('max-model-len', values['max-model-len']));
   set('maxTokensPerChunk', num('max-tokens-per-chunk', values['max-tokens-per-chunk']));
   set('textLagTokens', num('text-lag-tokens', values['text-lag-tokens']));
+  set('clampRate', num('clamp-rate', values['clamp-rate']));
   if (parser === 'qwen3') opts.reasoningParser = 'qwen3';
   const key = process.env['VLLM_API_KEY'];
   if (key !== undefined && key !== '') opts.apiKey = key;
