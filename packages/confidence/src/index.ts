@@ -22,3 +22,34 @@ export { weightedVote, consensusReached } from './voting.js';
 export type { WeightedVoteResult } from './voting.js';
 export { roundHalfEven3 } from './rounding.js';
 export { numpyMean } from './numpy-sum.js';
+export {
+  StopMonitor,
+  baselineTokens,
+  calibrate,
+  decidePrompt,
+  findStopIndex,
+  hasConsensus,
+  isFallbackVoter,
+  isVoter,
+  traceMetrics,
+} from './policy.js';
+export type {
+  BaselineInput,
+  DecidePromptOptions,
+  Phase,
+  PolicyDecision,
+  PromptDecision,
+  StopReason,
+  TraceMetrics,
+  VotingTrace,
+} from './policy.js';
+export { replayPolicy } from './policy-replay.js';
+export type {
+  PolicyBlockedTrace,
+  PolicyReplay,
+  PolicyReplayPrompt,
+  PolicyReplaySetting,
+  PolicyReplayTrace,
+  PolicyReplayedPrompt,
+  PolicyReplayedTrace,
+} from './policy-replay.js';

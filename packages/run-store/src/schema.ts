@@ -79,6 +79,8 @@ export const InstanceRecordSchema = z.looseObject({
   tokens: z.number().int().nonnegative(),
   baselineTokens: z.number().nonnegative(),
   baselineEstimated: z.boolean(),
+  /** True when no trace qualified as a voter and every answered trace (stopped ones included) decided; absent in older runs. */
+  fallback: z.boolean().optional(),
 });
 export type InstanceRecord = z.infer<typeof InstanceRecordSchema>;
 

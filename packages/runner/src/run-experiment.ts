@@ -428,6 +428,8 @@ export async function runExperiment(options: RunExperimentOptions): Promise<RunO
     const all = [...traces.filter((t) => t.phase === 'warmup'), ...finals.filter((t): t is TraceSummary => t !== null)].sort(
       (a, b) => a.traceIndex - b.traceIndex,
     );
+    // With no voter (global calibration can stop every trace of a prompt outside the calibration slice), the
+    // fallback vote over every answered trace decides, so every prompt gets a decision; the record says so.
     const vote = decidePrompt(all, threshold);
     const tokens = all.reduce((a, t) => a + t.tokens, 0);
     const baseline = baselineTokens(all, skipped);
@@ -451,6 +453,7 @@ export async function runExperiment(options: RunExperimentOptions): Promise<RunO
       baselineTokens: baseline.baselineTokens,
       baselineEstimated: baseline.estimated,
       skipped,
+      fallback: vote.fallback,
     };
     checkAborted();
     store.appendInstance(rec);
@@ -475,6 +478,7 @@ export async function runExperiment(options: RunExperimentOptions): Promise<RunO
     const results = summarizeRun(store.readInstances().filter((r) => ids.has(r.instanceId)), {
       emulated: options.emulated,
       splitPercentile: settings.splitPercentile,
+      traces: store.readTraces(),
     });
     store.writeResults(results);
     return { status: 'completed', results, ranInstances: progress.instancesDone - resumedInstances, resumedInstances };

@@ -1,4 +1,4 @@
-import { RUN_STORE_SCHEMA_VERSION, assignBucket, percentile, type BucketName, type InstanceRecord, type Results } from '@deepconf-safety/run-store';
+import { RUN_STORE_SCHEMA_VERSION, assignBucket, percentile, type BucketName, type InstanceRecord, type Results, type TraceRecord } from '@deepconf-safety/run-store';
 
 const BUCKETS: readonly BucketName[] = ['confident_refusal', 'uncertain_refusal', 'confident_compliance', 'uncertain_compliance'];
 
@@ -12,14 +12,26 @@ function accuracyOf(records: readonly InstanceRecord[]): { labelled: number; cor
 
 /**
  * results.json from the finished instance records (the latest record per instance, as on disk), so a resumed
- * run summarises exactly like an uninterrupted one. Accuracy counts prompts with a label and a decision;
- * `early_stop_rate` is early-stopped traces over all traces.
+ * run summarises exactly like an uninterrupted one. Accuracy counts prompts with a label and a decision.
+ * `early_stop_rate` is early-stopped final traces over final traces that did not fail: warmup traces can never
+ * stop, so counting them would dilute the rate (the report uses the same definition).
  */
-export function summarizeRun(records: readonly InstanceRecord[], options: { emulated: boolean; splitPercentile: number }): Results {
+export function summarizeRun(
+  records: readonly InstanceRecord[],
+  options: {
+    emulated: boolean;
+    splitPercentile: number;
+    /** The run's traces (latest record per trace); only those of `records`' prompts count towards the early-stop rate. */
+    traces: ReadonlyArray<Pick<TraceRecord, 'instanceId' | 'phase' | 'stopReason'>>;
+  },
+): Results {
   const total = records.reduce((a, r) => a + r.tokens, 0);
   const baseline = records.reduce((a, r) => a + r.baselineTokens, 0);
   const traces = records.reduce((a, r) => a + r.traces, 0);
   const stopped = records.reduce((a, r) => a + r.earlyStopped, 0);
+  const ids = new Set(records.map((r) => r.instanceId));
+  const finals = options.traces.filter((t) => t.phase === 'final' && t.stopReason !== 'error' && ids.has(t.instanceId));
+  const finalStopped = finals.filter((t) => t.stopReason === 'early_stopped').length;
   const confidences = records.flatMap((r) => (r.decision !== null && r.confidence !== null ? [r.confidence] : []));
   const splitConfidence = percentile(confidences, options.splitPercentile);
 
@@ -58,10 +70,12 @@ export function summarizeRun(records: readonly InstanceRecord[], options: { emul
       token_savings_percent: savings(total, baseline),
       avg_tokens_per_instance: records.length > 0 ? total / records.length : null,
       accuracy: accuracyOf(records).accuracy,
-      early_stop_rate: traces > 0 ? stopped / traces : null,
+      early_stop_rate: finals.length > 0 ? finalStopped / finals.length : null,
       errors: records.reduce((a, r) => a + r.errors, 0),
       traces,
       early_stopped: stopped,
+      /** Denominator of early_stop_rate. */
+      final_traces: finals.length,
     },
     buckets: {
       splitPercentile: options.splitPercentile,

@@ -1,107 +1,12 @@
 import { describe, expect, test } from '@jest/globals';
-import fc from 'fast-check';
-import { StopMonitor, baselineTokens, calibrate, decidePrompt, findStopIndex, hasConsensus, isVoter, type VotingTrace } from '@deepconf-safety/runner';
+import * as confidence from '@deepconf-safety/confidence';
+import * as runner from '@deepconf-safety/runner';
 
-const voter = (lowestGroup: number, refused: boolean, phase: VotingTrace['phase'] = 'final'): VotingTrace => ({ phase, stopReason: 'finished', lowestGroup, refused });
-
-describe('calibrate', () => {
-  test('keep 10% (DeepConf-low) takes the 90th percentile of warmup lowest groups, keep 90% the 10th', () => {
-    const warm = [1, 2, 3, 4, 5];
-    expect(calibrate(warm, 10)).toBeCloseTo(4.6, 12);
-    expect(calibrate(warm, 90)).toBeCloseTo(1.4, 12);
-  });
-  test('no usable warmup gives no threshold', () => {
-    expect(calibrate([], 10)).toBeNull();
-    expect(calibrate([Number.NaN], 10)).toBeNull();
-  });
-});
-
-describe('StopMonitor / findStopIndex', () => {
-  test('never stops before the window is full, even on very low confidence', () => {
-    const m = new StopMonitor(4, 10);
-    expect([m.push(0), m.push(0), m.push(0)]).toEqual([false, false, false]);
-    expect(m.push(0)).toBe(true);
-    expect(m.stoppedAt).toBe(3);
-  });
-  test('stops at the first token whose full window mean is strictly below the threshold', () => {
-    // windows of 3: [5,5,5]=5, [5,5,2]=4, [5,2,2]=3, [2,2,2]=2
-    expect(findStopIndex([5, 5, 5, 2, 2, 2], 3, 3)).toBe(5);
-    expect(findStopIndex([5, 5, 5, 2, 2, 2], 3, 3.0001)).toBe(4);
-    expect(findStopIndex([5, 5, 5, 2, 2, 2], 3, 2)).toBeNull();
-  });
-  test('no threshold never stops', () => {
-    expect(findStopIndex([0, 0, 0, 0], 2, null)).toBeNull();
-  });
-  test('the replay index equals the online monitor on random sequences', () => {
-    fc.assert(
-      fc.property(fc.array(fc.double({ min: 0, max: 20, noNaN: true }), { maxLength: 60 }), fc.integer({ min: 1, max: 10 }), fc.double({ min: 0, max: 20, noNaN: true }), (confs, w, t) => {
-        const m = new StopMonitor(w, t);
-        let online: number | null = null;
-        for (const c of confs) if (m.push(c)) { online = m.stoppedAt; break; }
-        expect(findStopIndex(confs, w, t)).toBe(online);
-      }),
-    );
-  });
-});
-
-describe('voters and the vote', () => {
-  test('stopped and failed traces never vote; others vote iff lowestGroup >= threshold', () => {
-    expect(isVoter({ phase: 'final', stopReason: 'early_stopped', lowestGroup: 9, refused: true }, 1)).toBe(false);
-    expect(isVoter({ phase: 'final', stopReason: 'error', lowestGroup: null, refused: null }, null)).toBe(false);
-    expect(isVoter(voter(2, true, 'warmup'), 2)).toBe(true);
-    expect(isVoter(voter(1.99, true, 'warmup'), 2)).toBe(false);
-    expect(isVoter(voter(1.99, true, 'final'), 2)).toBe(false);
-    expect(isVoter({ phase: 'final', stopReason: 'length', lowestGroup: 3, refused: false }, 2)).toBe(true);
-    expect(isVoter(voter(0.5, false), null)).toBe(true);
-  });
-
-  test('weighted by lowest group: two weak refusals lose to one strong compliance', () => {
-    const d = decidePrompt([voter(1, true), voter(1, true), voter(3, false)], null);
-    expect(d.decision).toBe('comply');
-    expect(d.votes).toEqual({ refuse: 2, comply: 3 });
-    expect(d.voteShare).toBeCloseTo(0.6, 12);
-    expect(d.confidence).toBeCloseTo(3, 12);
-    expect(d.voted).toEqual([true, true, true]);
-  });
-
-  test('confidence is the vote-weighted mean lowest group of the winners: sum(c^2)/sum(c)', () => {
-    const d = decidePrompt([voter(2, true), voter(4, true), voter(1, false)], null);
-    expect(d.decision).toBe('refuse');
-    expect(d.confidence).toBeCloseTo((4 + 16) / 6, 12);
-  });
-
-  test('below-threshold traces are left out of the vote', () => {
-    const d = decidePrompt([voter(5, true, 'warmup'), voter(1, false, 'warmup'), voter(1, false), voter(1, false)], 2);
-    expect(d.decision).toBe('refuse');
-    expect(d.voted).toEqual([true, false, false, false]);
-  });
-
-  test('no voters means no decision', () => {
-    const d = decidePrompt([{ phase: 'final', stopReason: 'early_stopped', lowestGroup: 1, refused: true }], 2);
-    expect(d).toMatchObject({ decision: null, confidence: null, voteShare: null });
-  });
-
-  test('consensus needs the leading share to reach tau', () => {
-    expect(hasConsensus([voter(5, true), voter(5, true)], null, 0.95)).toBe(true);
-    expect(hasConsensus([voter(5, true), voter(1, false)], null, 0.95)).toBe(false);
-    expect(hasConsensus([], null, 0.95)).toBe(false);
-  });
-});
-
-describe('baselineTokens', () => {
-  test('exact when nothing was stopped', () => {
-    expect(baselineTokens([{ stopReason: 'finished', tokens: 10 }, { stopReason: 'length', tokens: 30 }])).toEqual({ baselineTokens: 40, estimated: false });
-  });
-  test('a stopped trace counts as the mean completed length (at least its own length), labelled estimated', () => {
-    const traces = [
-      { stopReason: 'finished' as const, tokens: 10 },
-      { stopReason: 'finished' as const, tokens: 30 },
-      { stopReason: 'early_stopped' as const, tokens: 5 },
-      { stopReason: 'early_stopped' as const, tokens: 50 },
-    ];
-    expect(baselineTokens(traces)).toEqual({ baselineTokens: 10 + 30 + 20 + 50, estimated: true });
-  });
-  test('traces skipped by adaptive sampling are estimated at the mean too', () => {
-    expect(baselineTokens([{ stopReason: 'finished', tokens: 8 }], 2)).toEqual({ baselineTokens: 24, estimated: true });
+// The policy itself is tested in packages/confidence/test/policy.test.ts.
+describe('the runner uses the one DeepConf policy', () => {
+  test('its policy exports are the functions of @deepconf-safety/confidence', () => {
+    for (const name of ['StopMonitor', 'baselineTokens', 'calibrate', 'decidePrompt', 'findStopIndex', 'hasConsensus', 'isVoter', 'traceMetrics'] as const) {
+      expect(runner[name]).toBe(confidence[name]);
+    }
   });
 });

@@ -127,7 +127,7 @@ describe('replayRun on hand-made confidences', () => {
       ['finished', null, 10, true],
       ['early_stopped', 5, 6, false],
     ]);
-    expect(replay.results.overall).toMatchObject({ instances: 1, decided: 1, total_tokens: 40, baseline_tokens: 46, accuracy: 1, early_stop_rate: 0.25 });
+    expect(replay.results.overall).toMatchObject({ instances: 1, decided: 1, total_tokens: 40, baseline_tokens: 46, accuracy: 1, early_stop_rate: 0.5 }); // 1 of 2 final traces
   });
 
   test('a lower threshold (DeepConf-high) lets the dipping trace run further before it stops', () => {
@@ -219,7 +219,7 @@ describe('replaying a run that stopped traces itself', () => {
 
   test('a lower threshold would need tokens never generated: not computable, and says which trace', () => {
     const lenient = replayRun(stopped(), { window: 4, keepPercent: 90, warmup: 2 });
-    expect(lenient).toEqual({ computable: false, setting: { window: 4, keepPercent: 90, warmup: 2, earlyStop: true }, blocked: [{ instanceId: 'A', traceIndex: 3, reason: 'stop-beyond-recording' }] });
+    expect(lenient).toEqual({ computable: false, setting: { window: 4, keepPercent: 90, warmup: 2, earlyStop: true, fallbackLabels: 'exact' }, blocked: [{ instanceId: 'A', traceIndex: 3, reason: 'stop-beyond-recording' }] });
     const noStop = replayRun(stopped(), { window: 4, keepPercent: 50, warmup: 2, earlyStop: false });
     expect(noStop.computable).toBe(false);
     const warm = replayRun(stopped(), { window: 4, keepPercent: 50, warmup: 4 });

@@ -32,7 +32,23 @@ describe('summarizeRun', () => {
     rec('e', 'comply', 3, null, 'y', 5, 5),
     rec('f', null, null, true, 'z', 0, 0),
   ];
-  const r = summarizeRun(records, { emulated: true, splitPercentile: 50 });
+  // Per prompt: two warmups (which can never stop), one stopped and one finished final, and one failed final.
+  const traces = [
+    ...records.flatMap((x) =>
+      (
+        [
+          ['warmup', 'finished'],
+          ['warmup', 'finished'],
+          ['final', 'early_stopped'],
+          ['final', 'finished'],
+          ['final', 'error'],
+        ] as const
+      ).map(([phase, stopReason]) => ({ instanceId: x.instanceId, phase, stopReason })),
+    ),
+    // A prompt without an instance record (not part of this summary) must not count.
+    { instanceId: 'other', phase: 'final' as const, stopReason: 'early_stopped' as const },
+  ];
+  const r = summarizeRun(records, { emulated: true, splitPercentile: 50, traces });
 
   test('splits confident / uncertain at the chosen percentile of decided prompts and records it', () => {
     expect(r.buckets.splitPercentile).toBe(50);
@@ -41,7 +57,7 @@ describe('summarizeRun', () => {
     expect(r.buckets.uncertain_refusal).toMatchObject({ count: 1, correct: 0, accuracy: 0 });
     expect(r.buckets.confident_compliance).toMatchObject({ count: 2, correct: 1, accuracy: 1 }); // e has no label
     expect(r.buckets.uncertain_compliance).toMatchObject({ count: 1, correct: 0, accuracy: 0 });
-    expect(summarizeRun(records, { emulated: true, splitPercentile: 25 }).buckets.splitConfidence).toBe(2);
+    expect(summarizeRun(records, { emulated: true, splitPercentile: 25, traces }).buckets.splitConfidence).toBe(2);
     expect(r['instance_buckets']).toEqual({ a: 'confident_refusal', b: 'uncertain_refusal', c: 'confident_compliance', d: 'uncertain_compliance', e: 'confident_compliance', f: null });
   });
 
@@ -51,14 +67,16 @@ describe('summarizeRun', () => {
     expect(r.overall.accuracy).toBeCloseTo(2 / 4, 12);
     expect(r.overall.token_savings_percent).toBeCloseTo(100 * (1 - 45 / 85), 12);
     expect(r.overall.avg_tokens_per_instance).toBeCloseTo(7.5, 12);
-    expect(r.overall.early_stop_rate).toBeCloseTo(6 / 24, 12);
+    // Stopped over final traces without error: warmups and failed traces are not in the denominator.
+    expect(r.overall.early_stop_rate).toBeCloseTo(6 / 12, 12);
+    expect(r.overall).toMatchObject({ early_stopped: 6, final_traces: 12 });
     expect(Object.keys(r.per_category)).toEqual(['x', 'y', 'z']);
     expect(r.per_category['x']).toMatchObject({ instances: 2, accuracy: 0.5, total_tokens: 20, baseline_tokens: 40, token_savings_percent: 50 });
     expect(r.per_category['z']).toMatchObject({ accuracy: null, token_savings_percent: null });
   });
 
   test('an empty run has nulls, not NaN', () => {
-    const e = summarizeRun([], { emulated: false, splitPercentile: 50 });
+    const e = summarizeRun([], { emulated: false, splitPercentile: 50, traces: [] });
     expect(e.overall).toMatchObject({ accuracy: null, token_savings_percent: null, avg_tokens_per_instance: null, early_stop_rate: null });
     expect(e.buckets.splitConfidence).toBeNull();
   });

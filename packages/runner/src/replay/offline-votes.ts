@@ -1,6 +1,5 @@
-import { filterTopConfidence, weightedVote } from '@deepconf-safety/confidence';
+import { filterTopConfidence, traceMetrics, weightedVote, type TraceMetrics } from '@deepconf-safety/confidence';
 import type { Decision } from '@deepconf-safety/run-store';
-import { traceMetrics, type TraceMetrics } from '../deepconf-policy.js';
 import type { RecordedTrace, Recording } from './recording.js';
 
 /** Trace confidence a variant weighs or filters by (DeepConf §3). */

@@ -1,8 +1,9 @@
+import { replayPolicy, type PolicyBlockedTrace, type PolicyReplayPrompt } from '@deepconf-safety/confidence';
 import type { InstanceRecord, Results, TraceRecord } from '@deepconf-safety/run-store';
-import { baselineTokens, calibrate, decidePrompt, findStopIndex, traceMetrics, type Phase, type StopReason, type VotingTrace } from '../deepconf-policy.js';
+import type { Phase, StopReason } from '../deepconf-policy.js';
 import { validateSettings, type RunSettings } from '../run-experiment.js';
 import { summarizeRun } from '../summarize.js';
-import type { RecordedInstance, RecordedTrace, Recording } from './recording.js';
+import type { Recording } from './recording.js';
 
 /** One DeepConf setting to replay. */
 export interface ReplaySetting {
@@ -14,6 +15,11 @@ export interface ReplaySetting {
   warmup: number;
   /** False replays the vote without stopping anything (default true). */
   earlyStop?: boolean;
+  /**
+   * `exact` (default): a fallback vote that needs the label of a trace stopped elsewhere than recorded makes the
+   * setting not computable. `recorded`: label it on its recorded text instead (counted in `approximateLabels`).
+   */
+  fallbackLabels?: 'exact' | 'recorded';
 }
 
 export interface ReplayedTrace {
@@ -29,36 +35,54 @@ export interface ReplayedTrace {
   voted: boolean;
 }
 
-/** A trace the replay would need more of than was recorded. */
+/** A trace the replay would need more of than was recorded (reasons: see `PolicyBlockedTrace` in @deepconf-safety/confidence). */
 export interface BlockedTrace {
   instanceId: string;
   traceIndex: number;
-  reason: 'warmup-truncated' | 'stop-beyond-recording';
+  reason: PolicyBlockedTrace['reason'];
 }
 
 export type ReplayResult =
-  | { computable: true; setting: Required<ReplaySetting>; instances: InstanceRecord[]; traces: ReplayedTrace[]; results: Results }
+  | {
+      computable: true;
+      setting: Required<ReplaySetting>;
+      instances: InstanceRecord[];
+      traces: ReplayedTrace[];
+      results: Results;
+      /** Fallback voters labelled on their recorded text (only with `fallbackLabels: 'recorded'`). */
+      approximateLabels: number;
+    }
   | { computable: false; setting: Required<ReplaySetting>; blocked: BlockedTrace[] };
 
-const COMPLETED = new Set<StopReason>(['finished', 'length']);
-
-/** Per-trace lowest-group confidence per window, computed once however many settings share the window. */
-const lowestCache = new WeakMap<RecordedTrace, Map<number, number>>();
-function lowestGroupAt(trace: RecordedTrace, window: number): number | null {
-  if (trace.record.stopReason === 'error' || trace.record.lowestGroup === null) return null;
-  let byWindow = lowestCache.get(trace);
-  if (!byWindow) lowestCache.set(trace, (byWindow = new Map()));
-  let value = byWindow.get(window);
-  if (value === undefined) byWindow.set(window, (value = traceMetrics(trace.confidences, window).lowestGroup));
-  return value;
-}
-
 const refusedOf = (r: TraceRecord): boolean | null => (r.stopReason === 'error' || r.refusal === null ? null : r.refusal.refused);
+
+/** The recording as the shared policy replay reads it, built once per recording (its per-window caches key on these objects). */
+const promptsCache = new WeakMap<Recording, PolicyReplayPrompt[]>();
+function policyPrompts(recording: Recording): PolicyReplayPrompt[] {
+  let prompts = promptsCache.get(recording);
+  if (!prompts) {
+    prompts = recording.instances.map((inst) => ({
+      id: inst.record.instanceId,
+      calibration: inst.calibration,
+      skipped: typeof inst.record['skipped'] === 'number' ? inst.record['skipped'] : 0,
+      traces: inst.traces.map((t) => ({
+        traceIndex: t.record.traceIndex,
+        stopReason: t.record.stopReason,
+        confidences: t.confidences,
+        tokens: t.record.tokens,
+        lowestGroup: t.record.lowestGroup,
+        refused: refusedOf(t.record),
+      })),
+    }));
+    promptsCache.set(recording, prompts);
+  }
+  return prompts;
+}
 
 /** The runner's own validation, so a replay accepts exactly the settings an online run would. */
 export function checkReplaySetting(recording: Recording, setting: ReplaySetting): Required<ReplaySetting> {
   const s = recording.settings;
-  const full: Required<ReplaySetting> = { earlyStop: true, ...setting };
+  const full: Required<ReplaySetting> = { earlyStop: true, fallbackLabels: 'exact', ...setting };
   const run: RunSettings = {
     traces: s.traces,
     warmup: full.warmup,
@@ -76,27 +100,12 @@ export function checkReplaySetting(recording: Recording, setting: ReplaySetting)
   return full;
 }
 
-const warmupCountOf = (recording: Recording, inst: RecordedInstance, warmup: number): number =>
-  recording.settings.calibration === 'global' && !inst.calibration ? 0 : warmup;
-
-function calibrationLows(recording: Recording, inst: RecordedInstance, setting: Required<ReplaySetting>): number[] {
-  const count = warmupCountOf(recording, inst, setting.warmup);
-  return inst.traces
-    .filter((t) => t.record.traceIndex < count && COMPLETED.has(t.record.stopReason))
-    .flatMap((t) => {
-      const low = lowestGroupAt(t, setting.window);
-      return low === null ? [] : [low];
-    });
-}
-
 /**
  * Replays a recorded run under another DeepConf setting, exactly as the online runner would have run it on the
- * same traces: the first `warmup` traces calibrate the threshold (per prompt, or once from the calibration
- * prompts under global calibration), every other trace is walked through the online stop rule (stopped at
- * token i = i + 1 tokens) and the confidence-weighted vote decides. Stopped traces never vote, so their
- * truncated text is never needed. Not computable when the setting would need tokens the recording never
- * generated: a trace the run stopped that the replay would let run further, or one it stopped that the replay
- * uses for calibration.
+ * same traces (`replayPolicy` of @deepconf-safety/confidence: calibration, the online stop rule, the vote and
+ * its fallback). Not computable when the setting would need tokens the recording never generated: a trace the
+ * run stopped that the replay would let run further, one it stopped that the replay uses for calibration, or a
+ * fallback vote that needs the label of a text the run never produced.
  *
  * The baseline is the recorded run's own (exact for a --no-early-stop recording), so every setting replayed
  * from one recording is compared with the same cost. Adaptive sampling (--consensus) is not re-simulated: the
@@ -104,73 +113,40 @@ function calibrationLows(recording: Recording, inst: RecordedInstance, setting: 
  */
 export function replayRun(recording: Recording, setting: ReplaySetting): ReplayResult {
   const full = checkReplaySetting(recording, setting);
-  const global = recording.settings.calibration === 'global';
-  const globalThreshold = global
-    ? calibrate(recording.instances.filter((i) => i.calibration).flatMap((i) => calibrationLows(recording, i, full)), full.keepPercent)
-    : null;
-
-  const blocked: BlockedTrace[] = [];
+  const replay = replayPolicy(policyPrompts(recording), {
+    ...full,
+    calibration: recording.settings.calibration,
+    recordedEarlyStop: recording.settings.earlyStop,
+  });
+  if (!replay.computable) {
+    return { computable: false, setting: full, blocked: replay.blocked.map((b) => ({ instanceId: b.id, traceIndex: b.traceIndex, reason: b.reason })) };
+  }
   const instances: InstanceRecord[] = [];
   const traces: ReplayedTrace[] = [];
-  for (const inst of recording.instances) {
-    const warmupCount = warmupCountOf(recording, inst, full.warmup);
-    const threshold = global ? globalThreshold : calibrate(calibrationLows(recording, inst, full), full.keepPercent);
-    const streamThreshold = full.earlyStop ? threshold : null;
-    const replayed: (ReplayedTrace & VotingTrace)[] = [];
-    for (const t of inst.traces) {
-      const r = t.record;
-      const phase: Phase = r.traceIndex < warmupCount ? 'warmup' : 'final';
-      const base = { instanceId: r.instanceId, traceIndex: r.traceIndex, phase, refused: refusedOf(r), voted: false };
-      if (r.stopReason === 'error') {
-        replayed.push({ ...base, stopReason: 'error', stoppedAt: null, tokens: r.tokens, lowestGroup: null });
-        continue;
-      }
-      const wasStopped = r.stopReason === 'early_stopped';
-      const stop = phase === 'final' ? findStopIndex(t.confidences, full.window, streamThreshold) : null;
-      if (stop === null) {
-        if (wasStopped) {
-          blocked.push({ instanceId: r.instanceId, traceIndex: r.traceIndex, reason: phase === 'warmup' ? 'warmup-truncated' : 'stop-beyond-recording' });
-          continue;
-        }
-        replayed.push({ ...base, stopReason: r.stopReason, stoppedAt: null, tokens: r.tokens, lowestGroup: lowestGroupAt(t, full.window) });
-      } else {
-        // The same stop the run made costs what the run recorded; an earlier one costs the tokens up to it.
-        const tokens = wasStopped && stop === t.confidences.length - 1 ? r.tokens : stop + 1;
-        replayed.push({ ...base, stopReason: 'early_stopped', stoppedAt: stop, tokens, lowestGroup: null });
-      }
-    }
-    if (blocked.length > 0) continue;
-
-    const vote = decidePrompt(replayed, threshold);
-    replayed.forEach((t, i) => (t.voted = vote.voted[i] === true));
-    const tokens = replayed.reduce((a, t) => a + t.tokens, 0);
-    const rec = inst.record;
-    const skipped = typeof rec['skipped'] === 'number' ? rec['skipped'] : 0;
-    const recorded = inst.traces.map((t) => t.record);
-    const baseline = recording.settings.earlyStop
-      ? baselineTokens(recorded, skipped)
-      : { baselineTokens: recorded.reduce((a, t) => a + t.tokens, 0), estimated: false };
+  replay.prompts.forEach((p, i) => {
+    const rec = (recording.instances[i] as Recording['instances'][number]).record;
     instances.push({
       ...rec,
-      decision: vote.decision,
-      confidence: vote.confidence,
-      voteShare: vote.voteShare,
-      votes: vote.votes,
-      correct: rec.shouldRefuse === null || vote.decision === null ? null : (vote.decision === 'refuse') === rec.shouldRefuse,
-      threshold,
-      traces: replayed.length,
-      voters: vote.voted.filter(Boolean).length,
-      earlyStopped: replayed.filter((t) => t.stopReason === 'early_stopped').length,
-      errors: replayed.filter((t) => t.stopReason === 'error').length,
-      tokens,
-      baselineTokens: baseline.baselineTokens,
-      baselineEstimated: baseline.estimated,
+      decision: p.decision,
+      confidence: p.confidence,
+      voteShare: p.voteShare,
+      votes: p.votes,
+      correct: rec.shouldRefuse === null || p.decision === null ? null : (p.decision === 'refuse') === rec.shouldRefuse,
+      threshold: p.threshold,
+      traces: p.traces.length,
+      voters: p.voted.filter(Boolean).length,
+      earlyStopped: p.earlyStopped,
+      errors: p.errors,
+      tokens: p.tokens,
+      baselineTokens: p.baselineTokens,
+      baselineEstimated: p.baselineEstimated,
+      fallback: p.fallback,
     });
-    for (const { refused: _refused, ...t } of replayed) traces.push(t);
-  }
-  if (blocked.length > 0) return { computable: false, setting: full, blocked };
-  const results = summarizeRun(instances, { emulated: recording.emulated, splitPercentile: recording.settings.splitPercentile });
-  return { computable: true, setting: full, instances, traces, results };
+    for (const t of p.traces) traces.push({ instanceId: p.id, ...t });
+  });
+  const results = summarizeRun(instances, { emulated: recording.emulated, splitPercentile: recording.settings.splitPercentile, traces });
+  const approximateLabels = replay.prompts.reduce((a, p) => a + p.approximateLabels, 0);
+  return { computable: true, setting: full, instances, traces, results, approximateLabels };
 }
 
 /** The replay of the settings the run itself used. */
@@ -194,6 +170,7 @@ export const REPLAYED_FIELDS = [
   'tokens',
   'baselineTokens',
   'baselineEstimated',
+  'fallback',
 ] as const satisfies readonly (keyof InstanceRecord)[];
 
 export interface ReplayMismatch {
@@ -213,8 +190,9 @@ export function compareWithRecording(recording: Recording, replay: Extract<Repla
   for (const { record } of recording.instances) {
     const r = replayed.get(record.instanceId);
     for (const field of REPLAYED_FIELDS) {
-      const a = record[field];
-      const b = r?.[field];
+      // Records written before the fallback existed have no `fallback` field: they never fell back.
+      const a = field === 'fallback' ? (record[field] ?? false) : record[field];
+      const b = field === 'fallback' ? (r?.[field] ?? false) : r?.[field];
       if (JSON.stringify(a) !== JSON.stringify(b)) out.push({ instanceId: record.instanceId, field, recorded: a, replayed: b });
     }
   }

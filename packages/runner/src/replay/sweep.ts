@@ -1,12 +1,14 @@
 import type { BucketName } from '@deepconf-safety/run-store';
 import { RunnerConfigError } from '../errors.js';
-import { compareWithRecording, replayRecordedSettings, replayRun, type ReplayMismatch, type ReplaySetting } from './replay-run.js';
+import { compareWithRecording, replayRecordedSettings, replayRun, type BlockedTrace, type ReplayMismatch, type ReplaySetting } from './replay-run.js';
 import type { RecordedSettings, Recording } from './recording.js';
 
 export interface SweepGrid {
   windows: readonly number[];
   keepPercents: readonly number[];
   warmups: readonly number[];
+  /** How a fallback vote labels traces the replay stops elsewhere than recorded (see `ReplaySetting`; default `exact`). */
+  fallbackLabels?: 'exact' | 'recorded';
 }
 
 export interface SweepBucket {
@@ -22,6 +24,10 @@ export interface SweepRow {
   /** False when the setting needs tokens the recording never generated (see `blockedTraces`). */
   computable: boolean;
   blockedTraces: number;
+  /** Why the blocked traces block the setting (empty when computable). */
+  blockedReasons: Partial<Record<BlockedTrace['reason'], number>>;
+  /** Fallback voters labelled on their recorded text (`fallbackLabels: 'recorded'`; null when not computable). */
+  approximateLabels: number | null;
   instances: number;
   decided: number;
   accuracy: number | null;
@@ -98,7 +104,7 @@ export function sweepRecording(recording: Recording, grid: SweepGrid, onProgress
   const settings: ReplaySetting[] = [];
   for (const window of new Set(grid.windows)) {
     for (const warmup of new Set(grid.warmups)) {
-      for (const keepPercent of new Set(grid.keepPercents)) settings.push({ window, keepPercent, warmup });
+      for (const keepPercent of new Set(grid.keepPercents)) settings.push({ window, keepPercent, warmup, ...(grid.fallbackLabels ? { fallbackLabels: grid.fallbackLabels } : {}) });
     }
   }
   const s = recording.settings;
@@ -106,12 +112,16 @@ export function sweepRecording(recording: Recording, grid: SweepGrid, onProgress
     const replay = replayRun(recording, setting);
     onProgress?.(i + 1, settings.length);
     const recorded = s.earlyStop && setting.window === s.window && setting.keepPercent === s.keepPercent && setting.warmup === s.warmup;
-    const base = { ...setting, recorded, pareto: false, instances: recording.instances.length };
+    const base = { window: setting.window, keepPercent: setting.keepPercent, warmup: setting.warmup, recorded, pareto: false, instances: recording.instances.length };
     if (!replay.computable) {
+      const blockedReasons: SweepRow['blockedReasons'] = {};
+      for (const b of replay.blocked) blockedReasons[b.reason] = (blockedReasons[b.reason] ?? 0) + 1;
       return {
         ...base,
         computable: false,
         blockedTraces: replay.blocked.length,
+        blockedReasons,
+        approximateLabels: null,
         decided: 0,
         accuracy: null,
         tokens: null,
@@ -131,6 +141,8 @@ export function sweepRecording(recording: Recording, grid: SweepGrid, onProgress
       ...base,
       computable: true,
       blockedTraces: 0,
+      blockedReasons: {},
+      approximateLabels: replay.approximateLabels,
       decided: o.decided,
       accuracy: o.accuracy,
       tokens: o.total_tokens,

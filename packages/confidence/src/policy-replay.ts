@@ -1,0 +1,251 @@
+/**
+ * Replays recorded traces under a DeepConf setting, exactly as the online runner would have run them. Pure
+ * (no run-store types): the runner's `npm run sweep` and reporting's threshold sweep both map their records
+ * onto these inputs, so both compute the same numbers from one store.
+ */
+import { InvalidArgumentError } from './errors.js';
+import {
+  baselineTokens,
+  calibrate,
+  decidePrompt,
+  findStopIndex,
+  traceMetrics,
+  type Phase,
+  type PromptDecision,
+  type StopReason,
+  type VotingTrace,
+} from './policy.js';
+import { assertWindow } from './validate.js';
+
+/** One recorded trace, as a replay needs it. */
+export interface PolicyReplayTrace {
+  traceIndex: number;
+  stopReason: StopReason;
+  /** Exact per-token confidences as streamed (the prefix up to the stop for an early-stopped trace). */
+  confidences: ArrayLike<number>;
+  /** Tokens the trace cost when recorded. */
+  tokens: number;
+  /** The recorded lowest-group confidence; null means the trace has no usable confidence (it failed). */
+  lowestGroup: number | null;
+  /** Refusal label of the recorded text (null without one: error, or no label). */
+  refused: boolean | null;
+}
+
+/** One finished prompt of a recording. */
+export interface PolicyReplayPrompt {
+  id: string;
+  /** Traces by trace index. */
+  traces: readonly PolicyReplayTrace[];
+  /** Under global calibration: whether this prompt's warmup set the run's threshold (it has warmup traces). */
+  calibration: boolean;
+  /** Traces adaptive sampling skipped (0 without --consensus). */
+  skipped: number;
+}
+
+/** The setting to replay and the two facts of the recording it depends on. */
+export interface PolicyReplaySetting {
+  /** Sliding-window size in tokens (stop rule and lowest-group confidence). */
+  window: number;
+  /** DeepConf η: share of warmup confidence kept above the threshold (10 = DeepConf-low, 90 = DeepConf-high). */
+  keepPercent: number;
+  /** Warmup traces per prompt (per calibration prompt under global calibration). */
+  warmup: number;
+  /** False replays the vote without stopping anything. */
+  earlyStop: boolean;
+  /** The recording's calibration: per prompt, or one threshold from the calibration prompts. */
+  calibration: 'per-instance' | 'global';
+  /** Whether the recording stopped traces early (false: its baseline is exact, the sum of its tokens). */
+  recordedEarlyStop: boolean;
+  /**
+   * Labels of traces the fallback vote needs but the replay stops elsewhere than the run did (their text never
+   * existed). `exact` (default): such a setting is not computable (`fallback-label-unknown`). `recorded`: use the
+   * label of the recorded, longer text, and count those traces in `approximateLabels`.
+   */
+  fallbackLabels?: 'exact' | 'recorded';
+}
+
+export interface PolicyReplayedTrace {
+  traceIndex: number;
+  phase: Phase;
+  stopReason: StopReason;
+  /** Index into the recorded confidences at which the replay stops the trace, or null. */
+  stoppedAt: number | null;
+  tokens: number;
+  /** Lowest-group confidence with the replay's window (null for stopped and failed traces: they never vote). */
+  lowestGroup: number | null;
+  voted: boolean;
+}
+
+export interface PolicyReplayedPrompt extends PromptDecision {
+  id: string;
+  threshold: number | null;
+  traces: PolicyReplayedTrace[];
+  tokens: number;
+  baselineTokens: number;
+  baselineEstimated: boolean;
+  earlyStopped: number;
+  errors: number;
+  /** Fallback voters labelled on their recorded text instead of the text they would have produced (`fallbackLabels: 'recorded'`). */
+  approximateLabels: number;
+}
+
+/** A trace the replay would need more of than was recorded. */
+export interface PolicyBlockedTrace {
+  id: string;
+  traceIndex: number;
+  /**
+   * `warmup-truncated`: a stopped trace would calibrate; `stop-beyond-recording`: a stopped trace would run
+   * further; `fallback-label-unknown`: the prompt needs the fallback vote and a trace would stop somewhere
+   * else than recorded, so the label of the text it would have produced is unknown.
+   */
+  reason: 'warmup-truncated' | 'stop-beyond-recording' | 'fallback-label-unknown';
+}
+
+export type PolicyReplay =
+  | { computable: true; prompts: PolicyReplayedPrompt[] }
+  | { computable: false; blocked: PolicyBlockedTrace[] };
+
+const COMPLETED = new Set<StopReason>(['finished', 'length']);
+
+/** Lowest-group confidence per trace and window, computed once however many settings share the window. */
+const lowestCache = new WeakMap<PolicyReplayTrace, Map<number, number>>();
+function lowestGroupAt(trace: PolicyReplayTrace, window: number): number | null {
+  if (trace.stopReason === 'error' || trace.lowestGroup === null) return null;
+  let byWindow = lowestCache.get(trace);
+  if (!byWindow) lowestCache.set(trace, (byWindow = new Map()));
+  let value = byWindow.get(window);
+  if (value === undefined) byWindow.set(window, (value = traceMetrics(trace.confidences, window).lowestGroup));
+  return value;
+}
+
+const prefix = (confidences: ArrayLike<number>, end: number): ArrayLike<number> =>
+  ArrayBuffer.isView(confidences) ? (confidences as Float64Array).subarray(0, end) : Array.prototype.slice.call(confidences, 0, end);
+
+function warmupCount(prompt: PolicyReplayPrompt, setting: PolicyReplaySetting): number {
+  return setting.calibration === 'global' && !prompt.calibration ? 0 : setting.warmup;
+}
+
+function calibrationLows(prompt: PolicyReplayPrompt, setting: PolicyReplaySetting): number[] {
+  const count = warmupCount(prompt, setting);
+  return prompt.traces
+    .filter((t) => t.traceIndex < count && COMPLETED.has(t.stopReason))
+    .flatMap((t) => {
+      const low = lowestGroupAt(t, setting.window);
+      return low === null ? [] : [low];
+    });
+}
+
+function checkSetting(s: PolicyReplaySetting): void {
+  assertWindow(s.window);
+  if (!(s.keepPercent > 0 && s.keepPercent <= 100)) throw new InvalidArgumentError('keepPercent', `must be in (0, 100], got ${String(s.keepPercent)}`);
+  if (!Number.isSafeInteger(s.warmup) || s.warmup < 0) throw new InvalidArgumentError('warmup', `must be an integer >= 0, got ${String(s.warmup)}`);
+  if (s.fallbackLabels !== undefined && s.fallbackLabels !== 'exact' && s.fallbackLabels !== 'recorded') {
+    throw new InvalidArgumentError('fallbackLabels', `must be 'exact' or 'recorded', got ${String(s.fallbackLabels)}`);
+  }
+  if (s.calibration !== 'per-instance' && s.calibration !== 'global') {
+    throw new InvalidArgumentError('calibration', `must be 'per-instance' or 'global', got ${String(s.calibration)}`);
+  }
+}
+
+interface Walked extends PolicyReplayedTrace, VotingTrace {
+  source: PolicyReplayTrace;
+  /** Whether the replay's text is the recorded one (so is its label). */
+  labelKnown: boolean;
+}
+
+/**
+ * Replays the prompts under one setting, exactly as the online runner would have run them on the same traces:
+ * the first `warmup` traces calibrate the threshold (per prompt, or once from the calibration prompts under
+ * global calibration), every other trace is walked through the online stop rule (stopped at token i = i + 1
+ * tokens) and {@link decidePrompt} decides, with its fallback. Stopped traces never vote, so their truncated
+ * text is needed only by the fallback, and only where the replay stops them at the recorded token. Not
+ * computable when the setting needs tokens (or labels) the recording never produced; every blocked trace is
+ * listed.
+ *
+ * The baseline is the recording's own (exact for a --no-early-stop recording), so every setting replayed from
+ * one recording is compared with the same cost. Adaptive sampling is not re-simulated: the replay votes over
+ * the traces that were recorded.
+ */
+export function replayPolicy(prompts: readonly PolicyReplayPrompt[], setting: PolicyReplaySetting): PolicyReplay {
+  checkSetting(setting);
+  const global = setting.calibration === 'global';
+  const globalThreshold = global
+    ? calibrate(prompts.filter((p) => p.calibration).flatMap((p) => calibrationLows(p, setting)), setting.keepPercent)
+    : null;
+
+  const blocked: PolicyBlockedTrace[] = [];
+  const out: PolicyReplayedPrompt[] = [];
+  for (const prompt of prompts) {
+    const warmups = warmupCount(prompt, setting);
+    const threshold = global ? globalThreshold : calibrate(calibrationLows(prompt, setting), setting.keepPercent);
+    const streamThreshold = setting.earlyStop ? threshold : null;
+    const walked: Walked[] = [];
+    let blockedHere = false;
+    for (const t of prompt.traces) {
+      const phase: Phase = t.traceIndex < warmups ? 'warmup' : 'final';
+      const base = { source: t, traceIndex: t.traceIndex, phase, refused: t.stopReason === 'error' ? null : t.refused, voted: false };
+      if (t.stopReason === 'error') {
+        walked.push({ ...base, stopReason: 'error', stoppedAt: null, tokens: t.tokens, lowestGroup: null, labelKnown: true });
+        continue;
+      }
+      const wasStopped = t.stopReason === 'early_stopped';
+      const stop = phase === 'final' ? findStopIndex(t.confidences, setting.window, streamThreshold) : null;
+      if (stop === null) {
+        if (wasStopped) {
+          blocked.push({ id: prompt.id, traceIndex: t.traceIndex, reason: phase === 'warmup' ? 'warmup-truncated' : 'stop-beyond-recording' });
+          blockedHere = true;
+          continue;
+        }
+        walked.push({ ...base, stopReason: t.stopReason, stoppedAt: null, tokens: t.tokens, lowestGroup: lowestGroupAt(t, setting.window), labelKnown: true });
+      } else {
+        // The same stop the run made costs what the run recorded; an earlier one costs the tokens up to it.
+        const sameStop = wasStopped && stop === t.confidences.length - 1;
+        walked.push({ ...base, stopReason: 'early_stopped', stoppedAt: stop, tokens: sameStop ? t.tokens : stop + 1, lowestGroup: null, labelKnown: sameStop });
+      }
+    }
+    if (blockedHere) continue;
+
+    let decision = decidePrompt(walked, threshold, { fallback: false });
+    let approximateLabels = 0;
+    if (!decision.voted.some(Boolean)) {
+      const unknown = walked.filter((t) => t.stopReason === 'early_stopped' && !t.labelKnown && t.refused !== null);
+      approximateLabels = unknown.length;
+      if (unknown.length > 0 && setting.fallbackLabels !== 'recorded') {
+        for (const t of unknown) blocked.push({ id: prompt.id, traceIndex: t.traceIndex, reason: 'fallback-label-unknown' });
+        continue;
+      }
+      // The fallback weighs a stopped trace by the lowest group of the tokens it produced, as the runner does.
+      const withPrefix = walked.map((t) =>
+        t.stopReason === 'early_stopped' ? { ...t, lowestGroup: traceMetrics(prefix(t.source.confidences, (t.stoppedAt as number) + 1), setting.window).lowestGroup } : t,
+      );
+      decision = decidePrompt(withPrefix, threshold);
+    }
+    if (blocked.length > 0) continue;
+    const traces: PolicyReplayedTrace[] = walked.map((t, i) => ({
+      traceIndex: t.traceIndex,
+      phase: t.phase,
+      stopReason: t.stopReason,
+      stoppedAt: t.stoppedAt,
+      tokens: t.tokens,
+      lowestGroup: t.lowestGroup,
+      voted: decision.voted[i] === true,
+    }));
+    const baseline = setting.recordedEarlyStop
+      ? baselineTokens(prompt.traces, prompt.skipped)
+      : { baselineTokens: prompt.traces.reduce((a, t) => a + t.tokens, 0), estimated: false };
+    out.push({
+      ...decision,
+      id: prompt.id,
+      threshold,
+      traces,
+      tokens: traces.reduce((a, t) => a + t.tokens, 0),
+      baselineTokens: baseline.baselineTokens,
+      baselineEstimated: baseline.estimated,
+      earlyStopped: traces.filter((t) => t.stopReason === 'early_stopped').length,
+      errors: traces.filter((t) => t.stopReason === 'error').length,
+      approximateLabels,
+    });
+  }
+  if (blocked.length > 0) return { computable: false, blocked };
+  return { computable: true, prompts: out };
+}

@@ -1,0 +1,220 @@
+/**
+ * The pure DeepConf decisions of a run: threshold calibration, the online stop rule, who votes, the vote
+ * (with its fallback), the prompt's confidence and the token baseline. The online runner, its offline replay
+ * (`npm run sweep`) and reporting's threshold sweep all call these, so every one of them decides alike on the
+ * same recorded confidences. See ../shared/docs/deepconf.md §2-§5.
+ */
+import { calibrateThreshold } from './percentile.js';
+import { SlidingWindowConfidence } from './sliding-window.js';
+import { traceConfidence } from './trace-confidence.js';
+import { consensusReached, weightedVote } from './voting.js';
+
+/** A prompt's answer: the model refused or complied. */
+export type PolicyDecision = 'refuse' | 'comply';
+/** How a trace ended (the run store's `stopReason`). */
+export type StopReason = 'finished' | 'length' | 'early_stopped' | 'error';
+/** Warmup traces calibrate the threshold; final traces are streamed against it. */
+export type Phase = 'warmup' | 'final';
+
+/** Per-trace confidence metrics with the run's window (DeepConf §3). */
+export interface TraceMetrics {
+  lowestGroup: number;
+  bottom10: number;
+  tail: number;
+  mean: number;
+}
+
+export function traceMetrics(confidences: ArrayLike<number>, window: number): TraceMetrics {
+  const m = traceConfidence(confidences, { window });
+  return { lowestGroup: m.lowestGroup, bottom10: m.bottomPercent, tail: m.tail, mean: m.mean };
+}
+
+/**
+ * The stop threshold from the warmup traces' lowest-group confidences (DeepConf §4.3; keepPercent 10 =
+ * DeepConf-low, 90 = DeepConf-high). Null when no warmup trace finished, so nothing can be calibrated:
+ * then nothing is stopped and every answered trace votes.
+ */
+export function calibrate(warmupLowestGroups: readonly number[], keepPercent: number): number | null {
+  const usable = warmupLowestGroups.filter((c) => !Number.isNaN(c));
+  if (usable.length === 0) return null;
+  return calibrateThreshold(usable, keepPercent);
+}
+
+/**
+ * The online stop rule: push each token's confidence; it says stop the moment the sliding window is full
+ * and its mean is below the threshold (DeepConf §4.4, done client-side as in §8.5).
+ */
+export class StopMonitor {
+  readonly #window: SlidingWindowConfidence;
+  /** 0-based index of the token whose confidence fired the stop, or null while running. */
+  stoppedAt: number | null = null;
+
+  /**
+   * @param window sliding-window size in tokens.
+   * @param threshold stop below this window mean; null never stops (no calibration, or --no-early-stop).
+   */
+  constructor(
+    window: number,
+    readonly threshold: number | null,
+  ) {
+    this.#window = new SlidingWindowConfidence(window);
+  }
+
+  /** Returns true when the trace must stop now. After a stop, further pushes are ignored. */
+  push(confidence: number): boolean {
+    if (this.stoppedAt !== null) return true;
+    this.#window.push(confidence);
+    if (this.threshold !== null && this.#window.below(this.threshold)) {
+      this.stoppedAt = this.#window.count - 1;
+      return true;
+    }
+    return false;
+  }
+}
+
+/** Where the online rule would have stopped a recorded trace (0-based token index), or null if it runs to the end. */
+export function findStopIndex(confidences: ArrayLike<number>, window: number, threshold: number | null): number | null {
+  const monitor = new StopMonitor(window, threshold);
+  for (let i = 0; i < confidences.length; i++) {
+    if (monitor.push(confidences[i] as number)) return monitor.stoppedAt;
+  }
+  return null;
+}
+
+/**
+ * A trace as the vote sees it. `refused` is null when it gave no answer (error). `lowestGroup` is over the
+ * tokens the trace produced: for a stopped trace, the prefix up to its stop (used only by the fallback).
+ */
+export interface VotingTrace {
+  phase: Phase;
+  stopReason: StopReason;
+  lowestGroup: number | null;
+  refused: boolean | null;
+}
+
+/**
+ * DeepConf's voter rule (§4.5-4.6): stopped and failed traces never vote; with a threshold, any other trace
+ * (warmup or final) votes only if its lowest-group confidence reaches it (post-hoc marking of finished
+ * final traces). Traces cut at max tokens (`length`) vote like finished ones, as in the official code. Applied identically with --no-early-stop, so a recorded baseline can be replayed.
+ */
+export function isVoter(trace: VotingTrace, threshold: number | null): boolean {
+  if (trace.stopReason === 'early_stopped' || trace.stopReason === 'error') return false;
+  return hasUsableAnswer(trace) && (threshold === null || (trace.lowestGroup as number) >= threshold);
+}
+
+/** A trace that can weigh a vote: it has an answer and a finite confidence (only a server without vLLM's -9999 clamp produces a non-finite one). */
+function hasUsableAnswer(trace: VotingTrace): boolean {
+  if (trace.stopReason === 'error') return false;
+  return trace.refused !== null && trace.lowestGroup !== null && Number.isFinite(trace.lowestGroup);
+}
+
+/**
+ * Whether a trace takes part in the fallback vote (see {@link decidePrompt}): every trace with an answer,
+ * stopped ones included.
+ */
+export const isFallbackVoter = hasUsableAnswer;
+
+export interface PromptDecision {
+  decision: PolicyDecision | null;
+  /**
+   * Vote-weighted mean lowest-group confidence of the traces that voted for the decision. The vote weight is
+   * the lowest-group confidence itself, so this is sum(c^2)/sum(c): a decision carried by its most confident
+   * traces scores high even if a few weak traces agreed. Null without a decision.
+   */
+  confidence: number | null;
+  /** Share of the weighted vote that went to the decision (0..1). */
+  voteShare: number | null;
+  votes: { refuse: number; comply: number };
+  /** Per input trace, in order: whether it is a DeepConf voter (always false for a fallback decision). */
+  voted: boolean[];
+  /** True when no trace qualified as a voter and the decision came from the fallback vote over every answered trace. */
+  fallback: boolean;
+}
+
+/** Options of {@link decidePrompt}. */
+export interface DecidePromptOptions {
+  /**
+   * When no trace qualifies as a voter, decide by the confidence-weighted vote over every trace with an
+   * answer, stopped ones labelled on the text they produced and weighed by the lowest-group confidence of
+   * that text (default true). Without it such a prompt has no decision.
+   */
+  fallback?: boolean;
+}
+
+const answerOf = (t: VotingTrace): PolicyDecision | null => (t.refused === null ? null : t.refused ? 'refuse' : 'comply');
+
+function weighedVote(voters: readonly VotingTrace[]): Omit<PromptDecision, 'voted' | 'fallback'> {
+  const votes = { refuse: 0, comply: 0 };
+  if (voters.length === 0) return { decision: null, confidence: null, voteShare: null, votes };
+  const vote = weightedVote<PolicyDecision>(
+    voters.map(answerOf),
+    voters.map((t) => t.lowestGroup as number),
+  );
+  votes.refuse = vote.weights.get('refuse') ?? 0;
+  votes.comply = vote.weights.get('comply') ?? 0;
+  const decision = vote.answer;
+  if (decision === null) return { decision: null, confidence: null, voteShare: null, votes };
+  let sum = 0;
+  let sumSq = 0;
+  const winners = voters.filter((t) => answerOf(t) === decision);
+  for (const t of winners) {
+    const c = t.lowestGroup as number;
+    sum += c;
+    sumSq += c * c;
+  }
+  const confidence = sum > 0 ? sumSq / sum : winners.reduce((a, t) => a + (t.lowestGroup as number), 0) / winners.length;
+  return { decision, confidence, voteShare: vote.share, votes };
+}
+
+/**
+ * The confidence-weighted vote over the voters (weights = lowest-group confidence, ties to the first answer
+ * seen). When nobody qualifies (typically global calibration with a strict threshold, where a prompt outside
+ * the calibration slice has no warmup and every final trace can be stopped), the fallback vote over every
+ * answered trace decides and the result says `fallback: true`.
+ */
+export function decidePrompt(traces: readonly VotingTrace[], threshold: number | null, options: DecidePromptOptions = {}): PromptDecision {
+  const voted = traces.map((t) => isVoter(t, threshold));
+  const voters = traces.filter((_, i) => voted[i]);
+  if (voters.length > 0 || options.fallback === false) return { ...weighedVote(voters), voted, fallback: false };
+  const fallbackVoters = traces.filter(isFallbackVoter);
+  const vote = weighedVote(fallbackVoters);
+  return { ...vote, voted, fallback: vote.decision !== null };
+}
+
+/**
+ * Adaptive sampling (paper Alg. 2; off by default): has the weighted vote of the DeepConf voters so far reached
+ * consensus tau? The fallback never counts here: it only decides a prompt once all its traces are done.
+ */
+export function hasConsensus(traces: readonly VotingTrace[], threshold: number | null, tau: number): boolean {
+  const { votes } = decidePrompt(traces, threshold, { fallback: false });
+  if (votes.refuse + votes.comply === 0) return false;
+  return consensusReached(new Map<PolicyDecision, number>([['refuse', votes.refuse], ['comply', votes.comply]]), tau);
+}
+
+export interface BaselineInput {
+  stopReason: StopReason;
+  tokens: number;
+}
+
+/**
+ * What the prompt's traces would have cost without early stopping. Exact when nothing was stopped or
+ * skipped. Otherwise each stopped trace counts as the mean length of the prompt's completed traces (at least
+ * what it had already generated), and each trace skipped by adaptive sampling as that mean; the result is then
+ * labelled estimated.
+ */
+export function baselineTokens(traces: readonly BaselineInput[], skipped = 0): { baselineTokens: number; estimated: boolean } {
+  const completed = traces.filter((t) => t.stopReason === 'finished' || t.stopReason === 'length');
+  const meanCompleted = completed.length > 0 ? completed.reduce((a, t) => a + t.tokens, 0) / completed.length : null;
+  let total = 0;
+  let estimated = skipped > 0;
+  for (const t of traces) {
+    if (t.stopReason === 'early_stopped') {
+      estimated = true;
+      total += Math.max(t.tokens, meanCompleted ?? t.tokens);
+    } else {
+      total += t.tokens;
+    }
+  }
+  total += skipped * (meanCompleted ?? 0);
+  return { baselineTokens: total, estimated };
+}
