@@ -24,6 +24,8 @@ export interface SweepOptions {
   output: string | null;
   variants: boolean;
   png: boolean;
+  /** How a replay labels fallback voters stopped elsewhere than in the run (see --fallback-labels). */
+  fallbackLabels: 'exact' | 'recorded';
 }
 
 /** `32,64` or repeated flags; every item must be a number (an integer for window and warmup). */
@@ -53,6 +55,13 @@ export async function parseSweepOptions(argv: readonly string[]): Promise<SweepO
       .option('output', { type: 'string', describe: 'output directory (default <run dir>/sweep)' })
       .option('variants', { type: 'boolean', default: true, describe: 'also compare the offline voting variants (--no-variants to skip)' })
       .option('png', { type: 'boolean', default: true, describe: 'also write the figure as PNG (--no-png to skip)' })
+      .option('fallback-labels', {
+        type: 'string',
+        choices: ['exact', 'recorded'],
+        default: 'exact',
+        describe:
+          'when no trace of a prompt may vote, its stopped traces vote on the text they produced; a replay that stops a trace elsewhere cannot know that text. exact: such settings are not computable; recorded: label on the recorded text (counted as approximate)',
+      })
       .strictOptions()
       .help()
       .version(false)
@@ -77,6 +86,7 @@ export async function parseSweepOptions(argv: readonly string[]): Promise<SweepO
     output: typeof raw['output'] === 'string' ? raw['output'] : null,
     variants: raw['variants'] !== false,
     png: raw['png'] !== false,
+    fallbackLabels: raw['fallback-labels'] === 'recorded' ? 'recorded' : 'exact',
   };
 }
 
@@ -122,6 +132,13 @@ export function buildSweepReport(recording: Recording, grid: SweepReport['grid']
   };
 }
 
+/** What each reason a replay gives up means, and what to do about it. */
+const BLOCKED_EXPLANATION: Record<string, string> = {
+  'stop-beyond-recording': 'a trace would run past where the run stopped it (tokens never generated); record with --no-early-stop',
+  'warmup-truncated': 'a warmup trace of the setting was stopped in the run; record with --no-early-stop',
+  'fallback-label-unknown': 'a fallback vote needs the label of text the run never produced; pass --fallback-labels recorded to label it on the recorded text (approximate)',
+};
+
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** `npm run sweep`: returns the exit code (0 done, 1 failed, 2 bad options). */
@@ -136,7 +153,7 @@ export async function sweepCommand(argv: readonly string[], io: SweepIo): Promis
   if (o === null) return SWEEP_EXIT.ok;
   try {
     const recording = loadRecording(RunStore.open(o.run));
-    const grid = { windows: o.windows, keepPercents: o.keepPercents, warmups: o.warmups ?? [recording.settings.warmup] };
+    const grid = { windows: o.windows, keepPercents: o.keepPercents, warmups: o.warmups ?? [recording.settings.warmup], fallbackLabels: o.fallbackLabels };
     const total = grid.windows.length * grid.keepPercents.length * grid.warmups.length;
     io.out(
       `Replaying ${recording.instances.length} prompts of run ${recording.manifest.runId}${recording.emulated ? ' [EMULATED]' : ''} under ${total} setting(s): ` +
@@ -164,7 +181,10 @@ export async function sweepCommand(argv: readonly string[], io: SweepIo): Promis
     const notComputable = rows.filter((r) => !r.computable).length;
     const front = rows.filter((r) => r.pareto).length;
     if (recording.emulated) io.out('EMULATED RUN: these numbers come from the emulator, not from a model.');
-    io.out(`${rows.length - notComputable}/${rows.length} settings computable, ${front} on the Pareto front${notComputable > 0 ? ` (${notComputable} would need tokens the run never generated: record with --no-early-stop)` : ''}`);
+    io.out(`${rows.length - notComputable}/${rows.length} settings computable, ${front} on the Pareto front`);
+    const reasons = new Map<string, number>();
+    for (const r of rows) for (const [reason, n] of Object.entries(r.blockedReasons)) reasons.set(reason, (reasons.get(reason) ?? 0) + (n ?? 0));
+    for (const [reason, n] of reasons) io.out(`  not computable because of ${n} trace(s): ${BLOCKED_EXPLANATION[reason] ?? reason}`);
     const check = report.sweep.recordedCheck;
     if (check.computable && check.mismatches.length > 0) {
       io.err(`warning: replaying the run's own setting differs from its records in ${check.mismatches.length} field(s) (first: ${JSON.stringify(check.mismatches[0])}); see sweep.json`);

@@ -5,7 +5,7 @@ import type { OfflineVariantResult, RecordedSettings, SweepResult, SweepRow } fr
 export interface SweepReport {
   run: { dir: string; runId: string; model: string | null; benchmark: string | null };
   emulated: boolean;
-  grid: { windows: number[]; keepPercents: number[]; warmups: number[] };
+  grid: { windows: number[]; keepPercents: number[]; warmups: number[]; fallbackLabels?: 'exact' | 'recorded' };
   recordedSettings: RecordedSettings;
   sweep: SweepResult;
   /** Offline voting over every completed trace (null with --no-variants). */
@@ -106,7 +106,7 @@ export function sweepMarkdown(report: SweepReport): string {
   for (const r of report.sweep.rows) {
     const marks = `${r.pareto ? '★' : ''}${r.recorded ? '●' : ''}`;
     if (!r.computable) {
-      out.push(`| ${r.window} | ${r.keepPercent}% | ${r.warmup} | n/a | | | | | | | | | not computable: ${r.blockedTraces} trace(s) would need tokens the run never generated |`);
+      out.push(`| ${r.window} | ${r.keepPercent}% | ${r.warmup} | n/a | | | | | | | | | not computable: ${Object.entries(r.blockedReasons).map(([k, n]) => `${n} × ${k}`).join(', ') || `${r.blockedTraces} blocked trace(s)`} |`);
       continue;
     }
     const bucket = (b: (typeof BUCKETS)[number]) => {

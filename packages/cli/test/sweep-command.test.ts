@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { startEmulator, type EmulatorHandle } from '@deepconf-safety/emulator';
 import { EMULATED_BANNER } from '@deepconf-safety/reporting';
 import { experimentCommand } from '../src/experiment/command.js';
-import { sweepCommand } from '../src/sweep-command.js';
+import { parseSweepOptions, sweepCommand } from '../src/sweep-command.js';
 
 // Integration: runs recorded by the real `npm run experiment` command against the emulator over loopback HTTP,
 // then `npm run sweep` on them, both in this process.
@@ -94,7 +94,7 @@ describe('npm run sweep', () => {
     const out = join(tmp(), 'elsewhere');
     const r = await sweep([stoppedRun, '--window', '16', '--keep-percent', '10,50,100', '--output', out, '--no-variants', '--no-png']);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/would need tokens the run never generated/);
+    expect(r.out).toMatch(/not computable because of \d+ trace\(s\): a trace would run past where the run stopped it \(tokens never generated\)/);
     const rows = csvRows(join(out, 'sweep.csv'));
     expect(rows.map((row) => [row['keep_percent'], row['computable'], row['recorded_setting']])).toEqual([
       ['10', 'true', 'false'],
@@ -139,5 +139,13 @@ describe('npm run sweep', () => {
     expect(await sweep([fullRun, '--frobnicate'])).toMatchObject({ code: 2, err: expect.stringMatching(/frobnicate/) });
     const empty = tmp();
     expect(await sweep([empty])).toMatchObject({ code: 1, err: expect.stringContaining(`${empty} is not a run directory`) });
+  });
+});
+
+describe('--fallback-labels', () => {
+  test('defaults to exact, accepts recorded, and rejects anything else by name', async () => {
+    expect((await parseSweepOptions(['run']))?.fallbackLabels).toBe('exact');
+    expect((await parseSweepOptions(['run', '--fallback-labels', 'recorded']))?.fallbackLabels).toBe('recorded');
+    await expect(parseSweepOptions(['run', '--fallback-labels', 'guess'])).rejects.toThrow(/fallback-labels/);
   });
 });
