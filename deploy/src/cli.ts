@@ -1,0 +1,214 @@
+import yargs from 'yargs';
+import { deploy, logs, status, teardown, DEFAULT_VLLM_IMAGE, type DeployOptions } from './deploy.js';
+import { DeployConfigError } from './errors.js';
+import { LambdaClient } from './lambda-client.js';
+import { loadSecrets, makeRedactor } from './secrets.js';
+import { DEFAULT_STATE_DIR } from './state.js';
+
+export type CliIo = {
+  argv: string[];
+  env: NodeJS.ProcessEnv;
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  signal?: AbortSignal;
+};
+
+const seconds = (value: number | undefined) => (value === undefined ? undefined : Math.round(value * 1000));
+
+function parser(argv: string[]) {
+  return yargs(argv)
+    .scriptName('npm run deploy:lambda --')
+    .usage(
+      'Deploy vLLM on Lambda Cloud (or --host) behind an SSH tunnel.\n\n' +
+        '  $0 --model Qwen/Qwen3-1.7B --instance-type gpu_1x_a10 --ssh-key-name me -i ~/.ssh/id_ed25519\n' +
+        '  $0 --status | --logs | --down | --list-types',
+    )
+    .option('model', { type: 'string', describe: 'Hugging Face model id to serve' })
+    .option('served-model-name', { type: 'string', describe: 'Name clients send as "model" (default: --model)' })
+    .option('instance-type', { type: 'string', describe: 'Lambda instance type (see --list-types)' })
+    .option('region', { type: 'string', describe: 'Lambda region (default: first with capacity)' })
+    .option('ssh-key-name', { type: 'string', describe: 'SSH key name registered in your Lambda account' })
+    .option('identity', { alias: 'i', type: 'string', describe: 'Private key file for that SSH key' })
+    .option('host', { type: 'string', describe: 'Use a machine you already have (user@ip) instead of launching' })
+    .option('ssh-user', { type: 'string', default: 'ubuntu', describe: 'SSH login user when --host has no user@' })
+    .option('ssh-port', { type: 'number', default: 22 })
+    .option('count', { type: 'number', describe: 'Instances to launch, one endpoint each' })
+    .option('name', { type: 'string', describe: 'Deployment / instance name (default deepconf-<model>); a retry reuses it' })
+    .option('image', { type: 'string', default: DEFAULT_VLLM_IMAGE })
+    .option('max-model-len', { type: 'number', default: 16384 })
+    .option('gpu-memory-utilization', { type: 'number', default: 0.9 })
+    .option('max-logprobs', { type: 'number', default: 21, describe: '≥ the top-logprobs experiments request (21 = k 20 + 1 for exact DeepConf confidence over chat)' })
+    .option('tensor-parallel-size', { type: 'number', default: 1 })
+    .option('data-parallel-size', { type: 'number', default: 1, describe: 'Replicas inside one multi-GPU instance' })
+    .option('reasoning-parser', { type: 'string', default: 'qwen3', describe: 'vLLM reasoning parser ("" to disable)' })
+    .option('remote-port', { type: 'number', default: 8000, describe: "vLLM's port on the server's loopback" })
+    .option('local-port', { type: 'number', describe: 'First local tunnel port (default: free ports)' })
+    .option('docker-dir', { type: 'string', describe: "Folder copied to the host (default: the project's docker/)" })
+    .option('remote-dir', { type: 'string', default: 'deepconf-safety' })
+    .option('hourly-price', { type: 'number', describe: 'USD/hour of a --host machine, for cost tracking' })
+    .option('active-timeout', { type: 'number', default: 900, describe: 'Seconds to wait for the instance to be active' })
+    .option('health-timeout', { type: 'number', default: 1200, describe: 'Seconds to wait for vLLM /health' })
+    .option('poll-interval', { type: 'number', default: 5, describe: 'Seconds between polls' })
+    .option('keep', { type: 'boolean', default: false, describe: 'Do not terminate when a launch step fails' })
+    .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR })
+    .option('secrets-file', { type: 'string', default: '.env', describe: 'Secrets file (git-ignored)' })
+    .option('lambda-api-url', { type: 'string', describe: 'Lambda API base URL' })
+    .option('status', { type: 'boolean', describe: 'Show deployments, health, uptime and cost' })
+    .option('logs', { type: 'boolean', describe: 'Print the container log of each deployment' })
+    .option('down', { type: 'boolean', describe: 'Terminate and forget deployments (all, or --name)' })
+    .option('list-types', { type: 'boolean', describe: 'List Lambda instance types with price and capacity' })
+    .option('json', { type: 'boolean', default: false, describe: 'Machine-readable output' })
+    // For tests and API gateways with other limits; the defaults follow Lambda's documented limits.
+    .option('api-interval-ms', { type: 'number', hidden: true })
+    .option('launch-spacing-ms', { type: 'number', hidden: true })
+    .option('tunnel-max-attempts', { type: 'number', default: 8, hidden: true })
+    .option('tunnel-backoff-ms', { type: 'number', default: 1000, hidden: true })
+    .option('server-alive-interval', { type: 'number', default: 15, hidden: true })
+    .conflicts('host', ['instance-type', 'ssh-key-name', 'count'])
+    .strict()
+    .help()
+    .exitProcess(false)
+    .fail((message, error) => {
+      throw error ?? new DeployConfigError(message);
+    });
+}
+
+const NUMERIC = [
+  'ssh-port', 'count', 'max-model-len', 'gpu-memory-utilization', 'max-logprobs', 'tensor-parallel-size', 'data-parallel-size',
+  'remote-port', 'local-port', 'hourly-price', 'active-timeout', 'health-timeout', 'poll-interval', 'api-interval-ms',
+  'launch-spacing-ms', 'tunnel-max-attempts', 'tunnel-backoff-ms', 'server-alive-interval',
+];
+
+// yargs turns a repeated flag into an array and a non-number into NaN; both would silently break timeouts.
+function checkNumbers(args: Record<string, unknown>): void {
+  for (const flag of NUMERIC) {
+    const value = args[flag];
+    if (value === undefined) continue;
+    if (Array.isArray(value)) throw new DeployConfigError(`--${flag} was given ${value.length} times; give it once.`);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+      throw new DeployConfigError(`--${flag} must be a non-negative number, got "${String(value)}".`);
+    }
+  }
+}
+
+/** The `deploy:lambda` command; returns the exit code. */
+export async function runCli(io: CliIo): Promise<number> {
+  let redact = (text: string) => text;
+  try {
+    let helpText = '';
+    const args = await parser(io.argv).parseAsync(io.argv, {}, (_e, _argv, output) => {
+      helpText = output;
+    });
+    if (args.help || args.version) {
+      io.stdout(helpText + '\n');
+      return 0;
+    }
+    checkNumbers(args as unknown as Record<string, unknown>);
+    const secrets = await loadSecrets({ env: io.env, envFile: args['secrets-file'] });
+    redact = makeRedactor(secrets);
+    const t0 = Date.now();
+    const log = (line: string) => io.stderr(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ` + redact(line) + '\n');
+    const lambdaOptions = {
+      ...(args['api-interval-ms'] === undefined ? {} : { minIntervalMs: args['api-interval-ms'] }),
+      ...(args['launch-spacing-ms'] === undefined ? {} : { launchSpacingMs: args['launch-spacing-ms'] }),
+    };
+    const deps = { secrets, log, lambdaOptions, ...(io.signal ? { signal: io.signal } : {}) };
+    const stateDir = args['state-dir'];
+    const names = args.name ? [args.name] : undefined;
+
+    if (args['list-types']) {
+      if (!secrets.lambdaApiKey) throw new DeployConfigError('LAMBDA_API_KEY is not set: put it in the environment or in a git-ignored .env file.');
+      const lambda = new LambdaClient({
+        apiKey: secrets.lambdaApiKey,
+        ...(args['lambda-api-url'] ? { baseUrl: args['lambda-api-url'] } : {}),
+        ...lambdaOptions,
+      });
+      const types = await lambda.listInstanceTypes();
+      if (args.json) io.stdout(JSON.stringify(types, null, 2) + '\n');
+      else
+        for (const t of types.sort((a, b) => a.hourlyPriceUsd - b.hourlyPriceUsd))
+          io.stdout(`${t.name.padEnd(28)} $${t.hourlyPriceUsd.toFixed(2)}/h  ${t.gpuDescription.padEnd(28)} ${t.regionsWithCapacity.join(', ') || '(no capacity)'}\n`);
+      return 0;
+    }
+    if (args.status) {
+      const entries = await status({ stateDir }, deps);
+      if (args.json) io.stdout(JSON.stringify(entries, null, 2) + '\n');
+      else if (entries.length === 0) io.stdout(`No deployments recorded in ${stateDir}.\n`);
+      else {
+        for (const e of entries) {
+          const tunnel = e.tunnelStatus ? `${e.tunnelStatus.status}${e.tunnelStatus.restarts ? ` (${e.tunnelStatus.restarts} restarts)` : ''}` : 'unknown';
+          io.stdout(
+            `${e.name}: ${e.model} at ${e.endpoint} — ${e.healthy ? 'healthy' : 'NOT healthy'}, tunnel ${tunnel}` +
+              `${e.instanceId ? `, instance ${e.instanceId}${e.instanceStatus ? ` (${e.instanceStatus})` : ''}` : `, host ${e.host}`}` +
+              `, up ${e.uptimeHours.toFixed(2)} h × $${e.hourlyPriceUsd.toFixed(2)}/h = $${e.costUsd.toFixed(2)}\n`,
+          );
+          if (e.tunnelStatus?.status === 'failed' && e.tunnelStatus.message) io.stdout(`  ${e.tunnelStatus.message}\n`);
+        }
+        io.stdout(`Total so far: $${entries.reduce((s, e) => s + e.costUsd, 0).toFixed(2)}\n`);
+      }
+      return entries.every((e) => e.healthy) ? 0 : 1;
+    }
+    if (args.logs) {
+      for (const entry of await logs({ stateDir, ...(names ? { names } : {}) }, deps)) io.stdout(`=== ${entry.name} ===\n${entry.log}\n`);
+      return 0;
+    }
+    if (args.down) {
+      const result = await teardown({ stateDir, ...(names ? { names } : {}), ...(args['lambda-api-url'] ? { lambdaApiUrl: args['lambda-api-url'] } : {}) }, deps);
+      io.stdout(
+        result.removed.length === 0
+          ? `No deployments to remove in ${stateDir}.\n`
+          : `Removed ${result.removed.map((r) => r.name).join(', ')} (about $${result.costUsd.toFixed(2)} spent).\n`,
+      );
+      return result.messages.some((m) => m.startsWith('Could NOT')) ? 1 : 0;
+    }
+
+    if (!args.model) throw new DeployConfigError('--model is required to deploy (or use --status, --logs, --down, --list-types).');
+    const options: DeployOptions = {
+      provider: args.host ? 'ssh' : 'lambda',
+      stateDir,
+      model: args.model,
+      ...(args.count === undefined ? {} : { count: args.count }),
+      sshUser: args['ssh-user'],
+      sshPort: args['ssh-port'],
+      identityFile: args.identity ?? null,
+      image: args.image,
+      maxModelLen: args['max-model-len'],
+      gpuMemoryUtilization: args['gpu-memory-utilization'],
+      maxLogprobs: args['max-logprobs'],
+      tensorParallelSize: args['tensor-parallel-size'],
+      dataParallelSize: args['data-parallel-size'],
+      reasoningParser: args['reasoning-parser'],
+      remotePort: args['remote-port'],
+      remoteDir: args['remote-dir'],
+      activeTimeoutMs: seconds(args['active-timeout'])!,
+      healthTimeoutMs: seconds(args['health-timeout'])!,
+      pollMs: seconds(args['poll-interval'])!,
+      healthPollMs: Math.min(seconds(args['poll-interval'])!, 5000),
+      keep: args.keep,
+      tunnelMaxAttempts: args['tunnel-max-attempts'],
+      tunnelBackoffMs: args['tunnel-backoff-ms'],
+      serverAliveIntervalS: args['server-alive-interval'],
+      ...(args.host ? { host: args.host } : {}),
+      ...(args['served-model-name'] ? { servedModelName: args['served-model-name'] } : {}),
+      ...(args['instance-type'] ? { instanceType: args['instance-type'] } : {}),
+      ...(args.region ? { region: args.region } : {}),
+      ...(args['ssh-key-name'] ? { sshKeyName: args['ssh-key-name'] } : {}),
+      ...(args.name ? { name: args.name } : {}),
+      ...(args['local-port'] ? { localPort: args['local-port'] } : {}),
+      ...(args['docker-dir'] ? { dockerDir: args['docker-dir'] } : {}),
+      ...(args['hourly-price'] !== undefined ? { hourlyPriceUsd: args['hourly-price'] } : {}),
+      ...(args['lambda-api-url'] ? { lambdaApiUrl: args['lambda-api-url'] } : {}),
+    };
+    const deployments = await deploy(options, deps);
+    if (args.json) io.stdout(JSON.stringify(deployments, null, 2) + '\n');
+    else {
+      for (const x of deployments) io.stdout(`${x.name}: ${x.servedModelName} ready at ${x.endpoint} ($${x.hourlyPriceUsd.toFixed(2)}/h)\n`);
+      io.stdout(`State in ${stateDir}/; npm run experiment finds these endpoints. Stop billing with: npm run deploy:lambda -- --down\n`);
+    }
+    return 0;
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    io.stderr(`deploy:lambda: ${redact(message)}\n`);
+    return error instanceof DeployConfigError ? 2 : 1;
+  }
+}
