@@ -47,7 +47,7 @@ async function idle(emu: EmulatorProcess, timeoutMs: number): Promise<EmulatorMe
 
 /** Runs `trials` traces one after another, each stopped by the client at a chosen token. */
 export async function measureAbort(emu: EmulatorProcess, prompts: readonly InstanceInput[], o: AbortOptions): Promise<AbortResult> {
-  const client = new VllmClient({ baseURLs: [emu.baseURL], model: emu.model, env: {}, maxRetries: 0 });
+  const client = new VllmClient({ baseURLs: [emu.baseURL], model: emu.model, env: {} });
   const settle = o.settleTimeoutMs ?? 10_000;
   const after: number[] = [];
   let endedBeforeStop = 0;

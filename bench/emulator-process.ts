@@ -63,7 +63,11 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions = {})
   // node:child_process rather than execa: bench/ is not a workspace, and the root resolves only execa@5 (a transitive
   // dependency), so execa@9's API is not importable from here.
   const child = spawn(process.execPath, args, { cwd: REPO_ROOT, env, stdio: ['ignore', 'ignore', 'pipe'] });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) => {
+    child.once('exit', (code) => resolve(code));
+    // A failed spawn emits 'error' and no 'exit'.
+    child.once('error', () => resolve(null));
+  });
   // The emulator must not outlive the bench, even when the bench dies of an uncaught error.
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);

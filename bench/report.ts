@@ -96,6 +96,7 @@ export function formatTable(r: BenchResults): string {
   const lines = rows.map(([a, b, c, g]) => `${a.padEnd(18)} ${b.padEnd(40)} ${g.met ? 'ok  ' : 'MISS'}  ${c}`);
   lines.push(
     `${'end to end'.padEnd(18)} ${`${fixed(e.wallSeconds, 1)} s, ${int(e.tokens)} tokens`.padEnd(40)}        ${e.details.prompts} prompts x ${e.details.tracesPerPrompt} traces, savings ${fixed(e.savingsPercent, 1)}%, ${int(e.details.wallTokensPerSecond)} tok/s wall`,
+    `${''.padEnd(18)} ${`client ${int(e.details.clientTokensPerCpuSecond)} tok/s per CPU-second`.padEnd(40)}        under load a stopped trace ran on ${fixed(e.details.tokensAfterStopPerStoppedTrace, 1)} tokens at the server; client event-loop delay p99 ${fixed(e.details.clientEventLoopDelayMs.p99, 0)} ms`,
   );
   return [`npm run bench (${r.mode}): ${r.machine.cpus} CPUs, load ${r.machine.loadAverageAtStart.join(' ')}, ${fixed(r.durationSeconds, 0)} s`, ...lines].join('\n');
 }

@@ -41,6 +41,8 @@ export type ThroughputResult = {
     /** Share of one core the client used during a pass (CPU s / wall s). */
     clientCoreShare: number;
     sdk: { tokensPerSecond: number; ratio: number; rounds: number } | null;
+    /** Trace attempts beyond the first, over all passes. */
+    retries: number;
     perRound: { client: number; jsonParse: number; ratio: number; wall: number }[];
   };
 };
@@ -91,8 +93,11 @@ export async function measureThroughput(emu: EmulatorProcess, prompts: readonly 
     }
   }
 
+  let retries = 0;
   const clientPass = async (transport: 'lean' | 'sdk') => {
-    const client = new VllmClient({ baseURLs: [emu.baseURL], model: emu.model, transport, env: {}, maxRetries: 0 });
+    // Default retries: a keep-alive socket the server closed while idle fails the next request before any byte, and
+    // the client's retry is part of the real path (counted in details.retries).
+    const client = new VllmClient({ baseURLs: [emu.baseURL], model: emu.model, transport, env: {} });
     const queue = new PQueue({ concurrency: o.concurrency });
     let seen = 0;
     const run = await cpuSeconds(async () => {
@@ -103,6 +108,7 @@ export async function measureThroughput(emu: EmulatorProcess, prompts: readonly 
             const monitor = new StopMonitor(o.window, 0);
             const res = await client.runTrace(r, { onToken: (t) => !Number.isNaN(t.confidence) && monitor.push(t.confidence) });
             seen += res.tokens;
+            retries += res.attempts - 1;
           }),
         ),
       );
@@ -162,6 +168,7 @@ export async function measureThroughput(emu: EmulatorProcess, prompts: readonly 
       wallTokensPerSecond: median(perRound.map((x) => x.wall), 'wall rate'),
       clientCoreShare: cpuTotal / wallTotal,
       sdk,
+      retries,
       perRound,
     },
   };

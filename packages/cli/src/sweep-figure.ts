@@ -1,28 +1,25 @@
 import * as Plot from '@observablehq/plot';
-import { JSDOM } from 'jsdom';
-import sharp from 'sharp';
-import { EMULATED_BANNER, OKABE_ITO } from '@deepconf-safety/reporting';
+import { OKABE_ITO, PlotRenderer, composeFigure, rasterize } from '@deepconf-safety/reporting';
 import type { SweepRow } from '@deepconf-safety/runner';
 import { settingLabel, type SweepReport } from './sweep-format.js';
 
-const SVG_NS = 'http://www.w3.org/2000/svg';
-const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
-const FONT = 'DejaVu Sans, Helvetica, Arial, sans-serif';
 const WIDTH = 960;
 const PLOT_HEIGHT = 520;
+const LEGEND_HEIGHT = 70;
 const PALETTE = [OKABE_ITO.blue, OKABE_ITO.orange, OKABE_ITO.bluishGreen, OKABE_ITO.reddishPurple, OKABE_ITO.skyBlue, OKABE_ITO.vermillion, OKABE_ITO.yellow, OKABE_ITO.grey];
 const SYMBOLS = ['circle', 'square', 'triangle', 'diamond', 'star', 'cross', 'wye', 'times'];
 
-const escapeXml = (s: string): string =>
-  s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
-
-/** Renders Plot marks to a standalone SVG string in jsdom (Plot needs a DOM; the CLI has none). */
-function plotSvg(document: Document, options: Plot.PlotOptions): string {
-  const el = Plot.plot({ ...options, document, style: { fontFamily: FONT, fontSize: '13px', background: 'white', overflow: 'visible' } });
-  const svg = el.tagName.toLowerCase() === 'svg' ? el : el.querySelector('svg');
-  if (!svg) throw new Error('Observable Plot returned no SVG element');
-  svg.setAttributeNS(XMLNS_NS, 'xmlns', SVG_NS);
-  return svg.outerHTML;
+/**
+ * Data extent widened to at least `minHalf` either side of its centre (a fraction of the centre when below 1), so a
+ * single setting, or settings that tie, get a readable axis instead of one degenerate tick.
+ */
+function padded(values: readonly number[], minHalf: number, floor = -Infinity, ceil = Infinity): [number, number] {
+  const lo = Math.min(...values);
+  const hi = Math.max(...values);
+  const centre = (lo + hi) / 2;
+  const half = Math.max((hi - lo) / 2 + (hi - lo) * 0.08, minHalf < 1 ? Math.abs(centre) * minHalf : minHalf);
+  // Against a bound (accuracy 100%), keep the full span by extending the other way.
+  return [Math.max(floor, Math.min(centre - half, ceil - 2 * half)), Math.min(ceil, Math.max(centre + half, floor + 2 * half))];
 }
 
 interface Point {
@@ -41,8 +38,15 @@ interface Point {
  * that cannot be cropped off without the title.
  */
 export function sweepFigureSvg(report: SweepReport): string {
-  const { window } = new JSDOM('<!DOCTYPE html><body></body>');
-  const document = window.document;
+  const renderer = new PlotRenderer();
+  try {
+    return drawSweep(report, renderer);
+  } finally {
+    renderer.close();
+  }
+}
+
+function drawSweep(report: SweepReport, renderer: PlotRenderer): string {
   const rows = report.sweep.rows.filter((r): r is SweepRow & { tokens: number; accuracy: number } => r.computable && r.tokens !== null && r.accuracy !== null);
   const keeps = [...new Set(report.sweep.rows.map((r) => r.keepPercent))].sort((a, b) => a - b).map((k) => `η ${k}%`);
   const windows = [...new Set(report.sweep.rows.map((r) => r.window))].sort((a, b) => a - b).map((w) => `window ${w}`);
@@ -65,22 +69,22 @@ export function sweepFigureSvg(report: SweepReport): string {
 
   let panel: string;
   if (points.length === 0) {
-    panel = plotSvg(document, {
+    panel = renderer.plot('accuracy_vs_tokens', {
       width: WIDTH,
       height: 200,
       axis: null,
       marks: [Plot.frame({ stroke: '#bbb' }), Plot.text(['No computable setting with labelled, decided prompts: nothing to draw.'], { frameAnchor: 'middle', fontSize: 15 })],
-    });
+    }).svg;
   } else {
-    panel = plotSvg(document, {
+    panel = renderer.plot('accuracy_vs_tokens', {
       width: WIDTH,
       height: PLOT_HEIGHT,
       marginLeft: 70,
       marginRight: 190,
       marginBottom: 50,
-      marginTop: 20,
-      x: { label: 'Tokens generated, all prompts →', grid: true, nice: true, tickFormat: '~s', labelAnchor: 'center', labelOffset: 40 },
-      y: { label: '↑ Accuracy (%)', grid: true, nice: true },
+      marginTop: 34, // room for the labels of settings at the top of the range
+      x: { label: 'Tokens generated, all prompts →', grid: true, nice: true, tickFormat: ',.0f', ticks: 8, labelAnchor: 'center', labelOffset: 40, domain: padded([...points, ...refs].map((p) => p.tokens), 0.05, 0) },
+      y: { label: '↑ Accuracy (% of labelled prompts)', grid: true, nice: true, domain: padded([...points, ...refs].map((p) => p.accuracy), 5, 0, 100) },
       color: { domain: keeps, range: PALETTE.slice(0, keeps.length) },
       symbol: { domain: windows, range: SYMBOLS.slice(0, windows.length) },
       marks: [
@@ -96,7 +100,7 @@ export function sweepFigureSvg(report: SweepReport): string {
         Plot.dot(refs, { x: 'tokens', y: 'accuracy', symbol: 'diamond2', r: 7, stroke: '#111', strokeWidth: 1.6 }),
         Plot.text(refs, { x: 'tokens', y: 'accuracy', text: 'label', dx: 12, textAnchor: 'start', fontSize: 11, fill: '#333', stroke: 'white', strokeWidth: 3, paintOrder: 'stroke' }),
       ],
-    });
+    }).svg;
   }
 
   // Legend rows are Plot marks too, so shapes and colours match the chart exactly.
@@ -105,7 +109,7 @@ export function sweepFigureSvg(report: SweepReport): string {
     ...windows.map((w, i) => ({ x: i, y: 1, text: w, fill: '#666', symbol: SYMBOLS[i] ?? 'circle' })),
   ];
   const columns = Math.max(keeps.length, windows.length, 1);
-  const legend = plotSvg(document, {
+  const legend = renderer.plot('accuracy_vs_tokens legend', {
     width: Math.min(WIDTH, 40 + columns * 130),
     height: 56,
     margin: 12,
@@ -116,7 +120,7 @@ export function sweepFigureSvg(report: SweepReport): string {
       Plot.dot(legendItems, { x: 'x', y: 'y', fill: 'fill', symbol: 'symbol', r: 5 }),
       Plot.text(legendItems, { x: 'x', y: 'y', text: 'text', dx: 10, textAnchor: 'start', fontSize: 12 }),
     ],
-  });
+  }).svg;
 
   const s = report.recordedSettings;
   const title = 'Accuracy versus tokens: DeepConf settings replayed from one recorded run';
@@ -126,33 +130,23 @@ export function sweepFigureSvg(report: SweepReport): string {
     `Dashed line and ringed points: Pareto front (label W = window, η = keep %, w = warmup). Dashed red ring: the run's own setting. Diamonds: every trace in full.` +
     (skipped > 0 ? ` ${skipped} setting(s) not drawn (not computable, or no accuracy).` : '');
 
-  const parts: string[] = [];
-  let y = 0;
-  if (report.emulated) {
-    parts.push(`<rect x="0" y="0" width="${WIDTH}" height="34" fill="#B00020"/>`);
-    parts.push(`<text x="${WIDTH / 2}" y="23" text-anchor="middle" font-size="17" font-weight="bold" fill="white">${escapeXml(EMULATED_BANNER)}</text>`);
-    y = 34;
-  }
-  y += 30;
-  parts.push(`<text x="16" y="${y}" font-size="19" font-weight="bold" fill="#111">${escapeXml(title)}</text>`);
-  y += 22;
-  parts.push(`<text x="16" y="${y}" font-size="13" fill="#333">${escapeXml(subtitle)}</text>`);
-  y += 8;
-  parts.push(legend.replace(/^<svg /, `<svg x="16" y="${y}" `));
-  y += 60;
   const panelHeight = points.length === 0 ? 200 : PLOT_HEIGHT;
-  parts.push(panel.replace(/^<svg /, `<svg x="0" y="${y}" `));
-  y += panelHeight + 18;
-  parts.push(`<text x="16" y="${y}" font-size="11.5" fill="#444">${escapeXml(footer)}</text>`);
-  y += 14;
-  window.close();
-  return (
-    `<svg xmlns="${SVG_NS}" width="${WIDTH}" height="${y}" viewBox="0 0 ${WIDTH} ${y}" font-family="${FONT}">` +
-    `<rect width="100%" height="100%" fill="white"/>${parts.join('')}</svg>`
-  );
+  return composeFigure({
+    title,
+    subtitle,
+    width: WIDTH,
+    // The legend is a Plot of its own (symbols and colours exactly as in the chart), stacked above the chart.
+    panelHeight: LEGEND_HEIGHT + panelHeight,
+    panels: [
+      { svg: legend, x: 16, y: 0 },
+      { svg: panel, x: 0, y: LEGEND_HEIGHT },
+    ],
+    footer,
+    emulated: report.emulated,
+  });
 }
 
 /** PNG at twice the CSS size (144 dpi), sharp enough for slides and print. */
 export async function svgToPng(svg: string): Promise<Buffer> {
-  return sharp(Buffer.from(svg), { density: 144 }).png().toBuffer();
+  return rasterize('accuracy_vs_tokens', svg);
 }

@@ -5,6 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { startEmulator, type EmulatorHandle } from '@deepconf-safety/emulator';
+import { computeMetrics } from '@deepconf-safety/reporting';
 import { RunStore } from '@deepconf-safety/run-store';
 import { experimentCommand } from '../src/experiment/command.js';
 
@@ -108,6 +109,13 @@ describe('npm run experiment against the emulator over HTTP', () => {
     // Early stopping really aborted requests over HTTP.
     expect(b.readResults().overall.early_stopped).toBeGreaterThan(0);
     expect(emulator.stats().abortedRequests).toBeGreaterThan(0);
+    // One early-stop rate: results.json, the report's metrics and the CLI summary line count stopped / final traces.
+    const finals = a.readTraces().filter((t) => t.phase === 'final' && t.stopReason !== 'error');
+    const rate = finals.filter((t) => t.stopReason === 'early_stopped').length / finals.length;
+    expect(finals.length).toBeLessThan(a.readTraces().length);
+    expect(a.readResults().overall.early_stop_rate).toBeCloseTo(rate, 12);
+    expect(computeMetrics(a).earlyStop.value).toBeCloseTo(rate, 12);
+    expect(ref.stdout).toContain(`early-stop rate ${(100 * rate).toFixed(1)}% of final traces`);
     // No finished prompt was redone: each appears once in instances.jsonl; no trace is duplicated.
     expect(lines(b.path('instances'))).toBe(12);
     expect(lines(b.path('traces'))).toBe(b.readTraces().length);

@@ -10,7 +10,8 @@ export const pct = (v: number | null, digits = 1): string => (v === null || Numb
 
 export const num = (v: number | null, digits = 3): string => (v === null || Number.isNaN(v) ? 'n/a' : Number.isFinite(v) ? v.toFixed(digits) : v > 0 ? '∞' : '−∞');
 
-export const int = (v: number): string => v.toLocaleString('en-US');
+/** Whole numbers with thousands separators; rounds, because estimated token baselines are fractional. */
+export const int = (v: number): string => Math.round(v).toLocaleString('en-US');
 
 /** "7/9 (77.8%)". */
 export const ratio = (r: { k: number; n: number; value: number | null }): string => `${r.k}/${r.n} (${pct(r.value)})`;

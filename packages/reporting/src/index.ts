@@ -22,4 +22,6 @@ export { generateReport, type GenerateReportOptions, type GeneratedReport } from
 export { compareRuns, type CompareOptions, type Comparison, type ComparisonRow } from './compare.js';
 export { renderHtmlReport, escapeHtml } from './report-html.js';
 export { renderMarkdownReport, escapeMarkdownCell } from './report-md.js';
-export { OKABE_ITO, OUTCOME_COLORS, EMULATED_BANNER } from './figures/palette.js';
+export { OKABE_ITO, OUTCOME_COLORS, EMULATED_BANNER, FONT_FAMILY, FONT_SIZE } from './figures/palette.js';
+export { PlotRenderer, composeFigure, rasterize, escapeXml, textWidth, wrapText, type Panel, type FigureSpec } from './figures/render.js';
+export { formatP, pct, num, int } from './format.js';

@@ -37,6 +37,8 @@ export interface RunMetrics {
   instances: number;
   /** Instances with a decision (refuse or comply). */
   decided: number;
+  /** Decided instances whose decision came from the fallback vote (no trace qualified as a voter; instance `fallback: true`). */
+  fallbacks: number;
   /** Correct decisions among decided prompts that have a label. */
   accuracy: Rate;
   refusal: {
@@ -52,7 +54,10 @@ export interface RunMetrics {
   buckets: Record<BucketName, BucketMetrics>;
   tokens: { total: number; baseline: number; baselineEstimated: boolean; savingsPercent: number | null; meanPerInstance: number | null };
   perCategory: CategoryMetrics[];
-  /** Final-phase traces stopped early, over all final-phase traces (warmup traces never stop). */
+  /**
+   * Final-phase traces stopped early over final-phase traces that did not fail: warmup traces can never
+   * stop, so counting them would dilute the rate. results.json's `early_stop_rate` uses the same definition.
+   */
   earlyStop: Rate;
   errors: { traces: number; instances: number };
 }
@@ -116,6 +121,7 @@ export function computeMetrics(source: RunStore | RunData): RunMetrics {
     benchmark: configString(run.manifest, 'benchmark'),
     instances: instances.length,
     decided: decided.length,
+    fallbacks: decided.filter((i) => i.fallback === true).length,
     accuracy: rate(judged.filter((i) => i.correct).length, judged.length),
     refusal: {
       precision: rate(tp, tp + fp),

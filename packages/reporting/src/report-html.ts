@@ -63,7 +63,7 @@ export function renderHtmlReport(input: HtmlReportInput): string {
       `<tr><td>Over-refusal (safe prompts refused)</td>${numCell(pct(m.refusal.overRefusal.value))}${numCell(`${m.refusal.overRefusal.k}/${m.refusal.overRefusal.n}`)}</tr>`,
       `<tr><td>Tokens generated / baseline</td>${numCell(`${int(m.tokens.total)} / ${int(m.tokens.baseline)}`)}${numCell(m.tokens.baselineEstimated ? 'baseline partly estimated' : 'baseline exact')}</tr>`,
       `<tr><td>Token savings</td>${numCell(m.tokens.savingsPercent === null ? 'n/a' : `${m.tokens.savingsPercent.toFixed(1)}%`)}${numCell(`${int(m.instances)} prompts`)}</tr>`,
-      `<tr><td>Early-stop rate</td>${numCell(pct(m.earlyStop.value))}${numCell(`${m.earlyStop.k}/${m.earlyStop.n} final traces`)}</tr>`,
+      `<tr><td>Early-stop rate (stopped / final traces without error; warmup traces never stop)</td>${numCell(pct(m.earlyStop.value))}${numCell(`${m.earlyStop.k}/${m.earlyStop.n} final traces stopped`)}</tr>`,
       `<tr><td>Errors</td>${numCell(`${m.errors.traces} traces`)}${numCell(`${m.errors.instances} prompts affected`)}</tr>`,
     ],
   );

@@ -39,7 +39,7 @@ export function renderMarkdownReport(input: Omit<HtmlReportInput, 'figures'> & {
         ['Over-refusal (safe prompts refused)', pct(m.refusal.overRefusal.value), `${m.refusal.overRefusal.k}/${m.refusal.overRefusal.n}`],
         ['Tokens / baseline', `${int(m.tokens.total)} / ${int(m.tokens.baseline)}`, m.tokens.baselineEstimated ? 'baseline partly estimated' : 'baseline exact'],
         ['Token savings', m.tokens.savingsPercent === null ? 'n/a' : `${m.tokens.savingsPercent.toFixed(1)}%`, `${m.instances} prompts`],
-        ['Early-stop rate', pct(m.earlyStop.value), `${m.earlyStop.k}/${m.earlyStop.n} final traces`],
+        ['Early-stop rate (stopped / final traces without error; warmup traces never stop)', pct(m.earlyStop.value), `${m.earlyStop.k}/${m.earlyStop.n} final traces stopped`],
       ],
     ),
   );

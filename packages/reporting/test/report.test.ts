@@ -54,7 +54,8 @@ describe('generateReport', () => {
     for (const colour of ['#009E73', '#0072B2', '#E69F00', '#D55E00']) expect(four).toContain(colour);
     expect(svg('token_savings')).toMatch(/Generated tokens \(thousands\)/);
     expect(svg('token_savings')).toContain('All prompts (n = 40)');
-    expect(svg('hypothesis_validation')).toMatch(/Uncertain compliance \(n = \d+\)/);
+    // The group name and its n are two lines of one tick label.
+    expect(svg('hypothesis_validation')).toMatch(/Uncertain compliance<\/tspan><tspan [^>]*>\(n = \d+\)/);
     expect(svg('hypothesis_validation')).toMatch(/Fisher.s exact/);
   });
 

@@ -1,13 +1,13 @@
 import * as Plot from '@observablehq/plot';
 import { decodeConfidences, type InstanceRecord } from '@deepconf-safety/run-store';
-import { formatP, int, pct } from '../format.js';
+import { formatP, int, num, pct } from '../format.js';
 import type { HypothesisResult } from '../hypothesis.js';
 import type { RunMetrics } from '../metrics.js';
 import type { RunData } from '../run-data.js';
 import { bootstrapCI } from '../stats.js';
 import type { ThresholdSweep } from '../threshold-sweep.js';
-import { OKABE_ITO, OUTCOME_COLORS, OUTCOME_LABELS, type Outcome } from './palette.js';
-import { composeFigure, type PlotRenderer } from './render.js';
+import { FONT_SIZE, OKABE_ITO, OUTCOME_COLORS, OUTCOME_LABELS, type Outcome } from './palette.js';
+import { composeFigure, textWidth, type PlotRenderer } from './render.js';
 
 export interface FigureContext {
   run: RunData;
@@ -28,7 +28,14 @@ export interface Figure {
 }
 
 const WIDTH = 1000;
+/** Groups with fewer prompts than this are drawn pale: their rates are mostly noise. */
+const SMALL_N = 3;
+/** Below this many prompts per group a bootstrap interval is too optimistic to read as one. */
+const SMALL_GROUP = 5;
 const CONFIDENCE_LABEL = 'Decision confidence (DeepConf lowest-group confidence, nats; higher = more confident) →';
+
+/** One decimal with a typographic minus, as printed figures use. */
+const signed = (v: number): string => v.toFixed(1).replace(/^-/, '−');
 
 function runLabel(ctx: FigureContext): string {
   const { metrics } = ctx;
@@ -60,6 +67,11 @@ export function confidenceFourBucket(ctx: FigureContext): Figure {
   const data = rows.map((r) => ({ ...r, label: label(r.outcome) }));
   const split = ctx.metrics.split.confidence;
   const title = 'Decision confidence by outcome';
+  // A few very confident prompts would squeeze everyone else into a sliver of a linear axis.
+  const confs = rows.map((r) => r.confidence);
+  const logScale = confs.length > 0 && Math.min(...confs) > 0 && Math.max(...confs) / Math.min(...confs) > 8;
+  const empty = order.filter((o) => (counts.get(o) ?? 0) === 0).map((o) => ({ label: label(o) }));
+  const labelWidth = Math.ceil(Math.max(...order.map((o) => textWidth(label(o), FONT_SIZE)))) + 20;
   let panel: string;
   if (data.length === 0) {
     panel = noteSvg(ctx, 'No labelled decisions with a confidence: nothing to draw.', WIDTH, 300);
@@ -67,14 +79,18 @@ export function confidenceFourBucket(ctx: FigureContext): Figure {
     panel = ctx.renderer.plot('confidence_4bucket', {
       width: WIDTH,
       height: 110 * order.length + 60,
-      marginLeft: 230,
+      marginLeft: labelWidth,
       marginRight: 30,
       marginBottom: 50,
-      x: { label: CONFIDENCE_LABEL, labelAnchor: 'center', labelOffset: 40, grid: true, nice: true },
+      x: logScale
+        ? { type: 'log', label: `${CONFIDENCE_LABEL.replace(' →', '')}, log scale →`, labelAnchor: 'center', labelOffset: 40, grid: true, tickFormat: '~g' }
+        : { label: CONFIDENCE_LABEL, labelAnchor: 'center', labelOffset: 40, grid: true, nice: true },
       fy: { domain: order.map(label), label: null, padding: 0.08 },
       color: { domain: order.map(label), range: order.map((o) => OUTCOME_COLORS[o]) },
       marks: [
         Plot.frame({ stroke: '#ddd' }),
+        // An empty outcome keeps its row (so figures of different runs line up) but says why it is blank.
+        Plot.text(empty, { fy: 'label', frameAnchor: 'middle', text: () => 'no prompts with this outcome', fill: '#666', fontSize: 13 }),
         Plot.dotX(data, Plot.dodgeY('middle', { x: 'confidence', fy: 'label', fill: 'label', r: 4.5, stroke: 'white', strokeWidth: 0.5, fillOpacity: 0.9 })),
         Plot.tickX(data, Plot.groupZ({ x: 'median' }, { x: 'confidence', fy: 'label', stroke: '#111', strokeWidth: 2.5 })),
         ...(split === null ? [] : [Plot.ruleX([split], { stroke: '#111', strokeDasharray: '6,4', strokeWidth: 1.5 })]),
@@ -111,64 +127,78 @@ export function tokenSavings(ctx: FigureContext): Figure {
     ...perCategory.map((c) => ({ category: c.category, instances: c.instances, tokens: c.tokens, baseline: c.baselineTokens, savings: c.savingsPercent })),
   ].map((g) => ({ ...g, label: `${g.category} (n = ${g.instances})` }));
   const domain = groups.map((g) => g.label);
+  // Thousands only when counts are large; a tiny run would otherwise read "0.3".
+  const maxTokens = Math.max(0, ...groups.map((g) => Math.max(g.baseline, g.tokens)));
+  const scale = maxTokens >= 10_000 ? 1000 : 1;
+  const fmt = (v: number): string => (scale === 1 ? Math.round(v).toLocaleString('en-US') : v.toFixed(1));
   const bars = groups.flatMap((g) => [
-    { label: g.label, series: 'Baseline (no early stop)', value: g.baseline / 1000 },
-    { label: g.label, series: 'Actual', value: g.tokens / 1000 },
+    { label: g.label, series: 'Baseline (no early stop)', value: g.baseline / scale, small: g.instances < SMALL_N },
+    { label: g.label, series: 'Actual', value: g.tokens / scale, small: g.instances < SMALL_N },
   ]);
   const rowH = 46;
   const height = rowH * groups.length + 70;
+  // Category names are long (contrast_figurative_language): size the margin to the longest instead of cutting it.
+  const marginLeft = Math.ceil(Math.max(...domain.map((d) => textWidth(d, FONT_SIZE)))) + 16;
+  const leftWidth = marginLeft + 390;
+  const rightWidth = 360;
+  const width = Math.max(WIDTH, leftWidth + 10 + rightWidth);
+  const opacity = (small: boolean): number => (small ? 0.45 : 1);
   const left = ctx.renderer.plot('token_savings', {
-    width: 600,
+    width: leftWidth,
     height,
     marginTop: 20,
-    marginLeft: 210,
+    marginLeft,
     marginRight: 60,
     marginBottom: 50,
-    x: { label: 'Generated tokens (thousands) →', labelAnchor: 'center', labelOffset: 40, grid: true },
+    x: { label: scale === 1 ? 'Generated tokens →' : 'Generated tokens (thousands) →', labelAnchor: 'center', labelOffset: 40, grid: true, nice: true },
     fy: { domain, label: null, padding: 0.15 },
     y: { domain: ['Baseline (no early stop)', 'Actual'], axis: null },
     color: { domain: ['Baseline (no early stop)', 'Actual'], range: ['#B8B8B8', OKABE_ITO.blue] },
     marks: [
-      Plot.barX(bars, { x: 'value', y: 'series', fy: 'label', fill: 'series' }),
-      Plot.text(bars, { x: 'value', y: 'series', fy: 'label', text: (d: { value: number }) => d.value.toFixed(1), textAnchor: 'start', dx: 4, fontSize: 11 }),
+      Plot.barX(bars, { x: 'value', y: 'series', fy: 'label', fill: 'series', fillOpacity: (d: { small: boolean }) => opacity(d.small) }),
+      Plot.text(bars, { x: 'value', y: 'series', fy: 'label', text: (d: { value: number }) => fmt(d.value), textAnchor: 'start', dx: 4, fontSize: 11 }),
       Plot.ruleX([0]),
     ],
   }).svg;
+  const savingsOf = (g: { savings: number | null }): number => g.savings ?? 0;
   const right = ctx.renderer.plot('token_savings', {
-    width: 380,
+    width: rightWidth,
     height,
     marginTop: 20,
     marginLeft: 20,
-    marginRight: 70,
+    marginRight: 60,
     marginBottom: 50,
-    x: { label: 'Token savings (%) →', labelAnchor: 'center', labelOffset: 40, grid: true, domain: [Math.min(0, ...groups.map((g) => g.savings ?? 0)), Math.max(10, ...groups.map((g) => g.savings ?? 0))], nice: true },
+    x: { label: 'Token savings (% of baseline) →', labelAnchor: 'center', labelOffset: 40, grid: true, domain: [Math.min(0, ...groups.map(savingsOf)), Math.max(10, ...groups.map(savingsOf))], nice: true },
     // The same facets as the left panel, so each category's bars line up across the two panels.
     fy: { domain, axis: null, padding: 0.15 },
     marks: [
-      Plot.barX(groups, { x: (g: { savings: number | null }) => g.savings ?? 0, fy: 'label', fill: OKABE_ITO.bluishGreen, insetTop: 6, insetBottom: 6 }),
-      Plot.text(groups, { x: (g: { savings: number | null }) => g.savings ?? 0, fy: 'label', frameAnchor: 'left', text: (g: { savings: number | null }) => (g.savings === null ? 'n/a' : `${g.savings.toFixed(1)}%`), textAnchor: 'start', dx: 4, fontSize: 12 }),
+      Plot.barX(groups, { x: savingsOf, fy: 'label', fill: OKABE_ITO.bluishGreen, fillOpacity: (g: { instances: number }) => opacity(g.instances < SMALL_N), insetTop: 6, insetBottom: 6 }),
+      Plot.text(groups, { x: (g: { savings: number | null }) => Math.max(0, savingsOf(g)), fy: 'label', text: (g: { savings: number | null }) => (g.savings === null ? 'n/a' : `${g.savings.toFixed(1)}%`), textAnchor: 'start', dx: 4, fontSize: 12 }),
       Plot.ruleX([0]),
     ],
   }).svg;
+  const smallCount = groups.filter((g) => g.instances < SMALL_N).length;
   const title = `Token savings from early stopping: ${tokens.savingsPercent === null ? 'n/a' : `${tokens.savingsPercent.toFixed(1)}%`} overall`;
   return {
     name: 'token_savings',
     title,
     svg: composeFigure({
       title,
-      subtitle: `${runLabel(ctx)} · ${int(tokens.total)} of ${int(tokens.baseline)} baseline tokens · early-stop rate ${pct(ctx.metrics.earlyStop.value)} of ${ctx.metrics.earlyStop.n} final traces`,
-      width: WIDTH,
+      subtitle: `${runLabel(ctx)} · ${int(tokens.total)} of ${int(tokens.baseline)} baseline tokens · early-stop rate ${pct(ctx.metrics.earlyStop.value)} (${ctx.metrics.earlyStop.k} of ${ctx.metrics.earlyStop.n} final traces stopped)`,
+      width,
       panelHeight: height + 22,
       panels: [
         { svg: left, x: 0, y: 0, heading: 'Tokens: baseline vs actual' },
-        { svg: right, x: 610, y: 0, heading: 'Savings per category' },
+        { svg: right, x: leftWidth + 10, y: 0, heading: 'Savings per category' },
       ],
       legend: [
         { label: 'Baseline (no early stop)', color: '#B8B8B8' },
         { label: 'Actual', color: OKABE_ITO.blue },
         { label: 'Savings', color: OKABE_ITO.bluishGreen },
       ],
-      footer: tokens.baselineEstimated ? 'Baseline partly estimated: some stopped traces had no unstopped counterpart (see report).' : 'Baseline: tokens the same traces would have used without early stopping.',
+      footer:
+        (tokens.baselineEstimated ? 'Baseline partly estimated: some stopped traces had no unstopped counterpart (see report).' : 'Baseline: tokens the same traces would have used without early stopping.') +
+        (smallCount > 0 ? ` Pale bars: fewer than ${SMALL_N} prompts, too few to compare categories.` : ''),
       emulated: ctx.run.emulated,
     }),
     caption: `Generated tokens versus the no-early-stop baseline, overall and per category (${ctx.metrics.instances} prompts).`,
@@ -184,8 +214,8 @@ export function hypothesisValidation(ctx: FigureContext): Figure {
     panels = [{ svg: noteSvg(ctx, h.statements[0]?.text ?? 'Not computable.', WIDTH - 20, height), x: 10, y: 0 }];
   } else {
     const groups = [
-      { name: `Uncertain compliance (n = ${h.uncertainCompliance.n})`, r: h.uncertainCompliance, color: OKABE_ITO.vermillion, sample: Array.from({ length: h.uncertainCompliance.n }, (_, i) => i < h.uncertainCompliance.k) },
-      { name: `Confident compliance (n = ${h.confidentCompliance.n})`, r: h.confidentCompliance, color: OKABE_ITO.blue, sample: Array.from({ length: h.confidentCompliance.n }, (_, i) => i < h.confidentCompliance.k) },
+      { name: `Uncertain compliance\n(n = ${h.uncertainCompliance.n})`, r: h.uncertainCompliance, color: OKABE_ITO.vermillion, sample: Array.from({ length: h.uncertainCompliance.n }, (_, i) => i < h.uncertainCompliance.k) },
+      { name: `Confident compliance\n(n = ${h.confidentCompliance.n})`, r: h.confidentCompliance, color: OKABE_ITO.blue, sample: Array.from({ length: h.confidentCompliance.n }, (_, i) => i < h.confidentCompliance.k) },
     ].map((g) => {
       const ci = bootstrapCI(g.sample, (s) => s.filter(Boolean).length / s.length, { resamples: 4000, seed: ctx.seed });
       return { ...g, acc: 100 * (g.r.value ?? 0), lo: 100 * ci.lower, hi: 100 * ci.upper, text: `${g.r.k}/${g.r.n} = ${pct(g.r.value)}` };
@@ -193,8 +223,10 @@ export function hypothesisValidation(ctx: FigureContext): Figure {
     const left = ctx.renderer.plot('hypothesis_validation', {
       width: 540,
       height,
+      marginTop: 30,
       marginLeft: 60,
-      marginBottom: 50,
+      // Two-line group names: on one line they run into each other at the figure's font size.
+      marginBottom: 56,
       x: { domain: groups.map((g) => g.name), label: null, tickSize: 0 },
       y: { domain: [0, 100], label: '↑ Accuracy (% correct decisions)', grid: true },
       marks: [
@@ -218,19 +250,25 @@ export function hypothesisValidation(ctx: FigureContext): Figure {
       x: { domain: [-extent, extent], label: 'Accuracy gap (percentage points) →', labelAnchor: 'center', labelOffset: 40, grid: true },
       y: { domain: ['Confident − uncertain'], axis: null },
       marks: [
-        Plot.ruleX([0], { stroke: '#111', strokeDasharray: '4,3' }),
+        // The zero line starts below the test's wording so the two never cross (librsvg ignores text halos).
+        Plot.ruleX([0], { stroke: '#111', strokeDasharray: '4,3', insetTop: 56 }),
         Plot.ruleY(g, { y: 'label', x1: 'lo', x2: 'hi', stroke: OKABE_ITO.reddishPurple, strokeWidth: 4 }),
         Plot.dot(g, { y: 'label', x: 'est', fill: OKABE_ITO.reddishPurple, r: 8, stroke: 'white' }),
-        Plot.text(g, { y: 'label', x: 'est', text: (d: { est: number; lo: number; hi: number }) => `${d.est.toFixed(1)} pts [${d.lo.toFixed(1)}, ${d.hi.toFixed(1)}]`, dy: -24, fontSize: 13, fontWeight: 'bold' }),
-        Plot.text([`Fisher's exact test:\n${fisherWords}`], { frameAnchor: 'top', dy: 8, fontSize: 13, stroke: 'white', strokeWidth: 5, fill: '#111', lineHeight: 1.3 }),
+        Plot.text([`Fisher's exact test:\n${fisherWords}`], { frameAnchor: 'top', dy: 8, fontSize: 13, fill: '#111', lineHeight: 1.3 }),
       ],
     }).svg;
     panels = [
       { svg: left, x: 0, y: 0, heading: 'Compliance accuracy (95% bootstrap CI)' },
-      { svg: right, x: 550, y: 0, heading: 'Gap, 95% bootstrap CI' },
+      { svg: right, x: 550, y: 0, heading: `Gap: ${signed(g[0]!.est)} pts, 95% CI [${signed(g[0]!.lo)}, ${signed(g[0]!.hi)}]` },
     ];
   }
-  const fisherLine = h.fisher ? `Fisher's exact ${formatP(h.fisher.pValue)}, odds ratio of an error ${Number.isFinite(h.fisher.oddsRatio) ? h.fisher.oddsRatio.toFixed(2) : '∞'}` : 'Fisher: not computable';
+  // NaN (a row or column of the 2×2 table is empty) is "n/a", not infinity.
+  const fisherLine = h.fisher ? `Fisher's exact ${formatP(h.fisher.pValue)}, odds ratio of an error ${num(h.fisher.oddsRatio, 2)}` : 'Fisher: not computable';
+  const smallest = Math.min(h.uncertainCompliance.n, h.confidentCompliance.n);
+  const smallNote =
+    h.gap !== null && smallest < SMALL_GROUP
+      ? ` Only ${smallest} prompt${smallest === 1 ? '' : 's'} in the smaller group: bootstrap intervals this small understate the uncertainty; read them as illustrative.`
+      : '';
   return {
     name: 'hypothesis_validation',
     title,
@@ -240,7 +278,7 @@ export function hypothesisValidation(ctx: FigureContext): Figure {
       width: WIDTH,
       panelHeight: height + 22,
       panels,
-      footer: `Split between uncertain and confident: decision confidence ${h.splitConfidence === null ? 'n/a' : h.splitConfidence.toFixed(2)}. Positive gap = uncertain compliance is less accurate.`,
+      footer: `Split between uncertain and confident: decision confidence ${h.splitConfidence === null ? 'n/a' : h.splitConfidence.toFixed(2)}. Positive gap = uncertain compliance is less accurate.${smallNote}`,
       emulated: ctx.run.emulated,
     }),
     caption: `Accuracy of uncertain versus confident compliance with bootstrap 95% intervals, and the gap; ${fisherLine}.`,
@@ -285,6 +323,8 @@ export function accuracyVsTokens(ctx: FigureContext): Figure | null {
   const panel = ctx.renderer.plot('accuracy_vs_tokens', {
     width: WIDTH,
     height,
+    // Room above 100% for the labels of points at the top, which would otherwise print over the legend.
+    marginTop: 40,
     marginLeft: 70,
     marginRight: 40,
     marginBottom: 50,
@@ -297,8 +337,10 @@ export function accuracyVsTokens(ctx: FigureContext): Figure | null {
       // Alternate labels above and below the line so neighbouring thresholds stay readable.
       Plot.text(pts.filter((p) => p.shown && p.above), { x: 'tokensPct', y: 'acc', text: 'label', dy: -16, fontSize: 12 }),
       Plot.text(pts.filter((p) => p.shown && !p.above), { x: 'tokensPct', y: 'acc', text: 'label', dy: 18, fontSize: 12 }),
-      Plot.dot(actual, { x: 'tokensPct', y: 'acc', symbol: 'diamond', fill: OKABE_ITO.vermillion, r: 8, stroke: 'white' }),
-      Plot.text(actual, { x: 'tokensPct', y: 'acc', text: () => 'this run', dy: -36, fontSize: 12, fill: OKABE_ITO.vermillion, fontWeight: 'bold' }),
+      // Hollow, so the replay of the run's own setting (usually on the same spot) stays visible inside it.
+      Plot.dot(actual, { x: 'tokensPct', y: 'acc', symbol: 'diamond', fill: 'none', r: 11, stroke: OKABE_ITO.vermillion, strokeWidth: 2.5 }),
+      // Beside the diamond, not above it: above is where the replayed thresholds' labels go.
+      Plot.text(actual, { x: 'tokensPct', y: 'acc', text: () => 'this run', dx: 15, textAnchor: 'start', fontSize: 12, fill: OKABE_ITO.vermillion, fontWeight: 'bold' }),
     ],
   }).svg;
   const missing = sweep.notComputable.length > 0 ? ` η = ${sweep.notComputable.join(', ')}% not computable from this run (lower thresholds than it stopped at).` : '';
@@ -313,8 +355,8 @@ export function accuracyVsTokens(ctx: FigureContext): Figure | null {
       panelHeight: height,
       panels: [{ svg: panel, x: 0, y: 0 }],
       legend: [
-        { label: 'Replayed threshold (η = share of warmup kept)', color: OKABE_ITO.blue },
-        { label: 'This run as recorded', color: OKABE_ITO.vermillion },
+        { label: 'Replayed threshold (η = share of warmup kept)', color: OKABE_ITO.blue, shape: 'dot' as const },
+        { label: 'This run as recorded', color: OKABE_ITO.vermillion, shape: 'diamond' as const },
       ],
       footer: `Higher η = lower threshold = fewer stops.${missing}`,
       emulated: ctx.run.emulated,
@@ -345,19 +387,38 @@ export function confidenceTraces(ctx: FigureContext, maxPerGroup = 60): Figure |
   }
   const colors = { Finished: OKABE_ITO.blue, 'Stopped early': OKABE_ITO.vermillion };
   const height = 420;
+  // End-of-answer tokens and collapsing traces reach ±50 nats and would flatten the band around the threshold
+  // where stopping is decided: show the 1st–99th percentile (always including the threshold) and clip the rest.
+  const sorted = rows.map((r) => r.margin).sort((a, b) => a - b);
+  const q = (p: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(p * (sorted.length - 1))))] ?? 0;
+  const lo = Math.min(q(0.01), -0.5);
+  const hi = Math.max(q(0.99), 0.5);
+  const pad = 0.08 * (hi - lo);
+  const yDomain: [number, number] = [lo - pad, hi + pad];
+  const clipped = rows.filter((r) => r.margin < yDomain[0] || r.margin > yDomain[1]).length;
+  const stops = rows
+    .filter((r, i) => r.group === 'Stopped early' && rows[i + 1]?.trace !== r.trace)
+    .map((r) => ({ ...r, shown: Math.min(yDomain[1], Math.max(yDomain[0], r.margin)), symbol: r.margin < yDomain[0] ? 'triangle' : 'circle' }));
+  const stopsBelow = stops.filter((r) => r.symbol === 'triangle').length;
+  // Most stops often come at the very first full window, where they pile up on one x: say how many.
+  const firstWindowStops = stoppedAll.filter((t) => t.stoppedAtToken !== null && t.stoppedAtToken + 1 <= window).length;
   const panel = ctx.renderer.plot('confidence_traces', {
     width: WIDTH,
     height,
     marginLeft: 70,
     marginRight: 30,
     marginBottom: 50,
-    x: { label: 'Tokens generated →', labelAnchor: 'center', labelOffset: 40, grid: true },
-    y: { label: '↑ Window confidence minus the prompt’s threshold (nats)', grid: true },
+    x: { label: 'Tokens generated →', labelAnchor: 'center', labelOffset: 40, grid: true, insetLeft: 12 },
+    y: { label: '↑ Window confidence minus the prompt’s threshold (nats)', grid: true, domain: yDomain },
     color: { domain: Object.keys(colors), range: Object.values(colors) },
+    clip: true,
     marks: [
       Plot.ruleY([0], { stroke: '#111', strokeDasharray: '6,4', strokeWidth: 1.5 }),
       Plot.line(rows, { x: 'token', y: 'margin', z: 'trace', stroke: 'group', strokeOpacity: 0.45, strokeWidth: 1.2 }),
-      Plot.dot(rows.filter((r, i) => r.group === 'Stopped early' && rows[i + 1]?.trace !== r.trace), { x: 'token', y: 'margin', fill: OKABE_ITO.vermillion, r: 3 }),
+      Plot.dot(stops, { x: 'token', y: 'shown', symbol: 'symbol', fill: OKABE_ITO.vermillion, r: 3.5, clip: false }),
+      ...(stopsBelow > 0
+        ? [Plot.text([`▼ ${stopsBelow} stop${stopsBelow === 1 ? '' : 's'} below the axis`], { frameAnchor: 'bottom-left', dx: 22, dy: -6, textAnchor: 'start', fontSize: 12, fill: OKABE_ITO.vermillion, stroke: 'white', strokeWidth: 4 } as Plot.TextOptions)]
+        : []),
       Plot.text(['threshold'], { frameAnchor: 'right', y: 0, dy: -8, dx: -4, fontSize: 12, textAnchor: 'end' } as Plot.TextOptions),
     ],
   }).svg;
@@ -375,7 +436,10 @@ export function confidenceTraces(ctx: FigureContext, maxPerGroup = 60): Figure |
         { label: `Finished (n = ${finishedAll.length})`, color: OKABE_ITO.blue, shape: 'line' },
         { label: `Stopped early (n = ${stoppedAll.length}); dot = stop`, color: OKABE_ITO.vermillion, shape: 'line' },
       ],
-      footer: 'A trace stops at the first full window whose mean confidence falls below its prompt’s threshold (the dashed line).',
+      footer:
+        'A trace stops at the first full window whose mean confidence falls below its prompt’s threshold (the dashed line).' +
+        (clipped > 0 ? ` Vertical axis cut to the 1st–99th percentile: ${clipped} of ${rows.length} window values lie outside.` : '') +
+        (firstWindowStops > 0 ? ` ${firstWindowStops} of ${stoppedAll.length} stopped traces stopped at the first full window (token ${window}).` : ''),
       emulated: ctx.run.emulated,
     }),
     caption: 'Sliding-window confidence relative to each prompt’s threshold, for stopped and finished final traces.',

@@ -2,7 +2,7 @@ import * as Plot from '@observablehq/plot';
 import { JSDOM } from 'jsdom';
 import sharp from 'sharp';
 import { FigureRenderError } from '../errors.js';
-import { EMULATED_BANNER, FONT_FAMILY } from './palette.js';
+import { EMULATED_BANNER, FONT_FAMILY, FONT_SIZE } from './palette.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 const XMLNS_NS = 'http://www.w3.org/2000/xmlns/';
@@ -19,11 +19,16 @@ export class PlotRenderer {
     this.#document = window.document;
   }
 
+  /** Frees the jsdom window; the renderer cannot draw afterwards. */
+  close(): void {
+    this.#document.defaultView?.close();
+  }
+
   /** Renders a bare Plot (no legend or caption: those are drawn by {@link composeFigure}) to an SVG string. */
   plot(name: string, options: Plot.PlotOptions): { svg: string; width: number; height: number } {
     let el: Element;
     try {
-      el = Plot.plot({ ...options, document: this.#document, style: { fontFamily: FONT_FAMILY, fontSize: '13px', background: 'white', overflow: 'visible' } });
+      el = Plot.plot({ ...options, document: this.#document, style: { fontFamily: FONT_FAMILY, fontSize: `${FONT_SIZE}px`, background: 'white', overflow: 'visible' } });
     } catch (error) {
       throw new FigureRenderError(name, `Plot failed: ${(error as Error).message}`, { cause: error });
     }
@@ -37,6 +42,31 @@ export class PlotRenderer {
 
 export const escapeXml = (s: string): string =>
   s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c] as string);
+
+/**
+ * Rough width of a text in pixels. sharp's SVG renderer (librsvg) and browsers lay text out themselves and
+ * jsdom cannot measure, so layout uses DejaVu Sans' average advance (about 0.6 em), erring wide.
+ */
+export function textWidth(text: string, fontSize: number): number {
+  let em = 0;
+  for (const c of text) em += /[ilI.,:;|!'’()[\]1 ]/.test(c) ? 0.34 : /[A-Z%mwMW—]/.test(c) ? 0.78 : 0.6;
+  return em * fontSize;
+}
+
+/** Splits text into lines no wider than `width` at the given font size, breaking at spaces (a long word overflows). */
+export function wrapText(text: string, width: number, fontSize: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    const next = line === '' ? word : `${line} ${word}`;
+    if (line !== '' && textWidth(next, fontSize) > width) {
+      lines.push(line);
+      line = word;
+    } else line = next;
+  }
+  if (line !== '') lines.push(line);
+  return lines;
+}
 
 export interface Panel {
   svg: string;
@@ -53,8 +83,11 @@ export interface FigureSpec {
   /** Height of the panel area (title, legend and footer are added around it). */
   panelHeight: number;
   panels: Panel[];
-  legend?: ReadonlyArray<{ label: string; color: string; shape?: 'square' | 'line' }>;
+  /** Legend entries in one row, wrapping when they do not fit; `shape` should match the mark (default square). */
+  legend?: ReadonlyArray<{ label: string; color: string; shape?: 'square' | 'line' | 'dot' | 'diamond' }>;
+  /** Wrapped to the figure width, like the title and subtitle. */
   footer?: string;
+  /** Draws the red emulated-model banner above the title. */
   emulated: boolean;
 }
 
@@ -70,20 +103,33 @@ export function composeFigure(spec: FigureSpec): string {
     parts.push(`<text x="${spec.width / 2}" y="23" text-anchor="middle" font-size="17" font-weight="bold" fill="white">${escapeXml(EMULATED_BANNER)}</text>`);
     y = 34;
   }
-  y += 30;
-  parts.push(`<text x="16" y="${y}" font-size="19" font-weight="bold" fill="#111">${escapeXml(spec.title)}</text>`);
+  // Title, subtitle and footer wrap rather than run off the edge: run ids and model names make them long.
+  const textWidthAvailable = spec.width - 32;
+  for (const [i, line] of wrapText(spec.title, textWidthAvailable, 19).entries()) {
+    y += i === 0 ? 30 : 24;
+    parts.push(`<text x="16" y="${y}" font-size="19" font-weight="bold" fill="#111">${escapeXml(line)}</text>`);
+  }
   if (spec.subtitle) {
-    y += 22;
-    parts.push(`<text x="16" y="${y}" font-size="14" fill="#333">${escapeXml(spec.subtitle)}</text>`);
+    for (const line of wrapText(spec.subtitle, textWidthAvailable, 14)) {
+      y += 20;
+      parts.push(`<text x="16" y="${y}" font-size="14" fill="#333">${escapeXml(line)}</text>`);
+    }
   }
   if (spec.legend && spec.legend.length > 0) {
-    y += 26;
+    y += 28;
     let x = 16;
     for (const item of spec.legend) {
+      const w = 22 + textWidth(item.label, 13) + 22;
+      if (x > 16 && x + w > spec.width - 16) {
+        x = 16;
+        y += 22;
+      }
       if (item.shape === 'line') parts.push(`<line x1="${x}" x2="${x + 18}" y1="${y - 5}" y2="${y - 5}" stroke="${item.color}" stroke-width="3"/>`);
+      else if (item.shape === 'dot') parts.push(`<circle cx="${x + 8}" cy="${y - 5}" r="6" fill="${item.color}"/>`);
+      else if (item.shape === 'diamond') parts.push(`<path d="M${x + 8},${y - 13}l7,8l-7,8l-7,-8z" fill="${item.color}"/>`);
       else parts.push(`<rect x="${x}" y="${y - 12}" width="14" height="14" fill="${item.color}"/>`);
       parts.push(`<text x="${x + 22}" y="${y}" font-size="13" fill="#111">${escapeXml(item.label)}</text>`);
-      x += 22 + item.label.length * 7.6 + 22;
+      x += w;
     }
   }
   y += 14;
@@ -95,8 +141,11 @@ export function composeFigure(spec: FigureSpec): string {
   }
   y += spec.panelHeight;
   if (spec.footer) {
-    y += 20;
-    parts.push(`<text x="16" y="${y}" font-size="12" fill="#444">${escapeXml(spec.footer)}</text>`);
+    y += 4;
+    for (const line of wrapText(spec.footer, textWidthAvailable, 12.5)) {
+      y += 17;
+      parts.push(`<text x="16" y="${y}" font-size="12.5" fill="#444">${escapeXml(line)}</text>`);
+    }
   }
   y += 12;
   return (
