@@ -17,7 +17,7 @@ function accuracyOf(records: readonly InstanceRecord[]): { labelled: number; cor
  * stop, so counting them would dilute the rate (the report uses the same definition).
  */
 export function summarizeRun(
-  records: readonly InstanceRecord[],
+  completionOrder: readonly InstanceRecord[],
   options: {
     emulated: boolean;
     splitPercentile: number;
@@ -25,6 +25,9 @@ export function summarizeRun(
     traces: ReadonlyArray<Pick<TraceRecord, 'instanceId' | 'phase' | 'stopReason'>>;
   },
 ): Results {
+  // Prompts finish in whatever order the queue ran them (and a resumed run in yet another): summing in id order
+  // makes results.json identical to the last bit however the run went.
+  const records = [...completionOrder].sort((a, b) => (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0));
   const total = records.reduce((a, r) => a + r.tokens, 0);
   const baseline = records.reduce((a, r) => a + r.baselineTokens, 0);
   const traces = records.reduce((a, r) => a + r.traces, 0);
