@@ -15,7 +15,7 @@ import {
 import { errorFromStatus, type ErrorContext } from './http-errors.js';
 import { probeEndpoint } from './probe.js';
 import { buildBody, checkTraceRequest } from './request-body.js';
-import { nodeHttpChunks } from './node-http.js';
+import { createSocketAgents, IDLE_SOCKET_MS, nodeHttpChunks, type SocketAgents } from './node-http.js';
 import { leanChunks, sdkChunks, type ChunkBatches } from './transports.js';
 import type { FinishReason, ServerProbe, TokenEvent, TokenInfo, TopKMode, TopLogprob, TraceRequest, TraceResult } from './types.js';
 
@@ -40,6 +40,12 @@ export type VllmClientOptions = {
    * `lean-fetch`: the same parsing over `fetch` (default when `fetch` is injected). `sdk`: the openai SDK's stream.
    */
   transport?: 'lean' | 'lean-fetch' | 'sdk';
+  /**
+   * \`lean\` only: how long an idle keep-alive connection is kept for the next request. Default 3 000 ms, well below
+   * uvicorn's 5 s keep-alive timeout, so we never send into a connection the server is closing. Lower it if a proxy
+   * in front of vLLM closes idle connections sooner.
+   */
+  idleSocketMs?: number;
   /** First retry delay; doubles per attempt with jitter. Default 250 ms. */
   retryBaseMs?: number;
   /** Cap on the computed retry delay. Default 8 000 ms. */
@@ -145,6 +151,7 @@ export class VllmClient {
   readonly #maxRetryAfterMs: number;
   readonly #probeTopLogprobs: number;
   readonly #log: (message: string) => void;
+  readonly #agents: SocketAgents;
 
   constructor(options: VllmClientOptions) {
     if (typeof options.model !== 'string' || options.model.trim() === '') throw new VllmClientError('VllmClient: option "model" must be the served model name');
@@ -173,6 +180,7 @@ export class VllmClient {
     this.#maxRetryAfterMs = int('maxRetryAfterMs', options.maxRetryAfterMs, 60_000, 0);
     this.#probeTopLogprobs = Math.floor(int('probeTopLogprobs', options.probeTopLogprobs, 21, 1));
     this.#log = options.log ?? (() => undefined);
+    this.#agents = createSocketAgents(int('idleSocketMs', options.idleSocketMs, IDLE_SOCKET_MS, 1));
     if (!Array.isArray(options.baseURLs)) throw new VllmClientError('VllmClient: option "baseURLs" must be an array of base URLs, e.g. ["http://127.0.0.1:8000/v1"]');
     try {
       this.#pool = new EndpointPool(options.baseURLs, {
@@ -363,7 +371,7 @@ export class VllmClient {
         this.transport === 'sdk'
           ? sdkChunks(this.#sdk(ep), this.endpointKind, body, ctx)
           : this.transport === 'lean'
-            ? nodeHttpChunks(url, this.#headers(request), body, ctx)
+            ? nodeHttpChunks(url, this.#headers(request), body, ctx, { kind: this.endpointKind, agents: this.#agents })
             : leanChunks(this.#fetch, url, this.#headers(request), body, ctx);
       const result = (finishReason: FinishReason): TraceResult => {
         const { text, reasoning } = decoder.splitter.finish();

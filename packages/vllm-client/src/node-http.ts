@@ -1,5 +1,7 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { ChunkParser } from './chunk-scanner.js';
+import type { EndpointKind } from './decoder.js';
 import { ConnectionError, ProtocolError } from './errors.js';
 import { connectionError, errorFromStatus } from './http-errors.js';
 import { SseSplitter } from './sse.js';
@@ -9,22 +11,68 @@ import type { AttemptContext, ChunkBatches } from './transports.js';
 const HIGH_WATER_BATCHES = 64;
 
 /**
- * The lean hot path over node:http, used when no `fetch` is injected: the same SSE splitter and JSON.parse as the
- * fetch path, without the WHATWG-stream layer, which costs measurable time per read at vLLM's chunk rates.
+ * How long an idle keep-alive socket is kept for reuse. uvicorn (vLLM's server) closes idle connections after 5 s
+ * (`--timeout-keep-alive`), and Node's global agent keeps them for exactly 5 s, so a request could be written into a
+ * socket the server was closing at that moment: the request then failed with ECONNRESET / "socket hang up". Dropping
+ * ours well before the server's timeout leaves a margin for clock skew and a busy event loop on either side.
+ */
+export const IDLE_SOCKET_MS = 3_000;
+
+/** Sockets for the lean transport: one agent per client, so its idle timeout is ours and not the global agent's. */
+export type SocketAgents = { http: HttpAgent; https: HttpsAgent };
+
+export function createSocketAgents(idleSocketMs: number = IDLE_SOCKET_MS): SocketAgents {
+  // `timeout` is also armed on busy sockets, where it only emits 'timeout' (the agent destroys free sockets only);
+  // silent streams (a request queued behind --max-num-seqs) are the client's watchdog's business. LIFO reuses the
+  // most recently used socket, the one furthest from any idle timeout.
+  const options = { keepAlive: true, timeout: idleSocketMs, scheduling: 'lifo' as const };
+  return { http: new HttpAgent(options), https: new HttpsAgent(options) };
+}
+
+/** What one request attempt needs besides its URL, headers and body. */
+export type NodeHttpOptions = { kind: EndpointKind; agents: SocketAgents };
+
+/**
+ * Sends the request. A failure before any response byte on a *reused* keep-alive socket is the keep-alive race (the
+ * server closed the idle socket while our request was on its way), not a server fault: it is resent at once on a new
+ * connection of its own (`agent: false`, so no other stale idle socket can be picked), without backoff and without
+ * counting as an attempt. A failure there is a real one.
+ */
+async function send(url: string, headers: Record<string, string>, payload: string, agents: SocketAgents, ctx: AttemptContext): Promise<IncomingMessage> {
+  const https = url.startsWith('https:');
+  const request = https ? httpsRequest : httpRequest;
+  const sized = { ...headers, 'content-length': String(Buffer.byteLength(payload)) };
+  const attempt = (agent: HttpAgent | false) =>
+    new Promise<IncomingMessage | 'stale'>((resolve, reject) => {
+      const req: ClientRequest = request(url, { method: 'POST', headers: sized, agent, signal: ctx.signal }, resolve);
+      req.on('error', (err) => {
+        if (ctx.signal.aborted) reject(ctx.signal.reason);
+        else if (req.reusedSocket) resolve('stale');
+        else reject(connectionError(err, ctx));
+      });
+      req.end(payload);
+    });
+  const res = await attempt(https ? agents.https : agents.http);
+  if (res !== 'stale') return res;
+  const fresh = await attempt(false);
+  // A socket of its own is never reused, so 'stale' cannot come back; the check keeps the types honest.
+  if (fresh === 'stale') throw new ConnectionError(`vLLM at ${ctx.endpoint} closed a new connection before answering`, { endpoint: ctx.endpoint });
+  return fresh;
+}
+
+/**
+ * The lean hot path over node:http, used when no `fetch` is injected: the same SSE splitter as the fetch path,
+ * without the WHATWG-stream layer, which costs measurable time per read at vLLM's chunk rates, and chat token chunks
+ * read by the chunk scanner instead of JSON.parse (see chunk-scanner.ts).
  */
 export async function* nodeHttpChunks(
   url: string,
   headers: Record<string, string>,
   body: Record<string, unknown>,
   ctx: AttemptContext,
+  options: NodeHttpOptions,
 ): ChunkBatches {
-  const payload = JSON.stringify(body);
-  const res = await new Promise<IncomingMessage>((resolve, reject) => {
-    const send = url.startsWith('https:') ? httpsRequest : httpRequest;
-    const req = send(url, { method: 'POST', headers: { ...headers, 'content-length': String(Buffer.byteLength(payload)) }, signal: ctx.signal }, resolve);
-    req.on('error', (err) => reject(ctx.signal.aborted ? ctx.signal.reason : connectionError(err, ctx)));
-    req.end(payload);
-  });
+  const res = await send(url, headers, JSON.stringify(body), options.agents, ctx);
   const status = res.statusCode ?? 0;
   const responseHeaders = new Headers();
   for (const [k, v] of Object.entries(res.headers)) if (typeof v === 'string') responseHeaders.set(k, v);
@@ -51,6 +99,7 @@ export async function* nodeHttpChunks(
   }
 
   const sse = new SseSplitter();
+  const parser = new ChunkParser(options.kind);
   const queue: unknown[][] = [];
   let failure: unknown = null;
   let ended = false;
@@ -73,7 +122,7 @@ export async function* nodeHttpChunks(
         break;
       }
       try {
-        batch.push(JSON.parse(p));
+        batch.push(parser.parse(p));
       } catch {
         failure = new ProtocolError(`vLLM at ${ctx.endpoint} sent an event that is not JSON: ${JSON.stringify(p.slice(0, 120))}`, { endpoint: ctx.endpoint });
         break;
