@@ -1,39 +1,15 @@
+import type { TokenInfo, TraceRequest, TraceResult as ClientTraceResult } from '@deepconf-safety/vllm-client';
+
+export type { TokenInfo, TraceRequest };
+
 /**
- * What the runner needs from a model server. `VllmClient` from `@deepconf-safety/vllm-client` satisfies it;
- * unit tests script it. Declared here (structurally) so the runner's decisions can be tested with no HTTP.
+ * What the runner needs of a finished trace: the client's result without its diagnostics (usage, server finish
+ * reason, attempts), so unit tests can script traces with no HTTP.
  */
-export interface TraceRequest {
-  prompt: string;
-  system?: string;
-  maxTokens: number;
-  temperature: number;
-  topP: number;
-  topK: number;
-  seed: number | null;
-  topLogprobs: number;
-  thinking: boolean;
-  sessionId?: string;
-}
-
-export interface TokenInfo {
-  index: number;
-  text: string;
-  logprob: number;
-  /** tokenConfidence of the exact top-k set at this position. */
-  confidence: number;
-}
-
-export interface TraceResult {
-  text: string;
-  reasoning: string | null;
-  tokens: number;
-  confidences: Float64Array;
-  finishReason: 'stop' | 'length' | 'aborted' | 'error';
-  stoppedAt: number | null;
-  endpoint: string;
-  latencyMs: number;
-  ttftMs: number | null;
-}
+export type TraceResult = Pick<
+  ClientTraceResult,
+  'text' | 'reasoning' | 'tokens' | 'confidences' | 'finishReason' | 'stoppedAt' | 'endpoint' | 'latencyMs' | 'ttftMs'
+>;
 
 export interface TraceHooks {
   /** Called for every generated token; returning true aborts the request now. */
@@ -42,6 +18,7 @@ export interface TraceHooks {
   signal?: AbortSignal;
 }
 
+/** What the runner needs from a model server. `VllmClient` satisfies it; unit tests script it. */
 export interface TraceSource {
   runTrace(request: TraceRequest, hooks?: TraceHooks): Promise<TraceResult>;
 }
