@@ -32,6 +32,12 @@ export type AbortResult = {
     meanTokensAfterStop: number;
     /** How many trials had 0, 1, 2, … tokens after the stop. */
     histogram: Record<string, number>;
+    /**
+     * Of the tokens after the stop, those the emulator generated after it had seen the socket close
+     * (deepconf_emulator_tokens_after_disconnect_total; null on a real vLLM). 0 means every token after the stop
+     * was made while the disconnect was still on its way (client reaction + network + the server's event loop).
+     */
+    serverTokensAfterDisconnect: number | null;
   };
 };
 
@@ -52,6 +58,7 @@ export async function measureAbort(emu: EmulatorProcess, prompts: readonly Insta
   const after: number[] = [];
   let endedBeforeStop = 0;
   let before = await idle(emu, settle);
+  const first = before;
   let rng = 0x9e3779b9;
   const next = () => ((rng = (Math.imul(rng, 1664525) + 1013904223) >>> 0) / 2 ** 32);
   for (let i = 0; i < o.trials; i++) {
@@ -81,6 +88,7 @@ export async function measureAbort(emu: EmulatorProcess, prompts: readonly Insta
       maxTokensAfterStop: Math.max(...after),
       meanTokensAfterStop: after.reduce((a, b) => a + b, 0) / after.length,
       histogram,
+      serverTokensAfterDisconnect: first.emulator === null || before.emulator === null ? null : before.emulator.tokensAfterDisconnect - first.emulator.tokensAfterDisconnect,
     },
   };
 }

@@ -161,6 +161,7 @@ export async function endToEndStage(emu: EmulatorProcess, prompts: readonly Inst
       sampleErrors: run.sampleErrors,
       earlyStopped: stopped,
       tokensAfterStopPerStoppedTrace: run.serverTokens === null || stopped === 0 ? null : (run.serverTokens - o.total_tokens) / stopped,
+      serverTokensAfterDisconnect: run.serverTokensAfterDisconnect,
       clientEventLoopDelayMs: run.eventLoopDelayMs,
     },
   };

@@ -39,6 +39,8 @@ export type ExperimentRun = {
   samples: MetricsSample[];
   /** Server-side generation tokens during the run (from /metrics), or null when not sampled. */
   serverTokens: number | null;
+  /** Tokens the emulator made after seeing a client disconnect, during the run; null when not sampled or a real vLLM. */
+  serverTokensAfterDisconnect: number | null;
   /** Every change of the client's in-flight count (only when sampling). */
   inFlight: InFlightEvent[];
   /** /metrics reads that failed while sampling (a busy server answers late or drops the connection). */
@@ -162,6 +164,8 @@ export async function runBenchExperiment(o: ExperimentOptions): Promise<Experime
       clientCpuSeconds: timing.cpu,
       samples,
       serverTokens: first === null || last === null ? null : last.generationTokens - first.generationTokens,
+      serverTokensAfterDisconnect:
+        first?.emulator == null || last?.emulator == null ? null : last.emulator.tokensAfterDisconnect - first.emulator.tokensAfterDisconnect,
       inFlight,
       sampleErrors,
       retries,

@@ -9,6 +9,18 @@ export type EmulatorMetrics = {
   /** request_success_total summed over finished_reason (stop, length, abort). */
   finishedRequests: number;
   abortedRequests: number;
+  /** The emulator's exact counters (`deepconf_emulator_*`); null on a real vLLM, which has none. */
+  emulator: EmulatorCounters | null;
+};
+
+export type EmulatorCounters = {
+  maxNumSeqs: number;
+  /** ∫ running sequences dt, kept by the emulator at every admission and exit (not sampled). */
+  busySeqSeconds: number;
+  /** The emulator's clock (s since start), read with busySeqSeconds: differences of the two give an exact ratio. */
+  uptimeSeconds: number;
+  /** Tokens generated after the emulator had seen the client's socket close (0 unless its disconnect check broke). */
+  tokensAfterDisconnect: number;
 };
 
 /** Parses Prometheus text; a metric the bench needs but cannot find is an error naming it. */
@@ -34,6 +46,11 @@ export function parseMetrics(text: string): EmulatorMetrics {
     if (v === undefined || Number.isNaN(v)) throw new BenchError(`/metrics has no ${name}; is this a vLLM (or emulator) metrics endpoint?`);
     return v;
   };
+  const emulatorNames = ['deepconf_emulator_max_num_seqs', 'deepconf_emulator_uptime_seconds', 'deepconf_emulator_busy_sequence_seconds_total', 'deepconf_emulator_tokens_after_disconnect_total'];
+  const present = emulatorNames.filter((n) => samples.has(n));
+  if (present.length > 0 && present.length < emulatorNames.length) {
+    throw new BenchError(`/metrics has ${present.join(', ')} but not ${emulatorNames.filter((n) => !samples.has(n)).join(', ')}; emulator and bench are out of step`);
+  }
   return {
     running: need('vllm:num_requests_running'),
     waiting: need('vllm:num_requests_waiting'),
@@ -41,5 +58,14 @@ export function parseMetrics(text: string): EmulatorMetrics {
     promptTokens: need('vllm:prompt_tokens_total'),
     finishedRequests: finished,
     abortedRequests: aborted,
+    emulator:
+      present.length === 0
+        ? null
+        : {
+            maxNumSeqs: need('deepconf_emulator_max_num_seqs'),
+            busySeqSeconds: need('deepconf_emulator_busy_sequence_seconds_total'),
+            uptimeSeconds: need('deepconf_emulator_uptime_seconds'),
+            tokensAfterDisconnect: need('deepconf_emulator_tokens_after_disconnect_total'),
+          },
   };
 }

@@ -30,6 +30,8 @@ export type EndToEndResult = {
     earlyStopped: number;
     /** (server tokens - client tokens) / early-stopped traces: what a stopped trace ran on at the server under load. */
     tokensAfterStopPerStoppedTrace: number | null;
+    /** Of those, tokens the emulator made after it had seen the disconnect (should be 0); null on a real vLLM. */
+    serverTokensAfterDisconnect: number | null;
     /** The client's event-loop delay during the run (ms). */
     clientEventLoopDelayMs: { p50: number; p99: number; max: number };
   };
@@ -87,7 +89,7 @@ export function formatTable(r: BenchResults): string {
     [
       'saturation',
       `utilization ${fixed(r.saturation.utilization, 3)}`,
-      `max-num-seqs ${r.saturation.details.maxNumSeqs}, ${fixed(r.saturation.details.steadySeconds, 1)} s steady; decode capacity used ${fixed(r.saturation.details.tokenUtilization, 2)}`,
+      `max-num-seqs ${r.saturation.details.maxNumSeqs}, ${fixed(r.saturation.details.steadySeconds, 1)} s steady, ${r.saturation.details.method === 'busy-counter' ? `exact busy counter (sampled gauge ${fixed(r.saturation.details.sampledUtilization, 3)})` : 'sampled gauge'}; decode capacity used ${fixed(r.saturation.details.tokenUtilization, 2)}`,
       r.goals.saturation,
     ],
     ['memory', `peak RSS ${fixed(r.memory.peakRssMiB, 0)} MiB at ${int(r.memory.traces)} traces`, `${int(r.memory.details.short.traces)} traces: ${fixed(r.memory.details.short.peakRssMiB, 0)} MiB (ratio ${fixed(r.memory.details.rssRatio, 2)})`, r.goals.memoryFlat],
@@ -96,7 +98,7 @@ export function formatTable(r: BenchResults): string {
   const lines = rows.map(([a, b, c, g]) => `${a.padEnd(18)} ${b.padEnd(40)} ${g.met ? 'ok  ' : 'MISS'}  ${c}`);
   lines.push(
     `${'end to end'.padEnd(18)} ${`${fixed(e.wallSeconds, 1)} s, ${int(e.tokens)} tokens`.padEnd(40)}        ${e.details.prompts} prompts x ${e.details.tracesPerPrompt} traces, savings ${fixed(e.savingsPercent, 1)}%, ${int(e.details.wallTokensPerSecond)} tok/s wall`,
-    `${''.padEnd(18)} ${`client ${int(e.details.clientTokensPerCpuSecond)} tok/s per CPU-second`.padEnd(40)}        under load a stopped trace ran on ${fixed(e.details.tokensAfterStopPerStoppedTrace, 1)} tokens at the server; client event-loop delay p99 ${fixed(e.details.clientEventLoopDelayMs.p99, 0)} ms`,
+    `${''.padEnd(18)} ${`client ${int(e.details.clientTokensPerCpuSecond)} tok/s per CPU-second`.padEnd(40)}        under load a stopped trace ran on ${fixed(e.details.tokensAfterStopPerStoppedTrace, 1)} tokens at the server (${e.details.serverTokensAfterDisconnect ?? 'n/a'} after it saw the disconnect); client event-loop delay p99 ${fixed(e.details.clientEventLoopDelayMs.p99, 0)} ms`,
   );
   return [`npm run bench (${r.mode}): ${r.machine.cpus} CPUs, load ${r.machine.loadAverageAtStart.join(' ')}, ${fixed(r.durationSeconds, 0)} s`, ...lines].join('\n');
 }

@@ -1,4 +1,5 @@
-// Saturation (issue 9 §3): how much of the server's batch the runner keeps busy, from vLLM's own gauges.
+// Saturation (issue 9 §3): how much of the server's batch the runner keeps busy, from the emulator's exact
+// busy-sequence counter (or vLLM's own running gauge when the server is a real vLLM).
 import { BenchMeasurementError } from './errors.js';
 import type { InFlightEvent, MetricsSample } from './experiment.js';
 
@@ -6,6 +7,15 @@ export type SaturationResult = {
   /** busy sequence-seconds / (maxNumSeqs × seconds) over the steady part. */
   utilization: number;
   details: {
+    /**
+     * How busy sequence-seconds were found: 'busy-counter' = the difference of the emulator's exact
+     * deepconf_emulator_busy_sequence_seconds_total between the steady part's first and last sample, over the
+     * difference of deepconf_emulator_uptime_seconds (the same clock);
+     * 'sampled-gauge' = vllm:num_requests_running integrated by trapezoids (a real vLLM has no such counter).
+     */
+    method: 'busy-counter' | 'sampled-gauge';
+    /** The trapezoid integral of the running gauge over the same part, for comparison with the counter. */
+    sampledUtilization: number;
     maxNumSeqs: number;
     /** The steady part: while at least maxNumSeqs traces were still unfinished, so a perfect client fills every slot. */
     steadySeconds: number;
@@ -24,7 +34,8 @@ export type SaturationResult = {
 };
 
 /**
- * Integrates the `running` gauge (trapezoid rule) over the steady part. `plannedRequests` is how many traces the
+ * Busy sequence-seconds over the steady part: from the emulator's exact counter when /metrics has it, else the
+ * `running` gauge integrated by the trapezoid rule. `plannedRequests` is how many traces the
  * experiment sends; the steady part ends once fewer than maxNumSeqs of them are left.
  */
 export function analyseSaturation(
@@ -57,17 +68,35 @@ export function analyseSaturation(
   const whole = integrate(started, samples.length - 1);
   const a = samples[started] as MetricsSample;
   const b = samples[end] as MetricsSample;
+  for (const s of [a, b]) {
+    if (s.emulator !== null && s.emulator.maxNumSeqs !== o.maxNumSeqs) {
+      throw new BenchMeasurementError(`saturation: the emulator reports max_num_seqs ${s.emulator.maxNumSeqs} but the bench started it with ${o.maxNumSeqs}`);
+    }
+  }
+  const sampledUtilization = steady.busy / (o.maxNumSeqs * steady.span);
+  // Busy sequence-seconds per second between two reads, both differenced on the emulator's own clock: exact, and
+  // free of when the client happened to date each read.
+  const busyRate = (x: MetricsSample, y: MetricsSample): number | null =>
+    x.emulator !== null && y.emulator !== null && y.emulator.uptimeSeconds > x.emulator.uptimeSeconds
+      ? (y.emulator.busySeqSeconds - x.emulator.busySeqSeconds) / (y.emulator.uptimeSeconds - x.emulator.uptimeSeconds)
+      : null;
+  const steadyRate = busyRate(a, b);
+  const exact = steadyRate === null ? null : steadyRate / o.maxNumSeqs;
+  const z = samples[samples.length - 1] as MetricsSample;
+  const wholeRate = busyRate(a, z);
   return {
-    utilization: steady.busy / (o.maxNumSeqs * steady.span),
+    utilization: exact ?? sampledUtilization,
     details: {
+      method: exact === null ? 'sampled-gauge' : 'busy-counter',
+      sampledUtilization,
       maxNumSeqs: o.maxNumSeqs,
       steadySeconds: steady.span,
       steadyFrom: a.t,
       steadyTo: b.t,
       tokenUtilization: o.tokensPerSecond === null ? null : (b.generationTokens - a.generationTokens) / (o.maxNumSeqs * o.tokensPerSecond * steady.span),
-      wholeRunUtilization: whole.busy / (o.maxNumSeqs * whole.span),
+      wholeRunUtilization: wholeRate === null ? whole.busy / (o.maxNumSeqs * whole.span) : wholeRate / o.maxNumSeqs,
       clientUtilization: clientBusy(inFlight, a.t, b.t, o.maxNumSeqs) / (o.maxNumSeqs * steady.span),
-      meanRunning: steady.busy / steady.span,
+      meanRunning: steadyRate ?? steady.busy / steady.span,
       meanWaiting: steady.waiting / steady.span,
       samples: end - started + 1,
     },

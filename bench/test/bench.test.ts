@@ -38,6 +38,11 @@ describe('npm run bench (smoke, tiny sizes)', () => {
     expect(r.saturation.utilization).toBeLessThanOrEqual(1 + 1e-9);
     expect(r.saturation.details.maxNumSeqs).toBe(4);
     expect(r.saturation.details.clientUtilization).toBeGreaterThan(0);
+    // The emulator child exposes its exact counters, so the bench must use them rather than the sampled gauge.
+    expect(r.saturation.details.method).toBe('busy-counter');
+    expect(r.saturation.details.sampledUtilization).toBeGreaterThan(0);
+    expect(r.abort.details.serverTokensAfterDisconnect).toBe(0);
+    expect(r.endToEnd.details.serverTokensAfterDisconnect).toBe(0);
 
     expect(r.memory.traces).toBe(TINY.memory.traces);
     expect(r.memory.details.short.traces).toBe(TINY.memory.shortTraces);

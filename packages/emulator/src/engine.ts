@@ -45,20 +45,30 @@ export interface EngineCounters {
   abortedRequests: number;
   tokensGenerated: number;
   busySeqSeconds: number;
+  /** Seconds since the engine started, on the clock busySeqSeconds is integrated with (same reading). */
+  uptimeSeconds: number;
   peakActiveSequences: number;
   peakQueuedRequests: number;
 }
 
 /** Steps per tick per request when decode speed is unlimited: batching writes is what makes it fast. */
 const UNLIMITED_BURST = 16;
-/** Cap on catch-up steps after a stall, so one late tick does not flood a socket. */
-const MAX_CATCH_UP = 64;
+/**
+ * Most decode steps one sequence gets per tick when its timer fired late (event-loop stall). vLLM emits one
+ * token per sequence per decode step; deltas merge only when the consumer lags. A large catch-up burst is
+ * generated synchronously, so a disconnect cannot be seen inside it (the socket's 'close' needs an event-loop
+ * turn) and every token of the burst would count past the client's stop. With 4, the rest of the backlog is
+ * worked off on the following ticks (setImmediate, I/O runs between them), so the average speed still holds
+ * while a stopped client costs at most a few tokens more than it would on a punctual server.
+ */
+export const MAX_CATCH_UP = 4;
 
 export class Engine {
   private readonly running = new Map<EngineJob, Running>();
   private waiting: EngineJob[] = [];
   private runningSeqs = 0;
   private lastChange: number;
+  private readonly startedAt: number;
   private busyMs = 0;
   private timer: NodeJS.Timeout | null = null;
   private immediate: NodeJS.Immediate | null = null;
@@ -75,6 +85,7 @@ export class Engine {
 
   constructor(private readonly cfg: EngineConfig) {
     this.lastChange = cfg.now();
+    this.startedAt = this.lastChange;
   }
 
   submit(job: EngineJob): void {
@@ -114,6 +125,7 @@ export class Engine {
       abortedRequests: this.counters.abortedRequests,
       tokensGenerated: this.counters.tokensGenerated,
       busySeqSeconds: (this.busyMs + this.runningSeqs * (now - this.lastChange)) / 1000,
+      uptimeSeconds: (now - this.startedAt) / 1000,
       peakActiveSequences: this.counters.peakActiveSequences,
       peakQueuedRequests: this.counters.peakQueuedRequests,
     };

@@ -9,6 +9,12 @@ export interface MetricsInput {
   readonly promptTokens: number;
   readonly generationTokens: number;
   readonly finished: Readonly<Record<string, number>>;
+  /** Tokens generated for a request whose socket was already destroyed. */
+  readonly tokensAfterDisconnect: number;
+  /** ∫ running sequences dt, exact (updated at every admission and exit, not sampled). */
+  readonly busySeqSeconds: number;
+  /** Seconds since start, read together with busySeqSeconds, so their ratio of differences is exact. */
+  readonly uptimeSeconds: number;
 }
 
 function float(x: number): string {
@@ -35,5 +41,21 @@ export function renderMetrics(m: MetricsInput): string {
     Object.entries(m.finished).map(([reason, v]): [string, number] => [`,finished_reason="${reason}"`, v]),
   );
   metric('vllm:num_preemptions_total', 'counter', 'Cumulative number of preemption from the engine.', [['', 0]]);
+  // Not in vLLM: exact accounting the emulator can offer and a GPU server cannot (prefixed so no dashboard
+  // mistakes them for vLLM's). Sampling num_requests_running misses changes between scrapes; this does not.
+  metric('deepconf_emulator_max_num_seqs', 'gauge', 'Batch slots (--max-num-seqs).', [['', m.maxNumSeqs]]);
+  metric('deepconf_emulator_uptime_seconds', 'gauge', 'Seconds since the emulator started, on the clock the busy counter uses.', [['', m.uptimeSeconds]]);
+  metric(
+    'deepconf_emulator_busy_sequence_seconds_total',
+    'counter',
+    'Integral of running sequences over time, in sequence-seconds; utilisation = delta / (max_num_seqs x seconds).',
+    [['', m.busySeqSeconds]],
+  );
+  metric(
+    'deepconf_emulator_tokens_after_disconnect_total',
+    'counter',
+    'Generation tokens produced after the client socket was closed (0 unless the disconnect check is broken).',
+    [['', m.tokensAfterDisconnect]],
+  );
   return `${lines.join('\n')}\n`;
 }

@@ -160,16 +160,21 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     };
   };
 
-  const metrics = (): string =>
-    renderMetrics({
+  const metrics = (): string => {
+    const e = engine.snapshot();
+    return renderMetrics({
       model: opts.model,
-      running: engine.snapshot().activeSequences,
-      waiting: engine.snapshot().queuedRequests,
+      running: e.activeSequences,
+      waiting: e.queuedRequests,
       maxNumSeqs: opts.maxNumSeqs,
       promptTokens: promptTokensTotal,
-      generationTokens: engine.counters.tokensGenerated,
+      generationTokens: e.tokensGenerated,
       finished: engine.counters.finishedByReason,
+      tokensAfterDisconnect: jobStats.tokensAfterDisconnect,
+      busySeqSeconds: e.busySeqSeconds,
+      uptimeSeconds: e.uptimeSeconds,
     });
+  };
 
   /** Trace key: the request seed (+ choice index, as vLLM's parallel sampling does), else a per-prompt counter. */
   const traceSeed = (promptHash: number, seed: number | null | undefined, choice: number): number => {

@@ -70,6 +70,32 @@ describe('ops routes', () => {
     expect(Number(m?.[1])).toBe(before + (u['completion_tokens'] as number));
   });
 
+  test('/metrics adds the emulator\'s exact counters (busy sequence-seconds, tokens after disconnect, max_num_seqs)', async () => {
+    const small = await startEmulator({ seed: 3, maxNumSeqs: 7, tokensPerSecond: 2000 });
+    try {
+      await (await postJson(`${small.baseURL}/chat/completions`, ask('Hello there', { max_completion_tokens: 20 }))).text();
+      const text = await (await fetch(`${small.url}/metrics`)).text();
+      const value = (name: string, type: string): number => {
+        expect(text).toContain(`# TYPE ${name} ${type}\n`);
+        const m = new RegExp(`^${name}\\{engine="0",model_name="[^"]*"\\} ([0-9.e+-]+)$`, 'm').exec(text);
+        expect(m).not.toBeNull();
+        return Number(m?.[1]);
+      };
+      expect(value('deepconf_emulator_max_num_seqs', 'gauge')).toBe(7);
+      const up = value('deepconf_emulator_uptime_seconds', 'gauge');
+      expect(up).toBeGreaterThan(0);
+      expect(value('deepconf_emulator_tokens_after_disconnect_total', 'counter')).toBe(small.stats().tokensAfterDisconnect);
+      // Idle now, so the integral no longer moves: /metrics and stats() agree to the float.
+      const busy = value('deepconf_emulator_busy_sequence_seconds_total', 'counter');
+      expect(busy).toBeGreaterThan(0);
+      expect(busy).toBe(small.stats().busySeqSeconds);
+      // One sequence at a time: busy time cannot exceed the time the server has been up.
+      expect(busy).toBeLessThanOrEqual(up);
+    } finally {
+      await small.close();
+    }
+  });
+
   test('unknown routes are 404, wrong methods 405', async () => {
     expect((await fetch(`${emu.url}/nope`)).status).toBe(404);
     expect((await fetch(`${emu.baseURL}/chat/completions`)).status).toBe(405);

@@ -69,8 +69,8 @@ describe('batching, queueing and disconnects', () => {
       expect(aborted).toHaveLength(n / 2);
       for (const r of finished) expect(r.usage).toBe(r.tokens);
       // Client and server share one event loop here. On a loaded machine a stalled loop makes the
-      // server catch up up to 64 tokens per tick, so a short trace can be fully written before the
-      // client's abort reaches it; the server then rightly counts it as completed. Allow one or two.
+      // server catch up (a few tokens per tick, over several ticks), so a short trace can be fully written
+      // before the client's abort reaches it; the server then rightly counts it as completed. Allow one or two.
       expect(s.abortedRequests + s.completedRequests).toBe(n);
       expect(s.abortedRequests).toBeLessThanOrEqual(aborted.length);
       expect(s.abortedRequests).toBeGreaterThanOrEqual(aborted.length - 2);
