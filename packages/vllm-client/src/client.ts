@@ -374,7 +374,7 @@ export class VllmClient {
             ? nodeHttpChunks(url, this.#headers(request), body, ctx, { kind: this.endpointKind, agents: this.#agents })
             : leanChunks(this.#fetch, url, this.#headers(request), body, ctx);
       const result = (finishReason: FinishReason): TraceResult => {
-        const { text, reasoning } = decoder.splitter.finish();
+        const { text, reasoning } = decoder.splitter.finish(finishReason !== 'stop');
         return {
           text,
           reasoning,

@@ -100,12 +100,22 @@ export class ThinkingSplitter {
     return this.#sawTag ? this.#server + this.#inline : this.#server;
   }
 
-  /** Final split: undecided leading text becomes answer; thinking text is trimmed. */
-  finish(): { text: string; reasoning: string | null } {
+  /**
+   * Final split: undecided leading text becomes answer; thinking text is trimmed.
+   * @param truncated the output was cut (length, early stop). With thinking on and `<think>` in the prompt, a cut
+   *   output without `</think>` is all thinking (as vLLM's Qwen3 parser reads it), not an answer to judge.
+   */
+  finish(truncated = false): { text: string; reasoning: string | null } {
     if (this.#state === 'start') {
       this.#state = 'answer';
       this.#answer = this.#head;
       this.#head = '';
+    }
+    if (truncated && this.#implicitOpen && !this.#implicitDone && this.#server === null && this.#answer.length > 0) {
+      this.#sawTag = true;
+      this.#implicitDone = true;
+      this.#inline = this.#answer;
+      this.#answer = '';
     }
     const reasoning = this.reasoning;
     return { text: this.#answer, reasoning: reasoning === null ? null : reasoning.trim() };
