@@ -35,14 +35,14 @@ export const SIZES: Record<'full' | 'quick', BenchConfig> = {
     mode: 'full',
     throughput: { tokens: 50_000, rounds: 5, concurrency: 16, sdkRounds: 1, window: 64 },
     abort: { trials: 200, minStop: 1, maxStop: 16, tokensPerSecond: 80 },
-    endToEnd: { prompts: 450, tracesPerPrompt: 8, warmup: 4, window: 64, maxNumSeqs: 256, tokensPerSecond: 80, concurrency: 256, sampleEveryMs: 100 },
+    endToEnd: { prompts: 450, tracesPerPrompt: 8, warmup: 4, window: 64, maxNumSeqs: 256, tokensPerSecond: 80, concurrency: 320, sampleEveryMs: 100 },
     memory: { traces: 10_000, shortTraces: 2_000, tracesPerPrompt: 8, concurrency: 256 },
   },
   quick: {
     mode: 'quick',
     throughput: { tokens: 8_000, rounds: 3, concurrency: 16, sdkRounds: 1, window: 64 },
     abort: { trials: 30, minStop: 1, maxStop: 12, tokensPerSecond: 80 },
-    endToEnd: { prompts: 48, tracesPerPrompt: 8, warmup: 4, window: 64, maxNumSeqs: 64, tokensPerSecond: 160, concurrency: 64, sampleEveryMs: 100 },
+    endToEnd: { prompts: 48, tracesPerPrompt: 8, warmup: 4, window: 64, maxNumSeqs: 64, tokensPerSecond: 160, concurrency: 80, sampleEveryMs: 100 },
     memory: { traces: 800, shortTraces: 160, tracesPerPrompt: 8, concurrency: 64 },
   },
 };
