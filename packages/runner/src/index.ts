@@ -1,5 +1,7 @@
 export { RunnerError, RunnerConfigError, RunInterruptedError, ServerFailureError, isRunnerError, redactSecrets } from './errors.js';
 export type { TraceRequest, TraceResult, TokenInfo, TraceHooks, TraceSource } from './trace-source.js';
+// The DeepConf policy lives in @deepconf-safety/confidence (one implementation for the runner, its replay and
+// reporting); re-exported so the runner's API keeps these names.
 export {
   StopMonitor,
   baselineTokens,
@@ -15,7 +17,7 @@ export {
   type StopReason,
   type TraceMetrics,
   type VotingTrace,
-} from './deepconf-policy.js';
+} from '@deepconf-safety/confidence';
 export { summarizeRun } from './summarize.js';
 export { traceSeed } from './seeds.js';
 export {

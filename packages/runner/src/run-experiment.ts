@@ -12,7 +12,7 @@ import {
   traceMetrics,
   type Phase,
   type VotingTrace,
-} from './deepconf-policy.js';
+} from '@deepconf-safety/confidence';
 import { RunInterruptedError, RunnerConfigError, ServerFailureError, redactSecrets } from './errors.js';
 import { traceSeed } from './seeds.js';
 import { summarizeRun } from './summarize.js';

@@ -1,6 +1,6 @@
 import { replayPolicy, type PolicyBlockedTrace, type PolicyReplayPrompt } from '@deepconf-safety/confidence';
 import type { InstanceRecord, Results, TraceRecord } from '@deepconf-safety/run-store';
-import type { Phase, StopReason } from '../deepconf-policy.js';
+import type { Phase, StopReason } from '@deepconf-safety/confidence';
 import { validateSettings, type RunSettings } from '../run-experiment.js';
 import { summarizeRun } from '../summarize.js';
 import type { Recording } from './recording.js';
