@@ -3,7 +3,7 @@ import { join, resolve } from 'node:path';
 import yargs from 'yargs';
 import { RunStore } from '@deepconf-safety/run-store';
 import { RunnerConfigError, loadRecording, offlineVotes, replayRun, sweepRecording, type Recording } from '@deepconf-safety/runner';
-import { OptionError } from './experiment/options.js';
+import { OptionError, parseOrOptionError } from './experiment/options.js';
 import { sweepCsv, sweepMarkdown, type SweepReport } from './sweep-format.js';
 import { sweepFigureSvg, svgToPng } from './sweep-figure.js';
 
@@ -41,9 +41,8 @@ function parseList(raw: unknown, flag: string, integer: boolean): number[] | nul
 }
 
 export async function parseSweepOptions(argv: readonly string[]): Promise<SweepOptions | null> {
-  let raw: Record<string, unknown>;
-  try {
-    raw = (await yargs([...argv])
+  const raw = await parseOrOptionError(
+    yargs([...argv])
       .scriptName('npm run sweep --')
       .usage(
         '$0 <run dir> [options]\n\nReplays a recorded run (best: one made with --no-early-stop, which keeps every trace in full) under a grid of DeepConf settings: where each trace would have stopped, the tokens, the votes, decisions, accuracy and buckets. Writes sweep.csv, sweep.json, sweep.md and accuracy_vs_tokens.svg/.png into <run dir>/sweep/.',
@@ -65,14 +64,7 @@ export async function parseSweepOptions(argv: readonly string[]): Promise<SweepO
       .strictOptions()
       .help()
       .version(false)
-      .exitProcess(false)
-      .fail((message: string | undefined, error: Error | undefined) => {
-        throw error instanceof OptionError ? error : new OptionError(`${message ?? error?.message ?? 'invalid options'} (see --help)`);
-      })
-      .parseAsync()) as Record<string, unknown>;
-  } catch (error) {
-    throw error instanceof OptionError ? error : new OptionError((error as Error).message);
-  }
+  );
   if (raw['help'] === true) return null;
   const positional = (raw['_'] as unknown[]).map(String);
   if (positional.length !== 1) {

@@ -49,6 +49,20 @@ export interface ExperimentOptions {
 }
 
 /** Bad option values: names the flag (or config file) and says what to do. */
+/** Runs a yargs parser so that every complaint it has becomes an {@link OptionError} naming the flag. */
+export async function parseOrOptionError(parser: Argv): Promise<Record<string, unknown>> {
+  try {
+    return (await parser
+      .exitProcess(false)
+      .fail((message: string | undefined, error: Error | undefined) => {
+        throw error instanceof OptionError ? error : new OptionError(`${message ?? error?.message ?? 'invalid options'} (see --help)`);
+      })
+      .parseAsync()) as Record<string, unknown>;
+  } catch (error) {
+    throw error instanceof OptionError ? error : new OptionError((error as Error).message);
+  }
+}
+
 export class OptionError extends Error {
   override name = 'OptionError';
 }
@@ -153,17 +167,7 @@ const str = (v: unknown): string | null => (typeof v === 'string' && v !== '' ? 
 
 /** Parses and checks the command line; `null` when yargs already printed help. */
 export async function parseExperimentOptions(argv: readonly string[]): Promise<ExperimentOptions | null> {
-  let raw: Record<string, unknown>;
-  try {
-    raw = (await buildParser(argv)
-      .exitProcess(false)
-      .fail((message: string | undefined, error: Error | undefined) => {
-        throw error instanceof OptionError ? error : new OptionError(`${message ?? error?.message ?? 'invalid options'} (see --help)`);
-      })
-      .parseAsync()) as Record<string, unknown>;
-  } catch (error) {
-    throw error instanceof OptionError ? error : new OptionError((error as Error).message);
-  }
+  const raw = await parseOrOptionError(buildParser(argv));
   if (raw['help'] === true) return null;
   const baseUrls = ((raw['base-url'] as unknown[] | undefined) ?? []).map(String);
   for (const url of baseUrls) {

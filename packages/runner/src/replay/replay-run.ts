@@ -1,6 +1,6 @@
 import { replayPolicy, type PolicyBlockedTrace, type PolicyReplayPrompt } from '@deepconf-safety/confidence';
 import type { InstanceRecord, Results, TraceRecord } from '@deepconf-safety/run-store';
-import type { Phase, StopReason } from '@deepconf-safety/confidence';
+import type { PolicyReplayedTrace } from '@deepconf-safety/confidence';
 import { validateSettings, type RunSettings } from '../run-experiment.js';
 import { summarizeRun } from '../summarize.js';
 import type { Recording } from './recording.js';
@@ -22,18 +22,7 @@ export interface ReplaySetting {
   fallbackLabels?: 'exact' | 'recorded';
 }
 
-export interface ReplayedTrace {
-  instanceId: string;
-  traceIndex: number;
-  phase: Phase;
-  stopReason: StopReason;
-  /** Index into the recorded confidences at which the replay stops the trace, or null. */
-  stoppedAt: number | null;
-  tokens: number;
-  /** Lowest-group confidence with the replay's window (null for stopped and failed traces: they never vote). */
-  lowestGroup: number | null;
-  voted: boolean;
-}
+export type ReplayedTrace = PolicyReplayedTrace & { instanceId: string };
 
 /** A trace the replay would need more of than was recorded (reasons: see `PolicyBlockedTrace` in @deepconf-safety/confidence). */
 export interface BlockedTrace {
