@@ -17,7 +17,10 @@ export class SseSplitter {
     let text: string;
     if (!this.#decoderPending && isAscii(bytes)) {
       // vLLM's JSON is mostly ASCII; a latin1 copy is several times cheaper than UTF-8 decoding and identical for ASCII.
-      text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1');
+      const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+      const done = this.#buf.length === 0 && !this.#pendingCR ? plainEvents(b, out) : 0;
+      if (done === b.length) return;
+      text = b.toString('latin1', done);
     } else {
       text = this.#decoder.decode(bytes, { stream: true });
       // After an ASCII byte the decoder cannot be holding a partial character.
@@ -57,6 +60,29 @@ export class SseSplitter {
     // Blank lines between events (e.g. "\n\n\n") leave a lone leading newline; drop it so it cannot pair up later.
     while (start < buf.length && buf.charCodeAt(start) === 10) start++;
     this.#buf = start === 0 ? buf : buf.slice(start);
+  }
+}
+
+const DATA_PREFIX = [100, 97, 116, 97, 58, 32]; // "data: "
+const LF = 10;
+
+/**
+ * The bytes-level fast path for vLLM's exact layout (ASCII, no CR, each event a single `data: ` line): copies each
+ * payload straight out of the read, so the payload is a flat string of its own (the scanner's charCodeAt and regex
+ * work on flat strings fastest) and the read is never decoded as a whole. Returns how many bytes it consumed, always
+ * up to an event boundary; the general path takes the rest (other layouts, an incomplete last event).
+ */
+function plainEvents(b: Buffer, out: string[]): number {
+  if (b.indexOf(13) !== -1) return 0;
+  let start = 0;
+  for (;;) {
+    const end = b.indexOf('\n\n', start, 'latin1');
+    if (end === -1) return start;
+    for (let i = 0; i < DATA_PREFIX.length; i++) if (b[start + i] !== DATA_PREFIX[i]) return start;
+    // A single line: its first LF is the event's end.
+    if (b.indexOf(LF, start) !== end) return start;
+    out.push(b.toString('latin1', start + DATA_PREFIX.length, end));
+    start = end + 2;
   }
 }
 

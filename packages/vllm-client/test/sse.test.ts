@@ -48,6 +48,29 @@ describe('SseSplitter', () => {
     expect(collect([enc.encode(text.slice(0, i)), enc.encode(text.slice(i))])).toEqual(['a\nb', '', 'c', 'd']);
   });
 
+  test('the per-read fast path (whole vLLM events in one read) agrees with the general path on mixed layouts', () => {
+    // Fed one byte at a time no read holds a complete event, so only the general path runs: that is the reference.
+    const event = fc.oneof(
+      { weight: 4, arbitrary: fc.string({ maxLength: 12 }).map((d) => `data: ${d.replace(/[\r\n]/g, '')}\n\n`) },
+      fc.constantFrom('data:x\n\n', 'data\n\n', ': c\n\n', 'data: a\ndata: b\n\n', 'data: a\r\n\r\n', '\n', '\r\n', 'event: e\ndata: z\n\n', 'data: é\n\n', 'dat', 'data: {"x":1}\n'),
+    );
+    fc.assert(
+      fc.property(fc.array(event, { maxLength: 12 }), fc.uniqueArray(fc.nat(400), { maxLength: 6 }), (events, cuts) => {
+        const all = new TextEncoder().encode(events.join(''));
+        const bytewise = new SseSplitter();
+        const reference: string[] = [];
+        for (let i = 0; i < all.length; i++) bytewise.push(all.subarray(i, i + 1), reference);
+        const points = [0, ...cuts.filter((c) => c > 0 && c < all.length).sort((a, b) => a - b), all.length];
+        const split = new SseSplitter();
+        const out: string[] = [];
+        for (let i = 1; i < points.length; i++) split.push(all.subarray(points[i - 1], points[i]), out);
+        expect(out).toEqual(reference);
+        expect(split.pending).toBe(bytewise.pending);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
   test('an unterminated event stays pending instead of being emitted', () => {
     const s = new SseSplitter();
     const out: string[] = [];
