@@ -136,16 +136,48 @@ export function exactTopKConfidence(topLogprobs: ArrayLike<TopLogprob>, k: numbe
   }
   assertLength(length, k);
   if (length > k + 1) return tokenConfidence(exactTopK(topLogprobs, k));
-  if (scratch.length < length) scratch = new Float64Array(length);
+  if (values.length < length) values = new Float64Array(length);
   // Validation stays out of the loop: a throwing helper there keeps V8 from inlining (5x slower).
-  const sampled = (topLogprobs[0] as TopLogprob).logprob;
+  let bad = false;
+  for (let i = 0; i < length; i++) {
+    const value = (topLogprobs[i] as TopLogprob).logprob;
+    if (typeof value !== 'number' || Number.isNaN(value)) bad = true;
+    values[i] = value;
+  }
+  if (bad) {
+    for (let i = 0; i < length; i++) checkedLogprob(topLogprobs, i);
+  }
+  return exactTopKValuesConfidence(values, k, length);
+}
+
+/** Reused by exactTopKConfidence to hand its values on (calls cannot interleave). */
+let values = new Float64Array(64);
+
+/**
+ * {@link exactTopKConfidence} over bare logprobs, the first `length` of `logprobs` in list order
+ * (element 0 = sampled): for callers that read the numbers without building an object per
+ * alternative. Allocation-free for exactly K + 1 values.
+ *
+ * @throws InvalidValueError for a NaN (a JSON parser cannot produce one; the check is cheap).
+ */
+export function exactTopKValuesConfidence(logprobs: ArrayLike<number>, k: number, length: number = logprobs.length): number {
+  assertK(k);
+  if (length === 0) {
+    throw new EmptyInputError('topLogprobs', 'a position without logprob data has no confidence; skip it as the official code does');
+  }
+  assertLength(length, k);
+  if (length > k + 1) {
+    return tokenConfidence(exactTopK(Array.from({ length }, (_, i) => ({ logprob: logprobs[i] as number })), k));
+  }
+  if (scratch.length < length) scratch = new Float64Array(length);
+  const sampled = logprobs[0] as number;
   let smallestOther = Infinity;
   let smallestAt = -1;
   let othersAbove = 0;
-  let bad = typeof sampled !== 'number' || Number.isNaN(sampled);
+  let bad = Number.isNaN(sampled);
   for (let i = 1; i < length; i++) {
-    const value = (topLogprobs[i] as TopLogprob).logprob;
-    if (typeof value !== 'number' || Number.isNaN(value)) bad = true;
+    const value = logprobs[i] as number;
+    if (Number.isNaN(value)) bad = true;
     // <= picks the last of equal minima, as exactTopK's stable ranking does.
     if (value <= smallestOther) {
       smallestOther = value;
@@ -154,11 +186,13 @@ export function exactTopKConfidence(topLogprobs: ArrayLike<TopLogprob>, k: numbe
     if (value > sampled) othersAbove++;
   }
   if (bad) {
-    for (let i = 0; i < length; i++) checkedLogprob(topLogprobs, i);
+    for (let i = 0; i < length; i++) {
+      if (Number.isNaN(logprobs[i])) throw new InvalidValueError('topLogprobs', i, 'logprob must be a number, got NaN');
+    }
   }
   // Sampled in the top K (ties count as in) => the set drops the smallest of the others.
   const skip = othersAbove < k ? smallestAt : -1;
   let n = 0;
-  for (let i = 0; i < length; i++) if (i !== skip) scratch[n++] = (topLogprobs[i] as TopLogprob).logprob;
+  for (let i = 0; i < length; i++) if (i !== skip) scratch[n++] = logprobs[i] as number;
   return -(numpySum(scratch, 0, n) / n);
 }

@@ -6,6 +6,7 @@ import {
   InvalidValueError,
   exactTopK,
   exactTopKConfidence,
+  exactTopKValuesConfidence,
   roundHalfEven3,
   tokenConfidence,
   tokenConfidences,
@@ -137,6 +138,9 @@ describe('exactTopK', () => {
         const expectedValues = othersAbove < k ? desc(all).slice(0, k) : desc([...desc(all.slice(1)).slice(0, k), all[0] as number]);
         expect(desc(set)).toEqual(expectedValues);
         expect(Object.is(exactTopKConfidence(list, k), tokenConfidence(set))).toBe(true);
+        // The bare-number form, also over the front of a longer buffer (how the client's scanner hands values on).
+        const buffer = Float64Array.from([...all, -0.5, -0.75]);
+        expect(Object.is(exactTopKValuesConfidence(buffer, k, all.length), tokenConfidence(set))).toBe(true);
       }),
       { numRuns: 3000 },
     );
@@ -151,6 +155,13 @@ describe('exactTopK', () => {
   test('empty top_logprobs (no logprob data) gives an empty set; the confidence form throws', () => {
     expect(exactTopK([], 20)).toEqual([]);
     expect(() => exactTopKConfidence([], 20)).toThrow(EmptyInputError);
+    expect(() => exactTopKValuesConfidence(new Float64Array(8), 20, 0)).toThrow(EmptyInputError);
+  });
+
+  test('the bare-number form rejects what the object form rejects', () => {
+    expect(() => exactTopKValuesConfidence([-1, NaN, -2], 2)).toThrow(InvalidValueError);
+    expect(() => exactTopKValuesConfidence([-1, -2], 2)).toThrow(/needs k \+ 1 = 3/);
+    expect(() => exactTopKValuesConfidence([-1, -2, -3], 0)).toThrow(InvalidArgumentError);
   });
 
   test('longer lists use the same rule', () => {

@@ -1,11 +1,97 @@
 /**
  * A strict, shape-specific reader for vLLM's plain chat token chunks, the one payload the hot path sees thousands of
- * times per trace. JSON.parse builds every key, string and `bytes` array of the top-K alternatives; this reads only
- * what the decoder uses and builds the same values. It accepts a subset of JSON and returns null for anything outside
- * it — whitespace, unknown keys in a choice or delta, nested values in unknown fields, duplicate keys, a
- * finish_reason, usage, errors, malformed literals — so the caller falls back to JSON.parse and the decoder's checks.
- * Numbers are read with Number() on a slice that matched JSON's number grammar, which rounds exactly as JSON.parse.
+ * times per trace. JSON.parse builds every key, string and `bytes` array of the K+1 alternatives; this reads only
+ * what the decoder uses: the alternatives' logprobs go into a reused Float64Array and their tokens stay spans of the
+ * payload until someone asks for them (streamTrace does, the stop check does not). It accepts a subset of JSON and
+ * returns null for anything outside it — whitespace, unknown keys in a choice or delta, nested values in unknown
+ * fields, duplicate keys, a finish_reason, usage, errors, malformed literals — so the caller falls back to JSON.parse
+ * and the decoder's checks. Numbers are read with Number() on a slice that matched JSON's number grammar, which
+ * rounds exactly as JSON.parse.
+ *
+ * vLLM writes its keys in one order; that layout is matched with literal comparisons (no key strings, no regex), and
+ * any other order goes through a generic key loop, slower but as strict.
  */
+import type { TopLogprob } from './types.js';
+
+/** Thrown internally to abandon the scan; never escapes the scanner. */
+const GIVE_UP = Symbol('give up');
+
+const QUOTE = 34;
+const BACKSLASH = 92;
+const COMMA = 44;
+const COLON = 58;
+const OPEN_BRACE = 123;
+const CLOSE_BRACE = 125;
+const OPEN_BRACKET = 91;
+const CLOSE_BRACKET = 93;
+const MINUS = 45;
+const ZERO = 48;
+const NINE = 57;
+const DOT = 46;
+
+/**
+ * The alternatives (`top_logprobs`) of one position as the scanner read them, in list order (sampled first). Owned
+ * by the scanner and overwritten by its next payload: read it, or copy it with `list()`, before feeding another.
+ */
+export class ScannedTops {
+  length = 0;
+  /** The logprobs; entries past `length` are stale. */
+  values = new Float64Array(24);
+  #spans = new Int32Array(48);
+  #source = '';
+
+  /** Starts a new list over `source` (the payload the spans index into). */
+  reset(source: string): void {
+    this.length = 0;
+    this.#source = source;
+  }
+
+  /** One entry: its token is `source[start, end)`, a JSON string's contents, checked valid by the scanner. */
+  add(start: number, end: number, logprob: number): void {
+    const i = this.length++;
+    if (i === this.values.length) this.#grow();
+    this.values[i] = logprob;
+    this.#spans[2 * i] = start;
+    this.#spans[2 * i + 1] = end;
+  }
+
+  logprob(i: number): number {
+    return this.values[i] as number;
+  }
+
+  token(i: number): string {
+    const raw = this.#source.slice(this.#spans[2 * i], this.#spans[2 * i + 1]);
+    return raw.includes('\\') ? decodeEscapes(raw) : raw;
+  }
+
+  /** The list as JSON.parse would have given it (token and logprob of each entry). */
+  list(): TopLogprob[] {
+    const out = new Array<TopLogprob>(this.length);
+    for (let i = 0; i < this.length; i++) out[i] = { token: this.token(i), logprob: this.values[i] as number };
+    return out;
+  }
+
+  #grow(): void {
+    const n = this.values.length * 2;
+    const values = new Float64Array(n);
+    values.set(this.values);
+    const spans = new Int32Array(2 * n);
+    spans.set(this.#spans);
+    this.values = values;
+    this.#spans = spans;
+  }
+}
+
+/** A position's alternatives: a parsed list, or the scanner's view of one. */
+export type Alternatives = readonly TopLogprob[] | ScannedTops;
+
+/** The alternatives as a plain list (a copy for scanned ones, which the scanner reuses). */
+export function alternativesList(tops: Alternatives): readonly TopLogprob[] {
+  return tops instanceof ScannedTops ? tops.list() : tops;
+}
+
+/** A content entry as scanned: what JSON.parse gives, with `top_logprobs` as the scanner's view. */
+export type ScannedEntry = { token: string; logprob: number; top_logprobs?: ScannedTops | null };
 
 /** What the scanner returns: the fields the decoder reads, with the values JSON.parse would give them. */
 export type ScannedChunk = {
@@ -20,32 +106,10 @@ export type ScannedChunk = {
   ];
 };
 
-type ScannedEntry = { token: string; logprob: number; top_logprobs?: { token: string; logprob: number }[] | null };
-
-/** Thrown internally to abandon the scan; never escapes scanChatChunk. */
-const GIVE_UP = Symbol('give up');
-
-const QUOTE = 34;
-const COMMA = 44;
-const COLON = 58;
-const OPEN_BRACE = 123;
-const CLOSE_BRACE = 125;
-const OPEN_BRACKET = 91;
-const CLOSE_BRACKET = 93;
-const MINUS = 45;
-const ZERO = 48;
-const NINE = 57;
-const DOT = 46;
-
-/**
- * A JSON string: no raw control characters (JSON forbids them), escapes decoded afterwards by JSON.parse. This and
- * TOP_ENTRY are the only places characters outside the JSON punctuation are consumed, so a control character or
- * whitespace anywhere in the payload makes the scan give up.
- */
-const STRING = /"((?:[^"\\\x00-\x1f]|\\[^\x00-\x1f])*)"/y;
-
 class Cursor {
   pos = 0;
+  /** Whether the last string read had escapes. */
+  escaped = false;
   constructor(readonly s: string) {}
 
   expect(code: number): void {
@@ -66,13 +130,18 @@ class Cursor {
     return true;
   }
 
+  /** Skips a string at the cursor; returns the index just past its opening quote (its contents start there). */
+  skipString(): number {
+    this.expect(QUOTE);
+    const start = this.pos;
+    this.pos = stringEnd(this, start) + 1;
+    return start;
+  }
+
   string(): string {
-    STRING.lastIndex = this.pos;
-    const m = STRING.exec(this.s);
-    if (m === null) throw GIVE_UP;
-    this.pos = STRING.lastIndex;
-    const raw = m[1]!;
-    return raw.includes('\\') ? decodeEscapes(raw) : raw;
+    const start = this.skipString();
+    const raw = this.s.slice(start, this.pos - 1);
+    return this.escaped ? decodeEscapes(raw) : raw;
   }
 
   number(): number {
@@ -92,15 +161,17 @@ class Cursor {
     throw GIVE_UP;
   }
 
+  /** Like primitive(), without building the value (ids, model names, timestamps). */
+  skipPrimitive(): void {
+    const c = this.s.charCodeAt(this.pos);
+    if (c === QUOTE) this.skipString();
+    else if (c === MINUS || (c >= ZERO && c <= NINE)) this.pos = numberEnd(this.s, this.pos);
+    else if (!(this.eatLiteral('null') || this.eatLiteral('true') || this.eatLiteral('false'))) throw GIVE_UP;
+  }
+
   /** null or an array of integers (vLLM's `bytes` and `token_ids`), skipped. */
   skipIntArrayOrNull(): void {
-    if (this.eatLiteral('null')) return;
-    this.expect(OPEN_BRACKET);
-    if (this.eat(CLOSE_BRACKET)) return;
-    do {
-      this.pos = numberEnd(this.s, this.pos);
-    } while (this.eat(COMMA));
-    this.expect(CLOSE_BRACKET);
+    this.pos = intArrayOrNullEnd(this.s, this.pos);
   }
 
   /**
@@ -117,6 +188,43 @@ class Cursor {
     } while (this.eat(COMMA));
     this.expect(CLOSE_BRACE);
   }
+}
+
+/**
+ * The index of the closing quote of the string whose contents start at `i`; sets `cur.escaped`. Gives up on a raw
+ * control character (JSON forbids them), an invalid escape or the end of the payload, so everything accepted is a
+ * JSON string and decodeEscapes cannot fail on it later.
+ */
+function stringEnd(cur: Cursor, i: number): number {
+  const s = cur.s;
+  let escaped = false;
+  for (;;) {
+    const c = s.charCodeAt(i);
+    if (c === QUOTE) {
+      cur.escaped = escaped;
+      return i;
+    }
+    if (c === BACKSLASH) {
+      escaped = true;
+      i = escapeEnd(s, i);
+    } else if (c >= 0x20) i++;
+    // A control character, or NaN past the end.
+    else throw GIVE_UP;
+  }
+}
+
+/** Past the escape sequence at `i` (a backslash): one of \" \\ \/ \b \f \n \r \t, or \u and four hex digits. */
+function escapeEnd(s: string, i: number): number {
+  const c = s.charCodeAt(i + 1);
+  if (c === QUOTE || c === BACKSLASH || c === 47 /* / */ || c === 98 /* b */ || c === 102 /* f */ || c === 110 /* n */ || c === 114 /* r */ || c === 116 /* t */) {
+    return i + 2;
+  }
+  if (c !== 117 /* u */) throw GIVE_UP;
+  for (let j = i + 2; j < i + 6; j++) {
+    const h = s.charCodeAt(j);
+    if (!((h >= ZERO && h <= NINE) || (h >= 97 && h <= 102) || (h >= 65 && h <= 70))) throw GIVE_UP;
+  }
+  return i + 6;
 }
 
 /** Where the number at `start` ends, checked against JSON's grammar: -?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)? */
@@ -144,12 +252,6 @@ function numberEnd(s: string, start: number): number {
   return i;
 }
 
-/** The value of a field that must not come twice. */
-function once<T>(previous: T | undefined, value: T): T {
-  if (previous !== undefined) throw GIVE_UP;
-  return value;
-}
-
 function digits(s: string, i: number): number {
   for (;;) {
     const c = s.charCodeAt(i);
@@ -158,76 +260,220 @@ function digits(s: string, i: number): number {
   }
 }
 
-/**
- * vLLM's layout of an alternative, matched in one native regex step: the generic key loop costs several times more
- * per entry, and a chunk carries K+1 of them. Token as in STRING, number in JSON's grammar, `bytes` as null or
- * non-negative integers.
- */
-const TOP_ENTRY = /\{"token":"((?:[^"\\\x00-\x1f]|\\[^\x00-\x1f])*)","logprob":(-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?)(?:,"bytes":(?:null|\[(?:(?:0|[1-9]\d*)(?:,(?:0|[1-9]\d*))*)?\]))?\}/y;
-
-function canonicalTopEntry(cur: Cursor): { token: string; logprob: number } | null {
-  TOP_ENTRY.lastIndex = cur.pos;
-  const m = TOP_ENTRY.exec(cur.s);
-  if (m === null) return null;
-  cur.pos = TOP_ENTRY.lastIndex;
-  const raw = m[1]!;
-  return { token: raw.includes('\\') ? decodeEscapes(raw) : raw, logprob: Number(m[2]) };
-}
-
-/** Decodes (and validates) the escapes of a JSON string's contents; newline tokens make these common enough. */
-function decodeEscapes(raw: string): string {
-  try {
-    return JSON.parse(`"${raw}"`) as string;
-  } catch {
-    throw GIVE_UP;
+/** Past `null` or an array of non-negative integers in JSON's grammar (no leading zeros) at `i`. */
+function intArrayOrNullEnd(s: string, i: number): number {
+  if (s.startsWith('null', i)) return i + 4;
+  if (s.charCodeAt(i) !== OPEN_BRACKET) throw GIVE_UP;
+  i++;
+  if (s.charCodeAt(i) === CLOSE_BRACKET) return i + 1;
+  for (;;) {
+    const c = s.charCodeAt(i);
+    if (c === ZERO) i++;
+    else if (c > ZERO && c <= NINE) i = digits(s, i + 1);
+    else throw GIVE_UP;
+    const next = s.charCodeAt(i++);
+    if (next === CLOSE_BRACKET) return i;
+    if (next !== COMMA) throw GIVE_UP;
   }
 }
 
-function topEntry(cur: Cursor): { token: string; logprob: number } {
-  const canonical = canonicalTopEntry(cur);
-  if (canonical !== null) return canonical;
-  let token: string | undefined;
+/** The value of a field that must not come twice. */
+function once<T>(previous: T | undefined, value: T): T {
+  if (previous !== undefined) throw GIVE_UP;
+  return value;
+}
+
+/** Decodes the escapes of a JSON string's contents (validated by stringEnd); newline tokens make these common enough. */
+function decodeEscapes(raw: string): string {
+  return JSON.parse(`"${raw}"`) as string;
+}
+
+/** A literal of vLLM's layout: its text, and its char codes for `at`. */
+type Literal = { text: string; codes: readonly number[]; length: number };
+
+function literal(text: string): Literal {
+  return { text, codes: Array.from(text, (c) => c.charCodeAt(0)), length: text.length };
+}
+
+/** Whether `lit` occurs in `s` at `pos`: a charCodeAt loop is several times cheaper than startsWith for these. */
+function matches(s: string, pos: number, lit: Literal): boolean {
+  const codes = lit.codes;
+  for (let j = 0; j < codes.length; j++) if (s.charCodeAt(pos + j) !== codes[j]) return false;
+  return true;
+}
+
+const TOKEN_OPEN = literal('{"token":"');
+const THEN_LOGPROB = literal('","logprob":');
+const THEN_BYTES = literal(',"bytes":');
+const THEN_TOPS = literal(',"top_logprobs":');
+
+/** One alternative into `tops`: vLLM's layout `{"token":…,"logprob":…,"bytes":…}` by literals, any other by keys. */
+function topEntry(cur: Cursor, tops: ScannedTops): void {
+  const s = cur.s;
+  if (matches(s, cur.pos, TOKEN_OPEN)) {
+    const start = cur.pos + TOKEN_OPEN.length;
+    const end = stringEnd(cur, start);
+    if (matches(s, end, THEN_LOGPROB)) {
+      const numStart = end + THEN_LOGPROB.length;
+      let p = numberEnd(s, numStart);
+      const logprob = Number(s.slice(numStart, p));
+      if (matches(s, p, THEN_BYTES)) p = intArrayOrNullEnd(s, p + THEN_BYTES.length);
+      if (s.charCodeAt(p) === CLOSE_BRACE) {
+        cur.pos = p + 1;
+        tops.add(start, end, logprob);
+        return;
+      }
+    }
+  }
+  let start = -1;
+  let end = -1;
   let logprob: number | undefined;
   cur.object((key) => {
-    if (key === 'token') token = once(token, cur.string());
-    else if (key === 'logprob') logprob = once(logprob, cur.number());
+    if (key === 'token') {
+      if (start !== -1) throw GIVE_UP;
+      start = cur.skipString();
+      end = cur.pos - 1;
+    } else if (key === 'logprob') logprob = once(logprob, cur.number());
     else if (key === 'bytes') cur.skipIntArrayOrNull();
     else cur.primitive();
   });
-  if (token === undefined || logprob === undefined) throw GIVE_UP;
-  return { token, logprob };
+  if (start === -1 || logprob === undefined) throw GIVE_UP;
+  tops.add(start, end, logprob);
 }
 
-function contentEntry(cur: Cursor): ScannedEntry {
+/*
+ * vLLM's whole top_logprobs list in its own layout, validated by one native regex step: per character this is several
+ * times cheaper than any JavaScript loop, and it leaves only the numbers to read. Strings as JSON defines them (no raw
+ * control characters, valid escapes), numbers in JSON's grammar, `bytes` an array of non-negative integers.
+ */
+const STRING_BODY = String.raw`(?:[^"\\\x00-\x1f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*`;
+const NUMBER = String.raw`-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?`;
+const INT_ARRAY = String.raw`\[(?:(?:0|[1-9]\d*)(?:,(?:0|[1-9]\d*))*)?\]`;
+const CANONICAL_ENTRY = String.raw`\{"token":"${STRING_BODY}","logprob":${NUMBER},"bytes":${INT_ARRAY}\}`;
+const CANONICAL_TOPS = new RegExp(String.raw`\[(?:${CANONICAL_ENTRY}(?:,${CANONICAL_ENTRY})*)?\]`, 'y');
+
+/**
+ * Reads a list CANONICAL_TOPS matched between `from` (its `[`) and `to` (past its `]`). Within a validated entry the
+ * first `","logprob":` after the token's start is the token's end: a quote inside the token is escaped, and the
+ * unescaped quote two places later would end the string before a `logprob":` the pattern does not allow. The number
+ * is followed by `,"bytes":`, and a bytes array holds digits and commas only, so its `]` is the first after it.
+ */
+function canonicalTops(s: string, from: number, to: number, tops: ScannedTops): void {
+  let p = from + 1;
+  while (p < to - 1) {
+    const start = p + 10; // past {"token":"
+    const tokenEnd = s.indexOf('","logprob":', start);
+    const numberStart = tokenEnd + 12;
+    const numberEnd = s.indexOf(',"bytes":', numberStart);
+    tops.add(start, tokenEnd, Number(s.slice(numberStart, numberEnd)));
+    p = s.indexOf(']', numberEnd + 9) + 3; // past "]}" and the comma, or at `to`
+  }
+}
+
+function topList(cur: Cursor, tops: ScannedTops): ScannedTops | null {
+  if (cur.eatLiteral('null')) return null;
+  tops.reset(cur.s);
+  CANONICAL_TOPS.lastIndex = cur.pos;
+  if (CANONICAL_TOPS.test(cur.s)) {
+    canonicalTops(cur.s, cur.pos, CANONICAL_TOPS.lastIndex, tops);
+    cur.pos = CANONICAL_TOPS.lastIndex;
+    return tops;
+  }
+  cur.expect(OPEN_BRACKET);
+  if (!cur.eat(CLOSE_BRACKET)) {
+    do topEntry(cur, tops);
+    while (cur.eat(COMMA));
+    cur.expect(CLOSE_BRACKET);
+  }
+  return tops;
+}
+
+function contentEntry(cur: Cursor, tops: ScannedTops): ScannedEntry {
+  const s = cur.s;
+  if (matches(s, cur.pos, TOKEN_OPEN)) {
+    const at = cur.pos;
+    const start = at + TOKEN_OPEN.length;
+    const end = stringEnd(cur, start);
+    if (matches(s, end, THEN_LOGPROB)) {
+      const escaped = cur.escaped;
+      const numStart = end + THEN_LOGPROB.length;
+      let p = numberEnd(s, numStart);
+      const logprob = Number(s.slice(numStart, p));
+      if (matches(s, p, THEN_BYTES)) p = intArrayOrNullEnd(s, p + THEN_BYTES.length);
+      if (matches(s, p, THEN_TOPS)) {
+        cur.pos = p + THEN_TOPS.length;
+        const list = topList(cur, tops);
+        if (cur.eat(CLOSE_BRACE)) {
+          const raw = s.slice(start, end);
+          return { token: escaped ? decodeEscapes(raw) : raw, logprob, top_logprobs: list };
+        }
+      }
+    }
+    cur.pos = at;
+  }
   let token: string | undefined;
   let logprob: number | undefined;
-  let tops: { token: string; logprob: number }[] | null | undefined;
+  let list: ScannedTops | null | undefined;
   cur.object((key) => {
     if (key === 'token') token = once(token, cur.string());
     else if (key === 'logprob') logprob = once(logprob, cur.number());
     else if (key === 'bytes') cur.skipIntArrayOrNull();
     else if (key === 'top_logprobs') {
-      if (tops !== undefined) throw GIVE_UP;
-      if (cur.eatLiteral('null')) tops = null;
-      else {
-        const list: { token: string; logprob: number }[] = [];
-        cur.expect(OPEN_BRACKET);
-        if (!cur.eat(CLOSE_BRACKET)) {
-          do list.push(topEntry(cur));
-          while (cur.eat(COMMA));
-          cur.expect(CLOSE_BRACKET);
-        }
-        tops = list;
-      }
+      if (list !== undefined) throw GIVE_UP;
+      list = topList(cur, tops);
     } else cur.primitive();
   });
   if (token === undefined || logprob === undefined) throw GIVE_UP;
   const entry: ScannedEntry = { token, logprob };
-  if (tops !== undefined) entry.top_logprobs = tops;
+  if (list !== undefined) entry.top_logprobs = list;
   return entry;
 }
 
-function logprobs(cur: Cursor): { content?: ScannedEntry[] | null } | null {
+const DELTA_TEXT_KEYS = new Set(['content', 'reasoning', 'reasoning_content', 'role']);
+
+function delta(cur: Cursor): Record<string, string | null> | null {
+  if (cur.eatLiteral('null')) return null;
+  if (cur.eatLiteral('{"content":"')) {
+    // vLLM's plain delta: the token's text and nothing else.
+    const start = cur.pos;
+    const end = stringEnd(cur, start);
+    if (cur.s.charCodeAt(end + 1) === CLOSE_BRACE) {
+      cur.pos = end + 2;
+      const raw = cur.s.slice(start, end);
+      return { content: cur.escaped ? decodeEscapes(raw) : raw };
+    }
+    cur.pos = start - '{"content":"'.length;
+  }
+  const out: Record<string, string | null> = {};
+  cur.object((key) => {
+    // tool_calls and anything new may carry structure the decoder should see validated.
+    if (!DELTA_TEXT_KEYS.has(key) || key in out) throw GIVE_UP;
+    out[key] = cur.eatLiteral('null') ? null : cur.string();
+  });
+  return out;
+}
+
+/** Reuses one ScannedTops per content entry of a chunk. */
+class TopsPool {
+  #all: ScannedTops[] = [];
+  #used = 0;
+
+  reset(): void {
+    this.#used = 0;
+  }
+
+  next(): ScannedTops {
+    let t = this.#all[this.#used];
+    if (t === undefined) {
+      t = new ScannedTops();
+      this.#all.push(t);
+    }
+    this.#used++;
+    return t;
+  }
+}
+
+function logprobs(cur: Cursor, pool: TopsPool): { content?: ScannedEntry[] | null } | null {
   if (cur.eatLiteral('null')) return null;
   const out: { content?: ScannedEntry[] | null } = {};
   cur.object((key) => {
@@ -239,7 +485,7 @@ function logprobs(cur: Cursor): { content?: ScannedEntry[] | null } | null {
     const list: ScannedEntry[] = [];
     cur.expect(OPEN_BRACKET);
     if (!cur.eat(CLOSE_BRACKET)) {
-      do list.push(contentEntry(cur));
+      do list.push(contentEntry(cur, pool.next()));
       while (cur.eat(COMMA));
       cur.expect(CLOSE_BRACKET);
     }
@@ -248,20 +494,7 @@ function logprobs(cur: Cursor): { content?: ScannedEntry[] | null } | null {
   return out;
 }
 
-const DELTA_TEXT_KEYS = new Set(['content', 'reasoning', 'reasoning_content', 'role']);
-
-function delta(cur: Cursor): Record<string, string | null> | null {
-  if (cur.eatLiteral('null')) return null;
-  const out: Record<string, string | null> = {};
-  cur.object((key) => {
-    // tool_calls and anything new may carry structure the decoder should see validated.
-    if (!DELTA_TEXT_KEYS.has(key) || key in out) throw GIVE_UP;
-    out[key] = cur.eatLiteral('null') ? null : cur.string();
-  });
-  return out;
-}
-
-function choice(cur: Cursor): ScannedChunk['choices'][0] {
+function choice(cur: Cursor, pool: TopsPool): ScannedChunk['choices'][0] {
   let index: number | undefined;
   let finishSeen = false;
   const out: Partial<ScannedChunk['choices'][0]> = {};
@@ -278,7 +511,7 @@ function choice(cur: Cursor): ScannedChunk['choices'][0] {
         out.delta = delta(cur);
         break;
       case 'logprobs':
-        out.logprobs = logprobs(cur);
+        out.logprobs = logprobs(cur, pool);
         break;
       case 'finish_reason':
         // A finishing chunk is rare and fully validated by the decoder: leave it to JSON.parse.
@@ -304,53 +537,41 @@ function choice(cur: Cursor): ScannedChunk['choices'][0] {
 }
 
 /**
- * Reads a plain chat token chunk: one choice with finish_reason null, usage absent or null, no error. Returns null
- * when the payload is anything else or not certainly valid JSON; the caller then uses JSON.parse.
+ * Reads plain chat token chunks: one choice with finish_reason null, usage absent or null, no error. Holds the
+ * alternatives' buffers, which each scan reuses.
  */
-export function scanChatChunk(payload: string): ScannedChunk | null {
-  const cur = new Cursor(payload);
-  let only: ScannedChunk['choices'][0] | undefined;
-  try {
-    cur.object((key) => {
-      if (key === 'choices') {
-        if (only !== undefined) throw GIVE_UP;
-        cur.expect(OPEN_BRACKET);
-        only = choice(cur);
-        cur.expect(CLOSE_BRACKET); // exactly one choice
-      } else if (key === 'usage' || key === 'error') {
-        if (!cur.eatLiteral('null')) throw GIVE_UP;
-      } else if (cur.primitive() === 'error' && key === 'object') {
-        throw GIVE_UP;
-      }
-    });
-    if (cur.pos !== payload.length || only === undefined) return null;
-  } catch (err) {
-    if (err === GIVE_UP) return null;
-    throw err;
+export class ChatChunkScanner {
+  readonly #pool = new TopsPool();
+
+  /** The chunk, or null when the payload is anything else or not certainly valid JSON (then use JSON.parse). */
+  scan(payload: string): ScannedChunk | null {
+    const cur = new Cursor(payload);
+    const pool = this.#pool;
+    pool.reset();
+    let only: ScannedChunk['choices'][0] | undefined;
+    try {
+      cur.object((key) => {
+        if (key === 'choices') {
+          if (only !== undefined) throw GIVE_UP;
+          cur.expect(OPEN_BRACKET);
+          only = choice(cur, pool);
+          cur.expect(CLOSE_BRACKET); // exactly one choice
+        } else if (key === 'usage' || key === 'error') {
+          if (!cur.eatLiteral('null')) throw GIVE_UP;
+        } else if (key === 'object') {
+          if (cur.primitive() === 'error') throw GIVE_UP;
+        } else cur.skipPrimitive();
+      });
+      if (cur.pos !== payload.length || only === undefined) return null;
+    } catch (err) {
+      if (err === GIVE_UP) return null;
+      throw err;
+    }
+    return { choices: [only] };
   }
-  return { choices: [only] };
 }
 
-/**
- * Parses the `data:` payloads of one chat stream: JSON.parse for the first payloads (the decoder validates those in
- * full against the real data) and for whatever the scanner declines, the scanner for the steady run of tokens.
- */
-export class ChunkParser {
-  /** Payloads that always take JSON.parse: the role chunk and the first token chunk, which the decoder checks with zod. */
-  static readonly WARM_UP = 2;
-  readonly #scan: boolean;
-  #count = 0;
-
-  constructor(kind: 'chat' | 'completions') {
-    this.#scan = kind === 'chat';
-  }
-
-  /** Throws a SyntaxError when the payload is not JSON. */
-  parse(payload: string): unknown {
-    if (this.#scan && this.#count++ >= ChunkParser.WARM_UP) {
-      const scanned = scanChatChunk(payload);
-      if (scanned !== null) return scanned;
-    }
-    return JSON.parse(payload);
-  }
+/** One payload with a scanner of its own (tests, one-off reads); the hot path keeps a ChatChunkScanner per stream. */
+export function scanChatChunk(payload: string): ScannedChunk | null {
+  return new ChatChunkScanner().scan(payload);
 }

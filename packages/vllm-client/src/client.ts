@@ -1,5 +1,5 @@
 import OpenAI from 'openai';
-import { sortedTopK, TraceDecoder, type EndpointKind } from './decoder.js';
+import { sortedTopK, TraceDecoder, type EndpointKind, type FeedResult } from './decoder.js';
 import { EndpointPool, type Endpoint } from './endpoint-pool.js';
 import {
   AuthenticationError,
@@ -15,9 +15,10 @@ import {
 import { errorFromStatus, type ErrorContext } from './http-errors.js';
 import { probeEndpoint } from './probe.js';
 import { buildBody, checkTraceRequest } from './request-body.js';
-import { createSocketAgents, IDLE_SOCKET_MS, nodeHttpChunks, type SocketAgents } from './node-http.js';
-import { leanChunks, sdkChunks, type ChunkBatches } from './transports.js';
-import type { FinishReason, ServerProbe, TokenEvent, TokenInfo, TopKMode, TopLogprob, TraceRequest, TraceResult } from './types.js';
+import { createSocketAgents, IDLE_SOCKET_MS, nodeHttpStream, type SocketAgents } from './node-http.js';
+import { fetchStream, sdkStream, type StreamConsumer } from './transports.js';
+import type { Alternatives } from './chunk-scanner.js';
+import type { FinishReason, ServerProbe, TokenEvent, TokenInfo, TopKMode, TraceRequest, TraceResult } from './types.js';
 
 export type VllmClientOptions = {
   /** vLLM OpenAI base URLs, e.g. `http://127.0.0.1:8000/v1`. A router (vLLM production-stack) is just one more URL. */
@@ -79,10 +80,12 @@ export type RunHooks = {
   signal?: AbortSignal;
 };
 
-type TokenHook = (decoder: TraceDecoder, index: number, token: string, logprob: number, confidence: number, tops: readonly TopLogprob[]) => boolean;
+type TokenHook = (decoder: TraceDecoder, index: number, token: string, logprob: number, confidence: number, tops: Alternatives) => boolean;
 
 const STOP = Symbol('stop');
 const TIMEOUT = Symbol('timeout');
+/** streamTrace's reason for aborting a run whose consumer left the loop early. */
+const CONSUMER_LEFT = Symbol('consumer left');
 
 function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -270,11 +273,7 @@ export class VllmClient {
     const onToken = hooks.onToken;
     const hook: TokenHook | null =
       onToken === undefined ? null : (_d, index, text, logprob, confidence) => onToken({ index, text, logprob, confidence });
-    const run = this.#run(request, hook, hooks.signal);
-    for (;;) {
-      const step = await run.next();
-      if (step.done) return step.value;
-    }
+    return this.#run(request, hook, hooks.signal);
   }
 
   /**
@@ -282,9 +281,21 @@ export class VllmClient {
    * `finish` event. Breaking out of the loop aborts the request.
    */
   async *streamTrace(request: TraceRequest, signal?: AbortSignal): AsyncGenerator<TokenEvent, void, undefined> {
-    const pending: TokenEvent[] = [];
+    // Tokens are decoded as the bytes arrive and wait here for the consumer; a trace is at most maxTokens long.
+    let pending: TokenEvent[] = [];
+    let wake: (() => void) | null = null;
+    const notify = () => {
+      const w = wake;
+      wake = null;
+      w?.();
+    };
     const k = request.topLogprobs;
     const mode = this.endpointKind === 'chat' ? this.#topKMode : 'exact';
+    const controller = new AbortController();
+    const onExternal = () => controller.abort(signal?.reason);
+    if (signal?.aborted) onExternal();
+    else signal?.addEventListener('abort', onExternal, { once: true });
+    let outcome: { result: TraceResult } | { error: unknown } | null = null;
     const run = this.#run(
       request,
       (decoder, index, token, logprob, confidence, tops) => {
@@ -298,23 +309,33 @@ export class VllmClient {
           text: decoder.splitter.text,
           reasoning: decoder.splitter.reasoning,
         });
+        notify();
         return false;
       },
-      signal,
+      controller.signal,
+    ).then(
+      (result) => {
+        outcome = { result };
+        notify();
+      },
+      (error: unknown) => {
+        outcome = { error };
+        notify();
+      },
     );
     try {
       for (;;) {
-        let step: IteratorResult<void, TraceResult>;
-        try {
-          step = await run.next();
-        } catch (err) {
-          // Tokens decoded before the failure are still delivered, then the error.
-          yield* pending.splice(0);
-          throw err;
+        if (pending.length > 0) {
+          const ready = pending;
+          pending = [];
+          yield* ready;
+          continue;
         }
-        yield* pending.splice(0);
-        if (step.done) {
-          const r = step.value;
+        // Tokens decoded before a failure are delivered first, then the error.
+        const done = outcome as { result: TraceResult } | { error: unknown } | null;
+        if (done !== null) {
+          if ('error' in done) throw done.error;
+          const r = done.result;
           yield {
             type: 'finish',
             finishReason: r.finishReason,
@@ -328,13 +349,16 @@ export class VllmClient {
           };
           return;
         }
+        await new Promise<void>((resolve) => (wake = resolve));
       }
     } finally {
-      await run.return(undefined as never);
+      signal?.removeEventListener('abort', onExternal);
+      if (outcome === null) controller.abort(CONSUMER_LEFT);
+      await run;
     }
   }
 
-  async *#run(request: TraceRequest, hook: TokenHook | null, external: AbortSignal | undefined): AsyncGenerator<void, TraceResult, undefined> {
+  async #run(request: TraceRequest, hook: TokenHook | null, external: AbortSignal | undefined): Promise<TraceResult> {
     checkTraceRequest(request);
     const topKMode = this.#topKMode;
     const body = buildBody(this.endpointKind, this.model, request, topKMode);
@@ -367,12 +391,16 @@ export class VllmClient {
       });
       const ctx = { ...this.#ctx(ep), signal: controller.signal };
       const url = `${ep.baseURL}${this.endpointKind === 'chat' ? '/chat/completions' : '/completions'}`;
-      const batches: ChunkBatches =
-        this.transport === 'sdk'
-          ? sdkChunks(this.#sdk(ep), this.endpointKind, body, ctx)
-          : this.transport === 'lean'
-            ? nodeHttpChunks(url, this.#headers(request), body, ctx, { kind: this.endpointKind, agents: this.#agents })
-            : leanChunks(this.#fetch, url, this.#headers(request), body, ctx);
+      const consumer: StreamConsumer = {
+        read: () => watchdog.touch(),
+        payload: (p) => outcome(decoder.feedPayload(p)),
+        chunk: (c) => outcome(decoder.feed(c)),
+      };
+      const outcome = (r: FeedResult): boolean => {
+        if (r === 'error') throw errorFromStatus(null, decoder.inBandError, undefined, ctx);
+        return r === 'stop';
+      };
+      const headers = this.#headers(request);
       const result = (finishReason: FinishReason): TraceResult => {
         const { text, reasoning } = decoder.splitter.finish(finishReason !== 'stop');
         return {
@@ -392,20 +420,11 @@ export class VllmClient {
         };
       };
       try {
-        feed: for await (const batch of batches) {
-          watchdog.touch();
-          for (let i = 0; i < batch.length; i++) {
-            const r = decoder.feed(batch[i]);
-            if (r === 'stop') {
-              controller.abort(STOP);
-              break feed;
-            }
-            if (r === 'error') throw errorFromStatus(null, decoder.inBandError, undefined, ctx);
-          }
-          yield;
-          // A slow consumer of streamTrace is not a silent server.
-          watchdog.touch();
-        }
+        if (this.transport === 'sdk') await sdkStream(this.#sdk(ep), this.endpointKind, body, ctx, consumer);
+        else if (this.transport === 'lean') await nodeHttpStream(url, headers, body, ctx, { agents: this.#agents }, consumer);
+        else await fetchStream(this.#fetch, url, headers, body, ctx, consumer);
+        // The transport has dropped the response already; the abort covers any part still in flight.
+        if (stopped) controller.abort(STOP);
         if (!stopped && decoder.serverFinishReason === null) {
           throw new ConnectionError(`stream from vLLM at ${ep.baseURL} ended without a finish_reason`, { endpoint: ep.baseURL });
         }

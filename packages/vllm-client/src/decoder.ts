@@ -1,4 +1,5 @@
-import { exactTopKConfidence, isConfidenceError, tokenConfidence } from '@deepconf-safety/confidence';
+import { exactTopKConfidence, exactTopKValuesConfidence, isConfidenceError, tokenConfidence } from '@deepconf-safety/confidence';
+import { alternativesList, ChatChunkScanner, ScannedTops, type Alternatives } from './chunk-scanner.js';
 import { ProtocolError } from './errors.js';
 import { ChatChunkSchema, CompletionChunkSchema } from './schemas.js';
 import { ThinkingSplitter } from './thinking.js';
@@ -8,9 +9,10 @@ export type EndpointKind = 'chat' | 'completions';
 
 /**
  * Receives every token of the decoded choice. `tops` is the alternatives list as received (sampled token first),
- * empty when vLLM had no data. Return true to stop at this token.
+ * empty when vLLM had no data; a scanned list is valid during the call only (`alternativesList` copies it).
+ * Return true to stop at this token.
  */
-export type TokenSink = (index: number, token: string, logprob: number, confidence: number, tops: readonly TopLogprob[]) => boolean;
+export type TokenSink = (index: number, token: string, logprob: number, confidence: number, tops: Alternatives) => boolean;
 
 export type FeedResult = 'more' | 'stop' | 'error';
 
@@ -30,7 +32,10 @@ export class TraceDecoder {
   readonly #choice: number;
   readonly #sink: TokenSink;
   readonly splitter: ThinkingSplitter;
+  readonly #scanner: ChatChunkScanner | null;
   #chunks = 0;
+  /** Payloads read by the chunk scanner rather than JSON.parse (see feedPayload). */
+  scannedChunks = 0;
   #sawLogprobs = false;
   #confs = new Float64Array(256);
   #confCount = 0;
@@ -50,10 +55,33 @@ export class TraceDecoder {
     this.#choice = options.choiceIndex ?? 0;
     this.#sink = options.sink;
     this.splitter = new ThinkingSplitter(options.thinking);
+    this.#scanner = this.#kind === 'chat' ? new ChatChunkScanner() : null;
   }
 
   get confidences(): Float64Array {
     return this.#confs.slice(0, this.#confCount);
+  }
+
+  /**
+   * Process one `data:` payload as received (not `[DONE]`). Plain chat token chunks go through the chunk scanner once
+   * the first chunk and the first chunk with logprobs have been parsed and checked in full; everything else, and
+   * whatever the scanner declines, through JSON.parse. Throws a ProtocolError when the payload is not JSON.
+   */
+  feedPayload(payload: string): FeedResult {
+    if (this.#scanner !== null && this.#sawLogprobs && this.#chunks > 0) {
+      const scanned = this.#scanner.scan(payload);
+      if (scanned !== null) {
+        this.scannedChunks++;
+        return this.feed(scanned);
+      }
+    }
+    let chunk: unknown;
+    try {
+      chunk = JSON.parse(payload);
+    } catch {
+      throw new ProtocolError(`stream chunk ${this.#chunks} is an event that is not JSON: ${JSON.stringify(payload.slice(0, 120))}`);
+    }
+    return this.feed(chunk);
   }
 
   /** Process one parsed `data:` payload (not `[DONE]`). */
@@ -128,11 +156,12 @@ export class TraceDecoder {
       const logprob = e.logprob;
       if (typeof logprob !== 'number') throw new ProtocolError(`stream chunk ${n}: logprobs.content[${j}].logprob is not a number`);
       const tops = e.top_logprobs;
-      let list: readonly TopLogprob[] = NO_TOPS;
+      let list: Alternatives = NO_TOPS;
       let confidence = NaN;
       if (tops !== null && tops !== undefined) {
-        if (!Array.isArray(tops)) throw new ProtocolError(`stream chunk ${n}: logprobs.content[${j}].top_logprobs is not an array`);
-        list = tops as TopLogprob[];
+        const scanned = tops instanceof ScannedTops;
+        if (!scanned && !Array.isArray(tops)) throw new ProtocolError(`stream chunk ${n}: logprobs.content[${j}].top_logprobs is not an array`);
+        list = tops as Alternatives;
         if (list.length > 0) {
           const exact = this.#mode === 'exact';
           if (list.length < (exact ? this.#k + 1 : this.#k)) {
@@ -142,9 +171,10 @@ export class TraceDecoder {
                 : `stream chunk ${n}: logprobs.content[${j}] has ${list.length} alternatives, but the chat-view top-${this.#k} confidence needs ${this.#k}; does the server cap top_logprobs below ${this.#k}?`,
             );
           }
-          // exactTopKConfidence checks every value it reads, so the hot path needs no second pass over the list.
+          // The confidence functions check every value they read, so the hot path needs no second pass over the list.
           try {
-            confidence = exact ? exactTopKConfidence(list, this.#k) : this.#viewConfidence(list, n, j);
+            if (scanned) confidence = exact ? exactTopKValuesConfidence(tops.values, this.#k, tops.length) : this.#viewConfidence(tops, n, j);
+            else confidence = exact ? exactTopKConfidence(tops as TopLogprob[], this.#k) : this.#viewConfidence(tops as TopLogprob[], n, j);
           } catch (err) {
             if (!isConfidenceError(err)) throw err;
             throw new ProtocolError(`stream chunk ${n}: logprobs.content[${j}].top_logprobs: ${err.message}`);
@@ -157,10 +187,11 @@ export class TraceDecoder {
   }
 
   /** Mean over the first K entries as received (sampled first), summed in that order like the official dict's mean. */
-  #viewConfidence(list: readonly TopLogprob[], n: number, j: number): number {
+  #viewConfidence(list: Alternatives, n: number, j: number): number {
     const view = this.#view;
+    const scanned = list instanceof ScannedTops ? list : null;
     for (let i = 0; i < view.length; i++) {
-      const value = (list[i] as TopLogprob).logprob;
+      const value = scanned !== null ? scanned.logprob(i) : ((list as readonly TopLogprob[])[i] as TopLogprob).logprob;
       if (typeof value !== 'number' || Number.isNaN(value)) {
         throw new ProtocolError(`stream chunk ${n}: logprobs.content[${j}].top_logprobs[${i}].logprob must be a number, got ${String(value)}`);
       }
@@ -202,7 +233,7 @@ export class TraceDecoder {
     return false;
   }
 
-  #token(token: string, logprob: number, tops: readonly TopLogprob[], confidence: number): boolean {
+  #token(token: string, logprob: number, tops: Alternatives, confidence: number): boolean {
     const index = this.tokens++;
     if (tops.length > 0) {
       if (this.#confCount === this.#confs.length) {
@@ -225,7 +256,8 @@ export class TraceDecoder {
  * exactTopK (K entries if the sampled token ranks within the top K, a tie with the K-th counting as within, else K+1).
  * `chat-view`: the first K entries as received. The sampled token comes first among equal logprobs.
  */
-export function sortedTopK(tops: readonly TopLogprob[], k: number, mode: TopKMode = 'exact'): TopLogprob[] {
+export function sortedTopK(alternatives: Alternatives, k: number, mode: TopKMode = 'exact'): TopLogprob[] {
+  const tops = alternativesList(alternatives);
   const copy = (t: TopLogprob): TopLogprob => ({ token: t.token, logprob: t.logprob });
   const byLogprob = (a: TopLogprob, b: TopLogprob) => b.logprob - a.logprob;
   if (mode === 'chat-view') return tops.slice(0, k).map(copy).sort(byLogprob);

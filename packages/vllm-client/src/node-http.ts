@@ -1,14 +1,12 @@
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { ChunkParser } from './chunk-scanner.js';
-import type { EndpointKind } from './decoder.js';
 import { ConnectionError, ProtocolError } from './errors.js';
 import { connectionError, errorFromStatus } from './http-errors.js';
 import { SseSplitter } from './sse.js';
-import type { AttemptContext, ChunkBatches } from './transports.js';
+import type { AttemptContext, StreamConsumer } from './transports.js';
 
-// Reads buffered ahead of the consumer before the socket is paused; the decoder keeps up, so this rarely binds.
-const HIGH_WATER_BATCHES = 64;
+/** How long a response may linger after [DONE] before its socket is dropped instead of reused. */
+const DONE_GRACE_MS = 1_000;
 
 /**
  * How long an idle keep-alive socket is kept for reuse. uvicorn (vLLM's server) closes idle connections after 5 s
@@ -30,7 +28,7 @@ export function createSocketAgents(idleSocketMs: number = IDLE_SOCKET_MS): Socke
 }
 
 /** What one request attempt needs besides its URL, headers and body. */
-export type NodeHttpOptions = { kind: EndpointKind; agents: SocketAgents };
+export type NodeHttpOptions = { agents: SocketAgents };
 
 /**
  * Sends the request. A failure before any response byte on a *reused* keep-alive socket is the keep-alive race (the
@@ -61,17 +59,18 @@ async function send(url: string, headers: Record<string, string>, payload: strin
 }
 
 /**
- * The lean hot path over node:http, used when no `fetch` is injected: the same SSE splitter as the fetch path,
- * without the WHATWG-stream layer, which costs measurable time per read at vLLM's chunk rates, and chat token chunks
- * read by the chunk scanner instead of JSON.parse (see chunk-scanner.ts).
+ * The lean hot path over node:http: the same SSE splitter as the fetch path, without the WHATWG-stream layer, and
+ * every event handed to the consumer inside the socket's 'data' callback. No promise or async-generator hop per
+ * read, and a stop takes effect (the response destroyed, so vLLM sees the disconnect) before the next read.
  */
-export async function* nodeHttpChunks(
+export async function nodeHttpStream(
   url: string,
   headers: Record<string, string>,
   body: Record<string, unknown>,
   ctx: AttemptContext,
   options: NodeHttpOptions,
-): ChunkBatches {
+  consumer: StreamConsumer,
+): Promise<void> {
   const res = await send(url, headers, JSON.stringify(body), options.agents, ctx);
   const status = res.statusCode ?? 0;
   const responseHeaders = new Headers();
@@ -98,68 +97,51 @@ export async function* nodeHttpChunks(
     throw new ProtocolError(`vLLM at ${ctx.endpoint} answered ${status} with content-type "${type}", not an event stream`, { endpoint: ctx.endpoint });
   }
 
-  const sse = new SseSplitter();
-  const parser = new ChunkParser(options.kind);
-  const queue: unknown[][] = [];
-  let failure: unknown = null;
-  let ended = false;
-  let sawDone = false;
-  let wake: (() => void) | null = null;
-  const notify = () => {
-    const w = wake;
-    wake = null;
-    w?.();
-  };
-  const payloads: string[] = [];
-  res.on('data', (bytes: Buffer) => {
-    if (sawDone || failure !== null) return;
-    sse.push(bytes, payloads);
-    if (payloads.length === 0) return;
-    const batch: unknown[] = [];
-    for (const p of payloads) {
-      if (p === '[DONE]') {
-        sawDone = true;
-        break;
+  return new Promise<void>((resolve, reject) => {
+    const sse = new SseSplitter();
+    const payloads: string[] = [];
+    let ended = false;
+    let settled = false;
+    const settle = (failure: unknown, keepSocket: boolean) => {
+      if (settled) return;
+      settled = true;
+      if (!ended) {
+        if (!keepSocket) res.destroy();
+        // After [DONE] vLLM ends the response at once; one that lingers must not hold its socket for ever.
+        else setTimeout(() => ended || res.destroy(), DONE_GRACE_MS).unref();
       }
+      if (failure === undefined) resolve();
+      else reject(failure);
+    };
+    const broke = (why: string) =>
+      ctx.signal.aborted ? ctx.signal.reason : new ConnectionError(`stream from vLLM at ${ctx.endpoint} broke (${why})`, { endpoint: ctx.endpoint });
+    res.on('data', (bytes: Buffer) => {
+      if (settled) return;
+      consumer.read();
+      sse.push(bytes, payloads);
       try {
-        batch.push(parser.parse(p));
-      } catch {
-        failure = new ProtocolError(`vLLM at ${ctx.endpoint} sent an event that is not JSON: ${JSON.stringify(p.slice(0, 120))}`, { endpoint: ctx.endpoint });
-        break;
+        for (let i = 0; i < payloads.length; i++) {
+          const p = payloads[i] as string;
+          if (p === '[DONE]') {
+            settle(undefined, true);
+            break;
+          }
+          if (consumer.payload(p)) {
+            settle(undefined, false);
+            break;
+          }
+        }
+      } catch (err) {
+        settle(err, false);
       }
-    }
-    payloads.length = 0;
-    if (batch.length > 0) queue.push(batch);
-    if (queue.length >= HIGH_WATER_BATCHES) res.pause();
-    notify();
+      payloads.length = 0;
+    });
+    res.on('end', () => {
+      ended = true;
+      settle(new ConnectionError(`stream from vLLM at ${ctx.endpoint} ended before [DONE]`, { endpoint: ctx.endpoint }), true);
+    });
+    res.on('error', (err) => settle(broke(err.message), false));
+    // 'aborted'/'close' without 'end' is a cut stream.
+    res.on('close', () => settle(broke('connection closed'), false));
   });
-  res.on('end', () => {
-    ended = true;
-    notify();
-  });
-  res.on('error', (err) => {
-    if (failure === null) failure = ctx.signal.aborted ? ctx.signal.reason : new ConnectionError(`stream from vLLM at ${ctx.endpoint} broke (${err.message})`, { endpoint: ctx.endpoint });
-    notify();
-  });
-  // 'aborted'/'close' without 'end' is a cut stream.
-  res.on('close', () => {
-    if (!ended && failure === null) {
-      failure = ctx.signal.aborted ? ctx.signal.reason : new ConnectionError(`stream from vLLM at ${ctx.endpoint} broke (connection closed)`, { endpoint: ctx.endpoint });
-    }
-    notify();
-  });
-  try {
-    for (;;) {
-      while (queue.length > 0) {
-        yield queue.shift()!;
-        if (res.isPaused() && queue.length < HIGH_WATER_BATCHES / 2) res.resume();
-      }
-      if (sawDone) return;
-      if (failure !== null) throw failure;
-      if (ended) throw new ConnectionError(`stream from vLLM at ${ctx.endpoint} ended before [DONE]`, { endpoint: ctx.endpoint });
-      await new Promise<void>((resolve) => (wake = resolve));
-    }
-  } finally {
-    if (!ended) res.destroy();
-  }
 }

@@ -4,8 +4,19 @@ import { connectionError, errorFromStatus, type ErrorContext } from './http-erro
 import type { EndpointKind } from './decoder.js';
 import { SseSplitter } from './sse.js';
 
-/** Yields the parsed payloads of each network read (a batch), and returns after `[DONE]`. */
-export type ChunkBatches = AsyncGenerator<unknown[], void, undefined>;
+/**
+ * What a transport hands a stream to, event by event, as it arrives. A transport's promise resolves after `[DONE]`
+ * or as soon as the consumer returns true (stop: the transport drops the response), and rejects with whatever the
+ * consumer throws, the abort signal's reason, or a VllmClientError of its own.
+ */
+export type StreamConsumer = {
+  /** Once per network read, before its events. */
+  read(): void;
+  /** One `data:` payload as received (never `[DONE]`). */
+  payload(payload: string): boolean;
+  /** One chunk already parsed (the openai SDK parses its stream itself). */
+  chunk(chunk: unknown): boolean;
+};
 
 export type AttemptContext = ErrorContext & { signal: AbortSignal };
 
@@ -15,16 +26,15 @@ function abortedOr(err: unknown, ctx: AttemptContext, map: (err: unknown) => Vll
   return map(err);
 }
 
-/**
- * The lean hot path: fetch, a byte-level SSE splitter and JSON.parse. Shape checks happen in the decoder, not here.
- */
-export async function* leanChunks(
+/** The lean path over an injected or global `fetch`: a byte-level SSE splitter; parsing is the consumer's. */
+export async function fetchStream(
   fetchFn: typeof fetch,
   url: string,
   headers: Record<string, string>,
   body: Record<string, unknown>,
   ctx: AttemptContext,
-): ChunkBatches {
+  consumer: StreamConsumer,
+): Promise<void> {
   let res: Response;
   try {
     res = await fetchFn(url, { method: 'POST', headers, body: JSON.stringify(body), signal: ctx.signal });
@@ -63,24 +73,13 @@ export async function* leanChunks(
         throw abortedOr(err, ctx, (e) => new ConnectionError(`stream from vLLM at ${ctx.endpoint} broke (${describe(e)})`, { endpoint: ctx.endpoint }));
       }
       if (read.done) break;
+      consumer.read();
       sse.push(read.value, payloads);
-      if (payloads.length === 0) continue;
-      const batch: unknown[] = [];
-      let done = false;
-      for (const p of payloads) {
-        if (p === '[DONE]') {
-          done = true;
-          break;
-        }
-        try {
-          batch.push(JSON.parse(p));
-        } catch {
-          throw new ProtocolError(`vLLM at ${ctx.endpoint} sent an event that is not JSON: ${JSON.stringify(p.slice(0, 120))}`, { endpoint: ctx.endpoint });
-        }
+      for (let i = 0; i < payloads.length; i++) {
+        const p = payloads[i] as string;
+        if (p === '[DONE]' || consumer.payload(p)) return;
       }
       payloads.length = 0;
-      if (batch.length > 0) yield batch;
-      if (done) return;
     }
     throw new ConnectionError(`stream from vLLM at ${ctx.endpoint} ended before [DONE]`, { endpoint: ctx.endpoint });
   } finally {
@@ -88,8 +87,13 @@ export async function* leanChunks(
   }
 }
 
-/** The openai SDK path: same batches, one chunk each, parsed by the SDK's own SSE decoder. */
-export async function* sdkChunks(sdk: OpenAI, kind: EndpointKind, body: Record<string, unknown>, ctx: AttemptContext): ChunkBatches {
+/** Set when the consumer threw, so the SDK path does not mistake the consumer's error for a broken stream. */
+class ConsumerFailure {
+  constructor(readonly error: unknown) {}
+}
+
+/** The openai SDK path: chunks parsed by the SDK's own SSE decoder, one per event. */
+export async function sdkStream(sdk: OpenAI, kind: EndpointKind, body: Record<string, unknown>, ctx: AttemptContext, consumer: StreamConsumer): Promise<void> {
   const map = (err: unknown) => abortedOr(err, ctx, (e) => sdkError(e, ctx));
   let stream: AsyncIterable<unknown>;
   try {
@@ -103,8 +107,18 @@ export async function* sdkChunks(sdk: OpenAI, kind: EndpointKind, body: Record<s
     throw map(err);
   }
   try {
-    for await (const chunk of stream) yield [chunk];
+    for await (const chunk of stream) {
+      consumer.read();
+      let stop: boolean;
+      try {
+        stop = consumer.chunk(chunk);
+      } catch (err) {
+        throw new ConsumerFailure(err);
+      }
+      if (stop) return;
+    }
   } catch (err) {
+    if (err instanceof ConsumerFailure) throw err.error;
     throw map(err);
   }
 }

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { TraceDecoder, sortedTopK } from '@deepconf-safety/vllm-client';
-import { ChunkParser, scanChatChunk } from '../src/chunk-scanner.js';
+import { alternativesList, scanChatChunk, ScannedTops } from '../src/chunk-scanner.js';
 
 // The scanner must be indistinguishable from JSON.parse for the decoder: every payload goes through both paths and
 // every token, the final state and any error must be identical (numbers compared with Object.is, i.e. bit for bit).
@@ -103,8 +103,13 @@ const payload = fc
 
 type Outcome = { tokens: unknown[]; final: unknown } | { error: string };
 
-/** Runs the decoder over the payloads with the given parser; stops at the first error like the client does. */
-function run(payloads: string[], parse: (p: string) => unknown): Outcome {
+let scannedInRuns = 0;
+
+/**
+ * Runs the decoder over the payloads, parsed by `parse` or, with 'payload', handed over raw as the transports do
+ * (the decoder picks the scanner or JSON.parse); stops at the first error like the client does.
+ */
+function run(payloads: string[], parse: ((p: string) => unknown) | 'payload'): Outcome {
   const tokens: unknown[] = [];
   const d = new TraceDecoder({
     kind: 'chat',
@@ -114,11 +119,14 @@ function run(payloads: string[], parse: (p: string) => unknown): Outcome {
   });
   try {
     for (const p of payloads) {
-      if (d.feed(parse(p)) === 'error') break;
+      if ((parse === 'payload' ? d.feedPayload(p) : d.feed(parse(p))) === 'error') break;
     }
   } catch (err) {
+    // JSON.parse's own error and the decoder's ProtocolError for it say the same thing.
+    if (err instanceof SyntaxError || /is an event that is not JSON/.test((err as Error).message)) return { error: 'not JSON' };
     return { error: `${(err as Error).constructor.name}: ${(err as Error).message}` };
   }
+  scannedInRuns += d.scannedChunks;
   const { text, reasoning } = d.splitter.finish();
   return {
     tokens,
@@ -126,46 +134,48 @@ function run(payloads: string[], parse: (p: string) => unknown): Outcome {
   };
 }
 
-/** The payloads' scanned forms where the scanner accepts them, JSON.parse otherwise: the scanner on every payload. */
-const scanFirst = (p: string): unknown => scanChatChunk(p) ?? JSON.parse(p);
+/** A scanned chunk with its lists copied out, shaped as JSON.parse's (minus the fields the scanner skips). */
+function plainScanned(chunk: NonNullable<ReturnType<typeof scanChatChunk>>): NonNullable<ReturnType<typeof scanChatChunk>> {
+  const [c] = chunk.choices;
+  if (c.logprobs?.content === undefined || c.logprobs.content === null) return chunk;
+  const content = c.logprobs.content.map((e) => (e.top_logprobs instanceof ScannedTops ? { ...e, top_logprobs: alternativesList(e.top_logprobs) } : e));
+  return { choices: [{ ...c, logprobs: { ...c.logprobs, content } }] } as unknown as NonNullable<ReturnType<typeof scanChatChunk>>;
+}
+
 
 describe('chunk scanner vs JSON.parse', () => {
   test('random vLLM-shaped streams decode identically through both paths (tokens, confidences, text, errors)', () => {
     fc.assert(
       fc.property(fc.array(payload, { minLength: 1, maxLength: 8 }), (payloads) => {
         const reference = run(payloads, (p) => JSON.parse(p));
-        expect(run(payloads, scanFirst)).toEqual(reference);
-        const parser = new ChunkParser('chat');
-        expect(run(payloads, (p) => parser.parse(p))).toEqual(reference);
+        expect(run(payloads, 'payload')).toEqual(reference);
       }),
       { numRuns: 400 },
     );
+    // Invalid literals end most of those streams early; streams of valid JSON run on, through the scanner.
+    const valid = payload.filter((p) => {
+      try {
+        JSON.parse(p);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    fc.assert(
+      fc.property(fc.array(valid, { minLength: 2, maxLength: 16 }), (payloads) => {
+        expect(run(payloads, 'payload')).toEqual(run(payloads, (p) => JSON.parse(p)));
+      }),
+      { numRuns: 300 },
+    );
+    // The property is empty if the decoder never hands a payload to the scanner.
+    expect(scannedInRuns).toBeGreaterThan(300);
   });
 
   test('whatever the scanner accepts is valid JSON with the same values where the decoder reads', () => {
     let accepted = 0;
     fc.assert(
       fc.property(payload, (p) => {
-        const scanned = scanChatChunk(p);
-        if (scanned === null) return;
-        accepted++;
-        const parsed = JSON.parse(p) as { choices: Record<string, unknown>[] };
-        const c = parsed.choices[0]!;
-        const s = scanned.choices[0];
-        expect(parsed.choices).toHaveLength(1);
-        expect(s.index).toBe(c['index']);
-        expect(s.delta).toEqual(c['delta']);
-        expect(s.finish_reason).toBe(c['finish_reason']);
-        const strip = (lp: unknown) =>
-          JSON.parse(JSON.stringify(lp ?? null, (k, v: unknown) => (k === 'bytes' || k === 'extra_field' ? undefined : v))) as unknown;
-        expect(strip(s.logprobs)).toEqual(strip(c['logprobs']));
-        // Bit-identical numbers, including -0 and subnormals, which a JSON round trip would not show.
-        const nums = (lp: unknown): number[] =>
-          ((lp as { content?: { logprob: number; top_logprobs?: { logprob: number }[] | null }[] | null } | null)?.content ?? []).flatMap((e) => [e.logprob, ...(e.top_logprobs ?? []).map((t) => t.logprob)]);
-        const a = nums(s.logprobs);
-        const b = nums(c['logprobs']);
-        expect(a.length).toBe(b.length);
-        a.forEach((x, i) => expect(Object.is(x, b[i])).toBe(true));
+        if (expectSameAsJsonParse(p)) accepted++;
       }),
       { numRuns: 500 },
     );
@@ -174,20 +184,115 @@ describe('chunk scanner vs JSON.parse', () => {
   });
 });
 
+/**
+ * Scans `p`; when the scanner accepts it, checks it against JSON.parse where the decoder reads (numbers bit for bit,
+ * including -0 and subnormals, which a JSON round trip would not show). Returns whether it was accepted.
+ */
+function expectSameAsJsonParse(p: string): boolean {
+  const raw = scanChatChunk(p);
+  if (raw === null) return false;
+  const scanned = plainScanned(raw);
+  const parsed = JSON.parse(p) as { choices: Record<string, unknown>[] };
+  const c = parsed.choices[0]!;
+  const s = scanned.choices[0];
+  expect(parsed.choices).toHaveLength(1);
+  expect(s.index).toBe(c['index']);
+  expect(s.delta).toEqual(c['delta']);
+  expect(s.finish_reason).toBe(c['finish_reason']);
+  const strip = (lp: unknown) =>
+    JSON.parse(JSON.stringify(lp ?? null, (k, v: unknown) => (k === 'bytes' || k === 'extra_field' ? undefined : v))) as unknown;
+  expect(strip(s.logprobs)).toEqual(strip(c['logprobs']));
+  const nums = (lp: unknown): number[] =>
+    ((lp as { content?: { logprob: number; top_logprobs?: { logprob: number }[] | null }[] | null } | null)?.content ?? []).flatMap((e) => [e.logprob, ...(e.top_logprobs ?? []).map((t) => t.logprob)]);
+  const x = nums(s.logprobs);
+  const y = nums(c['logprobs']);
+  expect(x.length).toBe(y.length);
+  x.forEach((v, i) => expect(Object.is(v, y[i])).toBe(true));
+  return true;
+}
+
+describe("chunk scanner on vLLM's own layout (the one-regex path for top_logprobs)", () => {
+  const validLogprob = fc.oneof(
+    { weight: 6, arbitrary: fc.double({ min: -40, max: 0, noNaN: true }).map((x) => JSON.stringify(x)) },
+    { weight: 2, arbitrary: fc.constantFrom('1e-05', '-1e-05', '-9999.0', '-0.0', '0', '-0', '-1.5E+2', '-2e-320', '-1e400', '-0.26887786388397217') },
+  );
+  const alternative = fc.record({ token: tokenText, logprob: validLogprob, bytes: fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 4 }) });
+  const str = (t: string, asciiOnly: boolean) => {
+    const j = JSON.stringify(t);
+    return asciiOnly ? j.replace(/[\u007f-\uffff]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`) : j;
+  };
+  const vllmPayload = fc
+    .record({ sampled: alternative, others: fc.array(alternative, { minLength: K, maxLength: K }), content: tokenText, asciiOnly: fc.boolean() })
+    .map(({ sampled, others, content, asciiOnly }) => {
+      const entry = (a: typeof sampled) => `{"token":${str(a.token, asciiOnly)},"logprob":${a.logprob},"bytes":[${a.bytes.join(',')}]}`;
+      const tops = [sampled, ...others].map(entry).join(',');
+      return (
+        `{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1767225600,"model":"Qwen/Qwen3-8B","choices":[{"index":0,"delta":{"content":${str(content, asciiOnly)}},` +
+        `"logprobs":{"content":[{"token":${str(sampled.token, asciiOnly)},"logprob":${sampled.logprob},"bytes":[${sampled.bytes.join(',')}],"top_logprobs":[${tops}]}]},"finish_reason":null,"token_ids":null}]}`
+      );
+    });
+
+  test('accepts every such chunk and reads it as JSON.parse does', () => {
+    fc.assert(
+      fc.property(vllmPayload, (p) => {
+        expect(expectSameAsJsonParse(p)).toBe(true);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
+  test('a one-character change anywhere is declined unless it is still JSON, and then read as JSON.parse does (property)', () => {
+    const significant = ['"', '\\', ',', ':', '{', '}', '[', ']', '0', '1', '9', 'e', 'E', '.', '+', '-', ' ', '\u0001', 'u', 'n', 'a'];
+    const edit = fc.record({ at: fc.nat(), kind: fc.constantFrom('replace', 'insert', 'delete'), ch: fc.constantFrom(...significant) });
+    let declined = 0;
+    let stillJson = 0;
+    fc.assert(
+      fc.property(vllmPayload, edit, (p, { at, kind, ch }) => {
+        const i = at % p.length;
+        const mutated = kind === 'delete' ? p.slice(0, i) + p.slice(i + 1) : p.slice(0, i) + ch + p.slice(kind === 'replace' ? i + 1 : i);
+        let valid = true;
+        try {
+          JSON.parse(mutated);
+        } catch {
+          valid = false;
+        }
+        if (!valid) {
+          expect(scanChatChunk(mutated)).toBeNull();
+          declined++;
+        } else {
+          stillJson++;
+          expectSameAsJsonParse(mutated);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+    expect(declined).toBeGreaterThan(500);
+    expect(stillJson).toBeGreaterThan(100);
+  });
+});
+
 describe('chunk scanner cases', () => {
+  test('a scanned list reads like the parsed one, by index and as a copy', () => {
+    const scanned = scanChatChunk(plain)!.choices[0].logprobs!.content![0]!.top_logprobs as ScannedTops;
+    expect(scanned).toBeInstanceOf(ScannedTops);
+    expect(scanned.length).toBe(2);
+    expect([scanned.token(1), scanned.logprob(1)]).toEqual([' Lyon', -1.5e-5]);
+    expect(alternativesList(scanned)).toEqual([{ token: ' Paris', logprob: -0.25 }, { token: ' Lyon', logprob: -1.5e-5 }]);
+  });
+
   const plain =
     '{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":" Paris"},' +
     '"logprobs":{"content":[{"token":" Paris","logprob":-0.25,"bytes":[32,80],"top_logprobs":[{"token":" Paris","logprob":-0.25,"bytes":[32,80]},{"token":" Lyon","logprob":-1.5e-05,"bytes":null}]}]},"finish_reason":null,"token_ids":null}]}';
 
   test('reads a plain token chunk (the fast path is taken)', () => {
-    expect(scanChatChunk(plain)).toEqual({
+    expect(plainScanned(scanChatChunk(plain)!)).toEqual({
       choices: [{ index: 0, delta: { content: ' Paris' }, logprobs: { content: [{ token: ' Paris', logprob: -0.25, top_logprobs: [{ token: ' Paris', logprob: -0.25 }, { token: ' Lyon', logprob: -1.5e-5 }] }] }, finish_reason: null }],
     });
   });
 
   test('decodes escaped tokens like JSON.parse', () => {
     const p = plain.replaceAll('" Lyon"', '"\\"\\\\\\u00e9\\ud83d\\ude00"');
-    expect(scanChatChunk(p)?.choices[0].logprobs?.content?.[0]?.top_logprobs?.[1]?.token).toBe('"\\é😀');
+    expect(scanChatChunk(p)?.choices[0].logprobs?.content?.[0]?.top_logprobs?.token(1)).toBe('"\\é😀');
   });
 
   test.each([
@@ -208,15 +313,21 @@ describe('chunk scanner cases', () => {
     expect(scanChatChunk(p)).toBeNull();
   });
 
-  test('ChunkParser leaves the first payloads and completions streams to JSON.parse', () => {
-    const chat = new ChunkParser('chat');
-    // JSON.parse keeps "bytes"; the scanner drops it, which tells the two apart.
-    const hasBytes = (x: unknown) => JSON.stringify(x).includes('"bytes"');
-    expect(hasBytes(chat.parse(plain))).toBe(true);
-    expect(hasBytes(chat.parse(plain))).toBe(true);
-    expect(hasBytes(chat.parse(plain))).toBe(false);
-    const completions = new ChunkParser('completions');
-    for (let i = 0; i < 4; i++) expect(hasBytes(completions.parse(plain))).toBe(true);
-    expect(() => chat.parse('{not json')).toThrow(SyntaxError);
+  test('the decoder scans only after the first chunk with logprobs, never on completions, and rejects non-JSON', () => {
+    const role = '{"choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}';
+    const chat = new TraceDecoder({ kind: 'chat', k: 1, thinking: false, sink: () => false });
+    chat.feedPayload(role);
+    chat.feedPayload(plain);
+    expect(chat.scannedChunks).toBe(0);
+    chat.feedPayload(plain);
+    chat.feedPayload(plain);
+    expect(chat.scannedChunks).toBe(2);
+    expect(chat.tokens).toBe(3);
+    const completions = new TraceDecoder({ kind: 'completions', k: 1, thinking: false, sink: () => false });
+    completions.feedPayload('{"choices":[{"index":0,"text":"a","logprobs":null,"finish_reason":null}]}');
+    completions.feedPayload('{"choices":[{"index":0,"text":"b","logprobs":null,"finish_reason":null}]}');
+    expect(completions.scannedChunks).toBe(0);
+    expect(() => chat.feedPayload('{not json')).toThrow(/stream chunk 4 is an event that is not JSON: "\{not json"/);
   });
+
 });

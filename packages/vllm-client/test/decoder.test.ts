@@ -1,5 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import { ProtocolError, TraceDecoder, sortedTopK, parseErrorBody, type TopLogprob } from '@deepconf-safety/vllm-client';
+import { alternativesList } from '../src/chunk-scanner.js';
 import { fixture } from './replay-server.js';
 
 type ChatChunk = {
@@ -7,11 +8,12 @@ type ChatChunk = {
   usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
 };
 
-const payloads = (name: string): unknown[] =>
+const rawPayloads = (name: string): string[] =>
   fixture(name)
     .split('\n\n')
     .filter((e) => e.startsWith('data: ') && e !== 'data: [DONE]')
-    .map((e) => JSON.parse(e.slice(6)) as unknown);
+    .map((e) => e.slice(6));
+const payloads = (name: string): unknown[] => rawPayloads(name).map((p) => JSON.parse(p) as unknown);
 
 /** Independent statement of the reference rule: mean of the top-K sorted values, or of all K+1 if the sampled token is not among the top K. */
 function referenceConfidence(values: number[], k: number): number {
@@ -22,15 +24,31 @@ function referenceConfidence(values: number[], k: number): number {
   return -kept.reduce((a, b) => a + b, 0) / kept.length;
 }
 
+/** Feeds the fixture as the transports do (raw payloads: the chunk scanner reads the chat token chunks it accepts). */
 function decode(name: string, kind: 'chat' | 'completions', k: number, choiceIndex = 0) {
   const seen: { index: number; token: string; logprob: number; confidence: number; tops: readonly TopLogprob[] }[] = [];
-  const d = new TraceDecoder({ kind, k, thinking: false, choiceIndex, sink: (index, token, logprob, confidence, tops) => (seen.push({ index, token, logprob, confidence, tops }), false) });
-  for (const p of payloads(name)) expect(d.feed(p)).toBe('more');
+  const d = new TraceDecoder({
+    kind,
+    k,
+    thinking: false,
+    choiceIndex,
+    sink: (index, token, logprob, confidence, tops) => (seen.push({ index, token, logprob, confidence, tops: alternativesList(tops) }), false),
+  });
+  for (const p of rawPayloads(name)) expect(d.feedPayload(p)).toBe('more');
   return { d, seen, final: d.splitter.finish() };
 }
 
 describe('TraceDecoder on the shared chat fixture (n=2, top_logprobs=5, so K=4)', () => {
   const chunks = payloads('chat_stream_logprobs_n2.sse') as ChatChunk[];
+
+  test('after the first chunk with logprobs, plain token chunks are read by the scanner, not JSON.parse', () => {
+    const { d } = decode('chat_stream_logprobs_n2.sse', 'chat', 4, 0);
+    const withLogprobs = chunks.findIndex((c) => c.choices.some((ch) => ch.logprobs !== null));
+    const plain = chunks.filter((c, i) => i > withLogprobs && c.usage === undefined && c.choices.length === 1 && c.choices[0]?.finish_reason === null);
+    expect(plain.length).toBeGreaterThan(0);
+    expect(d.scannedChunks).toBe(plain.length);
+    expect(decode('completions_stream_logprobs5.sse', 'completions', 5).d.scannedChunks).toBe(0);
+  });
 
   test.each([0, 1])('choice %i: tokens, text, finish reason and usage match the chunks', (choice) => {
     const mine = chunks.flatMap((c) => c.choices.filter((ch) => ch.index === choice));
