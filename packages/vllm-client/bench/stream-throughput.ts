@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SseSplitter, VllmClient, type TraceRequest } from '@deepconf-safety/vllm-client';
+import { SseSplitter, TraceDecoder, VllmClient, type TraceRequest } from '@deepconf-safety/vllm-client';
 
 const TOKENS = Number(process.argv[2] ?? 20_000);
 const ROUNDS = Number(process.argv[3] ?? 5);
@@ -89,6 +89,13 @@ async function main(): Promise<void> {
       }
       if (n !== TOKENS) throw new Error(`parsed ${n} tokens`);
     });
+  // The payloads handed to the decoder as the transport does: chunk scanner (or JSON.parse), validation, confidence.
+  const decoded = () =>
+    cpuSeconds(() => {
+      const d = new TraceDecoder({ kind: 'chat', k: K, thinking: false, sink: () => false });
+      for (const p of payloads) d.feedPayload(p);
+      if (d.tokens !== TOKENS) throw new Error(`decoded ${d.tokens} tokens`);
+    });
   // The same bytes in 64 KiB reads, split and parsed in-process: everything but HTTP and the decoder.
   const bytes = Buffer.from(text);
   const bytesParse = () =>
@@ -111,11 +118,11 @@ async function main(): Promise<void> {
       const r = await client.runTrace(request, { onToken: (t) => ((sum += t.confidence), sum < 0) });
       if (r.tokens !== TOKENS) throw new Error(`expected ${TOKENS} tokens, got ${r.tokens}`);
     });
-  const rows: { raw: number; bytes: number; lean: number; fetch: number; sdk: number }[] = [];
+  const rows: { raw: number; decoder: number; bytes: number; lean: number; fetch: number; sdk: number }[] = [];
   await viaClient('lean'); // warm-up: JIT and connection pool
   await viaClient('lean-fetch');
   await viaClient('sdk');
-  for (let r = 0; r < ROUNDS; r++) rows.push({ raw: TOKENS / (await rawParse()), bytes: TOKENS / (await bytesParse()), lean: TOKENS / (await viaClient('lean')), fetch: TOKENS / (await viaClient('lean-fetch')), sdk: TOKENS / (await viaClient('sdk')) });
+  for (let r = 0; r < ROUNDS; r++) rows.push({ raw: TOKENS / (await rawParse()), decoder: TOKENS / (await decoded()), bytes: TOKENS / (await bytesParse()), lean: TOKENS / (await viaClient('lean')), fetch: TOKENS / (await viaClient('lean-fetch')), sdk: TOKENS / (await viaClient('sdk')) });
   child.stdin.end();
   rmSync(dir, { recursive: true, force: true });
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -128,6 +135,7 @@ async function main(): Promise<void> {
   const bytesPerToken = Math.round(text.length / TOKENS);
   console.log(`stream: ${TOKENS} tokens, top-${K + 1} logprobs, ${bytesPerToken} bytes/token; medians of ${ROUNDS} alternating rounds, per CPU-second`);
   console.log(`raw JSON.parse of the payloads : ${fmt(rawParseRate)}`);
+  console.log(`decoder alone (scanner)        : ${fmt(median(rows.map((x) => x.decoder)))}  ratio ${median(rows.map((x) => x.decoder / x.raw)).toFixed(2)}`);
   console.log(`bytes → split → JSON.parse      : ${fmt(median(rows.map((x) => x.bytes)))}  ratio ${median(rows.map((x) => x.bytes / x.raw)).toFixed(2)}`);
   console.log(`lean client, node:http        : ${fmt(lean)}  ratio ${leanRatio.toFixed(2)}`);
   console.log(`lean client, fetch            : ${fmt(median(rows.map((x) => x.fetch)))}  ratio ${median(rows.map((x) => x.fetch / x.raw)).toFixed(2)}`);

@@ -475,6 +475,17 @@ class TopsPool {
 
 function logprobs(cur: Cursor, pool: TopsPool): { content?: ScannedEntry[] | null } | null {
   if (cur.eatLiteral('null')) return null;
+  if (cur.eatLiteral('{"content":[')) {
+    // vLLM's layout: the content list and nothing else.
+    const list: ScannedEntry[] = [];
+    if (!cur.eat(CLOSE_BRACKET)) {
+      do list.push(contentEntry(cur, pool.next()));
+      while (cur.eat(COMMA));
+      cur.expect(CLOSE_BRACKET);
+    }
+    cur.expect(CLOSE_BRACE);
+    return { content: list };
+  }
   const out: { content?: ScannedEntry[] | null } = {};
   cur.object((key) => {
     if (key !== 'content' || out.content !== undefined) throw GIVE_UP;
@@ -494,7 +505,47 @@ function logprobs(cur: Cursor, pool: TopsPool): { content?: ScannedEntry[] | nul
   return out;
 }
 
+const CHOICE_OPEN = literal('{"index":');
+const THEN_DELTA = literal(',"delta":');
+const THEN_LOGPROBS = literal(',"logprobs":');
+const THEN_FINISH_NULL = literal(',"finish_reason":null');
+const TOKEN_IDS_NULL_CLOSE = literal(',"token_ids":null}');
+const STOP_REASON_NULL_CLOSE = literal(',"stop_reason":null}');
+
+/** A choice in vLLM's key order, with no finish reason (and token_ids or stop_reason null, or absent); else null. */
+function canonicalChoice(cur: Cursor, pool: TopsPool): ScannedChunk['choices'][0] | null {
+  const s = cur.s;
+  const at = cur.pos;
+  if (!matches(s, at, CHOICE_OPEN)) return null;
+  const indexStart = at + CHOICE_OPEN.length;
+  const indexEnd = digits(s, indexStart);
+  // One digit, or several without a leading zero (JSON's grammar for a non-negative integer).
+  if (indexEnd === indexStart || (indexEnd > indexStart + 1 && s.charCodeAt(indexStart) === ZERO) || !matches(s, indexEnd, THEN_DELTA)) return null;
+  const index = indexEnd === indexStart + 1 ? s.charCodeAt(indexStart) - ZERO : Number(s.slice(indexStart, indexEnd));
+  if (!Number.isSafeInteger(index)) return null;
+  cur.pos = indexEnd + THEN_DELTA.length;
+  const d = delta(cur);
+  if (!matches(s, cur.pos, THEN_LOGPROBS)) return null;
+  cur.pos += THEN_LOGPROBS.length;
+  const lp = logprobs(cur, pool);
+  if (!matches(s, cur.pos, THEN_FINISH_NULL)) return null;
+  let p = cur.pos + THEN_FINISH_NULL.length;
+  if (s.charCodeAt(p) === CLOSE_BRACE) p += 1;
+  else if (matches(s, p, TOKEN_IDS_NULL_CLOSE)) p += TOKEN_IDS_NULL_CLOSE.length;
+  else if (matches(s, p, STOP_REASON_NULL_CLOSE)) {
+    cur.pos = p + STOP_REASON_NULL_CLOSE.length;
+    return { index, delta: d, logprobs: lp, finish_reason: null, stop_reason: null };
+  } else return null;
+  cur.pos = p;
+  return { index, delta: d, logprobs: lp, finish_reason: null };
+}
+
 function choice(cur: Cursor, pool: TopsPool): ScannedChunk['choices'][0] {
+  const at = cur.pos;
+  const canonical = canonicalChoice(cur, pool);
+  if (canonical !== null) return canonical;
+  cur.pos = at;
+  pool.reset();
   let index: number | undefined;
   let finishSeen = false;
   const out: Partial<ScannedChunk['choices'][0]> = {};
@@ -542,19 +593,40 @@ function choice(cur: Cursor, pool: TopsPool): ScannedChunk['choices'][0] {
  */
 export class ChatChunkScanner {
   readonly #pool = new TopsPool();
+  /**
+   * The text around the choice in the last chunk read in full: everything up to the choice (`{"id":…,"choices":[`)
+   * and everything after it (`]}`). Within a stream both stay the same from chunk to chunk (same id, created, model),
+   * and a chunk that repeats them byte for byte around a valid choice is as valid as the one they came from, so only
+   * the choice needs reading.
+   */
+  #head: string | null = null;
+  #tail = '';
 
   /** The chunk, or null when the payload is anything else or not certainly valid JSON (then use JSON.parse). */
   scan(payload: string): ScannedChunk | null {
     const cur = new Cursor(payload);
     const pool = this.#pool;
     pool.reset();
-    let only: ScannedChunk['choices'][0] | undefined;
     try {
+      const head = this.#head;
+      // substring + === compares with memcmp; startsWith walks a long head several times slower.
+      if (head !== null && payload.substring(0, head.length) === head && payload.endsWith(this.#tail)) {
+        cur.pos = head.length;
+        const only = choice(cur, pool);
+        if (cur.pos === payload.length - this.#tail.length) return { choices: [only] };
+        cur.pos = 0;
+        pool.reset();
+      }
+      let only: ScannedChunk['choices'][0] | undefined;
+      let choiceStart = -1;
+      let choiceEnd = -1;
       cur.object((key) => {
         if (key === 'choices') {
           if (only !== undefined) throw GIVE_UP;
           cur.expect(OPEN_BRACKET);
+          choiceStart = cur.pos;
           only = choice(cur, pool);
+          choiceEnd = cur.pos;
           cur.expect(CLOSE_BRACKET); // exactly one choice
         } else if (key === 'usage' || key === 'error') {
           if (!cur.eatLiteral('null')) throw GIVE_UP;
@@ -563,11 +635,13 @@ export class ChatChunkScanner {
         } else cur.skipPrimitive();
       });
       if (cur.pos !== payload.length || only === undefined) return null;
+      this.#head = payload.slice(0, choiceStart);
+      this.#tail = payload.slice(choiceEnd);
+      return { choices: [only] };
     } catch (err) {
       if (err === GIVE_UP) return null;
       throw err;
     }
-    return { choices: [only] };
   }
 }
 

@@ -136,12 +136,13 @@ export async function nodeHttpStream(
       }
       payloads.length = 0;
     });
+    // These fire after [DONE] too, when the outcome is settled: no error is built then (an Error captures a stack).
     res.on('end', () => {
       ended = true;
-      settle(new ConnectionError(`stream from vLLM at ${ctx.endpoint} ended before [DONE]`, { endpoint: ctx.endpoint }), true);
+      if (!settled) settle(new ConnectionError(`stream from vLLM at ${ctx.endpoint} ended before [DONE]`, { endpoint: ctx.endpoint }), true);
     });
-    res.on('error', (err) => settle(broke(err.message), false));
+    res.on('error', (err) => settled || settle(broke(err.message), false));
     // 'aborted'/'close' without 'end' is a cut stream.
-    res.on('close', () => settle(broke('connection closed'), false));
+    res.on('close', () => settled || settle(broke('connection closed'), false));
   });
 }

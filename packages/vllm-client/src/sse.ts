@@ -76,11 +76,10 @@ function plainEvents(b: Buffer, out: string[]): number {
   if (b.indexOf(13) !== -1) return 0;
   let start = 0;
   for (;;) {
-    const end = b.indexOf('\n\n', start, 'latin1');
-    if (end === -1) return start;
+    // A single-line event ends at its first LF, which a second LF must follow; anything else is the general path's.
+    const end = b.indexOf(LF, start);
+    if (end === -1 || end + 1 >= b.length || b[end + 1] !== LF) return start;
     for (let i = 0; i < DATA_PREFIX.length; i++) if (b[start + i] !== DATA_PREFIX[i]) return start;
-    // A single line: its first LF is the event's end.
-    if (b.indexOf(LF, start) !== end) return start;
     out.push(b.toString('latin1', start + DATA_PREFIX.length, end));
     start = end + 2;
   }

@@ -1,7 +1,7 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
 import { TraceDecoder, sortedTopK } from '@deepconf-safety/vllm-client';
-import { alternativesList, scanChatChunk, ScannedTops } from '../src/chunk-scanner.js';
+import { alternativesList, ChatChunkScanner, scanChatChunk, ScannedTops } from '../src/chunk-scanner.js';
 
 // The scanner must be indistinguishable from JSON.parse for the decoder: every payload goes through both paths and
 // every token, the final state and any error must be identical (numbers compared with Object.is, i.e. bit for bit).
@@ -188,8 +188,8 @@ describe('chunk scanner vs JSON.parse', () => {
  * Scans `p`; when the scanner accepts it, checks it against JSON.parse where the decoder reads (numbers bit for bit,
  * including -0 and subnormals, which a JSON round trip would not show). Returns whether it was accepted.
  */
-function expectSameAsJsonParse(p: string): boolean {
-  const raw = scanChatChunk(p);
+function expectSameAsJsonParse(p: string, scanner = new ChatChunkScanner()): boolean {
+  const raw = scanner.scan(p);
   if (raw === null) return false;
   const scanned = plainScanned(raw);
   const parsed = JSON.parse(p) as { choices: Record<string, unknown>[] };
@@ -256,12 +256,17 @@ describe("chunk scanner on vLLM's own layout (the one-regex path for top_logprob
         } catch {
           valid = false;
         }
+        // A scanner that has read the original knows its head and tail, and reads only the choice when both recur.
+        const primed = new ChatChunkScanner();
+        expect(primed.scan(p)).not.toBeNull();
         if (!valid) {
           expect(scanChatChunk(mutated)).toBeNull();
+          expect(primed.scan(mutated)).toBeNull();
           declined++;
         } else {
           stillJson++;
           expectSameAsJsonParse(mutated);
+          expectSameAsJsonParse(mutated, primed);
         }
       }),
       { numRuns: 3000 },

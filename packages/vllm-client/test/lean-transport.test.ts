@@ -27,6 +27,10 @@ type KeepAliveServer = {
   resetAll: boolean;
   /** Silence in the middle of each answer (after the first event), in ms. */
   pauseMs: number;
+  /** Send the whole stream, [DONE] included, but never end the response. */
+  lingerAfterDone: boolean;
+  /** Connections the client closed, by index. */
+  closedByClient: number[];
   close(): Promise<void>;
 };
 
@@ -43,6 +47,8 @@ async function startKeepAliveServer(body: string): Promise<KeepAliveServer> {
     resetReused: false,
     resetAll: false,
     pauseMs: 0,
+    lingerAfterDone: false,
+    closedByClient: [],
     close: async () => {
       server.closeAllConnections();
       server.close();
@@ -61,13 +67,17 @@ async function startKeepAliveServer(body: string): Promise<KeepAliveServer> {
     request.resume();
     request.on('end', () => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
+      if (state.lingerAfterDone) return void res.write(body);
       if (state.pauseMs === 0) return void res.end(body);
       const cut = body.indexOf('\n\n') + 2;
       res.write(body.slice(0, cut));
       setTimeout(() => res.end(body.slice(cut)), state.pauseMs);
     });
   });
-  server.on('connection', (s: Socket) => state.connections.push(s));
+  server.on('connection', (s: Socket) => {
+    const index = state.connections.push(s) - 1;
+    s.on('close', () => state.closedByClient.push(index));
+  });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   state.baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
@@ -150,6 +160,32 @@ describe('keep-alive sockets (lean transport)', () => {
     await client.runTrace(req);
     await client.runTrace(req);
     expect(server.requests.map((r) => r.connection)).toEqual([0, 0]);
+  });
+});
+
+describe('the end of a stream', () => {
+  test('a response that lingers after [DONE] neither delays the trace nor keeps its socket', async () => {
+    server = await startKeepAliveServer(stream(3));
+    server.lingerAfterDone = true;
+    const client = new VllmClient({ baseURLs: [server.baseURL], model: 'm', maxRetries: 0, env: {} });
+    const t0 = performance.now();
+    const r = await client.runTrace(req);
+    expect(r.tokens).toBe(3);
+    expect(r.finishReason).toBe('stop');
+    expect(performance.now() - t0).toBeLessThan(900);
+    expect(server.closedByClient).toEqual([]);
+    for (let i = 0; i < 60 && server.closedByClient.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(server.closedByClient).toEqual([0]);
+  });
+
+  test.each(['lean', 'lean-fetch', 'sdk'] as const)('%s: an error thrown by onToken reaches the caller untouched and drops the stream', async (transport) => {
+    server = await startKeepAliveServer(stream(20));
+    server.lingerAfterDone = true;
+    const client = new VllmClient({ baseURLs: [server.baseURL], model: 'm', transport, maxRetries: 0, env: {} });
+    const mine = new Error('the caller broke');
+    await expect(client.runTrace(req, { onToken: (t) => (t.index === 2 ? (() => { throw mine; })() : false) })).rejects.toBe(mine);
+    for (let i = 0; i < 40 && server.closedByClient.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
+    expect(server.closedByClient).toEqual([0]);
   });
 });
 
