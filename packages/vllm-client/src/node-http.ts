@@ -102,13 +102,15 @@ export async function nodeHttpStream(
     const payloads: string[] = [];
     let ended = false;
     let settled = false;
+    let grace: ReturnType<typeof setTimeout> | undefined;
     const settle = (failure: unknown, keepSocket: boolean) => {
       if (settled) return;
       settled = true;
       if (!ended) {
         if (!keepSocket) res.destroy();
-        // After [DONE] vLLM ends the response at once; one that lingers must not hold its socket for ever.
-        else setTimeout(() => ended || res.destroy(), DONE_GRACE_MS).unref();
+        // After [DONE] vLLM ends the response at once; one that lingers must not hold its socket for ever. Cleared at
+        // 'end': a pending timer keeps this whole closure (decoder included) alive.
+        else grace = setTimeout(() => res.destroy(), DONE_GRACE_MS).unref();
       }
       if (failure === undefined) resolve();
       else reject(failure);
@@ -139,6 +141,7 @@ export async function nodeHttpStream(
     // These fire after [DONE] too, when the outcome is settled: no error is built then (an Error captures a stack).
     res.on('end', () => {
       ended = true;
+      clearTimeout(grace);
       if (!settled) settle(new ConnectionError(`stream from vLLM at ${ctx.endpoint} ended before [DONE]`, { endpoint: ctx.endpoint }), true);
     });
     res.on('error', (err) => settled || settle(broke(err.message), false));
