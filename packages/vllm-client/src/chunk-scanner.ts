@@ -283,16 +283,16 @@ function once<T>(previous: T | undefined, value: T): T {
   return value;
 }
 
-/** Decodes the escapes of a JSON string's contents (validated by stringEnd); newline tokens make these common enough. */
+/** Decodes the escapes of a JSON string's contents (validated when scanned); newline tokens make these common enough. */
 function decodeEscapes(raw: string): string {
   return JSON.parse(`"${raw}"`) as string;
 }
 
-/** A literal of vLLM's layout: its text, and its char codes for `at`. */
-type Literal = { text: string; codes: readonly number[]; length: number };
+/** A literal of vLLM's layout, as the char codes `matches` compares. */
+type Literal = { codes: readonly number[]; length: number };
 
 function literal(text: string): Literal {
-  return { text, codes: Array.from(text, (c) => c.charCodeAt(0)), length: text.length };
+  return { codes: Array.from(text, (c) => c.charCodeAt(0)), length: text.length };
 }
 
 /** Whether `lit` occurs in `s` at `pos`: a charCodeAt loop is several times cheaper than startsWith for these. */
