@@ -72,7 +72,12 @@ export class TraceDecoder {
       const scanned = this.#scanner.scan(payload);
       if (scanned !== null) {
         this.scannedChunks++;
-        return this.feed(scanned);
+        // What feed() would do with it: the scanner returns only plain token chunks (no error, usage or finish reason,
+        // exactly one choice), and the chunks that need zod have passed already.
+        const n = this.#chunks++;
+        const choice = scanned.choices[0];
+        if (choice.index !== this.#choice) return 'more';
+        return this.#chatChoice(choice as unknown as Record<string, unknown>, n) ? 'stop' : 'more';
       }
     }
     let chunk: unknown;
