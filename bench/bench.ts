@@ -40,7 +40,7 @@ export const SIZES: Record<'full' | 'quick', BenchConfig> = {
   },
   quick: {
     mode: 'quick',
-    throughput: { tokens: 8_000, rounds: 3, concurrency: 16, sdkRounds: 1, window: 64 },
+    throughput: { tokens: 16_000, rounds: 5, concurrency: 16, sdkRounds: 1, window: 64 },
     abort: { trials: 30, minStop: 1, maxStop: 12, tokensPerSecond: 80 },
     endToEnd: { prompts: 48, tracesPerPrompt: 8, warmup: 4, window: 64, maxNumSeqs: 64, tokensPerSecond: 160, concurrency: 80, sampleEveryMs: 100 },
     memory: { traces: 800, shortTraces: 160, tracesPerPrompt: 8, concurrency: 64 },
