@@ -129,6 +129,26 @@ describe('npm run experiment against the emulator over HTTP', () => {
     expect(mismatch.stderr).toMatch(/different configuration.*traces: 4 → 6/);
   }, CHILD_TIMEOUT_MS);
 
+  test('--client-threads 2 (traces streamed in worker threads) gives the results of one thread', async () => {
+    const oneDir = tmp();
+    const twoDir = tmp();
+    const one = await inProcess(args(oneDir));
+    // A real process, as users run it: the threads load the sources through tsx there too.
+    const two = await cli(args(twoDir, ['--client-threads', '2']));
+    expect(one.exitCode).toBe(0);
+    expect(two.stderr).toBe('');
+    expect(two.exitCode).toBe(0);
+    const a = RunStore.open(oneDir);
+    const b = RunStore.open(twoDir);
+    expect(b.readResults()).toEqual(a.readResults());
+    expect(b.readResults().overall.early_stopped).toBeGreaterThan(0);
+    expect(sortById(b.readInstances())).toEqual(sortById(a.readInstances()));
+    expect(b.readManifest().configHash).toBe(a.readManifest().configHash);
+    const bad = await inProcess(args(tmp(), ['--client-threads', '0']));
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr).toMatch(/--client-threads: must be an integer >= 1/);
+  }, CHILD_TIMEOUT_MS);
+
   test('Ctrl+C stops cleanly: manifest interrupted, exit 130, resumable', async () => {
     const dir = tmp();
     const child = cli(args(dir));

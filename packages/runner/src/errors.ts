@@ -29,6 +29,9 @@ export class RunInterruptedError extends RunnerError {
 /** The server refused every request in a way retrying cannot fix (bad key, unknown model, or a long run of failures). */
 export class ServerFailureError extends RunnerError {}
 
+/** A trace thread of ThreadedTraceSource failed to start or died; its traces fail with this (retried elsewhere). */
+export class TraceThreadError extends RunnerError {}
+
 /** Works across realms and duplicate installs, unlike instanceof. */
 export function isRunnerError(value: unknown): value is RunnerError {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;

@@ -1,5 +1,6 @@
-export { RunnerError, RunnerConfigError, RunInterruptedError, ServerFailureError, isRunnerError, redactSecrets } from './errors.js';
-export type { TraceRequest, TraceResult, TokenInfo, TraceHooks, TraceSource } from './trace-source.js';
+export { RunnerError, RunnerConfigError, RunInterruptedError, ServerFailureError, TraceThreadError, isRunnerError, redactSecrets } from './errors.js';
+export type { TraceRequest, TraceResult, TokenInfo, TraceHooks, TraceSource, StopRule } from './trace-source.js';
+export { ThreadedTraceSource, type ThreadedSourceOptions, type ThreadClientOptions } from './threaded-source.js';
 // The DeepConf policy lives in @deepconf-safety/confidence (one implementation for the runner, its replay and
 // reporting); re-exported so the runner's API keeps these names.
 export {

@@ -245,10 +245,12 @@ export async function runExperiment(options: RunExperimentOptions): Promise<RunO
       const monitor = new StopMonitor(settings.window, streamThreshold);
       const confs: number[] = [];
       let stoppedAt: number | null = null;
+      let calledBack = false;
       let result: TraceResult;
       try {
         result = await source.runTrace(request, {
           onToken: (tok) => {
+            calledBack = true;
             if (internal.signal.aborted || stoppedAt !== null) return true;
             // Positions without logprob data are skipped, as the reference implementation does.
             if (Number.isNaN(tok.confidence)) return false;
@@ -256,6 +258,7 @@ export async function runExperiment(options: RunExperimentOptions): Promise<RunO
             if (monitor.push(tok.confidence)) stoppedAt = tok.index;
             return stoppedAt !== null;
           },
+          stopRule: { window: settings.window, threshold: streamThreshold },
           signal: internal.signal,
         });
       } catch (error) {
@@ -266,6 +269,8 @@ export async function runExperiment(options: RunExperimentOptions): Promise<RunO
         lastError = message;
         continue;
       }
+      // A source that applied stopRule itself never called onToken: its result says where it stopped.
+      if (!calledBack && result.finishReason === 'aborted' && result.stoppedAt !== null) stoppedAt = result.stoppedAt;
       if (stoppedAt === null) checkAborted(); // aborted by the interrupt, not by the stop rule
       if (result.finishReason === 'error' || (result.finishReason === 'aborted' && stoppedAt === null)) {
         lastError = `the stream ended with finish reason ${result.finishReason}`;
@@ -273,7 +278,7 @@ export async function runExperiment(options: RunExperimentOptions): Promise<RunO
       }
       consecutiveErrors = 0;
       // A source that does not call onToken still reports its confidences.
-      const kept = confs.length > 0 || stoppedAt !== null ? Float64Array.from(confs) : result.confidences;
+      const kept = confs.length > 0 ? Float64Array.from(confs) : result.confidences;
       const metrics = traceMetrics(kept, settings.window);
       const split = splitThinking(result.text);
       const stopReason: TraceRecord['stopReason'] = stoppedAt !== null ? 'early_stopped' : result.finishReason === 'length' ? 'length' : 'finished';

@@ -84,6 +84,20 @@ describe('runExperiment on scripted streams', () => {
     expect(store.readResults().overall.total_tokens).toBe(72);
   });
 
+  test('a source that applies the stop rule itself (no onToken) gives the same run', async () => {
+    const run = async (applyStopRule: boolean) => {
+      const store = openStore(tmp());
+      const outcome = await runExperiment({ instances: [inst('A', true), inst('B', false)], settings: settings(), source: new ScriptedSource(SEED, scriptAB, 64, applyStopRule), store, emulated: true, concurrency: 4 });
+      store.close();
+      return { outcome, traces: [...byKey(store.readTraces()).entries()].sort(([a], [b]) => a.localeCompare(b)) };
+    };
+    const viaCallback = await run(false);
+    const viaRule = await run(true);
+    expect(viaRule.traces.find(([k]) => k === 'A#3')?.[1]).toMatchObject({ stopReason: 'early_stopped', stoppedAtToken: 5, tokens: 6 });
+    expect(viaRule.traces).toEqual(viaCallback.traces);
+    expect(viaRule.outcome.results).toEqual(viaCallback.outcome.results);
+  });
+
   test('--no-early-stop runs everything in full, baseline exact, and still marks low-confidence finals out of the vote', async () => {
     const dir = tmp();
     const store = openStore(dir);

@@ -1,3 +1,4 @@
+import { StopMonitor } from '@deepconf-safety/confidence';
 import { traceSeed, type TraceHooks, type TraceRequest, type TraceResult, type TraceSource } from '@deepconf-safety/runner';
 
 export const REFUSE = "I'm sorry, but I can't help with that.";
@@ -24,6 +25,8 @@ export class ScriptedSource implements TraceSource {
     private readonly runSeed: number,
     private readonly script: (instanceId: string, traceIndex: number) => Script,
     private readonly maxTraceIndex = 64,
+    /** Apply hooks.stopRule here and never call onToken, as a source running traces on other threads does. */
+    private readonly applyStopRule = false,
   ) {}
 
   /** The test knows instance and trace only through the seed, as a server would. */
@@ -43,6 +46,8 @@ export class ScriptedSource implements TraceSource {
     await Promise.resolve();
     if (s.fatal) throw s.fatal;
     const confs: number[] = [];
+    const rule = this.applyStopRule ? hooks?.stopRule : undefined;
+    const monitor = rule === undefined ? null : new StopMonitor(rule.window, rule.threshold);
     for (let i = 0; i < s.confs.length; i++) {
       const c = s.confs[i] as number;
       confs.push(c);
@@ -50,7 +55,8 @@ export class ScriptedSource implements TraceSource {
       if (attempt <= (s.failures ?? 0) && i === Math.floor(s.confs.length / 2)) {
         throw Object.assign(new Error('stream broke at token ' + i), { name: 'StreamInterruptedError' });
       }
-      if (hooks?.onToken?.({ index: i, text: 'x', logprob: -c, confidence: c })) {
+      if (monitor !== null && hooks?.signal?.aborted) throw hooks.signal.reason;
+      if (monitor !== null ? monitor.push(c) : hooks?.onToken?.({ index: i, text: 'x', logprob: -c, confidence: c })) {
         return this.#result(confs, s.text.slice(0, i), 'aborted', i);
       }
     }

@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { isDatasetError, loadBenchmark, sampleInstances, summarizeSkipped } from '@deepconf-safety/datasets';
 import { EMULATOR_VERSION, startEmulator } from '@deepconf-safety/emulator';
 import { FILES, RUN_STORE_SCHEMA_VERSION, RunStore, isRunStoreError, type Manifest, type Results } from '@deepconf-safety/run-store';
-import { isRunnerError, redactSecrets, runExperiment, type RunSettings } from '@deepconf-safety/runner';
+import { ThreadedTraceSource, isRunnerError, redactSecrets, runExperiment, type RunSettings } from '@deepconf-safety/runner';
 import { VllmClient, isVllmClientError, type ServerProbe } from '@deepconf-safety/vllm-client';
 import { CONCURRENCY_PER_ENDPOINT, DEFAULT_TOP_LOGPROBS, OptionError, parseExperimentOptions, type ExperimentOptions } from './options.js';
 import { createProgress } from './progress.js';
@@ -197,7 +197,7 @@ export async function experimentCommand(argv: readonly string[], io: CommandIo):
         description: o.description,
         benchmarkSource: loaded.source,
         skippedRows: loaded.skipped.length,
-        runOptions: { output, concurrency: o.concurrency, retries: o.retries, apiKeyEnv: o.apiKeyEnv, config: o.config },
+        runOptions: { output, concurrency: o.concurrency, clientThreads: o.clientThreads, retries: o.retries, apiKeyEnv: o.apiKeyEnv, config: o.config },
       },
       { resume: o.resume },
     );
@@ -221,11 +221,19 @@ export async function experimentCommand(argv: readonly string[], io: CommandIo):
     const progress = createProgress({ tty: io.tty, write: io.out });
     const concurrency = o.concurrency ?? CONCURRENCY_PER_ENDPOINT * Math.max(1, healthy.length);
     let outcome;
+    // With several threads the probed client stays here for the probe's sake; each thread gets a client of its own.
+    const threaded =
+      o.clientThreads > 1
+        ? await ThreadedTraceSource.start({
+            threads: o.clientThreads,
+            client: { baseURLs: server.baseUrls, model: o.model, endpoint: o.endpoint, topKMode: client.topKMode, ...(apiKey ? { apiKey } : {}) },
+          })
+        : null;
     try {
       outcome = await runExperiment({
         instances,
         settings: runSettings(eff),
-        source: client,
+        source: threaded ?? client,
         store,
         emulated,
         concurrency,
@@ -237,6 +245,7 @@ export async function experimentCommand(argv: readonly string[], io: CommandIo):
       });
     } finally {
       progress.stop();
+      await threaded?.close();
     }
     const finishedAt = new Date();
     manifest = {

@@ -40,6 +40,8 @@ export interface ExperimentOptions {
   stratify: boolean;
   splitPercentile: number;
   concurrency: number | null;
+  /** Threads that stream, parse and score traces (1 = in the main thread). */
+  clientThreads: number;
   retries: number;
   resume: boolean;
   retryErrors: boolean;
@@ -132,6 +134,7 @@ export function buildParser(argv: readonly string[]): Argv {
     .option('stratify', { type: 'boolean', default: true, describe: 'keep the label mix when sampling --num-instances' })
     .option('split-percentile', { type: 'number', default: 50, describe: 'percentile of prompt confidence splitting confident from uncertain buckets' })
     .option('concurrency', { type: 'number', describe: `traces in flight across all prompts (default ${CONCURRENCY_PER_ENDPOINT} per endpoint)` })
+    .option('client-threads', { type: 'number', default: 1, describe: 'threads that stream, parse and score traces; one keeps up with about one GPU (README, Benchmarks), so give about one per endpoint with several' })
     .option('retries', { type: 'number', default: 2, describe: 'retries of a trace whose stream breaks before it is recorded as an error' })
     .option('resume', { type: 'boolean', default: false, describe: 'finish an interrupted run in --output (refused if the configuration differs)' })
     .option('retry-errors', { type: 'boolean', default: false, describe: 'with --resume: redo only the traces recorded as errors' })
@@ -214,6 +217,7 @@ export async function parseExperimentOptions(argv: readonly string[]): Promise<E
     stratify: raw['stratify'] !== false,
     splitPercentile: range(raw, 'split-percentile', 0, 100),
     concurrency,
+    clientThreads: int(raw, 'client-threads', 1),
     retries: int(raw, 'retries', 0),
     resume,
     retryErrors,
