@@ -5,9 +5,11 @@ import { runBenchExperiment } from './experiment.js';
 import { measureMemory, type MemoryOptions } from './memory.js';
 import type { InstanceInput } from '@deepconf-safety/runner';
 import { cycleInstances, xstestInstances } from './prompts.js';
-import { goals, loadAverage, machineInfo, type BenchResults, type EndToEndResult } from './report.js';
+import { goals, loadAverage, machineInfo, type BenchResults, type EndToEndResult, type ThreadsResult } from './report.js';
 import { analyseSaturation, type SaturationResult } from './saturation.js';
 import { measureThroughput, type ThroughputOptions } from './throughput.js';
+import { isDeepStrictEqual } from 'node:util';
+import type { Results } from '@deepconf-safety/run-store';
 
 export type EndToEndOptions = {
   prompts: number;
@@ -28,6 +30,8 @@ export type BenchConfig = {
   abort: AbortOptions;
   endToEnd: EndToEndOptions;
   memory: MemoryOptions;
+  /** The end-to-end run again with this many trace threads (--client-threads), beside the single-threaded one. */
+  threads: { clientThreads: number };
 };
 
 export const SIZES: Record<'full' | 'quick', BenchConfig> = {
@@ -37,6 +41,7 @@ export const SIZES: Record<'full' | 'quick', BenchConfig> = {
     abort: { trials: 200, minStop: 1, maxStop: 16, tokensPerSecond: 80 },
     endToEnd: { prompts: 450, tracesPerPrompt: 8, warmup: 4, window: 64, maxNumSeqs: 256, tokensPerSecond: 80, concurrency: 320, sampleEveryMs: 100 },
     memory: { traces: 10_000, shortTraces: 2_000, tracesPerPrompt: 8, concurrency: 256 },
+    threads: { clientThreads: 2 },
   },
   quick: {
     mode: 'quick',
@@ -44,6 +49,7 @@ export const SIZES: Record<'full' | 'quick', BenchConfig> = {
     abort: { trials: 30, minStop: 1, maxStop: 12, tokensPerSecond: 80 },
     endToEnd: { prompts: 48, tracesPerPrompt: 8, warmup: 4, window: 64, maxNumSeqs: 64, tokensPerSecond: 160, concurrency: 80, sampleEveryMs: 100 },
     memory: { traces: 800, shortTraces: 160, tracesPerPrompt: 8, concurrency: 64 },
+    threads: { clientThreads: 2 },
   },
 };
 
@@ -89,17 +95,20 @@ export async function runBench(config: BenchConfig, log: (line: string) => void 
   };
   const runEndToEnd = async (emu: EmulatorProcess) => {
     log(`end to end + saturation: ${e.prompts} prompts x ${e.tracesPerPrompt} traces, max-num-seqs ${e.maxNumSeqs} at ${e.tokensPerSecond} tok/s per sequence`);
-    return timed('endToEnd', () => endToEndStage(emu, prompts, e));
+    const single = await timed('endToEnd', () => endToEndStage(emu, prompts, e));
+    log(`threads: the same run with ${config.threads.clientThreads} trace threads`);
+    const threads = await timed('threads', () => threadsStage(emu, prompts, e, config.threads.clientThreads, single));
+    return { ...single, threads };
   };
   let abort: AbortResult;
-  let stage: { endToEnd: EndToEndResult; saturation: SaturationResult };
+  let stage: { endToEnd: EndToEndResult; saturation: SaturationResult; threads: ThreadsResult };
   if (shared) {
     ({ abort, stage } = await withEmulator(e2eEmulator, async (emu) => ({ abort: await runAbort(emu), stage: await runEndToEnd(emu) })));
   } else {
     abort = await withEmulator({ tokensPerSecond: config.abort.tokensPerSecond }, runAbort);
     stage = await withEmulator(e2eEmulator, runEndToEnd);
   }
-  const { endToEnd, saturation } = stage;
+  const { endToEnd, saturation, threads } = stage;
 
   const finished = new Date();
   const partial = { throughput, abort, saturation, memory };
@@ -113,11 +122,52 @@ export async function runBench(config: BenchConfig, log: (line: string) => void 
     stageSeconds,
     ...partial,
     endToEnd,
+    threads,
     goals: goals(partial),
   };
 }
 
-export async function endToEndStage(emu: EmulatorProcess, prompts: readonly InstanceInput[], e: EndToEndOptions): Promise<{ endToEnd: EndToEndResult; saturation: SaturationResult }> {
+/**
+ * The end-to-end run again with the traces streamed, parsed and scored in worker threads: where the main thread's
+ * load goes, and proof that the threaded run decides exactly as the single-threaded one. On a machine whose cores
+ * are all busy (client and emulator share two here) the wall time says little; the main thread's share does.
+ */
+export async function threadsStage(
+  emu: EmulatorProcess,
+  prompts: readonly InstanceInput[],
+  e: EndToEndOptions,
+  clientThreads: number,
+  single: { endToEnd: EndToEndResult; results: Results },
+): Promise<ThreadsResult> {
+  const run = await runBenchExperiment({
+    baseURL: emu.baseURL,
+    model: emu.model,
+    instances: cycleInstances(prompts, e.prompts),
+    traces: e.tracesPerPrompt,
+    warmup: e.warmup,
+    window: e.window,
+    concurrency: e.concurrency,
+    sampleEveryMs: 0,
+    clientThreads,
+  });
+  const s = single.endToEnd;
+  return {
+    clientThreads,
+    wallSeconds: run.wallSeconds,
+    clientCpuSeconds: run.clientCpuSeconds,
+    mainThreadUtilization: run.mainThreadUtilization,
+    threadUtilization: run.threadUtilization ?? [],
+    clientEventLoopDelayMs: run.eventLoopDelayMs,
+    singleThread: { wallSeconds: s.wallSeconds, clientCpuSeconds: s.details.clientCpuSeconds, mainThreadUtilization: s.details.mainThreadUtilization },
+    sameResults: isDeepStrictEqual(run.results, single.results),
+  };
+}
+
+export async function endToEndStage(
+  emu: EmulatorProcess,
+  prompts: readonly InstanceInput[],
+  e: EndToEndOptions,
+): Promise<{ endToEnd: EndToEndResult; saturation: SaturationResult; results: Results }> {
   const before = await emu.metrics();
   const run = await runBenchExperiment({
     baseURL: emu.baseURL,
@@ -163,7 +213,8 @@ export async function endToEndStage(emu: EmulatorProcess, prompts: readonly Inst
       tokensAfterStopPerStoppedTrace: run.serverTokens === null || stopped === 0 ? null : (run.serverTokens - o.total_tokens) / stopped,
       serverTokensAfterDisconnect: run.serverTokensAfterDisconnect,
       clientEventLoopDelayMs: run.eventLoopDelayMs,
+      mainThreadUtilization: run.mainThreadUtilization,
     },
   };
-  return { endToEnd, saturation };
+  return { endToEnd, saturation, results: run.results };
 }

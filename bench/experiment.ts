@@ -2,10 +2,10 @@
 // /metrics meanwhile. Used by the saturation / end-to-end stage and by the memory child.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance as perf } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { RunStore, type Results } from '@deepconf-safety/run-store';
-import { runExperiment, type InstanceInput, type RunSettings, type TraceSource } from '@deepconf-safety/runner';
+import { ThreadedTraceSource, runExperiment, type InstanceInput, type RunSettings, type TraceSource } from '@deepconf-safety/runner';
 import { VllmClient } from '@deepconf-safety/vllm-client';
 import { BenchMeasurementError } from './errors.js';
 import { parseMetrics, type EmulatorMetrics } from './metrics.js';
@@ -30,6 +30,8 @@ export type ExperimentOptions = {
   concurrency: number;
   /** Poll /metrics this often (ms); 0 = do not sample. */
   sampleEveryMs: number;
+  /** Trace threads (ThreadedTraceSource); 1 or absent = the client in the main thread. */
+  clientThreads?: number;
 };
 
 export type ExperimentRun = {
@@ -49,6 +51,10 @@ export type ExperimentRun = {
   retries: number;
   /** This process's event-loop delay during the run (ms): how late the client could have seen a token. */
   eventLoopDelayMs: { p50: number; p99: number; max: number };
+  /** Share of the run the main thread's event loop was busy (performance.eventLoopUtilization). */
+  mainThreadUtilization: number;
+  /** The same for each trace thread; null without threads. */
+  threadUtilization: number[] | null;
 };
 
 export function benchSettings(o: Pick<ExperimentOptions, 'traces' | 'warmup' | 'window' | 'maxTokens'>): RunSettings {
@@ -92,7 +98,11 @@ export async function runBenchExperiment(o: ExperimentOptions): Promise<Experime
       },
       { resume: false },
     );
-    const client = new VllmClient({ baseURLs: [o.baseURL], model: o.model, env: {} });
+    const threads = o.clientThreads ?? 1;
+    const client: TraceSource =
+      threads > 1
+        ? await ThreadedTraceSource.start({ threads, client: { baseURLs: [o.baseURL], model: o.model } })
+        : new VllmClient({ baseURLs: [o.baseURL], model: o.model, env: {} });
     const samples: MetricsSample[] = [];
     const inFlight: InFlightEvent[] = [];
     let sampling = o.sampleEveryMs > 0;
@@ -110,7 +120,8 @@ export async function runBenchExperiment(o: ExperimentOptions): Promise<Experime
         track(1);
         try {
           const r = await client.runTrace(request, hooks);
-          retries += r.attempts - 1;
+          // A threaded source reports no attempts: the threads retry on their own.
+          if ('attempts' in r && typeof r.attempts === 'number') retries += r.attempts - 1;
           return r;
         } finally {
           track(-1);
@@ -146,10 +157,17 @@ export async function runBenchExperiment(o: ExperimentOptions): Promise<Experime
     let timing;
     const delay = monitorEventLoopDelay({ resolution: 5 });
     delay.enable();
+    const elu0 = perf.eventLoopUtilization();
+    const threadElu0 = client instanceof ThreadedTraceSource ? client.eventLoopUtilization() : null;
+    let elu = 0;
+    let threadUtilization: number[] | null = null;
     try {
       timing = await cpuSeconds(() => runExperiment({ instances: o.instances, settings, source, store, emulated: true, concurrency: o.concurrency }));
       outcome = timing.value;
+      elu = perf.eventLoopUtilization(elu0).utilization;
+      if (client instanceof ThreadedTraceSource && threadElu0 !== null) threadUtilization = client.eventLoopUtilization(threadElu0).map((u) => u.utilization);
     } finally {
+      if (client instanceof ThreadedTraceSource) await client.close();
       delay.disable();
       sampling = false;
       await sampler.stop();
@@ -170,6 +188,8 @@ export async function runBenchExperiment(o: ExperimentOptions): Promise<Experime
       sampleErrors,
       retries,
       eventLoopDelayMs: { p50: delay.percentile(50) / 1e6, p99: delay.percentile(99) / 1e6, max: delay.max / 1e6 },
+      mainThreadUtilization: elu,
+      threadUtilization,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -34,7 +34,25 @@ export type EndToEndResult = {
     serverTokensAfterDisconnect: number | null;
     /** The client's event-loop delay during the run (ms). */
     clientEventLoopDelayMs: { p50: number; p99: number; max: number };
+    /** Share of the run the main thread's event loop was busy. */
+    mainThreadUtilization: number;
   };
+};
+
+/** The end-to-end run with trace threads, beside the single-threaded one (see threadsStage). */
+export type ThreadsResult = {
+  clientThreads: number;
+  wallSeconds: number;
+  /** The whole process, threads included. */
+  clientCpuSeconds: number;
+  /** Share of the run the main thread's event loop was busy: what is left of the client's load there. */
+  mainThreadUtilization: number;
+  /** The same for each trace thread. */
+  threadUtilization: number[];
+  clientEventLoopDelayMs: { p50: number; p99: number; max: number };
+  singleThread: { wallSeconds: number; clientCpuSeconds: number; mainThreadUtilization: number };
+  /** results.json of the threaded run equals the single-threaded run's. */
+  sameResults: boolean;
 };
 
 export type Goal = { goal: string; met: boolean };
@@ -53,6 +71,7 @@ export type BenchResults = {
   saturation: SaturationResult;
   memory: MemoryResult;
   endToEnd: EndToEndResult;
+  threads: ThreadsResult;
   goals: Record<'throughputRatio' | 'throughputRate' | 'abortMedian' | 'saturation' | 'memoryFlat', Goal>;
 };
 
@@ -99,6 +118,10 @@ export function formatTable(r: BenchResults): string {
   lines.push(
     `${'end to end'.padEnd(18)} ${`${fixed(e.wallSeconds, 1)} s, ${int(e.tokens)} tokens`.padEnd(40)}        ${e.details.prompts} prompts x ${e.details.tracesPerPrompt} traces, savings ${fixed(e.savingsPercent, 1)}%, ${int(e.details.wallTokensPerSecond)} tok/s wall`,
     `${''.padEnd(18)} ${`client ${int(e.details.clientTokensPerCpuSecond)} tok/s per CPU-second`.padEnd(40)}        under load a stopped trace ran on ${fixed(e.details.tokensAfterStopPerStoppedTrace, 1)} tokens at the server (${e.details.serverTokensAfterDisconnect ?? 'n/a'} after it saw the disconnect); client event-loop delay p99 ${fixed(e.details.clientEventLoopDelayMs.p99, 0)} ms`,
+  );
+  const th = r.threads;
+  lines.push(
+    `${'client threads'.padEnd(18)} ${`main thread busy ${fixed(th.mainThreadUtilization, 2)} with ${th.clientThreads} threads`.padEnd(40)}        threads ${th.threadUtilization.map((u) => fixed(u, 2)).join(', ')}; one thread: main ${fixed(th.singleThread.mainThreadUtilization, 2)}; same results: ${th.sameResults ? 'yes' : 'NO'}; ${fixed(th.wallSeconds, 1)} s wall, ${fixed(th.clientCpuSeconds, 1)} CPU-s (one: ${fixed(th.singleThread.clientCpuSeconds, 1)})`,
   );
   return [`npm run bench (${r.mode}): ${r.machine.cpus} CPUs, load ${r.machine.loadAverageAtStart.join(' ')}, ${fixed(r.durationSeconds, 0)} s`, ...lines].join('\n');
 }

@@ -11,6 +11,7 @@ const TINY: BenchConfig = {
   abort: { trials: 3, minStop: 1, maxStop: 4, tokensPerSecond: 1000 },
   endToEnd: { prompts: 8, tracesPerPrompt: 4, warmup: 2, window: 16, maxNumSeqs: 4, tokensPerSecond: 1000, concurrency: 4, sampleEveryMs: 40 },
   memory: { traces: 16, shortTraces: 8, tracesPerPrompt: 4, concurrency: 8 },
+  threads: { clientThreads: 2 },
 };
 
 const finite = (x: unknown) => typeof x === 'number' && Number.isFinite(x);
@@ -19,8 +20,8 @@ describe('npm run bench (smoke, tiny sizes)', () => {
   test('every stage runs against emulator child processes and fills results.json', async () => {
     const lines: string[] = [];
     const r = await runBench(TINY, (l) => lines.push(l));
-    expect(lines.map((l) => l.split(':')[0])).toEqual(['throughput', 'memory', 'abort', 'end to end + saturation']);
-    expect(Object.keys(r.stageSeconds).sort()).toEqual(['abort', 'endToEnd', 'memory', 'throughput']);
+    expect(lines.map((l) => l.split(':')[0])).toEqual(['throughput', 'memory', 'abort', 'end to end + saturation', 'threads']);
+    expect(Object.keys(r.stageSeconds).sort()).toEqual(['abort', 'endToEnd', 'memory', 'threads', 'throughput']);
 
     expect(finite(r.throughput.tokensPerSecond) && r.throughput.tokensPerSecond > 0).toBe(true);
     expect(finite(r.throughput.jsonParseTokensPerSecond) && r.throughput.jsonParseTokensPerSecond > 0).toBe(true);
@@ -56,10 +57,16 @@ describe('npm run bench (smoke, tiny sizes)', () => {
     expect(r.endToEnd.details.serverTokens).toBeGreaterThanOrEqual(r.endToEnd.tokens);
     expect(r.endToEnd.details.baselineTokens).toBeGreaterThanOrEqual(r.endToEnd.tokens);
 
+    // The threaded run decides exactly as the single-threaded one; both report the main thread's busy share.
+    expect(r.threads.sameResults).toBe(true);
+    expect(r.threads.clientThreads).toBe(2);
+    expect(r.threads.threadUtilization).toHaveLength(2);
+    for (const u of [r.threads.mainThreadUtilization, r.threads.singleThread.mainThreadUtilization, ...r.threads.threadUtilization]) expect(u > 0 && u <= 1).toBe(true);
+
     expect(Object.keys(r.goals).sort()).toEqual(['abortMedian', 'memoryFlat', 'saturation', 'throughputRate', 'throughputRatio']);
     expect(r.goals.abortMedian.met).toBe(r.abort.medianTokensAfterStop <= 1);
     const table = formatTable(r);
-    for (const stage of ['stream throughput', 'abort latency', 'saturation', 'memory', 'end to end']) expect(table).toContain(stage);
+    for (const stage of ['stream throughput', 'abort latency', 'saturation', 'memory', 'end to end', 'client threads']) expect(table).toContain(stage);
     // results.json is JSON: nothing in it that would not survive a round trip.
     expect(JSON.parse(JSON.stringify(r))).toEqual(r);
   }, 180_000);

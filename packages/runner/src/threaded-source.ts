@@ -1,3 +1,4 @@
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import type { VllmClientOptions } from '@deepconf-safety/vllm-client';
 import { RunnerConfigError, TraceThreadError } from './errors.js';
@@ -80,6 +81,14 @@ export class ThreadedTraceSource implements TraceSource {
       if (thread.inFlight++ === 0) thread.worker.ref();
       this.#post(thread, { type: 'run', id, request, stopRule: rule ?? { window: 1, threshold: null } });
     });
+  }
+
+  /**
+   * How busy each thread's event loop has been, as `performance.eventLoopUtilization`: since it started, or since
+   * `since` (an earlier result of this method). Near 1 means that thread is what limits the run.
+   */
+  eventLoopUtilization(since?: readonly EventLoopUtilization[]): EventLoopUtilization[] {
+    return this.#threads.map((t, i) => t.worker.performance.eventLoopUtilization(since?.[i]));
   }
 
   /** Stops the threads; traces still running fail. */

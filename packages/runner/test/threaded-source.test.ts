@@ -70,6 +70,10 @@ describe('ThreadedTraceSource', () => {
       expect(multi.traces).toEqual(single.traces);
       expect(multi.outcome.results?.overall).toEqual(single.outcome.results?.overall);
       expect(multi.outcome.results?.instances).toEqual(single.outcome.results?.instances);
+      // Both threads carried traces: each event loop was busy for part of the run.
+      const busy = threaded.eventLoopUtilization().map((u) => u.utilization);
+      expect(busy).toHaveLength(2);
+      for (const u of busy) expect(u > 0 && u < 1).toBe(true);
     } finally {
       await threaded.close();
     }
