@@ -138,6 +138,7 @@ describe('npm run experiment against the emulator over HTTP', () => {
     expect(one.exitCode).toBe(0);
     expect(two.stderr).toBe('');
     expect(two.exitCode).toBe(0);
+    expect(two.stdout).toContain('client: 2 trace threads');
     const a = RunStore.open(oneDir);
     const b = RunStore.open(twoDir);
     expect(b.readResults()).toEqual(a.readResults());

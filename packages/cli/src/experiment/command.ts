@@ -229,6 +229,7 @@ export async function experimentCommand(argv: readonly string[], io: CommandIo):
             client: { baseURLs: server.baseUrls, model: o.model, endpoint: o.endpoint, topKMode: client.topKMode, ...(apiKey ? { apiKey } : {}) },
           })
         : null;
+    if (threaded !== null) io.out(`client: ${o.clientThreads} trace threads stream, parse and stop the traces`);
     try {
       outcome = await runExperiment({
         instances,
