@@ -12,7 +12,8 @@ const HELP = `Usage: npm run bench -- [--quick] [--out FILE]
 
 Runs the client benchmarks of issue 9 against the emulator in child processes:
 stream throughput (vs raw JSON.parse), abort latency, saturation of a 256-sequence batch,
-peak RSS of a 10,000-trace run, and an XSTest 450 x 8 end-to-end run.
+peak RSS of a 10,000-trace run, an XSTest 450 x 8 end-to-end run, and that run again with
+two client threads (--client-threads 2).
 
   --quick      every stage at small sizes (under a minute)
   --out FILE   where to write the results (default bench/results.json)
