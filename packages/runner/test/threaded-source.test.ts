@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { loadBenchmark, sampleInstances } from '@deepconf-safety/datasets';
 import { startEmulator, type EmulatorHandle } from '@deepconf-safety/emulator';
 import { RunStore } from '@deepconf-safety/run-store';
-import { RunnerConfigError, ServerFailureError, ThreadedTraceSource, runExperiment, type InstanceInput, type RunSettings, type TraceSource } from '@deepconf-safety/runner';
+import { RunnerConfigError, ServerFailureError, ThreadedTraceSource, TraceThreadError, runExperiment, type InstanceInput, type RunSettings, type TraceSource } from '@deepconf-safety/runner';
 import { VllmClient } from '@deepconf-safety/vllm-client';
 
 // Traces run in worker threads must give the very run a single-threaded client gives: same stops, same confidences,
@@ -112,5 +112,11 @@ describe('ThreadedTraceSource', () => {
       await threaded.close();
     }
     await expect(ThreadedTraceSource.start({ threads: 0, client: { baseURLs: [emulator.baseURL], model: MODEL } })).rejects.toThrow(/threads: must be a positive integer/);
+  }, 30_000);
+
+  test('a thread that cannot build its client fails the start, naming the thread and the reason', async () => {
+    const start = ThreadedTraceSource.start({ threads: 2, client: { baseURLs: [emulator.baseURL], model: '' } });
+    await expect(start).rejects.toThrow(TraceThreadError);
+    await expect(start).rejects.toThrow(/trace thread \d failed: .*option "model" must be the served model name/);
   }, 30_000);
 });
