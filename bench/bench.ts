@@ -1,7 +1,7 @@
 // The whole benchmark: stages in order, each against its own emulator child process, into one results object.
 import { measureAbort, type AbortOptions, type AbortResult } from './abort.js';
 import { startEmulatorProcess, type EmulatorProcess, type EmulatorProcessOptions } from './emulator-process.js';
-import { runBenchExperiment } from './experiment.js';
+import { runBenchExperiment, type ExperimentOptions } from './experiment.js';
 import { measureMemory, type MemoryOptions } from './memory.js';
 import type { InstanceInput } from '@deepconf-safety/runner';
 import { cycleInstances, xstestInstances } from './prompts.js';
@@ -127,6 +127,20 @@ export async function runBench(config: BenchConfig, log: (line: string) => void 
   };
 }
 
+/** The XSTest end-to-end experiment of the bench, against `emu`. */
+function experimentOptions(emu: EmulatorProcess, prompts: readonly InstanceInput[], e: EndToEndOptions): ExperimentOptions {
+  return {
+    baseURL: emu.baseURL,
+    model: emu.model,
+    instances: cycleInstances(prompts, e.prompts),
+    traces: e.tracesPerPrompt,
+    warmup: e.warmup,
+    window: e.window,
+    concurrency: e.concurrency,
+    sampleEveryMs: e.sampleEveryMs,
+  };
+}
+
 /**
  * The end-to-end run again with the traces streamed, parsed and scored in worker threads: where the main thread's
  * load goes, and proof that the threaded run decides exactly as the single-threaded one. On a machine whose cores
@@ -139,17 +153,7 @@ export async function threadsStage(
   clientThreads: number,
   single: { endToEnd: EndToEndResult; results: Results },
 ): Promise<ThreadsResult> {
-  const run = await runBenchExperiment({
-    baseURL: emu.baseURL,
-    model: emu.model,
-    instances: cycleInstances(prompts, e.prompts),
-    traces: e.tracesPerPrompt,
-    warmup: e.warmup,
-    window: e.window,
-    concurrency: e.concurrency,
-    sampleEveryMs: 0,
-    clientThreads,
-  });
+  const run = await runBenchExperiment({ ...experimentOptions(emu, prompts, e), sampleEveryMs: 0, clientThreads });
   const s = single.endToEnd;
   return {
     clientThreads,
@@ -169,16 +173,7 @@ export async function endToEndStage(
   e: EndToEndOptions,
 ): Promise<{ endToEnd: EndToEndResult; saturation: SaturationResult; results: Results }> {
   const before = await emu.metrics();
-  const run = await runBenchExperiment({
-    baseURL: emu.baseURL,
-    model: emu.model,
-    instances: cycleInstances(prompts, e.prompts),
-    traces: e.tracesPerPrompt,
-    warmup: e.warmup,
-    window: e.window,
-    concurrency: e.concurrency,
-    sampleEveryMs: e.sampleEveryMs,
-  });
+  const run = await runBenchExperiment(experimentOptions(emu, prompts, e));
   const o = run.results.overall;
   const saturation = analyseSaturation(run.samples, run.inFlight, {
     maxNumSeqs: e.maxNumSeqs,

@@ -17,23 +17,11 @@ import {
   type RunSettings,
 } from '@deepconf-safety/runner';
 import { VllmClient } from '@deepconf-safety/vllm-client';
+import { emulatorSettings } from './emulator-run.js';
 
 // Real runs against the in-process emulator over HTTP: the replay must give what the online runner gave.
 const SEED = 11;
-const settings = (over: Partial<RunSettings> = {}): RunSettings => ({
-  traces: 6,
-  warmup: 2,
-  window: 16,
-  keepPercent: 50,
-  calibration: 'per-instance',
-  calibrationInstances: 1,
-  earlyStop: true,
-  consensusTau: null,
-  seed: SEED,
-  splitPercentile: 50,
-  request: { maxTokens: 128, temperature: 0.6, topP: 0.95, topK: 20, topLogprobs: 20, thinking: false },
-  ...over,
-});
+const settings = (over: Partial<RunSettings> = {}): RunSettings => emulatorSettings(SEED, over);
 
 /** The manifest config as `npm run experiment` writes it (the fields a replay reads). */
 const configOf = (s: RunSettings): Record<string, unknown> => ({

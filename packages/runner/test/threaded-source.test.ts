@@ -7,24 +7,13 @@ import { startEmulator, type EmulatorHandle } from '@deepconf-safety/emulator';
 import { RunStore } from '@deepconf-safety/run-store';
 import { RunnerConfigError, ServerFailureError, ThreadedTraceSource, TraceThreadError, runExperiment, type InstanceInput, type RunSettings, type TraceSource } from '@deepconf-safety/runner';
 import { VllmClient } from '@deepconf-safety/vllm-client';
+import { emulatorSettings } from './emulator-run.js';
 
 // Traces run in worker threads must give the very run a single-threaded client gives: same stops, same confidences,
 // same decisions. Real HTTP against the in-process emulator, real threads.
 const SEED = 5;
 const MODEL = 'Qwen/Qwen3-1.7B';
-const settings: RunSettings = {
-  traces: 6,
-  warmup: 2,
-  window: 16,
-  keepPercent: 50,
-  calibration: 'per-instance',
-  calibrationInstances: 1,
-  earlyStop: true,
-  consensusTau: null,
-  seed: SEED,
-  splitPercentile: 50,
-  request: { maxTokens: 128, temperature: 0.6, topP: 0.95, topK: 20, topLogprobs: 20, thinking: false },
-};
+const settings: RunSettings = emulatorSettings(SEED);
 
 let emulator: EmulatorHandle;
 let instances: InstanceInput[];
