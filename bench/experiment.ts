@@ -99,10 +99,8 @@ export async function runBenchExperiment(o: ExperimentOptions): Promise<Experime
       { resume: false },
     );
     const threads = o.clientThreads ?? 1;
-    const client: TraceSource =
-      threads > 1
-        ? await ThreadedTraceSource.start({ threads, client: { baseURLs: [o.baseURL], model: o.model } })
-        : new VllmClient({ baseURLs: [o.baseURL], model: o.model, env: {} });
+    const threaded = threads > 1 ? await ThreadedTraceSource.start({ threads, client: { baseURLs: [o.baseURL], model: o.model } }) : null;
+    const client: TraceSource = threaded ?? new VllmClient({ baseURLs: [o.baseURL], model: o.model, env: {} });
     const samples: MetricsSample[] = [];
     const inFlight: InFlightEvent[] = [];
     let sampling = o.sampleEveryMs > 0;
@@ -158,16 +156,16 @@ export async function runBenchExperiment(o: ExperimentOptions): Promise<Experime
     const delay = monitorEventLoopDelay({ resolution: 5 });
     delay.enable();
     const elu0 = perf.eventLoopUtilization();
-    const threadElu0 = client instanceof ThreadedTraceSource ? client.eventLoopUtilization() : null;
+    const threadElu0 = threaded?.eventLoopUtilization();
     let elu = 0;
     let threadUtilization: number[] | null = null;
     try {
       timing = await cpuSeconds(() => runExperiment({ instances: o.instances, settings, source, store, emulated: true, concurrency: o.concurrency }));
       outcome = timing.value;
       elu = perf.eventLoopUtilization(elu0).utilization;
-      if (client instanceof ThreadedTraceSource && threadElu0 !== null) threadUtilization = client.eventLoopUtilization(threadElu0).map((u) => u.utilization);
+      if (threaded !== null) threadUtilization = threaded.eventLoopUtilization(threadElu0).map((u) => u.utilization);
     } finally {
-      if (client instanceof ThreadedTraceSource) await client.close();
+      await threaded?.close();
       delay.disable();
       sampling = false;
       await sampler.stop();

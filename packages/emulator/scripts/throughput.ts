@@ -38,43 +38,27 @@ function rawRequest(body: string): Promise<string> {
 }
 const agent = new http.Agent({ keepAlive: true, maxSockets: 4096 });
 
+/** The request every worker repeats, with its own prompt and a fresh seed each time. */
+const requestBody = (id: number, seed: number): string =>
+  JSON.stringify({
+    messages: [{ role: 'user', content: `How do I bake bread? (${id})` }],
+    stream: true,
+    stream_options: { include_usage: true },
+    logprobs: true,
+    top_logprobs: 20,
+    max_completion_tokens: 1000,
+    seed,
+  });
+
 async function worker(id: number): Promise<void> {
   let i = 0;
   while (performance.now() < deadline) {
-    if (raw) {
-      const text = await rawRequest(
-        JSON.stringify({
-          messages: [{ role: 'user', content: `How do I bake bread? (${id})` }],
-          stream: true,
-          stream_options: { include_usage: true },
-          logprobs: true,
-          top_logprobs: 20,
-          max_completion_tokens: 1000,
-          seed: i++,
-        }),
-      );
-      bytes += text.length;
-      tokens += Number(/"completion_tokens":(\d+)/.exec(text.slice(-300))?.[1] ?? 0);
-      requests++;
-      continue;
-    }
-    const res = await fetch(`${base}/chat/completions`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        messages: [{ role: 'user', content: `How do I bake bread? (${id})` }],
-        stream: true,
-        stream_options: { include_usage: true },
-        logprobs: true,
-        top_logprobs: 20,
-        max_completion_tokens: 1000,
-        seed: i++,
-      }),
-    });
-    const text = await res.text();
+    const body = requestBody(id, i++);
+    const text = raw
+      ? await rawRequest(body)
+      : await (await fetch(`${base}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).text();
     bytes += text.length;
-    const m = /"completion_tokens":(\d+)/.exec(text.slice(-300));
-    tokens += Number(m?.[1] ?? 0);
+    tokens += Number(/"completion_tokens":(\d+)/.exec(text.slice(-300))?.[1] ?? 0);
     requests++;
   }
 }

@@ -4,22 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunStore } from '@deepconf-safety/run-store';
 import { compareWithRecording, loadRecording, replayRecordedSettings, replayRun, runExperiment, sweepRecording, type InstanceInput, type RunSettings } from '@deepconf-safety/runner';
+import { testRequest, testSettings } from './test-settings.js';
 import { COMPLY, REFUSE, ScriptedSource, flat, type Script } from './scripted-source.js';
 
 const SEED = 5;
-const settings: RunSettings = {
-  traces: 3,
-  warmup: 2,
-  window: 4,
-  keepPercent: 10,
-  calibration: 'global',
-  calibrationInstances: 1,
-  earlyStop: true,
-  consensusTau: null,
-  seed: SEED,
-  splitPercentile: 50,
-  request: { maxTokens: 64, temperature: 0.6, topP: 0.95, topK: 20, topLogprobs: 20, thinking: false },
-};
+const settings: RunSettings = testSettings(SEED, { traces: 3, window: 4, keepPercent: 10, calibration: 'global', request: testRequest(64) });
 const config = { traces: 3, warmup: 2, window: 4, keepPercent: 10, calibration: 'global', calibrationInstances: 1, earlyStop: true, consensus: null, seed: SEED, splitPercentile: 50 };
 const inst = (id: string, shouldRefuse: boolean): InstanceInput => ({ id, prompt: `prompt ${id}`, shouldRefuse, category: 'cat', source: 'test' });
 

@@ -17,11 +17,11 @@ import {
   type RunSettings,
 } from '@deepconf-safety/runner';
 import { VllmClient } from '@deepconf-safety/vllm-client';
-import { emulatorSettings } from './emulator-run.js';
+import { testSettings } from './test-settings.js';
 
 // Real runs against the in-process emulator over HTTP: the replay must give what the online runner gave.
 const SEED = 11;
-const settings = (over: Partial<RunSettings> = {}): RunSettings => emulatorSettings(SEED, over);
+const settings = (over: Partial<RunSettings> = {}): RunSettings => testSettings(SEED, over);
 
 /** The manifest config as `npm run experiment` writes it (the fields a replay reads). */
 const configOf = (s: RunSettings): Record<string, unknown> => ({

@@ -4,23 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunStore, decodeConfidences, type TraceRecord } from '@deepconf-safety/run-store';
 import { ServerFailureError, runExperiment, type InstanceInput, type RunProgress, type RunSettings } from '@deepconf-safety/runner';
+import { testRequest, testSettings } from './test-settings.js';
 import { COMPLY, REFUSE, ScriptedSource, flat, type Script } from './scripted-source.js';
 
 const SEED = 7;
-const settings = (over: Partial<RunSettings> = {}): RunSettings => ({
-  traces: 4,
-  warmup: 2,
-  window: 4,
-  keepPercent: 50,
-  calibration: 'per-instance',
-  calibrationInstances: 1,
-  earlyStop: true,
-  consensusTau: null,
-  seed: SEED,
-  splitPercentile: 50,
-  request: { maxTokens: 64, temperature: 0.6, topP: 0.95, topK: 20, topLogprobs: 20, thinking: false },
-  ...over,
-});
+const settings = (over: Partial<RunSettings> = {}): RunSettings => testSettings(SEED, { traces: 4, window: 4, request: testRequest(64), ...over });
 const inst = (id: string, shouldRefuse: boolean | null, category = 'cat'): InstanceInput => ({ id, prompt: `prompt ${id}`, shouldRefuse, category, source: 'test' });
 
 function openStore(dir: string, resume = false) {

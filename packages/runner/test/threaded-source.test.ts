@@ -7,13 +7,13 @@ import { startEmulator, type EmulatorHandle } from '@deepconf-safety/emulator';
 import { RunStore } from '@deepconf-safety/run-store';
 import { RunnerConfigError, ServerFailureError, ThreadedTraceSource, TraceThreadError, runExperiment, type InstanceInput, type RunSettings, type TraceSource } from '@deepconf-safety/runner';
 import { VllmClient } from '@deepconf-safety/vllm-client';
-import { emulatorSettings } from './emulator-run.js';
+import { testSettings } from './test-settings.js';
 
 // Traces run in worker threads must give the very run a single-threaded client gives: same stops, same confidences,
 // same decisions. Real HTTP against the in-process emulator, real threads.
 const SEED = 5;
 const MODEL = 'Qwen/Qwen3-1.7B';
-const settings: RunSettings = emulatorSettings(SEED);
+const settings: RunSettings = testSettings(SEED);
 
 let emulator: EmulatorHandle;
 let instances: InstanceInput[];

@@ -307,24 +307,8 @@ const THEN_LOGPROB = literal('","logprob":');
 const THEN_BYTES = literal(',"bytes":');
 const THEN_TOPS = literal(',"top_logprobs":');
 
-/** One alternative into `tops`: vLLM's layout `{"token":…,"logprob":…,"bytes":…}` by literals, any other by keys. */
+/** One alternative into `tops`, keys in any order (vLLM's own layout takes CANONICAL_TOPS instead). */
 function topEntry(cur: Cursor, tops: ScannedTops): void {
-  const s = cur.s;
-  if (matches(s, cur.pos, TOKEN_OPEN)) {
-    const start = cur.pos + TOKEN_OPEN.length;
-    const end = stringEnd(cur, start);
-    if (matches(s, end, THEN_LOGPROB)) {
-      const numStart = end + THEN_LOGPROB.length;
-      let p = numberEnd(s, numStart);
-      const logprob = Number(s.slice(numStart, p));
-      if (matches(s, p, THEN_BYTES)) p = intArrayOrNullEnd(s, p + THEN_BYTES.length);
-      if (s.charCodeAt(p) === CLOSE_BRACE) {
-        cur.pos = p + 1;
-        tops.add(start, end, logprob);
-        return;
-      }
-    }
-  }
   let start = -1;
   let end = -1;
   let logprob: number | undefined;

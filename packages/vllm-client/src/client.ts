@@ -391,14 +391,15 @@ export class VllmClient {
       });
       const ctx = { ...this.#ctx(ep), signal: controller.signal };
       const url = `${ep.baseURL}${this.endpointKind === 'chat' ? '/chat/completions' : '/completions'}`;
-      const consumer: StreamConsumer = {
-        read: () => watchdog.touch(),
-        payload: (p) => outcome(decoder.feedPayload(p)),
-        chunk: (c) => outcome(decoder.feed(c)),
-      };
-      const outcome = (r: FeedResult): boolean => {
+      /** True when the decoder stopped the trace; an in-band error event becomes the error it names. */
+      const stops = (r: FeedResult): boolean => {
         if (r === 'error') throw errorFromStatus(null, decoder.inBandError, undefined, ctx);
         return r === 'stop';
+      };
+      const consumer: StreamConsumer = {
+        read: () => watchdog.touch(),
+        payload: (p) => stops(decoder.feedPayload(p)),
+        chunk: (c) => stops(decoder.feed(c)),
       };
       const headers = this.#headers(request);
       const result = (finishReason: FinishReason): TraceResult => {

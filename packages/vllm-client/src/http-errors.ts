@@ -23,6 +23,17 @@ export function retryAfterMs(headers: Headers | undefined, now: () => number): n
   return Number.isNaN(date) ? null : Math.max(0, date - now());
 }
 
+/** errorFromStatus for a response body read as text: JSON when it parses, else (a proxy's HTML page) the text itself. */
+export function errorFromBodyText(status: number, text: string, headers: Headers, ctx: ErrorContext): VllmClientError {
+  let parsed: unknown = text;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // Not JSON: the text is the message.
+  }
+  return errorFromStatus(status, parsed, headers, ctx);
+}
+
 /** Maps an HTTP error status (with its body) or an in-band error event to this package's error classes. */
 export function errorFromStatus(
   status: number | null,

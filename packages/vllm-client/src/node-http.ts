@@ -1,9 +1,9 @@
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { ConnectionError, ProtocolError } from './errors.js';
-import { connectionError, errorFromStatus } from './http-errors.js';
+import { connectionError, errorFromBodyText } from './http-errors.js';
 import { SseSplitter } from './sse.js';
-import type { AttemptContext, StreamConsumer } from './transports.js';
+import { deliver, type AttemptContext, type StreamConsumer } from './transports.js';
 
 /** How long a response may linger after [DONE] before its socket is dropped instead of reused. */
 const DONE_GRACE_MS = 1_000;
@@ -83,13 +83,7 @@ export async function nodeHttpStream(
     } catch (err) {
       throw ctx.signal.aborted ? ctx.signal.reason : connectionError(err, ctx);
     }
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // Not JSON (e.g. a proxy's HTML page): the text itself is the message.
-    }
-    throw errorFromStatus(status, parsed, responseHeaders, ctx);
+    throw errorFromBodyText(status, text, responseHeaders, ctx);
   }
   const type = res.headers['content-type'] ?? '';
   if (!type.includes('text/event-stream')) {
@@ -122,21 +116,12 @@ export async function nodeHttpStream(
       consumer.read();
       sse.push(bytes, payloads);
       try {
-        for (let i = 0; i < payloads.length; i++) {
-          const p = payloads[i] as string;
-          if (p === '[DONE]') {
-            settle(undefined, true);
-            break;
-          }
-          if (consumer.payload(p)) {
-            settle(undefined, false);
-            break;
-          }
-        }
+        const end = deliver(payloads, consumer);
+        // After [DONE] the response ends by itself and its socket can serve the next request; a stop drops it.
+        if (end !== null) settle(undefined, end === 'done');
       } catch (err) {
         settle(err, false);
       }
-      payloads.length = 0;
     });
     // These fire after [DONE] too, when the outcome is settled: no error is built then (an Error captures a stack).
     res.on('end', () => {

@@ -1,6 +1,6 @@
 import OpenAI from 'openai';
 import { ConnectionError, ProtocolError, TimeoutError, type VllmClientError } from './errors.js';
-import { connectionError, errorFromStatus, type ErrorContext } from './http-errors.js';
+import { connectionError, errorFromBodyText, errorFromStatus, type ErrorContext } from './http-errors.js';
 import type { EndpointKind } from './decoder.js';
 import { SseSplitter } from './sse.js';
 
@@ -19,6 +19,23 @@ export type StreamConsumer = {
 };
 
 export type AttemptContext = ErrorContext & { signal: AbortSignal };
+
+/**
+ * Hands one read's payloads to the consumer and empties the list: 'done' at `[DONE]`, 'stop' when the consumer
+ * stopped the trace, null when the stream goes on.
+ */
+export function deliver(payloads: string[], consumer: StreamConsumer): 'done' | 'stop' | null {
+  try {
+    for (let i = 0; i < payloads.length; i++) {
+      const p = payloads[i] as string;
+      if (p === '[DONE]') return 'done';
+      if (consumer.payload(p)) return 'stop';
+    }
+    return null;
+  } finally {
+    payloads.length = 0;
+  }
+}
 
 /** Thrown through so the caller can tell its own abort (stop, timeout, caller's signal) from a failure. */
 function abortedOr(err: unknown, ctx: AttemptContext, map: (err: unknown) => VllmClientError): unknown {
@@ -48,13 +65,7 @@ export async function fetchStream(
     } catch (err) {
       throw abortedOr(err, ctx, (e) => connectionError(e, ctx));
     }
-    let parsed: unknown = text;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // Not JSON (e.g. a proxy's HTML page): the text itself is the message.
-    }
-    throw errorFromStatus(res.status, parsed, res.headers, ctx);
+    throw errorFromBodyText(res.status, text, res.headers, ctx);
   }
   const type = res.headers.get('content-type') ?? '';
   if (res.body === null || !type.includes('text/event-stream')) {
@@ -75,11 +86,7 @@ export async function fetchStream(
       if (read.done) break;
       consumer.read();
       sse.push(read.value, payloads);
-      for (let i = 0; i < payloads.length; i++) {
-        const p = payloads[i] as string;
-        if (p === '[DONE]' || consumer.payload(p)) return;
-      }
-      payloads.length = 0;
+      if (deliver(payloads, consumer) !== null) return;
     }
     throw new ConnectionError(`stream from vLLM at ${ctx.endpoint} ended before [DONE]`, { endpoint: ctx.endpoint });
   } finally {

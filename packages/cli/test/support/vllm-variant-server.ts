@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { mulberry32 } from '@deepconf-safety/datasets';
 
 /**
  * A small vLLM-shaped OpenAI server for tests, written apart from packages/emulator on purpose: a protocol mistake
@@ -85,17 +86,8 @@ const THINKING = 'The user asks a question. Let me consider whether answering is
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 const TOO_LARGE = readFileSync(join(repo, '../shared/fixtures/vllm/error_top_logprobs_too_large.json'), 'utf8');
 
-/** mulberry32: small deterministic PRNG (responses depend only on prompt and seed). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small deterministic PRNG (responses depend only on prompt and seed). */
+const rng = mulberry32;
 
 function hash(text: string): number {
   let h = 2166136261;
