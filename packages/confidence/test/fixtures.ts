@@ -71,9 +71,9 @@ export interface OfficialExtra {
   token_means: { logprobs: number[]; neg_np_mean: number; official_round3: number }[];
 }
 
-// CI keeps shared/ beside the clone: <repo>/../shared.
+// Copied into the project from shared/fixtures (see test-fixtures/README.md).
 export const referenceDev = load(
-  new URL('../../../../shared/fixtures/deepconf/reference-dev.json', import.meta.url),
+  new URL('../../../test-fixtures/deepconf/reference-dev.json', import.meta.url),
 ) as ReferenceDev;
 
 // Values computed once by the official DeepConf code (main @ 675529d1) on generated inputs; see README.

@@ -1,13 +1,16 @@
 import { describe, expect, test } from '@jest/globals';
 import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { loadBenchmark, type BenchmarkRecord } from '@deepconf-safety/datasets';
 
-// CI keeps shared/ beside the clone, so ../shared from the repo root.
+// The real benchmark samples live in shared/ beside the clone on the team's machines (licences of their own, not
+// copied into the project); a plain clone has no such folder and skips these checks.
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const shared = join(repoRoot, '..', 'shared', 'data');
+const haveShared = existsSync(shared);
 const offline = { env: { HOME: '/nonexistent', DEEPCONF_CACHE: '/nonexistent' }, fetch: () => Promise.reject(new Error('no network in this test')) };
 
 function countBy(records: readonly BenchmarkRecord[], key: (r: BenchmarkRecord) => unknown): Record<string, number> {
@@ -19,7 +22,7 @@ function countBy(records: readonly BenchmarkRecord[], key: (r: BenchmarkRecord) 
   return out;
 }
 
-describe('every shared data file through its loader (counts from shared/data/README.md)', () => {
+(haveShared ? describe : describe.skip)('every shared data file through its loader (counts from shared/data/README.md)', () => {
   test('XSTest: 450 prompts, 250 safe / 200 unsafe, 18 types × 25, unsafe = contrast_*', async () => {
     const { records, skipped } = await loadBenchmark('xstest', { ...offline, path: join(shared, 'xstest/xstest_prompts.csv') });
     expect(skipped).toEqual([]);

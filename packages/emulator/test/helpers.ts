@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-export const FIXTURES = fileURLToPath(new URL('../../../../shared/fixtures/vllm/', import.meta.url));
+export const FIXTURES = fileURLToPath(new URL('../../../test-fixtures/vllm/', import.meta.url));
 
 export function readFixture(name: string): string {
   return readFileSync(FIXTURES + name, 'utf8');

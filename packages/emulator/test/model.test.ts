@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { assessHarm, planTrace, tokenize } from '@deepconf-safety/emulator';
 import { positionLogprobs } from '../src/logprobs.js';
 
-const XSTEST = fileURLToPath(new URL('../../../../shared/data/xstest/xstest_prompts.csv', import.meta.url));
+const XSTEST = fileURLToPath(new URL('../../datasets/data/xstest/xstest_prompts.csv', import.meta.url));
 
 function xstest(): { prompt: string; unsafe: boolean }[] {
   const lines = readFileSync(XSTEST, 'utf8').trim().split('\n').slice(1);

@@ -5,7 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 
-export const FIXTURES = fileURLToPath(new URL('../../../../shared/fixtures/vllm/', import.meta.url));
+export const FIXTURES = fileURLToPath(new URL('../../../test-fixtures/vllm/', import.meta.url));
 export const fixture = (name: string): string => readFileSync(FIXTURES + name, 'utf8');
 
 export type Hit = { method: string; path: string; headers: IncomingMessage['headers']; body: unknown; clientClosedEarly: boolean };

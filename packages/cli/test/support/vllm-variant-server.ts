@@ -84,7 +84,7 @@ const COMPLIANCE =
 const THINKING = 'The user asks a question. Let me consider whether answering is safe and what a helpful reply looks like.';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
-const TOO_LARGE = readFileSync(join(repo, '../shared/fixtures/vllm/error_top_logprobs_too_large.json'), 'utf8');
+const TOO_LARGE = readFileSync(join(repo, 'test-fixtures/vllm/error_top_logprobs_too_large.json'), 'utf8');
 
 /** A small deterministic PRNG (responses depend only on prompt and seed). */
 const rng = mulberry32;
