@@ -7,3 +7,5 @@ export type { HarmAssessment } from './harm.js';
 export { planTrace } from './safety-model.js';
 export type { TracePlan, PlanInput } from './safety-model.js';
 export { tokenize, countTokens } from './tokenizer.js';
+export { recognizeJudgeRequest, judgeTruth, emulatedJudgeAnswer } from './judge.js';
+export type { EmulatedJudgeStyle, JudgeEmulationOptions, JudgeRequest, JudgeTruth } from './judge.js';

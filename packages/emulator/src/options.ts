@@ -1,4 +1,5 @@
 import { EmulatorOptionError } from './errors.js';
+import { judgeOptionProblem, type JudgeEmulationOptions } from './judge.js';
 
 /** Faults injected on demand for reliability tests. Rates are per request, deterministic in the server seed. */
 export interface FaultOptions {
@@ -77,6 +78,8 @@ export interface EmulatorOptions {
   readonly now?: () => number;
   /** Log sink for one-line request logs; default none. Never receives the API key. */
   readonly log?: (line: string) => void;
+  /** The emulated judge (requests in a known judge format): its error and unparsable-answer rates. */
+  readonly judge?: JudgeEmulationOptions;
 }
 
 export interface ResolvedOptions {
@@ -98,6 +101,7 @@ export interface ResolvedOptions {
   readonly clampRate: number;
   readonly now: () => number;
   readonly log: ((line: string) => void) | null;
+  readonly judge: JudgeEmulationOptions;
 }
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/;
@@ -134,6 +138,8 @@ export function resolveOptions(o: EmulatorOptions): ResolvedOptions {
   const clampRate = o.clampRate ?? 0;
   check(clampRate >= 0 && clampRate <= 1, 'clampRate', `must be a share between 0 and 1, got ${String(o.clampRate)}`);
   if (o.faults !== undefined && typeof o.faults !== 'function') validateFaults(o.faults);
+  const judgeProblem = judgeOptionProblem(o.judge);
+  check(judgeProblem === null, 'judge', judgeProblem ?? '');
   return {
     port,
     host,
@@ -153,6 +159,7 @@ export function resolveOptions(o: EmulatorOptions): ResolvedOptions {
     clampRate,
     now: o.now ?? (() => performance.now()),
     log: o.log ?? null,
+    judge: o.judge ?? {},
   };
 }
 

@@ -2,6 +2,7 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { Engine } from './engine.js';
+import { emulatedJudgeAnswer, judgeReplyBody, recognizeJudgeRequest } from './judge.js';
 import { EmulatorListenError } from './errors.js';
 import { GenerationJob, type JobStats } from './job.js';
 import { renderMetrics } from './metrics.js';
@@ -49,6 +50,8 @@ export interface EmulatorStats {
   readonly peakActiveSequences: number;
   /** Most requests ever waiting for a batch slot at once. */
   readonly peakQueuedRequests: number;
+  /** Requests in a known judge format, answered by the emulated judge (counted in `requests` too). */
+  readonly judgeRequests: number;
 }
 
 export interface EmulatorHandle {
@@ -95,6 +98,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   });
   const jobStats: JobStats = { tokensAfterDisconnect: 0, cutStreams: 0 };
   let requests = 0;
+  let judgeRequests = 0;
   let rejected = 0;
   let promptTokensTotal = 0;
   const traceCounters = new Map<number, number>();
@@ -157,6 +161,7 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       busySeqSeconds: e.busySeqSeconds,
       peakActiveSequences: e.peakActiveSequences,
       peakQueuedRequests: e.peakQueuedRequests,
+      judgeRequests,
     };
   };
 
@@ -231,6 +236,17 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
       return;
     }
     const stream = body.stream === true;
+    // A judge prompt is answered in its own format (see judge.ts), not by the synthetic chat model.
+    const judgeText = chat ? (body as ChatBody).messages.map((m) => (typeof m.content === 'string' ? m.content : '')).join('\n') : null;
+    const judged = recognizeJudgeRequest(judgeText ?? (typeof (body as CompletionBody).prompt === 'string' ? ((body as CompletionBody).prompt as string) : ''));
+    if (judged !== null) {
+      judgeRequests++;
+      const id = `${chat ? 'chatcmpl' : 'cmpl'}-${headerId(req) ?? randomUUID().replace(/-/g, '')}`;
+      const answer = emulatedJudgeAnswer(judged, opts.seed, opts.judge);
+      res.writeHead(200, { 'content-type': stream ? 'text/event-stream; charset=utf-8' : 'application/json' });
+      res.end(judgeReplyBody(chat ? 'chat' : 'completions', stream, id, opts.model, answer));
+      return;
+    }
     if (!stream && body.stream_options !== null && body.stream_options !== undefined) {
       reject(res, new RequestRejection(400, 'Bad Request', '1 validation error:\n  body: Value error, Stream options can only be defined when `stream=True`.', null));
       return;

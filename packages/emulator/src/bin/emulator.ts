@@ -22,6 +22,9 @@ Serves vLLM's OpenAI-compatible API (/v1/chat/completions, /v1/completions, /v1/
   --max-tokens-per-chunk N chunks carry 1..N tokens (default 1)
   --text-lag-tokens N      text trails logprobs by N tokens (stop-string hold-back; default 0)
   --clamp-rate X           share of positions whose top-logprobs tail is -9999.0 (default 0)
+  --judge-error-rate X     share of wrong answers of the emulated judge (WildGuard / XSTest / HarmBench
+                           prompts are answered in their format from the synthetic ground truth; default 0.05)
+  --judge-unparsable-rate X share of judge answers in no format at all (default 0)
   --verbose                log one line per request
   Environment: VLLM_API_KEY (if set, /v1/* requires "Authorization: Bearer <key>")
 `;
@@ -55,6 +58,8 @@ async function main(): Promise<void> {
         'max-tokens-per-chunk': { type: 'string' },
         'text-lag-tokens': { type: 'string' },
         'clamp-rate': { type: 'string' },
+        'judge-error-rate': { type: 'string' },
+        'judge-unparsable-rate': { type: 'string' },
         verbose: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -90,6 +95,14 @@ async function main(): Promise<void> {
   set('textLagTokens', num('text-lag-tokens', values['text-lag-tokens']));
   set('clampRate', num('clamp-rate', values['clamp-rate']));
   if (parser === 'qwen3') opts.reasoningParser = 'qwen3';
+  const judgeErrorRate = num('judge-error-rate', values['judge-error-rate']);
+  const judgeUnparsableRate = num('judge-unparsable-rate', values['judge-unparsable-rate']);
+  if (judgeErrorRate !== undefined || judgeUnparsableRate !== undefined) {
+    opts.judge = {
+      ...(judgeErrorRate === undefined ? {} : { errorRate: judgeErrorRate }),
+      ...(judgeUnparsableRate === undefined ? {} : { unparsableRate: judgeUnparsableRate }),
+    };
+  }
   const key = process.env['VLLM_API_KEY'];
   if (key !== undefined && key !== '') opts.apiKey = key;
   if (values.verbose === true) opts.log = (line) => process.stderr.write(`${line}\n`);
