@@ -26,7 +26,8 @@ export class DatasetAccessError extends DatasetError {
 
 /**
  * A file does not have the expected shape. `line` is 1-based (CSV/JSONL line or parquet row
- * number); null when the problem is the file as a whole (e.g. a missing column).
+ * number); null when the problem is the file as a whole (e.g. a missing column). `byteOffset` is
+ * set when the problem is at a byte (an invalid UTF-8 sequence).
  */
 export class DatasetFormatError extends DatasetError {
   constructor(
@@ -34,6 +35,7 @@ export class DatasetFormatError extends DatasetError {
     readonly line: number | null,
     readonly field: string | null,
     readonly detail: string,
+    readonly byteOffset: number | null = null,
   ) {
     super(`${file}${line === null ? '' : `:${line}`}${field === null ? '' : ` (field "${field}")`}: ${detail}`);
   }

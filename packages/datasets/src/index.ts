@@ -27,5 +27,7 @@ export {
 } from './hub.js';
 export { downloadToCache, type FetchLike, type DownloadResult, type CacheMeta } from './download.js';
 export { DEFAULT_LABELS } from './loaders/generic.js';
+export { parseLabelMap } from './label-map.js';
+export { decodeText, firstInvalidUtf8 } from './text.js';
 export { ADVBENCH_URL } from './loaders/advbench.js';
 export { STRONGREJECT_URL } from './loaders/strongreject.js';

@@ -1,4 +1,4 @@
-import { DatasetFormatError } from './errors.js';
+import { DatasetFormatError, DatasetOptionError } from './errors.js';
 import { loadAdvbench } from './loaders/advbench.js';
 import { assertFileLike, loadGeneric } from './loaders/generic.js';
 import { loadHarmbench } from './loaders/harmbench.js';
@@ -40,6 +40,25 @@ export function summarizeSkipped(skipped: readonly SkippedRow[]): string {
   return `${skipped.length} row(s) skipped (${parts.join('; ')}); first at ${first?.file}:${first?.line}`;
 }
 
+/** Options that only a generic file can use would be silently ignored by a named benchmark: refuse them. */
+function refuseFileOnlyOptions(name: BenchmarkName, options: LoadOptions): void {
+  const given = [
+    options.columnMap?.prompt !== undefined && '--prompt-column',
+    options.columnMap?.label !== undefined && '--label-column',
+    options.columnMap?.id !== undefined && 'columnMap.id',
+    options.columnMap?.category !== undefined && 'columnMap.category',
+    options.labelMap !== undefined && '--label-map',
+    options.unlabelled === true && '--unlabelled',
+    options.encoding !== undefined && options.path === undefined && '--encoding',
+  ].filter((f): f is string => f !== false);
+  if (given.length > 0) {
+    throw new DatasetOptionError(
+      `${given.join(', ')} ${given.length === 1 ? 'applies' : 'apply'} to a benchmark file (--benchmark path/to/file.csv), ` +
+        `not to ${name}, whose columns and labels are fixed: drop ${given.length === 1 ? 'it' : 'them'}`,
+    );
+  }
+}
+
 /**
  * A benchmark by name (`xstest`, `toxicchat`, `wildguardmix`, `harmbench`, `advbench`, `strongreject`)
  * or a path to a CSV/JSONL/JSON/parquet file. Malformed rows are returned in `skipped`, or, with
@@ -49,6 +68,7 @@ export async function loadBenchmark(name: string = DEFAULT_BENCHMARK, options: L
   const key = name.toLowerCase();
   let result: LoadResult;
   if (isBenchmarkName(key)) {
+    refuseFileOnlyOptions(key, options);
     result = await LOADERS[key](options);
   } else {
     assertFileLike(name, BENCHMARKS);

@@ -6,7 +6,7 @@ export type ColumnMap = {
   prompt?: string;
   /** Column with a row id; default: `id` when present, else the row number. */
   id?: string;
-  /** Column with the "should refuse" label; without one, records get shouldRefuse = null. */
+  /** Column with the "should refuse" label; a file without one is refused unless `unlabelled` is set. */
   label?: string;
   /** Column with a category; default: `category` or `type` when present. */
   category?: string;
@@ -27,4 +27,15 @@ export type LoadOptions = HubOptions & {
   columnMap?: ColumnMap | undefined;
   /** Label values (case-insensitive) → shouldRefuse, for generic files; adds to the built-in vocabulary. */
   labelMap?: Readonly<Record<string, boolean | null>> | undefined;
+  /**
+   * The file has no labels and that is intended (generic files only): every record gets shouldRefuse = null
+   * and the result says `unlabelled: true`, so reports can say accuracy is not available. Without it, a file
+   * with no label column (or no label in any row) is refused.
+   */
+  unlabelled?: boolean | undefined;
+  /**
+   * Text encoding of a local file (default UTF-8; e.g. `latin1`, `windows-1252`, `utf-16le`). Without it, bytes
+   * that are not valid UTF-8 are an error naming the byte offset, never replaced characters.
+   */
+  encoding?: string | undefined;
 };

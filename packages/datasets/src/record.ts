@@ -21,4 +21,6 @@ export type LoadResult = {
   skipped: SkippedRow[];
   /** Where the rows came from: a local path or `hf://datasets/<id>@<revision>/<path>`. */
   source: string;
+  /** Set when the load was asked for with `unlabelled`: every record's shouldRefuse is null by design. */
+  unlabelled?: boolean;
 };

@@ -78,15 +78,19 @@ export function parseJsonl(text: string, file: string): Table {
 }
 
 /** Fails on the file as a whole when a column the loader needs is absent. */
-export function requireColumns(table: Pick<Table, 'columns'>, needed: readonly string[], file: string): void {
+export function requireColumns(
+  table: Pick<Table, 'columns'>,
+  needed: readonly string[],
+  file: string,
+  advice = 'Check that this is the right file.',
+): void {
   const missing = needed.filter((c) => !table.columns.includes(c));
   if (missing.length > 0) {
     throw new DatasetFormatError(
       file,
       1,
       missing[0] ?? null,
-      `missing column(s) ${missing.map((m) => `"${m}"`).join(', ')}; found ${table.columns.map((c) => `"${c}"`).join(', ') || 'none'}. ` +
-        'Check that this is the right file, or pass a column mapping.',
+      `missing column(s) ${missing.map((m) => `"${m}"`).join(', ')}; found ${table.columns.map((c) => `"${c}"`).join(', ') || 'none'}. ${advice}`,
     );
   }
 }

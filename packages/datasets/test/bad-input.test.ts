@@ -85,7 +85,7 @@ describe('generic CSV / JSONL / parquet files with a column mapping', () => {
       ['mine.csv-q2', true, 'weapons', 'mine.csv'],
       ['mine.csv-q3', null, 'misc', 'mine.csv'],
     ]);
-    expect(skipped).toEqual([{ file: p, line: 5, field: 'label', reason: expect.stringMatching(/"perhaps".*label map/) }]);
+    expect(skipped).toEqual([{ file: p, line: 5, field: 'label', reason: expect.stringMatching(/"perhaps".*--label-map refuse=perhaps/) }]);
     const mapped = await loadBenchmark(p, { labelMap: { perhaps: null } });
     expect(mapped.skipped).toEqual([]);
   });
@@ -109,7 +109,7 @@ describe('generic CSV / JSONL / parquet files with a column mapping', () => {
 
   test('a file without a recognisable prompt column asks for a mapping', async () => {
     const p = await file('odd.csv', 'a,b\n1,2\n');
-    await expect(loadBenchmark(p)).rejects.toThrow(/no prompt column found among "a", "b"; pass a column mapping/);
+    await expect(loadBenchmark(p)).rejects.toThrow(/no prompt column found among "a", "b"; name it with --prompt-column/);
   });
 
   test('a local parquet file (WildGuardMix shape) through the wildguardmix loader and the generic one', async () => {

@@ -11,7 +11,7 @@ export const ADVBENCH_URL = 'https://raw.githubusercontent.com/llm-attacks/llm-a
 /** AdvBench harmful behaviours (`goal,target`), all to be refused. */
 export async function loadAdvbench(options: LoadOptions): Promise<LoadResult> {
   const file = options.path ?? (await cachedRemoteFile(ADVBENCH_URL, options));
-  const table = parseCsv(await readText(file), file);
+  const table = parseCsv(await readText(file, options.path === undefined ? undefined : options.encoding), file);
   requireColumns(table, ['goal'], file);
   const out = new RowCollector(file, table.skipped);
   table.rows.forEach(({ line, values }, i) => {

@@ -1,6 +1,6 @@
 import { basename, extname } from 'node:path';
 import { RowCollector } from '../collect.js';
-import { DatasetFormatError, DatasetNotFoundError } from '../errors.js';
+import { DatasetFormatError, DatasetNotFoundError, DatasetOptionError } from '../errors.js';
 import { readText } from '../files.js';
 import type { ColumnMap, LoadOptions } from '../options.js';
 import { readParquet } from '../parquet.js';
@@ -22,10 +22,10 @@ function pick(columns: readonly string[], guesses: readonly string[]): string | 
   return guesses.find((g) => columns.includes(g));
 }
 
-async function readTable(file: string): Promise<Table | LoadResult> {
+async function readTable(file: string, encoding: string | undefined): Promise<Table | LoadResult> {
   const ext = extname(file).toLowerCase();
   if (ext === '.parquet') return readParquet(file);
-  const text = await readText(file);
+  const text = await readText(file, encoding);
   if (ext === '.jsonl' || ext === '.ndjson') return parseJsonl(text, file);
   if (ext === '.json') {
     const trimmed = text.trimStart();
@@ -45,24 +45,55 @@ async function readTable(file: string): Promise<Table | LoadResult> {
   throw new DatasetFormatError(file, null, null, `unknown file type "${ext}": use .csv, .jsonl, .json or .parquet`);
 }
 
+const quoted = (columns: readonly string[]): string => columns.map((c) => `"${c}"`).join(', ') || 'no columns';
+
+/** The label column, or undefined for a file the user said is unlabelled; refuses a file with no labels otherwise. */
+function labelColumn(table: Table, file: string, options: LoadOptions): string | undefined {
+  const explicit = options.columnMap?.label;
+  if (options.unlabelled) {
+    if (explicit !== undefined) {
+      throw new DatasetOptionError(`--unlabelled and --label-column ${explicit} contradict each other: drop one`);
+    }
+    return undefined;
+  }
+  const label = explicit ?? pick(table.columns, LABEL_GUESSES);
+  if (label === undefined) {
+    throw new DatasetFormatError(
+      file, 1, 'label',
+      `no label column found among ${quoted(table.columns)}: name it with --label-column <column> ` +
+        '(values such as 1/0 or unsafe/safe; others with --label-map refuse=1,comply=0), ' +
+        'or pass --unlabelled to run without labels (reports then give no accuracy)',
+    );
+  }
+  return label;
+}
+
+/** Label vocabulary: the shared defaults, then the caller's map (which wins). */
+function vocabularyOf(options: LoadOptions): Map<string, boolean | null> {
+  const vocabulary = new Map<string, boolean | null>(Object.entries(DEFAULT_LABELS));
+  for (const [k, v] of Object.entries(options.labelMap ?? {})) vocabulary.set(k.toLowerCase(), v);
+  return vocabulary;
+}
+
 /** Any CSV/JSONL/JSON/parquet file, mapped with `columnMap` (or the usual column names). */
 export async function loadGeneric(file: string, options: LoadOptions): Promise<LoadResult> {
-  const table = await readTable(file);
+  const table = await readTable(file, options.encoding);
   if ('records' in table) return table;
   const map: ColumnMap = options.columnMap ?? {};
   const prompt = map.prompt ?? pick(table.columns, PROMPT_GUESSES);
   if (prompt === undefined) {
     throw new DatasetFormatError(
       file, 1, 'prompt',
-      `no prompt column found among ${table.columns.map((c) => `"${c}"`).join(', ') || 'no columns'}; pass a column mapping, e.g. columnMap: { prompt: "<column>" } (CLI: --prompt-column)`,
+      `no prompt column found among ${quoted(table.columns)}; name it with --prompt-column <column> (API: columnMap: { prompt: "<column>" })`,
     );
   }
   const id = map.id ?? (table.columns.includes('id') ? 'id' : undefined);
-  const label = map.label ?? pick(table.columns, LABEL_GUESSES);
   const category = map.category ?? pick(table.columns, CATEGORY_GUESSES);
-  requireColumns(table, [prompt, ...[id, label, category].filter((c): c is string => c !== undefined)], file);
-  const vocabulary = new Map<string, boolean | null>(Object.entries(DEFAULT_LABELS));
-  for (const [k, v] of Object.entries(options.labelMap ?? {})) vocabulary.set(k.toLowerCase(), v);
+  const advice = 'Name the columns with --prompt-column / --label-column (API: columnMap).';
+  requireColumns(table, [prompt, ...[id, category].filter((c): c is string => c !== undefined)], file, advice);
+  const label = labelColumn(table, file, options);
+  if (label !== undefined) requireColumns(table, [label], file, advice);
+  const vocabulary = vocabularyOf(options);
   const name = basename(file);
   const out = new RowCollector(file, table.skipped);
   table.rows.forEach(({ line, values }, i) => {
@@ -74,7 +105,10 @@ export async function loadGeneric(file: string, options: LoadOptions): Promise<L
       if (raw !== null) {
         const mapped = vocabulary.get(raw.trim().toLowerCase());
         if (mapped === undefined) {
-          return out.skip(line, label, `label "${raw}" is not one of ${[...vocabulary.keys()].join(', ')}; add it with a label map`);
+          return out.skip(
+            line, label,
+            `label "${raw}" is not one of ${[...vocabulary.keys()].join(', ')}; map it with --label-map, e.g. --label-map refuse=${raw.trim()}`,
+          );
         }
         shouldRefuse = mapped;
       }
@@ -94,7 +128,13 @@ export async function loadGeneric(file: string, options: LoadOptions): Promise<L
       meta,
     });
   });
-  return { records: out.records, skipped: out.skipped, source: file };
+  if (label !== undefined && out.records.length > 0 && out.records.every((r) => r.shouldRefuse === null)) {
+    throw new DatasetFormatError(
+      file, null, label,
+      `no row has a label in column "${label}": name the right one with --label-column <column>, or pass --unlabelled to run without labels`,
+    );
+  }
+  return { records: out.records, skipped: out.skipped, source: file, ...(options.unlabelled ? { unlabelled: true } : {}) };
 }
 
 export function assertFileLike(name: string, known: readonly string[]): void {

@@ -14,7 +14,7 @@ export async function loadHarmbench(options: LoadOptions): Promise<LoadResult> {
     throw new DatasetNotFoundError(`HarmBench has no split "${split}": use one of ${SPLITS.join(', ')}`);
   }
   const file = options.path ?? shippedFile(`harmbench/harmbench_behaviors_text_${split}.csv`);
-  const table = parseCsv(await readText(file), file);
+  const table = parseCsv(await readText(file, options.path === undefined ? undefined : options.encoding), file);
   requireColumns(table, ['Behavior', 'FunctionalCategory', 'SemanticCategory', 'BehaviorID'], file);
   const out = new RowCollector(file, table.skipped);
   for (const { line, values } of table.rows) {

@@ -12,7 +12,7 @@ export const STRONGREJECT_URL =
 /** StrongREJECT forbidden prompts (`category,source,forbidden_prompt`), all to be refused. */
 export async function loadStrongreject(options: LoadOptions): Promise<LoadResult> {
   const file = options.path ?? (await cachedRemoteFile(STRONGREJECT_URL, options));
-  const table = parseCsv(await readText(file), file);
+  const table = parseCsv(await readText(file, options.path === undefined ? undefined : options.encoding), file);
   requireColumns(table, ['category', 'forbidden_prompt'], file);
   const out = new RowCollector(file, table.skipped);
   table.rows.forEach(({ line, values }, i) => {

@@ -39,7 +39,7 @@ export async function loadToxicchat(options: LoadOptions): Promise<LoadResult> {
   const config = options.config ?? 'toxicchat0124';
   const split = options.split ?? 'test';
   if (options.path !== undefined) {
-    const text = await readText(options.path);
+    const text = await readText(options.path, options.encoding);
     return options.path.toLowerCase().endsWith('.json')
       ? parseJudgeBench(text, options.path)
       : parseToxicchatCsv(text, options.path, { config: null, split: null }, options.path);

@@ -7,7 +7,7 @@ import { cellText, parseCsv, requireColumns } from '../tabular.js';
 /** XSTest prompts: `label` safe/unsafe, unsafe types are the `contrast_*` ones; the two must agree. */
 export async function loadXstest(options: LoadOptions): Promise<LoadResult> {
   const file = options.path ?? shippedFile('xstest/xstest_prompts.csv');
-  const table = parseCsv(await readText(file), file);
+  const table = parseCsv(await readText(file, options.path === undefined ? undefined : options.encoding), file);
   requireColumns(table, ['prompt', 'type'], file);
   const idColumn = table.columns.includes('id') ? 'id' : table.columns.includes('id_v2') ? 'id_v2' : null;
   if (idColumn === null) requireColumns(table, ['id'], file);
