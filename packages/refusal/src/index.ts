@@ -9,7 +9,13 @@ export { evaluateRefusalFile, evaluateRows, mergeEvaluations, parseLabelledCsv, 
 export type { BinaryMetrics, Classifier, EvaluateOptions, EvaluationResult, FormatOptions, LabelledRow, Misclassified } from './evaluate.js';
 export {
   createRefusalJudge, detectRefusalWithJudge, buildJudgePrompt, parseXstestJudgeAnswer, parseWildguardJudgeAnswer,
-  XSTEST_JUDGE_TEMPLATE, WILDGUARD_JUDGE_TEMPLATE, DEFAULT_AMBIGUITY_BAND,
+  DEFAULT_AMBIGUITY_BAND,
 } from './judge.js';
-export type { CompleteFn, CreateJudgeOptions, DetectWithJudgeOptions, JudgeBand, JudgeStyle, JudgedRefusalResult, RefusalJudge } from './judge.js';
+export type { CompleteFn, CreateJudgeOptions, DetectWithJudgeOptions, JudgeBand, JudgedRefusalResult, RefusalJudge, RefusalJudgeStyle } from './judge.js';
+export {
+  JUDGE_STYLES, JUDGE_CAPABILITIES, XSTEST_JUDGE_TEMPLATE, WILDGUARD_INSTRUCTION, WILDGUARD_JUDGE_TEMPLATE, HARMBENCH_SYSTEM,
+  HARMBENCH_BODY, HARMBENCH_JUDGE_TEMPLATE, buildJudgeRequest, parseJudgeAnswer, parseXstestAnswer, parseWildguardAnswer,
+  parseHarmbenchAnswer,
+} from './judge-formats.js';
+export type { JudgeStyle, JudgeMessage, JudgeRequestText, JudgeVerdict, JudgeParseResult, JudgeParseErrorCode } from './judge-formats.js';
 export { xstestStringMatch } from './baseline.js';
