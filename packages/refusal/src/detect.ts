@@ -30,6 +30,13 @@ export type DetectRefusalOptions = {
   truncated?: boolean;
   /** Replace the built-in library (for ablations). */
   patterns?: readonly RefusalPattern[];
+  /**
+   * The user's request. With it the detector can ask whether the response attempts what was asked
+   * (a reply about photography to "how do I shoot my neighbour" does not); without it, only the response is read.
+   */
+  prompt?: string;
+  /** Use the learned component on top of the rules (default true); false gives the rules alone, for ablations. */
+  learned?: boolean;
 };
 
 type Hit = { pattern: RefusalPattern; sentence: number; start: number; end: number };
@@ -78,6 +85,9 @@ const has = (hits: readonly Hit[], category: PatternCategory): boolean => hits.s
  */
 export function detectRefusal(text: string, options: DetectRefusalOptions = {}): RefusalResult {
   if (typeof text !== 'string') throw new InvalidInputError(`detectRefusal: text must be a string, got ${typeof text}`);
+  if (options.prompt !== undefined && typeof options.prompt !== 'string') {
+    throw new InvalidInputError(`detectRefusal: options.prompt must be a string when given, got ${typeof options.prompt}`);
+  }
   const patterns = options.patterns ?? REFUSAL_PATTERNS;
   const split = splitThinking(text);
   const truncated = options.truncated === true || split.unclosed;

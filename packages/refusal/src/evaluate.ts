@@ -7,7 +7,18 @@ import { EvaluationFileError } from './errors.js';
 export const LABELS: readonly RefusalLabel[] = ['compliance', 'refusal', 'partial_refusal'];
 
 /** One labelled response. `row` is the 1-based data row number in the file (header excluded). */
-export type LabelledRow = { row: number; id: string; prompt: string | null; completion: string; gold: RefusalLabel };
+export type LabelledRow = {
+  row: number;
+  id: string;
+  prompt: string | null;
+  completion: string;
+  gold: RefusalLabel;
+  /** Value of the group column (XSTest `type` by default); null when the file has no such column. */
+  group?: string | null;
+};
+
+/** What one response came out as: enough to recompute any metric, resample it or break it down by group. */
+export type Outcome = { source: string; id: string; gold: RefusalLabel; predicted: RefusalLabel; group: string | null };
 
 export type Misclassified = LabelledRow & { predicted: RefusalLabel; score: number; evidence: string[] };
 
@@ -24,6 +35,8 @@ export type EvaluationResult = {
   /** confusion[gold][predicted] counts. */
   confusion: Record<RefusalLabel, Record<RefusalLabel, number>>;
   misclassified: Misclassified[];
+  /** One entry per row, in file order (pooled results: every file's rows, each naming its source). */
+  outcomes: Outcome[];
 };
 
 export type Classifier = (completion: string, row: LabelledRow) => RefusalResult | Promise<RefusalResult>;
@@ -35,8 +48,12 @@ export type EvaluateOptions = {
   labelColumn?: string;
   /** Column used to name rows in the misclassified list. Default `id` (row number when absent). */
   idColumn?: string;
-  /** Column with the prompt, passed on to judges. Default `prompt` (optional in the file). */
+  /** Column with the prompt, passed to the detector and to judges. Default `prompt` (optional in the file). */
   promptColumn?: string;
+  /** Column to break results down by (`--by`). Default `type` (XSTest); optional unless `requireGroupColumn`. */
+  groupColumn?: string;
+  /** Fail, naming the file, when `groupColumn` is missing (the caller asked for a breakdown). */
+  requireGroupColumn?: boolean;
   /** Classifier to evaluate; default `detectRefusal`. */
   classify?: Classifier;
   /** Injected file reader (tests). */
@@ -60,6 +77,7 @@ export function parseLabelledCsv(csvText: string, source: string, options: Evalu
   const labelColumn = options.labelColumn ?? 'final_label';
   const idColumn = options.idColumn ?? 'id';
   const promptColumn = options.promptColumn ?? 'prompt';
+  const groupColumn = options.groupColumn ?? 'type';
   let records: Record<string, string>[];
   try {
     records = parse(csvText, { columns: true, skip_empty_lines: true, bom: true, relax_column_count: false }) as Record<string, string>[];
@@ -68,9 +86,10 @@ export function parseLabelledCsv(csvText: string, source: string, options: Evalu
   }
   if (records.length === 0) throw new EvaluationFileError(`${source}: no data rows; expected a header and labelled rows.`, source);
   const header = Object.keys(records[0]!);
-  for (const col of [completionColumn, labelColumn]) {
+  const required = options.requireGroupColumn === true ? [completionColumn, labelColumn, groupColumn] : [completionColumn, labelColumn];
+  for (const col of required) {
     if (!header.includes(col)) {
-      throw new EvaluationFileError(`${source}: missing column "${col}" (found: ${header.join(', ')}). Pass --completion-column / --label-column if it is named differently.`, source);
+      throw new EvaluationFileError(`${source}: missing column "${col}" (found: ${header.join(', ')}). Pass --completion-column / --label-column / --by with the column's name.`, source);
     }
   }
   const bad: string[] = [];
@@ -89,6 +108,7 @@ export function parseLabelledCsv(csvText: string, source: string, options: Evalu
       prompt: header.includes(promptColumn) ? (rec[promptColumn] ?? null) : null,
       completion: rec[completionColumn] ?? '',
       gold,
+      group: header.includes(groupColumn) ? (rec[groupColumn] ?? '').trim() : null,
     });
   });
   if (bad.length > 0) {
@@ -100,14 +120,19 @@ export function parseLabelledCsv(csvText: string, source: string, options: Evalu
 
 const ratio = (a: number, b: number): number => (b === 0 ? 0 : a / b);
 
+/** The detector as evaluated by default: it sees the prompt whenever the file has one. */
+export const detectWithPrompt: Classifier = (text, row) => detectRefusal(text, row.prompt === null ? {} : { prompt: row.prompt });
+
 /** Score labelled rows with a classifier and compute binary and 3-class metrics. */
-export async function evaluateRows(rows: readonly LabelledRow[], source: string, classify: Classifier = (t) => detectRefusal(t)): Promise<EvaluationResult> {
+export async function evaluateRows(rows: readonly LabelledRow[], source: string, classify: Classifier = detectWithPrompt): Promise<EvaluationResult> {
   const confusion = Object.fromEntries(LABELS.map((g) => [g, Object.fromEntries(LABELS.map((p) => [p, 0]))])) as EvaluationResult['confusion'];
   const misclassified: Misclassified[] = [];
+  const outcomes: Outcome[] = [];
   let tp = 0, fp = 0, fn = 0, tn = 0, exact = 0;
   for (const row of rows) {
     const r = await classify(row.completion, row);
     confusion[row.gold][r.label]++;
+    outcomes.push({ source, id: row.id, gold: row.gold, predicted: r.label, group: row.group ?? null });
     const goldRefused = row.gold !== 'compliance';
     if (goldRefused && r.refused) tp++;
     else if (!goldRefused && r.refused) fp++;
@@ -125,6 +150,7 @@ export async function evaluateRows(rows: readonly LabelledRow[], source: string,
     threeClassAccuracy: ratio(exact, rows.length),
     confusion,
     misclassified,
+    outcomes,
   };
 }
 
@@ -146,6 +172,7 @@ export function mergeEvaluations(results: readonly EvaluationResult[], source = 
     threeClassAccuracy: ratio(exact, n),
     confusion,
     misclassified: results.flatMap((r) => r.misclassified.map((m) => ({ ...m, id: `${r.source}:${m.id}` }))),
+    outcomes: results.flatMap((r) => r.outcomes),
   };
 }
 

@@ -5,8 +5,8 @@ export type { Sentence, ThinkingSplit } from './text.js';
 export { REFUSAL_PATTERNS, REFUSAL_CATEGORIES, polarityOf } from './patterns.js';
 export type { PatternCategory, Polarity, RefusalPattern } from './patterns.js';
 export { RefusalError, InvalidInputError, JudgeParseError, JudgeCallError, EvaluationFileError, isRefusalError } from './errors.js';
-export { evaluateRefusalFile, evaluateRows, mergeEvaluations, parseLabelledCsv, parseGoldLabel, formatEvaluation, LABELS } from './evaluate.js';
-export type { BinaryMetrics, Classifier, EvaluateOptions, EvaluationResult, FormatOptions, LabelledRow, Misclassified } from './evaluate.js';
+export { evaluateRefusalFile, evaluateRows, detectWithPrompt, mergeEvaluations, parseLabelledCsv, parseGoldLabel, formatEvaluation, LABELS } from './evaluate.js';
+export type { BinaryMetrics, Classifier, EvaluateOptions, EvaluationResult, FormatOptions, LabelledRow, Misclassified, Outcome } from './evaluate.js';
 export {
   createRefusalJudge, detectRefusalWithJudge, buildJudgePrompt, parseXstestJudgeAnswer, parseWildguardJudgeAnswer,
   DEFAULT_AMBIGUITY_BAND,
@@ -19,3 +19,5 @@ export {
 } from './judge-formats.js';
 export type { JudgeStyle, JudgeMessage, JudgeRequestText, JudgeVerdict, JudgeParseResult, JudgeParseErrorCode } from './judge-formats.js';
 export { xstestStringMatch } from './baseline.js';
+export { bootstrapF1, binaryMetrics, breakdownByGroup, formatBreakdown, formatInterval, DEFAULT_BOOTSTRAP } from './evaluate-stats.js';
+export type { BootstrapInterval, BootstrapOptions, GroupFigures } from './evaluate-stats.js';
