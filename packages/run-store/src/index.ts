@@ -5,3 +5,4 @@ export { JsonlAppender, readJsonl, type JsonlReadResult } from './jsonl.js';
 export { encodeConfidences, decodeConfidences } from './confidences-codec.js';
 export { assignBucket, percentile } from './buckets.js';
 export { canonicalJson, configHash, diffConfig } from './config-hash.js';
+export { JUDGMENTS_FILE, JudgeStyleSchema, JudgmentRecordSchema, JudgmentStore, judgmentContentHash, judgmentKey, readJudgments, type JudgmentRecord } from './judgments.js';

@@ -51,6 +51,8 @@ export const TraceRecordSchema = z.looseObject({
   attempts: z.number().int().positive(),
   latencyMs: z.number().nullable(),
   error: z.string().nullable(),
+  /** The label the vote used when it was not the detector's (`--refusal-source judge|judge-on-ambiguous`); absent = detector. */
+  voteLabel: z.object({ refused: z.boolean(), source: z.enum(['detector', 'judge']) }).optional(),
 });
 export type TraceRecord = z.infer<typeof TraceRecordSchema>;
 
