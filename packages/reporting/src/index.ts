@@ -14,6 +14,36 @@ export {
   type BootstrapOptions,
   type BootstrapResult,
 } from './stats.js';
+export {
+  wilsonInterval,
+  newcombeInterval,
+  compareProportions,
+  holmAdjust,
+  cochranMantelHaenszel,
+  type Interval,
+  type DifferenceInterval,
+  type ProportionComparison,
+  type Table2x2,
+  type CmhResult,
+} from './stats-proportions.js';
+export {
+  logisticRegression,
+  logisticRegressionMulti,
+  type LogisticRegressionResult,
+  type LogisticFit,
+  type LogisticFailure,
+} from './stats-logistic.js';
+export { aurocInterval, spearmanCorrelation, type AurocInterval, type SpearmanResult } from './stats-rank.js';
+export {
+  expectedCalibrationError,
+  riskCoverageCurve,
+  flagLeastConfident,
+  type CalibrationResult,
+  type ReliabilityBin,
+  type RiskCoveragePoint,
+  type ReviewFlagging,
+} from './stats-calibration.js';
+export { permutationTest, differenceInProportions, type PermutationResult } from './stats-permutation.js';
 export { computeMetrics, splitOf, rate, BUCKETS, type RunMetrics, type Rate, type BucketMetrics, type CategoryMetrics } from './metrics.js';
 export { hypothesisTests, type HypothesisOptions, type HypothesisResult, type TestStatement } from './hypothesis.js';
 export { thresholdSweep, replayStop, type ThresholdSweep, type SweepPoint } from './threshold-sweep.js';

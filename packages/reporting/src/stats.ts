@@ -10,7 +10,7 @@ import { StatisticsInputError } from './errors.js';
  * report can say "not computable" instead of failing; malformed input throws.
  */
 
-function assertFinite(values: readonly number[], name: string): void {
+export function assertFinite(values: readonly number[], name: string): void {
   values.forEach((v, i) => {
     if (!Number.isFinite(v)) throw new StatisticsInputError(`${name}[${i}] is ${String(v)}; pass finite numbers only (drop missing values first)`);
   });
@@ -88,7 +88,7 @@ export function cohensD(x: readonly number[], y: readonly number[]): number {
 }
 
 /** Ranks 1..n with ties given their average rank; also returns Σ(t³ − t) over tie groups. */
-function rankWithTies(values: readonly number[]): { ranks: number[]; tieTerm: number } {
+export function rankWithTies(values: readonly number[]): { ranks: number[]; tieTerm: number } {
   const order = values.map((v, i) => [v, i] as const).sort((p, q) => p[0] - q[0]);
   const ranks = new Array<number>(values.length);
   let tieTerm = 0;
