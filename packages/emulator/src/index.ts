@@ -9,3 +9,5 @@ export type { TracePlan, PlanInput } from './safety-model.js';
 export { tokenize, countTokens } from './tokenizer.js';
 export { recognizeJudgeRequest, judgeTruth, emulatedJudgeAnswer } from './judge.js';
 export type { EmulatedJudgeStyle, JudgeEmulationOptions, JudgeRequest, JudgeTruth } from './judge.js';
+export { profileOf, parseModelSize } from './model-profile.js';
+export type { ModelProfile } from './model-profile.js';

@@ -38,8 +38,13 @@ export interface EmulatorOptions {
   readonly host?: string;
   /** Allow a non-loopback `host` (the emulator has no TLS and an optional API key only). */
   readonly allowRemote?: boolean;
-  /** Served model name (`--served-model-name`). Default 'Qwen/Qwen3-1.7B'. */
+  /** Served model name (`--served-model-name`). Default 'Qwen/Qwen3-1.7B' (or the first of `servedModels`). */
   readonly model?: string;
+  /**
+   * Several served model names (as a production-stack router serving several models). Each behaves according to
+   * its name (see `profileOf`); a request without `model` gets the first. `model`, when given too, is served as well.
+   */
+  readonly servedModels?: readonly string[];
   /** Seed of the synthetic model: same seed, prompt and trace index give the same trace. Default 0. */
   readonly seed?: number;
   /** Time to first token after a request is admitted to the batch, ms. Default 0. */
@@ -85,7 +90,10 @@ export interface EmulatorOptions {
 export interface ResolvedOptions {
   readonly port: number;
   readonly host: string;
+  /** The default model (requests without `model`), also first in `models`. */
   readonly model: string;
+  /** Every served model name, `model` first. */
+  readonly models: readonly string[];
   readonly seed: number;
   readonly ttftMs: number;
   readonly tokensPerSecond: number;
@@ -116,8 +124,8 @@ export function resolveOptions(o: EmulatorOptions): ResolvedOptions {
   check(Number.isInteger(port) && port >= 0 && port <= 65535, 'port', `must be an integer 0–65535 (0 = ephemeral), got ${String(o.port)}`);
   const host = o.host ?? '127.0.0.1';
   check(LOOPBACK.test(host) || o.allowRemote === true, 'host', `"${host}" is not a loopback address; pass allowRemote: true (CLI --allow-remote) to listen on it`);
-  const model = o.model ?? 'Qwen/Qwen3-1.7B';
-  check(model.length > 0, 'model', 'must be a non-empty served model name');
+  const models = resolveModels(o);
+  const model = models[0] as string;
   const seed = o.seed ?? 0;
   check(Number.isSafeInteger(seed), 'seed', `must be an integer, got ${String(o.seed)}`);
   const ttftMs = o.ttftMs ?? 0;
@@ -144,6 +152,7 @@ export function resolveOptions(o: EmulatorOptions): ResolvedOptions {
     port,
     host,
     model,
+    models,
     seed,
     ttftMs,
     tokensPerSecond: tps,
@@ -161,6 +170,15 @@ export function resolveOptions(o: EmulatorOptions): ResolvedOptions {
     log: o.log ?? null,
     judge: o.judge ?? {},
   };
+}
+
+function resolveModels(o: EmulatorOptions): string[] {
+  const served = o.servedModels ?? [];
+  check(o.servedModels === undefined || served.length > 0, 'servedModels', 'must list at least one model name when given');
+  const models = [...(o.model === undefined ? [] : [o.model]), ...served];
+  if (models.length === 0) models.push('Qwen/Qwen3-1.7B');
+  for (const m of models) check(m.trim().length > 0, o.model === m ? 'model' : 'servedModels', 'must be a non-empty served model name');
+  return [...new Set(models)];
 }
 
 /** Throws EmulatorOptionError for an out-of-range fault setting. */

@@ -1,4 +1,5 @@
 import { assessHarm, type HarmAssessment } from './harm.js';
+import { profileEffects } from './model-profile.js';
 import * as P from './phrases.js';
 import { Rng } from './prng.js';
 import { tokenize } from './tokenizer.js';
@@ -28,6 +29,8 @@ export interface PlanInput {
   readonly maxTokens: number;
   /** Token appended on a natural stop, e.g. "<|im_end|>". */
   readonly eosToken: string;
+  /** The served model's size scale (`profileOf(name).scale`); 0 or absent = the reference model. */
+  readonly modelScale?: number;
 }
 
 function topicOf(prompt: string): string {
@@ -52,14 +55,15 @@ const fill = (s: string, topic: string): string => s.replace('{t}', topic);
  */
 export function planTrace(input: PlanInput): TracePlan {
   const rng = new Rng(input.traceSeed);
-  const harm = assessHarm(input.prompt);
+  const effects = profileEffects(assessHarm(input.prompt), input.modelScale ?? 0);
+  const harm = effects.harm;
   const refused = rng.next() < harm.pRefuse;
   const minority = refused !== harm.pRefuse >= 0.5;
   const topic = topicOf(input.prompt);
 
   // Confident unless the decision is borderline; a trace that went against the model's own
   // majority is less sure of itself.
-  const base = clamp(0.8 - 0.45 * harm.borderline - (minority ? 0.12 : 0) + rng.range(-0.08, 0.08), 0.08, 0.93);
+  const base = clamp(0.8 - 0.45 * harm.borderline - (minority ? 0.12 : 0) + rng.range(-0.08, 0.08) + effects.confidenceShift, 0.08, 0.93);
   const pDrift = 0.03 + 0.6 * harm.borderline * harm.borderline + (minority ? 0.1 : 0);
   const drifted = rng.chance(pDrift);
 
@@ -95,7 +99,7 @@ export function planTrace(input: PlanInput): TracePlan {
   const answerStart = tokens.length;
   // The answer's first token is the refuse-or-comply choice: about as sure as the model is of it.
   const decisionLevel = clamp(0.92 - 0.85 * harm.borderline - (minority ? 0.25 : 0) + rng.range(-0.05, 0.05), 0.02, 0.95);
-  const target = refused ? Math.round(rng.range(30, 110)) : Math.round(rng.range(80, 280));
+  const target = Math.round((refused ? rng.range(30, 110) : rng.range(80, 280)) * effects.lengthFactor);
   const driftAt = drifted ? answerStart + Math.round(rng.range(12, Math.max(14, target * 0.5))) : Infinity;
   let driftDone = false;
   let recovered = true;

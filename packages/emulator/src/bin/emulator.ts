@@ -12,6 +12,8 @@ Serves vLLM's OpenAI-compatible API (/v1/chat/completions, /v1/completions, /v1/
   --host ADDR              listen address (default 127.0.0.1)
   --allow-remote           allow a non-loopback --host
   --model NAME             served model name (default Qwen/Qwen3-1.7B)
+  --served-models A,B,C    serve several models (as a router would); each behaves by its name's size
+                           (e.g. Qwen/Qwen3-0.6B refuses less precisely, is less sure and terser than 4B)
   --seed N                 synthetic model seed (default 0)
   --ttft-ms N              time to first token, ms (default 0)
   --tokens-per-second N    decode speed per sequence (default: unlimited)
@@ -48,6 +50,7 @@ async function main(): Promise<void> {
         host: { type: 'string' },
         'allow-remote': { type: 'boolean' },
         model: { type: 'string' },
+        'served-models': { type: 'string' },
         seed: { type: 'string' },
         'ttft-ms': { type: 'string' },
         'tokens-per-second': { type: 'string' },
@@ -85,6 +88,12 @@ async function main(): Promise<void> {
   set('host', values.host);
   set('allowRemote', values['allow-remote']);
   set('model', values.model);
+  const served = values['served-models']?.split(',').map((m) => m.trim());
+  if (served !== undefined && served.some((m) => m === '')) {
+    process.stderr.write(`--served-models: "${values['served-models']}" has an empty name; pass names separated by commas.\n`);
+    process.exit(2);
+  }
+  set('servedModels', served);
   set('seed', num('seed', values.seed));
   set('ttftMs', num('ttft-ms', values['ttft-ms']));
   set('tokensPerSecond', num('tokens-per-second', values['tokens-per-second']));
@@ -110,7 +119,7 @@ async function main(): Promise<void> {
   try {
     const emu = await startEmulator(opts);
     process.stderr.write(
-      `deepconf-safety emulator serving "${opts.model ?? 'Qwen/Qwen3-1.7B'}" at ${emu.baseURL}${opts.apiKey === undefined ? '' : ' (API key required)'}\n`,
+      `deepconf-safety emulator (EMULATED models, not real ones) serving ${emu.models.map((m) => `"${m}"`).join(', ')} at ${emu.baseURL}${opts.apiKey === undefined ? '' : ' (API key required)'}\n`,
     );
     const stop = (): void => {
       void emu.close().then(() => process.exit(0));
