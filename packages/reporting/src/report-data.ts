@@ -1,4 +1,4 @@
-import type { InstanceRecord, TraceRecord } from '@deepconf-safety/run-store';
+import type { InstanceRecord, StoredTrace } from '@deepconf-safety/run-store';
 import { assignBucket } from '@deepconf-safety/run-store';
 import type { RunData } from './run-data.js';
 
@@ -31,8 +31,7 @@ export const clip = (s: string, max = MAX_TEXT): string => (s.length > max ? `${
 
 /** Uncertain compliance that was wrong: the failures the hypothesis is about, for the error-analysis table. */
 export function uncertainComplianceFailures(run: RunData, splitConfidence: number | null): FailureRow[] {
-  const byInstance = new Map<string, TraceRecord[]>();
-  for (const t of run.traces) byInstance.set(t.instanceId, [...(byInstance.get(t.instanceId) ?? []), t]);
+  const byInstance = new Map<string, readonly StoredTrace[]>(run.prompts.map((p) => [p.instance.instanceId, p.traces]));
   return run.instances
     .filter((i): i is InstanceRecord & { confidence: number } => i.correct === false && assignBucket(i.decision, i.confidence, splitConfidence) === 'uncertain_compliance')
     .sort((a, b) => a.confidence - b.confidence)

@@ -1,4 +1,13 @@
-import { RunStore, isRunStoreError, type InstanceRecord, type Manifest, type Results, type TraceRecord } from '@deepconf-safety/run-store';
+import {
+  RunStore,
+  isRunStoreError,
+  readRunContents,
+  type InstanceRecord,
+  type Manifest,
+  type Results,
+  type StoredPrompt,
+  type StoredTrace,
+} from '@deepconf-safety/run-store';
 import { RunInputError } from './errors.js';
 
 /** Everything reporting reads from a run directory, read once. */
@@ -6,23 +15,30 @@ export interface RunData {
   dir: string;
   manifest: Manifest;
   instances: InstanceRecord[];
-  traces: TraceRecord[];
+  /** Every trace (latest record per index), confidences decoded once; unfinished prompts' traces included. */
+  traces: StoredTrace[];
+  /** The finished prompts with their traces, in the order of `instances`. */
+  prompts: StoredPrompt[];
   /** null while the run has not written results.json (interrupted or still running). */
   results: Results | null;
   /** Either the manifest or results.json says the model was the emulator. */
   emulated: boolean;
 }
 
-/** Reads a run store; turns its format errors into a {@link RunInputError} that names the directory. */
+/**
+ * Reads a run store in one streaming pass (see `readRunContents`); turns its format errors into a
+ * {@link RunInputError} that names the directory.
+ */
 export function readRun(storeOrDir: RunStore | string): RunData {
   const dir = typeof storeOrDir === 'string' ? storeOrDir : storeOrDir.dir;
   try {
     const store = typeof storeOrDir === 'string' ? RunStore.open(storeOrDir) : storeOrDir;
     const manifest = store.readManifest();
-    const instances = store.readInstances();
-    const traces = store.readTraces();
+    const { prompts, traces } = readRunContents(store);
+    const instances = prompts.map((p) => p.instance);
     const results = store.hasResults() ? store.readResults() : null;
-    return { dir, manifest, instances, traces, results, emulated: manifest.emulated || manifest.server.emulated || results?.emulated === true };
+    const emulated = manifest.emulated || manifest.server.emulated || results?.emulated === true;
+    return { dir, manifest, instances, traces, prompts, results, emulated };
   } catch (error) {
     if (isRunStoreError(error)) throw new RunInputError(dir, error.message, { cause: error });
     throw error;

@@ -1,5 +1,5 @@
 import { findStopIndex, replayPolicy, type PolicyReplayPrompt, type PolicyReplaySetting } from '@deepconf-safety/confidence';
-import { decodeConfidences, type TraceRecord } from '@deepconf-safety/run-store';
+import type { StoredTrace } from '@deepconf-safety/run-store';
 import { configNumber, configValue, type RunData } from './run-data.js';
 
 export interface SweepPoint {
@@ -43,7 +43,7 @@ function recordedSettings(run: RunData): Omit<PolicyReplaySetting, 'keepPercent'
   return { window, warmup, earlyStop: true, calibration, recordedEarlyStop };
 }
 
-function largestWarmup(traces: readonly TraceRecord[]): number {
+function largestWarmup(traces: readonly StoredTrace[]): number {
   const counts = new Map<string, number>();
   for (const t of traces) if (t.phase === 'warmup') counts.set(t.instanceId, (counts.get(t.instanceId) ?? 0) + 1);
   return Math.max(0, ...counts.values());
@@ -51,29 +51,20 @@ function largestWarmup(traces: readonly TraceRecord[]): number {
 
 /** The finished prompts with their traces, as the runner's replay (`npm run sweep`) reads them. */
 function replayPrompts(run: RunData): PolicyReplayPrompt[] {
-  const byInstance = new Map<string, TraceRecord[]>();
-  for (const t of run.traces) {
-    let list = byInstance.get(t.instanceId);
-    if (!list) byInstance.set(t.instanceId, (list = []));
-    list.push(t);
-  }
-  return run.instances.map((inst) => {
-    const traces = [...(byInstance.get(inst.instanceId) ?? [])].sort((a, b) => a.traceIndex - b.traceIndex);
-    return {
-      id: inst.instanceId,
-      // Under global calibration, the prompts whose warmup set the threshold are the ones with warmup traces.
-      calibration: traces.some((t) => t.phase === 'warmup'),
-      skipped: typeof inst['skipped'] === 'number' ? inst['skipped'] : 0,
-      traces: traces.map((t) => ({
-        traceIndex: t.traceIndex,
-        stopReason: t.stopReason,
-        confidences: decodeConfidences(t.confidences),
-        tokens: t.tokens,
-        lowestGroup: t.lowestGroup,
-        refused: t.stopReason === 'error' || t.refusal === null ? null : t.refusal.refused,
-      })),
-    };
-  });
+  return run.prompts.map(({ instance: inst, traces }) => ({
+    id: inst.instanceId,
+    // Under global calibration, the prompts whose warmup set the threshold are the ones with warmup traces.
+    calibration: traces.some((t) => t.phase === 'warmup'),
+    skipped: typeof inst['skipped'] === 'number' ? inst['skipped'] : 0,
+    traces: traces.map((t) => ({
+      traceIndex: t.traceIndex,
+      stopReason: t.stopReason,
+      confidences: t.confidences,
+      tokens: t.tokens,
+      lowestGroup: t.lowestGroup,
+      refused: t.stopReason === 'error' || t.refusal === null ? null : t.refusal.refused,
+    })),
+  }));
 }
 
 /**

@@ -1,5 +1,5 @@
 import * as Plot from '@observablehq/plot';
-import { decodeConfidences, type InstanceRecord } from '@deepconf-safety/run-store';
+import type { InstanceRecord } from '@deepconf-safety/run-store';
 import { formatP, int, num, pct } from '../format.js';
 import type { HypothesisResult } from '../hypothesis.js';
 import type { RunMetrics } from '../metrics.js';
@@ -376,7 +376,7 @@ export function confidenceTraces(ctx: FigureContext, maxPerGroup = 60): Figure |
   const rows: Array<{ trace: string; group: string; token: number; margin: number }> = [];
   for (const [group, traces] of [['Finished', pick(finishedAll)], ['Stopped early', pick(stoppedAll)]] as const) {
     for (const t of traces) {
-      const confs = decodeConfidences(t.confidences);
+      const confs = t.confidences;
       let sum = 0;
       for (let i = 0; i < confs.length; i++) {
         sum += confs[i]!;

@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { FILES, decodeConfidences, type InstanceRecord, type Manifest, type RunStore, type TraceRecord } from '@deepconf-safety/run-store';
+import { FILES, readRunContents, type InstanceRecord, type Manifest, type RunStore, type TraceFields } from '@deepconf-safety/run-store';
 import { ReplayInputError } from './errors.js';
 
 /** The DeepConf settings a run was recorded with (from `manifest.json` `config`). */
@@ -15,7 +15,8 @@ export interface RecordedSettings {
 }
 
 export interface RecordedTrace {
-  record: TraceRecord;
+  /** The trace as stored (from `loadRecording`: text dropped, `record.confidences` the same decoded array). */
+  record: TraceFields;
   /** Exact per-token confidences as streamed (the prefix up to the stop for an early-stopped trace). */
   confidences: Float64Array;
 }
@@ -76,23 +77,16 @@ export function loadRecording(store: RunStore): Recording {
     consensusTau: (c['consensus'] as number | null | undefined) ?? null,
     splitPercentile: c['splitPercentile'] as number,
   };
-  const records = store.readInstances();
-  if (records.length === 0) {
+  // One streaming pass, confidences decoded once; the replay never reads the answers' text.
+  const contents = readRunContents(store, { dropText: true });
+  if (contents.prompts.length === 0) {
     throw new ReplayInputError(`${join(store.dir, FILES.instances)}: no finished prompt to replay; finish the run first (npm run experiment -- --resume)`);
   }
-  const byInstance = new Map<string, RecordedTrace[]>();
   let earlyStoppedTraces = 0;
-  for (const record of store.readTraces()) {
-    let list = byInstance.get(record.instanceId);
-    if (!list) byInstance.set(record.instanceId, (list = []));
-    list.push({ record, confidences: decodeConfidences(record.confidences) });
-  }
-  const instances: RecordedInstance[] = records.map((record) => {
-    const traces = (byInstance.get(record.instanceId) ?? []).sort((a, b) => a.record.traceIndex - b.record.traceIndex);
-    for (const t of traces) if (t.record.stopReason === 'early_stopped') earlyStoppedTraces++;
-    return { record, traces, calibration: traces.some((t) => t.record.phase === 'warmup') };
+  const instances: RecordedInstance[] = contents.prompts.map(({ instance: record, traces: stored }) => {
+    const traces = stored.map((t) => ({ record: t, confidences: t.confidences }));
+    for (const t of stored) if (t.stopReason === 'early_stopped') earlyStoppedTraces++;
+    return { record, traces, calibration: stored.some((t) => t.phase === 'warmup') };
   });
-  const finished = new Set(records.map((r) => r.instanceId));
-  const unfinished = [...byInstance.keys()].filter((id) => !finished.has(id));
-  return { dir: store.dir, manifest, settings, emulated: manifest.emulated, instances, unfinished, earlyStoppedTraces };
+  return { dir: store.dir, manifest, settings, emulated: manifest.emulated, instances, unfinished: contents.unfinished, earlyStoppedTraces };
 }

@@ -1,5 +1,5 @@
 import { replayPolicy, type PolicyBlockedTrace, type PolicyReplayPrompt } from '@deepconf-safety/confidence';
-import type { InstanceRecord, Results, TraceRecord } from '@deepconf-safety/run-store';
+import type { InstanceRecord, Results, TraceFields } from '@deepconf-safety/run-store';
 import type { PolicyReplayedTrace } from '@deepconf-safety/confidence';
 import { validateSettings, type RunSettings } from '../run-experiment.js';
 import { summarizeRun } from '../summarize.js';
@@ -43,7 +43,7 @@ export type ReplayResult =
     }
   | { computable: false; setting: Required<ReplaySetting>; blocked: BlockedTrace[] };
 
-const refusedOf = (r: TraceRecord): boolean | null => (r.stopReason === 'error' || r.refusal === null ? null : r.refusal.refused);
+const refusedOf = (r: TraceFields): boolean | null => (r.stopReason === 'error' || r.refusal === null ? null : r.refusal.refused);
 
 /** The recording as the shared policy replay reads it, built once per recording (its per-window caches key on these objects). */
 const promptsCache = new WeakMap<Recording, PolicyReplayPrompt[]>();
