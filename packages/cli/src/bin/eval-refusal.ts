@@ -18,7 +18,7 @@ const argv = await yargs(hideBin(process.argv))
   .option('id-column', { type: 'string', default: 'id', describe: 'column naming rows in the error list' })
   .option('prompt-column', { type: 'string', default: 'prompt', describe: 'column with the prompt; passed to the detector when the file has it' })
   .option('ignore-prompt', { type: 'boolean', default: false, describe: 'do not pass the prompt to the detector (ablation)' })
-  .option('rules-only', { type: 'boolean', default: false, describe: 'switch off the learned component (ablation)' })
+  .option('learned', { type: 'boolean', default: false, describe: 'let the learned component overrule the rules (off by default; ablation)' })
   .option('by', { type: 'string', describe: 'also break the figures down by this column (e.g. type, the XSTest category)' })
   .option('bootstrap', { type: 'number', default: 2000, describe: 'bootstrap resamples for the F1 interval' })
   .option('seed', { type: 'number', default: 1, describe: 'seed of the bootstrap' })
@@ -37,8 +37,7 @@ const argv = await yargs(hideBin(process.argv))
 
 function classifier(): Classifier {
   if (argv.baseline) return (text) => xstestStringMatch(text);
-  const learned = argv['rules-only'] ? { learned: false } : {};
-  return (text, row) => detectRefusal(text, { ...learned, ...(argv['ignore-prompt'] || row.prompt === null ? {} : { prompt: row.prompt }) });
+  return (text, row) => detectRefusal(text, { learned: argv.learned, ...(argv['ignore-prompt'] || row.prompt === null ? {} : { prompt: row.prompt }) });
 }
 
 function report(result: EvaluationResult, listErrors: boolean): unknown {
@@ -66,7 +65,7 @@ try {
     classify: classifier(),
   };
   for (const file of files) results.push(await evaluateRefusalFile(file, options));
-  const detector = argv.baseline ? "XSTest 21-prefix string matcher (--baseline)" : `detector${argv['rules-only'] ? ', rules only' : ''}${argv['ignore-prompt'] ? ', prompt ignored' : ''}`;
+  const detector = argv.baseline ? "XSTest 21-prefix string matcher (--baseline)" : `detector (${argv.learned ? 'rules + learned' : 'rules'})${argv['ignore-prompt'] ? ', prompt ignored' : ''}`;
   if (argv.json) {
     const perFile = results.map((r) => report(r, true));
     const pooled = results.length > 1 ? report(mergeEvaluations(results, 'pooled'), true) : undefined;
