@@ -21,3 +21,11 @@ export type { JudgeStyle, JudgeMessage, JudgeRequestText, JudgeVerdict, JudgePar
 export { xstestStringMatch } from './baseline.js';
 export { bootstrapF1, binaryMetrics, breakdownByGroup, formatBreakdown, formatInterval, DEFAULT_BOOTSTRAP } from './evaluate-stats.js';
 export type { BootstrapInterval, BootstrapOptions, GroupFigures } from './evaluate-stats.js';
+export { analyseResponse, ruleVerdict } from './detect.js';
+export type { ResponseAnalysis, RuleVerdict } from './detect.js';
+export { promptTerms, promptEngagement } from './prompt.js';
+export type { PromptEngagement } from './prompt.js';
+export { FEATURE_NAMES, extractFeatures } from './features.js';
+export { combineWithLearned, learnedProbability } from './learned.js';
+export type { LearnedModel } from './learned.js';
+export { LEARNED_MODEL } from './learned-weights.js';

@@ -86,12 +86,12 @@ describe('evaluateRefusalFile', () => {
   });
 });
 
-// Regression guard on the shared development set (CI has ../shared beside the clone).
-const devDir = resolve(dirname(fileURLToPath(import.meta.url)), '../../../../shared/data/refusal-dev');
+// Regression guard on the development set, copied into the repo with its licence (data/xstest-completions).
+const devDir = resolve(dirname(fileURLToPath(import.meta.url)), '../data/xstest-completions');
 const devFiles = ['xstest_v2_completions_gpt4.csv', 'xstest_v2_completions_llama2orig.csv'].map((f) => resolve(devDir, f));
 const haveDev = devFiles.every((f) => existsSync(f));
 
-(haveDev ? describe : describe.skip)('development set (shared/data/refusal-dev)', () => {
+(haveDev ? describe : describe.skip)('development set (data/xstest-completions)', () => {
   test('the XSTest string-matcher baseline reproduces its published F1 0.931 / accuracy 0.914', async () => {
     const results = await Promise.all(devFiles.map((f) => evaluateRefusalFile(f, { classify: (t) => xstestStringMatch(t) })));
     const pooled = mergeEvaluations(results);
@@ -103,6 +103,7 @@ const haveDev = devFiles.every((f) => existsSync(f));
   test('the detector meets the issue bar: refusal F1 >= 0.96 and 3-class accuracy >= 0.92', async () => {
     const results = await Promise.all(devFiles.map((f) => evaluateRefusalFile(f)));
     const pooled = mergeEvaluations(results);
+    expect(pooled.outcomes).toHaveLength(900);
     expect(pooled.binary.f1).toBeGreaterThanOrEqual(0.96);
     expect(pooled.threeClassAccuracy).toBeGreaterThanOrEqual(0.92);
     // Neither model may carry the other: each file on its own clears the binary bar.

@@ -282,7 +282,7 @@ export async function runExperiment(options: RunExperimentOptions): Promise<RunO
       const metrics = traceMetrics(kept, settings.window);
       const split = splitThinking(result.text);
       const stopReason: TraceRecord['stopReason'] = stoppedAt !== null ? 'early_stopped' : result.finishReason === 'length' ? 'length' : 'finished';
-      const refusal = detectRefusal(split.answer, { truncated: stopReason !== 'finished' });
+      const refusal = detectRefusal(split.answer, { truncated: stopReason !== 'finished', prompt: inst.prompt });
       return {
         instanceId: inst.id,
         traceIndex,
