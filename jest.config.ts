@@ -4,7 +4,7 @@ import type { Config } from 'jest';
 // "@deepconf-safety/source" export condition, so nothing needs building first.
 const config: Config = {
   testEnvironment: 'node',
-  roots: ['<rootDir>/packages', '<rootDir>/deploy', '<rootDir>/bench'],
+  roots: ['<rootDir>/packages', '<rootDir>/deploy', '<rootDir>/bench', '<rootDir>/scripts'],
   testMatch: ['**/test/**/*.test.ts'],
   extensionsToTreatAsEsm: ['.ts'],
   moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
