@@ -143,6 +143,10 @@ if (process.argv.includes('--holdout')) {
 } else {
   const trainFiles = arg('--train').length > 0 ? arg('--train') : DEFAULT_FILES;
   const model = train(load(trainFiles), lambda, trainFiles);
+  if (process.argv.includes('--print-json')) {
+    console.log(JSON.stringify(model));
+    process.exit(0);
+  }
   console.log('weights:', Object.fromEntries(FEATURE_NAMES.map((f, i) => [f, model.weights[i]])), 'bias', model.bias, 'impute', model.impute);
   report('in-sample (training files)', load(trainFiles), model);
   if (arg('--test').length > 0) report('test files', load(arg('--test')), model);
