@@ -17,6 +17,7 @@ import { RunInterruptedError, RunnerConfigError, ServerFailureError, redactSecre
 import { traceSeed } from './seeds.js';
 import { summarizeRun } from './summarize.js';
 import type { TraceRequest, TraceResult, TraceSource } from './trace-source.js';
+import type { TraceJudge } from './judge/trace-judge.js';
 
 /** One prompt to run (a `BenchmarkRecord` from `@deepconf-safety/datasets` fits). */
 export interface InstanceInput {
@@ -94,6 +95,8 @@ export interface RunExperimentOptions {
   secrets?: readonly string[];
   detectRefusal?: typeof defaultDetectRefusal;
   splitThinking?: typeof defaultSplitThinking;
+  /** An LLM judge asked about every answered trace before it is recorded; it also says which label the vote uses. */
+  judge?: TraceJudge;
 }
 
 export interface RunOutcome {
@@ -140,7 +143,7 @@ function summaryOf(r: TraceRecord): TraceSummary {
     phase: r.phase,
     stopReason: r.stopReason,
     lowestGroup: r.lowestGroup,
-    refused: r.stopReason === 'error' || r.refusal === null ? null : r.refusal.refused,
+    refused: r.stopReason === 'error' || r.refusal === null ? null : (r.voteLabel?.refused ?? r.refusal.refused),
     tokens: r.tokens,
   };
 }
@@ -283,6 +286,12 @@ export async function runExperiment(options: RunExperimentOptions): Promise<RunO
       const split = splitThinking(result.text);
       const stopReason: TraceRecord['stopReason'] = stoppedAt !== null ? 'early_stopped' : result.finishReason === 'length' ? 'length' : 'finished';
       const refusal = detectRefusal(split.answer, { truncated: stopReason !== 'finished', prompt: inst.prompt });
+      const judged = await options.judge
+        ?.judgeTrace({ instanceId: inst.id, traceIndex, prompt: inst.prompt, text: split.answer, detector: refusal }, internal.signal)
+        .catch((error: unknown) => {
+          checkAborted();
+          throw error;
+        });
       return {
         instanceId: inst.id,
         traceIndex,
@@ -300,6 +309,7 @@ export async function runExperiment(options: RunExperimentOptions): Promise<RunO
         text: split.answer,
         reasoning: result.reasoning ?? split.thinking,
         refusal,
+        ...(judged?.source === 'judge' ? { voteLabel: judged } : {}),
         endpoint: result.endpoint,
         attempts: attempt,
         latencyMs: result.latencyMs,
