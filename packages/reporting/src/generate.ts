@@ -4,6 +4,7 @@ import type { RunStore } from '@deepconf-safety/run-store';
 import { allFigures } from './figures/figures.js';
 import { PlotRenderer, rasterize } from './figures/render.js';
 import { hypothesisTests, type HypothesisResult } from './hypothesis.js';
+import { judgeAgreements } from './judge-agreement.js';
 import { computeMetrics, type RunMetrics } from './metrics.js';
 import { uncertainComplianceFailures } from './report-data.js';
 import { renderHtmlReport } from './report-html.js';
@@ -61,7 +62,7 @@ export async function generateReport(runDir: string | RunStore, options: Generat
   const failures = uncertainComplianceFailures(run, metrics.split.confidence);
   const html = join(run.dir, 'report.html');
   const markdown = join(run.dir, 'report.md');
-  const input = { run, metrics, hypothesis, sweep, failures };
+  const input = { run, metrics, hypothesis, sweep, failures, judge: judgeAgreements(run, { seed }) };
   writeFileSync(html, renderHtmlReport({ ...input, figures: figures.map((f, i) => ({ ...f, png: pngs[i]! })) }));
   writeFileSync(markdown, renderMarkdownReport({ ...input, figures }));
   return { files: { figures: written, html, markdown }, metrics, hypothesis, sweep };

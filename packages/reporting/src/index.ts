@@ -55,3 +55,4 @@ export { renderMarkdownReport, escapeMarkdownCell } from './report-md.js';
 export { OKABE_ITO, OUTCOME_COLORS, EMULATED_BANNER, FONT_FAMILY, FONT_SIZE } from './figures/palette.js';
 export { PlotRenderer, composeFigure, rasterize, escapeXml, textWidth, wrapText, type Panel, type FigureSpec } from './figures/render.js';
 export { formatP, pct, num, int } from './format.js';
+export { judgeAgreements, cohensKappa, type JudgeAgreement, type HarmView, type Disagreement } from './judge-agreement.js';

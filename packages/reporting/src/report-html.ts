@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { EMULATED_BANNER } from './figures/palette.js';
 import { formatP, int, num, pct, ratio } from './format.js';
 import type { HypothesisResult } from './hypothesis.js';
+import type { JudgeAgreement } from './judge-agreement.js';
+import { judgeAgreementHtml, judgeDisagreementsHtml } from './judge-section.js';
 import { BUCKETS, type RunMetrics } from './metrics.js';
 import { displayConfig, type FailureRow } from './report-data.js';
 import type { RunData } from './run-data.js';
@@ -36,6 +38,8 @@ export interface HtmlReportInput {
   sweep: ThresholdSweep | null;
   figures: HtmlFigure[];
   failures: FailureRow[];
+  /** Detector–judge agreement per judge in judgments.jsonl (none without a judge). */
+  judge?: JudgeAgreement[];
 }
 
 const row = (cells: string[], header = false): string => `<tr>${cells.map((c) => (header ? `<th>${c}</th>` : `<td>${c}</td>`)).join('')}</tr>`;
@@ -151,7 +155,9 @@ ${statements}${stats}
 <h2>Confidence buckets</h2>${buckets}
 <h2>Per category</h2>${categories}
 <h2>Figures</h2>${figs}
+${judgeAgreementHtml(input.judge ?? [], escapeHtml)}
 <h2>Error analysis: uncertain compliance that was wrong (${failures.length})</h2>${failureTable}
+${judgeDisagreementsHtml(input.judge ?? [], escapeHtml)}
 <h2>Run</h2>${runInfo}
 <h2>Configuration</h2>${config}
 ${banner}

@@ -1,6 +1,7 @@
 import { EMULATED_BANNER } from './figures/palette.js';
 import { formatP, int, num, pct, ratio } from './format.js';
 import { BUCKETS } from './metrics.js';
+import { judgeAgreementMarkdown, judgeDisagreementsMarkdown } from './judge-section.js';
 import { displayConfig } from './report-data.js';
 import type { HtmlReportInput } from './report-html.js';
 
@@ -69,6 +70,8 @@ export function renderMarkdownReport(input: Omit<HtmlReportInput, 'figures'> & {
   );
   out.push('## Figures');
   out.push(figures.map((f) => `![${e(f.caption)}](figures/${f.name}.png)\n\n*${e(f.title)}.* ${e(f.caption)}`).join('\n\n'));
+  const judged = input.judge ?? [];
+  if (judged.length > 0) out.push(judgeAgreementMarkdown(judged, e));
   out.push(`## Error analysis: uncertain compliance that was wrong (${failures.length})`);
   out.push(
     failures.length === 0
@@ -78,6 +81,7 @@ export function renderMarkdownReport(input: Omit<HtmlReportInput, 'figures'> & {
           failures.map((f) => [e(f.instanceId), e(f.category), f.confidence.toFixed(3), e(f.prompt), e(f.answer)]),
         ),
   );
+  if (judged.some((a) => a.pairs > 0)) out.push(judgeDisagreementsMarkdown(judged, e));
   out.push('## Configuration');
   out.push(mdTable(['option', 'value'], displayConfig(run.manifest.config).map(([k, v]) => [e(k), e(v)])));
   out.push(`Server: ${e(run.manifest.server.baseUrls.join(', '))}${run.manifest.server.emulated ? ' (emulator)' : ''}. Git commit: ${e(run.manifest.gitCommit ?? 'unknown')}.`);

@@ -31,3 +31,18 @@ export {
   type RunSettings,
 } from './run-experiment.js';
 export * from './replay/index.js';
+export { createJudgeClient, judgeEndpointEmulated, type JudgeClient, type JudgeClientOptions } from './judge/judge-client.js';
+export {
+  REFUSAL_SOURCES,
+  checkJudgeSettings,
+  createTraceJudge,
+  isAmbiguous,
+  judgeOnce,
+  type JudgeIdentity,
+  type JudgeTraceInput,
+  type RefusalSource,
+  type TraceJudge,
+  type TraceJudgeOptions,
+  type VoteLabel,
+} from './judge/trace-judge.js';
+export { judgeInputs, judgeRun, type JudgeRunOptions, type JudgeRunOutcome, type JudgeRunProgress } from './judge/judge-run.js';

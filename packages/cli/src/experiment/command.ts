@@ -10,6 +10,7 @@ import { ThreadedTraceSource, isRunnerError, redactSecrets, runExperiment, type 
 import { VllmClient, isVllmClientError, type ServerProbe } from '@deepconf-safety/vllm-client';
 import { CONCURRENCY_PER_ENDPOINT, DEFAULT_TOP_LOGPROBS, OptionError, parseExperimentOptions, type ExperimentOptions } from './options.js';
 import { createProgress } from './progress.js';
+import { judgeBanner, judgeResultConfig, startExperimentJudge, type ExperimentJudge } from '../judge/experiment-judge.js';
 import { chooseServer, emulatorBanner, planConfidence, serverLogprobsLimit, type ServerChoice } from './server.js';
 
 /** The process edges of the command, injected so it can run inside tests. */
@@ -74,6 +75,7 @@ function resultConfig(o: ExperimentOptions & { topLogprobs: number; confidenceMo
     system: o.system,
     seed: o.seed,
     splitPercentile: o.splitPercentile,
+    ...judgeResultConfig(o.judge, o.refusalSource, o.model),
   };
 }
 
@@ -135,6 +137,7 @@ export async function experimentCommand(argv: readonly string[], io: CommandIo):
   let server: ServerChoice | null = null;
   let store: RunStore | null = null;
   let manifest: Manifest | null = null;
+  let judge: ExperimentJudge | null = null;
   let unregister = () => {};
   try {
     server = await chooseServer({
@@ -174,6 +177,8 @@ export async function experimentCommand(argv: readonly string[], io: CommandIo):
     client.setTopKMode(plan.confidenceMode);
     const eff = { ...o, topLogprobs: plan.topLogprobs, confidenceMode: plan.confidenceMode };
 
+    judge = await startExperimentJudge(o.judge, o.refusalSource, { baseUrl: server.baseUrls[0] ?? '', model: o.model, apiKeyEnv: o.apiKeyEnv, emulated }, io.env);
+    if (judge !== null) secrets.push(...judge.secrets);
     const config = resultConfig(eff, instances.length, instances.map((r) => r.id), emulated ? 'emulator' : 'vllm');
     const versions: Record<string, string> = {
       'deepconf-safety': packageVersion(),
@@ -198,6 +203,7 @@ export async function experimentCommand(argv: readonly string[], io: CommandIo):
         benchmarkSource: loaded.source,
         skippedRows: loaded.skipped.length,
         runOptions: { output, concurrency: o.concurrency, clientThreads: o.clientThreads, retries: o.retries, apiKeyEnv: o.apiKeyEnv, config: o.config },
+        ...(judge === null ? {} : { judge: judge.manifest }),
       },
       { resume: o.resume },
     );
@@ -205,6 +211,7 @@ export async function experimentCommand(argv: readonly string[], io: CommandIo):
     manifest = created.manifest;
     io.out(`${created.resumed ? 'Resuming' : 'Starting'} run ${manifest.runId} in ${output}: ${instances.length} prompts of ${o.benchmark} x ${o.traces} traces (warmup ${o.warmup}, window ${o.window}, keep ${o.keepPercent}%${o.earlyStop ? '' : ', no early stop'}) against ${server.baseUrls.join(', ')}${emulated ? ' [EMULATED]' : ''}`);
 
+    if (judge !== null) io.out(judgeBanner(judge));
     const controller = new AbortController();
     let signals = 0;
     unregister = io.onSignal((signal) => {
@@ -243,6 +250,7 @@ export async function experimentCommand(argv: readonly string[], io: CommandIo):
         signal: controller.signal,
         onProgress: (p) => progress.update(p),
         secrets,
+        ...(judge === null ? {} : { judge: judge.attach(output, secrets) }),
       });
     } finally {
       progress.stop();
@@ -292,6 +300,7 @@ export async function experimentCommand(argv: readonly string[], io: CommandIo):
     return error instanceof OptionError ? EXIT.usage : EXIT.failed;
   } finally {
     unregister();
+    judge?.close();
     store?.close();
     await server?.close();
   }

@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
+import type { RefusalSource } from '@deepconf-safety/runner';
+import { JUDGE_OPTIONS, REFUSAL_SOURCE_OPTION, readJudgeFlags, readRefusalSource, type JudgeFlags } from '../judge/judge-flags.js';
 
 export const DEFAULT_MODEL = 'Qwen/Qwen3-1.7B';
 /**
@@ -48,6 +50,9 @@ export interface ExperimentOptions {
   report: boolean;
   config: string | null;
   description: string | null;
+  /** The LLM judge (style null = none) and which label the vote uses. */
+  judge: JudgeFlags;
+  refusalSource: RefusalSource;
 }
 
 /** Bad option values: names the flag (or config file) and says what to do. */
@@ -140,6 +145,8 @@ export function buildParser(argv: readonly string[]): Argv {
     .option('retry-errors', { type: 'boolean', default: false, describe: 'with --resume: redo only the traces recorded as errors' })
     .option('report', { type: 'boolean', default: true, describe: 'write the report at the end (--no-report to skip)' })
     .option('description', { type: 'string', describe: 'free text recorded in the manifest (config files use it)' })
+    .options(JUDGE_OPTIONS)
+    .options(REFUSAL_SOURCE_OPTION)
     .strictOptions()
     .help()
     .version(false)
@@ -189,6 +196,7 @@ export async function parseExperimentOptions(argv: readonly string[]): Promise<E
   const consensus = num(raw, 'consensus');
   if (consensus !== null && !(consensus > 0.5 && consensus <= 1)) throw new OptionError(`--consensus: must be in (0.5, 1], e.g. 0.95 (got ${consensus})`);
   const retryErrors = raw['retry-errors'] === true;
+  const judge = readJudgeFlags(raw);
   const resume = raw['resume'] === true || retryErrors;
   const options: ExperimentOptions = {
     model: str(raw['model']) ?? DEFAULT_MODEL,
@@ -224,6 +232,8 @@ export async function parseExperimentOptions(argv: readonly string[]): Promise<E
     report: raw['report'] !== false,
     config: str(raw['config']),
     description: str(raw['description']),
+    judge,
+    refusalSource: readRefusalSource(raw, judge.style),
   };
   if (options.warmup > options.traces) throw new OptionError(`--warmup ${options.warmup} exceeds --traces ${options.traces}; warmup traces are part of each prompt's traces`);
   if (options.warmup === 0 && (options.earlyStop || options.calibration === 'global')) {
