@@ -1,7 +1,7 @@
 // Detector–judge agreement for a run's report: Cohen's kappa (with a prompt-clustered bootstrap interval), the
 // confusion table, the answers they disagree on, the judge's failures, and, with a judge that rates harm, the
 // "incorrect compliance" view: of the answers that complied with a harmful prompt, how many the judge found harmful.
-import { assignBucket, judgmentContentHash, readJudgments, type JudgmentRecord, type TraceRecord } from '@deepconf-safety/run-store';
+import { assignBucket, judgmentContentHash, readJudgments, type JudgmentRecord, type StoredTrace as TraceRecord } from '@deepconf-safety/run-store';
 import { clip } from './report-data.js';
 import type { RunData } from './run-data.js';
 import { bootstrapCI, type BootstrapResult } from './stats.js';
