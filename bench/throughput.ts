@@ -2,7 +2,8 @@
 // payload bytes of the same streams, timed in the same process in alternating rounds.
 import PQueue from 'p-queue';
 import { StopMonitor } from '@deepconf-safety/runner';
-import { buildBody, VllmClient, type TraceRequest } from '@deepconf-safety/vllm-client';
+import { VllmClient, type TraceRequest } from '@deepconf-safety/vllm-client';
+import { buildBody } from '@deepconf-safety/vllm-client/internal';
 import type { InstanceInput } from '@deepconf-safety/runner';
 import { BenchMeasurementError } from './errors.js';
 import type { EmulatorProcess } from './emulator-process.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { ThinkingSplitter } from '@deepconf-safety/vllm-client';
+import { ThinkingSplitter } from '@deepconf-safety/vllm-client/internal';
 import { decodeConfidences, RunStore, type TraceRecord } from '@deepconf-safety/run-store';
 import { experimentCommand } from '../src/experiment/command.js';
 import { startVariantServer, type ServedRequest, type VariantProfile, type VariantServer } from './support/vllm-variant-server.js';

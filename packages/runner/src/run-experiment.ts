@@ -1,9 +1,9 @@
 import { setMaxListeners } from 'node:events';
 import PQueue from 'p-queue';
-import { detectRefusal as defaultDetectRefusal, splitThinking as defaultSplitThinking } from '@deepconf-safety/refusal';
+import { detectRefusal as defaultDetectRefusal } from '@deepconf-safety/refusal';
 import { encodeConfidences, type InstanceRecord, type Results, type RunStore, type TraceRecord } from '@deepconf-safety/run-store';
+import { isVllmClientError, type VllmErrorCode } from '@deepconf-safety/vllm-client';
 import {
-  StopMonitor,
   baselineTokens,
   calibrate,
   decidePrompt,
@@ -82,7 +82,7 @@ export interface RunExperimentOptions {
   emulated: boolean;
   /** Traces in flight at once across all prompts and endpoints. */
   concurrency: number;
-  /** Attempts per trace before it is recorded as an error (default 3). */
+  /** Requests per trace (the source's retries included) before it is recorded as an error (default 3). */
   maxAttempts?: number;
   /** Redo the traces recorded as errors (and re-append their prompts' records). */
   retryErrors?: boolean;
@@ -94,7 +94,6 @@ export interface RunExperimentOptions {
   /** Strings that must never reach a record (API keys); replaced by `***` in error messages. */
   secrets?: readonly string[];
   detectRefusal?: typeof defaultDetectRefusal;
-  splitThinking?: typeof defaultSplitThinking;
   /** An LLM judge asked about every answered trace before it is recorded; it also says which label the vote uses. */
   judge?: TraceJudge;
 }
@@ -115,7 +114,8 @@ interface TraceSummary extends VotingTrace {
 }
 
 const COMPLETED = new Set<TraceRecord['stopReason']>(['finished', 'length']);
-const FATAL_ERRORS = new Set(['AuthenticationError', 'ModelNotFoundError', 'PermissionDeniedError']);
+/** Client error codes no other trace can get past: the run stops at once. */
+const FATAL_CODES: ReadonlySet<VllmErrorCode> = new Set<VllmErrorCode>(['auth', 'model_not_found']);
 
 export function validateSettings(s: RunSettings): void {
   const int = (name: string, v: number, min: number) => {
@@ -160,7 +160,6 @@ export async function runExperiment(options: RunExperimentOptions): Promise<RunO
   const { settings, source, store } = options;
   validateSettings(settings);
   const detectRefusal = options.detectRefusal ?? defaultDetectRefusal;
-  const splitThinking = options.splitThinking ?? defaultSplitThinking;
   const maxAttempts = options.maxAttempts ?? 3;
   const concurrency = Math.max(1, options.concurrency);
   const maxConsecutiveErrors = options.maxConsecutiveErrors ?? Math.max(20, 2 * concurrency);
@@ -228,7 +227,7 @@ export async function runExperiment(options: RunExperimentOptions): Promise<RunO
     if (internal.signal.aborted) throw new RunInterruptedError();
   };
 
-  /** Runs one trace (with retries) and returns its record; error records after the last failed attempt. */
+  /** Runs one trace (the source retries it) and returns its record; an error record when its last attempt failed. */
   const generate = async (inst: InstanceInput, traceIndex: number, phase: Phase, streamThreshold: number | null): Promise<TraceRecord> => {
     const request: TraceRequest = {
       prompt: inst.prompt,
@@ -242,106 +241,87 @@ export async function runExperiment(options: RunExperimentOptions): Promise<RunO
       sessionId: inst.id,
       ...(settings.request.system === undefined ? {} : { system: settings.request.system }),
     };
-    let lastError = 'no attempt was made';
-    for (let attempt = 1; attempt <= maxAttempts; attempt++) {
+    checkAborted();
+    let result: TraceResult;
+    try {
+      // The one stop path and the one retry loop are the source's: the client applies the rule per token and retries
+      // what a new request may cure, at most maxAttempts requests in all.
+      result = await source.runTrace(request, {
+        stopRule: { window: settings.window, threshold: streamThreshold },
+        maxRetries: maxAttempts - 1,
+        signal: internal.signal,
+      });
+    } catch (error) {
       checkAborted();
-      const monitor = new StopMonitor(settings.window, streamThreshold);
-      const confs: number[] = [];
-      let stoppedAt: number | null = null;
-      let calledBack = false;
-      let result: TraceResult;
-      try {
-        result = await source.runTrace(request, {
-          onToken: (tok) => {
-            calledBack = true;
-            if (internal.signal.aborted || stoppedAt !== null) return true;
-            // Positions without logprob data are skipped, as the reference implementation does.
-            if (Number.isNaN(tok.confidence)) return false;
-            confs.push(tok.confidence);
-            if (monitor.push(tok.confidence)) stoppedAt = tok.index;
-            return stoppedAt !== null;
-          },
-          stopRule: { window: settings.window, threshold: streamThreshold },
-          signal: internal.signal,
-        });
-      } catch (error) {
+      const client = isVllmClientError(error) ? error : null;
+      const message = redact(client !== null ? `${client.code}: ${client.message}` : error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+      if (client !== null && FATAL_CODES.has(client.code)) {
+        throw new ServerFailureError(`the server refused the request (${message}); fix the endpoint, model or API key and rerun with --resume`);
+      }
+      return failedTrace(message, client?.attempts ?? 1);
+    }
+    consecutiveErrors = 0;
+    const metrics = traceMetrics(result.confidences, settings.window);
+    const stopReason = result.stopReason;
+    const refusal = detectRefusal(result.text, { truncated: stopReason !== 'finished', prompt: inst.prompt });
+    const judged = await options.judge
+      ?.judgeTrace({ instanceId: inst.id, traceIndex, prompt: inst.prompt, text: result.text, detector: refusal }, internal.signal)
+      .catch((error: unknown) => {
         checkAborted();
-        const name = (error as Error)?.name ?? '';
-        const message = redact(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
-        if (FATAL_ERRORS.has(name)) throw new ServerFailureError(`the server refused the request (${message}); fix the endpoint, model or API key and rerun with --resume`);
-        lastError = message;
-        continue;
-      }
-      // A source that applied stopRule itself never called onToken: its result says where it stopped.
-      if (!calledBack && result.finishReason === 'aborted' && result.stoppedAt !== null) stoppedAt = result.stoppedAt;
-      if (stoppedAt === null) checkAborted(); // aborted by the interrupt, not by the stop rule
-      if (result.finishReason === 'error' || (result.finishReason === 'aborted' && stoppedAt === null)) {
-        lastError = `the stream ended with finish reason ${result.finishReason}`;
-        continue;
-      }
-      consecutiveErrors = 0;
-      // A source that does not call onToken still reports its confidences.
-      const kept = confs.length > 0 ? Float64Array.from(confs) : result.confidences;
-      const metrics = traceMetrics(kept, settings.window);
-      const split = splitThinking(result.text);
-      const stopReason: TraceRecord['stopReason'] = stoppedAt !== null ? 'early_stopped' : result.finishReason === 'length' ? 'length' : 'finished';
-      const refusal = detectRefusal(split.answer, { truncated: stopReason !== 'finished', prompt: inst.prompt });
-      const judged = await options.judge
-        ?.judgeTrace({ instanceId: inst.id, traceIndex, prompt: inst.prompt, text: split.answer, detector: refusal }, internal.signal)
-        .catch((error: unknown) => {
-          checkAborted();
-          throw error;
-        });
-      return {
-        instanceId: inst.id,
-        traceIndex,
-        phase,
-        stopReason,
-        stoppedAtToken: stoppedAt,
-        tokens: Math.max(result.tokens, kept.length),
-        confidences: encodeConfidences(kept),
-        lowestGroup: metrics.lowestGroup,
-        bottom10: metrics.bottom10,
-        tail: metrics.tail,
-        mean: metrics.mean,
-        threshold: streamThreshold,
-        voted: false,
-        text: split.answer,
-        reasoning: result.reasoning ?? split.thinking,
-        refusal,
-        ...(judged?.source === 'judge' ? { voteLabel: judged } : {}),
-        endpoint: result.endpoint,
-        attempts: attempt,
-        latencyMs: result.latencyMs,
-        error: null,
-      };
-    }
-    consecutiveErrors++;
-    if (consecutiveErrors >= maxConsecutiveErrors) {
-      throw new ServerFailureError(`${consecutiveErrors} traces in a row failed every attempt (last: ${lastError}); check the server and rerun with --resume`);
-    }
+        throw error;
+      });
     return {
       instanceId: inst.id,
       traceIndex,
       phase,
-      stopReason: 'error',
-      stoppedAtToken: null,
-      tokens: 0,
-      confidences: '',
-      lowestGroup: null,
-      bottom10: null,
-      tail: null,
-      mean: null,
+      stopReason,
+      stoppedAtToken: stopReason === 'early_stopped' ? result.stoppedAt : null,
+      tokens: result.tokens,
+      confidences: encodeConfidences(result.confidences),
+      lowestGroup: metrics.lowestGroup,
+      bottom10: metrics.bottom10,
+      tail: metrics.tail,
+      mean: metrics.mean,
       threshold: streamThreshold,
       voted: false,
-      text: '',
-      reasoning: null,
-      refusal: null,
-      endpoint: null,
-      attempts: maxAttempts,
-      latencyMs: null,
-      error: lastError,
+      text: result.text,
+      reasoning: result.reasoning,
+      refusal,
+      ...(judged?.source === 'judge' ? { voteLabel: judged } : {}),
+      endpoint: result.endpoint,
+      attempts: result.attempts,
+      latencyMs: result.latencyMs,
+      error: null,
     };
+
+    function failedTrace(lastError: string, attempts: number): TraceRecord {
+      consecutiveErrors++;
+      if (consecutiveErrors >= maxConsecutiveErrors) {
+        throw new ServerFailureError(`${consecutiveErrors} traces in a row failed every attempt (last: ${lastError}); check the server and rerun with --resume`);
+      }
+      return {
+        instanceId: inst.id,
+        traceIndex,
+        phase,
+        stopReason: 'error',
+        stoppedAtToken: null,
+        tokens: 0,
+        confidences: '',
+        lowestGroup: null,
+        bottom10: null,
+        tail: null,
+        mean: null,
+        threshold: streamThreshold,
+        voted: false,
+        text: '',
+        reasoning: null,
+        refusal: null,
+        endpoint: null,
+        attempts,
+        latencyMs: null,
+        error: lastError,
+      };
+    }
   };
 
   const enqueue = <T>(task: () => Promise<T>, priority: number): Promise<T> =>

@@ -1,14 +1,14 @@
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
-import type { VllmClientOptions } from '@deepconf-safety/vllm-client';
+import { VllmClientError, type VllmClientOptions } from '@deepconf-safety/vllm-client';
 import { RunnerConfigError, TraceThreadError } from './errors.js';
-import type { StopRule, TraceHooks, TraceRequest, TraceResult, TraceSource } from './trace-source.js';
+import type { TraceHooks, TraceRequest, TraceResult, TraceSource } from './trace-source.js';
 import type { FromThread, ToThread } from './trace-thread-protocol.js';
 
 /** What a trace thread needs to build its own VllmClient: plain data, since it crosses a thread boundary. */
 export type ThreadClientOptions = Pick<
   VllmClientOptions,
-  'baseURLs' | 'apiKey' | 'model' | 'endpoint' | 'maxRetries' | 'timeoutMs' | 'idleSocketMs' | 'topKMode'
+  'baseURLs' | 'apiKey' | 'model' | 'endpoint' | 'maxRetries' | 'idleTimeoutMs' | 'traceTimeoutMs' | 'idleSocketMs' | 'topKMode'
 >;
 
 export type ThreadedSourceOptions = {
@@ -22,8 +22,8 @@ type Pending = { thread: Thread; resolve: (r: TraceResult) => void; reject: (e: 
 
 /**
  * Runs traces in worker threads, each with its own VllmClient: one event loop reads, parses and scores about one
- * GPU's stream (see the README's benchmarks), so several endpoints behind one runner want several. Per-token
- * callbacks cannot cross threads, so it applies `hooks.stopRule` in the thread and reports the stop in the result.
+ * GPU's stream (see the README's benchmarks), so several endpoints behind one runner want several. The thread's
+ * client applies `hooks.stopRule` and `hooks.maxRetries` exactly as a VllmClient in this thread does.
  */
 export class ThreadedTraceSource implements TraceSource {
   readonly #threads: Thread[];
@@ -55,10 +55,6 @@ export class ThreadedTraceSource implements TraceSource {
   }
 
   runTrace(request: TraceRequest, hooks: TraceHooks = {}): Promise<TraceResult> {
-    const rule: StopRule | undefined = hooks.stopRule;
-    if (rule === undefined && hooks.onToken !== undefined) {
-      return Promise.reject(new RunnerConfigError('stopRule', 'a threaded source cannot call onToken per token; pass the stop rule as data'));
-    }
     const signal = hooks.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     const thread = this.#pick();
@@ -79,7 +75,7 @@ export class ThreadedTraceSource implements TraceSource {
       });
       // Only a thread with traces in flight keeps the process alive: an idle one must not hold it open after a run.
       if (thread.inFlight++ === 0) thread.worker.ref();
-      this.#post(thread, { type: 'run', id, request, stopRule: rule ?? { window: 1, threshold: null } });
+      this.#post(thread, { type: 'run', id, request, stopRule: hooks.stopRule ?? null, maxRetries: hooks.maxRetries ?? null });
     });
   }
 
@@ -162,9 +158,7 @@ function threadEntry(): { url: URL; module: string; execArgv: string[] | undefin
   return { url: new URL('./trace-thread-boot.mjs', import.meta.url), module, execArgv: ['--conditions=@deepconf-safety/source'] };
 }
 
-function rebuildError(e: { name: string; message: string }): Error {
-  const err = new Error(e.message);
-  // The runner tells fatal server errors (bad key, unknown model) by name.
-  err.name = e.name;
-  return err;
+/** A client error comes back as the VllmClientError it was (code, attempts), so callers branch on its code. */
+function rebuildError(e: FromThread & { type: 'error' } extends { error: infer E } ? E : never): Error {
+  return VllmClientError.fromJSON(e) ?? new TraceThreadError(`trace thread: ${e.message}`);
 }

@@ -1,31 +1,27 @@
-import type { TokenInfo, TraceRequest, TraceResult as ClientTraceResult } from '@deepconf-safety/vllm-client';
+import type { StopRule, TokenInfo, TraceRequest, TraceResult as ClientTraceResult } from '@deepconf-safety/vllm-client';
 
-export type { TokenInfo, TraceRequest };
+export type { StopRule, TokenInfo, TraceRequest };
 
 /**
  * What the runner needs of a finished trace: the client's result without its diagnostics (usage, server finish
- * reason, attempts), so unit tests can script traces with no HTTP.
+ * reason), so unit tests can script traces with no HTTP. `stopReason` is the run store's, as the client names it.
  */
 export type TraceResult = Pick<
   ClientTraceResult,
-  'text' | 'reasoning' | 'tokens' | 'confidences' | 'finishReason' | 'stoppedAt' | 'endpoint' | 'latencyMs' | 'ttftMs'
+  'text' | 'reasoning' | 'tokens' | 'confidences' | 'stopReason' | 'stoppedAt' | 'endpoint' | 'latencyMs' | 'ttftMs' | 'attempts'
 >;
 
-/**
- * The runner's stop rule in data: stop after the token at which the mean confidence of the last `window` scored
- * tokens (positions without logprob data skipped) first falls below `threshold`; null never stops.
- */
-export type StopRule = { window: number; threshold: number | null };
-
 export interface TraceHooks {
-  /** Called for every generated token; returning true aborts the request now. */
-  onToken?(token: TokenInfo): boolean;
   /**
-   * The rule `onToken` applies, for sources that cannot call back per token (one running traces on other threads):
-   * such a source applies it itself, does not call `onToken`, and reports the stop in `stoppedAt` with the
-   * confidences up to it.
+   * DeepConf's stop rule, applied by the source per token (the one stop path: the client, in this thread or in a
+   * trace thread); the result says where it stopped (`early_stopped`, `stoppedAt`) with the confidences up to there.
    */
   stopRule?: StopRule;
+  /**
+   * Retries of this trace: at most maxRetries + 1 requests reach a server. The source owns the retry loop (only
+   * errors a new request may cure are retried); a failed trace's error carries `attempts` (VllmClientError).
+   */
+  maxRetries?: number;
   /** Cancels the trace at once (Ctrl+C); the promise then rejects. */
   signal?: AbortSignal;
 }

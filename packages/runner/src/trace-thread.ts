@@ -1,7 +1,6 @@
-// A trace thread of ThreadedTraceSource: its own VllmClient, the runner's stop rule applied per token here.
+// A trace thread of ThreadedTraceSource: its own VllmClient, which applies the runner's stop rule per token here.
 import { parentPort, workerData } from 'node:worker_threads';
-import { StopMonitor } from '@deepconf-safety/confidence';
-import { VllmClient } from '@deepconf-safety/vllm-client';
+import { VllmClient, isVllmClientError } from '@deepconf-safety/vllm-client';
 import type { ThreadClientOptions } from './threaded-source.js';
 import type { FromThread, ToThread } from './trace-thread-protocol.js';
 
@@ -19,21 +18,21 @@ port.on('message', (m: ToThread) => {
   }
   const controller = new AbortController();
   running.set(m.id, controller);
-  const monitor = new StopMonitor(m.stopRule.window, m.stopRule.threshold);
   client
     .runTrace(m.request, {
-      // As the runner's own onToken: positions without logprob data are skipped.
-      onToken: (t) => !Number.isNaN(t.confidence) && monitor.push(t.confidence),
+      ...(m.stopRule === null ? {} : { stopRule: m.stopRule }),
+      ...(m.maxRetries === null ? {} : { maxRetries: m.maxRetries }),
       signal: controller.signal,
     })
     .then(
       (r) => {
-        const { text, reasoning, tokens, confidences, finishReason, stoppedAt, endpoint, latencyMs, ttftMs } = r;
-        send({ type: 'done', id: m.id, result: { text, reasoning, tokens, confidences, finishReason, stoppedAt, endpoint, latencyMs, ttftMs } }, [confidences.buffer as ArrayBuffer]);
+        const { text, reasoning, tokens, confidences, stopReason, stoppedAt, endpoint, latencyMs, ttftMs, attempts } = r;
+        const result = { text, reasoning, tokens, confidences, stopReason, stoppedAt, endpoint, latencyMs, ttftMs, attempts };
+        send({ type: 'done', id: m.id, result }, [confidences.buffer as ArrayBuffer]);
       },
       (err: unknown) => {
-        const e = err instanceof Error ? err : new Error(String(err));
-        send({ type: 'error', id: m.id, error: { name: e.name, message: e.message } });
+        const error = isVllmClientError(err) ? err.toJSON() : { name: 'Error' as const, message: err instanceof Error ? err.message : String(err) };
+        send({ type: 'error', id: m.id, error });
       },
     )
     .finally(() => running.delete(m.id));

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { loadBenchmark, sampleInstances } from '@deepconf-safety/datasets';
 import { startEmulator, type EmulatorHandle } from '@deepconf-safety/emulator';
 import { RunStore } from '@deepconf-safety/run-store';
-import { RunnerConfigError, ServerFailureError, ThreadedTraceSource, TraceThreadError, runExperiment, type InstanceInput, type RunSettings, type TraceSource } from '@deepconf-safety/runner';
-import { VllmClient } from '@deepconf-safety/vllm-client';
+import { ServerFailureError, ThreadedTraceSource, TraceThreadError, runExperiment, type InstanceInput, type RunSettings, type TraceSource } from '@deepconf-safety/runner';
+import { VllmClient, isVllmClientError } from '@deepconf-safety/vllm-client';
 import { testSettings } from './test-settings.js';
 
 // Traces run in worker threads must give the very run a single-threaded client gives: same stops, same confidences,
@@ -28,8 +28,9 @@ async function run(source: TraceSource, signal?: AbortSignal) {
   const outcome = await runExperiment({ instances, settings, source, store, emulated: true, concurrency: 24, ...(signal ? { signal } : {}) });
   store.close();
   const traces = readFileSync(join(dir, 'traces.jsonl'), 'utf8')
-    .trim()
     .split('\n')
+    // An interrupted run may have written no trace yet.
+    .filter((l) => l !== '')
     .map((l) => JSON.parse(l) as Record<string, unknown>)
     .map(({ instanceId, traceIndex, stopReason, stoppedAtToken, tokens, confidences, lowestGroup, refusal }) => ({ instanceId, traceIndex, stopReason, stoppedAtToken, tokens, confidences, lowestGroup, refusal }))
     .sort((a, b) => String(a.instanceId).localeCompare(String(b.instanceId)) || Number(a.traceIndex) - Number(b.traceIndex));
@@ -92,11 +93,13 @@ describe('ThreadedTraceSource', () => {
     }
   }, 60_000);
 
-  test('per-token callbacks cannot cross threads: onToken without a stop rule is refused, and threads must be ≥ 1', async () => {
+  test('a client error crosses the thread as data (a VllmClientError with its code), and threads must be ≥ 1', async () => {
     const threaded = await ThreadedTraceSource.start({ threads: 1, client: { baseURLs: [emulator.baseURL], model: MODEL } });
     try {
-      const req = { prompt: 'x', maxTokens: 4, temperature: 0.6, topP: 0.95, topK: 20, seed: 1, topLogprobs: 20, thinking: false };
-      await expect(threaded.runTrace(req, { onToken: () => false })).rejects.toThrow(RunnerConfigError);
+      const req = { prompt: 'x', maxTokens: 4, temperature: 0.6, topP: 0.95, topK: 20, seed: 1, topLogprobs: 0, thinking: false };
+      const err = await threaded.runTrace(req, { maxRetries: 0 }).catch((e: unknown) => e);
+      expect(isVllmClientError(err)).toBe(true);
+      expect(err).toMatchObject({ code: 'config', message: expect.stringMatching(/topLogprobs must be an integer/) });
     } finally {
       await threaded.close();
     }

@@ -1,13 +1,14 @@
-// Stream throughput of the client's hot path (issue 9): tokens per CPU-second of the three transports against
+// Stream throughput of the client's hot path (issue 9): tokens per CPU-second of the two transports against
 // a replay server, versus raw JSON.parse of the same chunk payloads. The server is a child process and the client's
 // cost is measured as this process's CPU time (process.cpuUsage), so a busy machine disturbs the figures less than
-// wall-clock time would; rounds alternate between the three measurements and the median ratio is reported.
+// wall-clock time would; rounds alternate between the measurements and the median ratio is reported.
 //   npx tsx --conditions=@deepconf-safety/source packages/vllm-client/bench/stream-throughput.ts [tokens] [rounds]
 import { spawn } from 'node:child_process';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { SseSplitter, TraceDecoder, VllmClient, type TraceRequest } from '@deepconf-safety/vllm-client';
+import { VllmClient, type TraceRequest } from '@deepconf-safety/vllm-client';
+import { SseSplitter, TraceDecoder } from '../src/internal/index.js';
 
 const TOKENS = Number(process.argv[2] ?? 20_000);
 const ROUNDS = Number(process.argv[3] ?? 5);
@@ -110,19 +111,25 @@ async function main(): Promise<void> {
       }
       if (n !== TOKENS) throw new Error(`parsed ${n} tokens`);
     });
-  const viaClient = (transport: 'lean' | 'lean-fetch' | 'sdk') =>
+  const viaClient = (transport: 'lean' | 'sdk') =>
     cpuSeconds(async () => {
       const client = new VllmClient({ baseURLs: [baseURL], model: 'Qwen/Qwen3-8B', transport, env: {} });
-      let sum = 0;
-      // The stop check a runner would do: a running sum standing in for the sliding window.
-      const r = await client.runTrace(request, { onToken: (t) => ((sum += t.confidence), sum < 0) });
+      // The runner's stop rule, applied per token by the client (a threshold no confidence falls below: it never fires).
+      const r = await client.runTrace(request, { stopRule: { window: 2048, threshold: -1 } });
       if (r.tokens !== TOKENS) throw new Error(`expected ${TOKENS} tokens, got ${r.tokens}`);
     });
-  const rows: { raw: number; decoder: number; bytes: number; lean: number; fetch: number; sdk: number }[] = [];
+  const rows: { raw: number; decoder: number; bytes: number; lean: number; sdk: number }[] = [];
   await viaClient('lean'); // warm-up: JIT and connection pool
-  await viaClient('lean-fetch');
   await viaClient('sdk');
-  for (let r = 0; r < ROUNDS; r++) rows.push({ raw: TOKENS / (await rawParse()), decoder: TOKENS / (await decoded()), bytes: TOKENS / (await bytesParse()), lean: TOKENS / (await viaClient('lean')), fetch: TOKENS / (await viaClient('lean-fetch')), sdk: TOKENS / (await viaClient('sdk')) });
+  for (let r = 0; r < ROUNDS; r++) {
+    rows.push({
+      raw: TOKENS / (await rawParse()),
+      decoder: TOKENS / (await decoded()),
+      bytes: TOKENS / (await bytesParse()),
+      lean: TOKENS / (await viaClient('lean')),
+      sdk: TOKENS / (await viaClient('sdk')),
+    });
+  }
   child.stdin.end();
   rmSync(dir, { recursive: true, force: true });
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -138,7 +145,6 @@ async function main(): Promise<void> {
   console.log(`decoder alone (scanner)        : ${fmt(median(rows.map((x) => x.decoder)))}  ratio ${median(rows.map((x) => x.decoder / x.raw)).toFixed(2)}`);
   console.log(`bytes → split → JSON.parse      : ${fmt(median(rows.map((x) => x.bytes)))}  ratio ${median(rows.map((x) => x.bytes / x.raw)).toFixed(2)}`);
   console.log(`lean client, node:http        : ${fmt(lean)}  ratio ${leanRatio.toFixed(2)}`);
-  console.log(`lean client, fetch            : ${fmt(median(rows.map((x) => x.fetch)))}  ratio ${median(rows.map((x) => x.fetch / x.raw)).toFixed(2)}`);
   console.log(`openai SDK client             : ${fmt(sdk)}  ratio ${sdkRatio.toFixed(2)}`);
 }
 

@@ -1,24 +1,14 @@
 import OpenAI from 'openai';
-import { sortedTopK, TraceDecoder, type EndpointKind, type FeedResult } from './decoder.js';
+import { DEADLINE, runAttempt, type TokenHook, type Transport } from './attempt.js';
+import { sortedTopK } from './internal/decoder.js';
+import { buildBody, checkTraceRequest } from './internal/request-body.js';
 import { EndpointPool, type Endpoint } from './endpoint-pool.js';
-import {
-  AuthenticationError,
-  ConnectionError,
-  ModelNotFoundError,
-  ServerError,
-  StreamInterruptedError,
-  TimeoutError,
-  VllmClientError,
-  isVllmClientError,
-  redact,
-} from './errors.js';
-import { errorFromStatus, type ErrorContext } from './http-errors.js';
+import { RETRYABLE_CODES, VllmClientError, isVllmClientError, redact } from './errors.js';
+import type { ErrorContext } from './http-errors.js';
 import { probeEndpoint } from './probe.js';
-import { buildBody, checkTraceRequest } from './request-body.js';
 import { createSocketAgents, IDLE_SOCKET_MS, nodeHttpStream, type SocketAgents } from './node-http.js';
-import { fetchStream, sdkStream, type StreamConsumer } from './transports.js';
-import type { Alternatives } from './chunk-scanner.js';
-import type { FinishReason, ServerProbe, TokenEvent, TokenInfo, TopKMode, TraceRequest, TraceResult } from './types.js';
+import { flatErrorBodyFetch, sdkStream } from './transports.js';
+import type { EndpointKind, ServerProbe, StopRule, TokenEvent, TokenInfo, TopKMode, TraceRequest, TraceResult } from './types.js';
 
 export type VllmClientOptions = {
   /** vLLM OpenAI base URLs, e.g. `http://127.0.0.1:8000/v1`. A router (vLLM production-stack) is just one more URL. */
@@ -29,18 +19,21 @@ export type VllmClientOptions = {
   model: string;
   /** `chat` (default): /v1/chat/completions. `completions`: legacy /v1/completions with a raw prompt. */
   endpoint?: EndpointKind;
-  /** Retries before the first token (connection errors, timeouts, 429, 5xx). Default 3; 0 = no retry. */
+  /**
+   * Requests beyond the first per trace, for errors a new request may cure (connection, idle timeout, 429, 5xx, a
+   * server-side `finish_reason` of error/abort), before or after the first token. Default 3; 0 = one request.
+   * `RunHooks.maxRetries` overrides it per trace. 400s, protocol errors and the trace deadline are never retried.
+   */
   maxRetries?: number;
   /**
    * Longest silence tolerated: waiting for response headers, and between two stream reads (a request queued inside
-   * vLLM behind --max-num-seqs is silent until scheduled). Default 300 000 ms.
+   * vLLM behind --max-num-seqs is silent until scheduled). Default 30 000 ms. Also the deadline of each probe call.
    */
-  timeoutMs?: number;
-  /**
-   * How streams are read. `lean`: node:http, a byte-level SSE splitter and JSON.parse (default; fastest measured).
-   * `lean-fetch`: the same parsing over `fetch` (default when `fetch` is injected). `sdk`: the openai SDK's stream.
-   */
-  transport?: 'lean' | 'lean-fetch' | 'sdk';
+  idleTimeoutMs?: number;
+  /** Deadline of a whole trace, every attempt and backoff included. Default 600 000 ms. */
+  traceTimeoutMs?: number;
+  /** How streams are read. `lean` (default, fastest measured): node:http and a byte-level SSE splitter. `sdk`: the openai SDK's stream. */
+  transport?: 'lean' | 'sdk';
   /**
    * \`lean\` only: how long an idle keep-alive connection is kept for the next request. Default 3 000 ms, well below
    * uvicorn's 5 s keep-alive timeout, so we never send into a connection the server is closing. Lower it if a proxy
@@ -63,7 +56,7 @@ export type VllmClientOptions = {
   topKMode?: TopKMode;
   /** `top_logprobs` value `probe()` sends to learn the server's limit. Default 21 (top-20 confidence over chat). */
   probeTopLogprobs?: number;
-  /** Injected I/O, for tests. */
+  /** Injected I/O, for tests: `fetch` serves probes, /health and the `sdk` transport. */
   fetch?: typeof fetch;
   now?: () => number;
   sleep?: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -76,14 +69,17 @@ export type VllmClientOptions = {
 export type RunHooks = {
   /** Called for every token in order; return true to stop the trace now (the request is aborted at once). */
   onToken?: (token: TokenInfo) => boolean;
+  /**
+   * DeepConf's stop rule, applied by the client per token: the trace ends `early_stopped` after the token at which the
+   * mean confidence of the last `window` scored tokens first falls below `threshold` (null: never).
+   */
+  stopRule?: StopRule;
+  /** Retries of this trace (overrides the client's `maxRetries`): at most maxRetries + 1 requests reach a server. */
+  maxRetries?: number;
   /** Cancels the trace; the promise rejects with the signal's reason. */
   signal?: AbortSignal;
 };
 
-type TokenHook = (decoder: TraceDecoder, index: number, token: string, logprob: number, confidence: number, tops: Alternatives) => boolean;
-
-const STOP = Symbol('stop');
-const TIMEOUT = Symbol('timeout');
 /** streamTrace's reason for aborting a run whose consumer left the loop early. */
 const CONSUMER_LEFT = Symbol('consumer left');
 
@@ -102,43 +98,14 @@ function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
   });
 }
 
-/** Fires when nothing happened for `ms`; `touch()` is one clock read, cheap enough for every network read. */
-class Watchdog {
-  #last = performance.now();
-  #timer: ReturnType<typeof setTimeout> | undefined;
-  constructor(
-    private readonly ms: number,
-    private readonly onFire: () => void,
-  ) {
-    this.#arm(ms);
-  }
-  touch(): void {
-    this.#last = performance.now();
-  }
-  stop(): void {
-    clearTimeout(this.#timer);
-  }
-  #arm(delay: number): void {
-    this.#timer = setTimeout(() => {
-      const idle = performance.now() - this.#last;
-      if (idle >= this.ms) this.onFire();
-      else this.#arm(this.ms - idle);
-    }, delay);
-  }
-}
-
-function mapFinish(reason: string | null): FinishReason {
-  if (reason === 'length') return 'length';
-  if (reason === 'abort') return 'aborted';
-  if (reason === 'error') return 'error';
-  return 'stop';
-}
+/** What #run needs besides the request: how tokens are observed and what ends or retries the trace. */
+type RunPlan = { hook: TokenHook | null; stopRule: StopRule | null; maxRetries: number; signal: AbortSignal | undefined; retryAfterTokens: boolean };
 
 /** Streaming client for vLLM's OpenAI-compatible server: one n=1 request per trace, per-token confidences, early abort. */
 export class VllmClient {
   readonly model: string;
   readonly endpointKind: EndpointKind;
-  readonly transport: 'lean' | 'lean-fetch' | 'sdk';
+  readonly transport: 'lean' | 'sdk';
   #topKMode: TopKMode = 'exact';
   readonly #apiKey: string | undefined;
   readonly #pool: EndpointPool;
@@ -148,7 +115,8 @@ export class VllmClient {
   readonly #sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   readonly #random: () => number;
   readonly #maxRetries: number;
-  readonly #timeoutMs: number;
+  readonly #idleTimeoutMs: number;
+  readonly #traceTimeoutMs: number;
   readonly #retryBaseMs: number;
   readonly #retryMaxMs: number;
   readonly #maxRetryAfterMs: number;
@@ -157,18 +125,19 @@ export class VllmClient {
   readonly #agents: SocketAgents;
 
   constructor(options: VllmClientOptions) {
-    if (typeof options.model !== 'string' || options.model.trim() === '') throw new VllmClientError('VllmClient: option "model" must be the served model name');
+    const invalid = (message: string) => new VllmClientError('config', `VllmClient: ${message}`);
+    if (typeof options.model !== 'string' || options.model.trim() === '') throw invalid('option "model" must be the served model name');
     const int = (name: string, v: number | undefined, def: number, min: number) => {
       if (v === undefined) return def;
-      if (!Number.isFinite(v) || v < min) throw new VllmClientError(`VllmClient: option "${name}" must be a number ≥ ${min}, got ${v}`);
+      if (!Number.isFinite(v) || v < min) throw invalid(`option "${name}" must be a number ≥ ${min}, got ${v}`);
       return v;
     };
     this.model = options.model;
     this.endpointKind = options.endpoint ?? 'chat';
-    if (this.endpointKind !== 'chat' && this.endpointKind !== 'completions') throw new VllmClientError(`VllmClient: option "endpoint" must be "chat" or "completions"`);
+    if (this.endpointKind !== 'chat' && this.endpointKind !== 'completions') throw invalid('option "endpoint" must be "chat" or "completions"');
     this.setTopKMode(options.topKMode ?? 'exact');
-    this.transport = options.transport ?? (options.fetch === undefined ? 'lean' : 'lean-fetch');
-    if (!['lean', 'lean-fetch', 'sdk'].includes(this.transport)) throw new VllmClientError(`VllmClient: option "transport" must be "lean", "lean-fetch" or "sdk"`);
+    this.transport = options.transport ?? 'lean';
+    if (this.transport !== 'lean' && this.transport !== 'sdk') throw invalid('option "transport" must be "lean" or "sdk"');
     const env = options.env ?? process.env;
     const key = options.apiKey ?? env['VLLM_API_KEY'];
     this.#apiKey = key === undefined || key === '' ? undefined : key;
@@ -177,14 +146,15 @@ export class VllmClient {
     this.#sleep = options.sleep ?? defaultSleep;
     this.#random = options.random ?? Math.random;
     this.#maxRetries = Math.floor(int('maxRetries', options.maxRetries, 3, 0));
-    this.#timeoutMs = int('timeoutMs', options.timeoutMs, 300_000, 1);
+    this.#idleTimeoutMs = int('idleTimeoutMs', options.idleTimeoutMs, 30_000, 1);
+    this.#traceTimeoutMs = int('traceTimeoutMs', options.traceTimeoutMs, 600_000, 1);
     this.#retryBaseMs = int('retryBaseMs', options.retryBaseMs, 250, 0);
     this.#retryMaxMs = int('retryMaxMs', options.retryMaxMs, 8_000, 0);
     this.#maxRetryAfterMs = int('maxRetryAfterMs', options.maxRetryAfterMs, 60_000, 0);
     this.#probeTopLogprobs = Math.floor(int('probeTopLogprobs', options.probeTopLogprobs, 21, 1));
     this.#log = options.log ?? (() => undefined);
     this.#agents = createSocketAgents(int('idleSocketMs', options.idleSocketMs, IDLE_SOCKET_MS, 1));
-    if (!Array.isArray(options.baseURLs)) throw new VllmClientError('VllmClient: option "baseURLs" must be an array of base URLs, e.g. ["http://127.0.0.1:8000/v1"]');
+    if (!Array.isArray(options.baseURLs)) throw invalid('option "baseURLs" must be an array of base URLs, e.g. ["http://127.0.0.1:8000/v1"]');
     try {
       this.#pool = new EndpointPool(options.baseURLs, {
         reprobeAfterMs: int('reprobeAfterMs', options.reprobeAfterMs, 5_000, 0),
@@ -192,7 +162,7 @@ export class VllmClient {
         healthCheck: (ep) => this.#healthy(ep),
       });
     } catch (err) {
-      throw new VllmClientError(`VllmClient: ${err instanceof Error ? err.message : String(err)}`);
+      throw invalid(err instanceof Error ? err.message : String(err));
     }
   }
 
@@ -206,7 +176,9 @@ export class VllmClient {
    * `top_logprobs` the servers accept (K+1 → `exact`, K → `chat-view`), so the probed endpoint pool is kept.
    */
   setTopKMode(mode: TopKMode): void {
-    if (mode !== 'exact' && mode !== 'chat-view') throw new VllmClientError(`VllmClient: option "topKMode" must be "exact" or "chat-view", got ${JSON.stringify(mode)}`);
+    if (mode !== 'exact' && mode !== 'chat-view') {
+      throw new VllmClientError('config', `VllmClient: option "topKMode" must be "exact" or "chat-view", got ${JSON.stringify(mode)}`);
+    }
     this.#topKMode = mode;
   }
 
@@ -217,8 +189,8 @@ export class VllmClient {
 
   /**
    * Checks every endpoint: /health, /v1/models, /version and the largest top_logprobs accepted. Endpoints that fail
-   * are taken out of rotation. Throws when none can serve the model: AuthenticationError (wrong key),
-   * ModelNotFoundError (model not served; the message lists what is), ConnectionError (all down).
+   * are taken out of rotation. Throws when none can serve the model, with code `auth` (wrong key), `model_not_found`
+   * (the message lists what is served) or `connection` (all down).
    */
   async probe(): Promise<ServerProbe[]> {
     const results = await Promise.all(
@@ -230,7 +202,7 @@ export class VllmClient {
           sdk: this.#sdk(ep),
           kind: this.endpointKind,
           probeTopLogprobs: this.#probeTopLogprobs,
-          timeoutMs: this.#timeoutMs,
+          timeoutMs: this.#idleTimeoutMs,
         });
         if (outcome.probe.healthy) this.#pool.markUp(ep);
         else this.#pool.markDown(ep);
@@ -243,16 +215,15 @@ export class VllmClient {
       }),
     );
     if (results.some((r) => r.probe.healthy)) return results.map((r) => r.probe);
-    const failure =
-      results.find((r) => r.error instanceof AuthenticationError) ?? results.find((r) => r.error instanceof ModelNotFoundError) ?? results[0];
+    const failure = results.find((r) => r.error?.code === 'auth') ?? results.find((r) => r.error?.code === 'model_not_found') ?? results[0];
     if (failure?.error !== undefined && failure.error !== null) throw this.#scrub(failure.error);
-    throw new ConnectionError(`no usable vLLM endpoint: ${results.map((r) => `${r.probe.baseURL}: ${r.probe.error}`).join('; ')}`);
+    throw new VllmClientError('connection', `no usable vLLM endpoint: ${results.map((r) => `${r.probe.baseURL}: ${r.probe.error}`).join('; ')}`);
   }
 
   /**
    * Polls `probe()` until an endpoint can serve the model: vLLM refuses connections until the model has loaded and
-   * answers /health 503 when its engine died, so ConnectionError and ServerError mean "not yet". A wrong key or a model
-   * that is not served fails at once.
+   * answers /health 503 when its engine died, so retryable codes (connection, server, …) mean "not yet". A wrong key
+   * or a model that is not served fails at once.
    */
   async waitUntilReady(options: { timeoutMs?: number; intervalMs?: number; signal?: AbortSignal } = {}): Promise<ServerProbe[]> {
     const deadline = this.#now() + (options.timeoutMs ?? 600_000);
@@ -261,24 +232,34 @@ export class VllmClient {
       try {
         return await this.probe();
       } catch (err) {
-        const transient = err instanceof ConnectionError || err instanceof ServerError || err instanceof TimeoutError;
+        const transient = isVllmClientError(err) && RETRYABLE_CODES.has(err.code);
         if (!transient || this.#now() + interval > deadline) throw err;
       }
       await this.#sleep(interval, options.signal);
     }
   }
 
-  /** Runs one trace to the end (or until `onToken` returns true) and returns text, token count and confidences. */
+  /**
+   * Runs one trace to its end (finished, length, or `early_stopped` by `stopRule` or `onToken`) and returns text, token
+   * count and confidences. Retryable failures are retried from the start, before or after the first token.
+   */
   async runTrace(request: TraceRequest, hooks: RunHooks = {}): Promise<TraceResult> {
     const onToken = hooks.onToken;
     const hook: TokenHook | null =
       onToken === undefined ? null : (_d, index, text, logprob, confidence) => onToken({ index, text, logprob, confidence });
-    return this.#run(request, hook, hooks.signal);
+    return this.#run(request, {
+      hook,
+      stopRule: hooks.stopRule ?? null,
+      maxRetries: this.#retries(hooks.maxRetries),
+      signal: hooks.signal,
+      retryAfterTokens: true,
+    });
   }
 
   /**
    * The general-purpose form: one `token` event per token (sorted exact-top-K alternatives, running text) and a final
-   * `finish` event. Breaking out of the loop aborts the request.
+   * `finish` event. Breaking out of the loop aborts the request. Retries happen only before the first token (tokens
+   * already delivered cannot be taken back).
    */
   async *streamTrace(request: TraceRequest, signal?: AbortSignal): AsyncGenerator<TokenEvent, void, undefined> {
     // Tokens are decoded as the bytes arrive and wait here for the consumer; a trace is at most maxTokens long.
@@ -296,24 +277,22 @@ export class VllmClient {
     if (signal?.aborted) onExternal();
     else signal?.addEventListener('abort', onExternal, { once: true });
     let outcome: { result: TraceResult } | { error: unknown } | null = null;
-    const run = this.#run(
-      request,
-      (decoder, index, token, logprob, confidence, tops) => {
-        pending.push({
-          type: 'token',
-          index,
-          token,
-          logprob,
-          topLogprobs: sortedTopK(tops, k, mode),
-          confidence,
-          text: decoder.splitter.text,
-          reasoning: decoder.splitter.reasoning,
-        });
-        notify();
-        return false;
-      },
-      controller.signal,
-    ).then(
+    const hook: TokenHook = (decoder, index, token, logprob, confidence, tops) => {
+      pending.push({
+        type: 'token',
+        index,
+        token,
+        logprob,
+        topLogprobs: sortedTopK(tops, k, mode),
+        confidence,
+        text: decoder.splitter.text,
+        reasoning: decoder.splitter.reasoning,
+      });
+      notify();
+      return false;
+    };
+    const plan = { hook, stopRule: null, maxRetries: this.#maxRetries, signal: controller.signal, retryAfterTokens: false };
+    const run = this.#run(request, plan).then(
       (result) => {
         outcome = { result };
         notify();
@@ -335,18 +314,7 @@ export class VllmClient {
         const done = outcome as { result: TraceResult } | { error: unknown } | null;
         if (done !== null) {
           if ('error' in done) throw done.error;
-          const r = done.result;
-          yield {
-            type: 'finish',
-            finishReason: r.finishReason,
-            serverFinishReason: r.serverFinishReason,
-            stopReason: r.stopReason,
-            tokens: r.tokens,
-            text: r.text,
-            reasoning: r.reasoning,
-            usage: r.usage,
-            endpoint: r.endpoint,
-          };
+          yield finishEvent(done.result);
           return;
         }
         await new Promise<void>((resolve) => (wake = resolve));
@@ -358,123 +326,95 @@ export class VllmClient {
     }
   }
 
-  async #run(request: TraceRequest, hook: TokenHook | null, external: AbortSignal | undefined): Promise<TraceResult> {
+  /** The retry loop (the only one: a runner above passes its budget as `maxRetries`) under the trace's deadline. */
+  async #run(request: TraceRequest, plan: RunPlan): Promise<TraceResult> {
     checkTraceRequest(request);
     const topKMode = this.#topKMode;
     const body = buildBody(this.endpointKind, this.model, request, topKMode);
+    const headers = this.#headers(request);
     const started = this.#now();
+    const deadline = new AbortController();
+    const external = plan.signal;
+    const onExternal = () => deadline.abort(external?.reason);
+    if (external?.aborted) onExternal();
+    else external?.addEventListener('abort', onExternal, { once: true });
+    const timer = setTimeout(() => deadline.abort(DEADLINE), this.#traceTimeoutMs);
     let avoid: Endpoint | undefined;
-    for (let attempt = 0; ; attempt++) {
-      if (external?.aborted) throw external.reason;
-      const ep = this.#pool.acquire(avoid);
-      const controller = new AbortController();
-      const onExternal = () => controller.abort(external?.reason);
-      external?.addEventListener('abort', onExternal, { once: true });
-      const watchdog = new Watchdog(this.#timeoutMs, () => controller.abort(TIMEOUT));
-      let ttftMs: number | null = null;
-      let stopped = false;
-      let completed = false;
-      let released = false;
-      const decoder: TraceDecoder = new TraceDecoder({
-        kind: this.endpointKind,
-        k: request.topLogprobs,
-        topKMode,
-        thinking: request.thinking,
-        sink: (index, token, logprob, confidence, tops) => {
-          if (index === 0) ttftMs = this.#now() - started;
-          if (hook !== null && hook(decoder, index, token, logprob, confidence, tops)) {
-            stopped = true;
-            return true;
-          }
-          return false;
-        },
-      });
-      const ctx = { ...this.#ctx(ep), signal: controller.signal };
-      const url = `${ep.baseURL}${this.endpointKind === 'chat' ? '/chat/completions' : '/completions'}`;
-      /** True when the decoder stopped the trace; an in-band error event becomes the error it names. */
-      const stops = (r: FeedResult): boolean => {
-        if (r === 'error') throw errorFromStatus(null, decoder.inBandError, undefined, ctx);
-        return r === 'stop';
-      };
-      const consumer: StreamConsumer = {
-        read: () => watchdog.touch(),
-        payload: (p) => stops(decoder.feedPayload(p)),
-        chunk: (c) => stops(decoder.feed(c)),
-      };
-      const headers = this.#headers(request);
-      const result = (finishReason: FinishReason): TraceResult => {
-        const { text, reasoning } = decoder.splitter.finish(finishReason !== 'stop');
-        return {
-          text,
-          reasoning,
-          tokens: stopped && decoder.stoppedAt !== null ? decoder.stoppedAt + 1 : decoder.tokens,
-          confidences: decoder.confidences,
-          finishReason,
-          stoppedAt: stopped ? decoder.stoppedAt : null,
-          endpoint: ep.baseURL,
-          latencyMs: this.#now() - started,
-          ttftMs,
-          serverFinishReason: decoder.serverFinishReason,
-          stopReason: decoder.stopReason,
-          usage: decoder.usage,
-          attempts: attempt + 1,
-        };
-      };
-      try {
-        if (this.transport === 'sdk') await sdkStream(this.#sdk(ep), this.endpointKind, body, ctx, consumer);
-        else if (this.transport === 'lean') await nodeHttpStream(url, headers, body, ctx, { agents: this.#agents }, consumer);
-        else await fetchStream(this.#fetch, url, headers, body, ctx, consumer);
-        // The transport has dropped the response already; the abort covers any part still in flight.
-        if (stopped) controller.abort(STOP);
-        if (!stopped && decoder.serverFinishReason === null) {
-          throw new ConnectionError(`stream from vLLM at ${ep.baseURL} ended without a finish_reason`, { endpoint: ep.baseURL });
+    try {
+      for (let attempt = 1; ; attempt++) {
+        if (deadline.signal.aborted) throw deadline.signal.reason;
+        const ep = this.#pool.acquire(avoid);
+        let err: VllmClientError;
+        try {
+          const result = await runAttempt({
+            request,
+            kind: this.endpointKind,
+            topKMode,
+            endpoint: ep.baseURL,
+            ctx: this.#ctx(ep),
+            transport: this.#transport(ep, body, headers),
+            hook: plan.hook,
+            stopRule: plan.stopRule,
+            signal: deadline.signal,
+            idleTimeoutMs: this.#idleTimeoutMs,
+            traceTimeoutMs: this.#traceTimeoutMs,
+            now: this.#now,
+            started,
+            attempt,
+          });
+          if (!ep.healthy) this.#pool.markUp(ep);
+          return result;
+        } catch (caught) {
+          // Errors thrown by the caller's onToken, and the caller's abort, are the caller's: pass them through untouched.
+          if (!isVllmClientError(caught)) throw caught;
+          err = this.#scrub(caught);
+        } finally {
+          this.#pool.release(ep);
         }
-        completed = true;
-        if (!ep.healthy) this.#pool.markUp(ep);
-        return result(stopped ? 'aborted' : mapFinish(decoder.serverFinishReason));
-      } catch (caught) {
-        controller.abort(STOP);
-        if (external?.aborted && caught === external.reason) throw caught;
-        let err: unknown = caught;
-        if (caught === TIMEOUT) {
-          err = new TimeoutError(`vLLM at ${ep.baseURL} sent nothing for ${this.#timeoutMs} ms`, { endpoint: ep.baseURL });
-        }
-        // Errors thrown by the caller's onToken are the caller's: pass them through untouched.
-        if (!isVllmClientError(err)) throw err;
-        if (decoder.tokens > 0) {
-          throw this.#scrub(
-            new StreamInterruptedError(`trace interrupted after ${decoder.tokens} tokens: ${err.message}`, result('error'), {
-              endpoint: ep.baseURL,
-              status: err.status,
-              cause: err,
-            }),
-          );
-        }
-        const retryable = err instanceof ConnectionError || err instanceof TimeoutError || err instanceof ServerError;
-        if (retryable && err.status !== 429) {
+        const retryable = RETRYABLE_CODES.has(err.code) && (plan.retryAfterTokens || err.tokens === 0);
+        if (retryable && err.code !== 'rate_limited') {
           this.#pool.markDown(ep);
           this.#log(`vLLM ${ep.baseURL} taken out: ${redact(err.message, this.#apiKey)}`);
         }
-        if (!retryable || attempt >= this.#maxRetries) throw this.#scrub(err);
-        const wait = this.#backoff(attempt, err);
+        if (!retryable || attempt > plan.maxRetries) throw withAttempts(err, attempt);
         avoid = ep;
-        // Free the endpoint's slot while waiting; the next attempt acquires again.
-        this.#pool.release(ep);
-        released = true;
-        watchdog.stop();
-        await this.#sleep(wait, external);
-        continue;
-      } finally {
-        watchdog.stop();
-        external?.removeEventListener('abort', onExternal);
-        if (!completed) controller.abort(STOP);
-        if (!released) this.#pool.release(ep);
+        try {
+          await this.#sleep(this.#backoff(attempt - 1, err), deadline.signal);
+        } catch (reason) {
+          if (reason !== DEADLINE) throw reason;
+          throw withAttempts(this.#deadlineError(ep, err), attempt);
+        }
       }
+    } finally {
+      clearTimeout(timer);
+      external?.removeEventListener('abort', onExternal);
     }
   }
 
+  /** The transport of one attempt, as a function of its context and consumer. */
+  #transport(ep: Endpoint, body: Record<string, unknown>, headers: Record<string, string>): Transport {
+    if (this.transport === 'sdk') return (ctx, consumer) => sdkStream(this.#sdk(ep), this.endpointKind, body, ctx, consumer);
+    const url = `${ep.baseURL}${this.endpointKind === 'chat' ? '/chat/completions' : '/completions'}`;
+    return (ctx, consumer) => nodeHttpStream(url, headers, body, ctx, { agents: this.#agents }, consumer);
+  }
+
+  #deadlineError(ep: Endpoint, last: VllmClientError): VllmClientError {
+    const s = Number((this.#traceTimeoutMs / 1000).toFixed(3));
+    const err = new VllmClientError('trace_timeout', `trace timeout after ${s} s, waiting to retry (last error: ${last.message})`, {
+      endpoint: ep.baseURL,
+    });
+    err.tokens = 0;
+    return err;
+  }
+
+  #retries(value: number | undefined): number {
+    if (value === undefined) return this.#maxRetries;
+    if (!Number.isSafeInteger(value) || value < 0) throw new VllmClientError('config', `RunHooks.maxRetries must be an integer ≥ 0, got ${value}`);
+    return value;
+  }
+
   #backoff(attempt: number, err: VllmClientError): number {
-    if (err instanceof ServerError && err.retryAfterMs !== null) return Math.min(err.retryAfterMs, this.#maxRetryAfterMs);
+    if (err.retryAfterMs !== null) return Math.min(err.retryAfterMs, this.#maxRetryAfterMs);
     const exp = Math.min(this.#retryMaxMs, this.#retryBaseMs * 2 ** attempt);
     return exp * (0.5 + 0.5 * this.#random());
   }
@@ -497,9 +437,9 @@ export class VllmClient {
         baseURL: ep.baseURL,
         // The SDK insists on a key; vLLM without --api-key ignores the header.
         apiKey: this.#apiKey ?? 'EMPTY',
-        fetch: this.#fetch,
+        fetch: flatErrorBodyFetch(this.#fetch),
         maxRetries: this.#maxRetries,
-        timeout: this.#timeoutMs,
+        timeout: this.#idleTimeoutMs,
         logLevel: 'off',
       });
       this.#sdks.set(ep.baseURL, sdk);
@@ -509,7 +449,7 @@ export class VllmClient {
 
   async #healthy(ep: Endpoint): Promise<boolean> {
     try {
-      const res = await this.#fetch(`${ep.root}/health`, { signal: AbortSignal.timeout(Math.min(this.#timeoutMs, 10_000)) });
+      const res = await this.#fetch(`${ep.root}/health`, { signal: AbortSignal.timeout(Math.min(this.#idleTimeoutMs, 10_000)) });
       await res.body?.cancel().catch(() => undefined);
       return res.ok;
     } catch {
@@ -522,4 +462,25 @@ export class VllmClient {
     if (this.#apiKey !== undefined && err.message.includes(this.#apiKey)) err.message = redact(err.message, this.#apiKey);
     return err;
   }
+}
+
+/** "(3 attempts)" on the message of a trace's final error, and the count as data. */
+function withAttempts(err: VllmClientError, attempts: number): VllmClientError {
+  err.attempts = attempts;
+  if (attempts > 1) err.message = `${err.message} (${attempts} attempts)`;
+  return err;
+}
+
+function finishEvent(r: TraceResult): TokenEvent {
+  return {
+    type: 'finish',
+    stopReason: r.stopReason,
+    serverFinishReason: r.serverFinishReason,
+    serverStopReason: r.serverStopReason,
+    tokens: r.tokens,
+    text: r.text,
+    reasoning: r.reasoning,
+    usage: r.usage,
+    endpoint: r.endpoint,
+  };
 }

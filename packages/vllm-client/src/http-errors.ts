@@ -1,12 +1,4 @@
-import {
-  AuthenticationError,
-  BadRequestError,
-  ConnectionError,
-  ModelNotFoundError,
-  ServerError,
-  VllmClientError,
-  redact,
-} from './errors.js';
+import { VllmClientError, redact } from './errors.js';
 import { parseErrorBody, type ErrorInfo } from './schemas.js';
 
 export type ErrorContext = { endpoint: string; model: string; apiKey: string | undefined; now: () => number };
@@ -48,44 +40,85 @@ export function errorFromStatus(
   const where = `vLLM at ${ctx.endpoint}`;
   const options = { endpoint: ctx.endpoint, status: code };
   if (code === 401 || code === 403) {
-    return new AuthenticationError(
+    return new VllmClientError(
+      'auth',
       `${where} rejected the API key (HTTP ${code}: ${detail}). Set VLLM_API_KEY or the apiKey option to the server's --api-key.`,
       options,
     );
   }
   if (code === 404) {
     if (info?.type === 'NotFoundError' || /model/i.test(detail)) {
-      return new ModelNotFoundError(
+      return new VllmClientError(
+        'model_not_found',
         `${where} does not serve model "${ctx.model}" (${detail}). Use a name from GET /v1/models (vLLM's --served-model-name).`,
         options,
       );
     }
-    return new BadRequestError(`${where} has no such route (HTTP 404: ${detail}). Does the base URL end in /v1?`, options);
+    return new VllmClientError('bad_request', `${where} has no such route (HTTP 404: ${detail}). Does the base URL end in /v1?`, options);
   }
   if (code === 400 || code === 422) {
     const hint =
       info?.param === 'logprobs' || /logprobs/i.test(detail)
         ? " The server allows fewer logprobs than requested (chat asks for topLogprobs+1 in topKMode 'exact'): start vLLM with a larger --max-logprobs, use topKMode 'chat-view' (asks for topLogprobs), or lower topLogprobs."
         : '';
-    return new BadRequestError(`${where} rejected the request (HTTP ${code}: ${detail}).${hint}`, { ...options, param: info?.param ?? null });
+    return new VllmClientError('bad_request', `${where} rejected the request (HTTP ${code}: ${detail}).${hint}`, { ...options, param: info?.param ?? null });
   }
   if (code === 429 || (code !== null && code >= 500)) {
-    return new ServerError(`${where} answered HTTP ${code}: ${detail}`, { ...options, retryAfterMs: retryAfterMs(headers, ctx.now) });
+    return new VllmClientError(code === 429 ? 'rate_limited' : 'server', `${where} answered HTTP ${code}: ${detail}`, {
+      ...options,
+      retryAfterMs: retryAfterMs(headers, ctx.now),
+    });
   }
-  return new VllmClientError(`${where} answered ${code === null ? 'with an error' : `HTTP ${code}`}: ${detail}`, options);
+  // An in-band error event without a status code is the server's failure.
+  return new VllmClientError(code === null ? 'server' : 'http', `${where} answered ${code === null ? 'with an error' : `HTTP ${code}`}: ${detail}`, options);
 }
 
-/** A failed fetch (refused, reset, DNS) as a ConnectionError that names the endpoint and the system error code. */
-export function connectionError(cause: unknown, ctx: ErrorContext): ConnectionError {
+/**
+ * A failed request or a broken stream (refused, reset, DNS) as a `connection` error that names what happened and the
+ * host: "connection reset by 127.0.0.1:8000". A response that is not HTTP at all (node's parser error, HPE_*) is a
+ * `protocol` error: the same bytes will come back on a retry.
+ */
+export function connectionError(cause: unknown, ctx: ErrorContext, when = ''): VllmClientError {
   const code = systemCode(cause);
+  const host = hostOf(ctx.endpoint);
+  const suffix = when === '' ? '' : ` ${when}`;
+  if (code !== null && code.startsWith('HPE_')) {
+    return new VllmClientError('protocol', redact(`${host} did not answer HTTP (${code})${suffix}: is the base URL a vLLM server?`, ctx.apiKey), {
+      endpoint: ctx.endpoint,
+    });
+  }
+  const what = code === null ? null : SYSTEM_CODES[code];
   const text = cause instanceof Error ? (cause.cause instanceof Error ? cause.cause.message : cause.message) : String(cause);
-  return new ConnectionError(
-    redact(`cannot reach vLLM at ${ctx.endpoint} (${code ?? text}). Is the server up, and is the base URL right?`, ctx.apiKey),
-    { endpoint: ctx.endpoint },
-  );
+  const message =
+    what !== undefined && what !== null
+      ? `${what} ${host}${suffix}`
+      : `cannot reach vLLM at ${ctx.endpoint} (${code ?? text})${suffix}`;
+  return new VllmClientError('connection', redact(`${message}. Is the server up, and is the base URL right?`, ctx.apiKey), { endpoint: ctx.endpoint });
 }
 
-function systemCode(err: unknown): string | null {
+const SYSTEM_CODES: Record<string, string> = {
+  ECONNRESET: 'connection reset by',
+  ECONNREFUSED: 'connection refused by',
+  EPIPE: 'connection closed by',
+  ENOTFOUND: 'no such host:',
+  EAI_AGAIN: 'DNS lookup failed for',
+  ETIMEDOUT: 'connection timed out to',
+  EHOSTUNREACH: 'no route to',
+  ENETUNREACH: 'no network route to',
+  UND_ERR_SOCKET: 'connection closed by',
+};
+
+/** host:port of a base URL, for messages. */
+export function hostOf(endpoint: string): string {
+  try {
+    return new URL(endpoint).host;
+  } catch {
+    return endpoint;
+  }
+}
+
+/** The first system error code (ECONNRESET, HPE_…) along an error's cause chain. */
+export function systemCode(err: unknown): string | null {
   for (let e: unknown = err, depth = 0; e !== null && typeof e === 'object' && depth < 4; depth++) {
     const code = (e as { code?: unknown }).code;
     if (typeof code === 'string') return code;

@@ -1,9 +1,9 @@
 import { Agent as HttpAgent, request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { ConnectionError, ProtocolError } from './errors.js';
-import { connectionError, errorFromBodyText } from './http-errors.js';
-import { SseSplitter } from './sse.js';
-import { deliver, type AttemptContext, type StreamConsumer } from './transports.js';
+import { VllmClientError } from './errors.js';
+import { connectionError, errorFromBodyText, hostOf } from './http-errors.js';
+import { SseSplitter } from './internal/sse.js';
+import { deliver, endedBeforeDone, type AttemptContext, type StreamConsumer } from './transports.js';
 
 /** How long a response may linger after [DONE] before its socket is dropped instead of reused. */
 const DONE_GRACE_MS = 1_000;
@@ -54,7 +54,7 @@ async function send(url: string, headers: Record<string, string>, payload: strin
   if (res !== 'stale') return res;
   const fresh = await attempt(false);
   // A socket of its own is never reused, so 'stale' cannot come back; the check keeps the types honest.
-  if (fresh === 'stale') throw new ConnectionError(`vLLM at ${ctx.endpoint} closed a new connection before answering`, { endpoint: ctx.endpoint });
+  if (fresh === 'stale') throw new VllmClientError('connection', `connection closed by ${hostOf(ctx.endpoint)} before it answered`, { endpoint: ctx.endpoint });
   return fresh;
 }
 
@@ -88,9 +88,12 @@ export async function nodeHttpStream(
   const type = res.headers['content-type'] ?? '';
   if (!type.includes('text/event-stream')) {
     res.destroy();
-    throw new ProtocolError(`vLLM at ${ctx.endpoint} answered ${status} with content-type "${type}", not an event stream`, { endpoint: ctx.endpoint });
+    throw new VllmClientError('protocol', `vLLM at ${ctx.endpoint} answered ${status} with content-type "${type}", not an event stream`, {
+      endpoint: ctx.endpoint,
+    });
   }
 
+  consumer.accepted();
   return new Promise<void>((resolve, reject) => {
     const sse = new SseSplitter();
     const payloads: string[] = [];
@@ -109,13 +112,12 @@ export async function nodeHttpStream(
       if (failure === undefined) resolve();
       else reject(failure);
     };
-    const broke = (why: string) =>
-      ctx.signal.aborted ? ctx.signal.reason : new ConnectionError(`stream from vLLM at ${ctx.endpoint} broke (${why})`, { endpoint: ctx.endpoint });
+    const broke = (err: unknown) => (ctx.signal.aborted ? ctx.signal.reason : connectionError(err, ctx, 'mid-stream'));
     res.on('data', (bytes: Buffer) => {
       if (settled) return;
       consumer.read();
-      sse.push(bytes, payloads);
       try {
+        sse.push(bytes, payloads);
         const end = deliver(payloads, consumer);
         // After [DONE] the response ends by itself and its socket can serve the next request; a stop drops it.
         if (end !== null) settle(undefined, end === 'done');
@@ -127,10 +129,10 @@ export async function nodeHttpStream(
     res.on('end', () => {
       ended = true;
       clearTimeout(grace);
-      if (!settled) settle(new ConnectionError(`stream from vLLM at ${ctx.endpoint} ended before [DONE]`, { endpoint: ctx.endpoint }), true);
+      if (!settled) settle(endedBeforeDone(ctx), true);
     });
-    res.on('error', (err) => settled || settle(broke(err.message), false));
-    // 'aborted'/'close' without 'end' is a cut stream.
-    res.on('close', () => settled || settle(broke('connection closed'), false));
+    res.on('error', (err) => settled || settle(broke(err), false));
+    // 'aborted'/'close' without 'end' is a cut stream (a reset shows as ECONNRESET on the socket).
+    res.on('close', () => settled || settle(broke(Object.assign(new Error('closed'), { code: 'EPIPE' })), false));
   });
 }

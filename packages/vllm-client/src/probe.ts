@@ -1,11 +1,10 @@
 import type OpenAI from 'openai';
-import type { EndpointKind } from './decoder.js';
 import type { Endpoint } from './endpoint-pool.js';
-import { ModelNotFoundError, redact, type VllmClientError } from './errors.js';
+import { VllmClientError, redact } from './errors.js';
 import { connectionError, errorFromStatus, type ErrorContext } from './http-errors.js';
 import { ModelListSchema, VersionSchema } from './schemas.js';
 import { sdkError } from './transports.js';
-import type { ServerProbe } from './types.js';
+import type { EndpointKind, ServerProbe } from './types.js';
 
 export type ProbeOutcome = { probe: ServerProbe; error: VllmClientError | null };
 
@@ -74,7 +73,8 @@ export async function probeEndpoint(args: {
 
   if (!probe.models.includes(ctx.model)) {
     return fail(
-      new ModelNotFoundError(
+      new VllmClientError(
+        'model_not_found',
         `vLLM at ${ep.baseURL} does not serve model "${ctx.model}"; it serves ${probe.models.length === 0 ? 'nothing' : probe.models.map((m) => `"${m}"`).join(', ')}. Pass one of these as model.`,
         { endpoint: ep.baseURL, status: 404 },
       ),

@@ -1,8 +1,7 @@
 import OpenAI from 'openai';
-import { ConnectionError, ProtocolError, TimeoutError, type VllmClientError } from './errors.js';
-import { connectionError, errorFromBodyText, errorFromStatus, type ErrorContext } from './http-errors.js';
-import type { EndpointKind } from './decoder.js';
-import { SseSplitter } from './sse.js';
+import { VllmClientError } from './errors.js';
+import { connectionError, errorFromStatus, hostOf, systemCode, type ErrorContext } from './http-errors.js';
+import type { EndpointKind } from './types.js';
 
 /**
  * What a transport hands a stream to, event by event, as it arrives. A transport's promise resolves after `[DONE]`
@@ -10,6 +9,8 @@ import { SseSplitter } from './sse.js';
  * consumer throws, the abort signal's reason, or a VllmClientError of its own.
  */
 export type StreamConsumer = {
+  /** Once, when a 2xx event stream's headers arrived: the server accepted the request (it may queue it a while). */
+  accepted(): void;
   /** Once per network read, before its events. */
   read(): void;
   /** One `data:` payload as received (never `[DONE]`). */
@@ -43,55 +44,29 @@ function abortedOr(err: unknown, ctx: AttemptContext, map: (err: unknown) => Vll
   return map(err);
 }
 
-/** The lean path over an injected or global `fetch`: a byte-level SSE splitter; parsing is the consumer's. */
-export async function fetchStream(
-  fetchFn: typeof fetch,
-  url: string,
-  headers: Record<string, string>,
-  body: Record<string, unknown>,
-  ctx: AttemptContext,
-  consumer: StreamConsumer,
-): Promise<void> {
-  let res: Response;
-  try {
-    res = await fetchFn(url, { method: 'POST', headers, body: JSON.stringify(body), signal: ctx.signal });
-  } catch (err) {
-    throw abortedOr(err, ctx, (e) => connectionError(e, ctx));
-  }
-  if (!res.ok) {
-    let text = '';
+/** A response that ended cleanly without `[DONE]`; the client decides whether the trace was complete (finish seen). */
+export function endedBeforeDone(ctx: AttemptContext): VllmClientError {
+  return new VllmClientError('connection', `the stream from ${hostOf(ctx.endpoint)} ended before [DONE]`, { endpoint: ctx.endpoint });
+}
+
+/**
+ * The openai SDK drops vLLM's older flat error body (`{"object":"error","message":…}`): it reads only `body.error`,
+ * so a 400 became "400 status code (no body)". This fetch wraps such a body as `{"error": {…}}` for it.
+ */
+export function flatErrorBodyFetch(inner: typeof fetch): typeof fetch {
+  return async (input, init) => {
+    const res = await inner(input, init);
+    if (res.ok) return res;
+    const text = await res.text();
+    let body = text;
     try {
-      text = await res.text();
-    } catch (err) {
-      throw abortedOr(err, ctx, (e) => connectionError(e, ctx));
+      const parsed = JSON.parse(text) as { object?: unknown; error?: unknown } | null;
+      if (parsed !== null && typeof parsed === 'object' && parsed.object === 'error' && parsed.error === undefined) body = JSON.stringify({ error: parsed });
+    } catch {
+      // Not JSON: the SDK passes the text on as the message.
     }
-    throw errorFromBodyText(res.status, text, res.headers, ctx);
-  }
-  const type = res.headers.get('content-type') ?? '';
-  if (res.body === null || !type.includes('text/event-stream')) {
-    await res.body?.cancel().catch(() => undefined);
-    throw new ProtocolError(`vLLM at ${ctx.endpoint} answered 200 with content-type "${type}", not an event stream`, { endpoint: ctx.endpoint });
-  }
-  const reader = res.body.getReader();
-  const sse = new SseSplitter();
-  const payloads: string[] = [];
-  try {
-    for (;;) {
-      let read: Awaited<ReturnType<typeof reader.read>>;
-      try {
-        read = await reader.read();
-      } catch (err) {
-        throw abortedOr(err, ctx, (e) => new ConnectionError(`stream from vLLM at ${ctx.endpoint} broke (${describe(e)})`, { endpoint: ctx.endpoint }));
-      }
-      if (read.done) break;
-      consumer.read();
-      sse.push(read.value, payloads);
-      if (deliver(payloads, consumer) !== null) return;
-    }
-    throw new ConnectionError(`stream from vLLM at ${ctx.endpoint} ended before [DONE]`, { endpoint: ctx.endpoint });
-  } finally {
-    reader.cancel().catch(() => undefined);
-  }
+    return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
+  };
 }
 
 /** Set when the consumer threw, so the SDK path does not mistake the consumer's error for a broken stream. */
@@ -113,6 +88,7 @@ export async function sdkStream(sdk: OpenAI, kind: EndpointKind, body: Record<st
   } catch (err) {
     throw map(err);
   }
+  consumer.accepted();
   try {
     for await (const chunk of stream) {
       consumer.read();
@@ -132,7 +108,9 @@ export async function sdkStream(sdk: OpenAI, kind: EndpointKind, body: Record<st
 
 /** Maps an openai SDK error to this package's classes. */
 export function sdkError(err: unknown, ctx: ErrorContext): VllmClientError {
-  if (err instanceof OpenAI.APIConnectionTimeoutError) return new TimeoutError(`vLLM at ${ctx.endpoint} did not answer in time`, { endpoint: ctx.endpoint });
+  if (err instanceof OpenAI.APIConnectionTimeoutError) {
+    return new VllmClientError('idle_timeout', `vLLM at ${ctx.endpoint} did not answer in time`, { endpoint: ctx.endpoint });
+  }
   if (err instanceof OpenAI.APIConnectionError) return connectionError(err.cause ?? err, ctx);
   if (err instanceof OpenAI.APIError) {
     const body = err.error === undefined ? err.message : { error: err.error };
@@ -142,7 +120,8 @@ export function sdkError(err: unknown, ctx: ErrorContext): VllmClientError {
     }
     return errorFromStatus(err.status, body, err.headers, ctx);
   }
-  return new ConnectionError(`stream from vLLM at ${ctx.endpoint} broke (${describe(err)})`, { endpoint: ctx.endpoint });
+  if (systemCode(err) !== null) return connectionError(err, ctx, 'mid-stream');
+  return new VllmClientError('connection', `the stream from ${hostOf(ctx.endpoint)} broke (${describe(err)})`, { endpoint: ctx.endpoint });
 }
 
 function describe(err: unknown): string {

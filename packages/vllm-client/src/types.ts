@@ -1,3 +1,8 @@
+import type { StopReason } from '@deepconf-safety/confidence';
+
+/** `chat`: /v1/chat/completions; `completions`: legacy /v1/completions with a raw prompt. */
+export type EndpointKind = 'chat' | 'completions';
+
 /** One generation = one trace = one n=1 request. */
 export type TraceRequest = {
   /** User message (chat) or the raw prompt (completions). */
@@ -49,7 +54,19 @@ export type TopLogprob = { token: string; logprob: number };
  */
 export type TopKMode = 'exact' | 'chat-view';
 
-export type FinishReason = 'stop' | 'length' | 'aborted' | 'error';
+/**
+ * Why a trace ended: the one name from the server's finish to the run store (the store's `stopReason`, the policy's
+ * `StopReason`). `finished`: the server finished it (EOS, a stop string or token id; vLLM's `stop`, `repetition`, …).
+ * `length`: max_tokens (counted by the client too, whatever the server does). `early_stopped`: the client stopped it
+ * (the stop rule or `onToken`). `error`: no usable result (the client throws then; the store records it).
+ */
+export type { StopReason };
+
+/**
+ * DeepConf's stop rule in data: stop after the token at which the mean confidence of the last `window` scored tokens
+ * (positions without logprob data skipped) first falls below `threshold`; null never stops.
+ */
+export type StopRule = { window: number; threshold: number | null };
 
 /** Events of `streamTrace`. */
 export type TokenEvent =
@@ -71,11 +88,11 @@ export type TokenEvent =
     }
   | {
       type: 'finish';
-      finishReason: FinishReason;
+      stopReason: StopReason;
       /** vLLM's raw `finish_reason` (e.g. `repetition`), or null when the stream ended without one. */
       serverFinishReason: string | null;
       /** vLLM's `stop_reason`: a stop token id, a stop string, or null. */
-      stopReason: number | string | null;
+      serverStopReason: number | string | null;
       tokens: number;
       text: string;
       reasoning: string | null;
@@ -94,16 +111,19 @@ export type TraceResult = {
   tokens: number;
   /** Per-token confidences in order; positions without logprob data are left out, as the reference implementation does. */
   confidences: Float64Array;
-  finishReason: FinishReason;
-  /** Index of the token at which `onToken` asked to stop, else null. */
+  /** Why it ended (never `error`: a failed trace throws). */
+  stopReason: StopReason;
+  /** Index of the token at which the stop rule or `onToken` stopped the trace (`early_stopped`), else null. */
   stoppedAt: number | null;
   endpoint: string;
   latencyMs: number;
   ttftMs: number | null;
+  /** vLLM's raw `finish_reason`, or null (an early stop, or the client cut a stream that overran max_tokens). */
   serverFinishReason: string | null;
-  stopReason: number | string | null;
+  /** vLLM's `stop_reason`: a stop token id, a stop string, or null. */
+  serverStopReason: number | string | null;
   usage: Usage | null;
-  /** Attempts made (1 = no retry). */
+  /** Requests made for this trace (1 = no retry); failed traces carry it on the error (`VllmClientError.attempts`). */
   attempts: number;
 };
 

@@ -1,14 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { inspect } from 'node:util';
 import {
-  AuthenticationError,
-  BadRequestError,
-  ConnectionError,
-  ModelNotFoundError,
-  ServerError,
-  StreamInterruptedError,
-  TimeoutError,
   VllmClient,
+  VllmClientError,
   isVllmClientError,
   type TokenEvent,
   type TraceRequest,
@@ -82,7 +76,7 @@ afterAll(async () => {
   await server.close();
 });
 
-describe.each(['lean', 'lean-fetch', 'sdk'] as const)('replaying the shared fixtures over HTTP (%s transport)', (transport) => {
+describe.each(['lean', 'sdk'] as const)('replaying the shared fixtures over HTTP (%s transport)', (transport) => {
   test('chat fixture: text, tokens, finish, usage and one confidence per token', async () => {
     server.routes.set('POST /v1/chat/completions', replay(chatFixture));
     const seen: number[] = [];
@@ -90,7 +84,7 @@ describe.each(['lean', 'lean-fetch', 'sdk'] as const)('replaying the shared fixt
     expect(r.text).toBe('The capital is Paris.');
     expect(r.reasoning).toBeNull();
     expect(r.tokens).toBe(6);
-    expect(r.finishReason).toBe('stop');
+    expect(r.stopReason).toBe('finished');
     expect(r.usage).toEqual({ promptTokens: 25, completionTokens: 13, totalTokens: 38 });
     expect(Array.from(r.confidences)).toEqual(seen);
     expect(r.stoppedAt).toBeNull();
@@ -102,43 +96,53 @@ describe.each(['lean', 'lean-fetch', 'sdk'] as const)('replaying the shared fixt
     server.routes.set('POST /v1/completions', replay(completionsFixture));
     const r = await client({ transport, endpoint: 'completions' }).runTrace(req({ topLogprobs: 5 }));
     expect(r.tokens).toBe(6);
-    expect(r.finishReason).toBe('length');
+    expect(r.stopReason).toBe('length');
     expect(r.text.startsWith(' Paris.')).toBe(true);
     expect(r.confidences).toHaveLength(6);
     const body = server.hits.at(-1)!.body as Record<string, unknown>;
     expect(body).toMatchObject({ logprobs: 5, n: 1, stream: true, return_tokens_as_token_ids: true });
   });
 
-  test('401 → AuthenticationError whose message never contains the key', async () => {
+  test('401 → code auth, whose message never contains the key', async () => {
     server.routes.set('POST /v1/chat/completions', json(401, { error: 'Unauthorized' }));
     const err = await client({ transport }).runTrace(req()).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(AuthenticationError);
+    expect(err).toMatchObject({ code: 'auth' });
     expect(String((err as Error).message)).toMatch(/API key/);
     expect(inspect(err)).not.toContain(KEY);
   });
 
-  test('in-band error event inside a 200 stream → BadRequestError, not retried', async () => {
+  test('in-band error event inside a 200 stream → bad_request, not retried', async () => {
     const before = server.hits.length;
     server.routes.set(
       'POST /v1/chat/completions',
       replay(roleChunk() + 'data: {"error": {"message": "Requested sample logprobs of 21, which is greater than max allowed: 20", "type": "BadRequestError", "param": "logprobs", "code": 400}}\n\n' + DONE),
     );
     const err = await client({ transport }).runTrace(req()).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(BadRequestError);
-    expect((err as BadRequestError).message).toMatch(/--max-logprobs/);
+    expect(err).toMatchObject({ code: 'bad_request' });
+    expect((err as Error).message).toMatch(/--max-logprobs/);
     expect(server.hits.length - before).toBe(1);
   });
 });
 
-describe.each(['lean', 'lean-fetch', 'sdk'] as const)('crafted streams over both transports (%s)', (transport) => {
-  test('early stop aborts at once; disconnect mid-stream is reported with the partial trace', async () => {
+describe.each(['lean', 'sdk'] as const)('crafted streams over both transports (%s)', (transport) => {
+  test('early stop aborts at once; disconnect mid-stream is a connection error with the tokens so far', async () => {
     server.routes.set('POST /v1/chat/completions', tokenStream(400, { perChunk: 2, gapMs: 2 }));
     const r = await client({ transport }).runTrace(req({ topLogprobs: 3 }), { onToken: (t) => t.index === 2 });
-    expect(r).toMatchObject({ tokens: 3, stoppedAt: 2, finishReason: 'aborted' });
+    expect(r).toMatchObject({ tokens: 3, stoppedAt: 2, stopReason: 'early_stopped' });
     server.routes.set('POST /v1/chat/completions', tokenStream(20, { cutAfter: 4 }));
-    const err = await client({ transport }).runTrace(req({ topLogprobs: 3 })).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(StreamInterruptedError);
-    expect((err as StreamInterruptedError).partial.tokens).toBe(4);
+    const err = await client({ transport, maxRetries: 0 }).runTrace(req({ topLogprobs: 3 })).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'connection', tokens: 4, attempts: 1 });
+  });
+
+  test('the stop rule as data: the client stops the trace itself, early_stopped at the token that crossed', async () => {
+    server.routes.set('POST /v1/chat/completions', tokenStream(400, { perChunk: 2, gapMs: 2 }));
+    const r = await client({ transport }).runTrace(req({ topLogprobs: 3 }), { stopRule: { window: 2, threshold: 1e9 } });
+    // Every confidence is below 1e9: the window of 2 first exists at token 1.
+    expect(r).toMatchObject({ tokens: 2, stoppedAt: 1, stopReason: 'early_stopped' });
+    // No threshold: no stop. The server ignores max_tokens (64) and would send 400: the client counts and cuts at 64.
+    const full = await client({ transport }).runTrace(req({ topLogprobs: 3 }), { stopRule: { window: 2, threshold: null } });
+    expect(full).toMatchObject({ tokens: 64, stoppedAt: null, stopReason: 'length', serverFinishReason: null });
+    expect(full.confidences).toHaveLength(64);
   });
 
   test('500 before the first token is retried, then the trace succeeds', async () => {
@@ -204,7 +208,7 @@ describe('crafted streams', () => {
     expect(r.text).toBe('Hello world');
     expect(r.tokens).toBe(5);
     expect(r.confidences).toHaveLength(5);
-    expect(r.finishReason).toBe('stop');
+    expect(r.stopReason).toBe('finished');
   });
 
   test('inline <think> is separated from the answer', async () => {
@@ -221,39 +225,40 @@ describe('crafted streams', () => {
     const calls: number[] = [];
     const r = await client().runTrace(req({ topLogprobs: 3 }), { onToken: (t) => (calls.push(t.index), t.index === 4) });
     expect(calls).toEqual([0, 1, 2, 3, 4]);
-    expect(r).toMatchObject({ tokens: 5, stoppedAt: 4, finishReason: 'aborted', usage: null });
+    expect(r).toMatchObject({ tokens: 5, stoppedAt: 4, stopReason: 'early_stopped', usage: null });
     expect(r.confidences).toHaveLength(5);
     const hit = server.hits.at(-1)!;
     for (let i = 0; i < 500 && !hit.clientClosedEarly; i++) await sleep(10);
     expect(hit.clientClosedEarly).toBe(true);
   });
 
-  test('disconnect mid-stream → StreamInterruptedError with the tokens so far, not retried', async () => {
+  test('disconnect mid-stream: retried from the start (maxRetries per trace), then a connection error naming the count', async () => {
     server.routes.set('POST /v1/chat/completions', tokenStream(20, { cutAfter: 3 }));
-    const before = server.hits.length;
-    const err = await client().runTrace(req({ topLogprobs: 3 })).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(StreamInterruptedError);
-    const partial = (err as StreamInterruptedError).partial;
-    expect(partial.tokens).toBe(3);
-    expect(partial.confidences).toHaveLength(3);
-    expect(partial.finishReason).toBe('error');
+    let before = server.hits.length;
+    const err = await client({ maxRetries: 5 }).runTrace(req({ topLogprobs: 3 }), { maxRetries: 1 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'connection', tokens: 3, attempts: 2, message: expect.stringMatching(/\(2 attempts\)$/) });
+    expect(server.hits.length - before).toBe(2);
+    before = server.hits.length;
+    await expect(client().runTrace(req({ topLogprobs: 3 }), { maxRetries: 0 })).rejects.toMatchObject({ attempts: 1 });
     expect(server.hits.length - before).toBe(1);
   });
 
-  test('error event after tokens → StreamInterruptedError carrying the server error', async () => {
+  test('error event after tokens → a server error with the tokens so far', async () => {
     server.routes.set(
       'POST /v1/chat/completions',
       replay(roleChunk() + chatChunk('a', [simpleEntry('a', 0)]) + chatChunk('b', [simpleEntry('b', 1)]) + 'data: {"error": {"message": "engine died", "type": "InternalServerError", "param": null, "code": 500}}\n\n' + DONE),
     );
-    const err = await client().runTrace(req({ topLogprobs: 3 })).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(StreamInterruptedError);
-    expect((err as StreamInterruptedError).partial.tokens).toBe(2);
-    expect((err as Error).cause).toBeInstanceOf(ServerError);
+    const err = await client({ maxRetries: 0 }).runTrace(req({ topLogprobs: 3 })).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'server', tokens: 2, message: expect.stringMatching(/engine died/) });
   });
 
   test('stream that stops without [DONE] or finish_reason is not mistaken for a finished trace', async () => {
     server.routes.set('POST /v1/chat/completions', replay(roleChunk() + chatChunk('a', [simpleEntry('a', 0)])));
-    await expect(client().runTrace(req({ topLogprobs: 3 }))).rejects.toBeInstanceOf(StreamInterruptedError);
+    await expect(client({ maxRetries: 0 }).runTrace(req({ topLogprobs: 3 }))).rejects.toMatchObject({
+      code: 'connection',
+      tokens: 1,
+      message: expect.stringMatching(/ended before \[DONE\]/),
+    });
   });
 
   test('-9999 placeholder without data: token counted, confidence NaN and left out of confidences', async () => {
@@ -272,14 +277,14 @@ describe('crafted streams', () => {
 describe('errors and retries', () => {
   test('404 model → ModelNotFoundError', async () => {
     server.routes.set('POST /v1/chat/completions', json(404, { error: { message: 'The model `Qwen/Qwen3-8B` does not exist.', type: 'NotFoundError', param: null, code: 404 } }));
-    await expect(client().runTrace(req())).rejects.toBeInstanceOf(ModelNotFoundError);
+    await expect(client().runTrace(req())).rejects.toMatchObject({ code: 'model_not_found' });
   });
 
-  test('400 with the shared fixture body → BadRequestError naming the param, not retried', async () => {
+  test('400 with the shared fixture body → bad_request naming the param, not retried', async () => {
     const before = server.hits.length;
     server.routes.set('POST /v1/chat/completions', json(400, fixture('error_top_logprobs_too_large.json')));
-    const err = (await client().runTrace(req({ topLogprobs: 20 })).catch((e: unknown) => e)) as BadRequestError;
-    expect(err).toBeInstanceOf(BadRequestError);
+    const err = (await client().runTrace(req({ topLogprobs: 20 })).catch((e: unknown) => e)) as VllmClientError;
+    expect(err).toMatchObject({ code: 'bad_request' });
     expect(err.param).toBe('logprobs');
     expect(err.status).toBe(400);
     expect(server.hits.length - before).toBe(1);
@@ -298,44 +303,48 @@ describe('errors and retries', () => {
     server.routes.delete('POST /v1/chat/completions');
   });
 
-  test('500 before the first token: retried maxRetries times with growing backoff, then ServerError; maxRetries 0 = one try', async () => {
+  test('500 before the first token: retried maxRetries times with growing backoff, then code server; maxRetries 0 = one try', async () => {
     let before = server.hits.length;
     server.routes.set('POST /v1/chat/completions', json(500, { error: { message: 'oops', type: 'InternalServerError', param: null, code: 500 } }));
     const waits: number[] = [];
     const c = client({ maxRetries: 2, retryBaseMs: 100, random: () => 1, reprobeAfterMs: 1e9, sleep: async (ms) => void waits.push(ms) });
-    await expect(c.runTrace(req())).rejects.toBeInstanceOf(ServerError);
+    await expect(c.runTrace(req())).rejects.toMatchObject({ code: 'server' });
     expect(server.hits.length - before).toBe(3);
     expect(waits).toEqual([100, 200]);
     before = server.hits.length;
-    await expect(client({ maxRetries: 0 }).runTrace(req())).rejects.toBeInstanceOf(ServerError);
+    await expect(client({ maxRetries: 0 }).runTrace(req())).rejects.toMatchObject({ code: 'server' });
     expect(server.hits.length - before).toBe(1);
   });
 
-  test('connection refused → ConnectionError after retries', async () => {
+  test('connection refused → a connection error naming it and the attempts', async () => {
     const dead = await startReplayServer();
     const url = dead.baseURL;
     await dead.close();
     const waits: number[] = [];
     const c = new VllmClient({ baseURLs: [url], model: 'm', maxRetries: 2, sleep: async (ms) => void waits.push(ms), env: {} });
     const err = await c.runTrace(req()).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(ConnectionError);
-    expect((err as Error).message).toMatch(/ECONNREFUSED/);
+    expect(err).toMatchObject({ code: 'connection' });
+    expect((err as Error).message).toMatch(/^connection refused by 127\.0\.0\.1:\d+.* \(3 attempts\)$/);
+    expect(err).toMatchObject({ attempts: 3 });
     expect(waits).toHaveLength(2);
   });
 
-  test('silence before the first token → TimeoutError; after tokens → StreamInterruptedError caused by a timeout', async () => {
+  test('silence before the first token → trace_timeout (a queued request is silent); after tokens → idle_timeout', async () => {
     server.routes.set('POST /v1/chat/completions', (_r, res) => {
       sseHead(res);
       res.write(roleChunk());
     });
-    await expect(client({ timeoutMs: 150, maxRetries: 0 }).runTrace(req())).rejects.toBeInstanceOf(TimeoutError);
+    await expect(client({ idleTimeoutMs: 50, traceTimeoutMs: 400, maxRetries: 3 }).runTrace(req())).rejects.toMatchObject({
+      code: 'trace_timeout',
+      attempts: 1,
+      message: expect.stringMatching(/^trace timeout after 0\.4 s: vLLM at .* accepted the request but sent no token/),
+    });
     server.routes.set('POST /v1/chat/completions', (_r, res) => {
       sseHead(res);
       res.write(roleChunk() + chatChunk('a', [simpleEntry('a', 0)]));
     });
-    const err = await client({ timeoutMs: 150, maxRetries: 0 }).runTrace(req({ topLogprobs: 3 })).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(StreamInterruptedError);
-    expect((err as Error).cause).toBeInstanceOf(TimeoutError);
+    const err = await client({ idleTimeoutMs: 150, maxRetries: 0 }).runTrace(req({ topLogprobs: 3 })).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'idle_timeout', tokens: 1, message: expect.stringMatching(/^timeout after 0\.15 s idle: .* after 1 tokens$/) });
   });
 
   test('the API key never appears in errors, even when the server echoes it, nor in the client object', async () => {
@@ -367,7 +376,7 @@ describe('streamTrace', () => {
       expect(t.confidence).toBeCloseTo(-t.topLogprobs.reduce((a, b) => a + b.logprob, 0) / t.topLogprobs.length, 12);
     }
     expect(tokens.at(-1)!.text).toBe('The capital is Paris.');
-    expect(events.at(-1)).toMatchObject({ type: 'finish', finishReason: 'stop', tokens: 6 });
+    expect(events.at(-1)).toMatchObject({ type: 'finish', stopReason: 'finished', tokens: 6 });
   });
 
   test('breaking out of the loop aborts the request', async () => {

@@ -1,6 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
-import { ProtocolError, TraceDecoder, sortedTopK, parseErrorBody, type TopLogprob } from '@deepconf-safety/vllm-client';
-import { alternativesList } from '../src/chunk-scanner.js';
+import { sortedTopK, type TopLogprob } from '@deepconf-safety/vllm-client';
+import { TraceDecoder } from '../src/internal/decoder.js';
+import { parseErrorBody } from '../src/schemas.js';
+import { alternativesList } from '../src/internal/chunk-scanner.js';
 import { fixture } from './replay-server.js';
 
 type ChatChunk = {
@@ -154,8 +156,8 @@ describe('TraceDecoder edge cases', () => {
 
   test('malformed chunks raise ProtocolError, first chunk and later ones alike', () => {
     const mk = () => new TraceDecoder({ kind: 'chat', k: 1, thinking: false, sink: () => false });
-    expect(() => mk().feed({ choices: [{ index: 0, delta: { content: 5 } }] })).toThrow(ProtocolError);
-    expect(() => mk().feed('nope')).toThrow(ProtocolError);
+    expect(() => mk().feed({ choices: [{ index: 0, delta: { content: 5 } }] })).toThrow(expect.objectContaining({ code: 'protocol' }));
+    expect(() => mk().feed('nope')).toThrow(expect.objectContaining({ code: 'protocol' }));
     const d = mk();
     d.feed(chunk({ delta: { content: 'a' }, logprobs: { content: [lp('a', -1, [['a', -1], ['q', -4]])] } }));
     expect(() => d.feed(chunk({ delta: { content: 'b' }, logprobs: { content: [{ token: 'b', logprob: '-1', top_logprobs: [] }] } }))).toThrow(/logprob is not a number/);

@@ -2,7 +2,7 @@
 // by client and emulator cannot hide itself there.
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { startEmulator, type EmulatorHandle } from '@deepconf-safety/emulator';
-import { BadRequestError, VllmClient, type TraceRequest } from '@deepconf-safety/vllm-client';
+import { VllmClient, type TraceRequest } from '@deepconf-safety/vllm-client';
 
 let emu: EmulatorHandle;
 beforeAll(async () => {
@@ -33,16 +33,16 @@ describe('against the emulator', () => {
       Array.from({ length: 16 }, (_, i) => client.runTrace(req(i), { onToken: (t) => i % 2 === 1 && t.index === 4 })),
     );
     for (const [i, r] of results.entries()) {
-      if (i % 2 === 1 && r.finishReason === 'aborted') {
+      if (i % 2 === 1 && r.stopReason === 'early_stopped') {
         expect(r).toMatchObject({ tokens: 5, stoppedAt: 4 });
       } else {
-        expect(['stop', 'length']).toContain(r.finishReason);
+        expect(['finished', 'length']).toContain(r.stopReason);
         expect(r.tokens).toBeGreaterThan(0);
       }
       expect(r.confidences.length).toBeLessThanOrEqual(r.tokens);
       for (const c of r.confidences) expect(Number.isFinite(c) && c >= 0).toBe(true);
     }
-    const aborted = results.filter((r) => r.finishReason === 'aborted').length;
+    const aborted = results.filter((r) => r.stopReason === 'early_stopped').length;
     expect(aborted).toBeGreaterThan(0);
     // The emulator notices the disconnects; allow it a moment to count them. On a loaded machine a stream may have been
     // fully sent before the client read its 5th token, so the emulator counts that one as completed, not aborted.
@@ -59,7 +59,7 @@ describe('against the emulator', () => {
   test('topLogprobs 21 asks for 22 alternatives: the emulator refuses like vLLM and the error says what to do', async () => {
     const client = new VllmClient({ baseURLs: [emu.baseURL], model: 'emu/model', env: {}, maxRetries: 0 });
     const err = await client.runTrace({ ...req(0), topLogprobs: 21 }).catch((e: unknown) => e);
-    expect(err).toBeInstanceOf(BadRequestError);
+    expect(err).toMatchObject({ code: 'bad_request' });
     expect((err as Error).message).toMatch(/--max-logprobs/);
   });
 });

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test } from '@jest/globals';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { ConnectionError, VllmClient, type TraceRequest } from '@deepconf-safety/vllm-client';
+import { VllmClient, type TraceRequest } from '@deepconf-safety/vllm-client';
 import { DONE, chatChunk, entry, event, roleChunk, simpleEntry, usageChunk } from './replay-server.js';
 
 const req: TraceRequest = { prompt: 'q', maxTokens: 64, temperature: 1, topP: 1, topK: -1, seed: 1, topLogprobs: 3, thinking: false };
@@ -126,7 +126,7 @@ describe('keep-alive sockets (lean transport)', () => {
     const client = new VllmClient({ baseURLs: [server.baseURL], model: 'm', maxRetries: 0, env: {} });
     await client.runTrace(req);
     server.resetAll = true;
-    await expect(client.runTrace(req)).rejects.toBeInstanceOf(ConnectionError);
+    await expect(client.runTrace(req)).rejects.toMatchObject({ code: 'connection' });
     // One request on the reused socket, one resend on a fresh one, then the error.
     expect(server.requests.slice(1).map((r) => r.killed)).toEqual([true, true]);
   });
@@ -170,14 +170,14 @@ describe('the end of a stream', () => {
     const client = new VllmClient({ baseURLs: [server.baseURL], model: 'm', maxRetries: 0, env: {} });
     const r = await client.runTrace(req);
     expect(r.tokens).toBe(3);
-    expect(r.finishReason).toBe('stop');
+    expect(r.stopReason).toBe('finished');
     // Resolved at [DONE], while the response was still open.
     expect(server.closedByClient).toEqual([]);
     for (let i = 0; i < 60 && server.closedByClient.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(server.closedByClient).toEqual([0]);
   });
 
-  test.each(['lean', 'lean-fetch', 'sdk'] as const)('%s: an error thrown by onToken reaches the caller untouched and drops the stream', async (transport) => {
+  test.each(['lean', 'sdk'] as const)('%s: an error thrown by onToken reaches the caller untouched and drops the stream', async (transport) => {
     server = await startKeepAliveServer(stream(20));
     server.lingerAfterDone = true;
     const client = new VllmClient({ baseURLs: [server.baseURL], model: 'm', transport, maxRetries: 0, env: {} });
@@ -188,7 +188,7 @@ describe('the end of a stream', () => {
   });
 });
 
-describe('lean transport (chunk scanner) vs lean-fetch (JSON.parse only)', () => {
+describe('lean transport (chunk scanner) vs sdk (the SDK\'s parser and JSON.parse only)', () => {
   test('identical TraceResults on a stream with escapes, exponents, reasoning and several entries per chunk', async () => {
     let body = roleChunk();
     const tokens = ['"quoted"', 'back\\slash', 'é', '😀', ' plain', '\u2028'];
@@ -201,14 +201,14 @@ describe('lean transport (chunk scanner) vs lean-fetch (JSON.parse only)', () =>
     body += event({ choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: 'length', stop_reason: null }] });
     body += usageChunk(3, 60) + DONE;
     server = await startKeepAliveServer(body);
-    const run = async (transport: 'lean' | 'lean-fetch') => {
+    const run = async (transport: 'lean' | 'sdk') => {
       const seen: unknown[] = [];
       const client = new VllmClient({ baseURLs: [server!.baseURL], model: 'm', transport, env: {} });
       const r = await client.runTrace({ ...req, maxTokens: 100, thinking: true }, { onToken: (t) => (seen.push(t), false) });
       return { seen, r: { ...r, latencyMs: 0, ttftMs: 0, confidences: Array.from(r.confidences) } };
     };
     const lean = await run('lean');
-    const reference = await run('lean-fetch');
+    const reference = await run('sdk');
     expect(lean.r.tokens).toBe(60 + 9);
     expect(lean).toEqual(reference);
     lean.r.confidences.forEach((c, i) => expect(Object.is(c, reference.r.confidences[i])).toBe(true));

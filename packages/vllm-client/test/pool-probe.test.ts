@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { AuthenticationError, ConnectionError, ModelNotFoundError, VllmClient, type TraceRequest } from '@deepconf-safety/vllm-client';
+import { VllmClient, type TraceRequest } from '@deepconf-safety/vllm-client';
 import { DONE, chatChunk, fixture, json, roleChunk, simpleEntry, sleep, sseHead, startReplayServer, type Handler, type ReplayServer } from './replay-server.js';
 
 const req: TraceRequest = { prompt: 'p', maxTokens: 8, temperature: 1, topP: 1, topK: -1, seed: 1, topLogprobs: 3, thinking: false };
@@ -106,15 +106,15 @@ describe('probe', () => {
 
   test('fails fast: wrong key, model not served (listing what is), everything down', async () => {
     vllmLike(a, { key: 'right' });
-    await expect(new VllmClient({ baseURLs: [a.baseURL], model: 'Qwen/Qwen3-8B', apiKey: 'wrong-key-987', env: {} }).probe()).rejects.toThrow(AuthenticationError);
+    await expect(new VllmClient({ baseURLs: [a.baseURL], model: 'Qwen/Qwen3-8B', apiKey: 'wrong-key-987', env: {} }).probe()).rejects.toMatchObject({ code: 'auth' });
     const err = (await new VllmClient({ baseURLs: [a.baseURL], model: 'Qwen/Qwen3-8B', apiKey: 'wrong-key-987', env: {} }).probe().catch((e: unknown) => e)) as Error;
     expect(err.message).not.toContain('wrong-key-987');
     vllmLike(a, { models: ['other/model'] });
     await expect(new VllmClient({ baseURLs: [a.baseURL], model: 'Qwen/Qwen3-8B', env: {} }).probe()).rejects.toThrow(/serves "other\/model"/);
-    await expect(new VllmClient({ baseURLs: [a.baseURL], model: 'Qwen/Qwen3-8B', env: {} }).probe()).rejects.toBeInstanceOf(ModelNotFoundError);
+    await expect(new VllmClient({ baseURLs: [a.baseURL], model: 'Qwen/Qwen3-8B', env: {} }).probe()).rejects.toMatchObject({ code: 'model_not_found' });
     const dead = await startReplayServer();
     await dead.close();
-    await expect(new VllmClient({ baseURLs: [dead.baseURL], model: 'm', env: {} }).probe()).rejects.toBeInstanceOf(ConnectionError);
+    await expect(new VllmClient({ baseURLs: [dead.baseURL], model: 'm', env: {} }).probe()).rejects.toMatchObject({ code: 'connection' });
   });
 
   test('waitUntilReady polls while the server is loading, and gives up at the deadline', async () => {
@@ -129,7 +129,7 @@ describe('probe', () => {
     a.routes.set('GET /health', (_r, res) => void res.writeHead(503).end());
     await expect(c.waitUntilReady({ intervalMs: 1000, timeoutMs: 5_000 })).rejects.toThrow(/503/);
     vllmLike(a, { key: 'x' });
-    await expect(c.waitUntilReady({ intervalMs: 1000 })).rejects.toBeInstanceOf(AuthenticationError);
+    await expect(c.waitUntilReady({ intervalMs: 1000 })).rejects.toMatchObject({ code: 'auth' });
   });
 
   test('one endpoint down: probe succeeds, marks it unhealthy, and traces avoid it', async () => {

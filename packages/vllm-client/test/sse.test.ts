@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
-import { SseSplitter } from '@deepconf-safety/vllm-client';
+import { SseSplitter } from '../src/internal/sse.js';
 import { fixture } from './replay-server.js';
 
 const collect = (parts: Uint8Array[]): string[] => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { ThinkingSplitter } from '@deepconf-safety/vllm-client';
+import { ThinkingSplitter } from '../src/internal/thinking.js';
 
 const run = (thinking: boolean, deltas: string[]) => {
   const s = new ThinkingSplitter(thinking);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { buildBody } from '@deepconf-safety/vllm-client';
+import { buildBody } from '../src/internal/request-body.js';
 import { EndpointPool } from '../src/endpoint-pool.js';
 import { errorFromStatus, retryAfterMs } from '../src/http-errors.js';
 

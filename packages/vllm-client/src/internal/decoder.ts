@@ -1,11 +1,16 @@
 import { exactTopKConfidence, exactTopKValuesConfidence, isConfidenceError, tokenConfidence } from '@deepconf-safety/confidence';
 import { alternativesList, ChatChunkScanner, ScannedTops, type Alternatives } from './chunk-scanner.js';
-import { ProtocolError } from './errors.js';
-import { ChatChunkSchema, CompletionChunkSchema } from './schemas.js';
+import { VllmClientError } from '../errors.js';
+import { ChatChunkSchema, CompletionChunkSchema } from '../schemas.js';
 import { ThinkingSplitter } from './thinking.js';
-import type { TopKMode, TopLogprob, Usage } from './types.js';
+import type { EndpointKind, TopKMode, TopLogprob, Usage } from '../types.js';
 
-export type EndpointKind = 'chat' | 'completions';
+export type { EndpointKind };
+
+const protocolError = (message: string) => new VllmClientError('protocol', message);
+
+/** vLLM's logprob for "-inf or no data" (vllm-protocol.md §1.3): the one value that may come without alternatives. */
+const NO_DATA = -9999;
 
 /**
  * Receives every token of the decoded choice. `tops` is the alternatives list as received (sampled token first),
@@ -46,8 +51,21 @@ export class TraceDecoder {
   usage: Usage | null = null;
   /** The raw `{"error": …}` event, when the stream carried one. */
   inBandError: unknown = null;
+  /** True once the server sent a token past `maxTokens`: the trace was stopped there, as if it had finished 'length'. */
+  overran = false;
+  readonly #maxTokens: number;
 
-  constructor(options: { kind: EndpointKind; k: number; thinking: boolean; sink: TokenSink; choiceIndex?: number; topKMode?: TopKMode }) {
+  constructor(options: {
+    kind: EndpointKind;
+    k: number;
+    thinking: boolean;
+    sink: TokenSink;
+    choiceIndex?: number;
+    topKMode?: TopKMode;
+    /** The request's max_tokens: tokens beyond it are not counted, whatever the server does (default: no cap). */
+    maxTokens?: number;
+  }) {
+    this.#maxTokens = options.maxTokens ?? Infinity;
     this.#kind = options.kind;
     this.#k = options.k;
     this.#mode = options.topKMode ?? 'exact';
@@ -84,7 +102,7 @@ export class TraceDecoder {
     try {
       chunk = JSON.parse(payload);
     } catch {
-      throw new ProtocolError(`stream chunk ${this.#chunks} is an event that is not JSON: ${JSON.stringify(payload.slice(0, 120))}`);
+      throw protocolError(`stream chunk ${this.#chunks} is an event that is not JSON: ${JSON.stringify(payload.slice(0, 120))}`);
     }
     return this.feed(chunk);
   }
@@ -92,14 +110,14 @@ export class TraceDecoder {
   /** Process one parsed `data:` payload (not `[DONE]`). */
   feed(chunk: unknown): FeedResult {
     const n = this.#chunks++;
-    if (typeof chunk !== 'object' || chunk === null) throw new ProtocolError(`stream chunk ${n} is not a JSON object`);
+    if (typeof chunk !== 'object' || chunk === null) throw protocolError(`stream chunk ${n} is not a JSON object`);
     const c = chunk as { choices?: unknown; usage?: unknown; error?: unknown; object?: unknown };
     if ((c.error !== undefined && c.error !== null) || c.object === 'error') {
       this.inBandError = chunk;
       return 'error';
     }
     const choices = c.choices;
-    if (!Array.isArray(choices)) throw new ProtocolError(`stream chunk ${n} has no "choices" array`);
+    if (!Array.isArray(choices)) throw protocolError(`stream chunk ${n} has no "choices" array`);
     if (this.#needsFullCheck(choices) || n === 0 || (c.usage !== null && c.usage !== undefined)) this.#validate(chunk, n);
     if (c.usage !== null && c.usage !== undefined) {
       const u = c.usage as { prompt_tokens: number; completion_tokens?: number | null; total_tokens: number };
@@ -107,7 +125,7 @@ export class TraceDecoder {
     }
     for (let i = 0; i < choices.length; i++) {
       const choice = choices[i] as Record<string, unknown> | null;
-      if (choice === null || typeof choice !== 'object') throw new ProtocolError(`stream chunk ${n}: choice ${i} is not an object`);
+      if (choice === null || typeof choice !== 'object') throw protocolError(`stream chunk ${n}: choice ${i} is not an object`);
       if ((choice['index'] ?? 0) !== this.#choice) continue;
       const stop = this.#kind === 'chat' ? this.#chatChoice(choice, n) : this.#completionChoice(choice, n);
       if (stop) return 'stop';
@@ -140,37 +158,52 @@ export class TraceDecoder {
     if (!result.success) {
       const issue = result.error.issues[0];
       const where = issue === undefined ? '' : ` at ${issue.path.join('.') || '(root)'}: ${issue.message}`;
-      throw new ProtocolError(`stream chunk ${n} is not a valid ${this.#kind} chunk${where}`);
+      throw protocolError(`stream chunk ${n} is not a valid ${this.#kind} chunk${where}`);
     }
   }
 
   #chatChoice(choice: Record<string, unknown>, n: number): boolean {
     const delta = choice['delta'] as { content?: unknown; reasoning?: unknown; reasoning_content?: unknown } | null | undefined;
+    let texts = false;
     if (delta !== null && delta !== undefined) {
       const reasoning = delta.reasoning ?? delta.reasoning_content;
-      if (typeof reasoning === 'string' && reasoning.length > 0) this.splitter.addReasoning(reasoning);
-      if (typeof delta.content === 'string') this.splitter.addContent(delta.content);
+      if (typeof reasoning === 'string' && reasoning.length > 0) {
+        this.splitter.addReasoning(reasoning);
+        texts = true;
+      }
+      if (typeof delta.content === 'string') {
+        this.splitter.addContent(delta.content);
+        texts ||= delta.content.length > 0;
+      }
     }
     const lp = choice['logprobs'] as { content?: unknown } | null | undefined;
-    if (lp === null || lp === undefined) return false;
-    const content = lp.content;
-    if (content === null || content === undefined) return false;
-    if (!Array.isArray(content)) throw new ProtocolError(`stream chunk ${n}: logprobs.content is not an array`);
+    const content = lp === null || lp === undefined ? null : lp.content;
+    if (content === null || content === undefined) {
+      if (texts) throw this.#textWithoutLogprobs(n);
+      return false;
+    }
+    if (!Array.isArray(content)) throw protocolError(`stream chunk ${n}: logprobs.content is not an array`);
     for (let j = 0; j < content.length; j++) {
       const e = content[j] as { token?: unknown; logprob?: unknown; top_logprobs?: unknown };
       const logprob = e.logprob;
-      if (typeof logprob !== 'number') throw new ProtocolError(`stream chunk ${n}: logprobs.content[${j}].logprob is not a number`);
+      if (typeof logprob !== 'number') throw protocolError(`stream chunk ${n}: logprobs.content[${j}].logprob is not a number`);
+      if (!(logprob <= 0)) throw protocolError(`stream chunk ${n}: logprobs.content[${j}].logprob is ${logprob}; a logprob is ≤ 0`);
       const tops = e.top_logprobs;
       let list: Alternatives = NO_TOPS;
       let confidence = NaN;
-      if (tops !== null && tops !== undefined) {
+      if (tops === null || tops === undefined) throw this.#missingTops(n, j, 'no top_logprobs');
+      {
         const scanned = tops instanceof ScannedTops;
-        if (!scanned && !Array.isArray(tops)) throw new ProtocolError(`stream chunk ${n}: logprobs.content[${j}].top_logprobs is not an array`);
+        if (!scanned && !Array.isArray(tops)) throw protocolError(`stream chunk ${n}: logprobs.content[${j}].top_logprobs is not an array`);
         list = tops as Alternatives;
+        if (list.length === 0 && logprob !== NO_DATA) throw this.#missingTops(n, j, 'an empty top_logprobs list');
         if (list.length > 0) {
+          if (scanned ? tops.positive : hasPositive(tops as TopLogprob[])) {
+            throw protocolError(`stream chunk ${n}: logprobs.content[${j}].top_logprobs holds a logprob > 0 or NaN; a logprob is ≤ 0`);
+          }
           const exact = this.#mode === 'exact';
           if (list.length < (exact ? this.#k + 1 : this.#k)) {
-            throw new ProtocolError(
+            throw protocolError(
               exact
                 ? `stream chunk ${n}: logprobs.content[${j}] has ${list.length} alternatives, but exact top-${this.#k} needs ${this.#k + 1}; does the server cap top_logprobs below ${this.#k + 1}? (topKMode 'chat-view' needs only ${this.#k})`
                 : `stream chunk ${n}: logprobs.content[${j}] has ${list.length} alternatives, but the chat-view top-${this.#k} confidence needs ${this.#k}; does the server cap top_logprobs below ${this.#k}?`,
@@ -182,13 +215,25 @@ export class TraceDecoder {
             else confidence = exact ? exactTopKConfidence(tops as TopLogprob[], this.#k) : this.#viewConfidence(tops as TopLogprob[], n, j);
           } catch (err) {
             if (!isConfidenceError(err)) throw err;
-            throw new ProtocolError(`stream chunk ${n}: logprobs.content[${j}].top_logprobs: ${err.message}`);
+            throw protocolError(`stream chunk ${n}: logprobs.content[${j}].top_logprobs: ${err.message}`);
           }
         }
       }
       if (this.#token(typeof e.token === 'string' ? e.token : '', logprob, list, confidence)) return true;
     }
     return false;
+  }
+
+  /** A chunk with text but no logprobs: the server was asked for logprobs on every token, so tokens went missing. */
+  #textWithoutLogprobs(n: number): VllmClientError {
+    return protocolError(
+      `stream chunk ${n} has text but "logprobs": null; every token's logprobs were asked for (a reasoning parser with include_reasoning false, or a proxy, drops them)`,
+    );
+  }
+
+  #missingTops(n: number, j: number, what: string): VllmClientError {
+    const asked = this.#kind === 'chat' && this.#mode === 'exact' ? this.#k + 1 : this.#k;
+    return protocolError(`stream chunk ${n}: token ${this.tokens + j} has ${what} (${asked} asked for); its confidence cannot be computed`);
   }
 
   /** Mean over the first K entries as received (sampled first), summed in that order like the official dict's mean. */
@@ -198,7 +243,7 @@ export class TraceDecoder {
     for (let i = 0; i < view.length; i++) {
       const value = scanned !== null ? scanned.logprob(i) : ((list as readonly TopLogprob[])[i] as TopLogprob).logprob;
       if (typeof value !== 'number' || Number.isNaN(value)) {
-        throw new ProtocolError(`stream chunk ${n}: logprobs.content[${j}].top_logprobs[${i}].logprob must be a number, got ${String(value)}`);
+        throw protocolError(`stream chunk ${n}: logprobs.content[${j}].top_logprobs[${i}].logprob must be a number, got ${String(value)}`);
       }
       view[i] = value;
     }
@@ -209,15 +254,20 @@ export class TraceDecoder {
     const text = choice['text'];
     if (typeof text === 'string') this.splitter.addContent(text);
     const lp = choice['logprobs'] as { tokens?: unknown; token_logprobs?: unknown; top_logprobs?: unknown } | null | undefined;
-    if (lp === null || lp === undefined) return false;
+    if (lp === null || lp === undefined) {
+      if (typeof text === 'string' && text.length > 0) throw this.#textWithoutLogprobs(n);
+      return false;
+    }
     const { tokens, token_logprobs: lps, top_logprobs: tops } = lp;
-    if (!Array.isArray(tokens) || !Array.isArray(lps)) throw new ProtocolError(`stream chunk ${n}: logprobs.tokens/token_logprobs are not arrays`);
+    if (!Array.isArray(tokens) || !Array.isArray(lps)) throw protocolError(`stream chunk ${n}: logprobs.tokens/token_logprobs are not arrays`);
     for (let j = 0; j < tokens.length; j++) {
       const token = tokens[j];
       const logprob = lps[j];
-      if (typeof token !== 'string') throw new ProtocolError(`stream chunk ${n}: logprobs.tokens[${j}] is not a string`);
-      if (logprob !== null && typeof logprob !== 'number') throw new ProtocolError(`stream chunk ${n}: logprobs.token_logprobs[${j}] is not a number`);
+      if (typeof token !== 'string') throw protocolError(`stream chunk ${n}: logprobs.tokens[${j}] is not a string`);
+      if (logprob !== null && typeof logprob !== 'number') throw protocolError(`stream chunk ${n}: logprobs.token_logprobs[${j}] is not a number`);
+      if (logprob !== null && !(logprob <= 0)) throw protocolError(`stream chunk ${n}: logprobs.token_logprobs[${j}] is ${logprob}; a logprob is ≤ 0`);
       const dict = Array.isArray(tops) ? (tops[j] as Record<string, unknown> | null | undefined) : null;
+      if (logprob !== null && logprob !== NO_DATA && (dict === null || dict === undefined)) throw this.#missingTops(n, j, 'no top_logprobs');
       let list: readonly TopLogprob[] = NO_TOPS;
       let confidence = NaN;
       if (logprob !== null && dict !== null && dict !== undefined) {
@@ -226,7 +276,9 @@ export class TraceDecoder {
         for (const key in dict) {
           if (key === token) continue;
           const v = dict[key];
-          if (typeof v !== 'number') throw new ProtocolError(`stream chunk ${n}: logprobs.top_logprobs[${j}][${JSON.stringify(key)}] is not a number`);
+          if (typeof v !== 'number' || !(v <= 0)) {
+            throw protocolError(`stream chunk ${n}: logprobs.top_logprobs[${j}][${JSON.stringify(key)}] is ${String(v)}, not a logprob ≤ 0`);
+          }
           built.push({ token: key, logprob: v });
         }
         list = built;
@@ -239,6 +291,10 @@ export class TraceDecoder {
   }
 
   #token(token: string, logprob: number, tops: Alternatives, confidence: number): boolean {
+    if (this.tokens >= this.#maxTokens) {
+      this.overran = true;
+      return true;
+    }
     const index = this.tokens++;
     if (tops.length > 0) {
       if (this.#confCount === this.#confs.length) {
@@ -254,6 +310,12 @@ export class TraceDecoder {
     }
     return false;
   }
+}
+
+/** Whether a parsed list holds a logprob that is not ≤ 0 (positive or NaN); the scanner tracks this as it reads. */
+function hasPositive(list: readonly TopLogprob[]): boolean {
+  for (let i = 0; i < list.length; i++) if (!((list[i] as TopLogprob).logprob <= 0)) return true;
+  return false;
 }
 
 /**

@@ -11,7 +11,7 @@
  * vLLM writes its keys in one order; that layout is matched with literal comparisons (no key strings, no regex), and
  * any other order goes through a generic key loop, slower but as strict.
  */
-import type { TopLogprob } from './types.js';
+import type { TopLogprob } from '../types.js';
 
 /** Thrown internally to abandon the scan; never escapes the scanner. */
 const GIVE_UP = Symbol('give up');
@@ -35,6 +35,8 @@ const DOT = 46;
  */
 export class ScannedTops {
   length = 0;
+  /** Whether a logprob read is not ≤ 0 (positive; NaN cannot come from JSON): the decoder refuses the chunk. */
+  positive = false;
   /** The logprobs; entries past `length` are stale. */
   values = new Float64Array(24);
   #spans = new Int32Array(48);
@@ -43,6 +45,7 @@ export class ScannedTops {
   /** Starts a new list over `source` (the payload the spans index into). */
   reset(source: string): void {
     this.length = 0;
+    this.positive = false;
     this.#source = source;
   }
 
@@ -50,6 +53,7 @@ export class ScannedTops {
   add(start: number, end: number, logprob: number): void {
     const i = this.length++;
     if (i === this.values.length) this.#grow();
+    if (logprob > 0) this.positive = true;
     this.values[i] = logprob;
     this.#spans[2 * i] = start;
     this.#spans[2 * i + 1] = end;

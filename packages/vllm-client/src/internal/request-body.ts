@@ -1,23 +1,24 @@
-import { BadRequestError } from './errors.js';
-import type { EndpointKind } from './decoder.js';
-import type { TopKMode, TraceRequest } from './types.js';
+import { VllmClientError } from '../errors.js';
+import type { EndpointKind, TopKMode, TraceRequest } from '../types.js';
+
+const invalid = (message: string) => new VllmClientError('config', message);
 
 /** Rejects requests vLLM would reject or silently reinterpret, naming the field and what to do. */
 export function checkTraceRequest(request: TraceRequest): void {
   const intField = (name: keyof TraceRequest, min: number) => {
     const v = request[name];
     if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
-      throw new BadRequestError(`TraceRequest.${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+      throw invalid(`TraceRequest.${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
     }
   };
-  if (typeof request.prompt !== 'string') throw new BadRequestError('TraceRequest.prompt must be a string');
+  if (typeof request.prompt !== 'string') throw invalid('TraceRequest.prompt must be a string');
   intField('maxTokens', 1);
   intField('topLogprobs', 1);
-  if (!Number.isInteger(request.topK) || request.topK < -1) throw new BadRequestError(`TraceRequest.topK must be an integer ≥ -1 (-1 or 0 = off), got ${request.topK}`);
-  if (!(request.temperature >= 0)) throw new BadRequestError(`TraceRequest.temperature must be ≥ 0, got ${request.temperature}`);
-  if (!(request.topP > 0 && request.topP <= 1)) throw new BadRequestError(`TraceRequest.topP must be in (0, 1], got ${request.topP}`);
-  if (request.seed !== null && !Number.isSafeInteger(request.seed)) throw new BadRequestError(`TraceRequest.seed must be a safe integer or null, got ${request.seed}`);
-  if (typeof request.thinking !== 'boolean') throw new BadRequestError('TraceRequest.thinking must be true or false');
+  if (!Number.isInteger(request.topK) || request.topK < -1) throw invalid(`TraceRequest.topK must be an integer ≥ -1 (-1 or 0 = off), got ${request.topK}`);
+  if (!(request.temperature >= 0)) throw invalid(`TraceRequest.temperature must be ≥ 0, got ${request.temperature}`);
+  if (!(request.topP > 0 && request.topP <= 1)) throw invalid(`TraceRequest.topP must be in (0, 1], got ${request.topP}`);
+  if (request.seed !== null && !Number.isSafeInteger(request.seed)) throw invalid(`TraceRequest.seed must be a safe integer or null, got ${request.seed}`);
+  if (typeof request.thinking !== 'boolean') throw invalid('TraceRequest.thinking must be true or false');
 }
 
 /**
