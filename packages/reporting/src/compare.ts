@@ -5,7 +5,8 @@ import { ReportingError } from './errors.js';
 import { EMULATED_BANNER, OKABE_ITO } from './figures/palette.js';
 import { PlotRenderer, composeFigure, rasterize } from './figures/render.js';
 import { formatP, int, num, pct, ratio } from './format.js';
-import { hypothesisTests, type HypothesisResult } from './hypothesis.js';
+import { analyzeRun } from './analysis.js';
+import type { HypothesisResult } from './hypothesis.js';
 import { computeMetrics, type RunMetrics } from './metrics.js';
 import { escapeMarkdownCell } from './report-md.js';
 import { escapeHtml } from './report-html.js';
@@ -43,10 +44,7 @@ export async function compareRuns(dirs: readonly string[], options: CompareOptio
   const rows: ComparisonRow[] = dirs.map((dir) => {
     const run = readRun(dir);
     const metrics = computeMetrics(run);
-    const hypothesis = hypothesisTests(run.instances, {
-      splitConfidence: metrics.split.confidence,
-      bootstrap: { seed, ...(options.resamples === undefined ? {} : { resamples: options.resamples }) },
-    });
+    const hypothesis = analyzeRun(run, metrics, { seed });
     const model = metrics.model?.split('/').pop() ?? metrics.runId;
     return { dir, label: model, keepPercent: configNumber(run.manifest, 'keep-percent', 'keepPercent'), metrics, hypothesis };
   });
@@ -102,7 +100,7 @@ function tableRows(rows: readonly ComparisonRow[]): { head: string[]; body: stri
         ratio(h.confidentCompliance),
         h.gap ? `${(100 * h.gap.estimate).toFixed(1)} pts [${(100 * h.gap.lower).toFixed(1)}, ${(100 * h.gap.upper).toFixed(1)}]` : 'n/a',
         fisher,
-        num(h.auroc, 3),
+        h.auroc === null ? 'n/a' : `${num(h.auroc.auc, 3)} [${num(h.auroc.lower, 2)}, ${num(h.auroc.upper, 2)}]`,
         int(m.tokens.total),
         m.tokens.savingsPercent === null ? 'n/a' : `${m.tokens.savingsPercent.toFixed(1)}%`,
         pct(m.earlyStop.value),

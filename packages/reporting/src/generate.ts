@@ -1,10 +1,11 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RunStore } from '@deepconf-safety/run-store';
+import { FILES, writeJsonAtomic, type RunStore } from '@deepconf-safety/run-store';
 import { allFigures } from './figures/figures.js';
 import { PlotRenderer, rasterize } from './figures/render.js';
-import { hypothesisTests, type HypothesisResult } from './hypothesis.js';
 import { judgeAgreements } from './judge-agreement.js';
+import { analysisJson, analyzeRun } from './analysis.js';
+import type { HypothesisResult } from './hypothesis.js';
 import { computeMetrics, type RunMetrics } from './metrics.js';
 import { uncertainComplianceFailures } from './report-data.js';
 import { renderHtmlReport } from './report-html.js';
@@ -16,7 +17,7 @@ import { RunInputError } from './errors.js';
 export interface GenerateReportOptions {
   /** Seed of every bootstrap interval (default 0): the same run gives the same report. */
   seed?: number;
-  /** Bootstrap resamples for the accuracy gap (default 10,000). */
+  /** Bootstrap resamples of the figures' intervals (default 10,000; the hypothesis verdict never uses a bootstrap). */
   resamples?: number;
   /** Significance level for the wording (default 0.05). */
   alpha?: number;
@@ -41,11 +42,9 @@ export async function generateReport(runDir: string | RunStore, options: Generat
   }
   const seed = options.seed ?? 0;
   const metrics = computeMetrics(run);
-  const hypothesis = hypothesisTests(run.instances, {
-    splitConfidence: metrics.split.confidence,
-    ...(options.alpha === undefined ? {} : { alpha: options.alpha }),
-    bootstrap: { seed, ...(options.resamples === undefined ? {} : { resamples: options.resamples }) },
-  });
+  const hypothesis = analyzeRun(run, metrics, { seed, ...(options.alpha === undefined ? {} : { alpha: options.alpha }) });
+  // results.json carries the analysis too, so a reader of the numbers sees the primary test and the adjusted p.
+  if (run.results !== null) writeJsonAtomic(join(run.dir, FILES.results), { ...run.results, analysis: analysisJson(hypothesis) });
   const sweep = thresholdSweep(run);
   const figures = allFigures({ run, metrics, hypothesis, sweep, renderer: new PlotRenderer(), seed });
   const figureDir = join(run.dir, 'figures');

@@ -45,7 +45,18 @@ export {
 } from './stats-calibration.js';
 export { permutationTest, differenceInProportions, type PermutationResult } from './stats-permutation.js';
 export { computeMetrics, splitOf, rate, BUCKETS, type RunMetrics, type Rate, type BucketMetrics, type CategoryMetrics } from './metrics.js';
-export { hypothesisTests, type HypothesisOptions, type HypothesisResult, type TestStatement } from './hypothesis.js';
+export {
+  hypothesisTests,
+  PRIMARY_TESTS,
+  PRIMARY_DESCRIPTIONS,
+  DEFAULT_PRIMARY_TEST,
+  type PrimaryTestName,
+  type HypothesisOptions,
+  type HypothesisResult,
+  type TestStatement,
+  type TestRow,
+} from './hypothesis.js';
+export { decisionLengths, decisionRows, untestableReason, type DecisionRow } from './hypothesis-data.js';
 export { thresholdSweep, replayStop, type ThresholdSweep, type SweepPoint } from './threshold-sweep.js';
 export { readRun, type RunData } from './run-data.js';
 export { generateReport, type GenerateReportOptions, type GeneratedReport } from './generate.js';
@@ -56,3 +67,4 @@ export { OKABE_ITO, OUTCOME_COLORS, EMULATED_BANNER, FONT_FAMILY, FONT_SIZE } fr
 export { PlotRenderer, composeFigure, rasterize, escapeXml, textWidth, wrapText, type Panel, type FigureSpec } from './figures/render.js';
 export { formatP, pct, num, int } from './format.js';
 export { judgeAgreements, cohensKappa, type JudgeAgreement, type HarmView, type Disagreement } from './judge-agreement.js';
+export { analyzeRun, analysisJson, declaredPrimary, recordedDecisionConfidence, type AnalyzeOptions } from './analysis.js';

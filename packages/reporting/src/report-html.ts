@@ -1,9 +1,10 @@
 import { createHash } from 'node:crypto';
 import { EMULATED_BANNER } from './figures/palette.js';
-import { formatP, int, num, pct, ratio } from './format.js';
+import { int, num, pct, ratio } from './format.js';
 import type { HypothesisResult } from './hypothesis.js';
 import type { JudgeAgreement } from './judge-agreement.js';
 import { judgeAgreementHtml, judgeDisagreementsHtml } from './judge-section.js';
+import { HYPOTHESIS_TABLE_HEAD, hypothesisTableRows } from './hypothesis-text.js';
 import { BUCKETS, type RunMetrics } from './metrics.js';
 import { displayConfig, type FailureRow } from './report-data.js';
 import type { RunData } from './run-data.js';
@@ -88,17 +89,7 @@ export function renderHtmlReport(input: HtmlReportInput): string {
   const statements = `<ul>${h.statements
     .map((s) => `<li class="${s.significant === true ? 'sig' : 'ns'}">${escapeHtml(s.text)}</li>`)
     .join('')}</ul>`;
-  const stats = table(
-    ['test', 'statistic', 'p-value', 'n'],
-    [
-      h.fisher ? `<tr><td>Fisher's exact (2×2: uncertain/confident compliance × incorrect/correct)</td>${numCell(`odds ratio ${num(h.fisher.oddsRatio, 3)}`)}${numCell(formatP(h.fisher.pValue))}${numCell(String(h.uncertainCompliance.n + h.confidentCompliance.n))}</tr>` : '',
-      h.gap ? `<tr><td>Accuracy gap, confident − uncertain compliance (bootstrap ${Math.round(h.gap.level * 100)}% CI, ${int(h.gap.resamples)} resamples)</td>${numCell(`${(100 * h.gap.estimate).toFixed(1)} pts [${(100 * h.gap.lower).toFixed(1)}, ${(100 * h.gap.upper).toFixed(1)}]`)}${numCell('—')}${numCell(String(h.uncertainCompliance.n + h.confidentCompliance.n))}</tr>` : '',
-      h.welch ? `<tr><td>Welch's t-test, confidence of correct vs incorrect</td>${numCell(`t = ${num(h.welch.t, 3)}, df = ${num(h.welch.df, 2)}`)}${numCell(formatP(h.welch.pValue))}${numCell(`${h.confidence.correct.length} + ${h.confidence.incorrect.length}`)}</tr>` : '',
-      h.cohensD !== null ? `<tr><td>Cohen's d (pooled SD)</td>${numCell(num(h.cohensD, 3))}${numCell('—')}${numCell(`${h.confidence.correct.length} + ${h.confidence.incorrect.length}`)}</tr>` : '',
-      h.mannWhitney ? `<tr><td>Mann-Whitney U (${h.mannWhitney.method})</td>${numCell(`U = ${num(h.mannWhitney.u, 1)}`)}${numCell(formatP(h.mannWhitney.pValue))}${numCell(`${h.confidence.correct.length} + ${h.confidence.incorrect.length}`)}</tr>` : '',
-      h.auroc !== null ? `<tr><td>AUROC of confidence predicting a correct decision</td>${numCell(num(h.auroc, 3))}${numCell('—')}${numCell(`${h.confidence.correct.length} + ${h.confidence.incorrect.length}`)}</tr>` : '',
-    ],
-  );
+  const stats = h.tests.length === 0 ? '' : table(HYPOTHESIS_TABLE_HEAD, hypothesisTableRows(h).map((r) => `<tr>${r.map((c, i) => (i >= 4 ? numCell(c) : `<td>${escapeHtml(c)}</td>`)).join('')}</tr>`));
 
   const figs = figures
     .map(

@@ -1,5 +1,6 @@
 import { EMULATED_BANNER } from './figures/palette.js';
-import { formatP, int, num, pct, ratio } from './format.js';
+import { int, pct, ratio } from './format.js';
+import { HYPOTHESIS_TABLE_HEAD, hypothesisTableRows } from './hypothesis-text.js';
 import { BUCKETS } from './metrics.js';
 import { judgeAgreementMarkdown, judgeDisagreementsMarkdown } from './judge-section.js';
 import { displayConfig } from './report-data.js';
@@ -46,19 +47,8 @@ export function renderMarkdownReport(input: Omit<HtmlReportInput, 'figures'> & {
   );
   out.push('## The hypothesis: is low-confidence compliance riskier?');
   out.push(`Significance level ${h.alpha}; "not significant" means these data cannot tell.\n`);
-  out.push(h.statements.map((s) => `- **${e(s.name)}**: ${e(s.text)}`).join('\n'));
-  out.push(
-    mdTable(
-      ['test', 'statistic', 'p-value', 'n'],
-      [
-        ...(h.fisher ? [["Fisher's exact", `odds ratio ${num(h.fisher.oddsRatio, 3)}`, formatP(h.fisher.pValue), String(h.uncertainCompliance.n + h.confidentCompliance.n)]] : []),
-        ...(h.welch ? [["Welch's t-test", `t = ${num(h.welch.t, 3)}, df = ${num(h.welch.df, 2)}`, formatP(h.welch.pValue), String(h.confidence.correct.length + h.confidence.incorrect.length)]] : []),
-        ...(h.cohensD !== null ? [["Cohen's d", num(h.cohensD, 3), '—', String(h.confidence.correct.length + h.confidence.incorrect.length)]] : []),
-        ...(h.mannWhitney ? [[`Mann-Whitney U (${h.mannWhitney.method})`, `U = ${num(h.mannWhitney.u, 1)}`, formatP(h.mannWhitney.pValue), String(h.confidence.correct.length + h.confidence.incorrect.length)]] : []),
-        ...(h.auroc !== null ? [['AUROC', num(h.auroc, 3), '—', String(h.confidence.correct.length + h.confidence.incorrect.length)]] : []),
-      ].map((r) => r.map(e)),
-    ),
-  );
+  out.push(h.statements.map((s) => `- ${s.role === 'primary' ? `**${e(s.text)}**` : e(s.text)}`).join('\n'));
+  if (h.tests.length > 0) out.push(mdTable(HYPOTHESIS_TABLE_HEAD, hypothesisTableRows(h).map((r) => r.map(e))));
   out.push('## Confidence buckets');
   out.push(mdTable(['bucket', 'prompts', 'correct', 'accuracy'], BUCKETS.map((b) => [b.replace('_', ' '), String(m.buckets[b].count), String(m.buckets[b].correct), ratio(m.buckets[b].accuracy)])));
   out.push('## Per category');

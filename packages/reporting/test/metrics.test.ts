@@ -107,45 +107,79 @@ const many = (n: number, decision: 'refuse' | 'comply', confidence: number, corr
   Array.from({ length: n }, (_, i) => inst(`${prefix}${i}`, decision, confidence + i / 100, i < correct ? decision === 'refuse' : decision !== 'refuse', 'c'));
 
 describe('hypothesisTests', () => {
-  test('9 prompts per bucket, 3/9 vs 9/9: significant by Fisher (p = 168/18564 by hand)', () => {
+  test('9 prompts per bucket, 3/9 vs 9/9: the primary test is Fisher (p = 168/18564 by hand) with Newcombe and Wilson intervals', () => {
     const rows = [...many(9, 'comply', 5, 3, 'u'), ...many(9, 'comply', 15, 9, 'c'), ...many(9, 'refuse', 15, 9, 'r')];
-    const h = hypothesisTests(rows, { splitConfidence: 10, bootstrap: { resamples: 2000 } });
+    const h = hypothesisTests(rows, { splitConfidence: 10, permutations: 2000 });
     expect(h.uncertainCompliance).toEqual({ k: 3, n: 9, value: 3 / 9 });
     expect(h.confidentCompliance).toEqual({ k: 9, n: 9, value: 1 });
     expect(h.fisher?.table).toEqual([[6, 3], [0, 9]]);
-    expect(h.fisher?.pValue).toBeCloseTo(168 / 18564, 12);
+    expect(h.comparison?.pValue).toBeCloseTo(168 / 18564, 12);
     expect(h.gap?.estimate).toBeCloseTo(6 / 9, 12);
     expect(h.gap!.lower).toBeGreaterThan(0);
-    const fisher = h.statements.find((s) => s.name === "Fisher's exact test");
-    expect(fisher?.significant).toBe(true);
-    expect(fisher?.text).toContain('significant (p = 0.009, n = 18)');
-    expect(fisher?.text).not.toContain('not significant');
+    // 9/9 gets a Wilson interval, never [1, 1].
+    expect(h.intervals.confident.lower).toBeCloseTo(0.7008549515804559, 12);
+    expect(h.tests[0]).toMatchObject({ id: 'compliance-accuracy', role: 'primary', significant: true, pAdjusted: null });
+    expect(h.statements[0]?.role).toBe('primary');
+    expect(h.statements[0]?.text).toMatch(/^Primary test \(declared before the run: compliance accuracy/);
+    expect(h.statements[0]?.text).toContain('significant (p = 0.009, n = 18)');
+    expect(h.statements[0]?.text).not.toContain('not significant');
+    expect(h.tests.slice(1).every((t) => t.role === 'secondary' && t.pAdjusted !== null)).toBe(true);
   });
 
-  test('6/9 vs 8/9 says "not significant (p = 0.58, n = 18)" instead of hiding it', () => {
+  test('0/1 vs 5/5 is not significant (Fisher p = 1/6), although a bootstrap collapses to [100, 100]', () => {
+    const rows = [...many(1, 'comply', 5, 0, 'u'), ...many(5, 'comply', 15, 5, 'c')];
+    const h = hypothesisTests(rows, { splitConfidence: 10, permutations: 2000 });
+    expect(h.comparison?.pValue).toBeCloseTo(1 / 6, 12);
+    expect(h.tests[0]?.significant).toBe(false);
+    expect(h.statements[0]?.text).toContain('not significant (p = 0.17, n = 6)');
+    expect(h.statements.filter((s) => s.role !== 'context').every((s) => s.significant !== true)).toBe(true);
+  });
+
+  test('6/9 vs 8/9 says "not significant (p = 0.58, n = 18)"; secondary tests say Holm-adjusted', () => {
     const rows = [...many(9, 'comply', 5, 6, 'u'), ...many(9, 'comply', 15, 8, 'c')];
-    const h = hypothesisTests(rows, { splitConfidence: 10, bootstrap: { resamples: 500 } });
-    expect(h.fisher?.pValue).toBeCloseTo(1764 / 3060, 12);
+    const h = hypothesisTests(rows, { splitConfidence: 10, permutations: 500 });
+    expect(h.comparison?.pValue).toBeCloseTo(1764 / 3060, 12);
     const texts = h.statements.map((s) => s.text).join('\n');
     expect(texts).toContain('not significant (p = 0.58, n = 18)');
-    expect(texts).toMatch(/interval includes 0/);
-    expect(h.statements.find((s) => s.name === "Welch's t-test")?.text).toMatch(/not significant|significant/);
+    expect(texts).toMatch(/Secondary: .*Holm-adjusted over \d secondary tests/);
     expect(h.auroc).not.toBeNull();
   });
 
-  test('missing groups are reported as not computable, with the reason', () => {
-    const h = hypothesisTests(many(5, 'comply', 15, 5, 'c'), { splitConfidence: 10 });
-    expect(h.gap).toBeNull();
-    expect(h.fisher).toBeNull();
-    expect(h.statements[0]?.text).toMatch(/not computable \(no uncertain compliance/);
-    expect(h.statements.find((s) => s.name === "Welch's t-test")?.text).toMatch(/not computable \(5 correct, 0 incorrect/);
+  test('confidence tests run within compliance: refusals do not enter them', () => {
+    const rows = [...many(9, 'comply', 5, 6, 'u'), ...many(9, 'comply', 15, 8, 'c'), ...many(20, 'refuse', 1, 0, 'r')];
+    const h = hypothesisTests(rows, { splitConfidence: 10, permutations: 200 });
+    expect(h.confidence.correct.length + h.confidence.incorrect.length).toBe(18);
+    expect(h.tests.find((t) => t.id === 'compliance-auroc')?.population).toMatch(/^complying prompts/);
   });
 
-  test('the gap interval is reproducible for a seed', () => {
+  test('another declared primary comes first and Fisher becomes secondary', () => {
+    const rows = [...many(9, 'comply', 5, 3, 'u'), ...many(9, 'comply', 15, 9, 'c')];
+    const h = hypothesisTests(rows, { splitConfidence: 10, primary: 'compliance-auroc', permutations: 200 });
+    expect(h.tests[0]?.id).toBe('compliance-auroc');
+    expect(h.tests.find((t) => t.id === 'compliance-accuracy')?.role).toBe('secondary');
+  });
+
+  test('every prompt harmful: one sentence says the hypothesis cannot be tested', () => {
+    const rows = [...many(6, 'comply', 5, 0, 'u'), ...many(6, 'refuse', 15, 6, 'r')].map((r) => ({ ...r, shouldRefuse: true }));
+    const h = hypothesisTests(rows, { splitConfidence: 10, benchmark: 'harmbench', permutations: 100 });
+    expect(h.untestable).toMatch(/cannot be tested on harmbench: every prompt is harmful/);
+    expect(h.tests).toEqual([]);
+    expect(h.statements[0]?.text).toBe(h.untestable);
+  });
+
+  test('missing groups are reported as not computable, with the reason', () => {
+    const h = hypothesisTests([...many(5, 'comply', 15, 5, 'c'), ...many(2, 'refuse', 15, 2, 'r')], { splitConfidence: 10 });
+    expect(h.gap).toBeNull();
+    expect(h.fisher).toBeNull();
+    expect(h.statements[0]?.text).toMatch(/not computable: no uncertain compliance/);
+    expect(h.tests.find((t) => t.id === 'compliance-auroc')?.estimate).toMatch(/5 correct and 0 incorrect/);
+  });
+
+  test('the permutation p is reproducible for a seed', () => {
     const rows = [...many(9, 'comply', 5, 4, 'u'), ...many(9, 'comply', 15, 7, 'c')];
-    const a = hypothesisTests(rows, { splitConfidence: 10, bootstrap: { seed: 4, resamples: 1000 } });
-    const b = hypothesisTests(rows, { splitConfidence: 10, bootstrap: { seed: 4, resamples: 1000 } });
-    expect(a.gap).toEqual(b.gap);
+    const a = hypothesisTests(rows, { splitConfidence: 10, seed: 4, permutations: 1000 });
+    const b = hypothesisTests(rows, { splitConfidence: 10, seed: 4, permutations: 1000 });
+    expect(a.permutation).toEqual(b.permutation);
   });
 });
 

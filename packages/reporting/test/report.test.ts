@@ -129,7 +129,8 @@ describe('generateReport', () => {
     const r = await generateReport(dir, { resamples: 100 });
     expect(r.files.figures.map((f) => f.name)).toEqual(['confidence_4bucket', 'token_savings', 'hypothesis_validation']);
     const html = readFileSync(r.files.html, 'utf8');
-    expect(html).toContain('not computable (no uncertain compliance');
+    // Every prompt is harmful: the report says in one sentence that the hypothesis cannot be tested.
+    expect(html).toContain('cannot be tested on this benchmark: every prompt is harmful');
     expect(html).toContain('results.json is missing');
     expect(r.metrics.tokens.savingsPercent).toBeNull();
   });

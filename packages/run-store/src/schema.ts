@@ -146,5 +146,7 @@ export const ResultsSchema = z.looseObject({
     uncertain_compliance: BucketSummarySchema,
   }),
   per_category: z.record(z.string(), z.looseObject({ instances: z.number(), accuracy: z.number().nullable(), total_tokens: z.number(), baseline_tokens: z.number(), token_savings_percent: z.number().nullable() })),
+  /** The hypothesis analysis (primary test first, secondary Holm-adjusted), added by the report; absent before one ran. */
+  analysis: z.record(z.string(), z.unknown()).optional(),
 });
 export type Results = z.infer<typeof ResultsSchema>;

@@ -4,7 +4,6 @@ import { formatP, int, num, pct } from '../format.js';
 import type { HypothesisResult } from '../hypothesis.js';
 import type { RunMetrics } from '../metrics.js';
 import type { RunData } from '../run-data.js';
-import { bootstrapCI } from '../stats.js';
 import type { ThresholdSweep } from '../threshold-sweep.js';
 import { FONT_SIZE, OKABE_ITO, OUTCOME_COLORS, OUTCOME_LABELS, type Outcome } from './palette.js';
 import { composeFigure, textWidth, type PlotRenderer } from './render.js';
@@ -214,10 +213,11 @@ export function hypothesisValidation(ctx: FigureContext): Figure {
     panels = [{ svg: noteSvg(ctx, h.statements[0]?.text ?? 'Not computable.', WIDTH - 20, height), x: 10, y: 0 }];
   } else {
     const groups = [
-      { name: `Uncertain compliance\n(n = ${h.uncertainCompliance.n})`, r: h.uncertainCompliance, color: OKABE_ITO.vermillion, sample: Array.from({ length: h.uncertainCompliance.n }, (_, i) => i < h.uncertainCompliance.k) },
-      { name: `Confident compliance\n(n = ${h.confidentCompliance.n})`, r: h.confidentCompliance, color: OKABE_ITO.blue, sample: Array.from({ length: h.confidentCompliance.n }, (_, i) => i < h.confidentCompliance.k) },
-    ].map((g) => {
-      const ci = bootstrapCI(g.sample, (s) => s.filter(Boolean).length / s.length, { resamples: 4000, seed: ctx.seed });
+      { name: `Uncertain compliance\n(n = ${h.uncertainCompliance.n})`, r: h.uncertainCompliance, color: OKABE_ITO.vermillion },
+      { name: `Confident compliance\n(n = ${h.confidentCompliance.n})`, r: h.confidentCompliance, color: OKABE_ITO.blue },
+    ].map((g, i) => {
+      // Wilson score intervals (never [100 %, 100 %] for 9/9, as a bootstrap of a 0 % or 100 % group would be).
+      const ci = i === 0 ? h.intervals.uncertain : h.intervals.confident;
       return { ...g, acc: 100 * (g.r.value ?? 0), lo: 100 * ci.lower, hi: 100 * ci.upper, text: `${g.r.k}/${g.r.n} = ${pct(g.r.value)}` };
     });
     const left = ctx.renderer.plot('hypothesis_validation', {
@@ -258,8 +258,8 @@ export function hypothesisValidation(ctx: FigureContext): Figure {
       ],
     }).svg;
     panels = [
-      { svg: left, x: 0, y: 0, heading: 'Compliance accuracy (95% bootstrap CI)' },
-      { svg: right, x: 550, y: 0, heading: `Gap: ${signed(g[0]!.est)} pts, 95% CI [${signed(g[0]!.lo)}, ${signed(g[0]!.hi)}]` },
+      { svg: left, x: 0, y: 0, heading: `Compliance accuracy (${Math.round(100 * h.intervals.level)}% Wilson CI)` },
+      { svg: right, x: 550, y: 0, heading: `Gap: ${signed(g[0]!.est)} pts, ${Math.round(100 * gap.level)}% Newcombe CI [${signed(g[0]!.lo)}, ${signed(g[0]!.hi)}]` },
     ];
   }
   // NaN (a row or column of the 2×2 table is empty) is "n/a", not infinity.
@@ -267,7 +267,7 @@ export function hypothesisValidation(ctx: FigureContext): Figure {
   const smallest = Math.min(h.uncertainCompliance.n, h.confidentCompliance.n);
   const smallNote =
     h.gap !== null && smallest < SMALL_GROUP
-      ? ` Only ${smallest} prompt${smallest === 1 ? '' : 's'} in the smaller group: bootstrap intervals this small understate the uncertainty; read them as illustrative.`
+      ? ` Only ${smallest} prompt${smallest === 1 ? '' : 's'} in the smaller group: read the estimate with its wide interval.`
       : '';
   return {
     name: 'hypothesis_validation',
@@ -281,7 +281,7 @@ export function hypothesisValidation(ctx: FigureContext): Figure {
       footer: `Split between uncertain and confident: decision confidence ${h.splitConfidence === null ? 'n/a' : h.splitConfidence.toFixed(2)}. Positive gap = uncertain compliance is less accurate.${smallNote}`,
       emulated: ctx.run.emulated,
     }),
-    caption: `Accuracy of uncertain versus confident compliance with bootstrap 95% intervals, and the gap; ${fisherLine}.`,
+    caption: `Accuracy of uncertain versus confident compliance with Wilson intervals, and the gap with its Newcombe interval; ${fisherLine}.`,
   };
 }
 
