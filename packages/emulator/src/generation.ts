@@ -151,8 +151,14 @@ function answerAsJudge(state: EmulatorState, req: IncomingMessage, res: ServerRe
   state.judgeRequests++;
   const stream = body.stream === true;
   const answer = emulatedJudgeAnswer(judged, state.opts.seed, state.opts.judge);
-  res.writeHead(200, { 'content-type': stream ? 'text/event-stream; charset=utf-8' : 'application/json' });
-  res.end(judgeReplyBody(chat ? 'chat' : 'completions', stream, requestId(req, chat), model, answer));
+  const reply = (): void => {
+    if (res.destroyed) return;
+    res.writeHead(200, { 'content-type': stream ? 'text/event-stream; charset=utf-8' : 'application/json' });
+    res.end(judgeReplyBody(chat ? 'chat' : 'completions', stream, requestId(req, chat), model, answer));
+  };
+  // A judge answers in a few tokens: about the time to first token.
+  if (state.opts.ttftMs > 0) setTimeout(reply, state.opts.ttftMs).unref();
+  else reply();
   return true;
 }
 
