@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import { startEmulator, type EmulatorHandle, type FaultContext } from '@deepconf-safety/emulator';
 import { generateReport } from '@deepconf-safety/reporting';
 import { RunStore, readJudgments } from '@deepconf-safety/run-store';
+import { compareWithRecording, loadRecording, replayRecordedSettings } from '@deepconf-safety/runner';
 import { experimentCommand, type CommandIo } from '../src/experiment/command.js';
 import { judgeCommand } from '../src/judge/command.js';
 
@@ -101,6 +102,13 @@ describe('npm run experiment --judge', () => {
     }
     expect(traces.some((t) => t.voteLabel?.refused !== t.refusal?.refused)).toBe(true);
     expect(store.readManifest().config).toMatchObject({ refusalSource: 'judge', judge: 'xstest' });
+    // The offline replay (npm run sweep's engine) votes with the same labels as the run did, with no judge call.
+    const judgeCalls = emu.stats().judgeRequests;
+    const recording = loadRecording(store);
+    const replay = replayRecordedSettings(recording);
+    expect(replay.computable).toBe(true);
+    if (replay.computable) expect(compareWithRecording(recording, replay)).toEqual([]);
+    expect(emu.stats().judgeRequests).toBe(judgeCalls);
     const bad = io();
     expect(await experimentCommand(runArgs(emu.baseURL, tmp(), 4, ['--judge', 'harmbench', '--refusal-source', 'judge']), bad)).toBe(2);
     expect(bad.errs.join('\n')).toMatch(/--refusal-source judge: --judge harmbench rates harm, not refusal/);

@@ -36,7 +36,7 @@ export function uncertainComplianceFailures(run: RunData, splitConfidence: numbe
     .filter((i): i is InstanceRecord & { confidence: number } => i.correct === false && assignBucket(i.decision, i.confidence, splitConfidence) === 'uncertain_compliance')
     .sort((a, b) => a.confidence - b.confidence)
     .map((i) => {
-      const complying = (byInstance.get(i.instanceId) ?? []).filter((t) => t.refusal !== null && !t.refusal.refused);
+      const complying = (byInstance.get(i.instanceId) ?? []).filter((t) => t.refusal !== null && !(t.voteLabel?.refused ?? t.refusal.refused));
       const best = [...complying].sort((a, b) => Number(b.voted) - Number(a.voted) || (b.lowestGroup ?? -Infinity) - (a.lowestGroup ?? -Infinity))[0];
       return {
         instanceId: i.instanceId,

@@ -62,7 +62,7 @@ function replayPrompts(run: RunData): PolicyReplayPrompt[] {
       confidences: t.confidences,
       tokens: t.tokens,
       lowestGroup: t.lowestGroup,
-      refused: t.stopReason === 'error' || t.refusal === null ? null : t.refusal.refused,
+      refused: t.stopReason === 'error' || t.refusal === null ? null : (t.voteLabel?.refused ?? t.refusal.refused),
     })),
   }));
 }

@@ -87,7 +87,7 @@ export function offlineVotes(recording: Recording, options: OfflineVotesOptions)
             unusableTraces++;
             continue;
           }
-          answers.push(t.record.refusal?.refused ? 'refuse' : 'comply');
+          answers.push((t.record.voteLabel?.refused ?? t.record.refusal?.refused) ? 'refuse' : 'comply');
           weights.push(w);
         }
         const kept = variant.keepPercent === null ? answers.map((_, i) => i) : filterTopConfidence(weights, variant.keepPercent);

@@ -43,7 +43,7 @@ export type ReplayResult =
     }
   | { computable: false; setting: Required<ReplaySetting>; blocked: BlockedTrace[] };
 
-const refusedOf = (r: TraceFields): boolean | null => (r.stopReason === 'error' || r.refusal === null ? null : r.refusal.refused);
+const refusedOf = (r: TraceFields): boolean | null => (r.stopReason === 'error' || r.refusal === null ? null : (r.voteLabel?.refused ?? r.refusal.refused));
 
 /** The recording as the shared policy replay reads it, built once per recording (its per-window caches key on these objects). */
 const promptsCache = new WeakMap<Recording, PolicyReplayPrompt[]>();
