@@ -68,3 +68,7 @@ export { PlotRenderer, composeFigure, rasterize, escapeXml, textWidth, wrapText,
 export { formatP, pct, num, int } from './format.js';
 export { judgeAgreements, cohensKappa, type JudgeAgreement, type HarmView, type Disagreement } from './judge-agreement.js';
 export { analyzeRun, analysisJson, declaredPrimary, recordedDecisionConfidence, type AnalyzeOptions } from './analysis.js';
+export { mcnemarExact, pairedBootstrapDifference, type McNemarResult, type PairedOutcome, type PairedBootstrapResult, type PairedBootstrapOptions } from './stats-paired.js';
+export { readStudy, type StudyData, type StudyCellData } from './study-data.js';
+export { analyzeStudy, type StudyAnalysis, type StudyTable, type StudyRow, type StudyComparison, type StudyWarning, type Estimate, type StudyAnalysisOptions } from './study-stats.js';
+export { generateStudyReport, type GeneratedStudyReport } from './study-report.js';

@@ -46,3 +46,4 @@ export {
   type VoteLabel,
 } from './judge/trace-judge.js';
 export { judgeInputs, judgeRun, type JudgeRunOptions, type JudgeRunOutcome, type JudgeRunProgress } from './judge/judge-run.js';
+export * from './study/index.js';

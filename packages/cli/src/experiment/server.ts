@@ -21,7 +21,7 @@ interface DeployModule {
  * `@deepconf-safety/deploy` is loaded only when needed, by a computed name: the experiment must run from a
  * clone that has no deployment tooling built, and the CLI does not take a compile-time dependency on it.
  */
-async function loadDeploy(): Promise<DeployModule | null> {
+export async function loadDeploy(): Promise<DeployModule | null> {
   const name = '@deepconf-safety/deploy';
   try {
     const mod = (await import(name)) as Partial<DeployModule>;
