@@ -90,7 +90,8 @@ function clusterRatio(items: readonly { cluster: string; num: number; den: numbe
     c.den += it.den;
     byCluster.set(it.cluster, c);
   }
-  const clusters = [...byCluster.values()];
+  // In key order, not file order: a resumed cell appends its prompts in another order, and must report the same.
+  const clusters = [...byCluster.keys()].sort().map((k) => byCluster.get(k) as { num: number; den: number });
   const totalDen = clusters.reduce((s, c) => s + c.den, 0);
   if (clusters.length === 0 || totalDen === 0) return { ...EMPTY, n: clusters.length };
   const value = clusters.reduce((s, c) => s + c.num, 0) / totalDen;
@@ -184,7 +185,8 @@ function compare(kind: StudyComparison['kind'], a: StudyCellData[], b: StudyCell
   const ca = correctness(a);
   const cb = correctness(b);
   const pairs: PairedOutcome[] = [];
-  for (const [key, x] of ca) {
+  for (const key of [...ca.keys()].sort()) {
+    const x = ca.get(key) as { prompt: string; correct: boolean };
     const y = cb.get(key);
     if (y !== undefined) pairs.push({ a: x.correct, b: y.correct, cluster: x.prompt });
   }
