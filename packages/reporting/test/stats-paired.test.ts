@@ -31,18 +31,22 @@ const pairsOf = (a: number[], b: number[]): PairedOutcome[] => a.map((x, i) => (
 
 describe('paired bootstrap of an accuracy difference', () => {
   test.each(REF.pairedBootstrap.map((r, i) => [i, r] as const))('case %d matches scipy.stats.bootstrap(paired=True) within Monte-Carlo error', (_i, r) => {
-    const out = pairedBootstrapDifference(pairsOf(r.a, r.b), { resamples: 20_000, seed: 11 });
+    const out = pairedBootstrapDifference(pairsOf(r.a, r.b), { resamples: 5_000, seed: 11 });
     expect(out.difference).toBeCloseTo(r.difference, 12);
-    expect(Math.abs(out.lower - r.lower)).toBeLessThan(0.015);
-    expect(Math.abs(out.upper - r.upper)).toBeLessThan(0.015);
+    // Both are percentiles of differences on a grid of 1/n: one grid step plus Monte-Carlo error.
+    const tolerance = 1 / r.a.length + 0.005;
+    expect(Math.abs(out.lower - r.lower)).toBeLessThanOrEqual(tolerance);
+    expect(Math.abs(out.upper - r.upper)).toBeLessThanOrEqual(tolerance);
   });
 
   test('seeded: the same seed gives the same interval, another seed a slightly different one', () => {
-    const r = REF.pairedBootstrap[0] as Reference['pairedBootstrap'][number];
+    // The 500-pair case: its bounds lie on a grid fine enough (1/500) for resampling noise to show.
+    const r = REF.pairedBootstrap[3] as Reference['pairedBootstrap'][number];
     const pairs = pairsOf(r.a, r.b);
     const one = pairedBootstrapDifference(pairs, { resamples: 2000, seed: 1 });
     expect(pairedBootstrapDifference(pairs, { resamples: 2000, seed: 1 })).toEqual(one);
-    expect(pairedBootstrapDifference(pairs, { resamples: 2000, seed: 2 }).lower).not.toBe(one.lower);
+    const others = [2, 3, 4, 5].map((seed) => pairedBootstrapDifference(pairs, { resamples: 2000, seed }));
+    expect(others.some((o) => o.lower !== one.lower || o.upper !== one.upper)).toBe(true);
   });
 
   test('pairing matters: identical correctness gives a zero-width interval at 0, where unpaired resampling would not', () => {
