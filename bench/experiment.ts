@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { monitorEventLoopDelay, performance as perf } from 'node:perf_hooks';
 import { join } from 'node:path';
-import { RunStore, type Results } from '@deepconf-safety/run-store';
+import { RunStore, runConfig, type Results } from '@deepconf-safety/run-store';
 import { ThreadedTraceSource, runExperiment, type InstanceInput, type RunSettings, type TraceSource } from '@deepconf-safety/runner';
 import { VllmClient } from '@deepconf-safety/vllm-client';
 import { BenchMeasurementError } from './errors.js';
@@ -90,7 +90,7 @@ export async function runBenchExperiment(o: ExperimentOptions): Promise<Experime
       {
         runId: 'bench',
         startedAt: new Date().toISOString(),
-        config: { bench: true, traces: o.traces, instances: o.instances.length },
+        config: runConfig({ traces: o.traces, warmup: settings.warmup, window: settings.window, description: `bench: ${o.instances.length} prompts` }),
         versions: {},
         gitCommit: null,
         server: { emulated: true, baseUrls: [o.baseURL] },

@@ -82,11 +82,6 @@ export async function parseSweepOptions(argv: readonly string[]): Promise<SweepO
   };
 }
 
-const configString = (r: Recording, key: string): string | null => {
-  const v = r.manifest.config[key];
-  return typeof v === 'string' && v !== '' ? v : null;
-};
-
 /** Replays, then builds everything that is written (no I/O). */
 export function buildSweepReport(recording: Recording, grid: SweepReport['grid'], variants: boolean, onProgress?: (done: number, total: number) => void): SweepReport {
   const sweep = sweepRecording(recording, grid, onProgress);
@@ -109,7 +104,7 @@ export function buildSweepReport(recording: Recording, grid: SweepReport['grid']
   if (variants && recording.earlyStoppedTraces > 0) notes.push('The offline voting variants use only the traces that ran to completion, which a run with early stopping biases towards confident traces.');
   const baselineTokens = sweep.rows.find((r) => r.baselineTokens !== null)?.baselineTokens ?? null;
   return {
-    run: { dir: recording.dir, runId: recording.manifest.runId, model: configString(recording, 'model'), benchmark: configString(recording, 'benchmark') },
+    run: { dir: recording.dir, runId: recording.manifest.runId, model: recording.manifest.config.model, benchmark: recording.manifest.config.benchmark },
     emulated: recording.emulated,
     grid,
     recordedSettings: s,

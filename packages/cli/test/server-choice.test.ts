@@ -40,7 +40,7 @@ describe('where the experiment sends its traces', () => {
     expect(r.exitCode).toBe(0);
     expect(r.out.slice(0, 3).join('\n')).toMatch(/EMULATED RUN/);
     const store = RunStore.open(output);
-    expect(store.readManifest()).toMatchObject({ emulated: true, status: 'completed', server: { emulated: true, origin: 'emulator' }, config: { server: 'emulator', numInstances: 4 } });
+    expect(store.readManifest()).toMatchObject({ emulated: true, status: 'completed', server: { emulated: true, origin: 'emulator' }, config: { numInstances: 4 }, derived: { server: 'emulator' } });
     expect(store.readResults()).toMatchObject({ emulated: true, overall: { instances: 4 } });
   });
 
@@ -89,14 +89,15 @@ describe('stock servers and flaky streams', () => {
       expect(warnings).toHaveLength(1);
       expect(warnings[0]).toMatch(/at most 20 top_logprobs.*confidenceMode "chat-view".*--max-logprobs 21/);
       const manifest = RunStore.open(output).readManifest();
-      expect(manifest.config).toMatchObject({ topLogprobs: 20, confidenceMode: 'chat-view' });
+      expect(manifest.config.topLogprobs).toBe(20);
+      expect(manifest.derived.confidenceMode).toBe('chat-view');
       expect(RunStore.open(output).readTraces().every((t) => t.stopReason !== 'error')).toBe(true);
 
       const exactOut = join(tmp(), 'run');
       const exact = await run([...small, '--output', exactOut, '--base-url', wide.baseURL], tmp());
       expect(exact.exitCode).toBe(0);
       expect(exact.err.filter((l) => l.startsWith('warning:'))).toEqual([]);
-      expect(RunStore.open(exactOut).readManifest().config).toMatchObject({ topLogprobs: 20, confidenceMode: 'exact' });
+      expect(RunStore.open(exactOut).readManifest()).toMatchObject({ config: { topLogprobs: 20 }, derived: { confidenceMode: 'exact' } });
 
       const explicit = await run([...small, '--output', join(tmp(), 'run'), '--base-url', narrow.baseURL, '--top-logprobs', '20'], tmp());
       expect(explicit.exitCode).toBe(2);

@@ -10,7 +10,7 @@ import type { HypothesisResult } from './hypothesis.js';
 import { computeMetrics, type RunMetrics } from './metrics.js';
 import { escapeMarkdownCell } from './report-md.js';
 import { escapeHtml } from './report-html.js';
-import { configNumber, readRun } from './run-data.js';
+import { readRun } from './run-data.js';
 
 export interface ComparisonRow {
   dir: string;
@@ -46,7 +46,7 @@ export async function compareRuns(dirs: readonly string[], options: CompareOptio
     const metrics = computeMetrics(run);
     const hypothesis = analyzeRun(run, metrics, { seed });
     const model = metrics.model?.split('/').pop() ?? metrics.runId;
-    return { dir, label: model, keepPercent: configNumber(run.manifest, 'keep-percent', 'keepPercent'), metrics, hypothesis };
+    return { dir, label: model, keepPercent: run.manifest.config.keepPercent, metrics, hypothesis };
   });
   // Same model twice (e.g. DeepConf-low vs -high): tell them apart by η, then by directory.
   disambiguate(rows, (r) => (r.keepPercent === null ? null : `η=${r.keepPercent}%`));

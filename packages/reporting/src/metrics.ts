@@ -1,5 +1,5 @@
 import { assignBucket, percentile, type BucketName, type RunStore } from '@deepconf-safety/run-store';
-import { configNumber, configString, readRun, type RunData } from './run-data.js';
+import { readRun, type RunData } from './run-data.js';
 
 /** A proportion with its counts, so a reader always sees the n behind it. */
 export interface Rate {
@@ -66,7 +66,7 @@ const savings = (tokens: number, baseline: number): number | null => (baseline >
 
 /** The split between "confident" and "uncertain": results.json's when written, else recomputed as the runner does. */
 export function splitOf(run: RunData): { percentile: number; confidence: number | null } {
-  const p = run.results?.buckets.splitPercentile ?? configNumber(run.manifest, 'splitPercentile', 'split-percentile') ?? 50;
+  const p = run.results?.buckets.splitPercentile ?? run.manifest.config.splitPercentile;
   const recorded = run.results?.buckets.splitConfidence;
   if (recorded !== undefined) return { percentile: p, confidence: recorded };
   const confs = run.instances.flatMap((i) => (i.decision !== null && i.confidence !== null ? [i.confidence] : []));
@@ -117,8 +117,8 @@ export function computeMetrics(source: RunStore | RunData): RunMetrics {
   return {
     runId: run.manifest.runId,
     emulated: run.emulated,
-    model: configString(run.manifest, 'model'),
-    benchmark: configString(run.manifest, 'benchmark'),
+    model: run.manifest.config.model,
+    benchmark: run.manifest.config.benchmark,
     instances: instances.length,
     decided: decided.length,
     fallbacks: decided.filter((i) => i.fallback === true).length,

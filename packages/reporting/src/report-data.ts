@@ -1,5 +1,5 @@
 import type { InstanceRecord, StoredTrace } from '@deepconf-safety/run-store';
-import { assignBucket } from '@deepconf-safety/run-store';
+import { assignBucket, redactUrl } from '@deepconf-safety/run-store';
 import type { RunData } from './run-data.js';
 
 const SECRET_KEY = /key|token|secret|password|auth|credential/i;
@@ -9,7 +9,8 @@ export function displayConfig(config: Record<string, unknown>): Array<[string, s
   return Object.keys(config)
     .sort()
     .map((k) => {
-      const v = config[k];
+      // The CLI stores URLs redacted already; a store written by another tool may not have.
+      const v = k === 'baseUrls' && Array.isArray(config[k]) ? (config[k] as unknown[]).map((u) => redactUrl(String(u))) : config[k];
       if (SECRET_KEY.test(k) && !/tokens|env$/i.test(k) && v !== null && v !== undefined && v !== '') return [k, '[redacted]'];
       return [k, typeof v === 'string' ? v : JSON.stringify(v) ?? 'undefined'];
     });

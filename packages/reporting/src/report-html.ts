@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { redactUrl } from '@deepconf-safety/run-store';
 import { EMULATED_BANNER } from './figures/palette.js';
 import { int, num, pct, ratio } from './format.js';
 import type { HypothesisResult } from './hypothesis.js';
@@ -119,7 +120,7 @@ export function renderHtmlReport(input: HtmlReportInput): string {
       ['status', manifest.status],
       ['started', manifest.startedAt],
       ['finished', manifest.finishedAt ?? 'not finished'],
-      ['server', `${server.baseUrls.join(', ')}${server.emulated ? ' (emulator)' : ''}`],
+      ['server', `${server.baseUrls.map(redactUrl).join(', ')}${server.emulated ? ' (emulator)' : ''}`],
       ['git commit', manifest.gitCommit ?? 'unknown'],
       ['versions', Object.entries(manifest.versions).map(([k, v]) => `${k} ${v}`).join(', ')],
       ['cost', manifest.cost ? `$${manifest.cost.usd.toFixed(2)} (${manifest.cost.uptimeHours.toFixed(2)} h at $${manifest.cost.hourlyPriceUsd}/h)` : 'not recorded'],

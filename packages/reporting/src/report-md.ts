@@ -1,3 +1,4 @@
+import { redactUrl } from '@deepconf-safety/run-store';
 import { EMULATED_BANNER } from './figures/palette.js';
 import { int, pct, ratio } from './format.js';
 import { HYPOTHESIS_TABLE_HEAD, hypothesisTableRows } from './hypothesis-text.js';
@@ -74,7 +75,7 @@ export function renderMarkdownReport(input: Omit<HtmlReportInput, 'figures'> & {
   if (judged.some((a) => a.pairs > 0)) out.push(judgeDisagreementsMarkdown(judged, e));
   out.push('## Configuration');
   out.push(mdTable(['option', 'value'], displayConfig(run.manifest.config).map(([k, v]) => [e(k), e(v)])));
-  out.push(`Server: ${e(run.manifest.server.baseUrls.join(', '))}${run.manifest.server.emulated ? ' (emulator)' : ''}. Git commit: ${e(run.manifest.gitCommit ?? 'unknown')}.`);
+  out.push(`Server: ${e(run.manifest.server.baseUrls.map(redactUrl).join(', '))}${run.manifest.server.emulated ? ' (emulator)' : ''}. Git commit: ${e(run.manifest.gitCommit ?? 'unknown')}.`);
   if (run.emulated) out.push(`> **⚠ ${EMULATED_BANNER}**`);
   return `${out.join('\n\n')}\n`;
 }

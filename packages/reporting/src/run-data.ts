@@ -44,21 +44,3 @@ export function readRun(storeOrDir: RunStore | string): RunData {
     throw error;
   }
 }
-
-/** A config value by any of the spellings the CLI may have stored (kebab-case flags or camelCase). */
-export function configValue(manifest: Manifest, ...keys: string[]): unknown {
-  for (const key of keys) {
-    if (manifest.config[key] !== undefined) return manifest.config[key];
-  }
-  return undefined;
-}
-
-export function configNumber(manifest: Manifest, ...keys: string[]): number | null {
-  const v = configValue(manifest, ...keys);
-  return typeof v === 'number' && Number.isFinite(v) ? v : null;
-}
-
-export function configString(manifest: Manifest, ...keys: string[]): string | null {
-  const v = configValue(manifest, ...keys);
-  return typeof v === 'string' ? v : null;
-}

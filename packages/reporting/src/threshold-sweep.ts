@@ -1,6 +1,5 @@
 import { findStopIndex, replayPolicy, type PolicyReplayPrompt, type PolicyReplaySetting } from '@deepconf-safety/confidence';
-import type { StoredTrace } from '@deepconf-safety/run-store';
-import { configNumber, configValue, type RunData } from './run-data.js';
+import type { RunData } from './run-data.js';
 
 export interface SweepPoint {
   /** DeepConf's η: the share of warmup traces kept above the threshold (10 = DeepConf-low, 90 = DeepConf-high). */
@@ -33,20 +32,10 @@ export function replayStop(confs: ArrayLike<number>, window: number, threshold: 
 
 /** The run's recorded DeepConf settings, or null when it lacks one the replay needs. */
 function recordedSettings(run: RunData): Omit<PolicyReplaySetting, 'keepPercent'> | null {
-  const window = configNumber(run.manifest, 'window', 'windowSize', 'window-size');
-  // Runs written by the runner always record it; for other stores, the largest warmup any prompt ran.
-  const warmup = configNumber(run.manifest, 'warmup') ?? largestWarmup(run.traces);
-  if (window === null || !Number.isInteger(window) || window < 1) return null;
-  if (warmup === null || !Number.isInteger(warmup) || warmup < 1) return null;
-  const calibration = configValue(run.manifest, 'calibration') === 'global' ? 'global' : 'per-instance';
-  const recordedEarlyStop = configValue(run.manifest, 'earlyStop', 'early-stop') !== false;
-  return { window, warmup, earlyStop: true, calibration, recordedEarlyStop };
-}
-
-function largestWarmup(traces: readonly StoredTrace[]): number {
-  const counts = new Map<string, number>();
-  for (const t of traces) if (t.phase === 'warmup') counts.set(t.instanceId, (counts.get(t.instanceId) ?? 0) + 1);
-  return Math.max(0, ...counts.values());
+  const { window, warmup, calibration, earlyStop } = run.manifest.config;
+  // Without warmup traces (none configured, or none recorded) there is no threshold to replay.
+  if (warmup < 1 || !run.traces.some((t) => t.phase === 'warmup')) return null;
+  return { window, warmup, earlyStop: true, calibration, recordedEarlyStop: earlyStop };
 }
 
 /** The finished prompts with their traces, as the runner's replay (`npm run sweep`) reads them. */
@@ -72,7 +61,7 @@ function replayPrompts(run: RunData): PolicyReplayPrompt[] {
  * calibration, through the same policy code as the runner and `npm run sweep` (`replayPolicy` of
  * @deepconf-safety/confidence), so every point equals that sweep's row for the same setting. Early stopping only
  * truncates traces, so a more aggressive threshold is exact; settings that need tokens or labels the run never
- * produced are listed as not computable. Null when the run's config has no window, or no prompt ran a warmup.
+ * produced are listed as not computable. Null when the run has no warmup (configured or recorded).
  */
 export function thresholdSweep(run: RunData, keepPercents: readonly number[] = [1, 5, 10, 25, 50, 75, 90, 100]): ThresholdSweep | null {
   const settings = recordedSettings(run);

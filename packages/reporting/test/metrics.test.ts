@@ -2,11 +2,11 @@ import { describe, expect, test } from '@jest/globals';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunStore, encodeConfidences, type InstanceRecord, type TraceRecord } from '@deepconf-safety/run-store';
+import { RunStore, runConfig, encodeConfidences, type InstanceRecord, type TraceRecord } from '@deepconf-safety/run-store';
 import { RunInputError, computeMetrics, hypothesisTests, isReportingError, readRun, replayStop, thresholdSweep } from '@deepconf-safety/reporting';
 import { makeRun } from './make-run.js';
 
-const init = { runId: 'tiny', startedAt: '2026-01-01T00:00:00Z', config: { model: 'm/small', benchmark: 'xstest', window: 2 }, versions: {}, gitCommit: null, server: { emulated: false, baseUrls: ['http://127.0.0.1:1/v1'] }, emulated: false };
+const init = { runId: 'tiny', startedAt: '2026-01-01T00:00:00Z', config: runConfig({ model: 'm/small', benchmark: 'xstest', window: 2, warmup: 1 }), versions: {}, gitCommit: null, server: { emulated: false, baseUrls: ['http://127.0.0.1:1/v1'] }, emulated: false };
 
 function inst(id: string, decision: 'refuse' | 'comply' | null, confidence: number | null, shouldRefuse: boolean, category: string, tokens = 10, baselineTokens = 10): InstanceRecord {
   return {
@@ -211,10 +211,10 @@ describe('thresholdSweep', () => {
     expect(tokens.at(-1)!).toBeLessThanOrEqual(sweep.points[0]!.baselineTokens);
   });
 
-  test('a run without a window in its config has no sweep', () => {
+  test('a run without warmup traces (nothing calibrated a threshold) has no sweep', () => {
     expect(thresholdSweep(readRun(tinyRun(true)))?.window).toBe(2);
     const dir = mkdtempSync(join(tmpdir(), 'reporting-nowin-'));
-    RunStore.create(dir, { ...init, config: { model: 'x' } }, { resume: false }).store.close();
+    RunStore.create(dir, { ...init, config: runConfig({ model: 'x', warmup: 0, earlyStop: false }) }, { resume: false }).store.close();
     expect(thresholdSweep(readRun(dir))).toBeNull();
   });
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { loadBenchmark, sampleInstances } from '@deepconf-safety/datasets';
 import { startEmulator, type EmulatorHandle } from '@deepconf-safety/emulator';
 import { computeMetrics, readRun, thresholdSweep } from '@deepconf-safety/reporting';
-import { RunStore } from '@deepconf-safety/run-store';
+import { RunStore, runConfig } from '@deepconf-safety/run-store';
 import { loadRecording, runExperiment, sweepRecording, type InstanceInput, type RunSettings } from '@deepconf-safety/runner';
 import { VllmClient } from '@deepconf-safety/vllm-client';
 
@@ -33,7 +33,7 @@ const dirs: Record<string, string> = {};
 
 async function record(name: string, s: RunSettings): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), `sweep-agree-${name}-`));
-  const config = { traces: s.traces, warmup: s.warmup, window: s.window, keepPercent: s.keepPercent, calibration: s.calibration, calibrationInstances: s.calibrationInstances, earlyStop: s.earlyStop, consensus: null, seed: s.seed, splitPercentile: s.splitPercentile };
+  const config = runConfig({ traces: s.traces, warmup: s.warmup, window: s.window, keepPercent: s.keepPercent, calibration: s.calibration, calibrationInstances: s.calibrationInstances, earlyStop: s.earlyStop, consensus: null, seed: s.seed, splitPercentile: s.splitPercentile });
   const { store } = RunStore.create(dir, { runId: name, startedAt: new Date(0).toISOString(), config, versions: {}, gitCommit: null, server: { emulated: true, baseUrls: [emulator.baseURL] }, emulated: true }, { resume: false });
   const client = new VllmClient({ baseURLs: [emulator.baseURL], model: 'Qwen/Qwen3-1.7B', env: {} });
   const outcome = await runExperiment({ instances, settings: s, source: client, store, emulated: true, concurrency: 48 });

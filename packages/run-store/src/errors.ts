@@ -35,6 +35,30 @@ export class ConfigMismatchError extends RunStoreError {
   }
 }
 
+/** Another live process writes this run directory (its pid, when the lock names one). */
+export class RunLockedError extends RunStoreError {
+  constructor(
+    readonly dir: string,
+    readonly pid: number | null,
+    detail: string | null,
+  ) {
+    super(
+      `${dir} is being written by another process${pid === null ? '' : ` (pid ${pid})`}${detail === null ? '' : ` ${detail}`}; ` +
+        'wait for it to finish (or stop it), or choose another --output directory',
+    );
+  }
+}
+
+/** The run directory cannot be used: a file, a virtual file system, or not writable. Names the path and why. */
+export class RunDirectoryError extends RunStoreError {
+  constructor(
+    readonly dir: string,
+    readonly reason: string,
+  ) {
+    super(`${dir}: ${reason}`);
+  }
+}
+
 /** Works across realms and duplicate installs, unlike instanceof. */
 export function isRunStoreError(value: unknown): value is RunStoreError {
   return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;

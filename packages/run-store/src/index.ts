@@ -1,6 +1,11 @@
 export * from './schema.js';
 export * from './errors.js';
-export { RunStore, writeJsonAtomic, traceKey, type ManifestInit } from './run-store.js';
+export { RunStore, writeJsonAtomic, traceKey, type ManifestInit, type CreateResult } from './run-store.js';
+export * from './run-config.js';
+export { migrateManifest, type MigrationResult } from './migrate.js';
+export { RunLock, LOCK_FILE, processIsAlive, type LockEnv } from './lock.js';
+export { prepareRunDirectory } from './directory.js';
+export { redactUrl, urlSecrets } from './redact-url.js';
 export { JsonlAppender, readJsonl, type JsonlReadResult } from './jsonl.js';
 export { encodeConfidences, decodeConfidences } from './confidences-codec.js';
 export { assignBucket, percentile } from './buckets.js';

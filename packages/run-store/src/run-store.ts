@@ -1,11 +1,16 @@
-import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { z } from 'zod';
 import { ConfigMismatchError, RunStoreError, RunStoreFormatError } from './errors.js';
 import { configHash, diffConfig } from './config-hash.js';
+import { prepareRunDirectory } from './directory.js';
 import { JsonlAppender, readJsonl } from './jsonl.js';
+import { RunLock, type LockEnv } from './lock.js';
+import { migrateManifest } from './migrate.js';
+import { runIdentity, type RunConfig, type RunDerived } from './run-config.js';
 import {
   FILES,
+  RUN_FORMAT_VERSION,
   InstanceRecordSchema,
   ManifestSchema,
   ResultsSchema,
@@ -20,7 +25,8 @@ import {
 export interface ManifestInit {
   runId: string;
   startedAt: string;
-  config: Record<string, unknown>;
+  config: RunConfig;
+  derived?: Partial<RunDerived>;
   versions: Record<string, string>;
   gitCommit: string | null;
   server: Manifest['server'];
@@ -36,19 +42,34 @@ export function writeJsonAtomic(file: string, value: unknown): void {
   renameSync(tmp, file);
 }
 
-function readJsonFile<S extends z.ZodType>(file: string, schema: S): z.infer<S> {
-  let value: unknown;
+function readJson(file: string): unknown {
   try {
-    value = JSON.parse(readFileSync(file, 'utf8'));
+    return JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
     throw new RunStoreFormatError(file, null, `cannot read JSON (${(error as Error).message})`);
   }
+}
+
+function parseWith<S extends z.ZodType>(file: string, schema: S, value: unknown): z.infer<S> {
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new RunStoreFormatError(file, null, `field ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
   }
   return parsed.data;
+}
+
+const readJsonFile = <S extends z.ZodType>(file: string, schema: S): z.infer<S> => parseWith(file, schema, readJson(file));
+
+/** What `create` reports besides the store: how the run directory was found. */
+export interface CreateResult {
+  store: RunStore;
+  manifest: Manifest;
+  resumed: boolean;
+  /** The format the manifest had on disk when it was resumed (older ones are rewritten in the current format). */
+  migratedFrom: number | null;
+  /** The pid of a dead writer whose lock was taken over. */
+  staleLockOf: number | null;
 }
 
 /** Later records supersede earlier ones with the same key (`--retry-errors` re-appends what it redoes). */
@@ -71,6 +92,7 @@ export const traceKey = (t: Pick<TraceRecord, 'instanceId' | 'traceIndex'>): str
 export class RunStore {
   #traces: JsonlAppender | null = null;
   #instances: JsonlAppender | null = null;
+  #lock: RunLock | null = null;
 
   private constructor(readonly dir: string) {}
 
@@ -83,45 +105,62 @@ export class RunStore {
   }
 
   /**
-   * Creates a run directory, or reopens one for `resume`. Refuses to resume a run whose configuration
-   * differs, and refuses to overwrite an existing run without `resume`.
+   * Creates a run directory, or reopens one for `resume`, as its only writer (a lock file holds this process's
+   * pid until {@link RunStore.close}). Refuses a directory another live process writes, a path that cannot hold
+   * a run, to resume a run whose identity (the options that decide results) differs, and to overwrite an
+   * existing run without `resume`.
    */
-  static create(dir: string, init: ManifestInit, options: { resume: boolean }): { store: RunStore; manifest: Manifest; resumed: boolean } {
-    const store = new RunStore(dir);
-    const manifestFile = join(dir, FILES.manifest);
-    const hash = configHash(init.config);
-    const now = new Date().toISOString();
-    let manifest: Manifest;
-    let resumed = false;
-    if (existsSync(manifestFile)) {
-      if (!options.resume) {
-        throw new RunStoreError(`${dir} already holds a run; add --resume to finish it, or choose another --output directory`);
-      }
-      const recorded = store.readManifest();
-      if (recorded.configHash !== hash) {
-        throw new ConfigMismatchError(dir, recorded.configHash, hash, diffConfig(recorded.config, init.config));
-      }
-      manifest = { ...recorded, ...init, configHash: hash, startedAt: recorded.startedAt, status: 'running', updatedAt: now, finishedAt: null, schemaVersion: recorded.schemaVersion };
-      resumed = true;
-    } else {
-      mkdirSync(dir, { recursive: true });
-      manifest = { schemaVersion: 1, ...init, configHash: hash, status: 'running', updatedAt: now, finishedAt: null };
+  static create(dir: string, init: ManifestInit, options: { resume: boolean; lockEnv?: LockEnv }): CreateResult {
+    prepareRunDirectory(dir);
+    const lock = RunLock.acquire(dir, options.lockEnv);
+    try {
+      const store = new RunStore(dir);
+      store.#lock = lock;
+      const { manifest, resumed, migratedFrom } = store.#startManifest(init, options.resume);
+      writeJsonAtomic(store.path('manifest'), manifest);
+      // Every line is written with one write(2), so a killed process (even kill -9) loses no finished record.
+      // Flushing to the disk (for a machine crash) happens in the background once per prompt: an fsync per trace
+      // measured ~10% of a run's CPU, and a synchronous one stalls every stream in flight.
+      store.#traces = new JsonlAppender(join(dir, FILES.traces), { fsync: false });
+      store.#instances = new JsonlAppender(join(dir, FILES.instances), { fsync: false });
+      return { store, manifest, resumed, migratedFrom, staleLockOf: lock.tookOverFrom };
+    } catch (error) {
+      lock.release();
+      throw error;
     }
-    writeJsonAtomic(manifestFile, manifest);
-    // Every line is written with one write(2), so a killed process (even kill -9) loses no finished record.
-    // Flushing to the disk (for a machine crash) happens in the background once per prompt: an fsync per trace
-    // measured ~10% of a run's CPU, and a synchronous one stalls every stream in flight.
-    store.#traces = new JsonlAppender(join(dir, FILES.traces), { fsync: false });
-    store.#instances = new JsonlAppender(join(dir, FILES.instances), { fsync: false });
-    return { store, manifest, resumed };
+  }
+
+  #startManifest(init: ManifestInit, resume: boolean): { manifest: Manifest; resumed: boolean; migratedFrom: number | null } {
+    const derived: RunDerived = { instancesHash: null, server: null, confidenceMode: null, ...init.derived };
+    const hash = configHash(runIdentity(init.config, derived));
+    const now = new Date().toISOString();
+    const fresh = { ...init, derived, configHash: hash, status: 'running' as const, updatedAt: now, finishedAt: null };
+    if (!existsSync(this.path('manifest'))) return { manifest: { formatVersion: RUN_FORMAT_VERSION, ...fresh }, resumed: false, migratedFrom: null };
+    if (!resume) throw new RunStoreError(`${this.dir} already holds a run; add --resume to finish it, or choose another --output directory`);
+    const { manifest: recorded, from } = this.#readManifestWithFormat();
+    const recordedIdentity = runIdentity(recorded.config, recorded.derived);
+    if (configHash(recordedIdentity) !== hash) {
+      throw new ConfigMismatchError(this.dir, configHash(recordedIdentity), hash, diffConfig(recordedIdentity, runIdentity(init.config, derived)));
+    }
+    const { error: _previousFailure, ...kept } = recorded;
+    const manifest: Manifest = { ...kept, ...fresh, formatVersion: RUN_FORMAT_VERSION, startedAt: recorded.startedAt };
+    return { manifest, resumed: true, migratedFrom: from === RUN_FORMAT_VERSION ? null : from };
   }
 
   path(name: keyof typeof FILES): string {
     return join(this.dir, FILES[name]);
   }
 
+  /** manifest.json in the current format, whatever format it has on disk (see migrate.ts). */
   readManifest(): Manifest {
-    return readJsonFile(this.path('manifest'), ManifestSchema);
+    return this.#readManifestWithFormat().manifest;
+  }
+
+  #readManifestWithFormat(): { manifest: Manifest; from: number } {
+    const file = this.path('manifest');
+    const migrated = migrateManifest(readJson(file));
+    if (!migrated.ok) throw new RunStoreFormatError(file, null, migrated.reason);
+    return { manifest: parseWith(file, ManifestSchema, migrated.manifest), from: migrated.from };
   }
 
   writeManifest(manifest: Manifest): void {
@@ -165,6 +204,8 @@ export class RunStore {
     this.#traces?.close();
     this.#instances?.close();
     this.#traces = this.#instances = null;
+    this.#lock?.release();
+    this.#lock = null;
   }
 
   #writable(appender: JsonlAppender | null): JsonlAppender {

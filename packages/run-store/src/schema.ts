@@ -1,7 +1,14 @@
 import { z } from 'zod';
+import { RunConfigSchema, RunDerivedSchema } from './run-config.js';
 
-/** Bumped whenever a reader of an older store would misread a newer one. */
+/** Version of results.json (`schemaVersion` there); bumped whenever a reader of an older one would misread a newer one. */
 export const RUN_STORE_SCHEMA_VERSION = 1;
+
+/**
+ * Version of the run directory's format (`formatVersion` in manifest.json; a manifest without one is format 1).
+ * Readers migrate older formats on read (see migrate.ts and the README); a newer one is refused.
+ */
+export const RUN_FORMAT_VERSION = 2;
 
 export const FILES = {
   manifest: 'manifest.json',
@@ -81,6 +88,8 @@ export const InstanceRecordSchema = z.looseObject({
   tokens: z.number().int().nonnegative(),
   baselineTokens: z.number().nonnegative(),
   baselineEstimated: z.boolean(),
+  /** Final traces adaptive sampling (--consensus) never launched, the vote being decided (always written; absent = 0). */
+  skipped: z.number().int().nonnegative().optional(),
   /** True when no trace qualified as a voter and every answered trace (stopped ones included) decided; absent in older runs. */
   fallback: z.boolean().optional(),
 });
@@ -102,20 +111,30 @@ export const ServerInfoSchema = z.looseObject({
 });
 
 export const ManifestSchema = z.looseObject({
-  schemaVersion: z.number().int(),
+  formatVersion: z.literal(RUN_FORMAT_VERSION),
   runId: z.string(),
   status: z.enum(['running', 'completed', 'interrupted', 'failed']),
   startedAt: z.string(),
   updatedAt: z.string(),
   finishedAt: z.string().nullable(),
-  /** The resolved configuration (every option, defaults filled in); secrets are never part of it. */
-  config: z.record(z.string(), z.unknown()),
+  /**
+   * The run's configuration as it ran: every option, defaults filled in, `numInstances` and `topLogprobs` resolved
+   * to the values used. Secrets are never part of it (URLs are stored redacted).
+   */
+  config: RunConfigSchema,
+  derived: RunDerivedSchema.default({ instancesHash: null, server: null, confidenceMode: null }),
+  /** Hash of {@link runIdentity}: equal hashes, same results. */
   configHash: z.string(),
   versions: z.record(z.string(), z.string()),
   gitCommit: z.string().nullable(),
   server: ServerInfoSchema,
   emulated: z.boolean(),
   cost: z.looseObject({ usd: z.number(), hourlyPriceUsd: z.number(), uptimeHours: z.number() }).nullable().optional(),
+  /** Where the benchmark was read from, and how many of its rows were unusable. */
+  benchmarkSource: z.string().optional(),
+  skippedRows: z.number().int().nonnegative().optional(),
+  /** Why the run failed (status `failed`). */
+  error: z.string().optional(),
 });
 export type Manifest = z.infer<typeof ManifestSchema>;
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import {
+  runConfig,
   RunStore,
   RunStoreFormatError,
   decodeConfidences,
@@ -18,7 +19,7 @@ const tmp = () => mkdtempSync(join(tmpdir(), 'run-store-once-'));
 const init = {
   runId: 'r1',
   startedAt: new Date(0).toISOString(),
-  config: {},
+  config: runConfig(),
   versions: {},
   gitCommit: null,
   server: { emulated: true, baseUrls: [] },

@@ -6,21 +6,19 @@ import {
   ConfigMismatchError,
   RunStore,
   RunStoreFormatError,
-  assignBucket,
-  configHash,
-  decodeConfidences,
   encodeConfidences,
   isRunStoreError,
-  percentile,
+  runConfig,
   type InstanceRecord,
+  type RunConfigInput,
   type TraceRecord,
 } from '@deepconf-safety/run-store';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'run-store-'));
-const init = (config: Record<string, unknown>) => ({
+const init = (config: RunConfigInput) => ({
   runId: 'r1',
   startedAt: new Date(0).toISOString(),
-  config,
+  config: runConfig(config),
   versions: { node: process.version },
   gitCommit: null,
   server: { emulated: true, baseUrls: ['http://127.0.0.1:1/v1'] },
@@ -42,7 +40,7 @@ const instance = (instanceId: string, extra: Partial<InstanceRecord> = {}): Inst
 describe('RunStore', () => {
   test('round-trips records and keeps the latest record per key', () => {
     const dir = tmp();
-    const { store } = RunStore.create(dir, init({ a: 1 }), { resume: false });
+    const { store } = RunStore.create(dir, init({ seed: 1 }), { resume: false });
     store.appendTrace(trace('x', 0));
     store.appendTrace(trace('x', 1));
     store.appendTrace(trace('x', 0, { text: 'redone' }));
@@ -97,42 +95,5 @@ describe('RunStore', () => {
 
   test('opening a directory that is not a run says what to pass', () => {
     expect(() => RunStore.open(tmp())).toThrow(/not a run directory/);
-  });
-});
-
-describe('helpers', () => {
-  test('confidences survive encoding exactly', () => {
-    const values = [0, 1 / 3, 500.0001, Number.MAX_VALUE, -1e-300, Infinity];
-    expect([...decodeConfidences(encodeConfidences(values))]).toEqual(values);
-  });
-  test('config hash ignores key order and sees value changes', () => {
-    expect(configHash({ a: 1, b: { c: 2, d: 3 } })).toBe(configHash({ b: { d: 3, c: 2 }, a: 1 }));
-    expect(configHash({ a: 1 })).not.toBe(configHash({ a: 2 }));
-  });
-  test('buckets split at the confidence and percentile interpolates like numpy', () => {
-    expect(assignBucket('refuse', 5, 5)).toBe('confident_refusal');
-    expect(assignBucket('comply', 4.9, 5)).toBe('uncertain_compliance');
-    expect(assignBucket(null, 4.9, 5)).toBeNull();
-    expect(percentile([1, 2, 3, 4], 50)).toBeCloseTo(2.5);
-    expect(percentile([10, 1, 5], 90)).toBeCloseTo(9);
-    expect(percentile([], 50)).toBeNull();
-  });
-});
-
-describe('JsonlAppender', () => {
-  test('lines are readable as soon as append returns, and background flushes lose none', async () => {
-    const { JsonlAppender } = await import('@deepconf-safety/run-store');
-    const file = join(tmp(), 'x.jsonl');
-    const out = new JsonlAppender(file, { fsync: false });
-    for (let i = 0; i < 200; i++) {
-      out.append({ i });
-      if (i % 7 === 0) out.syncSoon();
-      if (i === 100) expect(readFileSync(file, 'utf8').split('\n').filter(Boolean)).toHaveLength(101);
-    }
-    await new Promise((r) => setTimeout(r, 20));
-    out.close();
-    out.close(); // idempotent
-    const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { i: number });
-    expect(lines.map((l) => l.i)).toEqual(Array.from({ length: 200 }, (_, i) => i));
   });
 });

@@ -2,14 +2,14 @@ import { afterAll, describe, expect, test } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunStore } from '@deepconf-safety/run-store';
+import { RunStore, runConfig } from '@deepconf-safety/run-store';
 import { compareWithRecording, loadRecording, replayRecordedSettings, replayRun, runExperiment, sweepRecording, type InstanceInput, type RunSettings } from '@deepconf-safety/runner';
 import { testRequest, testSettings } from './test-settings.js';
 import { COMPLY, REFUSE, ScriptedSource, flat, type Script } from './scripted-source.js';
 
 const SEED = 5;
 const settings: RunSettings = testSettings(SEED, { traces: 3, window: 4, keepPercent: 10, calibration: 'global', request: testRequest(64) });
-const config = { traces: 3, warmup: 2, window: 4, keepPercent: 10, calibration: 'global', calibrationInstances: 1, earlyStop: true, consensus: null, seed: SEED, splitPercentile: 50 };
+const config = runConfig({ traces: 3, warmup: 2, window: 4, keepPercent: 10, calibration: 'global', calibrationInstances: 1, earlyStop: true, consensus: null, seed: SEED, splitPercentile: 50 });
 const inst = (id: string, shouldRefuse: boolean): InstanceInput => ({ id, prompt: `prompt ${id}`, shouldRefuse, category: 'cat', source: 'test' });
 
 // X calibrates alone: warmup lowest groups 5 and 3 give threshold 4.8 (keep 10 %). Y, outside the slice, has no

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { detectRefusal } from '@deepconf-safety/refusal';
-import { RunStore } from '@deepconf-safety/run-store';
+import { RunStore, runConfig } from '@deepconf-safety/run-store';
 import { runExperiment } from '@deepconf-safety/runner';
 import { testRequest, testSettings } from './test-settings.js';
 import { REFUSE, ScriptedSource, flat } from './scripted-source.js';
@@ -16,7 +16,7 @@ afterAll(() => {
 test('the runner gives the detector each trace\'s prompt, so it can ask whether the response attempts it', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'runner-prompt-'));
   dirs.push(dir);
-  const { store } = RunStore.create(dir, { runId: 'r', startedAt: new Date(0).toISOString(), config: {}, versions: {}, gitCommit: null, server: { emulated: true, baseUrls: [] }, emulated: true }, { resume: false });
+  const { store } = RunStore.create(dir, { runId: 'r', startedAt: new Date(0).toISOString(), config: runConfig(), versions: {}, gitCommit: null, server: { emulated: true, baseUrls: [] }, emulated: true }, { resume: false });
   const seen: Array<string | undefined> = [];
   const spy: typeof detectRefusal = (text, options) => {
     seen.push(options?.prompt);

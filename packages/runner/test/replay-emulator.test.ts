@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadBenchmark, sampleInstances } from '@deepconf-safety/datasets';
 import { startEmulator, type EmulatorHandle } from '@deepconf-safety/emulator';
-import { RunStore } from '@deepconf-safety/run-store';
+import { RunStore, runConfig } from '@deepconf-safety/run-store';
 import {
   compareWithRecording,
   loadRecording,
@@ -24,13 +24,13 @@ const SEED = 11;
 const settings = (over: Partial<RunSettings> = {}): RunSettings => testSettings(SEED, over);
 
 /** The manifest config as `npm run experiment` writes it (the fields a replay reads). */
-const configOf = (s: RunSettings): Record<string, unknown> => ({
+const configOf = (s: RunSettings) => runConfig({
   traces: s.traces,
   warmup: s.warmup,
   window: s.window,
   keepPercent: s.keepPercent,
   calibration: s.calibration,
-  calibrationInstances: s.calibration === 'global' ? s.calibrationInstances : null,
+  calibrationInstances: s.calibrationInstances,
   earlyStop: s.earlyStop,
   consensus: s.consensusTau,
   seed: s.seed,

@@ -1,12 +1,11 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunStore, encodeConfidences, type InstanceRecord, type TraceRecord } from '@deepconf-safety/run-store';
+import { RunStore, isRunStoreError, runConfig, encodeConfidences, type InstanceRecord, type TraceRecord } from '@deepconf-safety/run-store';
 import {
   RunnerConfigError,
-  isRunnerError,
   loadRecording,
   offlineVotes,
   paretoFront,
@@ -91,7 +90,7 @@ function recording(prompts: Array<{ id: string; shouldRefuse: boolean | null; tr
   });
   return {
     dir: '(memory)',
-    manifest: { schemaVersion: 1, runId: 'hand', status: 'completed', startedAt: '', updatedAt: '', finishedAt: null, config: {}, configHash: '', versions: {}, gitCommit: null, server: { emulated: false, baseUrls: [] }, emulated: false },
+    manifest: { runId: 'hand', status: 'completed', startedAt: '', updatedAt: '', finishedAt: null, formatVersion: 2, config: runConfig(), derived: { instancesHash: null, server: null, confidenceMode: null }, configHash: '', versions: {}, gitCommit: null, server: { emulated: false, baseUrls: [] }, emulated: false },
     settings,
     emulated: false,
     instances,
@@ -247,19 +246,22 @@ describe('settings are checked like an online run', () => {
     expect(() => sweepRecording(rec, { windows: [], keepPercents: [50], warmups: [2] })).toThrow(/--window: needs at least one value/);
   });
 
-  test('a run directory without the DeepConf settings is refused with the file and field', () => {
+  test('a run directory with a malformed DeepConf setting is refused with the file and field', () => {
     const dir = mkdtempSync(join(tmpdir(), 'replay-bad-'));
-    const { store } = RunStore.create(dir, { runId: 'x', startedAt: '', config: { traces: 4, warmup: 2 }, versions: {}, gitCommit: null, server: { emulated: false, baseUrls: [] }, emulated: false }, { resume: false });
+    const { store } = RunStore.create(dir, { runId: 'x', startedAt: '', config: runConfig({ traces: 4, warmup: 2 }), versions: {}, gitCommit: null, server: { emulated: false, baseUrls: [] }, emulated: false }, { resume: false });
     store.close();
+    const file = join(dir, 'manifest.json');
+    const manifest = JSON.parse(readFileSync(file, 'utf8')) as { config: Record<string, unknown> };
+    writeFileSync(file, JSON.stringify({ ...manifest, config: { ...manifest.config, window: 0 } }));
     let error: unknown;
     try {
       loadRecording(RunStore.open(dir));
     } catch (e) {
       error = e;
     }
-    expect(isRunnerError(error)).toBe(true);
+    expect(isRunStoreError(error)).toBe(true);
     expect((error as Error).message).toContain(join(dir, 'manifest.json'));
-    expect((error as Error).message).toMatch(/config\.window must be an integer >= 1/);
+    expect((error as Error).message).toMatch(/field config\.window: an integer >= 1/);
   });
 });
 

@@ -2,7 +2,7 @@ import { afterAll, describe, expect, test } from '@jest/globals';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunStore, decodeConfidences, type TraceRecord } from '@deepconf-safety/run-store';
+import { RunStore, runConfig, decodeConfidences, type TraceRecord } from '@deepconf-safety/run-store';
 import { ServerFailureError, runExperiment, type InstanceInput, type RunProgress, type RunSettings } from '@deepconf-safety/runner';
 import { testRequest, testSettings } from './test-settings.js';
 import { VllmClientError } from '@deepconf-safety/vllm-client';
@@ -13,7 +13,7 @@ const settings = (over: Partial<RunSettings> = {}): RunSettings => testSettings(
 const inst = (id: string, shouldRefuse: boolean | null, category = 'cat'): InstanceInput => ({ id, prompt: `prompt ${id}`, shouldRefuse, category, source: 'test' });
 
 function openStore(dir: string, resume = false) {
-  return RunStore.create(dir, { runId: 'r', startedAt: new Date(0).toISOString(), config: { a: 1 }, versions: {}, gitCommit: null, server: { emulated: true, baseUrls: [] }, emulated: true }, { resume }).store;
+  return RunStore.create(dir, { runId: 'r', startedAt: new Date(0).toISOString(), config: runConfig(), versions: {}, gitCommit: null, server: { emulated: true, baseUrls: [] }, emulated: true }, { resume }).store;
 }
 const made: string[] = [];
 const tmp = () => {

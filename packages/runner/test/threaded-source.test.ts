@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadBenchmark, sampleInstances } from '@deepconf-safety/datasets';
 import { startEmulator, type EmulatorHandle } from '@deepconf-safety/emulator';
-import { RunStore } from '@deepconf-safety/run-store';
+import { RunStore, runConfig } from '@deepconf-safety/run-store';
 import { ServerFailureError, ThreadedTraceSource, TraceThreadError, runExperiment, type InstanceInput, type RunSettings, type TraceSource } from '@deepconf-safety/runner';
 import { VllmClient, isVllmClientError } from '@deepconf-safety/vllm-client';
 import { testSettings } from './test-settings.js';
@@ -22,7 +22,7 @@ async function run(source: TraceSource, signal?: AbortSignal) {
   const dir = mkdtempSync(join(tmpdir(), 'threaded-'));
   const { store } = RunStore.create(
     dir,
-    { runId: 'threads', startedAt: new Date(0).toISOString(), config: {}, versions: {}, gitCommit: null, server: { emulated: true, baseUrls: [emulator.baseURL] }, emulated: true },
+    { runId: 'threads', startedAt: new Date(0).toISOString(), config: runConfig(), versions: {}, gitCommit: null, server: { emulated: true, baseUrls: [emulator.baseURL] }, emulated: true },
     { resume: false },
   );
   const outcome = await runExperiment({ instances, settings, source, store, emulated: true, concurrency: 24, ...(signal ? { signal } : {}) });

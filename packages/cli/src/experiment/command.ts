@@ -5,12 +5,27 @@ import { basename, extname, join, resolve } from 'node:path';
 import { execa } from 'execa';
 import { isDatasetError, loadBenchmark, sampleInstances, summarizeSkipped } from '@deepconf-safety/datasets';
 import { EMULATOR_VERSION, startEmulator } from '@deepconf-safety/emulator';
-import { FILES, RUN_STORE_SCHEMA_VERSION, RunStore, isRunStoreError, type Manifest, type Results } from '@deepconf-safety/run-store';
+import {
+  FILES,
+  RUN_STORE_SCHEMA_VERSION,
+  RunDirectoryError,
+  RunStore,
+  isRunStoreError,
+  parseLabelMap,
+  prepareRunDirectory,
+  redactUrl,
+  urlSecrets,
+  type Manifest,
+  type Results,
+  type RunConfig,
+  type RunDerived,
+} from '@deepconf-safety/run-store';
 import { ThreadedTraceSource, isRunnerError, redactSecrets, runExperiment, type RunSettings } from '@deepconf-safety/runner';
 import { VllmClient, isVllmClientError, type ServerProbe } from '@deepconf-safety/vllm-client';
 import { CONCURRENCY_PER_ENDPOINT, DEFAULT_TOP_LOGPROBS, OptionError, parseExperimentOptions, type ExperimentOptions } from './options.js';
 import { createProgress } from './progress.js';
-import { judgeBanner, judgeResultConfig, startExperimentJudge, type ExperimentJudge } from '../judge/experiment-judge.js';
+import { judgeBanner, startExperimentJudge, type ExperimentJudge } from '../judge/experiment-judge.js';
+import type { JudgeFlags } from '../judge/judge-flags.js';
 import { chooseServer, emulatorBanner, planConfidence, serverLogprobsLimit, type ServerChoice } from './server.js';
 
 /** The process edges of the command, injected so it can run inside tests. */
@@ -46,40 +61,37 @@ function benchmarkLabel(benchmark: string): string {
   return name.replace(/[^A-Za-z0-9._-]+/g, '_').toLowerCase();
 }
 
-/** Everything that changes results; hashed into the manifest so `--resume` refuses a different run. */
-function resultConfig(o: ExperimentOptions & { topLogprobs: number; confidenceMode: string }, numInstances: number, instanceIds: readonly string[], serverKind: 'emulator' | 'vllm'): Record<string, unknown> {
+/** The config as the manifest records it: what the run used (sample size and k resolved), URLs without secrets. */
+function recordedConfig(o: RunConfig, resolved: { numInstances: number; topLogprobs: number; output: string }): RunConfig {
+  return { ...o, ...resolved, baseUrls: o.baseUrls.map(redactUrl), judgeBaseUrl: o.judgeBaseUrl === null ? null : redactUrl(o.judgeBaseUrl) };
+}
+
+function derivedOf(instanceIds: readonly string[], serverKind: 'emulator' | 'vllm', confidenceMode: RunDerived['confidenceMode']): RunDerived {
+  return { instancesHash: createHash('sha256').update(instanceIds.join('\n')).digest('hex').slice(0, 16), server: serverKind, confidenceMode };
+}
+
+/** The judge flags as the judge module takes them (`npm run judge` parses its own). */
+function judgeFlagsOf(o: RunConfig): JudgeFlags {
   return {
-    model: o.model,
-    benchmark: o.benchmark,
-    numInstances,
-    instancesHash: createHash('sha256').update(instanceIds.join('\n')).digest('hex').slice(0, 16),
-    stratify: o.stratify,
-    server: serverKind,
-    endpoint: o.endpoint,
-    traces: o.traces,
-    warmup: o.warmup,
-    window: o.window,
-    keepPercent: o.keepPercent,
-    calibration: o.calibration,
-    calibrationInstances: o.calibration === 'global' ? o.calibrationInstances : null,
-    earlyStop: o.earlyStop,
-    consensus: o.consensus,
-    maxTokens: o.maxTokens,
-    temperature: o.temperature,
-    topP: o.topP,
-    topK: o.topK,
-    topLogprobs: o.topLogprobs,
-    // exact = DeepConf's reference set; chat-view = the K alternatives a server capped at K returns (case G2).
-    confidenceMode: o.confidenceMode,
-    thinking: o.thinking,
-    system: o.system,
-    seed: o.seed,
-    splitPercentile: o.splitPercentile,
-    ...judgeResultConfig(o.judge, o.refusalSource, o.model),
+    style: o.judge === 'none' ? null : o.judge,
+    baseUrl: o.judgeBaseUrl,
+    model: o.judgeModel,
+    apiKeyEnv: o.judgeApiKeyEnv,
+    endpoint: o.judgeEndpoint,
+    concurrency: 32,
   };
 }
 
-function runSettings(o: ExperimentOptions & { topLogprobs: number }): RunSettings {
+/** The datasets loader's options for the benchmark flags. */
+function loadOptions(o: RunConfig): Parameters<typeof loadBenchmark>[1] {
+  const columnMap = { ...(o.promptColumn === null ? {} : { prompt: o.promptColumn }), ...(o.labelColumn === null ? {} : { label: o.labelColumn }) };
+  return {
+    ...(Object.keys(columnMap).length > 0 ? { columnMap } : {}),
+    ...(o.labelMap === null ? {} : { labelMap: parseLabelMap(o.labelMap) }),
+  };
+}
+
+function runSettings(o: RunConfig & { topLogprobs: number }): RunSettings {
   return {
     traces: o.traces,
     warmup: o.warmup,
@@ -97,7 +109,7 @@ function runSettings(o: ExperimentOptions & { topLogprobs: number }): RunSetting
       topP: o.topP,
       topK: o.topK,
       topLogprobs: o.topLogprobs,
-      thinking: o.thinking,
+      thinking: o.thinking === 'on',
       ...(o.system === null ? {} : { system: o.system }),
     },
   };
@@ -119,7 +131,8 @@ function summaryLines(results: Results): string[] {
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** `npm run experiment`: returns the exit code (0 done, 1 failed, 2 bad options, 130 interrupted). */
-export async function experimentCommand(argv: readonly string[], io: CommandIo): Promise<number> {
+export async function experimentCommand(argv: readonly string[], io0: CommandIo): Promise<number> {
+  let io = io0;
   let options: ExperimentOptions | null;
   try {
     options = await parseExperimentOptions(argv);
@@ -129,10 +142,21 @@ export async function experimentCommand(argv: readonly string[], io: CommandIo):
   }
   if (options === null) return EXIT.ok;
   const o = options;
+  if (o.output !== null) {
+    // A bad --output is found before anything starts (an emulator, a download, a GPU).
+    try {
+      prepareRunDirectory(o.output);
+    } catch (error) {
+      io.err(`experiment: --output ${errorText(error)}`);
+      return EXIT.usage;
+    }
+  }
 
   const apiKey = io.env[o.apiKeyEnv] || undefined;
-  const secrets = apiKey ? [apiKey] : [];
+  // A key may also sit in a --base-url (user:key@host, ?api_key=...): nothing printed or stored may show it.
+  const secrets = [...(apiKey ? [apiKey] : []), ...urlSecrets([...o.baseUrls, ...(o.judgeBaseUrl === null ? [] : [o.judgeBaseUrl])])];
   const scrub = (text: string) => redactSecrets(text, secrets);
+  io = { ...io, out: (line) => io0.out(scrub(line)), err: (line) => io0.err(scrub(line)) };
 
   let server: ServerChoice | null = null;
   let store: RunStore | null = null;
@@ -152,7 +176,7 @@ export async function experimentCommand(argv: readonly string[], io: CommandIo):
       io.out(emulatorBanner(server.baseUrls[0] ?? '', 'No --base-url was given and no deployment is recorded in .deploy/ (npm run deploy:lambda).'));
     }
 
-    const loaded = await loadBenchmark(o.benchmark);
+    const loaded = await loadBenchmark(o.benchmark, loadOptions(o));
     const skipped = summarizeSkipped(loaded.skipped);
     if (skipped) io.err(`warning: ${o.benchmark}: ${skipped}`);
     if (loaded.records.length === 0) throw new OptionError(`--benchmark ${o.benchmark}: no usable prompts in ${loaded.source}`);
@@ -177,9 +201,10 @@ export async function experimentCommand(argv: readonly string[], io: CommandIo):
     client.setTopKMode(plan.confidenceMode);
     const eff = { ...o, topLogprobs: plan.topLogprobs, confidenceMode: plan.confidenceMode };
 
-    judge = await startExperimentJudge(o.judge, o.refusalSource, { baseUrl: server.baseUrls[0] ?? '', model: o.model, apiKeyEnv: o.apiKeyEnv, emulated }, io.env);
+    judge = await startExperimentJudge(judgeFlagsOf(o), o.refusalSource, { baseUrl: server.baseUrls[0] ?? '', model: o.model, apiKeyEnv: o.apiKeyEnv, emulated }, io.env);
     if (judge !== null) secrets.push(...judge.secrets);
-    const config = resultConfig(eff, instances.length, instances.map((r) => r.id), emulated ? 'emulator' : 'vllm');
+    const config = recordedConfig(o, { numInstances: instances.length, topLogprobs: plan.topLogprobs, output });
+    const derived = derivedOf(instances.map((r) => r.id), emulated ? 'emulator' : 'vllm', plan.confidenceMode);
     const versions: Record<string, string> = {
       'deepconf-safety': packageVersion(),
       node: process.version,
@@ -194,21 +219,22 @@ export async function experimentCommand(argv: readonly string[], io: CommandIo):
         runId: `${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomUUID().slice(0, 8)}`,
         startedAt: new Date().toISOString(),
         config,
+        derived,
         versions,
         gitCommit: await gitCommit(),
-        server: { emulated, baseUrls: server.baseUrls, origin: server.origin, probe },
+        server: { emulated, baseUrls: server.baseUrls.map(redactUrl), origin: server.origin, probe: probe.map((p) => ({ ...p, baseURL: redactUrl(p.baseURL) })) },
         emulated,
         cost: await server.cost(new Date()),
-        description: o.description,
         benchmarkSource: loaded.source,
         skippedRows: loaded.skipped.length,
-        runOptions: { output, concurrency: o.concurrency, clientThreads: o.clientThreads, retries: o.retries, apiKeyEnv: o.apiKeyEnv, config: o.config },
-        ...(judge === null ? {} : { judge: judge.manifest }),
+        ...(judge === null ? {} : { judge: { ...judge.manifest, baseUrl: redactUrl(judge.manifest.baseUrl) } }),
       },
       { resume: o.resume },
     );
     store = created.store;
     manifest = created.manifest;
+    if (created.staleLockOf !== null) io.err(`note: ${output} was locked by pid ${created.staleLockOf}, which no longer runs; this process took the lock over`);
+    if (created.migratedFrom !== null) io.out(`note: ${output} was written in run-store format ${created.migratedFrom}; its manifest is now in the current format`);
     io.out(`${created.resumed ? 'Resuming' : 'Starting'} run ${manifest.runId} in ${output}: ${instances.length} prompts of ${o.benchmark} x ${o.traces} traces (warmup ${o.warmup}, window ${o.window}, keep ${o.keepPercent}%${o.earlyStop ? '' : ', no early stop'}) against ${server.baseUrls.join(', ')}${emulated ? ' [EMULATED]' : ''}`);
 
     if (judge !== null) io.out(judgeBanner(judge));
@@ -285,6 +311,10 @@ export async function experimentCommand(argv: readonly string[], io: CommandIo):
     }
     return EXIT.ok;
   } catch (error) {
+    if (error instanceof RunDirectoryError) {
+      io.err(`experiment: --output ${errorText(error)}`);
+      return EXIT.usage;
+    }
     const known = error instanceof OptionError || isRunStoreError(error) || isRunnerError(error) || isVllmClientError(error) || isDatasetError(error);
     io.err(`experiment: ${scrub(known ? errorText(error) : error instanceof Error ? (error.stack ?? error.message) : String(error))}`);
     if (error instanceof Error && error.name === 'AuthenticationError') {

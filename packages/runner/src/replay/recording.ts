@@ -42,40 +42,20 @@ export interface Recording {
   earlyStoppedTraces: number;
 }
 
-type Check = (v: unknown) => boolean;
-const isInt = (min: number): Check => (v) => typeof v === 'number' && Number.isInteger(v) && v >= min;
-const CHECKS: ReadonlyArray<[field: string, check: Check, expected: string]> = [
-  ['traces', isInt(1), 'an integer >= 1'],
-  ['warmup', isInt(0), 'an integer >= 0'],
-  ['window', isInt(1), 'an integer >= 1'],
-  ['keepPercent', (v) => typeof v === 'number' && v > 0 && v <= 100, 'a number in (0, 100]'],
-  ['calibration', (v) => v === 'per-instance' || v === 'global', "'per-instance' or 'global'"],
-  ['earlyStop', (v) => typeof v === 'boolean', 'true or false'],
-  ['consensus', (v) => v === undefined || v === null || typeof v === 'number', 'a number or null'],
-  ['splitPercentile', (v) => typeof v === 'number' && v >= 0 && v <= 100, 'a number in [0, 100]'],
-];
-
 /** Reads a run directory for replay: its settings, finished prompts and their traces with decoded confidences. */
 export function loadRecording(store: RunStore): Recording {
+  // The manifest's config is typed and validated by the run store's schema: nothing to guess or check here.
   const manifest = store.readManifest();
   const c = manifest.config;
-  for (const [field, check, expected] of CHECKS) {
-    if (!check(c[field])) {
-      throw new ReplayInputError(
-        `${join(store.dir, FILES.manifest)}: config.${field} must be ${expected} (got ${JSON.stringify(c[field]) ?? 'nothing'}); ` +
-          'only runs written by `npm run experiment` can be replayed',
-      );
-    }
-  }
   const settings: RecordedSettings = {
-    traces: c['traces'] as number,
-    warmup: c['warmup'] as number,
-    window: c['window'] as number,
-    keepPercent: c['keepPercent'] as number,
-    calibration: c['calibration'] as RecordedSettings['calibration'],
-    earlyStop: c['earlyStop'] as boolean,
-    consensusTau: (c['consensus'] as number | null | undefined) ?? null,
-    splitPercentile: c['splitPercentile'] as number,
+    traces: c.traces,
+    warmup: c.warmup,
+    window: c.window,
+    keepPercent: c.keepPercent,
+    calibration: c.calibration,
+    earlyStop: c.earlyStop,
+    consensusTau: c.consensus,
+    splitPercentile: c.splitPercentile,
   };
   // One streaming pass, confidences decoded once; the replay never reads the answers' text.
   const contents = readRunContents(store, { dropText: true });
