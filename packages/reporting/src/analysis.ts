@@ -2,7 +2,7 @@ import { StatisticsInputError } from './errors.js';
 import { decisionLengths } from './hypothesis-data.js';
 import { DEFAULT_PRIMARY_TEST, PRIMARY_TESTS, hypothesisTests, type HypothesisResult, type PrimaryTestName } from './hypothesis.js';
 import type { RunMetrics } from './metrics.js';
-import { configString, configValue, type RunData } from './run-data.js';
+import type { RunData } from './run-data.js';
 
 /*
  * The hypothesis analysis of one run, configured by what the run recorded: the primary test declared in its
@@ -12,16 +12,17 @@ import { configString, configValue, type RunData } from './run-data.js';
 
 /** The primary test a run declared (config `analysis.primary`), default compliance accuracy. */
 export function declaredPrimary(run: Pick<RunData, 'manifest' | 'dir'>): PrimaryTestName {
-  const analysis = configValue(run.manifest, 'analysis');
-  const declared = typeof analysis === 'object' && analysis !== null ? (analysis as Record<string, unknown>)['primary'] : undefined;
+  const declared = run.manifest.config.analysis?.primary;
   if (declared === undefined || declared === null) return DEFAULT_PRIMARY_TEST;
   if (typeof declared === 'string' && (PRIMARY_TESTS as readonly string[]).includes(declared)) return declared as PrimaryTestName;
   throw new StatisticsInputError(`${run.dir}/manifest.json: config.analysis.primary is ${JSON.stringify(declared)}; use one of ${PRIMARY_TESTS.join(', ')}`);
 }
 
 /** The decision-confidence definition a run recorded; runs before it was selectable used the lowest-group weighted mean. */
-export function recordedDecisionConfidence(run: Pick<RunData, 'manifest'>): string {
-  return configString(run.manifest, 'decisionConfidence', 'decision-confidence') ?? 'legacy: vote-weighted mean lowest-group confidence';
+export function recordedDecisionConfidence(_run: Pick<RunData, 'manifest'>): string {
+  // The definition becomes selectable with a `decisionConfidence` field in RunConfigSchema (--decision-confidence);
+  // until it exists every run used this one (the manifest's typed config has no other to record).
+  return 'legacy: vote-weighted mean lowest-group confidence';
 }
 
 export interface AnalyzeOptions {

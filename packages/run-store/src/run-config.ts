@@ -129,6 +129,14 @@ export const RunConfigShape = {
     .default(50)
     .describe('percentile of prompt confidence splitting confident from uncertain buckets'),
 
+  // How reports analyse the run (issue 17): config files only ({"analysis": {"primary": "compliance-auroc"}});
+  // reporting checks the test's name against its PRIMARY_TESTS.
+  analysis: z
+    .looseObject({ primary: z.string({ error: 'a test name' }).nullable().optional() }, { error: 'an object such as {"primary": "compliance-accuracy"}' })
+    .nullable()
+    .default(null)
+    .describe('the hypothesis analysis: {"primary": <test>} (config file only)'),
+
   // The LLM judge (issue 16). The styles are @deepconf-safety/refusal's JUDGE_STYLES (a CLI test checks they agree).
   judge: choice(['wildguard', 'xstest', 'harmbench', 'none'])
     .default('none')

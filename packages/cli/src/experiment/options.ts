@@ -36,7 +36,8 @@ export async function parseOrOptionError(parser: Argv): Promise<Record<string, u
   }
 }
 
-type FlagKind = 'number' | 'string' | 'boolean' | 'list';
+/** `object`: a structured value, set in a config file only (no command-line flag). */
+type FlagKind = 'number' | 'string' | 'boolean' | 'list' | 'object';
 
 /** One command-line flag, derived from a field of RunConfigSchema. */
 export interface FlagSpec {
@@ -61,6 +62,7 @@ const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}
 function kindOf(node: JsonSchemaNode): { kind: FlagKind; choices: unknown[] | null } {
   const typed = node.type !== undefined ? node : (node.anyOf ?? []).find((n) => n.type !== 'null') ?? {};
   if (typed.type === 'array') return { kind: 'list', choices: null };
+  if (typed.type === 'object') return { kind: 'object', choices: null };
   if (typed.type === 'boolean') return { kind: 'boolean', choices: null };
   if (typed.type === 'number' || typed.type === 'integer') return { kind: 'number', choices: null };
   return { kind: 'string', choices: typed.enum ?? null };
@@ -85,6 +87,7 @@ export function buildParser(argv: readonly string[]): Argv {
       '$0 [options]\n\nDeepConf online over a safety benchmark: per prompt, warmup traces calibrate a confidence threshold, the other traces stream and stop early when their sliding-window confidence falls below it, and a confidence-weighted vote decides refuse / comply. With no --base-url and no deployment from `npm run deploy:lambda`, a built-in emulator is started (and the run is marked emulated).',
     );
   for (const f of FLAGS) {
+    if (f.kind === 'object') continue;
     // Values stay text here: the one schema converts and checks flags and config file alike.
     const shown = f.defaultValue === null || f.defaultValue === undefined || (Array.isArray(f.defaultValue) && f.defaultValue.length === 0);
     parser = parser.option(f.flag, {
@@ -154,6 +157,7 @@ function fromText(spec: FlagSpec, value: unknown): unknown {
 function flagValues(raw: Record<string, unknown>): Map<RunConfigKey, unknown> {
   const out = new Map<RunConfigKey, unknown>();
   for (const spec of FLAGS) {
+    if (spec.kind === 'object') continue;
     const value = raw[spec.flag];
     if (value === undefined) continue;
     if (Array.isArray(value) && spec.kind !== 'list') {
