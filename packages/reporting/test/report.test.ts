@@ -130,7 +130,7 @@ describe('generateReport', () => {
     expect(r.files.figures.map((f) => f.name)).toEqual(['confidence_4bucket', 'token_savings', 'hypothesis_validation']);
     const html = readFileSync(r.files.html, 'utf8');
     // Every prompt is harmful: the report says in one sentence that the hypothesis cannot be tested.
-    expect(html).toContain('cannot be tested on this benchmark: every prompt is harmful');
+    expect(html).toContain('cannot be tested on xstest: every prompt is harmful');
     expect(html).toContain('results.json is missing');
     expect(r.metrics.tokens.savingsPercent).toBeNull();
   });
