@@ -14,6 +14,8 @@ const config: Config = {
   testEnvironmentOptions: { customExportConditions: ['@deepconf-safety/source', 'node', 'node-addons'] },
   modulePathIgnorePatterns: ['<rootDir>/.*/dist/'],
   reporters: ['default', '<rootDir>/scripts/count-reporter.cjs'],
+  // One fast-check seed for every property test (FC_SEED overrides it), printed on failure.
+  setupFilesAfterEnv: ['<rootDir>/jest.setup.ts'],
   testTimeout: 30_000,
 };
 

@@ -145,6 +145,8 @@ export async function runAttempt(a: AttemptArgs): Promise<TraceResult> {
   try {
     try {
       await a.transport(ctx, consumer);
+      // A transport may end quietly when aborted (the SDK's stream does): the abort's reason is the outcome.
+      if (controller.signal.aborted) throw controller.signal.reason;
     } catch (caught) {
       // The finish chunk was read: the trace is complete, however the connection ended (the same on every transport).
       if (!(isVllmClientError(caught) && caught.code === 'connection' && decoder.serverFinishReason !== null)) throw caught;

@@ -120,6 +120,9 @@ export function sdkError(err: unknown, ctx: ErrorContext): VllmClientError {
     }
     return errorFromStatus(err.status, body, err.headers, ctx);
   }
+  if (err instanceof SyntaxError) {
+    return new VllmClientError('protocol', `vLLM at ${ctx.endpoint} sent an event that is not JSON (${err.message})`, { endpoint: ctx.endpoint });
+  }
   if (systemCode(err) !== null) return connectionError(err, ctx, 'mid-stream');
   return new VllmClientError('connection', `the stream from ${hostOf(ctx.endpoint)} broke (${describe(err)})`, { endpoint: ctx.endpoint });
 }

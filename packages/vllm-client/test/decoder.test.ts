@@ -189,3 +189,59 @@ describe('parseErrorBody', () => {
     expect(parseErrorBody({ detail: 'Not Found' })).toBeNull();
   });
 });
+
+describe('bad data from the server is named, never averaged in (issue 14, principle 5)', () => {
+  const role = '{"choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}';
+  const tops = (values: string) =>
+    values
+      .split(',')
+      .map((v, i) => `{"token":"t${i}","logprob":${v},"bytes":[116]}`)
+      .join(',');
+  const tokenChunk = (logprob: string, list: string | null, content = 'a') =>
+    `{"choices":[{"index":0,"delta":{"content":"${content}"},"logprobs":{"content":[{"token":"a","logprob":${logprob},"bytes":[97],"top_logprobs":${list === null ? 'null' : `[${list}]`}}]},"finish_reason":null}]}`;
+  const good = tokenChunk('-0.5', tops('-0.5,-1,-2,-3'));
+  /** Feeds role, two good chunks (so the scanner is in use), then `bad`: first as raw payloads, then parsed. */
+  const outcomes = (bad: string) =>
+    [true, false].map((raw) => {
+      const d = new TraceDecoder({ kind: 'chat', k: 3, thinking: false, sink: () => false });
+      try {
+        for (const p of [role, good, good, bad]) raw ? d.feedPayload(p) : d.feed(JSON.parse(p));
+        return { ok: true, confidences: Array.from(d.confidences) };
+      } catch (err) {
+        return { ok: false, code: (err as { code?: unknown }).code, message: (err as Error).message };
+      }
+    });
+
+  test.each([
+    ['a token without the top_logprobs asked for', tokenChunk('-0.5', null), /token 2 has no top_logprobs \(4 asked for\)/],
+    ['an empty top_logprobs list beside a real logprob', tokenChunk('-0.5', ''), /token 2 has an empty top_logprobs list/],
+    ['text with "logprobs": null', '{"choices":[{"index":0,"delta":{"content":"hidden"},"logprobs":null,"finish_reason":null}]}', /has text but "logprobs": null/],
+    ['a positive sampled logprob', tokenChunk('0.5', tops('0.5,-1,-2,-3')), /logprob is 0\.5; a logprob is ≤ 0/],
+    ['a positive alternative', tokenChunk('-0.5', tops('-0.5,1e-3,-2,-3')), /top_logprobs holds a logprob > 0 or NaN/],
+  ])('%s: a protocol error on the scanner path and the JSON.parse path alike', (_name, bad, message) => {
+    for (const o of outcomes(bad)) expect(o).toMatchObject({ ok: false, code: 'protocol', message: expect.stringMatching(message) });
+  });
+
+  test('a NaN logprob (a parsed chunk can hold one; JSON cannot) is a protocol error', () => {
+    const d = new TraceDecoder({ kind: 'chat', k: 3, thinking: false, sink: () => false });
+    d.feed(JSON.parse(role));
+    // The first chunk with logprobs is schema-checked (zod refuses NaN too); later ones by the decoder's own checks.
+    d.feed(JSON.parse(good));
+    const chunk = JSON.parse(good) as { choices: [{ logprobs: { content: [{ logprob: number }] } }] };
+    chunk.choices[0].logprobs.content[0].logprob = Number.NaN;
+    expect(() => d.feed(chunk)).toThrow(expect.objectContaining({ code: 'protocol', message: expect.stringMatching(/logprob is NaN/) }));
+  });
+
+  test("vLLM's own no-data position (-9999 with no alternatives) still counts as a token without a confidence", () => {
+    for (const o of outcomes(tokenChunk('-9999.0', ''))) expect(o).toEqual({ ok: true, confidences: [0.5 + 1 + 2, 0.5 + 1 + 2].map((s) => s / 3) });
+  });
+
+  test('completions: a number without its dict, and text without logprobs, are protocol errors', () => {
+    const d = () => new TraceDecoder({ kind: 'completions', k: 2, thinking: false, sink: () => false });
+    expect(() => d().feed({ choices: [{ index: 0, text: 'a', logprobs: { tokens: ['a'], token_logprobs: [-0.5], top_logprobs: [null] } }] })).toThrow(/no top_logprobs/);
+    expect(() => d().feed({ choices: [{ index: 0, text: 'a', logprobs: null }] })).toThrow(/has text but "logprobs": null/);
+    expect(() => d().feed({ choices: [{ index: 0, text: 'a', logprobs: { tokens: ['a'], token_logprobs: [-0.5], top_logprobs: [{ a: -0.5, b: 2 }] } }] })).toThrow(
+      /not a logprob ≤ 0/,
+    );
+  });
+});

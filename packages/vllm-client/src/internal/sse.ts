@@ -1,4 +1,12 @@
 import { isAscii } from 'node:buffer';
+import { VllmClientError } from '../errors.js';
+
+/**
+ * Largest event accepted, in characters. A vLLM event is a few KB (top-21 logprobs), or a few MB when the server
+ * merges many tokens for a slow reader; bytes that never form an event (a server that streams garbage without blank
+ * lines) must not grow the buffer until the trace deadline.
+ */
+export const MAX_EVENT_CHARS = 32 * 1024 * 1024;
 
 /**
  * Server-sent-events splitter for the hot path: decodes bytes incrementally and returns the `data` payload of each
@@ -60,6 +68,9 @@ export class SseSplitter {
     // Blank lines between events (e.g. "\n\n\n") leave a lone leading newline; drop it so it cannot pair up later.
     while (start < buf.length && buf.charCodeAt(start) === 10) start++;
     this.#buf = start === 0 ? buf : buf.slice(start);
+    if (this.#buf.length > MAX_EVENT_CHARS) {
+      throw new VllmClientError('protocol', `the event stream holds an event over ${MAX_EVENT_CHARS / 1024 / 1024} MiB with no end: not an SSE stream`);
+    }
   }
 }
 
