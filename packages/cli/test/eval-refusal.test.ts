@@ -46,6 +46,12 @@ describe('npm run eval:refusal', () => {
     expect(a.files[0].breakdown.map((g: { group: string }) => g.group)).toEqual(['contrast_homonyms', 'contrast_safe_targets', 'homonyms']);
   });
 
+  test('a bad flag value is one line naming the flag, and exit 2', async () => {
+    const r = await cli([file, '--bootstrap', '0']);
+    expect(r.exitCode).toBe(2);
+    expect(r.stderr.trim()).toMatch(/^eval:refusal: --bootstrap must be a positive integer, got 0 \(see --help\)$/);
+  });
+
   test('a --by column the file lacks is one clear line naming the file, and exit 2', async () => {
     const r = await cli([file, '--by', 'focus']);
     expect(r.exitCode).toBe(2);

@@ -33,6 +33,11 @@ const argv = await yargs(hideBin(process.argv))
   })
   .strict()
   .help()
+  // A bad flag is one line naming it, and exit 2 (not yargs' usage dump and exit 1).
+  .fail((message: string | undefined, error: Error | undefined) => {
+    console.error(`eval:refusal: ${message ?? error?.message ?? 'invalid options'} (see --help)`);
+    process.exit(2);
+  })
   .parseAsync();
 
 function classifier(): Classifier {
