@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunStore } from '@deepconf-safety/run-store';
+import { RunStore, runConfig } from '@deepconf-safety/run-store';
 import { ThreadedTraceSource, runExperiment, type InstanceInput, type TraceSource } from '@deepconf-safety/runner';
 import { VllmClient } from '@deepconf-safety/vllm-client';
 import { startMisbehavingServer, type MisbehavingServer } from '../../vllm-client/test/support/misbehaving.js';
@@ -30,7 +30,7 @@ async function run(source: TraceSource, maxAttempts: number) {
   const dir = mkdtempSync(join(tmpdir(), 'retries-http-'));
   const { store } = RunStore.create(
     dir,
-    { runId: 'retries', startedAt: new Date(0).toISOString(), config: {}, versions: {}, gitCommit: null, server: { emulated: false, baseUrls: [server.url('always-500')] }, emulated: false },
+    { runId: 'retries', startedAt: new Date(0).toISOString(), config: runConfig(), versions: {}, gitCommit: null, server: { emulated: false, baseUrls: [server.url('always-500')] }, emulated: false },
     { resume: false },
   );
   await runExperiment({ instances, settings, source, store, emulated: false, concurrency: 2, maxAttempts, maxConsecutiveErrors: 1_000 });
