@@ -1,9 +1,10 @@
 import yargs from 'yargs';
-import { deploy, logs, status, teardown, DEFAULT_VLLM_IMAGE, type DeployOptions } from './deploy.js';
+import { deploy, findStrays, logs, status, teardown, DEFAULT_VLLM_IMAGE, type DeployOptions, type Strays } from './deploy.js';
 import { DeployConfigError } from './errors.js';
 import { LambdaClient } from './lambda-client.js';
 import { loadSecrets, makeRedactor } from './secrets.js';
-import { DEFAULT_STATE_DIR } from './state.js';
+import { preflight } from './preflight.js';
+import { DEFAULT_STATE_DIR, readDeploymentState } from './state.js';
 
 export type CliIo = {
   argv: string[];
@@ -132,8 +133,13 @@ export async function runCli(io: CliIo): Promise<number> {
     }
     if (args.status) {
       const entries = await status({ stateDir }, deps);
-      if (args.json) io.stdout(JSON.stringify(entries, null, 2) + '\n');
-      else if (entries.length === 0) io.stdout(`No deployments recorded in ${stateDir}.\n`);
+      const strays = await findStrays(await readDeploymentState(stateDir), args['lambda-api-url'] ? { lambdaApiUrl: args['lambda-api-url'] } : {}, deps);
+      const unaccounted = strays.pending.length + strays.untracked.length;
+      if (args.json) io.stdout(JSON.stringify({ deployments: entries, pending: strays.pending, untracked: strays.untracked, problem: strays.problem }, null, 2) + '\n');
+      else printStrays(strays, stateDir, io);
+      if (args.json) {
+        // printed above
+      } else if (entries.length === 0 && unaccounted === 0) io.stdout(`No deployments recorded in ${stateDir}.\n`);
       else {
         for (const e of entries) {
           const tunnel = e.tunnelStatus ? `${e.tunnelStatus.status}${e.tunnelStatus.restarts ? ` (${e.tunnelStatus.restarts} restarts)` : ''}` : 'unknown';
@@ -146,7 +152,7 @@ export async function runCli(io: CliIo): Promise<number> {
         }
         io.stdout(`Total so far: $${entries.reduce((s, e) => s + e.costUsd, 0).toFixed(2)}\n`);
       }
-      return entries.every((e) => e.healthy) ? 0 : 1;
+      return entries.every((e) => e.healthy) && unaccounted === 0 ? 0 : 1;
     }
     if (args.logs) {
       for (const entry of await logs({ stateDir, ...(names ? { names } : {}) }, deps)) io.stdout(`=== ${entry.name} ===\n${entry.log}\n`);
@@ -155,13 +161,31 @@ export async function runCli(io: CliIo): Promise<number> {
     if (args.down) {
       const result = await teardown({ stateDir, ...(names ? { names } : {}), ...(args['lambda-api-url'] ? { lambdaApiUrl: args['lambda-api-url'] } : {}) }, deps);
       io.stdout(
-        result.removed.length === 0
+        result.removed.length === 0 && result.strays.length === 0
           ? `No deployments to remove in ${stateDir}.\n`
-          : `Removed ${result.removed.map((r) => r.name).join(', ')} (about $${result.costUsd.toFixed(2)} spent).\n`,
+          : `Removed ${[...result.removed.map((r) => r.name), ...result.strays].join(', ')}` +
+              `${result.removed.length ? ` (about $${result.costUsd.toFixed(2)} spent on recorded deployments)` : ''}.\n`,
       );
       return result.messages.some((m) => m.startsWith('Could NOT')) ? 1 : 0;
     }
 
+    const checked = await preflight({
+      provider: args.host ? 'ssh' : 'lambda',
+      model: args.model,
+      instanceType: args['instance-type'],
+      sshKeyName: args['ssh-key-name'],
+      identityFile: args.identity ?? null,
+      secrets,
+      env: io.env,
+    });
+    for (const w of checked.warnings) log(`warning: ${w}`);
+    if (checked.missing.length > 0) {
+      throw new DeployConfigError(
+        `nothing was launched; missing ${checked.missing.length === 1 ? 'one prerequisite' : `${checked.missing.length} prerequisites`}:\n` +
+          checked.missing.map((m) => `  - ${m}`).join('\n') +
+          '\n(or use --status, --logs, --down, --list-types)',
+      );
+    }
     if (!args.model) throw new DeployConfigError('--model is required to deploy (or use --status, --logs, --down, --list-types).');
     const options: DeployOptions = {
       provider: args.host ? 'ssh' : 'lambda',
@@ -211,4 +235,20 @@ export async function runCli(io: CliIo): Promise<number> {
     io.stderr(`deploy:lambda: ${redact(message)}\n`);
     return error instanceof DeployConfigError ? 2 : 1;
   }
+}
+
+function printStrays(strays: Strays, stateDir: string, io: CliIo): void {
+  for (const p of strays.pending) {
+    io.stdout(
+      `${p.name}: instance ${p.instanceId} (${p.instanceType}, $${p.hourlyPriceUsd.toFixed(2)}/h, Lambda says ${p.instanceStatus ?? 'unknown'}) ` +
+        `was launched at ${p.launchedAt} but never provisioned; it bills until ended: npm run deploy:lambda -- --down\n`,
+    );
+  }
+  for (const i of strays.untracked) {
+    io.stdout(
+      `${i.name}: instance ${i.id} (${i.instanceType ?? 'unknown type'}, ${i.status}) was launched by this tool but is not in ${stateDir}; ` +
+        '--down terminates it\n',
+    );
+  }
+  if (strays.problem) io.stdout(`Note: ${strays.problem}.\n`);
 }

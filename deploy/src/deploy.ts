@@ -7,17 +7,22 @@ import {
   HealthCheckTimeoutError,
   HostCheckError,
   InsufficientCapacityError,
+  LambdaApiError,
   SshError,
   TunnelError,
   isDeployError,
 } from './errors.js';
-import { LambdaClient, type Instance, type LambdaClientOptions } from './lambda-client.js';
+import { LambdaClient, NETWORK_ERROR_STATUS, abortable, type Instance, type LambdaClientOptions } from './lambda-client.js';
 import { renderRemoteEnv, type ServeConfig } from './remote-env.js';
 import { makeRedactor, type Secrets } from './secrets.js';
 import { Ssh, execaExec, type Exec } from './ssh.js';
 import {
   DEFAULT_STATE_DIR,
+  INSTANCE_NAME_PREFIX,
   ensureDeploymentDir,
+  instanceNameFor,
+  writeLaunchRecord,
+  type LaunchRecord,
   keeperLogPath,
   readDeploymentRecord,
   readDeploymentState,
@@ -98,7 +103,10 @@ export type DeployDeps = {
   /** A ready client (tests); otherwise one is built from the secrets, the recorded API URL and `lambdaOptions`. */
   lambda?: LambdaClient;
   /** Rate-limit settings for clients built here (defaults follow Lambda's documented limits). */
-  lambdaOptions?: Pick<LambdaClientOptions, 'minIntervalMs' | 'launchSpacingMs' | 'maxRetries' | 'initialBackoffMs' | 'requestTimeoutMs'>;
+  lambdaOptions?: Pick<
+    LambdaClientOptions,
+    'minIntervalMs' | 'launchSpacingMs' | 'maxRetries' | 'initialBackoffMs' | 'requestTimeoutMs' | 'callTimeoutMs'
+  >;
   spawnKeeper?: (stateDir: string, name: string) => Promise<number>;
   signal?: AbortSignal;
 };
@@ -106,7 +114,11 @@ export type DeployDeps = {
 type Resolved = {
   fetch: typeof globalThis.fetch;
   now: () => number;
+  /** Not interrupted by the signal: clean-up uses it after an abort. */
   sleep: (ms: number) => Promise<void>;
+  /** A wait that the signal (Ctrl-C, SIGTERM) ends at once with its reason. */
+  wait: (ms: number) => Promise<void>;
+  signal: AbortSignal | undefined;
   exec: Exec;
   log: (line: string) => void;
   redact: (text: string) => string;
@@ -115,10 +127,13 @@ type Resolved = {
 function resolveDeps(deps: Omit<DeployDeps, 'secrets'> & { secrets: Secrets }): Resolved {
   const redact = makeRedactor(deps.secrets);
   const log = deps.log ?? ((line: string) => console.error(line));
+  const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   return {
     fetch: deps.fetch ?? globalThis.fetch,
     now: deps.now ?? Date.now,
-    sleep: deps.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms))),
+    sleep,
+    wait: (ms) => abortable(sleep(ms), deps.signal),
+    signal: deps.signal,
     exec: deps.exec ?? execaExec,
     log: (line) => log(redact(line)),
     redact,
@@ -295,7 +310,7 @@ async function launchInstances(
   }
   const running = (await lambda.listInstances()).filter((i) => i.status !== 'terminated' && i.status !== 'terminating');
   const region = options.region ?? type.regionsWithCapacity[0];
-  const reused = names.filter((n) => running.some((i) => i.name === n));
+  const reused = names.filter((n) => running.some((i) => i.name === instanceNameFor(n)));
   if (reused.length < names.length && (region === undefined || !type.regionsWithCapacity.includes(region))) {
     throw new InsufficientCapacityError(
       `Lambda has no capacity for ${type.name}${options.region ? ` in ${options.region}` : ''} right now` +
@@ -308,19 +323,25 @@ async function launchInstances(
   const ids: { name: string; id: string }[] = [];
   for (const name of names) {
     signal?.throwIfAborted();
-    const found = running.find((i) => i.name === name);
+    const instanceName = instanceNameFor(name);
+    const record = (id: string): LaunchRecord => ({
+      version: 1, name, instanceId: id, instanceName, lambdaApiUrl: lambda.baseUrl, launchedAt: new Date(d.now()).toISOString(),
+      instanceType: type.name, region: region ?? null, hourlyPriceUsd: type.hourlyPriceUsd,
+    });
+    const found = running.find((i) => i.name === instanceName);
     if (found) {
-      d.log(`Found instance ${found.id} already launched as "${name}"; reusing it.`);
+      d.log(`Found instance ${found.id} already launched as "${instanceName}"; reusing it.`);
       launched.push({ name, instanceId: found.id });
+      await writeLaunchRecord(stateDir, record(found.id));
       ids.push({ name, id: found.id });
       continue;
     }
-    d.log(`Launching ${type.name} in ${region} as "${name}" ($${type.hourlyPriceUsd.toFixed(2)}/h)…`);
-    const launchedIds = await lambda.launch({ regionName: region!, instanceTypeName: type.name, sshKeyName: options.sshKeyName, name });
-    const id = launchedIds[0];
-    if (id === undefined) throw new InsufficientCapacityError(`Lambda accepted the launch of "${name}" but started no instance.`, 200, null);
+    d.log(`Launching ${type.name} in ${region} as "${instanceName}" ($${type.hourlyPriceUsd.toFixed(2)}/h)…`);
+    const id = await launchOne(lambda, { regionName: region!, instanceTypeName: type.name, sshKeyName: options.sshKeyName, name: instanceName }, d);
+    // Recorded before anything else is awaited: from here on a kill of any kind leaves a trace --down can end.
     launched.push({ name, instanceId: id });
-    await ensureDeploymentDir(stateDir, name);
+    await writeLaunchRecord(stateDir, record(id));
+    d.log(`Launched ${id}; recorded in ${stateDir}/${name}/launch.json.`);
     ids.push({ name, id });
   }
   return Promise.all(
@@ -337,6 +358,30 @@ async function launchInstances(
   );
 }
 
+/**
+ * One launch call. When it gets no answer, the instance may exist all the same: look for it by its name before
+ * giving up, never launch a second one blindly.
+ */
+async function launchOne(
+  lambda: LambdaClient,
+  request: { regionName: string; instanceTypeName: string; sshKeyName: string; name: string },
+  d: Resolved,
+): Promise<string> {
+  let launchedIds: string[];
+  try {
+    launchedIds = await lambda.launch(request);
+  } catch (error) {
+    if (!(error instanceof LambdaApiError) || error.status !== NETWORK_ERROR_STATUS) throw error;
+    d.log(`The launch call got no answer; checking whether Lambda started "${request.name}" anyway…`);
+    const found = (await lambda.listInstances()).find((i) => i.name === request.name && i.status !== 'terminated');
+    if (!found) throw error;
+    return found.id;
+  }
+  const id = launchedIds[0];
+  if (id === undefined) throw new InsufficientCapacityError(`Lambda accepted the launch of "${request.name}" but started no instance.`, 200, null);
+  return id;
+}
+
 async function provision(
   record: DeploymentRecord,
   serve: ServeConfig,
@@ -349,7 +394,7 @@ async function provision(
   const ssh = new Ssh(sshTargetOf(stateDir, record), d.exec, d.redact);
   const where = `${record.sshUser}@${record.host}`;
   d.log(`${record.name}: connecting to ${where}…`);
-  const gpus = await preflight(ssh, where, serve, options, d);
+  const gpus = await hostCheck(ssh, where, serve, options, d);
   d.log(`${record.name}: ${gpus.docker}, GPUs: ${gpus.names.join('; ')}`);
 
   const dockerDir = options.dockerDir ?? DEFAULT_DOCKER_DIR;
@@ -361,10 +406,11 @@ async function provision(
   await ssh.run(['sh', '-c', 'mkdir -p "$1" && umask 077 && cat > "$1/.env"', 'sh', record.remoteDir], {
     input: renderRemoteEnv(serve, { vllmApiKey: deps.secrets.vllmApiKey!, ...(deps.secrets.hfToken ? { hfToken: deps.secrets.hfToken } : {}) }),
     what: 'write .env',
+    signal: d.signal,
   });
-  await ssh.copyFiles(files, record.remoteDir);
+  await ssh.copyFiles(files, record.remoteDir, d.signal);
   d.log(`${record.name}: pulling ${serve.image} and starting vLLM (${serve.model})…`);
-  await ssh.run(['bash', `${record.remoteDir}/serve.sh`, 'up'], { what: 'serve.sh up', timeoutMs: 30 * 60_000 });
+  await ssh.run(['bash', `${record.remoteDir}/serve.sh`, 'up'], { what: 'serve.sh up', timeoutMs: 30 * 60_000, signal: d.signal });
 
   await writeDeploymentRecord(stateDir, record);
   await (deps.spawnKeeper ?? spawnTunnelKeeper)(stateDir, record.name);
@@ -374,7 +420,7 @@ async function provision(
 }
 
 // Docker and GPU checks in one login; the markers keep the two answers apart.
-async function preflight(ssh: Ssh, where: string, serve: ServeConfig, options: DeployOptions, d: Resolved) {
+async function hostCheck(ssh: Ssh, where: string, serve: ServeConfig, options: DeployOptions, d: Resolved) {
   const script =
     'if v=$(docker version --format "{{.Server.Version}}" 2>&1); then echo "docker-ok $v"; else echo "docker-failed $v"; fi; ' +
     'echo "--gpus--"; nvidia-smi --query-gpu=name,memory.total --format=csv,noheader 2>&1 || echo "gpu-failed"';
@@ -383,13 +429,13 @@ async function preflight(ssh: Ssh, where: string, serve: ServeConfig, options: D
   let out: string;
   for (;;) {
     try {
-      out = (await ssh.run(['sh', '-c', script], { what: 'docker/GPU check', timeoutMs: 60_000 })).stdout;
+      out = (await ssh.run(['sh', '-c', script], { what: 'docker/GPU check', timeoutMs: 60_000, signal: d.signal })).stdout;
       break;
     } catch (error) {
       // A fresh instance can be `active` before sshd accepts logins: retry only connection failures.
       const pollMs = options.pollMs ?? 5000;
       if (!(error instanceof SshError) || error.exitCode !== 255 || d.now() + pollMs > deadline) throw error;
-      await d.sleep(pollMs);
+      await d.wait(pollMs);
     }
   }
   const [dockerPart = '', gpuPart = ''] = out.split('--gpus--');
@@ -425,7 +471,7 @@ async function waitHealthy(
     if (d.now() > tunnelDeadline) {
       throw new TunnelError(`${record.name}: the SSH tunnel to ${record.host} did not come up within 60 s; see ${keeperLogPath(stateDir, record.name)}.`);
     }
-    await d.sleep(Math.min(options.healthPollMs ?? 5000, 200));
+    await d.wait(Math.min(options.healthPollMs ?? 5000, 200));
   }
   const timeoutMs = options.healthTimeoutMs ?? 20 * 60_000;
   const deadline = d.now() + timeoutMs;
@@ -436,7 +482,7 @@ async function waitHealthy(
     const tunnel = await readTunnelStatus(stateDir, record.name);
     if (tunnel?.status === 'failed') throw new TunnelError(`${record.name}: ${tunnel.message ?? 'the SSH tunnel failed'}`);
     try {
-      const response = await d.fetch(`${url}/health`, { signal: AbortSignal.timeout(5000) });
+      const response = await d.fetch(`${url}/health`, { signal: withTimeout(5000, signal) });
       if (response.ok) break;
       lastProblem = `/health answered HTTP ${response.status}`;
     } catch (error) {
@@ -454,9 +500,9 @@ async function waitHealthy(
         log,
       );
     }
-    await d.sleep(options.healthPollMs ?? 5000);
+    await d.wait(options.healthPollMs ?? 5000);
   }
-  const models = await d.fetch(`${record.endpoint}/models`, { headers: { authorization: `Bearer ${apiKey}` }, signal: AbortSignal.timeout(10_000) });
+  const models = await d.fetch(`${record.endpoint}/models`, { headers: { authorization: `Bearer ${apiKey}` }, signal: withTimeout(10_000, signal) });
   if (!models.ok) throw new HealthCheckTimeoutError(`${record.name}: GET /v1/models answered HTTP ${models.status}; check VLLM_API_KEY.`, '');
   const body = (await models.json()) as { data?: { id?: unknown }[] };
   const ids = (body.data ?? []).map((m) => String(m.id));
@@ -464,6 +510,9 @@ async function waitHealthy(
     throw new HealthCheckTimeoutError(`${record.name}: the server serves ${ids.join(', ') || 'no model'}, not "${record.servedModelName}".`, '');
   }
 }
+
+const withTimeout = (ms: number, signal: AbortSignal | undefined): AbortSignal =>
+  signal ? AbortSignal.any([AbortSignal.timeout(ms), signal]) : AbortSignal.timeout(ms);
 
 async function cleanUp(
   launched: { name: string; instanceId: string | null }[],
@@ -486,7 +535,10 @@ async function cleanUp(
       await terminateAndConfirm(lambda, ids, d);
       notes.push(`Terminated instance(s) ${ids.join(', ')}; nothing is left running.`);
     } catch (error) {
-      notes.push(`Could NOT terminate ${ids.join(', ')} (${(error as Error).message}): terminate them in the Lambda console now, billing continues.`);
+      notes.push(
+        `Could NOT terminate ${ids.join(', ')} (${(error as Error).message}); they stay recorded in ${stateDir}: ` +
+          '`npm run deploy:lambda -- --status` shows them and `--down` ends them (or use the Lambda console). Billing continues until then.',
+      );
       return notes.join('\n');
     }
   } else if (stopContainers) {
@@ -526,7 +578,13 @@ export type TeardownOptions = {
   lambdaApiUrl?: string;
 };
 
-export type TeardownResult = { removed: Deployment[]; costUsd: number; messages: string[] };
+export type TeardownResult = {
+  removed: Deployment[];
+  costUsd: number;
+  messages: string[];
+  /** Instance ids of pending launches and untracked instances that were terminated. */
+  strays: string[];
+};
 
 /** Stops tunnels, containers (own hosts) and terminates Lambda instances, then forgets them. */
 export async function teardown(options: TeardownOptions, deps: DeployDeps): Promise<TeardownResult> {
@@ -535,7 +593,7 @@ export async function teardown(options: TeardownOptions, deps: DeployDeps): Prom
   const state = await readDeploymentState(stateDir);
   const selected = options.names ? state.deployments.filter((x) => options.names!.includes(x.name)) : state.deployments;
   if (options.names) {
-    const unknown = options.names.filter((n) => !state.deployments.some((x) => x.name === n));
+    const unknown = options.names.filter((n) => !state.deployments.some((x) => x.name === n) && !state.pending.some((p) => p.name === n));
     if (unknown.length) throw new DeployConfigError(`no deployment named ${unknown.join(', ')} in ${stateDir} (see --status).`);
   }
   const messages: string[] = [];
@@ -563,8 +621,74 @@ export async function teardown(options: TeardownOptions, deps: DeployDeps): Prom
     }
   }
   for (const x of selected) if (!failed.has(x.name)) await removeDeploymentDir(stateDir, x.name);
+  const strays = await endStrays(state, options, deps, d, messages);
   for (const m of messages) d.log(m);
-  return { removed: selected.filter((x) => !failed.has(x.name)), costUsd, messages };
+  return { removed: selected.filter((x) => !failed.has(x.name)), costUsd, messages, strays };
+}
+
+/** Terminates launches that never became deployments, and (without --name) instances .deploy/ does not know. */
+async function endStrays(
+  state: Awaited<ReturnType<typeof readDeploymentState>>,
+  options: TeardownOptions,
+  deps: DeployDeps,
+  d: Resolved,
+  messages: string[],
+): Promise<string[]> {
+  const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
+  const pending = state.pending.filter((p) => !options.names || options.names.includes(p.name));
+  const found = await findStrays(state, options, deps);
+  if (found.lambda === null) {
+    if (pending.length) messages.push(`Could NOT terminate ${pending.map((p) => p.instanceId).join(', ')}: ${found.problem}`);
+    return [];
+  }
+  const untracked = options.names ? [] : found.untracked;
+  const ids = [...pending.map((p) => p.instanceId), ...untracked.map((i) => i.id)];
+  if (ids.length === 0) return [];
+  try {
+    await terminateAndConfirm(found.lambda, ids, d);
+  } catch (error) {
+    messages.push(`Could NOT terminate ${ids.join(', ')}: ${d.redact((error as Error).message)}. Retry --down or use the Lambda console.`);
+    return [];
+  }
+  for (const p of pending) await removeDeploymentDir(stateDir, p.name);
+  if (pending.length) messages.push(`Terminated ${pending.map((p) => `${p.instanceId} ("${p.name}", launched but never provisioned)`).join(', ')}.`);
+  if (untracked.length) messages.push(`Terminated ${untracked.map((i) => `${i.id} ("${i.name}", not in ${stateDir})`).join(', ')}.`);
+  return ids;
+}
+
+export type Strays = {
+  /** Launched (launch.json) but never provisioned: the deploy was interrupted, crashed or could not terminate. */
+  pending: Array<LaunchRecord & { instanceStatus: string | null }>;
+  /** Running instances named `deepconf-…` that .deploy/ does not know (another checkout, a lost state dir, a crash). */
+  untracked: Instance[];
+  /** Why Lambda could not be asked (no key, no answer), or null. */
+  problem: string | null;
+  lambda: LambdaClient | null;
+};
+
+/** What bills on Lambda without a complete deployment record: what --status warns about and --down ends. */
+export async function findStrays(
+  state: Awaited<ReturnType<typeof readDeploymentState>>,
+  options: { lambdaApiUrl?: string },
+  deps: Partial<DeployDeps>,
+): Promise<Strays> {
+  const url = options.lambdaApiUrl ?? state.pending[0]?.lambdaApiUrl ?? state.deployments.find((x) => x.lambdaApiUrl)?.lambdaApiUrl ?? undefined;
+  const pending = state.pending.map((p) => ({ ...p, instanceStatus: null as string | null }));
+  if (!deps.lambda && !deps.secrets?.lambdaApiKey) {
+    return { pending, untracked: [], problem: 'LAMBDA_API_KEY is not set, so Lambda was not asked for instances this tool launched', lambda: null };
+  }
+  const lambda = lambdaClientFor(url ? { lambdaApiUrl: url } : {}, { ...deps, secrets: deps.secrets ?? {} });
+  let instances: Instance[];
+  try {
+    instances = await lambda.listInstances();
+  } catch (error) {
+    return { pending, untracked: [], problem: `could not list Lambda instances: ${(error as Error).message}`, lambda: null };
+  }
+  const known = new Set([...state.deployments.map((x) => x.instanceId), ...state.pending.map((p) => p.instanceId)]);
+  for (const p of pending) p.instanceStatus = instances.find((i) => i.id === p.instanceId)?.status ?? 'not listed';
+  const live = (i: Instance) => i.status !== 'terminated' && i.status !== 'terminating';
+  const untracked = instances.filter((i) => live(i) && !known.has(i.id) && (i.name ?? '').startsWith(INSTANCE_NAME_PREFIX));
+  return { pending, untracked, problem: null, lambda };
 }
 
 export type StatusEntry = Deployment & { healthy: boolean; uptimeHours: number; costUsd: number; instanceStatus: string | null };

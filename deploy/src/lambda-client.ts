@@ -70,11 +70,47 @@ export type LambdaClientOptions = {
   maxRetries?: number;
   /** First backoff after a 429 when no Retry-After is given. Default 10000 ms. */
   initialBackoffMs?: number;
-  /** Per-request timeout, so an unreachable API fails instead of hanging. Default 30000 ms. */
+  /** Per-attempt timeout, so an unreachable API fails instead of hanging. Default 20000 ms. */
   requestTimeoutMs?: number;
+  /**
+   * Deadline of one call, retries and backoff included (the rate gate's wait is not counted). Default 25000 ms,
+   * so with no network `--list-types` fails within 30 s, naming the endpoint.
+   */
+  callTimeoutMs?: number;
 };
 
+/** The error of a call that got no HTTP answer at all (network down, DNS, refused, deadline). */
+export const NETWORK_ERROR_STATUS = 0;
+
+// fetch wraps the socket error: its code (ENOTFOUND, ECONNREFUSED, …) is what tells the user what happened.
+function describeNetworkError(error: unknown): string {
+  const e = error as Error & { cause?: { code?: string; message?: string } };
+  if (e?.name === 'TimeoutError' || e?.name === 'AbortError') return 'no answer in time';
+  const cause = e?.cause?.code ?? e?.cause?.message;
+  return cause ? `${e.message}: ${cause}` : String(e?.message ?? error);
+}
+
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** `wait`, or the signal's reason as soon as it aborts (a Ctrl-C must not sit out a poll interval). */
+export function abortable<T>(wait: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return wait;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    wait.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        reject(e);
+      },
+    );
+  });
+}
 
 /** Thin typed client over the five Lambda Cloud endpoints deploy needs. One gate per client instance. */
 export class LambdaClient {
@@ -88,6 +124,7 @@ export class LambdaClient {
   readonly #maxRetries: number;
   readonly #initialBackoffMs: number;
   readonly #requestTimeoutMs: number;
+  readonly #callTimeoutMs: number;
   #gate: Promise<void> = Promise.resolve();
   #lastRequestAt = Number.NEGATIVE_INFINITY;
   #lastLaunchAt = Number.NEGATIVE_INFINITY;
@@ -105,7 +142,8 @@ export class LambdaClient {
     this.#launchSpacingMs = options.launchSpacingMs ?? 12_000;
     this.#maxRetries = options.maxRetries ?? 6;
     this.#initialBackoffMs = options.initialBackoffMs ?? 10_000;
-    this.#requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.#requestTimeoutMs = options.requestTimeoutMs ?? 20_000;
+    this.#callTimeoutMs = options.callTimeoutMs ?? 25_000;
   }
 
   async listInstanceTypes(): Promise<InstanceType[]> {
@@ -190,7 +228,7 @@ export class LambdaClient {
             'it was not ready in time (raise --active-timeout, or try another region/instance type).',
         );
       }
-      await this.#sleep(options.pollMs);
+      await abortable(this.#sleep(options.pollMs), options.signal);
     }
   }
 
@@ -201,11 +239,15 @@ export class LambdaClient {
     schema: T,
     isLaunch = false,
   ): Promise<z.infer<T>> {
+    const url = this.baseUrl + path;
+    let deadline = Number.POSITIVE_INFINITY;
     for (let attempt = 0; ; attempt++) {
       await this.#waitTurn(isLaunch);
+      if (attempt === 0) deadline = this.#now() + this.#callTimeoutMs;
+      const left = deadline - this.#now();
       let response: Response;
       try {
-        response = await this.#fetch(this.baseUrl + path, {
+        response = await this.#fetch(url, {
           method,
           headers: {
             authorization: `Bearer ${this.#apiKey}`,
@@ -213,19 +255,32 @@ export class LambdaClient {
             ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
           },
           ...(payload === undefined ? {} : { body: JSON.stringify(payload) }),
-          signal: AbortSignal.timeout(this.#requestTimeoutMs),
+          signal: AbortSignal.timeout(Math.max(1, Math.min(this.#requestTimeoutMs, left))),
         });
       } catch (error) {
-        if (attempt < this.#maxRetries) {
-          await this.#sleep(this.#backoff(attempt, null));
+        // No answer at all. A launch is never re-sent blindly: it may have started an instance (the caller looks
+        // for it by name). Otherwise retry twice, quickly, within the call's deadline.
+        const pause = 1000 * 2 ** attempt;
+        if (!isLaunch && attempt < Math.min(2, this.#maxRetries) && this.#now() + pause < deadline) {
+          await this.#sleep(pause);
           continue;
         }
-        throw new LambdaApiError(`Lambda API ${method} ${this.baseUrl}${path}: network error (${(error as Error).message}).`, 0, null);
+        throw new LambdaApiError(
+          `Lambda API ${method} ${url}: no answer (${describeNetworkError(error)}) after ${attempt + 1} attempt(s) in ` +
+            `${Math.round((this.#now() - deadline + this.#callTimeoutMs) / 1000)} s. Check the network ` +
+            '(or --lambda-api-url); nothing further was sent.',
+          NETWORK_ERROR_STATUS,
+          null,
+          { cause: error },
+        );
       }
       const text = await response.text();
       if ((response.status === 429 || response.status >= 500) && attempt < this.#maxRetries) {
-        await this.#sleep(this.#backoff(attempt, response.headers.get('retry-after')));
-        continue;
+        const pause = this.#backoff(attempt, response.headers.get('retry-after'));
+        if (this.#now() + pause < deadline) {
+          await this.#sleep(pause);
+          continue;
+        }
       }
       let json: unknown;
       try {

@@ -17,7 +17,7 @@ export type ExecResult = { exitCode: number | null; stdout: string; stderr: stri
 export type Exec = (
   file: string,
   args: readonly string[],
-  options?: { input?: string; timeoutMs?: number },
+  options?: { input?: string; timeoutMs?: number; signal?: AbortSignal },
 ) => Promise<ExecResult>;
 
 export const execaExec: Exec = async (file, args, options = {}) => {
@@ -26,7 +26,10 @@ export const execaExec: Exec = async (file, args, options = {}) => {
     stdin: options.input === undefined ? 'ignore' : 'pipe',
     ...(options.input === undefined ? {} : { input: options.input }),
     ...(options.timeoutMs === undefined ? {} : { timeout: options.timeoutMs }),
+    // Ctrl-C / SIGTERM during `serve.sh up` (a long image pull) must not wait the pull out.
+    ...(options.signal === undefined ? {} : { cancelSignal: options.signal }),
   });
+  options.signal?.throwIfAborted();
   return {
     exitCode: result.exitCode ?? null,
     stdout: String(result.stdout ?? ''),
@@ -77,11 +80,18 @@ export class Ssh {
   ) {}
 
   /** Runs argv on the remote host; throws SshError (redacted stderr) on a non-zero exit. */
-  async run(argv: readonly string[], options: { input?: string; timeoutMs?: number; what?: string } = {}): Promise<ExecResult> {
+  async run(
+    argv: readonly string[],
+    options: { input?: string; timeoutMs?: number; what?: string; signal?: AbortSignal | undefined } = {},
+  ): Promise<ExecResult> {
     const result = await this.exec(
       'ssh',
       [...sshOptions(this.target), '-p', String(this.target.port), sshDestination(this.target), '--', argv.map(shellQuote).join(' ')],
-      { ...(options.input === undefined ? {} : { input: options.input }), timeoutMs: options.timeoutMs ?? 120_000 },
+      {
+        ...(options.input === undefined ? {} : { input: options.input }),
+        timeoutMs: options.timeoutMs ?? 120_000,
+        ...(options.signal ? { signal: options.signal } : {}),
+      },
     );
     if (result.exitCode !== 0) {
       const stderr = this.redact(result.stderr.trim()).slice(-2000);
@@ -93,11 +103,11 @@ export class Ssh {
   }
 
   /** Copies files (not directories) into remoteDir, which must exist. */
-  async copyFiles(localFiles: readonly string[], remoteDir: string): Promise<void> {
+  async copyFiles(localFiles: readonly string[], remoteDir: string, signal?: AbortSignal): Promise<void> {
     const result = await this.exec(
       'scp',
       ['-q', ...sshOptions(this.target), '-P', String(this.target.port), ...localFiles, `${sshDestination(this.target)}:${remoteDir}/`],
-      { timeoutMs: 120_000 },
+      { timeoutMs: 120_000, ...(signal ? { signal } : {}) },
     );
     if (result.exitCode !== 0) {
       const stderr = this.redact(result.stderr.trim()).slice(-2000);

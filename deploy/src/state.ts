@@ -51,14 +51,42 @@ export const tunnelStatusSchema = z.object({
 });
 export type TunnelStatus = z.infer<typeof tunnelStatusSchema>;
 
+/**
+ * Written the moment Lambda's launch call returns, before any wait: whatever happens next (Ctrl-C, SIGTERM, a
+ * crash, kill -9), `--status` shows the instance and `--down` terminates it.
+ */
+export const launchRecordSchema = z.object({
+  version: z.literal(1),
+  name: z.string(),
+  instanceId: z.string(),
+  /** The Lambda instance name (always starts with INSTANCE_NAME_PREFIX). */
+  instanceName: z.string(),
+  lambdaApiUrl: z.string(),
+  launchedAt: z.string(),
+  instanceType: z.string(),
+  region: z.string().nullable(),
+  hourlyPriceUsd: z.number().nonnegative(),
+});
+export type LaunchRecord = z.infer<typeof launchRecordSchema>;
+
+/** Every Lambda instance this tool launches is named with this prefix, so `--status` / `--down` can find strays. */
+export const INSTANCE_NAME_PREFIX = 'deepconf-';
+export const instanceNameFor = (name: string) => (name.startsWith(INSTANCE_NAME_PREFIX) ? name : `${INSTANCE_NAME_PREFIX}${name}`);
+
 export type Deployment = DeploymentRecord & { tunnelStatus: TunnelStatus | null };
-export type DeploymentState = { dir: string; deployments: Deployment[] };
+export type DeploymentState = {
+  dir: string;
+  deployments: Deployment[];
+  /** Instances launched but never provisioned (the deploy was interrupted or crashed): billing, not serving. */
+  pending: LaunchRecord[];
+};
 
 export const deploymentDir = (stateDir: string, name: string) => join(stateDir, name);
 export const knownHostsPath = (stateDir: string, name: string) => join(stateDir, name, 'known_hosts');
 export const keeperLogPath = (stateDir: string, name: string) => join(stateDir, name, 'keeper.log');
 const recordPath = (stateDir: string, name: string) => join(stateDir, name, 'deployment.json');
 const tunnelPath = (stateDir: string, name: string) => join(stateDir, name, 'tunnel.json');
+const launchPath = (stateDir: string, name: string) => join(stateDir, name, 'launch.json');
 
 /**
  * Reads every deployment recorded under `dir` (one sub-directory each). A missing dir means no
@@ -69,18 +97,28 @@ export async function readDeploymentState(dir: string = DEFAULT_STATE_DIR): Prom
   try {
     entries = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { dir, deployments: [] };
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { dir, deployments: [], pending: [] };
     throw error;
   }
   const deployments: Deployment[] = [];
+  const pending: LaunchRecord[] = [];
   for (const name of entries.sort()) {
     const record = await readJson(recordPath(dir, name), deploymentRecordSchema);
-    // A directory without a record is a launch that never got far enough to write one.
-    if (record === null) continue;
+    if (record === null) {
+      // No deployment record: a launch that was interrupted before provisioning finished (or never launched).
+      const launch = await readJson(launchPath(dir, name), launchRecordSchema);
+      if (launch !== null) pending.push(launch);
+      continue;
+    }
     const tunnelStatus = await readJson(tunnelPath(dir, name), tunnelStatusSchema);
     deployments.push({ ...record, tunnelStatus });
   }
-  return { dir, deployments };
+  return { dir, deployments, pending };
+}
+
+export async function writeLaunchRecord(dir: string, record: LaunchRecord): Promise<void> {
+  await ensureDeploymentDir(dir, record.name);
+  await writeJsonAtomic(launchPath(dir, record.name), launchRecordSchema.parse(record));
 }
 
 export async function readDeploymentRecord(dir: string, name: string): Promise<DeploymentRecord | null> {

@@ -34,7 +34,7 @@ const record = (over: Partial<DeploymentRecord> = {}): DeploymentRecord => ({
 
 describe('deployment state', () => {
   test('a missing state dir means no deployments', async () => {
-    expect(await readDeploymentState('/nonexistent/.deploy')).toEqual({ dir: '/nonexistent/.deploy', deployments: [] });
+    expect(await readDeploymentState('/nonexistent/.deploy')).toEqual({ dir: '/nonexistent/.deploy', deployments: [], pending: [] });
   });
 
   test('records round-trip with their tunnel status; half-written launches are skipped', async () => {

@@ -15,6 +15,10 @@ export type FakeLambdaScenario = {
   ip?: string;
   /** Answer this many requests with 429 first. */
   rateLimitFirst?: number;
+  /** Terminate answers HTTP 500 (mutable: a test can heal it). */
+  failTerminate?: boolean;
+  /** Models the fake Hugging Face hub (`/api/models/<id>`, no auth) says are gated. */
+  gatedModels?: string[];
 };
 
 type FakeInstance = { id: string; name: string; status: string; ip: string | null; polls: number };
@@ -26,6 +30,11 @@ export type FakeLambda = {
   requests: { method: string; path: string; at: number }[];
   instances: Map<string, FakeInstance>;
   running(): FakeInstance[];
+  /** An instance launched by someone else (another checkout): it is in the API, not in this .deploy/. */
+  addInstance(name: string, status?: string): FakeInstance;
+  scenario: FakeLambdaScenario;
+  /** The fake Hugging Face hub's base URL (for HF_ENDPOINT). */
+  hubUrl: string;
   close(): Promise<void>;
 };
 
@@ -61,6 +70,8 @@ export async function startFakeLambda(scenario: FakeLambdaScenario): Promise<Fak
 
   const server: Server = createServer((req, res) => {
     void (async () => {
+      const hub = /^\/hf\/api\/models\/(.+)$/.exec(req.url ?? '');
+      if (hub) return send(res, 200, { id: decodeURIComponent(hub[1]!), gated: (scenario.gatedModels ?? []).includes(decodeURIComponent(hub[1]!)) ? 'manual' : false });
       const path = (req.url ?? '').replace(/^\/api\/v1/, '');
       requests.push({ method: req.method ?? '', path, at: Date.now() });
       if (req.headers.authorization !== `Bearer ${scenario.apiKey}`) return error(res, 401, 'global/invalid-api-key', 'API key was invalid, expired, or deleted.');
@@ -106,6 +117,9 @@ export async function startFakeLambda(scenario: FakeLambdaScenario): Promise<Fak
         instances.set(id, { id, name: String(b['name']), status: 'booting', ip: null, polls: 0 });
         return send(res, 200, { data: { instance_ids: [id] } });
       }
+      if (req.method === 'POST' && path === '/instance-operations/terminate' && scenario.failTerminate) {
+        return error(res, 500, 'global/internal', 'terminate is broken in this test');
+      }
       if (req.method === 'POST' && path === '/instance-operations/terminate') {
         const ids = (await body(req))['instance_ids'] as string[];
         const done = [];
@@ -130,6 +144,14 @@ export async function startFakeLambda(scenario: FakeLambdaScenario): Promise<Fak
     requests,
     instances,
     running: () => [...instances.values()].filter((i) => i.status !== 'terminated'),
+    addInstance: (name, status = 'active') => {
+      const id = `inst-${next++}`;
+      const instance = { id, name, status, ip: '127.0.0.1', polls: 0 };
+      instances.set(id, instance);
+      return instance;
+    },
+    scenario,
+    hubUrl: `http://127.0.0.1:${port}/hf`,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
