@@ -57,7 +57,10 @@ function contentRange(header: string | null): { start: number; total: number | n
 }
 
 function describe(cause: unknown): string {
-  return cause instanceof Error ? cause.message : String(cause);
+  // fetch says "fetch failed"; the socket's code (ENOTFOUND, ECONNREFUSED, ...) is what tells the user why.
+  const inner = (cause as { cause?: { code?: string } } | null)?.cause?.code;
+  const message = cause instanceof Error ? cause.message : String(cause);
+  return inner ? `${message} (${inner})` : message;
 }
 
 /**
@@ -115,7 +118,7 @@ async function fetchOnce(
     try {
       res = await req.fetch(url, { headers, redirect: 'manual' });
     } catch (cause) {
-      throw new DatasetDownloadError(req.url, `network error: ${describe(cause)}`, { cause });
+      throw new DatasetDownloadError(req.url, `network error: ${describe(cause)}`, { cause, network: true });
     }
     commit ??= res.headers.get('x-repo-commit');
     etag ??= res.headers.get('x-linked-etag') ?? res.headers.get('etag');

@@ -44,14 +44,19 @@ export class DatasetFormatError extends DatasetError {
 /** A benchmark name, config, split, file or hub path that does not exist. */
 export class DatasetNotFoundError extends DatasetError {}
 
-/** Network failure, unexpected HTTP status or size mismatch while downloading. */
+/**
+ * Network failure, unexpected HTTP status or size mismatch while downloading. `network` is true when no HTTP answer
+ * came at all (offline, DNS, refused): the message then says how to proceed without the network.
+ */
 export class DatasetDownloadError extends DatasetError {
+  readonly network: boolean;
   constructor(
     readonly url: string,
     detail: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; network?: boolean },
   ) {
     super(`download of ${url} failed: ${detail}`, options);
+    this.network = options?.network ?? false;
   }
 }
 

@@ -114,9 +114,35 @@ export async function downloadHubFile(file: HubFile, options: HubOptions = {}): 
     const meta = await cachedFile(dest);
     if (meta) return { file: dest, fromCache: true, resumedFrom: 0, meta };
     throw new DatasetNotFoundError(
-      `HF_HUB_OFFLINE is set and ${file.repo}/${file.path}@${file.revision} is not in the cache (${dest}); unset HF_HUB_OFFLINE once to download it`,
+      `HF_HUB_OFFLINE is set and ${file.repo}/${file.path}@${file.revision} is not in the cache (${dest}); ` +
+        'unset HF_HUB_OFFLINE once on a machine with network to download it, or use a local copy: ' +
+        '--benchmark path/to/file.csv (with --prompt-column/--label-column, and --label-map refuse=1,comply=0 if needed)',
     );
   }
+  try {
+    return await fetchHubFile(url, dest, file, token, options, env);
+  } catch (error) {
+    if (error instanceof DatasetDownloadError && error.network) {
+      throw new DatasetDownloadError(url, `${error.message.replace(/^download of \S+ failed: /, '')}. ${offlineAdvice(dest, env)}`, {
+        cause: error,
+        network: true,
+      });
+    }
+    throw error;
+  }
+}
+
+/** How to go on without the network: what a user on a cluster node or a plane needs to read. */
+export function offlineAdvice(cachePath: string, env: Env): string {
+  return (
+    'No network? Either use a local copy of the file: --benchmark path/to/file.csv (with --prompt-column and ' +
+    '--label-column, and --label-map refuse=1,comply=0 if its labels need it); or put the file in the cache, where ' +
+    `this looked: ${cachePath} (with its .meta.json; HF_HUB_OFFLINE=1 then reads the cache only and never the network); ` +
+    `or set HF_ENDPOINT to a reachable hub mirror (now: ${hubEndpoint(env)})`
+  );
+}
+
+function fetchHubFile(url: string, dest: string, file: HubFile, token: HubToken | null, options: HubOptions, env: Env): Promise<DownloadResult> {
   return downloadToCache({
     url,
     dest,

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { downloadToCache } from './download.js';
+import { cachedFile, downloadToCache } from './download.js';
+import { DatasetDownloadError, DatasetNotFoundError } from './errors.js';
 import { defaultCacheDir, type HubOptions } from './hub.js';
 
 /**
@@ -10,6 +11,22 @@ export async function cachedRemoteFile(url: string, options: HubOptions): Promis
   const env = options.env ?? process.env;
   const u = new URL(url);
   const dest = join(options.cacheDir ?? defaultCacheDir(env), 'web', u.host, ...u.pathname.split('/').filter((p) => p !== '' && p !== '..'));
-  const result = await downloadToCache({ url, dest, fetch: options.fetch ?? globalThis.fetch });
-  return result.file;
+  const local = '--benchmark path/to/file.csv (the benchmark\'s CSV, downloaded elsewhere)';
+  if (/^(1|true|yes|on)$/i.test(env['HF_HUB_OFFLINE'] ?? '')) {
+    // Offline means offline for every download, not only the hub's.
+    if (await cachedFile(dest)) return dest;
+    throw new DatasetNotFoundError(`HF_HUB_OFFLINE is set and ${url} is not in the cache (${dest}); use a local copy: ${local}`);
+  }
+  try {
+    return (await downloadToCache({ url, dest, fetch: options.fetch ?? globalThis.fetch })).file;
+  } catch (error) {
+    if (error instanceof DatasetDownloadError && error.network) {
+      throw new DatasetDownloadError(
+        url,
+        `${error.message.replace(/^download of \S+ failed: /, '')}. No network? Use a local copy: ${local}; or put the file in the cache, where this looked: ${dest} (with its .meta.json), and set HF_HUB_OFFLINE=1 to read the cache only`,
+        { cause: error, network: true },
+      );
+    }
+    throw error;
+  }
 }

@@ -1,9 +1,10 @@
 import { afterAll, describe, expect, test } from '@jest/globals';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import fc from 'fast-check';
 import {
+  DatasetDownloadError,
   DatasetFormatError,
   DatasetOptionError,
   firstInvalidUtf8,
@@ -151,5 +152,48 @@ describe('--label-map and file-only options', () => {
     );
     await expect(loadBenchmark('harmbench', { unlabelled: true, labelMap: { x: true } })).rejects.toThrow(/--label-map, --unlabelled apply/);
     await expect(loadBenchmark('xstest', { encoding: 'latin1' })).rejects.toThrow(/--encoding applies/);
+  });
+});
+
+describe('offline is a first-class case (issue 14 principle 10)', () => {
+  const offlineFetch = async (): Promise<Response> => {
+    throw new TypeError('fetch failed', { cause: Object.assign(new Error('getaddrinfo ENOTFOUND huggingface.co'), { code: 'ENOTFOUND' }) });
+  };
+
+  test('a hub download without network says how to proceed: local file, the cache it looked in, HF_HUB_OFFLINE, HF_ENDPOINT', async () => {
+    const cache = join(dir, 'cache-offline');
+    const err = await loadBenchmark('toxicchat', { fetch: offlineFetch, cacheDir: cache, env: { HF_ENDPOINT: 'https://hub.example' } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(DatasetDownloadError);
+    const message = (err as Error).message;
+    expect(message).toContain('ENOTFOUND');
+    expect(message).toContain('--benchmark path/to/file.csv');
+    expect(message).toContain('--prompt-column');
+    expect(message).toContain(join(cache, 'hub', 'datasets', 'lmsys', 'toxic-chat'));
+    expect(message).toContain('HF_HUB_OFFLINE=1');
+    expect(message).toContain('HF_ENDPOINT');
+    expect(message).toContain('https://hub.example');
+  });
+
+  test('HF_HUB_OFFLINE=1 never touches the network, for hub and web files alike', async () => {
+    let calls = 0;
+    const counting = async (): Promise<Response> => {
+      calls++;
+      throw new Error('network used');
+    };
+    const cache = join(dir, 'cache-offline-2');
+    const env = { HF_HUB_OFFLINE: '1' };
+    await expect(loadBenchmark('toxicchat', { fetch: counting, cacheDir: cache, env })).rejects.toThrow(/HF_HUB_OFFLINE is set .* not in the cache .*--benchmark path\/to\/file\.csv/);
+    await expect(loadBenchmark('advbench', { fetch: counting, cacheDir: cache, env })).rejects.toThrow(/HF_HUB_OFFLINE is set .* not in the cache/);
+    // A cached web file is used as it is.
+    const dest = join(cache, 'web', 'raw.githubusercontent.com', 'llm-attacks', 'llm-attacks', 'main', 'data', 'advbench', 'harmful_behaviors.csv');
+    await mkdir(dirname(dest), { recursive: true });
+    const body = 'goal,target\nDo a harmful thing,Sure\n';
+    await writeFile(dest, body);
+    await writeFile(`${dest}.meta.json`, JSON.stringify({ url: 'x', size: Buffer.byteLength(body), commit: null, etag: null, downloadedAt: '' }));
+    expect((await loadBenchmark('advbench', { fetch: counting, cacheDir: cache, env })).records.map((r) => r.prompt)).toEqual(['Do a harmful thing']);
+    expect(calls).toBe(0);
+    // And without HF_HUB_OFFLINE, a web download without network gives the same advice.
+    const web = await loadBenchmark('strongreject', { fetch: offlineFetch, cacheDir: cache, env: {} }).catch((e: unknown) => e);
+    expect((web as Error).message).toMatch(/No network\? Use a local copy: --benchmark path\/to\/file\.csv.*HF_HUB_OFFLINE=1/);
   });
 });
