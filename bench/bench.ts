@@ -3,6 +3,7 @@ import { measureAbort, type AbortOptions, type AbortResult } from './abort.js';
 import { startEmulatorProcess, type EmulatorProcess, type EmulatorProcessOptions } from './emulator-process.js';
 import { runBenchExperiment, type ExperimentOptions } from './experiment.js';
 import { measureMemory, type MemoryOptions } from './memory.js';
+import { measureReportRead, type ReportReadOptions } from './report-read.js';
 import type { InstanceInput } from '@deepconf-safety/runner';
 import { cycleInstances, xstestInstances } from './prompts.js';
 import { goals, loadAverage, machineInfo, type BenchResults, type EndToEndResult, type ThreadsResult } from './report.js';
@@ -32,7 +33,11 @@ export type BenchConfig = {
   memory: MemoryOptions;
   /** The end-to-end run again with this many trace threads (--client-threads), beside the single-threaded one. */
   threads: { clientThreads: number };
+  /** Report of a synthetic run store (issue 15 "read once"); `npm run bench -- --only report` runs it alone. */
+  reportRead?: ReportReadOptions;
 };
+
+const REPORT_STORE = { tracesPerPrompt: 8, warmup: 4, window: 64, keepPercent: 90, minTokens: 64, maxTokens: 512, seed: 1 };
 
 export const SIZES: Record<'full' | 'quick', BenchConfig> = {
   full: {
@@ -42,6 +47,7 @@ export const SIZES: Record<'full' | 'quick', BenchConfig> = {
     endToEnd: { prompts: 450, tracesPerPrompt: 8, warmup: 4, window: 64, maxNumSeqs: 256, tokensPerSecond: 80, concurrency: 320, sampleEveryMs: 100 },
     memory: { traces: 10_000, shortTraces: 2_000, tracesPerPrompt: 8, concurrency: 256 },
     threads: { clientThreads: 2 },
+    reportRead: { prompts: 10_000, ...REPORT_STORE },
   },
   quick: {
     mode: 'quick',
@@ -50,6 +56,7 @@ export const SIZES: Record<'full' | 'quick', BenchConfig> = {
     endToEnd: { prompts: 48, tracesPerPrompt: 8, warmup: 4, window: 64, maxNumSeqs: 64, tokensPerSecond: 160, concurrency: 80, sampleEveryMs: 100 },
     memory: { traces: 800, shortTraces: 160, tracesPerPrompt: 8, concurrency: 64 },
     threads: { clientThreads: 2 },
+    reportRead: { prompts: 500, ...REPORT_STORE },
   },
 };
 
@@ -109,6 +116,7 @@ export async function runBench(config: BenchConfig, log: (line: string) => void 
     stage = await withEmulator(e2eEmulator, runEndToEnd);
   }
   const { endToEnd, saturation, threads } = stage;
+  const reportRead = config.reportRead === undefined ? undefined : await timed('reportRead', () => measureReportRead(config.reportRead!, log));
 
   const finished = new Date();
   const partial = { throughput, abort, saturation, memory };
@@ -123,6 +131,7 @@ export async function runBench(config: BenchConfig, log: (line: string) => void 
     ...partial,
     endToEnd,
     threads,
+    ...(reportRead === undefined ? {} : { reportRead }),
     goals: goals(partial),
   };
 }

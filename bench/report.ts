@@ -1,3 +1,4 @@
+import type { ReportReadResult } from './report-read.js';
 import { cpus, loadavg } from 'node:os';
 import type { AbortResult } from './abort.js';
 import type { MemoryResult } from './memory.js';
@@ -57,6 +58,26 @@ export type ThreadsResult = {
 
 export type Goal = { goal: string; met: boolean };
 
+/** Issue 15: a 10,000-prompt x 8-trace run store is reported in under 30 s and under 500 MB RSS. */
+export const REPORT_GOAL = { seconds: 30, rssMiB: 500 };
+
+export function reportGoal(r: ReportReadResult): Goal {
+  return {
+    goal: `report of ${r.prompts.toLocaleString('en-US')} x ${r.traces / r.prompts} traces < ${REPORT_GOAL.seconds} s and < ${REPORT_GOAL.rssMiB} MB RSS`,
+    met: r.report.wallSeconds < REPORT_GOAL.seconds && r.report.peakRssMiB * 1.048576 < REPORT_GOAL.rssMiB,
+  };
+}
+
+/** The report stage's row. */
+export function formatReportRow(r: ReportReadResult): string {
+  const g = reportGoal(r);
+  return (
+    `${'report (read once)'.padEnd(18)} ${`${r.report.wallSeconds.toFixed(1)} s, peak RSS ${r.report.peakRssMiB.toFixed(0)} MiB`.padEnd(40)} ${g.met ? 'ok  ' : 'MISS'}  ` +
+    `${r.prompts.toLocaleString('en-US')} prompts x ${r.traces / r.prompts} traces (${r.traces.toLocaleString('en-US')}), store ${r.storeMiB.toFixed(0)} MiB, ` +
+    `${r.tokens.min}-${r.tokens.max} tokens per trace; the read alone ${r.read.wallSeconds.toFixed(1)} s, ${r.read.peakRssMiB.toFixed(0)} MiB`
+  );
+}
+
 export type BenchResults = {
   schemaVersion: 1;
   mode: 'full' | 'quick' | 'custom';
@@ -73,6 +94,7 @@ export type BenchResults = {
   endToEnd: EndToEndResult;
   threads: ThreadsResult;
   goals: Record<'throughputRatio' | 'throughputRate' | 'abortMedian' | 'saturation' | 'memoryFlat', Goal>;
+  reportRead?: ReportReadResult;
 };
 
 export function machineInfo(): Pick<BenchResults['machine'], 'node' | 'cpus' | 'cpuModel'> {
@@ -123,5 +145,6 @@ export function formatTable(r: BenchResults): string {
   lines.push(
     `${'client threads'.padEnd(18)} ${`main thread busy ${fixed(th.mainThreadUtilization, 2)} with ${th.clientThreads} threads`.padEnd(40)}        threads ${th.threadUtilization.map((u) => fixed(u, 2)).join(', ')}; one thread: main ${fixed(th.singleThread.mainThreadUtilization, 2)}; same results: ${th.sameResults ? 'yes' : 'NO'}; ${fixed(th.wallSeconds, 1)} s wall, ${fixed(th.clientCpuSeconds, 1)} CPU-s (one: ${fixed(th.singleThread.clientCpuSeconds, 1)})`,
   );
+  if (r.reportRead !== undefined) lines.push(formatReportRow(r.reportRead));
   return [`npm run bench (${r.mode}): ${r.machine.cpus} CPUs, load ${r.machine.loadAverageAtStart.join(' ')}, ${fixed(r.durationSeconds, 0)} s`, ...lines].join('\n');
 }
