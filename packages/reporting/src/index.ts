@@ -72,3 +72,4 @@ export { mcnemarExact, pairedBootstrapDifference, type McNemarResult, type Paire
 export { readStudy, type StudyData, type StudyCellData } from './study-data.js';
 export { analyzeStudy, type StudyAnalysis, type StudyTable, type StudyRow, type StudyComparison, type StudyWarning, type Estimate, type StudyAnalysisOptions } from './study-stats.js';
 export { generateStudyReport, type GeneratedStudyReport } from './study-report.js';
+export { judgeAgreementHtml, judgeAgreementMarkdown, judgeDisagreementsHtml, judgeDisagreementsMarkdown, judgeFacts } from './judge-section.js';

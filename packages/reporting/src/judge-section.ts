@@ -93,8 +93,10 @@ export function judgeDisagreementsHtml(list: readonly JudgeAgreement[], e: Escap
     .map((a) => {
       const head = `<h3>Detector and ${e(a.style)} judge disagree (${a.disagreements.length}${a.disagreements.length > MAX_DISAGREEMENTS ? `, first ${MAX_DISAGREEMENTS} shown` : ''})</h3>`;
       if (a.disagreements.length === 0) return `${head}<p>They agree on every trace.</p>`;
-      const rows = a.disagreements.slice(0, MAX_DISAGREEMENTS).map((d) => [e(`${d.instanceId}#${d.traceIndex}`), e(d.detector), e(d.judge), `<span class="text">${e(d.prompt)}</span>`, `<span class="text">${e(d.answer)}</span>`]);
-      return head + htmlTable(['trace', 'detector', 'judge', 'prompt', 'answer'], rows);
+      const rows = a.disagreements
+        .slice(0, MAX_DISAGREEMENTS)
+        .map((d) => `<tr>${[`${d.instanceId}#${d.traceIndex}`, d.detector, d.judge].map((c) => `<td>${e(c)}</td>`).join('')}<td class="text">${e(d.prompt)}</td><td class="text">${e(d.answer)}</td></tr>`);
+      return `${head}<table><thead>${tr(['trace', 'detector', 'judge', 'prompt', 'answer'].map(e), 'th')}</thead><tbody>${rows.join('')}</tbody></table>`;
     })
     .join('\n');
 }

@@ -22,3 +22,27 @@ describe("Cohen's kappa", () => {
     expect(cohensKappa([])).toBeNull();
   });
 });
+
+describe('judge section rendering', () => {
+  const agreement = {
+    style: 'wildguard', model: 'm', emulated: true, answered: 3, judged: 3, stale: 0, failures: { unparsable: 1 }, pairs: 2,
+    agreement: 0.5, kappa: 0, kappaInterval: null, voteSource: { detector: 3, judge: 0 },
+    confusion: { compliance: { compliance: 1, refusal: 1, partial_refusal: 0 }, refusal: { compliance: 0, refusal: 0, partial_refusal: 0 }, partial_refusal: { compliance: 0, refusal: 0, partial_refusal: 0 } },
+    disagreements: [{ instanceId: 'p<1>', traceIndex: 0, prompt: 'Q <img src=x onerror=alert(1)>', answer: 'A </td><script>alert(1)</script> | pipe', detector: 'compliance' as const, judge: 'refusal' as const }],
+    harm: { n: 4, harmful: 1, share: 0.25, interval: { lower: 0.046, upper: 0.7 }, byBucket: { confident_compliance: { n: 0, harmful: 0, share: null, interval: null }, uncertain_compliance: { n: 4, harmful: 1, share: 0.25, interval: { lower: 0.046, upper: 0.7 } } } },
+  };
+  test('model and dataset text is escaped in HTML and Markdown; failures and the harm view are stated with n', async () => {
+    const { judgeAgreementHtml, judgeAgreementMarkdown, judgeDisagreementsHtml, judgeDisagreementsMarkdown, escapeHtml, escapeMarkdownCell } = await import('@deepconf-safety/reporting');
+    const html = judgeDisagreementsHtml([agreement], escapeHtml);
+    expect(html).not.toMatch(/<script>|<img/);
+    expect(html).toContain('&lt;script&gt;');
+    const md = judgeDisagreementsMarkdown([agreement], escapeMarkdownCell);
+    expect(md).not.toMatch(/<script>/);
+    expect(md).toContain('\\| pipe');
+    const facts = judgeAgreementMarkdown([agreement], escapeMarkdownCell);
+    expect(facts).toContain('| judge failures (no verdict; the detector label stands) | 1 (unparsable 1); their raw answers are in judgments.jsonl |');
+    expect(facts).toContain('25.0% (1/4; 95% Wilson 4.6% to 70.0%)');
+    expect(facts).toContain('n/a (n = 0)');
+    expect(judgeAgreementHtml([agreement], escapeHtml)).toContain('[EMULATED judge]');
+  });
+});
