@@ -107,6 +107,52 @@ describe('npm run study across endpoints', () => {
   });
 });
 
+describe('npm run study: budget and report warnings', () => {
+  let emu: EmulatorHandle;
+  beforeAll(async () => {
+    emu = await startEmulator({ servedModels: ['Qwen/Qwen3-1.7B', 'other/Model-1.7B'], seed: 2, maxLogprobs: 21 });
+  });
+  afterAll(() => emu.close());
+
+  test('--max-cost-usd stops launching cells once the projected cost would pass it; the report shows cost per cell and in total', async () => {
+    const dir = tmp();
+    const out = join(dir, 'out');
+    const config = studyFile(dir, { models: ['Qwen/Qwen3-1.7B'], seeds: [1, 2, 3, 4] });
+    // A price so high that one measured cell already costs more than the budget leaves for a second.
+    const r = await inProcess(['--config', config, '--output', out, '--base-url', emu.baseURL, '--gpu-price-usd-per-hour', '36000', '--max-cost-usd', '0.000001']);
+    expect(r.exitCode).toBe(1);
+    expect(r.stdout).toMatch(/budget: projected \$[\d.]+ would pass --max-cost-usd 0.000001/);
+    expect(r.stderr).toMatch(/continue with --resume and a larger budget/);
+    const study = readStudyJson(out);
+    expect(study.status).toBe('budget_stopped');
+    expect(study.cells.map((c) => c.state)).toEqual(['done', 'pending', 'pending', 'pending']);
+    const cost = study.cells[0]?.costUsd as number;
+    expect(cost).toBeCloseTo(((study.cells[0]?.gpuSeconds as number) * 36000) / 3600, 10);
+    const md = readFileSync(join(out, 'report.md'), 'utf8');
+    expect(md).toContain(`$${cost.toFixed(2)}`);
+    expect(md).toMatch(/\| total \| 1\/4 done \|/);
+    expect(md).toContain('3 cell(s) not finished and left out of the tables');
+  }, 120_000);
+
+  test('two names of one emulated behaviour: the report warns of identical results and of emulated cells, at the top', async () => {
+    const dir = tmp();
+    const out = join(dir, 'out');
+    const config = studyFile(dir, { models: ['Qwen/Qwen3-1.7B', 'other/Model-1.7B'] });
+    const r = await inProcess(['--config', config, '--output', out, '--base-url', emu.baseURL]);
+    expect(r.exitCode).toBe(0);
+    const md = readFileSync(join(out, 'report.md'), 'utf8');
+    const warnings = md.indexOf('## Warnings');
+    expect(warnings).toBeGreaterThan(0);
+    expect(warnings).toBeLessThan(md.indexOf('## Benchmark xstest'));
+    expect(md).toContain('EMULATED MODEL');
+    expect(md).toContain('2 of 2 cells ran on the built-in emulator');
+    expect(md).toMatch(/identical per-prompt results .* in Qwen\\_Qwen3-1\.7B\/xstest\/low\/seed-1, other\\_Model-1\.7B\/xstest\/low\/seed-1/);
+    const html = readFileSync(join(out, 'report.html'), 'utf8');
+    expect(html).toContain('class="warnings"');
+    expect(html).toContain('<img src="figures/accuracy-tokens-xstest.png"');
+  }, 120_000);
+});
+
 const lines = (file: string): number => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').length : 0);
 
 async function until(what: string, ok: () => boolean, child: Promise<unknown>, deadlineMs = 120_000): Promise<void> {
