@@ -179,27 +179,45 @@ export function handleGeneration(state: EmulatorState, req: IncomingMessage, res
   const opts = state.opts;
   const requestIndex = state.requests++;
   const json = parseJson(raw);
-  if (json instanceof RequestRejection) return state.reject(res, json);
+  if (json instanceof RequestRejection) {
+    state.reject(res, json);
+    return;
+  }
   const f = requestFaults(state, requestIndex, path, json);
-  if (f instanceof RequestRejection) return state.reject(res, f);
+  if (f instanceof RequestRejection) {
+    state.reject(res, f);
+    return;
+  }
   if (f.refuseConnections === true) {
     req.socket.destroy();
     return;
   }
   const injected = injectedStatus(f, opts.seed, requestIndex);
-  if (injected !== null) return state.reject(res, injected);
+  if (injected !== null) {
+    state.reject(res, injected);
+    return;
+  }
   const chat = path === '/v1/chat/completions';
   const parsed = parseBody(json, chat, opts);
-  if (parsed instanceof RequestRejection) return state.reject(res, parsed);
+  if (parsed instanceof RequestRejection) {
+    state.reject(res, parsed);
+    return;
+  }
   const { body, model } = parsed;
   if (answerAsJudge(state, req, res, body, model.name, chat)) return;
   const params = promptParams(body, chat, opts);
-  if (params instanceof RequestRejection) return state.reject(res, params);
+  if (params instanceof RequestRejection) {
+    state.reject(res, params);
+    return;
+  }
   const stream = body.stream === true;
   const topK = params.topK;
   const tooMany = topK !== null && topK > opts.maxLogprobs;
   const id = requestId(req, chat);
-  if (tooMany && !(stream && opts.validationErrorsInBand)) return state.reject(res, logprobsRejection(topK, opts));
+  if (tooMany && !(stream && opts.validationErrorsInBand)) {
+    state.reject(res, logprobsRejection(topK, opts));
+    return;
+  }
   if (stream) {
     res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' });
     res.flushHeaders();
