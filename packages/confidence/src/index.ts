@@ -24,6 +24,10 @@ export { roundHalfEven3 } from './rounding.js';
 export { numpyMean } from './numpy-sum.js';
 export {
   StopMonitor,
+  DECISION_CONFIDENCES,
+  DEFAULT_DECISION_CONFIDENCE,
+  DEFAULT_VOTE_RULE,
+  VOTE_RULES,
   baselineTokens,
   calibrate,
   decidePrompt,
@@ -31,11 +35,15 @@ export {
   hasConsensus,
   isFallbackVoter,
   isVoter,
+  recordedDecisionRule,
   traceMetrics,
 } from './policy.js';
 export type {
   BaselineInput,
   DecidePromptOptions,
+  DecisionConfidence,
+  DecisionRule,
+  VoteRule,
   Phase,
   PolicyDecision,
   PromptDecision,

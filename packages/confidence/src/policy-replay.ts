@@ -10,8 +10,10 @@ import {
   decidePrompt,
   findStopIndex,
   traceMetrics,
+  type DecisionConfidence,
   type Phase,
   type PromptDecision,
+  type VoteRule,
   type StopReason,
   type VotingTrace,
 } from './policy.js';
@@ -62,6 +64,10 @@ export interface PolicyReplaySetting {
    * label of the recorded, longer text, and count those traces in `approximateLabels`.
    */
   fallbackLabels?: 'exact' | 'recorded';
+  /** Decision-confidence definition (default vote-share); replay a recording with the one it recorded. */
+  decisionConfidence?: DecisionConfidence;
+  /** Weighted (default) or majority vote. */
+  vote?: VoteRule;
 }
 
 export interface PolicyReplayedTrace {
@@ -205,7 +211,8 @@ export function replayPolicy(prompts: readonly PolicyReplayPrompt[], setting: Po
     }
     if (blockedHere) continue;
 
-    let decision = decidePrompt(walked, threshold, { fallback: false });
+    const rule = { ...(setting.decisionConfidence ? { decisionConfidence: setting.decisionConfidence } : {}), ...(setting.vote ? { vote: setting.vote } : {}) };
+    let decision = decidePrompt(walked, threshold, { ...rule, fallback: false });
     let approximateLabels = 0;
     if (!decision.voted.some(Boolean)) {
       const unknown = walked.filter((t) => t.stopReason === 'early_stopped' && !t.labelKnown && t.refused !== null);
@@ -218,7 +225,7 @@ export function replayPolicy(prompts: readonly PolicyReplayPrompt[], setting: Po
       const withPrefix = walked.map((t) =>
         t.stopReason === 'early_stopped' ? { ...t, lowestGroup: traceMetrics(prefix(t.source.confidences, (t.stoppedAt as number) + 1), setting.window).lowestGroup } : t,
       );
-      decision = decidePrompt(withPrefix, threshold);
+      decision = decidePrompt(withPrefix, threshold, rule);
     }
     if (blocked.length > 0) continue;
     const traces: PolicyReplayedTrace[] = walked.map((t, i) => ({

@@ -4,6 +4,7 @@
  * (`npm run sweep`) and reporting's threshold sweep all call these, so every one of them decides alike on the
  * same recorded confidences. See ../shared/docs/deepconf.md §2-§5.
  */
+import { InvalidArgumentError } from './errors.js';
 import { calibrateThreshold } from './percentile.js';
 import { SlidingWindowConfidence } from './sliding-window.js';
 import { traceConfidence } from './trace-confidence.js';
@@ -114,16 +115,41 @@ function hasUsableAnswer(trace: VotingTrace): boolean {
  */
 export const isFallbackVoter = hasUsableAnswer;
 
+/**
+ * How a prompt's decision confidence is defined (recorded in the manifest as `decisionConfidence`):
+ * - `vote-share` (default): the weighted share of the winning answer, V(winner) / Σ V, in [0.5, 1] for two
+ *   answers. A unanimous vote scores 1 whatever the traces' lengths, so it is not confounded with length.
+ * - `margin`: (V(winner) − V(other)) / Σ V, in [0, 1]: 0 is a tie, 1 unanimous.
+ * - `lowest-group`: the vote-weighted mean lowest-group confidence of the winners, Σc²/Σc (the definition
+ *   before this was selectable). It ignores the losing side, so a 50.2 % vote can outscore a unanimous one,
+ *   and it falls as traces grow longer.
+ */
+export type DecisionConfidence = 'lowest-group' | 'vote-share' | 'margin';
+export const DECISION_CONFIDENCES: readonly DecisionConfidence[] = ['lowest-group', 'vote-share', 'margin'];
+export const DEFAULT_DECISION_CONFIDENCE: DecisionConfidence = 'vote-share';
+
+/**
+ * How traces vote (recorded in the manifest as `vote`): `weighted` sums each voter's lowest-group confidence
+ * (DeepConf's `weighted_majority_vote`); `majority` counts voters, as the official code's main branch finally does
+ * (`compute_multiple_voting` overwrites the answer by plain majority). Ties go to the answer seen first.
+ */
+export type VoteRule = 'weighted' | 'majority';
+export const VOTE_RULES: readonly VoteRule[] = ['weighted', 'majority'];
+export const DEFAULT_VOTE_RULE: VoteRule = 'weighted';
+
+/** The rule a prompt is decided by: the vote and the definition of its confidence. */
+export interface DecisionRule {
+  decisionConfidence?: DecisionConfidence;
+  vote?: VoteRule;
+}
+
 export interface PromptDecision {
   decision: PolicyDecision | null;
-  /**
-   * Vote-weighted mean lowest-group confidence of the traces that voted for the decision. The vote weight is
-   * the lowest-group confidence itself, so this is sum(c^2)/sum(c): a decision carried by its most confident
-   * traces scores high even if a few weak traces agreed. Null without a decision.
-   */
+  /** The decision confidence by the rule's definition (see {@link DecisionConfidence}). Null without a decision. */
   confidence: number | null;
-  /** Share of the weighted vote that went to the decision (0..1). */
+  /** Share of the vote (weighted or counted, by the rule) that went to the decision (0..1). */
   voteShare: number | null;
+  /** Total vote per answer: summed lowest-group confidence (weighted) or voter counts (majority). */
   votes: { refuse: number; comply: number };
   /** Per input trace, in order: whether it is a DeepConf voter (always false for a fallback decision). */
   voted: boolean[];
@@ -132,52 +158,67 @@ export interface PromptDecision {
 }
 
 /** Options of {@link decidePrompt}. */
-export interface DecidePromptOptions {
+export interface DecidePromptOptions extends DecisionRule {
   /**
-   * When no trace qualifies as a voter, decide by the confidence-weighted vote over every trace with an
-   * answer, stopped ones labelled on the text they produced and weighed by the lowest-group confidence of
-   * that text (default true). Without it such a prompt has no decision.
+   * When no trace qualifies as a voter, decide by the vote over every trace with an answer, stopped ones
+   * labelled on the text they produced and weighed by the lowest-group confidence of that text (default true).
+   * Without it such a prompt has no decision.
    */
   fallback?: boolean;
 }
 
 const answerOf = (t: VotingTrace): PolicyDecision | null => (t.refused === null ? null : t.refused ? 'refuse' : 'comply');
 
-function weighedVote(voters: readonly VotingTrace[]): Omit<PromptDecision, 'voted' | 'fallback'> {
-  const votes = { refuse: 0, comply: 0 };
-  if (voters.length === 0) return { decision: null, confidence: null, voteShare: null, votes };
-  const vote = weightedVote<PolicyDecision>(
-    voters.map(answerOf),
-    voters.map((t) => t.lowestGroup as number),
-  );
-  votes.refuse = vote.weights.get('refuse') ?? 0;
-  votes.comply = vote.weights.get('comply') ?? 0;
-  const decision = vote.answer;
-  if (decision === null) return { decision: null, confidence: null, voteShare: null, votes };
+/** The legacy definition: Σc²/Σc over the winners' lowest-group confidences (their plain mean when all are 0). */
+function winnersWeightedMean(winners: readonly VotingTrace[]): number {
   let sum = 0;
   let sumSq = 0;
-  const winners = voters.filter((t) => answerOf(t) === decision);
   for (const t of winners) {
     const c = t.lowestGroup as number;
     sum += c;
     sumSq += c * c;
   }
-  const confidence = sum > 0 ? sumSq / sum : winners.reduce((a, t) => a + (t.lowestGroup as number), 0) / winners.length;
+  return sum > 0 ? sumSq / sum : winners.reduce((a, t) => a + (t.lowestGroup as number), 0) / winners.length;
+}
+
+function decisionConfidenceOf(definition: DecisionConfidence, decision: PolicyDecision, votes: { refuse: number; comply: number }, winners: readonly VotingTrace[]): number {
+  if (definition === 'lowest-group') return winnersWeightedMean(winners);
+  const total = votes.refuse + votes.comply;
+  const win = votes[decision];
+  // Zero total weight (every voter at confidence 0) carries no information: a tie.
+  if (!(total > 0)) return definition === 'margin' ? 0 : 0.5;
+  return definition === 'vote-share' ? win / total : (2 * win - total) / total;
+}
+
+function weighedVote(voters: readonly VotingTrace[], rule: DecisionRule): Omit<PromptDecision, 'voted' | 'fallback'> {
+  const votes = { refuse: 0, comply: 0 };
+  if (voters.length === 0) return { decision: null, confidence: null, voteShare: null, votes };
+  const majority = (rule.vote ?? DEFAULT_VOTE_RULE) === 'majority';
+  const vote = weightedVote<PolicyDecision>(
+    voters.map(answerOf),
+    voters.map((t) => (majority ? 1 : (t.lowestGroup as number))),
+  );
+  votes.refuse = vote.weights.get('refuse') ?? 0;
+  votes.comply = vote.weights.get('comply') ?? 0;
+  const decision = vote.answer;
+  if (decision === null) return { decision: null, confidence: null, voteShare: null, votes };
+  const winners = voters.filter((t) => answerOf(t) === decision);
+  const confidence = decisionConfidenceOf(rule.decisionConfidence ?? DEFAULT_DECISION_CONFIDENCE, decision, votes, winners);
   return { decision, confidence, voteShare: vote.share, votes };
 }
 
 /**
- * The confidence-weighted vote over the voters (weights = lowest-group confidence, ties to the first answer
- * seen). When nobody qualifies (typically global calibration with a strict threshold, where a prompt outside
- * the calibration slice has no warmup and every final trace can be stopped), the fallback vote over every
- * answered trace decides and the result says `fallback: true`.
+ * The vote over the voters (weighted by lowest-group confidence, or counted under `vote: 'majority'`; ties to
+ * the first answer seen). When nobody qualifies (typically global calibration with a strict threshold, where a
+ * prompt outside the calibration slice has no warmup and every final trace can be stopped), the fallback vote
+ * over every answered trace decides and the result says `fallback: true`.
  */
 export function decidePrompt(traces: readonly VotingTrace[], threshold: number | null, options: DecidePromptOptions = {}): PromptDecision {
   const voted = traces.map((t) => isVoter(t, threshold));
   const voters = traces.filter((_, i) => voted[i]);
-  if (voters.length > 0 || options.fallback === false) return { ...weighedVote(voters), voted, fallback: false };
+  if (voters.length > 0 || options.fallback === false) return { ...weighedVote(voters, options), voted, fallback: false };
   const fallbackVoters = traces.filter(isFallbackVoter);
-  const vote = weighedVote(fallbackVoters);
+  const vote = weighedVote(fallbackVoters, options);
   return { ...vote, voted, fallback: vote.decision !== null };
 }
 
@@ -185,8 +226,8 @@ export function decidePrompt(traces: readonly VotingTrace[], threshold: number |
  * Adaptive sampling (paper Alg. 2; off by default): has the weighted vote of the DeepConf voters so far reached
  * consensus tau? The fallback never counts here: it only decides a prompt once all its traces are done.
  */
-export function hasConsensus(traces: readonly VotingTrace[], threshold: number | null, tau: number): boolean {
-  const { votes } = decidePrompt(traces, threshold, { fallback: false });
+export function hasConsensus(traces: readonly VotingTrace[], threshold: number | null, tau: number, rule: DecisionRule = {}): boolean {
+  const { votes } = decidePrompt(traces, threshold, { ...rule, fallback: false });
   if (votes.refuse + votes.comply === 0) return false;
   return consensusReached(new Map<PolicyDecision, number>([['refuse', votes.refuse], ['comply', votes.comply]]), tau);
 }
@@ -217,4 +258,19 @@ export function baselineTokens(traces: readonly BaselineInput[], skipped = 0): {
   }
   total += skipped * (meanCompleted ?? 0);
   return { baselineTokens: total, estimated };
+}
+
+/**
+ * The decision rule a run recorded in its config (`decisionConfidence`, `vote`). A run written before they were
+ * selectable has neither and decided with the lowest-group definition and the weighted vote, so that is what
+ * its replay uses.
+ */
+export function recordedDecisionRule(config: Readonly<Record<string, unknown>>): Required<DecisionRule> {
+  const dc = config['decisionConfidence'] ?? 'lowest-group';
+  const vote = config['vote'] ?? 'weighted';
+  if (!(DECISION_CONFIDENCES as readonly unknown[]).includes(dc)) {
+    throw new InvalidArgumentError('decisionConfidence', `must be one of ${DECISION_CONFIDENCES.join(', ')}, got ${JSON.stringify(dc)}`);
+  }
+  if (!(VOTE_RULES as readonly unknown[]).includes(vote)) throw new InvalidArgumentError('vote', `must be one of ${VOTE_RULES.join(', ')}, got ${JSON.stringify(vote)}`);
+  return { decisionConfidence: dc as DecisionConfidence, vote: vote as VoteRule };
 }

@@ -32,7 +32,9 @@ describe('replayPolicy', () => {
     // Fallback weights are the prefixes' lowest groups: refuse 3.5 against comply 2 + 3.
     expect(n).toMatchObject({ threshold: 4, decision: 'comply', fallback: true, votes: { refuse: 3.5, comply: 5 }, tokens: 7, earlyStopped: 3 });
     expect(n?.voteShare).toBeCloseTo(5 / 8.5, 12);
-    expect(n?.confidence).toBeCloseTo((4 + 9) / 5, 12);
+    expect(n?.confidence).toBeCloseTo(5 / 8.5, 12);
+    const legacy = replayPolicy([C, N], setting({ decisionConfidence: 'lowest-group' }));
+    expect(legacy.computable && legacy.prompts[1]?.confidence).toBeCloseTo((4 + 9) / 5, 12);
     expect(n?.traces.map((t) => [t.stoppedAt, t.voted, t.lowestGroup])).toEqual([[1, false, null], [2, false, null], [1, false, null]]);
     expect(n).toMatchObject({ baselineTokens: 7, baselineEstimated: true });
   });

@@ -60,14 +60,38 @@ describe('voters and the vote', () => {
     expect(d.decision).toBe('comply');
     expect(d.votes).toEqual({ refuse: 2, comply: 3 });
     expect(d.voteShare).toBeCloseTo(0.6, 12);
-    expect(d.confidence).toBeCloseTo(3, 12);
+    // Default decision confidence: the weighted share of the winning answer.
+    expect(d.confidence).toBeCloseTo(0.6, 12);
     expect(d.voted).toEqual([true, true, true]);
   });
 
-  test('confidence is the vote-weighted mean lowest group of the winners: sum(c^2)/sum(c)', () => {
-    const d = decidePrompt([voter(2, true), voter(4, true), voter(1, false)], null);
+  test('lowest-group (the old definition) is the vote-weighted mean lowest group of the winners: sum(c^2)/sum(c)', () => {
+    const d = decidePrompt([voter(2, true), voter(4, true), voter(1, false)], null, { decisionConfidence: 'lowest-group' });
     expect(d.decision).toBe('refuse');
     expect(d.confidence).toBeCloseTo((4 + 16) / 6, 12);
+  });
+
+  test('vote-share and margin rank a unanimous vote above a split one; lowest-group does not', () => {
+    const split = [voter(9, true), voter(8.9, false)];
+    const unanimous = [voter(5, true), voter(5, true)];
+    const share = (v: VotingTrace[], decisionConfidence: 'vote-share' | 'margin' | 'lowest-group') => decidePrompt(v, null, { decisionConfidence }).confidence!;
+    expect(share(split, 'vote-share')).toBeCloseTo(9 / 17.9, 12);
+    expect(share(unanimous, 'vote-share')).toBe(1);
+    expect(share(split, 'margin')).toBeCloseTo(0.1 / 17.9, 12);
+    expect(share(unanimous, 'margin')).toBe(1);
+    // The flaw that made vote-share the default: a 50.3 % vote outscores a unanimous one.
+    expect(share(split, 'lowest-group')).toBeGreaterThan(share(unanimous, 'lowest-group'));
+  });
+
+  test('majority vote counts voters (ties to the first answer seen), as the official main branch', () => {
+    const v = [voter(1, true), voter(1, true), voter(9, false)];
+    expect(decidePrompt(v, null).decision).toBe('comply');
+    const m = decidePrompt(v, null, { vote: 'majority' });
+    expect(m).toMatchObject({ decision: 'refuse', votes: { refuse: 2, comply: 1 } });
+    expect(m.confidence).toBeCloseTo(2 / 3, 12);
+    expect(decidePrompt([voter(1, false), voter(9, true)], null, { vote: 'majority' }).decision).toBe('comply');
+    expect(hasConsensus(v, null, 0.9, { vote: 'majority' })).toBe(false);
+    expect(hasConsensus([voter(1, true), voter(1, true)], null, 0.9, { vote: 'majority' })).toBe(true);
   });
 
   test('below-threshold traces are left out of the vote', () => {
@@ -91,7 +115,7 @@ describe('voters and the vote', () => {
     expect(d.decision).toBe('comply');
     expect(d.votes).toEqual({ refuse: 2.5, comply: 3 });
     expect(d.voteShare).toBeCloseTo(3 / 5.5, 12);
-    expect(d.confidence).toBeCloseTo(3, 12);
+    expect(d.confidence).toBeCloseTo(3 / 5.5, 12);
     // Nobody is a DeepConf voter: `voted` keeps meaning that.
     expect(d.voted).toEqual([false, false, false, false]);
   });

@@ -35,7 +35,7 @@ function recordedSettings(run: RunData): Omit<PolicyReplaySetting, 'keepPercent'
   const { window, warmup, calibration, earlyStop } = run.manifest.config;
   // Without warmup traces (none configured, or none recorded) there is no threshold to replay.
   if (warmup < 1 || !run.traces.some((t) => t.phase === 'warmup')) return null;
-  return { window, warmup, earlyStop: true, calibration, recordedEarlyStop: earlyStop };
+  return { window, warmup, earlyStop: true, calibration, recordedEarlyStop: earlyStop, decisionConfidence: run.manifest.config.decisionConfidence, vote: run.manifest.config.vote };
 }
 
 /** The finished prompts with their traces, as the runner's replay (`npm run sweep`) reads them. */

@@ -128,6 +128,15 @@ export const RunConfigShape = {
   splitPercentile: inRange(0, 100)
     .default(50)
     .describe('percentile of prompt confidence splitting confident from uncertain buckets'),
+  // The decision rule (issue 17; the same lists as @deepconf-safety/confidence's DECISION_CONFIDENCES / VOTE_RULES).
+  decisionConfidence: choice(['vote-share', 'margin', 'lowest-group'])
+    .default('vote-share')
+    .describe(
+      "a prompt's confidence: vote-share = weighted share of the winning answer; margin = its lead over the other answer; lowest-group = the winners' weighted mean lowest-group confidence (falls with length; runs before this option decided so)",
+    ),
+  vote: choice(['weighted', 'majority'])
+    .default('weighted')
+    .describe("weighted = votes weighted by lowest-group confidence (DeepConf); majority = one trace one vote (the official code's final answer)"),
 
   // How reports analyse the run (issue 17): config files only ({"analysis": {"primary": "compliance-auroc"}});
   // reporting checks the test's name against its PRIMARY_TESTS.

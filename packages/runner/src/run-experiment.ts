@@ -10,7 +10,10 @@ import {
   hasConsensus,
   isVoter,
   traceMetrics,
+  type DecisionConfidence,
+  type DecisionRule,
   type Phase,
+  type VoteRule,
   type VotingTrace,
 } from '@deepconf-safety/confidence';
 import { RunInterruptedError, RunnerConfigError, ServerFailureError, redactSecrets } from './errors.js';
@@ -18,6 +21,12 @@ import { traceSeed } from './seeds.js';
 import { summarizeRun } from './summarize.js';
 import type { TraceRequest, TraceResult, TraceSource } from './trace-source.js';
 import type { TraceJudge } from './judge/trace-judge.js';
+
+/** The settings' decision rule, leaving unset fields to the policy's defaults. */
+const decisionRule = (s: Pick<RunSettings, 'decisionConfidence' | 'vote'>): DecisionRule => ({
+  ...(s.decisionConfidence === undefined ? {} : { decisionConfidence: s.decisionConfidence }),
+  ...(s.vote === undefined ? {} : { vote: s.vote }),
+});
 
 /** One prompt to run (a `BenchmarkRecord` from `@deepconf-safety/datasets` fits). */
 export interface InstanceInput {
@@ -50,6 +59,9 @@ export interface RunSettings {
   seed: number;
   /** Percentile of prompt confidence that splits confident from uncertain (results.json buckets). */
   splitPercentile: number;
+  /** Definition of a prompt's decision confidence (default vote-share) and the vote (default weighted). */
+  decisionConfidence?: DecisionConfidence;
+  vote?: VoteRule;
   request: {
     maxTokens: number;
     temperature: number;
@@ -409,7 +421,7 @@ export async function runExperiment(options: RunExperimentOptions): Promise<RunO
         const s = have?.get(i);
         if (s) return s;
         return enqueue(async () => {
-          if (settings.consensusTau !== null && hasConsensus(traces, threshold, settings.consensusTau)) {
+          if (settings.consensusTau !== null && hasConsensus(traces, threshold, settings.consensusTau, decisionRule(settings))) {
             skipped++;
             return null;
           }
@@ -425,7 +437,7 @@ export async function runExperiment(options: RunExperimentOptions): Promise<RunO
     );
     // With no voter (global calibration can stop every trace of a prompt outside the calibration slice), the
     // fallback vote over every answered trace decides, so every prompt gets a decision; the record says so.
-    const vote = decidePrompt(all, threshold);
+    const vote = decidePrompt(all, threshold, decisionRule(settings));
     const tokens = all.reduce((a, t) => a + t.tokens, 0);
     const baseline = baselineTokens(all, skipped);
     const rec: InstanceRecord = {

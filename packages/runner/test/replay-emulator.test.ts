@@ -35,6 +35,8 @@ const configOf = (s: RunSettings) => runConfig({
   consensus: s.consensusTau,
   seed: s.seed,
   splitPercentile: s.splitPercentile,
+  decisionConfidence: s.decisionConfidence ?? 'vote-share',
+  vote: s.vote ?? 'weighted',
 });
 
 let emulator: EmulatorHandle;

@@ -24,7 +24,7 @@ interface HandTrace {
   stopReason?: TraceRecord['stopReason'];
 }
 
-const SETTINGS: RecordedSettings = { traces: 4, warmup: 2, window: 4, keepPercent: 50, calibration: 'per-instance', earlyStop: false, consensusTau: null, splitPercentile: 50 };
+const SETTINGS: RecordedSettings = { traces: 4, warmup: 2, window: 4, keepPercent: 50, calibration: 'per-instance', earlyStop: false, consensusTau: null, splitPercentile: 50, decisionConfidence: 'lowest-group', vote: 'weighted' };
 
 function traceRecord(instanceId: string, traceIndex: number, t: HandTrace, warmup: number, window: number): TraceRecord {
   const error = t.stopReason === 'error';

@@ -103,6 +103,8 @@ function runSettings(o: RunConfig & { topLogprobs: number }): RunSettings {
     consensusTau: o.consensus,
     seed: o.seed,
     splitPercentile: o.splitPercentile,
+    decisionConfidence: o.decisionConfidence,
+    vote: o.vote,
     request: {
       maxTokens: o.maxTokens,
       temperature: o.temperature,

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { FILES, readRunContents, type InstanceRecord, type Manifest, type RunStore, type TraceFields } from '@deepconf-safety/run-store';
+import type { DecisionConfidence, VoteRule } from '@deepconf-safety/confidence';
 import { ReplayInputError } from './errors.js';
 
 /** The DeepConf settings a run was recorded with (from `manifest.json` `config`). */
@@ -12,6 +13,9 @@ export interface RecordedSettings {
   earlyStop: boolean;
   consensusTau: number | null;
   splitPercentile: number;
+  /** As recorded; a run from before they were selectable decided by lowest-group confidence and the weighted vote. */
+  decisionConfidence: DecisionConfidence;
+  vote: VoteRule;
 }
 
 export interface RecordedTrace {
@@ -56,6 +60,8 @@ export function loadRecording(store: RunStore): Recording {
     earlyStop: c.earlyStop,
     consensusTau: c.consensus,
     splitPercentile: c.splitPercentile,
+    decisionConfidence: c.decisionConfidence,
+    vote: c.vote,
   };
   // One streaming pass, confidences decoded once; the replay never reads the answers' text.
   const contents = readRunContents(store, { dropText: true });

@@ -106,6 +106,8 @@ export function replayRun(recording: Recording, setting: ReplaySetting): ReplayR
     ...full,
     calibration: recording.settings.calibration,
     recordedEarlyStop: recording.settings.earlyStop,
+    decisionConfidence: recording.settings.decisionConfidence,
+    vote: recording.settings.vote,
   });
   if (!replay.computable) {
     return { computable: false, setting: full, blocked: replay.blocked.map((b) => ({ instanceId: b.id, traceIndex: b.traceIndex, reason: b.reason })) };
