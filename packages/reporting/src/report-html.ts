@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { redactUrl } from '@deepconf-safety/run-store';
 import { EMULATED_BANNER } from './figures/palette.js';
+import { UNLABELLED_NOTICE } from './run-data.js';
 import { int, num, pct, ratio } from './format.js';
 import type { HypothesisResult } from './hypothesis.js';
 import type { JudgeAgreement } from './judge-agreement.js';
@@ -138,6 +139,7 @@ export function renderHtmlReport(input: HtmlReportInput): string {
 <title>${escapeHtml(title)}</title>
 <style>${STYLE}</style></head>
 <body>${banner}
+${run.unlabelled ? `<p class="banner" role="note">${escapeHtml(UNLABELLED_NOTICE)}</p>` : ''}
 <h1>${escapeHtml(title)}</h1>
 <p>Run <code>${escapeHtml(manifest.runId)}</code>, ${int(m.instances)} prompts, ${int(m.decided)} decided. ${run.results === null ? '<b>results.json is missing: the run did not finish; numbers cover the prompts completed so far.</b>' : ''}</p>
 <h2>Summary</h2>${summary}

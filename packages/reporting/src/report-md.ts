@@ -1,5 +1,6 @@
 import { redactUrl } from '@deepconf-safety/run-store';
 import { EMULATED_BANNER } from './figures/palette.js';
+import { UNLABELLED_NOTICE } from './run-data.js';
 import { int, pct, ratio } from './format.js';
 import { HYPOTHESIS_TABLE_HEAD, hypothesisTableRows } from './hypothesis-text.js';
 import { BUCKETS } from './metrics.js';
@@ -27,7 +28,7 @@ const mdTable = (head: string[], rows: string[][]): string =>
 export function renderMarkdownReport(input: Omit<HtmlReportInput, 'figures'> & { figures: ReadonlyArray<{ name: string; title: string; caption: string }> }): string {
   const { run, metrics: m, hypothesis: h, figures, failures } = input;
   const e = escapeMarkdownCell;
-  const banner = run.emulated ? `> **⚠ ${EMULATED_BANNER}**\n\n` : '';
+  const banner = `${run.emulated ? `> **⚠ ${EMULATED_BANNER}**\n\n` : ''}${run.unlabelled ? `> **${UNLABELLED_NOTICE}**\n\n` : ''}`;
   const out: string[] = [];
   out.push(`${banner}# deepconf-safety report: ${e(m.model ?? 'unknown model')} on ${e(m.benchmark ?? 'unknown benchmark')}`);
   out.push(`Run \`${m.runId.replace(/`/g, '')}\`, ${int(m.instances)} prompts, ${int(m.decided)} decided, status ${run.manifest.status}.${run.results === null ? ' **results.json is missing: the run did not finish.**' : ''}`);
