@@ -19,10 +19,9 @@ export function declaredPrimary(run: Pick<RunData, 'manifest' | 'dir'>): Primary
 }
 
 /** The decision-confidence definition a run recorded; runs before it was selectable used the lowest-group weighted mean. */
-export function recordedDecisionConfidence(_run: Pick<RunData, 'manifest'>): string {
-  // The definition becomes selectable with a `decisionConfidence` field in RunConfigSchema (--decision-confidence);
-  // until it exists every run used this one (the manifest's typed config has no other to record).
-  return 'legacy: vote-weighted mean lowest-group confidence';
+export function recordedDecisionConfidence(run: Pick<RunData, 'manifest'>): string {
+  // RunConfigSchema fills vote-share into manifests from before the option existed; those used lowest-group.
+  return run.manifest.config.decisionConfidence;
 }
 
 export interface AnalyzeOptions {

@@ -100,7 +100,7 @@ export function riskCoverageCurve(confidences: readonly number[], correct: reado
 export interface ReviewFlagging {
   /** The share asked for (0..1). */
   requestedShare: number;
-  /** Decisions flagged: every one at or below the cut, so equal confidences are flagged together. */
+  /** Decisions flagged: whole groups of equal confidence, never more than the share unless one group alone exceeds it. */
   flagged: number;
   flaggedShare: number;
   /** Wrong decisions among all, and among the flagged ones. */
@@ -120,8 +120,14 @@ export function flagLeastConfident(confidences: readonly number[], correct: read
   const n = confidences.length;
   const wrong = correct.filter((c) => !c).length;
   const sorted = [...confidences].sort((a, b) => a - b);
-  const cut = n > 0 ? sorted[Math.ceil(share * n) - 1]! : null;
-  const flaggedIdx = cut === null ? [] : confidences.flatMap((c, i) => (c <= cut ? [i] : []));
+  const k = Math.ceil(share * n);
+  const cutAt = n > 0 ? sorted[k - 1]! : null;
+  // Equal confidences are flagged together: if the tie at the cut would overshoot the share (many unanimous
+  // votes at 1.0), flag only what lies strictly below it, unless that is nothing.
+  const atOrBelow = cutAt === null ? [] : confidences.flatMap((c, i) => (c <= cutAt ? [i] : []));
+  const below = cutAt === null ? [] : confidences.flatMap((c, i) => (c < cutAt ? [i] : []));
+  const flaggedIdx = atOrBelow.length > k && below.length > 0 ? below : atOrBelow;
+  const cut = flaggedIdx.length === 0 ? null : Math.max(...flaggedIdx.map((i) => confidences[i]!));
   const wrongCaught = flaggedIdx.filter((i) => !correct[i]).length;
   return {
     requestedShare: share,

@@ -177,7 +177,10 @@ describe('riskCoverageCurve and flagLeastConfident', () => {
     const ok = [true, false, true, true, false, false];
     const r = flagLeastConfident(conf, ok, 1 / 3);
     expect(r).toMatchObject({ flagged: 2, wrong: 3, wrongCaught: 2, cut: 0.2 });
-    expect(flagLeastConfident(conf, ok, 0.5)).toMatchObject({ flagged: 4, wrongCaught: 3, caughtShare: 1 });
+    // Half is 3, but the tie at 0.5 would make it 4: only the 2 below the tie are flagged.
+    expect(flagLeastConfident(conf, ok, 0.5)).toMatchObject({ flagged: 2, wrongCaught: 2, cut: 0.2 });
+    // Mostly unanimous votes: the 1.0 tie is not flagged wholesale.
+    expect(flagLeastConfident([0.6, 0.7, 1, 1, 1, 1, 1, 1, 1, 1], [false, true, true, true, true, true, true, true, true, false], 0.2)).toMatchObject({ flagged: 2, wrongCaught: 1 });
     expect(flagLeastConfident([1, 1, 1], [true, true, true], 0.5).caughtShare).toBeNull();
   });
 });
