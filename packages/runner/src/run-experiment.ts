@@ -309,7 +309,7 @@ export async function runExperiment(options: RunExperimentOptions): Promise<RunO
     function failedTrace(lastError: string, attempts: number): TraceRecord {
       consecutiveErrors++;
       if (consecutiveErrors >= maxConsecutiveErrors) {
-        throw new ServerFailureError(`${consecutiveErrors} traces in a row failed every attempt (last: ${lastError}); check the server and rerun with --resume`);
+        throw new ServerFailureError(`${consecutiveErrors} traces in a row failed every attempt (last: ${lastError}); check the server, then redo them with --resume --retry-errors`);
       }
       return {
         instanceId: inst.id,

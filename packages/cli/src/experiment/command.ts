@@ -23,6 +23,7 @@ import {
 import { ThreadedTraceSource, isRunnerError, redactSecrets, runExperiment, type RunSettings } from '@deepconf-safety/runner';
 import { VllmClient, isVllmClientError, type ServerProbe } from '@deepconf-safety/vllm-client';
 import { CONCURRENCY_PER_ENDPOINT, DEFAULT_TOP_LOGPROBS, OptionError, parseExperimentOptions, type ExperimentOptions } from './options.js';
+import { collapseRepeats, runHealth, tallyErrors } from './health.js';
 import { createProgress } from './progress.js';
 import { judgeBanner, startExperimentJudge, type ExperimentJudge } from '../judge/experiment-judge.js';
 import type { JudgeFlags } from '../judge/judge-flags.js';
@@ -68,6 +69,14 @@ function recordedConfig(o: RunConfig, resolved: { numInstances: number; topLogpr
 
 function derivedOf(instanceIds: readonly string[], serverKind: 'emulator' | 'vllm', confidenceMode: RunDerived['confidenceMode']): RunDerived {
   return { instancesHash: createHash('sha256').update(instanceIds.join('\n')).digest('hex').slice(0, 16), server: serverKind, confidenceMode };
+}
+
+/** --idle-timeout / --trace-timeout (seconds) as the client's options; unset keeps the client's defaults. */
+function timeouts(o: RunConfig): { idleTimeoutMs?: number; traceTimeoutMs?: number } {
+  return {
+    ...(o.idleTimeout === null ? {} : { idleTimeoutMs: Math.round(o.idleTimeout * 1000) }),
+    ...(o.traceTimeout === null ? {} : { traceTimeoutMs: Math.round(o.traceTimeout * 1000) }),
+  };
 }
 
 /** The judge flags as the judge module takes them (`npm run judge` parses its own). */
@@ -159,6 +168,7 @@ export async function experimentCommand(argv: readonly string[], io0: CommandIo)
   const secrets = [...(apiKey ? [apiKey] : []), ...urlSecrets([...o.baseUrls, ...(o.judgeBaseUrl === null ? [] : [o.judgeBaseUrl])])];
   const scrub = (text: string) => redactSecrets(text, secrets);
   io = { ...io, out: (line) => io0.out(scrub(line)), err: (line) => io0.err(scrub(line)) };
+  const clientLog = collapseRepeats((line) => io.out(line));
 
   let server: ServerChoice | null = null;
   let store: RunStore | null = null;
@@ -191,7 +201,7 @@ export async function experimentCommand(argv: readonly string[], io0: CommandIo)
     const requestedK = o.topLogprobs ?? DEFAULT_TOP_LOGPROBS;
     // The probe asks for what an exact run needs (chat: K+1); a refusal tells the server's real limit.
     const probed = o.endpoint === 'chat' ? requestedK + 1 : requestedK;
-    const client = new VllmClient({ baseURLs: server.baseUrls, model: o.model, endpoint: o.endpoint, env: {}, probeTopLogprobs: probed, ...(apiKey ? { apiKey } : {}), log: (line) => io.out(`vllm: ${line}`) });
+    const client = new VllmClient({ baseURLs: server.baseUrls, model: o.model, endpoint: o.endpoint, env: {}, probeTopLogprobs: probed, ...(apiKey ? { apiKey } : {}), log: (line) => clientLog.write(`vllm: ${line}`), ...timeouts(o) });
     const probe: ServerProbe[] = await client.probe();
     const emulated = server.origin === 'emulator' || probe.some((p) => p.healthy && p.emulated);
     if (emulated && server.origin !== 'emulator') {
@@ -236,6 +246,13 @@ export async function experimentCommand(argv: readonly string[], io0: CommandIo)
     store = created.store;
     manifest = created.manifest;
     if (created.staleLockOf !== null) io.err(`note: ${output} was locked by pid ${created.staleLockOf}, which no longer runs; this process took the lock over`);
+    const resumeCommand = `npm run experiment -- ${o.config ? `--config ${o.config} ` : ''}--output ${output} --resume`;
+    if (created.resumed && !o.retryErrors) {
+      const kept = tallyErrors(store.readTraces());
+      if (kept.traces > 0) {
+        io.err(`note: ${kept.traces} trace(s) recorded as errors (in ${kept.prompts} prompts) are kept as they are; to redo them add --retry-errors (${resumeCommand} --retry-errors)`);
+      }
+    }
     if (created.migratedFrom !== null) io.out(`note: ${output} was written in run-store format ${created.migratedFrom}; its manifest is now in the current format`);
     io.out(`${created.resumed ? 'Resuming' : 'Starting'} run ${manifest.runId} in ${output}: ${instances.length} prompts of ${o.benchmark} x ${o.traces} traces (warmup ${o.warmup}, window ${o.window}, keep ${o.keepPercent}%${o.earlyStop ? '' : ', no early stop'}) against ${server.baseUrls.join(', ')}${emulated ? ' [EMULATED]' : ''}`);
 
@@ -261,7 +278,7 @@ export async function experimentCommand(argv: readonly string[], io0: CommandIo)
       o.clientThreads > 1
         ? await ThreadedTraceSource.start({
             threads: o.clientThreads,
-            client: { baseURLs: server.baseUrls, model: o.model, endpoint: o.endpoint, topKMode: client.topKMode, ...(apiKey ? { apiKey } : {}) },
+            client: { baseURLs: server.baseUrls, model: o.model, endpoint: o.endpoint, topKMode: client.topKMode, ...timeouts(o), ...(apiKey ? { apiKey } : {}) },
           })
         : null;
     if (threaded !== null) io.out(`client: ${o.clientThreads} trace threads stream, parse and stop the traces`);
@@ -282,6 +299,7 @@ export async function experimentCommand(argv: readonly string[], io0: CommandIo)
       });
     } finally {
       progress.stop();
+      clientLog.flush();
       await threaded?.close();
     }
     const finishedAt = new Date();
@@ -300,6 +318,12 @@ export async function experimentCommand(argv: readonly string[], io0: CommandIo)
     const results = outcome.results as Results;
     if (emulated) io.out('EMULATED RUN: the figures below come from the emulator, not from a model.');
     for (const line of summaryLines(results)) io.out(line);
+    const health = results.overall.errors > 0 ? runHealth(store.readInstances(), tallyErrors(store.readTraces()), resumeCommand) : null;
+    if (health !== null) io.err(health.failed ? `experiment: ${health.line}` : health.line);
+    if (health?.failed === true) {
+      store.writeManifest({ ...manifest, status: 'failed', error: health.line });
+      return EXIT.failed;
+    }
     io.out(`results: ${resolve(store.path('results'))}`);
     if (o.report) {
       try {
