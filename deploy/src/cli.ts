@@ -92,6 +92,15 @@ function checkNumbers(args: Record<string, unknown>): void {
   }
 }
 
+type Args = Awaited<ReturnType<ReturnType<typeof parser>['parseAsync']>>;
+type Secrets = Awaited<ReturnType<typeof loadSecrets>>;
+type Deps = {
+  secrets: Secrets;
+  log: (line: string) => void;
+  lambdaOptions: { minIntervalMs?: number; launchSpacingMs?: number };
+  signal?: AbortSignal;
+};
+
 /** The `deploy:lambda` command; returns the exit code. */
 export async function runCli(io: CliIo): Promise<number> {
   let redact = (text: string) => text;
@@ -101,140 +110,196 @@ export async function runCli(io: CliIo): Promise<number> {
       helpText = output;
     });
     if (args.help || args.version) {
-      io.stdout(helpText + '\n');
+      io.stdout(`${helpText}\n`);
       return 0;
     }
     checkNumbers(args as unknown as Record<string, unknown>);
     const secrets = await loadSecrets({ env: io.env, envFile: args['secrets-file'] });
     redact = makeRedactor(secrets);
     const t0 = Date.now();
-    const log = (line: string) => io.stderr(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ` + redact(line) + '\n');
+    const log = (line: string) => io.stderr(`[${((Date.now() - t0) / 1000).toFixed(1)}s] ${redact(line)}\n`);
     const lambdaOptions = {
       ...(args['api-interval-ms'] === undefined ? {} : { minIntervalMs: args['api-interval-ms'] }),
       ...(args['launch-spacing-ms'] === undefined ? {} : { launchSpacingMs: args['launch-spacing-ms'] }),
     };
-    const deps = { secrets, log, lambdaOptions, ...(io.signal ? { signal: io.signal } : {}) };
-    const stateDir = args['state-dir'];
-    const names = args.name ? [args.name] : undefined;
-
-    if (args['list-types']) {
-      if (!secrets.lambdaApiKey) throw new DeployConfigError('LAMBDA_API_KEY is not set: put it in the environment or in a git-ignored .env file.');
-      const lambda = new LambdaClient({
-        apiKey: secrets.lambdaApiKey,
-        ...(args['lambda-api-url'] ? { baseUrl: args['lambda-api-url'] } : {}),
-        ...lambdaOptions,
-      });
-      const types = await lambda.listInstanceTypes();
-      if (args.json) io.stdout(JSON.stringify(types, null, 2) + '\n');
-      else
-        for (const t of types.sort((a, b) => a.hourlyPriceUsd - b.hourlyPriceUsd))
-          io.stdout(`${t.name.padEnd(28)} $${t.hourlyPriceUsd.toFixed(2)}/h  ${t.gpuDescription.padEnd(28)} ${t.regionsWithCapacity.join(', ') || '(no capacity)'}\n`);
-      return 0;
-    }
-    if (args.status) {
-      const entries = await status({ stateDir }, deps);
-      const strays = await findStrays(await readDeploymentState(stateDir), args['lambda-api-url'] ? { lambdaApiUrl: args['lambda-api-url'] } : {}, deps);
-      const unaccounted = strays.pending.length + strays.untracked.length;
-      if (args.json) io.stdout(JSON.stringify({ deployments: entries, pending: strays.pending, untracked: strays.untracked, problem: strays.problem }, null, 2) + '\n');
-      else printStrays(strays, stateDir, io);
-      if (args.json) {
-        // printed above
-      } else if (entries.length === 0 && unaccounted === 0) io.stdout(`No deployments recorded in ${stateDir}.\n`);
-      else {
-        for (const e of entries) {
-          const tunnel = e.tunnelStatus ? `${e.tunnelStatus.status}${e.tunnelStatus.restarts ? ` (${e.tunnelStatus.restarts} restarts)` : ''}` : 'unknown';
-          io.stdout(
-            `${e.name}: ${e.model} at ${e.endpoint} — ${e.healthy ? 'healthy' : 'NOT healthy'}, tunnel ${tunnel}` +
-              `${e.instanceId ? `, instance ${e.instanceId}${e.instanceStatus ? ` (${e.instanceStatus})` : ''}` : `, host ${e.host}`}` +
-              `, up ${e.uptimeHours.toFixed(2)} h × $${e.hourlyPriceUsd.toFixed(2)}/h = $${e.costUsd.toFixed(2)}\n`,
-          );
-          if (e.tunnelStatus?.status === 'failed' && e.tunnelStatus.message) io.stdout(`  ${e.tunnelStatus.message}\n`);
-        }
-        io.stdout(`Total so far: $${entries.reduce((s, e) => s + e.costUsd, 0).toFixed(2)}\n`);
-      }
-      return entries.every((e) => e.healthy) && unaccounted === 0 ? 0 : 1;
-    }
-    if (args.logs) {
-      for (const entry of await logs({ stateDir, ...(names ? { names } : {}) }, deps)) io.stdout(`=== ${entry.name} ===\n${entry.log}\n`);
-      return 0;
-    }
-    if (args.down) {
-      const result = await teardown({ stateDir, ...(names ? { names } : {}), ...(args['lambda-api-url'] ? { lambdaApiUrl: args['lambda-api-url'] } : {}) }, deps);
-      io.stdout(
-        result.removed.length === 0 && result.strays.length === 0
-          ? `No deployments to remove in ${stateDir}.\n`
-          : `Removed ${[...result.removed.map((r) => r.name), ...result.strays].join(', ')}` +
-              `${result.removed.length ? ` (about $${result.costUsd.toFixed(2)} spent on recorded deployments)` : ''}.\n`,
-      );
-      return result.messages.some((m) => m.startsWith('Could NOT')) ? 1 : 0;
-    }
-
-    const checked = await preflight({
-      provider: args.host ? 'ssh' : 'lambda',
-      model: args.model,
-      instanceType: args['instance-type'],
-      sshKeyName: args['ssh-key-name'],
-      identityFile: args.identity ?? null,
-      secrets,
-      env: io.env,
-    });
-    for (const w of checked.warnings) log(`warning: ${w}`);
-    if (checked.missing.length > 0) {
-      throw new DeployConfigError(
-        `nothing was launched; missing ${checked.missing.length === 1 ? 'one prerequisite' : `${checked.missing.length} prerequisites`}:\n` +
-          checked.missing.map((m) => `  - ${m}`).join('\n') +
-          '\n(or use --status, --logs, --down, --list-types)',
-      );
-    }
-    if (!args.model) throw new DeployConfigError('--model is required to deploy (or use --status, --logs, --down, --list-types).');
-    const options: DeployOptions = {
-      provider: args.host ? 'ssh' : 'lambda',
-      stateDir,
-      model: args.model,
-      ...(args.count === undefined ? {} : { count: args.count }),
-      sshUser: args['ssh-user'],
-      sshPort: args['ssh-port'],
-      identityFile: args.identity ?? null,
-      image: args.image,
-      maxModelLen: args['max-model-len'],
-      gpuMemoryUtilization: args['gpu-memory-utilization'],
-      maxLogprobs: args['max-logprobs'],
-      tensorParallelSize: args['tensor-parallel-size'],
-      dataParallelSize: args['data-parallel-size'],
-      reasoningParser: args['reasoning-parser'],
-      remotePort: args['remote-port'],
-      remoteDir: args['remote-dir'],
-      activeTimeoutMs: seconds(args['active-timeout'])!,
-      healthTimeoutMs: seconds(args['health-timeout'])!,
-      pollMs: seconds(args['poll-interval'])!,
-      healthPollMs: Math.min(seconds(args['poll-interval'])!, 5000),
-      keep: args.keep,
-      tunnelMaxAttempts: args['tunnel-max-attempts'],
-      tunnelBackoffMs: args['tunnel-backoff-ms'],
-      serverAliveIntervalS: args['server-alive-interval'],
-      ...(args.host ? { host: args.host } : {}),
-      ...(args['served-model-name'] ? { servedModelName: args['served-model-name'] } : {}),
-      ...(args['instance-type'] ? { instanceType: args['instance-type'] } : {}),
-      ...(args.region ? { region: args.region } : {}),
-      ...(args['ssh-key-name'] ? { sshKeyName: args['ssh-key-name'] } : {}),
-      ...(args.name ? { name: args.name } : {}),
-      ...(args['local-port'] ? { localPort: args['local-port'] } : {}),
-      ...(args['docker-dir'] ? { dockerDir: args['docker-dir'] } : {}),
-      ...(args['hourly-price'] !== undefined ? { hourlyPriceUsd: args['hourly-price'] } : {}),
-      ...(args['lambda-api-url'] ? { lambdaApiUrl: args['lambda-api-url'] } : {}),
-    };
-    const deployments = await deploy(options, deps);
-    if (args.json) io.stdout(JSON.stringify(deployments, null, 2) + '\n');
-    else {
-      for (const x of deployments) io.stdout(`${x.name}: ${x.servedModelName} ready at ${x.endpoint} ($${x.hourlyPriceUsd.toFixed(2)}/h)\n`);
-      io.stdout(`State in ${stateDir}/; npm run experiment finds these endpoints. Stop billing with: npm run deploy:lambda -- --down\n`);
-    }
-    return 0;
+    const deps: Deps = { secrets, log, lambdaOptions, ...(io.signal ? { signal: io.signal } : {}) };
+    if (args['list-types']) return await listTypes(args, deps, io);
+    if (args.status) return await showStatus(args, deps, io);
+    if (args.logs) return await showLogs(args, deps, io);
+    if (args.down) return await tearDown(args, deps, io);
+    return await launch(args, deps, io);
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     io.stderr(`deploy:lambda: ${redact(message)}\n`);
     return error instanceof DeployConfigError ? 2 : 1;
   }
+}
+
+const namesOf = (args: Args) => (args.name ? { names: [args.name] } : {});
+const lambdaUrlOf = (args: Args) => (args['lambda-api-url'] ? { lambdaApiUrl: args['lambda-api-url'] } : {});
+
+async function listTypes(args: Args, deps: Deps, io: CliIo): Promise<number> {
+  if (!deps.secrets.lambdaApiKey) {
+    throw new DeployConfigError('LAMBDA_API_KEY is not set: put it in the environment or in a git-ignored .env file.');
+  }
+  const lambda = new LambdaClient({
+    apiKey: deps.secrets.lambdaApiKey,
+    ...(args['lambda-api-url'] ? { baseUrl: args['lambda-api-url'] } : {}),
+    ...deps.lambdaOptions,
+  });
+  const types = await lambda.listInstanceTypes();
+  if (args.json) {
+    io.stdout(`${JSON.stringify(types, null, 2)}\n`);
+    return 0;
+  }
+  for (const t of types.sort((a, b) => a.hourlyPriceUsd - b.hourlyPriceUsd)) {
+    const regions = t.regionsWithCapacity.join(', ') || '(no capacity)';
+    io.stdout(`${t.name.padEnd(28)} $${t.hourlyPriceUsd.toFixed(2)}/h  ${t.gpuDescription.padEnd(28)} ${regions}\n`);
+  }
+  return 0;
+}
+
+type StatusEntry = Awaited<ReturnType<typeof status>>[number];
+
+function statusLine(e: StatusEntry): string {
+  const restarts = e.tunnelStatus?.restarts ? ` (${e.tunnelStatus.restarts} restarts)` : '';
+  const tunnel = e.tunnelStatus ? `${e.tunnelStatus.status}${restarts}` : 'unknown';
+  const where = e.instanceId
+    ? `, instance ${e.instanceId}${e.instanceStatus ? ` (${e.instanceStatus})` : ''}`
+    : `, host ${e.host}`;
+  return (
+    `${e.name}: ${e.model} at ${e.endpoint} — ${e.healthy ? 'healthy' : 'NOT healthy'}, tunnel ${tunnel}${where}` +
+    `, up ${e.uptimeHours.toFixed(2)} h × $${e.hourlyPriceUsd.toFixed(2)}/h = $${e.costUsd.toFixed(2)}\n`
+  );
+}
+
+async function showStatus(args: Args, deps: Deps, io: CliIo): Promise<number> {
+  const stateDir = args['state-dir'];
+  const entries = await status({ stateDir }, deps);
+  const strays = await findStrays(await readDeploymentState(stateDir), lambdaUrlOf(args), deps);
+  const unaccounted = strays.pending.length + strays.untracked.length;
+  const ok = entries.every((e) => e.healthy) && unaccounted === 0 ? 0 : 1;
+  if (args.json) {
+    const out = { deployments: entries, pending: strays.pending, untracked: strays.untracked, problem: strays.problem };
+    io.stdout(`${JSON.stringify(out, null, 2)}\n`);
+    return ok;
+  }
+  printStrays(strays, stateDir, io);
+  if (entries.length === 0 && unaccounted === 0) {
+    io.stdout(`No deployments recorded in ${stateDir}.\n`);
+    return ok;
+  }
+  for (const e of entries) {
+    io.stdout(statusLine(e));
+    if (e.tunnelStatus?.status === 'failed' && e.tunnelStatus.message) io.stdout(`  ${e.tunnelStatus.message}\n`);
+  }
+  io.stdout(`Total so far: $${entries.reduce((s, e) => s + e.costUsd, 0).toFixed(2)}\n`);
+  return ok;
+}
+
+async function showLogs(args: Args, deps: Deps, io: CliIo): Promise<number> {
+  for (const entry of await logs({ stateDir: args['state-dir'], ...namesOf(args) }, deps)) {
+    io.stdout(`=== ${entry.name} ===\n${entry.log}\n`);
+  }
+  return 0;
+}
+
+async function tearDown(args: Args, deps: Deps, io: CliIo): Promise<number> {
+  const stateDir = args['state-dir'];
+  const result = await teardown({ stateDir, ...namesOf(args), ...lambdaUrlOf(args) }, deps);
+  const spent = result.removed.length ? ` (about $${result.costUsd.toFixed(2)} spent on recorded deployments)` : '';
+  io.stdout(
+    result.removed.length === 0 && result.strays.length === 0
+      ? `No deployments to remove in ${stateDir}.\n`
+      : `Removed ${[...result.removed.map((r) => r.name), ...result.strays].join(', ')}${spent}.\n`,
+  );
+  return result.messages.some((m) => m.startsWith('Could NOT')) ? 1 : 0;
+}
+
+async function checkPrerequisites(args: Args, deps: Deps, env: NodeJS.ProcessEnv): Promise<void> {
+  const checked = await preflight({
+    provider: args.host ? 'ssh' : 'lambda',
+    model: args.model,
+    instanceType: args['instance-type'],
+    sshKeyName: args['ssh-key-name'],
+    identityFile: args.identity ?? null,
+    secrets: deps.secrets,
+    env,
+  });
+  for (const w of checked.warnings) deps.log(`warning: ${w}`);
+  if (checked.missing.length > 0) {
+    const count = checked.missing.length === 1 ? 'one prerequisite' : `${checked.missing.length} prerequisites`;
+    throw new DeployConfigError(
+      `nothing was launched; missing ${count}:\n${checked.missing.map((m) => `  - ${m}`).join('\n')}` +
+        '\n(or use --status, --logs, --down, --list-types)',
+    );
+  }
+  if (!args.model) {
+    throw new DeployConfigError('--model is required to deploy (or use --status, --logs, --down, --list-types).');
+  }
+}
+
+/** Optional flags map to options only when given, so the library's defaults apply otherwise. */
+function optionalDeployOptions(args: Args): Partial<DeployOptions> {
+  return {
+    ...(args.count === undefined ? {} : { count: args.count }),
+    ...(args.host ? { host: args.host } : {}),
+    ...(args['served-model-name'] ? { servedModelName: args['served-model-name'] } : {}),
+    ...(args['instance-type'] ? { instanceType: args['instance-type'] } : {}),
+    ...(args.region ? { region: args.region } : {}),
+    ...(args['ssh-key-name'] ? { sshKeyName: args['ssh-key-name'] } : {}),
+    ...(args.name ? { name: args.name } : {}),
+    ...(args['local-port'] ? { localPort: args['local-port'] } : {}),
+    ...(args['docker-dir'] ? { dockerDir: args['docker-dir'] } : {}),
+    ...(args['hourly-price'] !== undefined ? { hourlyPriceUsd: args['hourly-price'] } : {}),
+    ...lambdaUrlOf(args),
+  };
+}
+
+function deployOptionsFrom(args: Args, model: string): DeployOptions {
+  return {
+    provider: args.host ? 'ssh' : 'lambda',
+    stateDir: args['state-dir'],
+    model,
+    sshUser: args['ssh-user'],
+    sshPort: args['ssh-port'],
+    identityFile: args.identity ?? null,
+    image: args.image,
+    maxModelLen: args['max-model-len'],
+    gpuMemoryUtilization: args['gpu-memory-utilization'],
+    maxLogprobs: args['max-logprobs'],
+    tensorParallelSize: args['tensor-parallel-size'],
+    dataParallelSize: args['data-parallel-size'],
+    reasoningParser: args['reasoning-parser'],
+    remotePort: args['remote-port'],
+    remoteDir: args['remote-dir'],
+    activeTimeoutMs: seconds(args['active-timeout'])!,
+    healthTimeoutMs: seconds(args['health-timeout'])!,
+    pollMs: seconds(args['poll-interval'])!,
+    healthPollMs: Math.min(seconds(args['poll-interval'])!, 5000),
+    keep: args.keep,
+    tunnelMaxAttempts: args['tunnel-max-attempts'],
+    tunnelBackoffMs: args['tunnel-backoff-ms'],
+    serverAliveIntervalS: args['server-alive-interval'],
+    ...optionalDeployOptions(args),
+  };
+}
+
+async function launch(args: Args, deps: Deps, io: CliIo): Promise<number> {
+  await checkPrerequisites(args, deps, io.env);
+  const deployments = await deploy(deployOptionsFrom(args, args.model as string), deps);
+  if (args.json) {
+    io.stdout(`${JSON.stringify(deployments, null, 2)}\n`);
+    return 0;
+  }
+  for (const x of deployments) {
+    io.stdout(`${x.name}: ${x.servedModelName} ready at ${x.endpoint} ($${x.hourlyPriceUsd.toFixed(2)}/h)\n`);
+  }
+  const stateDir = args['state-dir'];
+  io.stdout(
+    `State in ${stateDir}/; npm run experiment finds these endpoints. Stop billing with: npm run deploy:lambda -- --down\n`,
+  );
+  return 0;
 }
 
 function printStrays(strays: Strays, stateDir: string, io: CliIo): void {

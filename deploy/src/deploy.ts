@@ -175,6 +175,51 @@ function positiveInt(value: number | undefined, fallback: number, flag: string):
   return v;
 }
 
+/** The deployment names to create, refused when one is already recorded (a second launch would bill twice). */
+async function deploymentNames(
+  options: DeployOptions,
+  model: string,
+  count: number,
+  stateDir: string,
+): Promise<{ baseName: string; names: string[] }> {
+  const baseName = options.name ?? defaultDeploymentName(model);
+  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,60}$/.test(baseName)) {
+    throw new DeployConfigError(`--name "${baseName}" must be letters, digits, ".", "_" or "-" (at most 61 characters).`);
+  }
+  const names = count === 1 ? [baseName] : Array.from({ length: count }, (_, i) => `${baseName}-${i + 1}`);
+  const existing = await readDeploymentState(stateDir);
+  for (const name of names) {
+    if (existing.deployments.some((x) => x.name === name)) {
+      throw new DeployConfigError(`deployment "${name}" is already recorded in ${stateDir}; use --status, or --down first (or pick another --name).`);
+    }
+  }
+  return { baseName, names };
+}
+
+function serveConfigFrom(
+  options: DeployOptions,
+  model: string,
+  servedModelName: string,
+  sizes: { tp: number; dp: number; maxLogprobs: number },
+): Omit<ServeConfig, 'containerName'> {
+  const serve: Omit<ServeConfig, 'containerName'> = {
+    image: options.image ?? DEFAULT_VLLM_IMAGE,
+    model: model,
+    servedModelName,
+    hostPort: options.remotePort ?? 8000,
+    maxModelLen: positiveInt(options.maxModelLen, 16384, '--max-model-len'),
+    gpuMemoryUtilization: options.gpuMemoryUtilization ?? 0.9,
+    maxLogprobs: sizes.maxLogprobs,
+    tensorParallelSize: sizes.tp,
+    dataParallelSize: sizes.dp,
+    reasoningParser: options.reasoningParser ?? 'qwen3',
+  };
+  if (!(serve.gpuMemoryUtilization > 0 && serve.gpuMemoryUtilization <= 1)) {
+    throw new DeployConfigError(`--gpu-memory-utilization must be in (0, 1], got ${serve.gpuMemoryUtilization}`);
+  }
+  return serve;
+}
+
 /**
  * Launches (or reuses) instances, starts vLLM on each, opens a kept-alive tunnel per instance and
  * records them in the state dir. On any failure everything launched here is torn down again
@@ -191,33 +236,9 @@ export async function deploy(options: DeployOptions, deps: DeployDeps): Promise<
   if (!deps.secrets.vllmApiKey) {
     throw new DeployConfigError('VLLM_API_KEY is not set: put a random key in the environment or .env; the server requires it and the experiment runner sends it.');
   }
-  const baseName = options.name ?? defaultDeploymentName(options.model);
-  if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,60}$/.test(baseName)) {
-    throw new DeployConfigError(`--name "${baseName}" must be letters, digits, ".", "_" or "-" (at most 61 characters).`);
-  }
-  const names = count === 1 ? [baseName] : Array.from({ length: count }, (_, i) => `${baseName}-${i + 1}`);
-  const existing = await readDeploymentState(stateDir);
-  for (const name of names) {
-    if (existing.deployments.some((x) => x.name === name)) {
-      throw new DeployConfigError(`deployment "${name}" is already recorded in ${stateDir}; use --status, or --down first (or pick another --name).`);
-    }
-  }
+  const { baseName, names } = await deploymentNames(options, options.model, count, stateDir);
   const servedModelName = options.servedModelName ?? options.model;
-  const serve: Omit<ServeConfig, 'containerName'> = {
-    image: options.image ?? DEFAULT_VLLM_IMAGE,
-    model: options.model,
-    servedModelName,
-    hostPort: options.remotePort ?? 8000,
-    maxModelLen: positiveInt(options.maxModelLen, 16384, '--max-model-len'),
-    gpuMemoryUtilization: options.gpuMemoryUtilization ?? 0.9,
-    maxLogprobs,
-    tensorParallelSize: tp,
-    dataParallelSize: dp,
-    reasoningParser: options.reasoningParser ?? 'qwen3',
-  };
-  if (!(serve.gpuMemoryUtilization > 0 && serve.gpuMemoryUtilization <= 1)) {
-    throw new DeployConfigError(`--gpu-memory-utilization must be in (0, 1], got ${serve.gpuMemoryUtilization}`);
-  }
+  const serve = serveConfigFrom(options, options.model, servedModelName, { tp, dp, maxLogprobs });
 
   const launched: { name: string; instanceId: string | null }[] = [];
   const lambda = options.provider === 'lambda' ? lambdaClientFor(options, deps) : null;
