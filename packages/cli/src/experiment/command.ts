@@ -97,6 +97,8 @@ function loadOptions(o: RunConfig): Parameters<typeof loadBenchmark>[1] {
   return {
     ...(Object.keys(columnMap).length > 0 ? { columnMap } : {}),
     ...(o.labelMap === null ? {} : { labelMap: parseLabelMap(o.labelMap) }),
+    ...(o.unlabelled ? { unlabelled: true } : {}),
+    ...(o.encoding === null ? {} : { encoding: o.encoding }),
   };
 }
 
