@@ -15,3 +15,9 @@ export const int = (v: number): string => Math.round(v).toLocaleString('en-US');
 
 /** "7/9 (77.8%)". */
 export const ratio = (r: { k: number; n: number; value: number | null }): string => `${r.k}/${r.n} (${pct(r.value)})`;
+
+/** Ends a sentence with a full stop unless it already ends with one, or with ? ! or … ("riskier?." is a typo). */
+export const endSentence = (s: string): string => {
+  const t = s.trim();
+  return /[.?!…]$/.test(t) ? t : `${t}.`;
+};

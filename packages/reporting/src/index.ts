@@ -59,12 +59,14 @@ export {
 export { decisionLengths, decisionRows, untestableReason, type DecisionRow } from './hypothesis-data.js';
 export { thresholdSweep, replayStop, type ThresholdSweep, type SweepPoint } from './threshold-sweep.js';
 export { readRun, type RunData } from './run-data.js';
-export { generateReport, type GenerateReportOptions, type GeneratedReport } from './generate.js';
+export { generateReport, type GenerateReportOptions, type GeneratedReport, type GeneratedFigureFiles } from './generate.js';
 export { compareRuns, type CompareOptions, type Comparison, type ComparisonRow } from './compare.js';
 export { renderHtmlReport, escapeHtml } from './report-html.js';
 export { renderMarkdownReport, escapeMarkdownCell } from './report-md.js';
 export { OKABE_ITO, OUTCOME_COLORS, EMULATED_BANNER, FONT_FAMILY, FONT_SIZE } from './figures/palette.js';
-export { PlotRenderer, composeFigure, rasterize, escapeXml, textWidth, wrapText, type Panel, type FigureSpec } from './figures/render.js';
+export { PlotRenderer, composeFigure, rasterize, svgToPdf, svgSize, escapeXml, textWidth, wrapText, type Panel, type FigureSpec, type LegendShape } from './figures/render.js';
+export { PRESETS, PRESET_NAMES, presetByName, type FigurePreset, type PresetName } from './figures/presets.js';
+export { readableCategory, placeLabels } from './figures/common.js';
 export { formatP, pct, num, int } from './format.js';
 export { judgeAgreements, cohensKappa, type JudgeAgreement, type HarmView, type Disagreement } from './judge-agreement.js';
 export { analyzeRun, analysisJson, declaredPrimary, recordedDecisionConfidence, type AnalyzeOptions } from './analysis.js';

@@ -1,81 +1,71 @@
 import { redactUrl } from '@deepconf-safety/run-store';
 import { EMULATED_BANNER } from './figures/palette.js';
+import { endSentence, int } from './format.js';
 import { UNLABELLED_NOTICE } from './run-data.js';
-import { int, pct, ratio } from './format.js';
-import { HYPOTHESIS_TABLE_HEAD, hypothesisTableRows } from './hypothesis-text.js';
-import { BUCKETS } from './metrics.js';
 import { judgeAgreementMarkdown, judgeDisagreementsMarkdown } from './judge-section.js';
-import { displayConfig } from './report-data.js';
+import { clip, ERROR_BUCKETS, type FailureRow } from './report-data.js';
 import type { HtmlReportInput } from './report-html.js';
+import { reportTables, type ReportTable } from './report-tables.js';
 
 /**
- * Escapes text for a Markdown table cell: pipes and newlines would break the table, and HTML or link
- * syntax in model output must stay inert wherever the Markdown is pasted.
+ * Escapes text for Markdown, the Markdown way: a backslash before every character Markdown or inline HTML
+ * would read (`<` stays `\<`, never `&lt;`, so renderers and raw readers both see "p < 0.001"); pipes cannot
+ * break a table and a newline becomes ⏎. Model output and dataset text stay inert wherever the file is pasted.
  */
 export function escapeMarkdownCell(s: string): string {
-  return s
-    .replace(/&/g, '&amp;')
-    .replace(/</g, '&lt;')
-    .replace(/>/g, '&gt;')
-    .replace(/([\\`*_[\]|~])/g, '\\$1')
-    .replace(/\r?\n/g, ' ⏎ ');
+  return s.replace(/([\\`*_[\]|~<>&])/g, '\\$1').replace(/\r?\n/g, ' ⏎ ');
 }
 
 const mdTable = (head: string[], rows: string[][]): string =>
   [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 
+const renderTable = (t: ReportTable): string => `*${escapeMarkdownCell(t.caption)}*\n\n${mdTable(t.head.map(escapeMarkdownCell), t.rows.map((r) => r.map((c) => escapeMarkdownCell(c.text))))}`;
+
+const BUCKET_TITLES: Record<FailureRow['bucket'], string> = {
+  uncertain_compliance: 'Uncertain compliance that was wrong',
+  confident_compliance: 'Confident compliance that was wrong',
+  uncertain_refusal: 'Uncertain refusal that was wrong',
+  confident_refusal: 'Confident refusal that was wrong',
+};
+
+function errorAnalysis(failures: readonly FailureRow[]): string {
+  if (failures.length === 0) return 'No decision was wrong in this run.';
+  const e = escapeMarkdownCell;
+  return ERROR_BUCKETS.map((b) => {
+    const rows = failures.filter((f) => f.bucket === b);
+    if (rows.length === 0) return `### ${BUCKET_TITLES[b]} (0)\n\nNone.`;
+    return `### ${BUCKET_TITLES[b]} (${rows.length})\n\n${mdTable(
+      ['prompt id', 'category', 'label', 'confidence', 'detector', 'prompt (first 200 characters)', 'answer (first 200 characters)'],
+      rows.map((f) => [e(f.instanceId), e(f.category), f.shouldRefuse === null ? 'unlabelled' : f.shouldRefuse ? 'harmful' : 'safe', f.confidence.toFixed(3), e(f.detectorLabel ?? 'n/a'), e(clip(f.prompt, 200)), e(clip(f.answer, 200))]),
+    )}`;
+  }).join('\n\n');
+}
+
 /** report.md: the same content as report.html for papers and issues, figures linked rather than inlined. */
 export function renderMarkdownReport(input: Omit<HtmlReportInput, 'figures'> & { figures: ReadonlyArray<{ name: string; title: string; caption: string }> }): string {
   const { run, metrics: m, hypothesis: h, figures, failures } = input;
   const e = escapeMarkdownCell;
-  const banner = `${run.emulated ? `> **⚠ ${EMULATED_BANNER}**\n\n` : ''}${run.unlabelled ? `> **${UNLABELLED_NOTICE}**\n\n` : ''}`;
+  const banner = `${run.emulated ? `> **⚠ ${EMULATED_BANNER}**\n\n` : ''}${run.unlabelled ? `> **${escapeMarkdownCell(UNLABELLED_NOTICE)}**\n\n` : ''}`;
+  const [summary, tests, buckets, categories, , config] = reportTables(input).map(renderTable) as string[];
   const out: string[] = [];
   out.push(`${banner}# deepconf-safety report: ${e(m.model ?? 'unknown model')} on ${e(m.benchmark ?? 'unknown benchmark')}`);
-  out.push(`Run \`${m.runId.replace(/`/g, '')}\`, ${int(m.instances)} prompts, ${int(m.decided)} decided, status ${run.manifest.status}.${run.results === null ? ' **results.json is missing: the run did not finish.**' : ''}`);
-  out.push('## Summary');
-  out.push(
-    mdTable(
-      ['metric', 'value', 'counts'],
-      [
-        ['Accuracy', pct(m.accuracy.value), `${m.accuracy.k}/${m.accuracy.n}`],
-        ['Refusal precision', pct(m.refusal.precision.value), `${m.refusal.precision.k}/${m.refusal.precision.n}`],
-        ['Refusal recall (harmful prompts refused)', pct(m.refusal.recall.value), `${m.refusal.recall.k}/${m.refusal.recall.n}`],
-        ['Over-refusal (safe prompts refused)', pct(m.refusal.overRefusal.value), `${m.refusal.overRefusal.k}/${m.refusal.overRefusal.n}`],
-        ['Tokens / baseline', `${int(m.tokens.total)} / ${int(m.tokens.baseline)}`, m.tokens.baselineEstimated ? 'baseline partly estimated' : 'baseline exact'],
-        ['Token savings', m.tokens.savingsPercent === null ? 'n/a' : `${m.tokens.savingsPercent.toFixed(1)}%`, `${m.instances} prompts`],
-        ['Early-stop rate (stopped / final traces without error; warmup traces never stop)', pct(m.earlyStop.value), `${m.earlyStop.k}/${m.earlyStop.n} final traces stopped`],
-      ],
-    ),
-  );
+  out.push(`Run \`${m.runId.replace(/`/g, '')}\`, ${int(m.instances)} prompts, ${int(m.decided)} decided, status ${e(run.manifest.status)}.${run.results === null ? ' **results.json is missing: the run did not finish.**' : ''}`);
+  out.push('## Summary', summary!);
   out.push('## The hypothesis: is low-confidence compliance riskier?');
-  out.push(`Significance level ${h.alpha}; "not significant" means these data cannot tell.\n`);
-  out.push(h.statements.map((s) => `- ${s.role === 'primary' ? `**${e(s.text)}**` : e(s.text)}`).join('\n'));
-  if (h.tests.length > 0) out.push(mdTable(HYPOTHESIS_TABLE_HEAD, hypothesisTableRows(h).map((r) => r.map(e))));
-  out.push('## Confidence buckets');
-  out.push(mdTable(['bucket', 'prompts', 'correct', 'accuracy'], BUCKETS.map((b) => [b.replace('_', ' '), String(m.buckets[b].count), String(m.buckets[b].correct), ratio(m.buckets[b].accuracy)])));
-  out.push('## Per category');
-  out.push(
-    mdTable(
-      ['category', 'prompts', 'accuracy', 'tokens', 'baseline', 'savings'],
-      m.perCategory.map((c) => [e(c.category), String(c.instances), ratio(c.accuracy), int(c.tokens), int(c.baselineTokens), c.savingsPercent === null ? 'n/a' : `${c.savingsPercent.toFixed(1)}%`]),
-    ),
-  );
+  out.push(`Significance level ${h.alpha}; "not significant" means these data cannot tell. ✱ marks a significant result, which the line also says in words.`);
+  out.push(h.statements.map((s) => `- ${s.significant === true ? '✱ significant: ' : ''}${s.role === 'primary' ? `**${e(s.text)}**` : e(s.text)}`).join('\n'));
+  out.push(tests!);
+  out.push('## Confidence buckets', buckets!);
+  out.push('## Per category', categories!);
   out.push('## Figures');
-  out.push(figures.map((f) => `![${e(f.caption)}](figures/${f.name}.png)\n\n*${e(f.title)}.* ${e(f.caption)}`).join('\n\n'));
+  out.push(figures.map((f) => `![${e(f.caption)}](figures/${f.name}.png)\n\n*${e(endSentence(f.title))}* ${e(f.caption)}`).join('\n\n'));
   const judged = input.judge ?? [];
   if (judged.length > 0) out.push(judgeAgreementMarkdown(judged, e));
-  out.push(`## Error analysis: uncertain compliance that was wrong (${failures.length})`);
-  out.push(
-    failures.length === 0
-      ? 'No uncertain compliance was wrong in this run.'
-      : mdTable(
-          ['prompt id', 'category', 'confidence', 'prompt', 'answer'],
-          failures.map((f) => [e(f.instanceId), e(f.category), f.confidence.toFixed(3), e(f.prompt), e(f.answer)]),
-        ),
-  );
   if (judged.some((a) => a.pairs > 0)) out.push(judgeDisagreementsMarkdown(judged, e));
-  out.push('## Configuration');
-  out.push(mdTable(['option', 'value'], displayConfig(run.manifest.config).map(([k, v]) => [e(k), e(v)])));
+  out.push(`## Error analysis: wrong decisions (${failures.length})`);
+  out.push('Grouped by bucket, least confident first; texts cut to 200 characters. failures.csv has every row in full.');
+  out.push(errorAnalysis(failures));
+  out.push('## Configuration', config!);
   out.push(`Server: ${e(run.manifest.server.baseUrls.map(redactUrl).join(', '))}${run.manifest.server.emulated ? ' (emulator)' : ''}. Git commit: ${e(run.manifest.gitCommit ?? 'unknown')}.`);
   if (run.emulated) out.push(`> **⚠ ${EMULATED_BANNER}**`);
   return `${out.join('\n\n')}\n`;

@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunStore, runConfig, encodeConfidences, percentile, type InstanceRecord, type TraceRecord } from '@deepconf-safety/run-store';
@@ -174,5 +174,18 @@ export function makeRun(options: MakeRunOptions = {}): string {
   const manifest = store.readManifest();
   store.writeManifest({ ...manifest, status: 'completed', finishedAt: '2026-11-27T10:05:00.000Z' });
   store.close();
+  return dir;
+}
+
+/** Rewrites every JSON line of a run file (the tests' way of shaping a run the generator does not offer). */
+export function editJsonl(file: string, edit: (r: Record<string, unknown>, i: number) => Record<string, unknown>): void {
+  const rows = readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
+  writeFileSync(file, `${rows.map((l, i) => JSON.stringify(edit(JSON.parse(l) as Record<string, unknown>, i))).join('\n')}\n`);
+}
+
+/** A run where every prompt is harmful (HarmBench): every compliance is wrong, so the hypothesis cannot be tested. */
+export function makeAllHarmfulRun(options: MakeRunOptions = {}): string {
+  const dir = makeRun({ ...options, extraConfig: { benchmark: 'harmbench', ...options.extraConfig } });
+  editJsonl(`${dir}/instances.jsonl`, (r) => ({ ...r, shouldRefuse: true, correct: r['decision'] === 'refuse' }));
   return dir;
 }

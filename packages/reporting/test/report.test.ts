@@ -8,7 +8,8 @@ import sharp from 'sharp';
 import { EMULATED_BANNER, compareRuns, escapeMarkdownCell, generateReport, type GeneratedReport } from '@deepconf-safety/reporting';
 import { HOSTILE_OUTPUT, HOSTILE_PROMPT, makeRun } from './make-run.js';
 
-const FIGURES = ['confidence_4bucket', 'token_savings', 'hypothesis_validation', 'accuracy_vs_tokens', 'confidence_traces'];
+// The synthetic run's confidence is lowest-group (nats): no reliability diagram, which needs a probability.
+const FIGURES = ['hypothesis_validation', 'risk_coverage', 'confidence_4bucket', 'token_savings', 'accuracy_vs_tokens', 'confidence_traces'];
 
 let emulatedDir: string;
 let realDir: string;
@@ -24,10 +25,10 @@ beforeAll(async () => {
   });
   [emulated, real] = await Promise.all([generateReport(emulatedDir, { resamples: 2000 }), generateReport(realDir, { resamples: 2000 })]);
   document = new JSDOM(readFileSync(emulated.files.html, 'utf8')).window.document;
-});
+}, 240_000);
 
 describe('generateReport', () => {
-  test('writes every figure as SVG and PNG, report.html and report.md inside the run', async () => {
+  test('writes every figure as SVG, PNG and PDF, report.html and report.md inside the run', async () => {
     expect(emulated.files.figures.map((f) => f.name)).toEqual(FIGURES);
     for (const f of emulated.files.figures) {
       expect(f.png.startsWith(`${emulatedDir}/figures/`)).toBe(true);
@@ -37,8 +38,9 @@ describe('generateReport', () => {
       expect(meta.height).toBeGreaterThan(600);
       const svg = readFileSync(f.svg, 'utf8');
       expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
-      // Each nested Plot keeps its own namespace declaration, so a standalone viewer styles it.
-      expect(svg.match(/<svg /g)!.length).toBe(svg.match(/xmlns="http:\/\/www.w3.org\/2000\/svg"/g)!.length);
+      // Panels are translated groups, not nested <svg> viewports (which the PDF converter clips away).
+      expect(svg.match(/<svg /g)!.length).toBe(1);
+      expect(readFileSync(f.pdf).subarray(0, 5).toString()).toBe('%PDF-');
     }
     expect(emulated.files.html).toBe(`${emulatedDir}/report.html`);
     expect(emulated.files.markdown).toBe(`${emulatedDir}/report.md`);
@@ -49,14 +51,14 @@ describe('generateReport', () => {
     const four = svg('confidence_4bucket');
     expect(four).toContain('Decision confidence by outcome');
     expect(four).toContain('nats');
-    for (const label of ['Correct refusal (n = ', 'Correct compliance (n = ', 'Incorrect refusal (n = ', 'Incorrect compliance (n = ']) expect(four).toContain(label);
+    for (const label of ['Correct refusal', 'Correct compliance', 'Incorrect refusal', 'Incorrect compliance']) expect(four).toMatch(new RegExp(`${label}</tspan><tspan [^>]*>\\(n = \\d+\\)`));
     // Okabe–Ito green / blue / orange / vermillion for the four outcomes.
     for (const colour of ['#009E73', '#0072B2', '#E69F00', '#D55E00']) expect(four).toContain(colour);
-    expect(svg('token_savings')).toMatch(/Generated tokens \(thousands\)/);
-    expect(svg('token_savings')).toContain('All prompts (n = 40)');
-    // The group name and its n are two lines of one tick label.
-    expect(svg('hypothesis_validation')).toMatch(/Uncertain compliance<\/tspan><tspan [^>]*>\(n = \d+\)/);
-    expect(svg('hypothesis_validation')).toMatch(/Fisher.s exact/);
+    expect(svg('token_savings')).toMatch(/Generated tokens per prompt/);
+    expect(svg('token_savings')).toContain('All prompts (n&#160;=&#160;40)');
+    // The group, its harmful count and rate are lines of one tick label.
+    expect(svg('hypothesis_validation')).toMatch(/Uncertain<\/tspan><tspan [^>]*>compliance<\/tspan><tspan [^>]*>\d+\/\d+ = \d+%/);
+    expect(svg('hypothesis_validation')).toMatch(/Fisher.s exact \(primary\)/);
   });
 
   test('an emulated run says so on every figure and both reports; a real run does not', () => {
@@ -88,17 +90,21 @@ describe('generateReport', () => {
     expect(text).toContain('http://127.0.0.1:8000/v1');
     expect(text).toContain('keepPercent');
     for (const s of emulated.hypothesis.statements) expect(text).toContain(s.text);
-    expect(text).toMatch(/Error analysis: uncertain compliance that was wrong \(\d+\)/);
+    expect(text).toMatch(/Error analysis: wrong decisions \(\d+\)/);
+    expect(text).toMatch(/Uncertain compliance that was wrong \(harmful prompts answered with low confidence\): \d+/);
     expect(text).toMatch(/(not )?significant \(p [=<] [0-9.]+, n = \d+\)/);
   });
 
   test('report.md tables stay tables and keep HTML inert', () => {
     const md = readFileSync(emulated.files.markdown, 'utf8');
-    expect(md).not.toContain('<script>');
-    expect(md).not.toContain('<img');
+    // Hostile markup is there only backslash-escaped (inert), never as a raw tag.
+    expect(md).not.toMatch(/(^|[^\\])<(script|img|iframe)/);
+    expect(md).toContain('\\<script\\>');
     expect(md).toContain('![');
     expect(md).toContain('figures/hypothesis_validation.png');
-    expect(escapeMarkdownCell('a|b\n<script>x</script>')).toBe('a\\|b ⏎ &lt;script&gt;x&lt;/script&gt;');
+    expect(escapeMarkdownCell('a|b\n<script>x</script> & p < 0.001')).toBe('a\\|b ⏎ \\<script\\>x\\</script\\> \\& p \\< 0.001');
+    // Markdown escapes, never HTML entities (a raw reader and a renderer both see "p < 0.001").
+    expect(md).not.toMatch(/&(lt|gt|amp|quot|#\d+);/);
   });
 
   test('secret-looking config values never reach the reports', () => {
@@ -127,7 +133,7 @@ describe('generateReport', () => {
     }
     store.close();
     const r = await generateReport(dir, { resamples: 100 });
-    expect(r.files.figures.map((f) => f.name)).toEqual(['confidence_4bucket', 'token_savings', 'hypothesis_validation']);
+    expect(r.files.figures.map((f) => f.name)).toEqual(['hypothesis_validation', 'confidence_4bucket', 'token_savings']);
     const html = readFileSync(r.files.html, 'utf8');
     // Every prompt is harmful: the report says in one sentence that the hypothesis cannot be tested.
     expect(html).toContain('cannot be tested on xstest: every prompt is harmful');

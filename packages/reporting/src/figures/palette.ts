@@ -30,9 +30,8 @@ export const OUTCOME_LABELS: Record<Outcome, string> = {
 };
 
 export const FONT_FAMILY = 'DejaVu Sans, Helvetica, Arial, sans-serif';
-/**
- * Axis and label text size in CSS pixels. Figures are about 1000 px wide, so at a printed width of 7 in
- * this is about 7 pt, the smallest size journals accept.
- */
+/** Axis and label text size of the screen preset, in CSS pixels (paper presets: see presets.ts). */
 export const FONT_SIZE = 14;
 export const EMULATED_BANNER = "EMULATED MODEL — not a real model's behaviour";
+/** The watermark drawn across paper figures of emulated runs (they have no banner: no title either). */
+export const EMULATED_WATERMARK = 'EMULATED MODEL';
