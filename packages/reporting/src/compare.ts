@@ -3,7 +3,10 @@ import { basename, join, resolve } from 'node:path';
 import * as Plot from '@observablehq/plot';
 import { ReportingError } from './errors.js';
 import { EMULATED_BANNER, OKABE_ITO } from './figures/palette.js';
-import { PlotRenderer, composeFigure, rasterize } from './figures/render.js';
+import { axisSpace, labelMargin } from './figures/common.js';
+import { PRESETS } from './figures/presets.js';
+import { PlotRenderer, composeFigure, headingSpace, rasterize, wrapText } from './figures/render.js';
+import { wilsonInterval } from './stats-proportions.js';
 import { formatP, int, num, pct, ratio } from './format.js';
 import { analyzeRun } from './analysis.js';
 import type { HypothesisResult } from './hypothesis.js';
@@ -139,63 +142,88 @@ function comparisonHtml(rows: readonly ComparisonRow[], emulated: boolean, png: 
 `;
 }
 
+/**
+ * Runs as rows, so any number of them keeps readable labels: accuracy overall and of uncertain / confident
+ * compliance with Wilson 95% intervals, and token savings beside them.
+ */
 function comparisonFigure(rows: readonly ComparisonRow[], emulated: boolean): string {
   const renderer = new PlotRenderer();
-  const labels = rows.map((r) => `${r.label}${r.metrics.emulated ? ' [EMULATED]' : ''} (n = ${r.metrics.instances})`);
+  const p = PRESETS.screen;
+  const axis = axisSpace(p);
+  const labels = rows.map((r) => wrapText(`${r.label}${r.metrics.emulated ? ' [EMULATED]' : ''} (n\u00a0=\u00a0${r.metrics.instances})`, 230, p.font).join('\n'));
   const series = ['All decisions', 'Uncertain compliance', 'Confident compliance'] as const;
   const colors = ['#9A9A9A', OKABE_ITO.vermillion, OKABE_ITO.blue];
   const bars = rows.flatMap((r, i) => {
     const h = r.hypothesis;
     const values = [r.metrics.accuracy, h.uncertainCompliance, h.confidentCompliance];
-    return series.map((s, j) => ({ run: labels[i]!, series: s, acc: values[j]!.value === null ? 0 : 100 * values[j]!.value!, text: values[j]!.n === 0 ? 'n = 0' : `${values[j]!.k}/${values[j]!.n}` }));
+    return series.map((s, j) => {
+      const v = values[j]!;
+      const ci = v.n > 0 ? wilsonInterval(v.k, v.n) : { lower: Number.NaN, upper: Number.NaN };
+      return { run: labels[i]!, series: s, acc: v.value === null ? 0 : 100 * v.value, lo: 100 * ci.lower, hi: 100 * ci.upper, n: v.n, text: v.n === 0 ? 'n = 0' : `${v.k}/${v.n}` };
+    });
   });
-  const height = 380;
-  const left = renderer.plot('comparison', {
-    width: 640,
-    height,
-    marginLeft: 60,
-    marginBottom: 60,
-    fx: { domain: labels, label: null, padding: 0.1 },
-    x: { domain: series, axis: null },
-    y: { domain: [0, 105], label: '↑ Accuracy (% correct)', grid: true },
-    color: { domain: series, range: colors },
-    marks: [
-      Plot.barY(bars, { fx: 'run', x: 'series', y: 'acc', fill: 'series' }),
-      Plot.text(bars, { fx: 'run', x: 'series', y: 'acc', text: 'text', dy: -8, fontSize: 10 }),
-      Plot.ruleY([0]),
-    ],
-  }).svg;
-  const savings = rows.map((r, i) => ({ run: labels[i]!, savings: r.metrics.tokens.savingsPercent ?? 0, stop: r.metrics.earlyStop.value }));
-  // Run names sit just above their bars: the label's offset follows the band height.
-  const band = (height - 80) / Math.max(1, rows.length);
-  const labelDy = -(band * (1 - 0.5)) / 2 - 9;
-  const right = renderer.plot('comparison', {
-    width: 340,
-    height,
-    marginTop: 20,
-    marginLeft: 10,
-    marginRight: 60,
-    marginBottom: 60,
-    x: { label: 'Token savings (%) →', labelAnchor: 'center', labelOffset: 40, grid: true, ticks: 5, domain: [Math.min(0, ...savings.map((s) => s.savings)), Math.max(10, ...savings.map((s) => s.savings)) * 1.1] },
-    y: { domain: labels, axis: null, paddingInner: 0.5, paddingOuter: 0.25 },
-    marks: [
-      Plot.barX(savings, { y: 'run', x: 'savings', fill: OKABE_ITO.bluishGreen }),
-      Plot.text(savings, { y: 'run', x: 'savings', text: (d: { savings: number; stop: number | null }) => `${d.savings.toFixed(1)}%`, textAnchor: 'start', dx: 4, fontSize: 12 }),
-      Plot.text(savings, { y: 'run', x: 0, text: 'run', textAnchor: 'start', dy: labelDy, dx: 2, fontSize: 12 }),
-      Plot.ruleX([0]),
-    ],
-  }).svg;
+  const maxLines = Math.max(...labels.map((l) => l.split('\n').length));
+  const rowH = Math.max(3 * 22, maxLines * p.font * 1.25 + 12);
+  const height = rows.length * rowH + axis.bottom + 8;
+  const marginLeft = labelMargin(labels, p.font);
+  const leftWidth = 700;
+  const left = renderer.plot(
+    'comparison',
+    {
+      width: leftWidth,
+      height,
+      marginTop: 6,
+      marginLeft,
+      marginRight: 70,
+      marginBottom: axis.bottom,
+      fy: { domain: labels, label: null, padding: 0.12, tickSize: 0, axis: 'left' },
+      y: { domain: series, axis: null, padding: 0.15 },
+      x: { domain: [0, 100], label: 'Accuracy (% correct), Wilson 95% CI →', labelAnchor: 'center', labelOffset: axis.labelOffset, grid: true },
+      color: { domain: series, range: colors },
+      marks: [
+        Plot.barX(bars, { fy: 'run', y: 'series', x: 'acc', fill: 'series' }),
+        Plot.ruleY(bars.filter((b) => b.n > 0), { fy: 'run', y: 'series', x1: 'lo', x2: 'hi', stroke: '#111', strokeWidth: 1.2 }),
+        Plot.text(bars, { fy: 'run', y: 'series', x: (b: { hi: number; acc: number }) => (Number.isFinite(b.hi) ? b.hi : b.acc), text: 'text', dx: 4, textAnchor: 'start', fontSize: 12 }),
+        Plot.ruleX([0]),
+      ],
+    },
+    p,
+  ).svg;
+  const savings = rows.map((r, i) => ({ run: labels[i]!, savings: r.metrics.tokens.savingsPercent ?? 0, known: r.metrics.tokens.savingsPercent !== null }));
+  const right = renderer.plot(
+    'comparison',
+    {
+      width: 1000 - leftWidth - 10,
+      height,
+      marginTop: 6,
+      marginLeft: 10,
+      marginRight: 60,
+      marginBottom: axis.bottom,
+      fy: { domain: labels, axis: null, padding: 0.12 },
+      x: { label: 'Token savings (%) →', labelAnchor: 'center', labelOffset: axis.labelOffset, grid: true, ticks: 4, domain: [Math.min(0, ...savings.map((s) => s.savings)), Math.max(10, ...savings.map((s) => s.savings))], nice: true },
+      marks: [
+        Plot.barX(savings, { fy: 'run', x: 'savings', fill: OKABE_ITO.bluishGreen, insetTop: rowH * 0.3, insetBottom: rowH * 0.3 }),
+        Plot.text(savings, { fy: 'run', x: 'savings', text: (d: { savings: number; known: boolean }) => (d.known ? `${d.savings.toFixed(1)}%` : 'n/a'), textAnchor: 'start', dx: 4, fontSize: 12 }),
+        Plot.ruleX([0]),
+      ],
+    },
+    p,
+  ).svg;
+  const verdict = (r: ComparisonRow): string => {
+    const primary = r.hypothesis.tests.find((t) => t.role === 'primary');
+    return r.hypothesis.untestable !== null ? 'not testable' : primary ? formatP(primary.pValue) : 'n/a';
+  };
   return composeFigure({
-    title: 'Run comparison: accuracy, the compliance gap and token savings',
-    subtitle: rows.map((r) => `${r.label}: Fisher ${r.hypothesis.fisher ? formatP(r.hypothesis.fisher.pValue) : 'n/a'}`).join(' · '),
+    title: 'Run comparison: accuracy by confidence bucket and token savings',
+    subtitle: rows.map((r) => `${r.label}: primary test ${verdict(r)}`).join(' · '),
     width: 1000,
-    panelHeight: height + 22,
+    panelHeight: height + headingSpace(p),
     panels: [
       { svg: left, x: 0, y: 0, heading: 'Accuracy by confidence bucket' },
-      { svg: right, x: 650, y: 0, heading: 'Token savings' },
+      { svg: right, x: leftWidth + 10, y: 0, heading: 'Token savings' },
     ],
-    legend: series.map((s, i) => ({ label: s, color: colors[i]! })),
-    footer: 'Bars show counts correct/labelled; a bucket with n = 0 is drawn at 0.',
+    legend: [...series.map((s, i) => ({ label: s, color: colors[i]! })), { label: 'Wilson 95% CI', color: '#111', shape: 'line' as const }],
+    footer: 'Labels: correct/labelled decisions; a bucket with n = 0 is drawn at 0. Runs are rows, so any number of them stays readable.',
     emulated,
   });
 }

@@ -140,7 +140,7 @@ export function renderHtmlReport(input: HtmlReportInput): string {
     .map(
       (f) =>
         `<figure id="fig-${escapeHtml(f.name)}"><img src="data:image/png;base64,${f.png.toString('base64')}" alt="${escapeHtml(f.caption)}" width="1000">` +
-        `<figcaption><b>${escapeHtml(endSentence(f.title))}</b> ${escapeHtml(f.caption)} Files: figures/${escapeHtml(f.name)}.svg, .png, .pdf.</figcaption></figure>`,
+        `<figcaption><b>${escapeHtml(endSentence(f.title))}</b> ${escapeHtml(f.caption)} Files: figures/${escapeHtml(f.name)}.svg, ${escapeHtml(f.name)}.png and ${escapeHtml(f.name)}.pdf.</figcaption></figure>`,
     )
     .join('');
   const section = (id: (typeof SECTIONS)[number][0], body: string, heading?: string): string => {

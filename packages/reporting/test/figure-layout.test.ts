@@ -10,6 +10,7 @@ import {
   generateReport,
   analyzeRun,
   hypothesisTests,
+  compareRuns,
   readRun,
   svgSize,
   thresholdSweep,
@@ -84,6 +85,15 @@ maybe('every figure in every preset, measured in Chromium', () => {
     },
     60_000,
   );
+
+  test('the run comparison keeps its labels apart from three runs on, with an interval on every bar', async () => {
+    const c = await compareRuns(['typical', 'tiny', 'shaped', 'harmful'].map((k) => runs[k]!.dir), { resamples: 200 });
+    const m = await measurer.measure(c.svg);
+    const problems = layoutProblems(m);
+    expect({ outside: problems.outside.map((b) => b.text), overlapping: problems.overlapping }).toEqual({ outside: [], overlapping: [] });
+    expect(c.svg).toContain('Wilson 95% CI');
+    expect(c.svg).toContain('not testable');
+  }, 60_000);
 
   test('the measurer catches what the layout test is for: text off the edge and text over text', async () => {
     const bad = '<svg xmlns="http://www.w3.org/2000/svg" width="200" height="50" viewBox="0 0 200 50"><text x="190" y="20" font-size="10">cut off here</text><text x="10" y="40" font-size="10">one</text><text x="14" y="41" font-size="10">two</text><text x="100" y="20" font-size="40" data-role="watermark">W</text></svg>';

@@ -1,5 +1,5 @@
 import * as Plot from '@observablehq/plot';
-import { formatP } from '../format.js';
+import { endSentence, formatP } from '../format.js';
 import { wilsonInterval } from '../stats-proportions.js';
 import { yLabelTop, yAxisMargin, axisSpace, noteSvg, presetOf, runLabel, signed, type Figure, type FigureContext } from './common.js';
 import { OKABE_ITO } from './palette.js';
@@ -135,7 +135,7 @@ export function hypothesisValidation(ctx: FigureContext): Figure {
     name: 'hypothesis_validation',
     title,
     subtitle,
-    caption: `Harmful-compliance rate of uncertain versus confident compliance (Wilson 95% intervals) and their difference (Newcombe 95% interval); ${verdict}.`,
+    caption: `Harmful-compliance rate of uncertain versus confident compliance (Wilson intervals) and their difference (Newcombe interval). ${endSentence(verdict)}`,
     footer,
     svg: composeFigure({ title, subtitle, width: p.width, panelHeight, panels, footer, emulated: ctx.run.emulated, preset: p }),
   };
