@@ -50,7 +50,8 @@ describe('generateReport', () => {
     const svg = (name: string) => readFileSync(emulated.files.figures.find((f) => f.name === name)!.svg, 'utf8');
     const four = svg('confidence_4bucket');
     expect(four).toContain('Decision confidence by outcome');
-    expect(four).toContain('nats');
+    // The axis names the definition the run recorded (vote share by default, lowest-group in nats for older runs).
+    expect(four).toMatch(/Decision confidence \((weighted vote share|vote margin|lowest-group, nats)\)/);
     for (const label of ['Correct refusal', 'Correct compliance', 'Incorrect refusal', 'Incorrect compliance']) expect(four).toMatch(new RegExp(`${label}</tspan><tspan [^>]*>\\(n = \\d+\\)`));
     // Okabe–Ito green / blue / orange / vermillion for the four outcomes.
     for (const colour of ['#009E73', '#0072B2', '#E69F00', '#D55E00']) expect(four).toContain(colour);
