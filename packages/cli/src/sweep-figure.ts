@@ -46,6 +46,7 @@ export function sweepFigureSvg(report: SweepReport): string {
   }
 }
 
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: one Plot specification, read top to bottom; 81 lines
 function drawSweep(report: SweepReport, renderer: PlotRenderer): string {
   const rows = report.sweep.rows.filter((r): r is SweepRow & { tokens: number; accuracy: number } => r.computable && r.tokens !== null && r.accuracy !== null);
   const keeps = [...new Set(report.sweep.rows.map((r) => r.keepPercent))].sort((a, b) => a - b).map((k) => `η ${k}%`);

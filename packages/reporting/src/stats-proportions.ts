@@ -148,7 +148,7 @@ export function cochranMantelHaenszel(tables: readonly Table2x2[]): CmhResult {
   let strata = 0;
   tables.forEach((t, s) => {
     const [[a, b], [c, d]] = t;
-    [a, b, c, d].forEach((v, j) => assertCount(v, `cochranMantelHaenszel: tables[${s}] cell ${j}`));
+    for (const [j, v] of [a, b, c, d].entries()) assertCount(v, `cochranMantelHaenszel: tables[${s}] cell ${j}`);
     const n = a + b + c + d;
     if (n < 2) return;
     strata++;

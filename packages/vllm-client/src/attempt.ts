@@ -102,6 +102,7 @@ export async function runAttempt(a: AttemptArgs): Promise<TraceResult> {
         watchdog.start();
       }
       // Positions without logprob data (NaN) are skipped by the stop rule, as the reference implementation does.
+      // biome-ignore lint/suspicious/noSelfCompare: the hot path's NaN check, without a call per token
       if ((hook !== null && hook(decoder, index, token, logprob, confidence, tops)) || (monitor !== null && confidence === confidence && monitor.push(confidence))) {
         stopped = true;
         return true;

@@ -144,6 +144,7 @@ function summaryLines(results: Results): string[] {
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
 /** `npm run experiment`: returns the exit code (0 done, 1 failed, 2 bad options, 130 interrupted). */
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: the orchestration moves into the runner with runExperiment's split (issue 15, left open)
 export async function experimentCommand(argv: readonly string[], io0: CommandIo): Promise<number> {
   let io = io0;
   let options: ExperimentOptions | null;

@@ -16,7 +16,10 @@ export async function loadAdvbench(options: LoadOptions): Promise<LoadResult> {
   const out = new RowCollector(file, table.skipped);
   table.rows.forEach(({ line, values }, i) => {
     const goal = cellText(values, 'goal');
-    if (goal === null) return out.skip(line, 'goal', 'empty goal');
+    if (goal === null) {
+      out.skip(line, 'goal', 'empty goal');
+      return;
+    }
     out.add(line, {
       id: `advbench-${i + 1}`,
       prompt: goal,

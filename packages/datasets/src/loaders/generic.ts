@@ -98,23 +98,31 @@ export async function loadGeneric(file: string, options: LoadOptions): Promise<L
   const out = new RowCollector(file, table.skipped);
   table.rows.forEach(({ line, values }, i) => {
     const text = cellText(values, prompt);
-    if (text === null) return out.skip(line, prompt, 'empty prompt');
+    if (text === null) {
+      out.skip(line, prompt, 'empty prompt');
+      return;
+    }
     let shouldRefuse: boolean | null = null;
     if (label !== undefined) {
       const raw = cellText(values, label);
       if (raw !== null) {
         const mapped = vocabulary.get(raw.trim().toLowerCase());
         if (mapped === undefined) {
-          return out.skip(
-            line, label,
+          out.skip(
+            line,
+            label,
             `label "${raw}" is not one of ${[...vocabulary.keys()].join(', ')}; map it with --label-map, e.g. --label-map refuse=${raw.trim()}`,
           );
+          return;
         }
         shouldRefuse = mapped;
       }
     }
     const rowId = id === undefined ? String(i + 1) : cellText(values, id);
-    if (rowId === null) return out.skip(line, id ?? 'id', 'empty id');
+    if (rowId === null) {
+      out.skip(line, id ?? 'id', 'empty id');
+      return;
+    }
     const meta: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(values)) {
       if (k !== prompt) meta[k] = typeof v === 'bigint' ? Number(v) : v;

@@ -17,7 +17,10 @@ export async function loadStrongreject(options: LoadOptions): Promise<LoadResult
   const out = new RowCollector(file, table.skipped);
   table.rows.forEach(({ line, values }, i) => {
     const prompt = cellText(values, 'forbidden_prompt');
-    if (prompt === null) return out.skip(line, 'forbidden_prompt', 'empty prompt');
+    if (prompt === null) {
+      out.skip(line, 'forbidden_prompt', 'empty prompt');
+      return;
+    }
     out.add(line, {
       id: `strongreject-${i + 1}`,
       prompt,
