@@ -199,7 +199,9 @@ export function renderCsvTables(tables: readonly ReportTable[]): string {
   for (const t of tables) {
     t.rows.forEach((r, i) => {
       const rowName = r[0]?.text ?? String(i + 1);
-      r.forEach((c, j) => rows.push([t.id, rowName, t.head[j] ?? String(j), c.text, c.estimate ?? null, c.lower ?? null, c.upper ?? null, c.k ?? null, c.n ?? null]));
+      for (const [j, c] of r.entries()) {
+        rows.push([t.id, rowName, t.head[j] ?? String(j), c.text, c.estimate ?? null, c.lower ?? null, c.upper ?? null, c.k ?? null, c.n ?? null]);
+      }
     });
   }
   return csv(rows);

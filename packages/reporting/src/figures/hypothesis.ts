@@ -21,6 +21,7 @@ interface GroupRate {
  * harmful prompt answered), each with its Wilson interval, and their difference with Newcombe's interval and the
  * p of the primary test the analysis declared (Fisher's exact by default). An untestable benchmark says why.
  */
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: one Plot specification (marks, scales, labels) read top to bottom; splitting it scatters the layout
 export function hypothesisValidation(ctx: FigureContext): Figure {
   const p = presetOf(ctx);
   const h = ctx.hypothesis;

@@ -21,6 +21,7 @@ function dataDomain(values: readonly number[], minSpan: number, floor: number, c
  * Both axes are ranged to the data, and point labels are placed where they overlap nothing (or listed as
  * unlabelled in the footer).
  */
+// biome-ignore lint/complexity/noExcessiveLinesPerFunction: one Plot specification (marks, scales, labels) read top to bottom; splitting it scatters the layout
 export function accuracyVsTokens(ctx: FigureContext): Figure | null {
   const sweep = ctx.sweep;
   if (sweep === null || sweep.points.length === 0) return null;
