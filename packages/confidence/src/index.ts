@@ -40,6 +40,7 @@ export {
 } from './policy.js';
 export type {
   BaselineInput,
+  BaselineEstimator,
   DecidePromptOptions,
   DecisionConfidence,
   DecisionRule,

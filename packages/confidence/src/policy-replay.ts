@@ -22,6 +22,8 @@ import { assertWindow } from './validate.js';
 /** One recorded trace, as a replay needs it. */
 export interface PolicyReplayTrace {
   traceIndex: number;
+  /** The phase it was recorded in: the recorded warmup traces estimate the recording's no-early-stop baseline. */
+  phase?: Phase;
   stopReason: StopReason;
   /** Exact per-token confidences as streamed (the prefix up to the stop for an early-stopped trace). */
   confidences: ArrayLike<number>;

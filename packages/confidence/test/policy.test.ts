@@ -154,4 +154,26 @@ describe('baselineTokens', () => {
   test('traces skipped by adaptive sampling are estimated at the mean too', () => {
     expect(baselineTokens([{ stopReason: 'finished', tokens: 8 }], 2)).toEqual({ baselineTokens: 24, estimated: true });
   });
+  // The warmups (20 and 40 tokens) ran in full whatever their confidence; the finished final trace (10) passed
+  // the confidence filter, so it must not set the estimate.
+  const withWarmups = [
+    { phase: 'warmup' as const, stopReason: 'finished' as const, tokens: 20 },
+    { phase: 'warmup' as const, stopReason: 'length' as const, tokens: 40 },
+    { phase: 'final' as const, stopReason: 'finished' as const, tokens: 10 },
+    { phase: 'final' as const, stopReason: 'early_stopped' as const, tokens: 5 },
+    { phase: 'final' as const, stopReason: 'early_stopped' as const, tokens: 35 },
+  ];
+  test('with warmup traces, every final trace of a prompt with a stop counts as the warmup mean (default)', () => {
+    expect(baselineTokens(withWarmups)).toEqual({ baselineTokens: 20 + 40 + 3 * 30, estimated: true });
+    expect(baselineTokens(withWarmups, 1)).toEqual({ baselineTokens: 20 + 40 + 4 * 30, estimated: true });
+  });
+  test("'warmup-longer': a stopped trace counts as the mean of the warmups longer than its stop point", () => {
+    expect(baselineTokens(withWarmups, 0, 'warmup-longer')).toEqual({ baselineTokens: 20 + 40 + 10 + 30 + 40, estimated: true });
+    const none = [withWarmups[0]!, { phase: 'final' as const, stopReason: 'early_stopped' as const, tokens: 25 }];
+    expect(baselineTokens(none, 0, 'warmup-longer')).toEqual({ baselineTokens: 20 + 25, estimated: true });
+  });
+  test('with warmup traces and no stop, the baseline is exact', () => {
+    const exact = withWarmups.slice(0, 3);
+    expect(baselineTokens(exact)).toEqual({ baselineTokens: 70, estimated: false });
+  });
 });

@@ -47,6 +47,7 @@ function replayPrompts(run: RunData): PolicyReplayPrompt[] {
     skipped: typeof inst['skipped'] === 'number' ? inst['skipped'] : 0,
     traces: traces.map((t) => ({
       traceIndex: t.traceIndex,
+      phase: t.phase,
       stopReason: t.stopReason,
       confidences: t.confidences,
       tokens: t.tokens,

@@ -13,6 +13,7 @@ export {
   isVoter,
   traceMetrics,
   type BaselineInput,
+  type BaselineEstimator,
   type Phase,
   type PromptDecision,
   type StopReason,

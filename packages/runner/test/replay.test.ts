@@ -209,9 +209,11 @@ describe('replaying a run that stopped traces itself', () => {
     expect(own).toMatchObject({ computable: true });
     if (!own.computable) return;
     expect(own.traces[3]).toMatchObject({ stopReason: 'early_stopped', stoppedAt: 5, tokens: 6 });
-    // The baseline of a run that stopped traces is the runner's estimate (mean completed length), flagged as such.
+    // The baseline of a run that stopped traces is the runner's estimate, flagged as such: the two warmups (12 and
+    // 12 tokens) ran in full; each final trace (10 finished, 6 stopped) counts as their mean, not as the mean of
+    // the completed traces (those passed the confidence filter).
     expect(own.instances[0]).toMatchObject({ baselineEstimated: true });
-    expect(own.instances[0]?.baselineTokens).toBeCloseTo(34 + 34 / 3, 9);
+    expect(own.instances[0]?.baselineTokens).toBeCloseTo(12 + 12 + 2 * ((12 + 12) / 2), 9);
     const harder = replayRun(stopped(), { window: 2, keepPercent: 10, warmup: 2 });
     expect(harder.computable).toBe(true);
   });

@@ -56,6 +56,7 @@ function policyPrompts(recording: Recording): PolicyReplayPrompt[] {
       skipped: typeof inst.record['skipped'] === 'number' ? inst.record['skipped'] : 0,
       traces: inst.traces.map((t) => ({
         traceIndex: t.record.traceIndex,
+        phase: t.record.phase,
         stopReason: t.record.stopReason,
         confidences: t.confidences,
         tokens: t.record.tokens,
