@@ -135,7 +135,7 @@ export function tokenSavings(ctx: FigureContext): Figure {
   const subtitle = `${runLabel(ctx)} · ${int(tokens.total)} of ${int(tokens.baseline)} baseline tokens · early-stop rate ${pct(ctx.metrics.earlyStop.value)} (${ctx.metrics.earlyStop.k} of ${ctx.metrics.earlyStop.n} final traces stopped)`;
   const footer =
     'Bars: point estimates; whiskers: bootstrap 95% intervals over prompts. ' +
-    (estimated ? 'Baseline estimated: stopped traces have no full-length counterpart (see report).' : 'Baseline: tokens the same traces would have used without early stopping.') +
+    (estimated ? 'Baseline estimated from each prompt\'s warmup traces, which ran in full (see report).' : 'Baseline: tokens the same traces would have used without early stopping.') +
     (p.narrow ? ' Tokens per prompt are in the report’s per-category table.' : '') +
     (smallCount > 0 ? ` Pale bars: fewer than ${SMALL_N} prompts, too few to compare categories.` : '');
   return {
