@@ -47,6 +47,9 @@ function fromFormat1(raw: Record<string, unknown>): Record<string, unknown> {
       thinking,
       system: c['system'],
       splitPercentile: c['splitPercentile'],
+      // Format 1 predates a selectable decision confidence: those runs decided with the lowest-group definition,
+      // not the schema's later default (vote-share).
+      decisionConfidence: c['decisionConfidence'] ?? 'lowest-group',
       output: o['output'],
       baseUrls: server['baseUrls'],
       apiKeyEnv: o['apiKeyEnv'],

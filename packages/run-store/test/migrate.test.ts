@@ -27,6 +27,12 @@ describe('reading a format-1 run directory', () => {
     expect(store.readResults().overall.instances).toBe(6);
   });
 
+  test('its decision confidence is the lowest-group definition those runs used, not the later default', () => {
+    const raw = JSON.parse(readFileSync(join(FIXTURE, 'manifest.json'), 'utf8')) as { config: Record<string, unknown> };
+    expect(raw.config).not.toHaveProperty('decisionConfidence');
+    expect(RunStore.open(FIXTURE).readManifest().config.decisionConfidence).toBe('lowest-group');
+  });
+
   test('reading does not rewrite it; resuming rewrites the manifest in the current format', () => {
     const dir = copy();
     const before = readFileSync(join(dir, 'manifest.json'), 'utf8');
