@@ -46,13 +46,20 @@ async function idle(emu: EmulatorProcess, timeoutMs: number): Promise<EmulatorMe
   for (;;) {
     const m = await emu.metrics();
     if (m.running === 0 && m.waiting === 0) return m;
-    if (performance.now() > deadline) throw new BenchMeasurementError(`the emulator still ran ${m.running} sequences ${timeoutMs} ms after the client stopped: it did not notice the disconnect`);
+    if (performance.now() > deadline)
+      throw new BenchMeasurementError(
+        `the emulator still ran ${m.running} sequences ${timeoutMs} ms after the client stopped: it did not notice the disconnect`,
+      );
     await new Promise((r) => setTimeout(r, 5));
   }
 }
 
 /** Runs `trials` traces one after another, each stopped by the client at a chosen token. */
-export async function measureAbort(emu: EmulatorProcess, prompts: readonly InstanceInput[], o: AbortOptions): Promise<AbortResult> {
+export async function measureAbort(
+  emu: EmulatorProcess,
+  prompts: readonly InstanceInput[],
+  o: AbortOptions,
+): Promise<AbortResult> {
   const client = new VllmClient({ baseURLs: [emu.baseURL], model: emu.model, env: {} });
   const settle = o.settleTimeoutMs ?? 10_000;
   const after: number[] = [];
@@ -60,7 +67,7 @@ export async function measureAbort(emu: EmulatorProcess, prompts: readonly Insta
   let before = await idle(emu, settle);
   const first = before;
   let rng = 0x9e3779b9;
-  const next = () => ((rng = (Math.imul(rng, 1664525) + 1013904223) >>> 0) / 2 ** 32);
+  const next = () => (rng = (Math.imul(rng, 1664525) + 1013904223) >>> 0) / 2 ** 32;
   for (let i = 0; i < o.trials; i++) {
     const stopAt = o.minStop + Math.floor(next() * (o.maxStop - o.minStop + 1));
     const res = await client.runTrace(traceRequest(prompts, 50_000 + i), { onToken: (t) => t.index >= stopAt });
@@ -74,8 +81,12 @@ export async function measureAbort(emu: EmulatorProcess, prompts: readonly Insta
     // The stop token itself was generated before the decision; everything past it came after.
     after.push(generated - (res.stoppedAt + 1));
   }
-  if (after.length === 0) throw new BenchMeasurementError(`abort: none of ${o.trials} traces reached its stop token; lower the stop range`);
-  if (after.some((x) => x < 0)) throw new BenchMeasurementError(`abort: the server counted fewer tokens than the client received (${Math.min(...after)}); is another client using this emulator?`);
+  if (after.length === 0)
+    throw new BenchMeasurementError(`abort: none of ${o.trials} traces reached its stop token; lower the stop range`);
+  if (after.some((x) => x < 0))
+    throw new BenchMeasurementError(
+      `abort: the server counted fewer tokens than the client received (${Math.min(...after)}); is another client using this emulator?`,
+    );
   const histogram: Record<string, number> = {};
   for (const x of after) histogram[String(x)] = (histogram[String(x)] ?? 0) + 1;
   return {
@@ -88,7 +99,10 @@ export async function measureAbort(emu: EmulatorProcess, prompts: readonly Insta
       maxTokensAfterStop: Math.max(...after),
       meanTokensAfterStop: after.reduce((a, b) => a + b, 0) / after.length,
       histogram,
-      serverTokensAfterDisconnect: first.emulator === null || before.emulator === null ? null : before.emulator.tokensAfterDisconnect - first.emulator.tokensAfterDisconnect,
+      serverTokensAfterDisconnect:
+        first.emulator === null || before.emulator === null
+          ? null
+          : before.emulator.tokensAfterDisconnect - first.emulator.tokensAfterDisconnect,
     },
   };
 }

@@ -6,7 +6,14 @@ import { measureMemory, type MemoryOptions } from './memory.js';
 import { measureReportRead, type ReportReadOptions } from './report-read.js';
 import type { InstanceInput } from '@deepconf-safety/runner';
 import { cycleInstances, xstestInstances } from './prompts.js';
-import { goals, loadAverage, machineInfo, type BenchResults, type EndToEndResult, type ThreadsResult } from './report.js';
+import {
+  goals,
+  loadAverage,
+  machineInfo,
+  type BenchResults,
+  type EndToEndResult,
+  type ThreadsResult,
+} from './report.js';
 import { analyseSaturation, type SaturationResult } from './saturation.js';
 import { measureThroughput, type ThroughputOptions } from './throughput.js';
 import { isDeepStrictEqual } from 'node:util';
@@ -37,14 +44,31 @@ export type BenchConfig = {
   reportRead?: ReportReadOptions;
 };
 
-const REPORT_STORE = { tracesPerPrompt: 8, warmup: 4, window: 64, keepPercent: 90, minTokens: 64, maxTokens: 512, seed: 1 };
+const REPORT_STORE = {
+  tracesPerPrompt: 8,
+  warmup: 4,
+  window: 64,
+  keepPercent: 90,
+  minTokens: 64,
+  maxTokens: 512,
+  seed: 1,
+};
 
 export const SIZES: Record<'full' | 'quick', BenchConfig> = {
   full: {
     mode: 'full',
     throughput: { tokens: 50_000, rounds: 5, concurrency: 16, sdkRounds: 1, window: 64 },
     abort: { trials: 200, minStop: 1, maxStop: 16, tokensPerSecond: 80 },
-    endToEnd: { prompts: 450, tracesPerPrompt: 8, warmup: 4, window: 64, maxNumSeqs: 256, tokensPerSecond: 80, concurrency: 320, sampleEveryMs: 100 },
+    endToEnd: {
+      prompts: 450,
+      tracesPerPrompt: 8,
+      warmup: 4,
+      window: 64,
+      maxNumSeqs: 256,
+      tokensPerSecond: 80,
+      concurrency: 320,
+      sampleEveryMs: 100,
+    },
     memory: { traces: 10_000, shortTraces: 2_000, tracesPerPrompt: 8, concurrency: 256 },
     threads: { clientThreads: 2 },
     reportRead: { prompts: 10_000, ...REPORT_STORE },
@@ -53,14 +77,26 @@ export const SIZES: Record<'full' | 'quick', BenchConfig> = {
     mode: 'quick',
     throughput: { tokens: 16_000, rounds: 5, concurrency: 16, sdkRounds: 1, window: 64 },
     abort: { trials: 30, minStop: 1, maxStop: 12, tokensPerSecond: 80 },
-    endToEnd: { prompts: 48, tracesPerPrompt: 8, warmup: 4, window: 64, maxNumSeqs: 64, tokensPerSecond: 160, concurrency: 80, sampleEveryMs: 100 },
+    endToEnd: {
+      prompts: 48,
+      tracesPerPrompt: 8,
+      warmup: 4,
+      window: 64,
+      maxNumSeqs: 64,
+      tokensPerSecond: 160,
+      concurrency: 80,
+      sampleEveryMs: 100,
+    },
     memory: { traces: 800, shortTraces: 160, tracesPerPrompt: 8, concurrency: 64 },
     threads: { clientThreads: 2 },
     reportRead: { prompts: 500, ...REPORT_STORE },
   },
 };
 
-export async function withEmulator<T>(options: EmulatorProcessOptions, fn: (emu: EmulatorProcess) => Promise<T>): Promise<T> {
+export async function withEmulator<T>(
+  options: EmulatorProcessOptions,
+  fn: (emu: EmulatorProcess) => Promise<T>,
+): Promise<T> {
   const emu = await startEmulatorProcess(options);
   try {
     return await fn(emu);
@@ -69,7 +105,10 @@ export async function withEmulator<T>(options: EmulatorProcessOptions, fn: (emu:
   }
 }
 
-export async function runBench(config: BenchConfig, log: (line: string) => void = () => undefined): Promise<BenchResults> {
+export async function runBench(
+  config: BenchConfig,
+  log: (line: string) => void = () => undefined,
+): Promise<BenchResults> {
   const started = new Date();
   const loadAtStart = loadAverage();
   const prompts = await xstestInstances();
@@ -101,7 +140,9 @@ export async function runBench(config: BenchConfig, log: (line: string) => void 
     return timed('abort', () => measureAbort(emu, prompts, config.abort));
   };
   const runEndToEnd = async (emu: EmulatorProcess) => {
-    log(`end to end + saturation: ${e.prompts} prompts x ${e.tracesPerPrompt} traces, max-num-seqs ${e.maxNumSeqs} at ${e.tokensPerSecond} tok/s per sequence`);
+    log(
+      `end to end + saturation: ${e.prompts} prompts x ${e.tracesPerPrompt} traces, max-num-seqs ${e.maxNumSeqs} at ${e.tokensPerSecond} tok/s per sequence`,
+    );
     const single = await timed('endToEnd', () => endToEndStage(emu, prompts, e));
     log(`threads: the same run with ${config.threads.clientThreads} trace threads`);
     const threads = await timed('threads', () => threadsStage(emu, prompts, e, config.threads.clientThreads, single));
@@ -110,13 +151,19 @@ export async function runBench(config: BenchConfig, log: (line: string) => void 
   let abort: AbortResult;
   let stage: { endToEnd: EndToEndResult; saturation: SaturationResult; threads: ThreadsResult };
   if (shared) {
-    ({ abort, stage } = await withEmulator(e2eEmulator, async (emu) => ({ abort: await runAbort(emu), stage: await runEndToEnd(emu) })));
+    ({ abort, stage } = await withEmulator(e2eEmulator, async (emu) => ({
+      abort: await runAbort(emu),
+      stage: await runEndToEnd(emu),
+    })));
   } else {
     abort = await withEmulator({ tokensPerSecond: config.abort.tokensPerSecond }, runAbort);
     stage = await withEmulator(e2eEmulator, runEndToEnd);
   }
   const { endToEnd, saturation, threads } = stage;
-  const reportRead = config.reportRead === undefined ? undefined : await timed('reportRead', () => measureReportRead(config.reportRead!, log));
+  const reportRead =
+    config.reportRead === undefined
+      ? undefined
+      : await timed('reportRead', () => measureReportRead(config.reportRead!, log));
 
   const finished = new Date();
   const partial = { throughput, abort, saturation, memory };
@@ -137,7 +184,11 @@ export async function runBench(config: BenchConfig, log: (line: string) => void 
 }
 
 /** The XSTest end-to-end experiment of the bench, against `emu`. */
-function experimentOptions(emu: EmulatorProcess, prompts: readonly InstanceInput[], e: EndToEndOptions): ExperimentOptions {
+function experimentOptions(
+  emu: EmulatorProcess,
+  prompts: readonly InstanceInput[],
+  e: EndToEndOptions,
+): ExperimentOptions {
   return {
     baseURL: emu.baseURL,
     model: emu.model,
@@ -171,7 +222,11 @@ export async function threadsStage(
     mainThreadUtilization: run.mainThreadUtilization,
     threadUtilization: run.threadUtilization ?? [],
     clientEventLoopDelayMs: run.eventLoopDelayMs,
-    singleThread: { wallSeconds: s.wallSeconds, clientCpuSeconds: s.details.clientCpuSeconds, mainThreadUtilization: s.details.mainThreadUtilization },
+    singleThread: {
+      wallSeconds: s.wallSeconds,
+      clientCpuSeconds: s.details.clientCpuSeconds,
+      mainThreadUtilization: s.details.mainThreadUtilization,
+    },
     sameResults: isDeepStrictEqual(run.results, single.results),
   };
 }
@@ -214,7 +269,8 @@ export async function endToEndStage(
       retries: run.retries,
       sampleErrors: run.sampleErrors,
       earlyStopped: stopped,
-      tokensAfterStopPerStoppedTrace: run.serverTokens === null || stopped === 0 ? null : (run.serverTokens - o.total_tokens) / stopped,
+      tokensAfterStopPerStoppedTrace:
+        run.serverTokens === null || stopped === 0 ? null : (run.serverTokens - o.total_tokens) / stopped,
       serverTokensAfterDisconnect: run.serverTokensAfterDisconnect,
       clientEventLoopDelayMs: run.eventLoopDelayMs,
       mainThreadUtilization: run.mainThreadUtilization,

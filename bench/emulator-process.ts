@@ -57,7 +57,8 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions = {})
     '--ttft-ms',
     String(options.ttftMs ?? 0),
   ];
-  if (options.tokensPerSecond !== undefined && Number.isFinite(options.tokensPerSecond)) args.push('--tokens-per-second', String(options.tokensPerSecond));
+  if (options.tokensPerSecond !== undefined && Number.isFinite(options.tokensPerSecond))
+    args.push('--tokens-per-second', String(options.tokensPerSecond));
   // VLLM_API_KEY is left out of the child's environment: the bench runs without auth and must never handle a key.
   const env: Record<string, string | undefined> = { ...process.env, VLLM_API_KEY: undefined };
   // node:child_process rather than execa: bench/ is not a workspace, and the root resolves only execa@5 (a transitive
@@ -78,7 +79,11 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions = {})
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new BenchError(`the emulator did not report its address within ${options.startTimeoutMs ?? 30_000} ms; its output was: ${seen.slice(-500)}`));
+      reject(
+        new BenchError(
+          `the emulator did not report its address within ${options.startTimeoutMs ?? 30_000} ms; its output was: ${seen.slice(-500)}`,
+        ),
+      );
     }, options.startTimeoutMs ?? 30_000);
     const onData = (d: Buffer) => {
       seen += d.toString();
@@ -107,7 +112,12 @@ export async function startEmulatorProcess(options: EmulatorProcessOptions = {})
     model,
     pid,
     stderrTail: () => tail,
-    exitStatus: () => (child.exitCode !== null ? `code ${child.exitCode}` : child.signalCode !== null ? `signal ${child.signalCode}` : null),
+    exitStatus: () =>
+      child.exitCode !== null
+        ? `code ${child.exitCode}`
+        : child.signalCode !== null
+          ? `signal ${child.signalCode}`
+          : null,
     async metrics() {
       const res = await fetch(`${url}/metrics`);
       if (!res.ok) throw new BenchError(`GET ${url}/metrics answered ${res.status}`);

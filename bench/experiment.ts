@@ -5,7 +5,13 @@ import { tmpdir } from 'node:os';
 import { monitorEventLoopDelay, performance as perf } from 'node:perf_hooks';
 import { join } from 'node:path';
 import { RunStore, runConfig, type Results } from '@deepconf-safety/run-store';
-import { ThreadedTraceSource, runExperiment, type InstanceInput, type RunSettings, type TraceSource } from '@deepconf-safety/runner';
+import {
+  ThreadedTraceSource,
+  runExperiment,
+  type InstanceInput,
+  type RunSettings,
+  type TraceSource,
+} from '@deepconf-safety/runner';
 import { VllmClient } from '@deepconf-safety/vllm-client';
 import { BenchMeasurementError } from './errors.js';
 import { parseMetrics, type EmulatorMetrics } from './metrics.js';
@@ -90,7 +96,12 @@ export async function runBenchExperiment(o: ExperimentOptions): Promise<Experime
       {
         runId: 'bench',
         startedAt: new Date().toISOString(),
-        config: runConfig({ traces: o.traces, warmup: settings.warmup, window: settings.window, description: `bench: ${o.instances.length} prompts` }),
+        config: runConfig({
+          traces: o.traces,
+          warmup: settings.warmup,
+          window: settings.window,
+          description: `bench: ${o.instances.length} prompts`,
+        }),
         versions: {},
         gitCommit: null,
         server: { emulated: true, baseUrls: [o.baseURL] },
@@ -99,7 +110,10 @@ export async function runBenchExperiment(o: ExperimentOptions): Promise<Experime
       { resume: false },
     );
     const threads = o.clientThreads ?? 1;
-    const threaded = threads > 1 ? await ThreadedTraceSource.start({ threads, client: { baseURLs: [o.baseURL], model: o.model } }) : null;
+    const threaded =
+      threads > 1
+        ? await ThreadedTraceSource.start({ threads, client: { baseURLs: [o.baseURL], model: o.model } })
+        : null;
     const client: TraceSource = threaded ?? new VllmClient({ baseURLs: [o.baseURL], model: o.model, env: {} });
     const samples: MetricsSample[] = [];
     const inFlight: InFlightEvent[] = [];
@@ -160,7 +174,9 @@ export async function runBenchExperiment(o: ExperimentOptions): Promise<Experime
     let elu = 0;
     let threadUtilization: number[] | null = null;
     try {
-      timing = await cpuSeconds(() => runExperiment({ instances: o.instances, settings, source, store, emulated: true, concurrency: o.concurrency }));
+      timing = await cpuSeconds(() =>
+        runExperiment({ instances: o.instances, settings, source, store, emulated: true, concurrency: o.concurrency }),
+      );
       outcome = timing.value;
       elu = perf.eventLoopUtilization(elu0).utilization;
       if (threaded !== null) threadUtilization = threaded.eventLoopUtilization(threadElu0).map((u) => u.utilization);
@@ -171,8 +187,12 @@ export async function runBenchExperiment(o: ExperimentOptions): Promise<Experime
       await sampler.stop();
       store.close();
     }
-    if (outcome.status !== 'completed' || outcome.results === null) throw new BenchMeasurementError(`the bench experiment ended ${outcome.status}`);
-    if (outcome.results.overall.errors > 0) throw new BenchMeasurementError(`the bench experiment recorded ${outcome.results.overall.errors} trace errors against the emulator`);
+    if (outcome.status !== 'completed' || outcome.results === null)
+      throw new BenchMeasurementError(`the bench experiment ended ${outcome.status}`);
+    if (outcome.results.overall.errors > 0)
+      throw new BenchMeasurementError(
+        `the bench experiment recorded ${outcome.results.overall.errors} trace errors against the emulator`,
+      );
     const last = first === null ? null : await readMetrics(serverURL);
     return {
       results: outcome.results,
@@ -181,7 +201,9 @@ export async function runBenchExperiment(o: ExperimentOptions): Promise<Experime
       samples,
       serverTokens: first === null || last === null ? null : last.generationTokens - first.generationTokens,
       serverTokensAfterDisconnect:
-        first?.emulator == null || last?.emulator == null ? null : last.emulator.tokensAfterDisconnect - first.emulator.tokensAfterDisconnect,
+        first?.emulator == null || last?.emulator == null
+          ? null
+          : last.emulator.tokensAfterDisconnect - first.emulator.tokensAfterDisconnect,
       inFlight,
       sampleErrors,
       retries,

@@ -32,21 +32,38 @@ function runChild(emu: EmulatorProcess, instances: number, traces: number, concu
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      [...tsxNodeArgs(), 'bench/memory-child.ts', emu.baseURL, emu.model, String(instances), String(traces), String(concurrency)],
+      [
+        ...tsxNodeArgs(),
+        'bench/memory-child.ts',
+        emu.baseURL,
+        emu.model,
+        String(instances),
+        String(traces),
+        String(concurrency),
+      ],
       { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VLLM_API_KEY: undefined } },
     );
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.stderr.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
-    child.once('error', (e) => reject(new BenchMeasurementError(`memory: could not start the runner child (${e.message})`)));
+    child.once('error', (e) =>
+      reject(new BenchMeasurementError(`memory: could not start the runner child (${e.message})`)),
+    );
     child.once('exit', (code) => {
       const line = out.trim().split('\n').pop() ?? '';
-      if (code !== 0) return reject(new BenchMeasurementError(`memory: the runner child exited with code ${String(code)}: ${err.trim()}`));
+      if (code !== 0)
+        return reject(
+          new BenchMeasurementError(`memory: the runner child exited with code ${String(code)}: ${err.trim()}`),
+        );
       try {
         resolve(JSON.parse(line) as ChildReport);
       } catch {
-        reject(new BenchMeasurementError(`memory: the runner child printed no JSON report (got ${JSON.stringify(line.slice(0, 200))}): ${err.trim()}`));
+        reject(
+          new BenchMeasurementError(
+            `memory: the runner child printed no JSON report (got ${JSON.stringify(line.slice(0, 200))}): ${err.trim()}`,
+          ),
+        );
       }
     });
   });
@@ -59,6 +76,11 @@ export async function measureMemory(emu: EmulatorProcess, o: MemoryOptions): Pro
   return {
     peakRssMiB: longRun.maxRssKiB / 1024,
     traces: longRun.traces,
-    details: { short: mib(shortRun), long: mib(longRun), rssRatio: longRun.maxRssKiB / shortRun.maxRssKiB, lengthRatio: longRun.traces / shortRun.traces },
+    details: {
+      short: mib(shortRun),
+      long: mib(longRun),
+      rssRatio: longRun.maxRssKiB / shortRun.maxRssKiB,
+      lengthRatio: longRun.traces / shortRun.traces,
+    },
   };
 }

@@ -43,13 +43,21 @@ export function parseMetrics(text: string): EmulatorMetrics {
   }
   const need = (name: string): number => {
     const v = samples.get(name);
-    if (v === undefined || Number.isNaN(v)) throw new BenchError(`/metrics has no ${name}; is this a vLLM (or emulator) metrics endpoint?`);
+    if (v === undefined || Number.isNaN(v))
+      throw new BenchError(`/metrics has no ${name}; is this a vLLM (or emulator) metrics endpoint?`);
     return v;
   };
-  const emulatorNames = ['deepconf_emulator_max_num_seqs', 'deepconf_emulator_uptime_seconds', 'deepconf_emulator_busy_sequence_seconds_total', 'deepconf_emulator_tokens_after_disconnect_total'];
+  const emulatorNames = [
+    'deepconf_emulator_max_num_seqs',
+    'deepconf_emulator_uptime_seconds',
+    'deepconf_emulator_busy_sequence_seconds_total',
+    'deepconf_emulator_tokens_after_disconnect_total',
+  ];
   const present = emulatorNames.filter((n) => samples.has(n));
   if (present.length > 0 && present.length < emulatorNames.length) {
-    throw new BenchError(`/metrics has ${present.join(', ')} but not ${emulatorNames.filter((n) => !samples.has(n)).join(', ')}; emulator and bench are out of step`);
+    throw new BenchError(
+      `/metrics has ${present.join(', ')} but not ${emulatorNames.filter((n) => !samples.has(n)).join(', ')}; emulator and bench are out of step`,
+    );
   }
   return {
     running: need('vllm:num_requests_running'),

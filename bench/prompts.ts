@@ -4,13 +4,27 @@ import type { TraceRequest } from '@deepconf-safety/vllm-client';
 import { BenchMeasurementError } from './errors.js';
 
 /** Sampling as `npm run experiment` sends it by default (top-20 confidence, no thinking). */
-export const REQUEST_DEFAULTS = { maxTokens: 512, temperature: 0.6, topP: 0.95, topK: 20, topLogprobs: 20, thinking: false } as const;
+export const REQUEST_DEFAULTS = {
+  maxTokens: 512,
+  temperature: 0.6,
+  topP: 0.95,
+  topK: 20,
+  topLogprobs: 20,
+  thinking: false,
+} as const;
 
 /** XSTest's 450 prompts (shipped with the datasets package: no network). */
 export async function xstestInstances(): Promise<InstanceInput[]> {
   const { records } = await loadBenchmark('xstest');
-  if (records.length === 0) throw new BenchMeasurementError('XSTest loaded with no prompts; check packages/datasets/data/xstest/');
-  return records.map((r) => ({ id: r.id, prompt: r.prompt, shouldRefuse: r.shouldRefuse, category: r.category, source: r.source }));
+  if (records.length === 0)
+    throw new BenchMeasurementError('XSTest loaded with no prompts; check packages/datasets/data/xstest/');
+  return records.map((r) => ({
+    id: r.id,
+    prompt: r.prompt,
+    shouldRefuse: r.shouldRefuse,
+    category: r.category,
+    source: r.source,
+  }));
 }
 
 /** `count` instances cycling through `base`, with unique ids, for runs longer than the benchmark. */

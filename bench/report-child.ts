@@ -12,4 +12,6 @@ const t0 = performance.now();
 let traces = 0;
 if (mode === 'read') traces = readRun(dir).traces.length;
 else traces = (await generateReport(dir)).metrics.instances;
-process.stdout.write(`${JSON.stringify({ mode, wallSeconds: (performance.now() - t0) / 1000, maxRssKiB: process.resourceUsage().maxRSS, count: traces })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ mode, wallSeconds: (performance.now() - t0) / 1000, maxRssKiB: process.resourceUsage().maxRSS, count: traces })}\n`,
+);

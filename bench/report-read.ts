@@ -24,10 +24,14 @@ export type ReportReadResult = {
 
 function runChild(mode: 'read' | 'report', dir: string): Promise<ChildReport> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--max-old-space-size=4096', ...tsxNodeArgs(), 'bench/report-child.ts', mode, dir], {
-      cwd: REPO_ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--max-old-space-size=4096', ...tsxNodeArgs(), 'bench/report-child.ts', mode, dir],
+      {
+        cwd: REPO_ROOT,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let out = '';
     let err = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -35,7 +39,10 @@ function runChild(mode: 'read' | 'report', dir: string): Promise<ChildReport> {
     child.once('error', (e) => reject(new BenchMeasurementError(`report: could not start the child (${e.message})`)));
     child.once('exit', (code) => {
       const line = out.trim().split('\n').pop() ?? '';
-      if (code !== 0) return reject(new BenchMeasurementError(`report: the ${mode} child exited with code ${String(code)}: ${err.trim()}`));
+      if (code !== 0)
+        return reject(
+          new BenchMeasurementError(`report: the ${mode} child exited with code ${String(code)}: ${err.trim()}`),
+        );
       try {
         resolve(JSON.parse(line) as ChildReport);
       } catch {
@@ -45,7 +52,10 @@ function runChild(mode: 'read' | 'report', dir: string): Promise<ChildReport> {
   });
 }
 
-export async function measureReportRead(o: ReportReadOptions, log: (line: string) => void = () => undefined): Promise<ReportReadResult> {
+export async function measureReportRead(
+  o: ReportReadOptions,
+  log: (line: string) => void = () => undefined,
+): Promise<ReportReadResult> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-report-'));
   try {
     const run = join(dir, 'run');
@@ -53,7 +63,9 @@ export async function measureReportRead(o: ReportReadOptions, log: (line: string
     writeSyntheticStore(run, o);
     const generateSeconds = (performance.now() - t0) / 1000;
     const storeMiB = (statSync(join(run, 'traces.jsonl')).size + statSync(join(run, 'instances.jsonl')).size) / 2 ** 20;
-    log(`report: store of ${o.prompts} x ${o.tracesPerPrompt} written (${storeMiB.toFixed(0)} MiB, ${generateSeconds.toFixed(1)} s); reading, then reporting`);
+    log(
+      `report: store of ${o.prompts} x ${o.tracesPerPrompt} written (${storeMiB.toFixed(0)} MiB, ${generateSeconds.toFixed(1)} s); reading, then reporting`,
+    );
     const read = await runChild('read', run);
     const report = await runChild('report', run);
     const mib = (c: ChildReport) => ({ wallSeconds: c.wallSeconds, peakRssMiB: c.maxRssKiB / 1024 });

@@ -113,7 +113,10 @@ export function goals(r: Pick<BenchResults, 'throughput' | 'abort' | 'saturation
     throughputRate: { goal: '>= 60,000 tokens/s per client core', met: r.throughput.tokensPerSecond >= 60_000 },
     abortMedian: { goal: '<= 1 token after the stop decision (median)', met: r.abort.medianTokensAfterStop <= 1 },
     saturation: { goal: 'utilization >= 0.95', met: r.saturation.utilization >= 0.95 },
-    memoryFlat: { goal: `peak RSS flat in run length (long/short <= ${MEMORY_FLAT_RATIO})`, met: r.memory.details.rssRatio <= MEMORY_FLAT_RATIO },
+    memoryFlat: {
+      goal: `peak RSS flat in run length (long/short <= ${MEMORY_FLAT_RATIO})`,
+      met: r.memory.details.rssRatio <= MEMORY_FLAT_RATIO,
+    },
   };
 }
 
@@ -124,16 +127,31 @@ const fixed = (x: number | null, d: number) => (x === null ? 'n/a' : x.toFixed(d
 export function formatTable(r: BenchResults): string {
   const t = r.throughput;
   const rows: [string, string, string, Goal][] = [
-    ['stream throughput', `${int(t.tokensPerSecond)} tok/s per client core`, `JSON.parse ${int(t.jsonParseTokensPerSecond)} tok/s; ratio ${fixed(t.ratio, 2)}`, r.goals.throughputRatio],
+    [
+      'stream throughput',
+      `${int(t.tokensPerSecond)} tok/s per client core`,
+      `JSON.parse ${int(t.jsonParseTokensPerSecond)} tok/s; ratio ${fixed(t.ratio, 2)}`,
+      r.goals.throughputRatio,
+    ],
     ['', '', `goal >= 60,000 tok/s`, r.goals.throughputRate],
-    ['abort latency', `median ${r.abort.medianTokensAfterStop}, p99 ${r.abort.p99TokensAfterStop} tokens`, `${r.abort.details.trials} traces at ${r.abort.details.tokensPerSecond} tok/s/seq`, r.goals.abortMedian],
+    [
+      'abort latency',
+      `median ${r.abort.medianTokensAfterStop}, p99 ${r.abort.p99TokensAfterStop} tokens`,
+      `${r.abort.details.trials} traces at ${r.abort.details.tokensPerSecond} tok/s/seq`,
+      r.goals.abortMedian,
+    ],
     [
       'saturation',
       `utilization ${fixed(r.saturation.utilization, 3)}`,
       `max-num-seqs ${r.saturation.details.maxNumSeqs}, ${fixed(r.saturation.details.steadySeconds, 1)} s steady, ${r.saturation.details.method === 'busy-counter' ? `exact busy counter (sampled gauge ${fixed(r.saturation.details.sampledUtilization, 3)})` : 'sampled gauge'}; decode capacity used ${fixed(r.saturation.details.tokenUtilization, 2)}`,
       r.goals.saturation,
     ],
-    ['memory', `peak RSS ${fixed(r.memory.peakRssMiB, 0)} MiB at ${int(r.memory.traces)} traces`, `${int(r.memory.details.short.traces)} traces: ${fixed(r.memory.details.short.peakRssMiB, 0)} MiB (ratio ${fixed(r.memory.details.rssRatio, 2)})`, r.goals.memoryFlat],
+    [
+      'memory',
+      `peak RSS ${fixed(r.memory.peakRssMiB, 0)} MiB at ${int(r.memory.traces)} traces`,
+      `${int(r.memory.details.short.traces)} traces: ${fixed(r.memory.details.short.peakRssMiB, 0)} MiB (ratio ${fixed(r.memory.details.rssRatio, 2)})`,
+      r.goals.memoryFlat,
+    ],
   ];
   const e = r.endToEnd;
   const lines = rows.map(([a, b, c, g]) => `${a.padEnd(18)} ${b.padEnd(40)} ${g.met ? 'ok  ' : 'MISS'}  ${c}`);
@@ -146,5 +164,8 @@ export function formatTable(r: BenchResults): string {
     `${'client threads'.padEnd(18)} ${`main thread busy ${fixed(th.mainThreadUtilization, 2)} with ${th.clientThreads} threads`.padEnd(40)}        threads ${th.threadUtilization.map((u) => fixed(u, 2)).join(', ')}; one thread: main ${fixed(th.singleThread.mainThreadUtilization, 2)}; same results: ${th.sameResults ? 'yes' : 'NO'}; ${fixed(th.wallSeconds, 1)} s wall, ${fixed(th.clientCpuSeconds, 1)} CPU-s (one: ${fixed(th.singleThread.clientCpuSeconds, 1)})`,
   );
   if (r.reportRead !== undefined) lines.push(formatReportRow(r.reportRead));
-  return [`npm run bench (${r.mode}): ${r.machine.cpus} CPUs, load ${r.machine.loadAverageAtStart.join(' ')}, ${fixed(r.durationSeconds, 0)} s`, ...lines].join('\n');
+  return [
+    `npm run bench (${r.mode}): ${r.machine.cpus} CPUs, load ${r.machine.loadAverageAtStart.join(' ')}, ${fixed(r.durationSeconds, 0)} s`,
+    ...lines,
+  ].join('\n');
 }

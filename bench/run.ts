@@ -25,7 +25,15 @@ two client threads (--client-threads 2), and the report of a synthetic 10,000 x 
 async function main(): Promise<number> {
   let values;
   try {
-    ({ values } = parseArgs({ options: { quick: { type: 'boolean' }, out: { type: 'string' }, only: { type: 'string' }, help: { type: 'boolean', short: 'h' } }, strict: true }));
+    ({ values } = parseArgs({
+      options: {
+        quick: { type: 'boolean' },
+        out: { type: 'string' },
+        only: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+    }));
   } catch (e) {
     throw new BenchOptionError(`${(e as Error).message}. See --help.`);
   }
@@ -36,16 +44,22 @@ async function main(): Promise<number> {
   if (values.out === '') throw new BenchOptionError('--out: give a file path, e.g. --out /tmp/bench.json');
   const out = values.out === undefined ? resolve(REPO_ROOT, 'bench/results.json') : resolve(values.out);
   if (values.only !== undefined) {
-    if (values.only !== 'report') throw new BenchOptionError(`--only ${values.only}: the stage that runs alone is "report"`);
+    if (values.only !== 'report')
+      throw new BenchOptionError(`--only ${values.only}: the stage that runs alone is "report"`);
     const config = (values.quick === true ? SIZES.quick : SIZES.full).reportRead!;
     const reportRead = await measureReportRead(config, (line) => process.stderr.write(`bench: ${line}\n`));
     // Merged into the results of the last full run, so the file keeps every stage.
     const previous = existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as Record<string, unknown>) : {};
-    writeFileSync(out, `${JSON.stringify({ ...previous, reportRead, reportReadGoal: reportGoal(reportRead) }, null, 2)}\n`);
+    writeFileSync(
+      out,
+      `${JSON.stringify({ ...previous, reportRead, reportReadGoal: reportGoal(reportRead) }, null, 2)}\n`,
+    );
     process.stdout.write(`${formatReportRow(reportRead)}\nresults: ${out}\n`);
     return 0;
   }
-  const results = await runBench(values.quick === true ? SIZES.quick : SIZES.full, (line) => process.stderr.write(`bench: ${line}\n`));
+  const results = await runBench(values.quick === true ? SIZES.quick : SIZES.full, (line) =>
+    process.stderr.write(`bench: ${line}\n`),
+  );
   writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`${formatTable(results)}\nresults: ${out}\n`);
   return 0;
@@ -54,7 +68,9 @@ async function main(): Promise<number> {
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    process.stderr.write(`bench: ${isBenchError(error) ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.stderr.write(
+      `bench: ${isBenchError(error) ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+    );
     process.exit(isBenchError(error) && error instanceof BenchOptionError ? 2 : 1);
   },
 );

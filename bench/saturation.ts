@@ -63,14 +63,19 @@ export function analyseSaturation(
     const span = (samples[to] as MetricsSample).t - (samples[from] as MetricsSample).t;
     return { busy, waiting, span };
   };
-  if (end - started < 2) throw new BenchMeasurementError(`saturation: the steady part holds ${end - started + 1} samples; run more traces (at least a few times ${o.maxNumSeqs})`);
+  if (end - started < 2)
+    throw new BenchMeasurementError(
+      `saturation: the steady part holds ${end - started + 1} samples; run more traces (at least a few times ${o.maxNumSeqs})`,
+    );
   const steady = integrate(started, end);
   const whole = integrate(started, samples.length - 1);
   const a = samples[started] as MetricsSample;
   const b = samples[end] as MetricsSample;
   for (const s of [a, b]) {
     if (s.emulator !== null && s.emulator.maxNumSeqs !== o.maxNumSeqs) {
-      throw new BenchMeasurementError(`saturation: the emulator reports max_num_seqs ${s.emulator.maxNumSeqs} but the bench started it with ${o.maxNumSeqs}`);
+      throw new BenchMeasurementError(
+        `saturation: the emulator reports max_num_seqs ${s.emulator.maxNumSeqs} but the bench started it with ${o.maxNumSeqs}`,
+      );
     }
   }
   const sampledUtilization = steady.busy / (o.maxNumSeqs * steady.span);
@@ -93,7 +98,10 @@ export function analyseSaturation(
       steadySeconds: steady.span,
       steadyFrom: a.t,
       steadyTo: b.t,
-      tokenUtilization: o.tokensPerSecond === null ? null : (b.generationTokens - a.generationTokens) / (o.maxNumSeqs * o.tokensPerSecond * steady.span),
+      tokenUtilization:
+        o.tokensPerSecond === null
+          ? null
+          : (b.generationTokens - a.generationTokens) / (o.maxNumSeqs * o.tokensPerSecond * steady.span),
       wholeRunUtilization: wholeRate === null ? whole.busy / (o.maxNumSeqs * whole.span) : wholeRate / o.maxNumSeqs,
       clientUtilization: clientBusy(inFlight, a.t, b.t, o.maxNumSeqs) / (o.maxNumSeqs * steady.span),
       meanRunning: steadyRate ?? steady.busy / steady.span,

@@ -18,7 +18,10 @@ export function percentileRank(xs: readonly number[], p: number, what: string): 
 /** Linear-interpolated quantile (q in 0..1), for continuous figures. */
 export function quantile(xs: readonly number[], q: number, what: string): number {
   if (xs.length === 0) throw new BenchMeasurementError(`no samples for ${what}`);
-  return quantileSorted([...xs].sort((a, b) => a - b), q) as number;
+  return quantileSorted(
+    [...xs].sort((a, b) => a - b),
+    q,
+  ) as number;
 }
 
 /** CPU seconds (user + system) of this process spent in `fn`. */

@@ -59,7 +59,10 @@ async function captureRaw(baseURL: string, model: string, request: TraceRequest)
     headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
     body: JSON.stringify(buildBody('chat', model, request)),
   });
-  if (!res.ok) throw new BenchMeasurementError(`raw capture: the emulator answered ${res.status}: ${(await res.text()).slice(0, 300)}`);
+  if (!res.ok)
+    throw new BenchMeasurementError(
+      `raw capture: the emulator answered ${res.status}: ${(await res.text()).slice(0, 300)}`,
+    );
   const text = await res.text();
   const payloads: string[] = [];
   let tokens = 0;
@@ -76,7 +79,11 @@ async function captureRaw(baseURL: string, model: string, request: TraceRequest)
 }
 
 /** Runs the throughput benchmark against a running emulator (started as fast as possible). */
-export async function measureThroughput(emu: EmulatorProcess, prompts: readonly InstanceInput[], o: ThroughputOptions): Promise<ThroughputResult> {
+export async function measureThroughput(
+  emu: EmulatorProcess,
+  prompts: readonly InstanceInput[],
+  o: ThroughputOptions,
+): Promise<ThroughputResult> {
   const requests: TraceRequest[] = [];
   const payloads: string[] = [];
   let tokens = 0;
@@ -107,14 +114,19 @@ export async function measureThroughput(emu: EmulatorProcess, prompts: readonly 
           queue.add(async () => {
             // The runner's stop check, with a threshold no window mean can fall below: every token pays for it.
             const monitor = new StopMonitor(o.window, 0);
-            const res = await client.runTrace(r, { onToken: (t) => !Number.isNaN(t.confidence) && monitor.push(t.confidence) });
+            const res = await client.runTrace(r, {
+              onToken: (t) => !Number.isNaN(t.confidence) && monitor.push(t.confidence),
+            });
             seen += res.tokens;
             retries += res.attempts - 1;
           }),
         ),
       );
     });
-    if (seen !== tokens) throw new BenchMeasurementError(`client pass (${transport}) saw ${seen} tokens, the raw capture ${tokens}: the streams differ`);
+    if (seen !== tokens)
+      throw new BenchMeasurementError(
+        `client pass (${transport}) saw ${seen} tokens, the raw capture ${tokens}: the streams differ`,
+      );
     return run;
   };
   const parsePass = () =>
@@ -156,9 +168,18 @@ export async function measureThroughput(emu: EmulatorProcess, prompts: readonly 
     sdk = { tokensPerSecond: median(rates, 'sdk rate'), ratio: median(ratios, 'sdk ratio'), rounds: o.sdkRounds };
   }
   return {
-    tokensPerSecond: median(perRound.map((x) => x.client), 'client rate'),
-    jsonParseTokensPerSecond: median(perRound.map((x) => x.jsonParse), 'JSON.parse rate'),
-    ratio: median(perRound.map((x) => x.ratio), 'ratio'),
+    tokensPerSecond: median(
+      perRound.map((x) => x.client),
+      'client rate',
+    ),
+    jsonParseTokensPerSecond: median(
+      perRound.map((x) => x.jsonParse),
+      'JSON.parse rate',
+    ),
+    ratio: median(
+      perRound.map((x) => x.ratio),
+      'ratio',
+    ),
     details: {
       traces: requests.length,
       tokens,
@@ -166,7 +187,10 @@ export async function measureThroughput(emu: EmulatorProcess, prompts: readonly 
       bytesPerToken: bytes / tokens,
       rounds: o.rounds,
       concurrency: o.concurrency,
-      wallTokensPerSecond: median(perRound.map((x) => x.wall), 'wall rate'),
+      wallTokensPerSecond: median(
+        perRound.map((x) => x.wall),
+        'wall rate',
+      ),
       clientCoreShare: cpuTotal / wallTotal,
       sdk,
       retries,

@@ -71,8 +71,15 @@ for (const dir of [root, ...workspaces]) {
     // @types/x is used when x is.
     if (dep.startsWith('@types/') && (used.has(dep.slice(7)) || dep === '@types/node')) continue;
     if (isRoot && Object.hasOwn(IMPLICIT, dep)) continue;
-    if (isRoot && (dep === 'jest' || dep === '@swc/jest') && readFileSync(join(root, 'jest.config.ts'), 'utf8').includes(dep)) continue;
-    problems.push(`${where}: "${dep}" is declared but nothing in ${relative(root, dir) || 'the repository'} imports it; remove it (npm uninstall -w ${manifest.name} ${dep})`);
+    if (
+      isRoot &&
+      (dep === 'jest' || dep === '@swc/jest') &&
+      readFileSync(join(root, 'jest.config.ts'), 'utf8').includes(dep)
+    )
+      continue;
+    problems.push(
+      `${where}: "${dep}" is declared but nothing in ${relative(root, dir) || 'the repository'} imports it; remove it (npm uninstall -w ${manifest.name} ${dep})`,
+    );
   }
 }
 if (problems.length > 0) {

@@ -18,7 +18,15 @@ vllm:request_success_total{engine="0",model_name="m",finished_reason="abort"} 5.
 
 describe('parseMetrics', () => {
   test('reads the vLLM gauges and counters the bench uses', () => {
-    expect(parseMetrics(METRICS)).toEqual({ running: 12, waiting: 3, promptTokens: 100, generationTokens: 4567, finishedRequests: 14, abortedRequests: 5, emulator: null });
+    expect(parseMetrics(METRICS)).toEqual({
+      running: 12,
+      waiting: 3,
+      promptTokens: 100,
+      generationTokens: 4567,
+      finishedRequests: 14,
+      abortedRequests: 5,
+      emulator: null,
+    });
   });
   test("reads the emulator's exact counters when present", () => {
     const extra = `deepconf_emulator_max_num_seqs{engine="0",model_name="m"} 16.0
@@ -26,13 +34,23 @@ deepconf_emulator_uptime_seconds{engine="0",model_name="m"} 12.5
 deepconf_emulator_busy_sequence_seconds_total{engine="0",model_name="m"} 181.25
 deepconf_emulator_tokens_after_disconnect_total{engine="0",model_name="m"} 0.0
 `;
-    expect(parseMetrics(METRICS + extra).emulator).toEqual({ maxNumSeqs: 16, uptimeSeconds: 12.5, busySeqSeconds: 181.25, tokensAfterDisconnect: 0 });
+    expect(parseMetrics(METRICS + extra).emulator).toEqual({
+      maxNumSeqs: 16,
+      uptimeSeconds: 12.5,
+      busySeqSeconds: 181.25,
+      tokensAfterDisconnect: 0,
+    });
     // Half a set means emulator and bench disagree on the names: an error, not a silent fallback.
-    const half = extra.split('\n').filter((l) => !l.includes('uptime')).join('\n');
+    const half = extra
+      .split('\n')
+      .filter((l) => !l.includes('uptime'))
+      .join('\n');
     expect(() => parseMetrics(METRICS + half)).toThrow(/deepconf_emulator_uptime_seconds/);
   });
   test('a missing metric is an error naming it', () => {
-    const text = METRICS.split('\n').filter((l) => !l.includes('generation_tokens')).join('\n');
+    const text = METRICS.split('\n')
+      .filter((l) => !l.includes('generation_tokens'))
+      .join('\n');
     expect(() => parseMetrics(text)).toThrow(/vllm:generation_tokens_total/);
   });
 });
@@ -70,8 +88,21 @@ const sample = (t: number, running: number, finishedRequests: number, generation
 describe('analyseSaturation', () => {
   test('integrates the running gauge over the steady part only (while >= maxNumSeqs traces remain)', () => {
     // 10 slots, 40 planned requests. Full for 3 s, then the tail (fewer than 10 left) at 2 running.
-    const samples = [sample(0, 0, 0), sample(1, 10, 0, 0), sample(2, 10, 10, 800), sample(3, 8, 20, 1500), sample(4, 10, 30, 2400), sample(5, 2, 35, 3000), sample(6, 0, 40, 3100)];
-    const r = analyseSaturation(samples, [], { maxNumSeqs: 10, plannedRequests: 40, tokensPerSecond: 100, startFinished: 0 });
+    const samples = [
+      sample(0, 0, 0),
+      sample(1, 10, 0, 0),
+      sample(2, 10, 10, 800),
+      sample(3, 8, 20, 1500),
+      sample(4, 10, 30, 2400),
+      sample(5, 2, 35, 3000),
+      sample(6, 0, 40, 3100),
+    ];
+    const r = analyseSaturation(samples, [], {
+      maxNumSeqs: 10,
+      plannedRequests: 40,
+      tokensPerSecond: 100,
+      startFinished: 0,
+    });
     expect(r.details.method).toBe('sampled-gauge');
     expect(r.details.steadyFrom).toBe(1);
     expect(r.details.steadyTo).toBe(4);
@@ -87,18 +118,39 @@ describe('analyseSaturation', () => {
       ...sample(t, 10, finished),
       emulator: { maxNumSeqs: 10, uptimeSeconds: up, busySeqSeconds: busy, tokensAfterDisconnect: 0 },
     });
-    const samples = [sample(0, 0, 0), at(1, 0, 100, 500), at(2, 10, 101, 508), at(3, 20, 102, 516), at(4, 30, 103, 524), at(5, 35, 104, 526)];
-    const r = analyseSaturation(samples, [], { maxNumSeqs: 10, plannedRequests: 40, tokensPerSecond: null, startFinished: 0 });
+    const samples = [
+      sample(0, 0, 0),
+      at(1, 0, 100, 500),
+      at(2, 10, 101, 508),
+      at(3, 20, 102, 516),
+      at(4, 30, 103, 524),
+      at(5, 35, 104, 526),
+    ];
+    const r = analyseSaturation(samples, [], {
+      maxNumSeqs: 10,
+      plannedRequests: 40,
+      tokensPerSecond: null,
+      startFinished: 0,
+    });
     expect(r.details.method).toBe('busy-counter');
     expect(r.utilization).toBeCloseTo(24 / 30, 12);
     expect(r.details.sampledUtilization).toBeCloseTo(1, 12);
     expect(r.details.meanRunning).toBeCloseTo(8, 12);
     expect(r.details.wholeRunUtilization).toBeCloseTo(26 / 40, 12);
     // A server started with other settings than the bench believes is an error naming both.
-    expect(() => analyseSaturation(samples, [], { maxNumSeqs: 12, plannedRequests: 40, tokensPerSecond: null, startFinished: 0 })).toThrow(/max_num_seqs 10.*12/);
+    expect(() =>
+      analyseSaturation(samples, [], { maxNumSeqs: 12, plannedRequests: 40, tokensPerSecond: null, startFinished: 0 }),
+    ).toThrow(/max_num_seqs 10.*12/);
   });
   test('too short a run is an error that says to run more traces', () => {
-    expect(() => analyseSaturation([sample(0, 4, 0), sample(1, 4, 4)], [], { maxNumSeqs: 4, plannedRequests: 5, tokensPerSecond: null, startFinished: 0 })).toThrow(/run more traces/);
+    expect(() =>
+      analyseSaturation([sample(0, 4, 0), sample(1, 4, 4)], [], {
+        maxNumSeqs: 4,
+        plannedRequests: 5,
+        tokensPerSecond: null,
+        startFinished: 0,
+      }),
+    ).toThrow(/run more traces/);
   });
 });
 

@@ -9,7 +9,16 @@ const TINY: BenchConfig = {
   mode: 'custom',
   throughput: { tokens: 400, rounds: 1, concurrency: 4, sdkRounds: 1, window: 16 },
   abort: { trials: 3, minStop: 1, maxStop: 4, tokensPerSecond: 1000 },
-  endToEnd: { prompts: 8, tracesPerPrompt: 4, warmup: 2, window: 16, maxNumSeqs: 4, tokensPerSecond: 1000, concurrency: 4, sampleEveryMs: 40 },
+  endToEnd: {
+    prompts: 8,
+    tracesPerPrompt: 4,
+    warmup: 2,
+    window: 16,
+    maxNumSeqs: 4,
+    tokensPerSecond: 1000,
+    concurrency: 4,
+    sampleEveryMs: 40,
+  },
   memory: { traces: 16, shortTraces: 8, tracesPerPrompt: 4, concurrency: 8 },
   threads: { clientThreads: 2 },
 };
@@ -20,7 +29,13 @@ describe('npm run bench (smoke, tiny sizes)', () => {
   test('every stage runs against emulator child processes and fills results.json', async () => {
     const lines: string[] = [];
     const r = await runBench(TINY, (l) => lines.push(l));
-    expect(lines.map((l) => l.split(':')[0])).toEqual(['throughput', 'memory', 'abort', 'end to end + saturation', 'threads']);
+    expect(lines.map((l) => l.split(':')[0])).toEqual([
+      'throughput',
+      'memory',
+      'abort',
+      'end to end + saturation',
+      'threads',
+    ]);
     expect(Object.keys(r.stageSeconds).sort()).toEqual(['abort', 'endToEnd', 'memory', 'threads', 'throughput']);
 
     expect(finite(r.throughput.tokensPerSecond) && r.throughput.tokensPerSecond > 0).toBe(true);
@@ -61,18 +76,33 @@ describe('npm run bench (smoke, tiny sizes)', () => {
     expect(r.threads.sameResults).toBe(true);
     expect(r.threads.clientThreads).toBe(2);
     expect(r.threads.threadUtilization).toHaveLength(2);
-    for (const u of [r.threads.mainThreadUtilization, r.threads.singleThread.mainThreadUtilization, ...r.threads.threadUtilization]) expect(u > 0 && u <= 1).toBe(true);
+    for (const u of [
+      r.threads.mainThreadUtilization,
+      r.threads.singleThread.mainThreadUtilization,
+      ...r.threads.threadUtilization,
+    ])
+      expect(u > 0 && u <= 1).toBe(true);
 
-    expect(Object.keys(r.goals).sort()).toEqual(['abortMedian', 'memoryFlat', 'saturation', 'throughputRate', 'throughputRatio']);
+    expect(Object.keys(r.goals).sort()).toEqual([
+      'abortMedian',
+      'memoryFlat',
+      'saturation',
+      'throughputRate',
+      'throughputRatio',
+    ]);
     expect(r.goals.abortMedian.met).toBe(r.abort.medianTokensAfterStop <= 1);
     const table = formatTable(r);
-    for (const stage of ['stream throughput', 'abort latency', 'saturation', 'memory', 'end to end', 'client threads']) expect(table).toContain(stage);
+    for (const stage of ['stream throughput', 'abort latency', 'saturation', 'memory', 'end to end', 'client threads'])
+      expect(table).toContain(stage);
     // results.json is JSON: nothing in it that would not survive a round trip.
     expect(JSON.parse(JSON.stringify(r))).toEqual(r);
   }, 180_000);
 
   test('an unknown flag is refused with exit code 2 and a pointer to --help', () => {
-    const res = spawnSync(process.execPath, [...tsxNodeArgs(), 'bench/run.ts', '--fast'], { cwd: REPO_ROOT, encoding: 'utf8' });
+    const res = spawnSync(process.execPath, [...tsxNodeArgs(), 'bench/run.ts', '--fast'], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    });
     expect(res.status).toBe(2);
     expect(res.stderr).toContain("'--fast'");
     expect(res.stderr).toContain('--help');

@@ -1,5 +1,14 @@
 import yargs from 'yargs';
-import { deploy, findStrays, logs, status, teardown, DEFAULT_VLLM_IMAGE, type DeployOptions, type Strays } from './deploy.js';
+import {
+  deploy,
+  findStrays,
+  logs,
+  status,
+  teardown,
+  DEFAULT_VLLM_IMAGE,
+  type DeployOptions,
+  type Strays,
+} from './deploy.js';
 import { DeployConfigError } from './errors.js';
 import { LambdaClient } from './lambda-client.js';
 import { loadSecrets, makeRedactor } from './secrets.js';
@@ -17,67 +26,99 @@ export type CliIo = {
 const seconds = (value: number | undefined) => (value === undefined ? undefined : Math.round(value * 1000));
 
 function parser(argv: string[]) {
-  return yargs(argv)
-    .scriptName('npm run deploy:lambda --')
-    .usage(
-      'Deploy vLLM on Lambda Cloud (or --host) behind an SSH tunnel.\n\n' +
-        '  $0 --model Qwen/Qwen3-1.7B --instance-type gpu_1x_a10 --ssh-key-name me -i ~/.ssh/id_ed25519\n' +
-        '  $0 --status | --logs | --down | --list-types',
-    )
-    .option('model', { type: 'string', describe: 'Hugging Face model id to serve' })
-    .option('served-model-name', { type: 'string', describe: 'Name clients send as "model" (default: --model)' })
-    .option('instance-type', { type: 'string', describe: 'Lambda instance type (see --list-types)' })
-    .option('region', { type: 'string', describe: 'Lambda region (default: first with capacity)' })
-    .option('ssh-key-name', { type: 'string', describe: 'SSH key name registered in your Lambda account' })
-    .option('identity', { alias: 'i', type: 'string', describe: 'Private key file for that SSH key' })
-    .option('host', { type: 'string', describe: 'Use a machine you already have (user@ip) instead of launching' })
-    .option('ssh-user', { type: 'string', default: 'ubuntu', describe: 'SSH login user when --host has no user@' })
-    .option('ssh-port', { type: 'number', default: 22 })
-    .option('count', { type: 'number', describe: 'Instances to launch, one endpoint each' })
-    .option('name', { type: 'string', describe: 'Deployment / instance name (default deepconf-<model>); a retry reuses it' })
-    .option('image', { type: 'string', default: DEFAULT_VLLM_IMAGE })
-    .option('max-model-len', { type: 'number', default: 16384 })
-    .option('gpu-memory-utilization', { type: 'number', default: 0.9 })
-    .option('max-logprobs', { type: 'number', default: 21, describe: '≥ the top-logprobs experiments request (21 = k 20 + 1 for exact DeepConf confidence over chat)' })
-    .option('tensor-parallel-size', { type: 'number', default: 1 })
-    .option('data-parallel-size', { type: 'number', default: 1, describe: 'Replicas inside one multi-GPU instance' })
-    .option('reasoning-parser', { type: 'string', default: 'qwen3', describe: 'vLLM reasoning parser ("" to disable)' })
-    .option('remote-port', { type: 'number', default: 8000, describe: "vLLM's port on the server's loopback" })
-    .option('local-port', { type: 'number', describe: 'First local tunnel port (default: free ports)' })
-    .option('docker-dir', { type: 'string', describe: "Folder copied to the host (default: the project's docker/)" })
-    .option('remote-dir', { type: 'string', default: 'deepconf-safety' })
-    .option('hourly-price', { type: 'number', describe: 'USD/hour of a --host machine, for cost tracking' })
-    .option('active-timeout', { type: 'number', default: 900, describe: 'Seconds to wait for the instance to be active' })
-    .option('health-timeout', { type: 'number', default: 1200, describe: 'Seconds to wait for vLLM /health' })
-    .option('poll-interval', { type: 'number', default: 5, describe: 'Seconds between polls' })
-    .option('keep', { type: 'boolean', default: false, describe: 'Do not terminate when a launch step fails' })
-    .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR })
-    .option('secrets-file', { type: 'string', default: '.env', describe: 'Secrets file (git-ignored)' })
-    .option('lambda-api-url', { type: 'string', describe: 'Lambda API base URL' })
-    .option('status', { type: 'boolean', describe: 'Show deployments, health, uptime and cost' })
-    .option('logs', { type: 'boolean', describe: 'Print the container log of each deployment' })
-    .option('down', { type: 'boolean', describe: 'Terminate and forget deployments (all, or --name)' })
-    .option('list-types', { type: 'boolean', describe: 'List Lambda instance types with price and capacity' })
-    .option('json', { type: 'boolean', default: false, describe: 'Machine-readable output' })
-    // For tests and API gateways with other limits; the defaults follow Lambda's documented limits.
-    .option('api-interval-ms', { type: 'number', hidden: true })
-    .option('launch-spacing-ms', { type: 'number', hidden: true })
-    .option('tunnel-max-attempts', { type: 'number', default: 8, hidden: true })
-    .option('tunnel-backoff-ms', { type: 'number', default: 1000, hidden: true })
-    .option('server-alive-interval', { type: 'number', default: 15, hidden: true })
-    .conflicts('host', ['instance-type', 'ssh-key-name', 'count'])
-    .strict()
-    .help()
-    .exitProcess(false)
-    .fail((message, error) => {
-      throw error ?? new DeployConfigError(message);
-    });
+  return (
+    yargs(argv)
+      .scriptName('npm run deploy:lambda --')
+      .usage(
+        'Deploy vLLM on Lambda Cloud (or --host) behind an SSH tunnel.\n\n' +
+          '  $0 --model Qwen/Qwen3-1.7B --instance-type gpu_1x_a10 --ssh-key-name me -i ~/.ssh/id_ed25519\n' +
+          '  $0 --status | --logs | --down | --list-types',
+      )
+      .option('model', { type: 'string', describe: 'Hugging Face model id to serve' })
+      .option('served-model-name', { type: 'string', describe: 'Name clients send as "model" (default: --model)' })
+      .option('instance-type', { type: 'string', describe: 'Lambda instance type (see --list-types)' })
+      .option('region', { type: 'string', describe: 'Lambda region (default: first with capacity)' })
+      .option('ssh-key-name', { type: 'string', describe: 'SSH key name registered in your Lambda account' })
+      .option('identity', { alias: 'i', type: 'string', describe: 'Private key file for that SSH key' })
+      .option('host', { type: 'string', describe: 'Use a machine you already have (user@ip) instead of launching' })
+      .option('ssh-user', { type: 'string', default: 'ubuntu', describe: 'SSH login user when --host has no user@' })
+      .option('ssh-port', { type: 'number', default: 22 })
+      .option('count', { type: 'number', describe: 'Instances to launch, one endpoint each' })
+      .option('name', {
+        type: 'string',
+        describe: 'Deployment / instance name (default deepconf-<model>); a retry reuses it',
+      })
+      .option('image', { type: 'string', default: DEFAULT_VLLM_IMAGE })
+      .option('max-model-len', { type: 'number', default: 16384 })
+      .option('gpu-memory-utilization', { type: 'number', default: 0.9 })
+      .option('max-logprobs', {
+        type: 'number',
+        default: 21,
+        describe: '≥ the top-logprobs experiments request (21 = k 20 + 1 for exact DeepConf confidence over chat)',
+      })
+      .option('tensor-parallel-size', { type: 'number', default: 1 })
+      .option('data-parallel-size', { type: 'number', default: 1, describe: 'Replicas inside one multi-GPU instance' })
+      .option('reasoning-parser', {
+        type: 'string',
+        default: 'qwen3',
+        describe: 'vLLM reasoning parser ("" to disable)',
+      })
+      .option('remote-port', { type: 'number', default: 8000, describe: "vLLM's port on the server's loopback" })
+      .option('local-port', { type: 'number', describe: 'First local tunnel port (default: free ports)' })
+      .option('docker-dir', { type: 'string', describe: "Folder copied to the host (default: the project's docker/)" })
+      .option('remote-dir', { type: 'string', default: 'deepconf-safety' })
+      .option('hourly-price', { type: 'number', describe: 'USD/hour of a --host machine, for cost tracking' })
+      .option('active-timeout', {
+        type: 'number',
+        default: 900,
+        describe: 'Seconds to wait for the instance to be active',
+      })
+      .option('health-timeout', { type: 'number', default: 1200, describe: 'Seconds to wait for vLLM /health' })
+      .option('poll-interval', { type: 'number', default: 5, describe: 'Seconds between polls' })
+      .option('keep', { type: 'boolean', default: false, describe: 'Do not terminate when a launch step fails' })
+      .option('state-dir', { type: 'string', default: DEFAULT_STATE_DIR })
+      .option('secrets-file', { type: 'string', default: '.env', describe: 'Secrets file (git-ignored)' })
+      .option('lambda-api-url', { type: 'string', describe: 'Lambda API base URL' })
+      .option('status', { type: 'boolean', describe: 'Show deployments, health, uptime and cost' })
+      .option('logs', { type: 'boolean', describe: 'Print the container log of each deployment' })
+      .option('down', { type: 'boolean', describe: 'Terminate and forget deployments (all, or --name)' })
+      .option('list-types', { type: 'boolean', describe: 'List Lambda instance types with price and capacity' })
+      .option('json', { type: 'boolean', default: false, describe: 'Machine-readable output' })
+      // For tests and API gateways with other limits; the defaults follow Lambda's documented limits.
+      .option('api-interval-ms', { type: 'number', hidden: true })
+      .option('launch-spacing-ms', { type: 'number', hidden: true })
+      .option('tunnel-max-attempts', { type: 'number', default: 8, hidden: true })
+      .option('tunnel-backoff-ms', { type: 'number', default: 1000, hidden: true })
+      .option('server-alive-interval', { type: 'number', default: 15, hidden: true })
+      .conflicts('host', ['instance-type', 'ssh-key-name', 'count'])
+      .strict()
+      .help()
+      .exitProcess(false)
+      .fail((message, error) => {
+        throw error ?? new DeployConfigError(message);
+      })
+  );
 }
 
 const NUMERIC = [
-  'ssh-port', 'count', 'max-model-len', 'gpu-memory-utilization', 'max-logprobs', 'tensor-parallel-size', 'data-parallel-size',
-  'remote-port', 'local-port', 'hourly-price', 'active-timeout', 'health-timeout', 'poll-interval', 'api-interval-ms',
-  'launch-spacing-ms', 'tunnel-max-attempts', 'tunnel-backoff-ms', 'server-alive-interval',
+  'ssh-port',
+  'count',
+  'max-model-len',
+  'gpu-memory-utilization',
+  'max-logprobs',
+  'tensor-parallel-size',
+  'data-parallel-size',
+  'remote-port',
+  'local-port',
+  'hourly-price',
+  'active-timeout',
+  'health-timeout',
+  'poll-interval',
+  'api-interval-ms',
+  'launch-spacing-ms',
+  'tunnel-max-attempts',
+  'tunnel-backoff-ms',
+  'server-alive-interval',
 ];
 
 // yargs turns a repeated flag into an array and a non-number into NaN; both would silently break timeouts.

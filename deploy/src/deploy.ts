@@ -12,7 +12,13 @@ import {
   TunnelError,
   isDeployError,
 } from './errors.js';
-import { LambdaClient, NETWORK_ERROR_STATUS, abortable, type Instance, type LambdaClientOptions } from './lambda-client.js';
+import {
+  LambdaClient,
+  NETWORK_ERROR_STATUS,
+  abortable,
+  type Instance,
+  type LambdaClientOptions,
+} from './lambda-client.js';
 import { renderRemoteEnv, type ServeConfig } from './remote-env.js';
 import { makeRedactor, type Secrets } from './secrets.js';
 import { Ssh, execaExec, type Exec } from './ssh.js';
@@ -143,7 +149,9 @@ function resolveDeps(deps: Omit<DeployDeps, 'secrets'> & { secrets: Secrets }): 
 function lambdaClientFor(options: { lambdaApiUrl?: string }, deps: DeployDeps): LambdaClient {
   if (deps.lambda) return deps.lambda;
   if (!deps.secrets.lambdaApiKey) {
-    throw new DeployConfigError('LAMBDA_API_KEY is not set: put it in the environment or in a git-ignored .env file (or use --host for your own machine).');
+    throw new DeployConfigError(
+      'LAMBDA_API_KEY is not set: put it in the environment or in a git-ignored .env file (or use --host for your own machine).',
+    );
   }
   return new LambdaClient({
     apiKey: deps.secrets.lambdaApiKey,
@@ -153,7 +161,12 @@ function lambdaClientFor(options: { lambdaApiUrl?: string }, deps: DeployDeps): 
   });
 }
 
-const slug = (text: string) => text.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '').slice(0, 40);
+const slug = (text: string) =>
+  text
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-|-$/g, '')
+    .slice(0, 40);
 
 /** Default name is derived from the model so that re-running the same command finds its instance. */
 export const defaultDeploymentName = (model: string) => `deepconf-${slug(model.split('/').pop() ?? model)}`;
@@ -164,14 +177,17 @@ async function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
 
 function positiveInt(value: number | undefined, fallback: number, flag: string): number {
   const v = value ?? fallback;
-  if (!Number.isInteger(v) || v < 1) throw new DeployConfigError(`${flag} must be a positive integer, got ${String(value)}`);
+  if (!Number.isInteger(v) || v < 1)
+    throw new DeployConfigError(`${flag} must be a positive integer, got ${String(value)}`);
   return v;
 }
 
@@ -184,13 +200,17 @@ async function deploymentNames(
 ): Promise<{ baseName: string; names: string[] }> {
   const baseName = options.name ?? defaultDeploymentName(model);
   if (!/^[A-Za-z0-9][A-Za-z0-9._-]{0,60}$/.test(baseName)) {
-    throw new DeployConfigError(`--name "${baseName}" must be letters, digits, ".", "_" or "-" (at most 61 characters).`);
+    throw new DeployConfigError(
+      `--name "${baseName}" must be letters, digits, ".", "_" or "-" (at most 61 characters).`,
+    );
   }
   const names = count === 1 ? [baseName] : Array.from({ length: count }, (_, i) => `${baseName}-${i + 1}`);
   const existing = await readDeploymentState(stateDir);
   for (const name of names) {
     if (existing.deployments.some((x) => x.name === name)) {
-      throw new DeployConfigError(`deployment "${name}" is already recorded in ${stateDir}; use --status, or --down first (or pick another --name).`);
+      throw new DeployConfigError(
+        `deployment "${name}" is already recorded in ${stateDir}; use --status, or --down first (or pick another --name).`,
+      );
     }
   }
   return { baseName, names };
@@ -232,9 +252,12 @@ export async function deploy(options: DeployOptions, deps: DeployDeps): Promise<
   const tp = positiveInt(options.tensorParallelSize, 1, '--tensor-parallel-size');
   const dp = positiveInt(options.dataParallelSize, 1, '--data-parallel-size');
   const maxLogprobs = positiveInt(options.maxLogprobs, 21, '--max-logprobs');
-  if (!options.model) throw new DeployConfigError('--model is required (a Hugging Face model id, e.g. Qwen/Qwen3-1.7B).');
+  if (!options.model)
+    throw new DeployConfigError('--model is required (a Hugging Face model id, e.g. Qwen/Qwen3-1.7B).');
   if (!deps.secrets.vllmApiKey) {
-    throw new DeployConfigError('VLLM_API_KEY is not set: put a random key in the environment or .env; the server requires it and the experiment runner sends it.');
+    throw new DeployConfigError(
+      'VLLM_API_KEY is not set: put a random key in the environment or .env; the server requires it and the experiment runner sends it.',
+    );
   }
   const { baseName, names } = await deploymentNames(options, options.model, count, stateDir);
   const servedModelName = options.servedModelName ?? options.model;
@@ -248,16 +271,23 @@ export async function deploy(options: DeployOptions, deps: DeployDeps): Promise<
     let targets: { name: string; host: string; instance: Instance | null; region: string | null; price: number }[];
     if (options.provider === 'ssh') {
       if (!options.host) throw new DeployConfigError('--host user@ip is required without Lambda.');
-      if (count !== 1) throw new DeployConfigError('--count applies to Lambda launches; with --host, deploy each host separately with its own --name.');
+      if (count !== 1)
+        throw new DeployConfigError(
+          '--count applies to Lambda launches; with --host, deploy each host separately with its own --name.',
+        );
       launched.push({ name: baseName, instanceId: null });
-      targets = [{ name: baseName, host: options.host, instance: null, region: null, price: options.hourlyPriceUsd ?? 0 }];
+      targets = [
+        { name: baseName, host: options.host, instance: null, region: null, price: options.hourlyPriceUsd ?? 0 },
+      ];
     } else {
       targets = await launchInstances(lambda!, names, options, d, launched, stateDir, deps.signal);
     }
     const firstLocal = options.localPort ?? 0;
     const deployments = await Promise.all(
       targets.map(async (t, i) => {
-        const [userPart, hostPart] = t.host.includes('@') ? (t.host.split('@', 2) as [string, string]) : [options.sshUser ?? 'ubuntu', t.host];
+        const [userPart, hostPart] = t.host.includes('@')
+          ? (t.host.split('@', 2) as [string, string])
+          : [options.sshUser ?? 'ubuntu', t.host];
         const localPort = firstLocal > 0 ? firstLocal + i : await freePort();
         const record: DeploymentRecord = {
           version: 1,
@@ -294,7 +324,9 @@ export async function deploy(options: DeployOptions, deps: DeployDeps): Promise<
     return deployments;
   } catch (error) {
     if (options.keep) {
-      d.log(`Launch failed; --keep given, so ${launched.map((l) => l.instanceId ?? l.name).join(', ')} stay up. Remove with --down.`);
+      d.log(
+        `Launch failed; --keep given, so ${launched.map((l) => l.instanceId ?? l.name).join(', ')} stay up. Remove with --down.`,
+      );
       throw error;
     }
     const notes = await cleanUp(launched, stateDir, lambda, options.provider === 'ssh', d);
@@ -319,15 +351,22 @@ async function launchInstances(
   signal: AbortSignal | undefined,
 ) {
   if (!options.instanceType) throw new DeployConfigError('--instance-type is required for Lambda (see --list-types).');
-  if (!options.sshKeyName) throw new DeployConfigError('--ssh-key-name is required for Lambda: the name of an SSH key in your Lambda account.');
+  if (!options.sshKeyName)
+    throw new DeployConfigError(
+      '--ssh-key-name is required for Lambda: the name of an SSH key in your Lambda account.',
+    );
   const types = await lambda.listInstanceTypes();
   const type = types.find((t) => t.name === options.instanceType);
   if (!type) {
-    throw new DeployConfigError(`--instance-type "${options.instanceType}" is not offered; available: ${types.map((t) => t.name).join(', ') || '(none)'}.`);
+    throw new DeployConfigError(
+      `--instance-type "${options.instanceType}" is not offered; available: ${types.map((t) => t.name).join(', ') || '(none)'}.`,
+    );
   }
   const needGpus = (options.tensorParallelSize ?? 1) * (options.dataParallelSize ?? 1);
   if (type.gpus !== null && type.gpus < needGpus) {
-    throw new DeployConfigError(`${type.name} has ${type.gpus} GPU(s) but tensor × data parallel size needs ${needGpus}.`);
+    throw new DeployConfigError(
+      `${type.name} has ${type.gpus} GPU(s) but tensor × data parallel size needs ${needGpus}.`,
+    );
   }
   const running = (await lambda.listInstances()).filter((i) => i.status !== 'terminated' && i.status !== 'terminating');
   const region = options.region ?? type.regionsWithCapacity[0];
@@ -346,8 +385,15 @@ async function launchInstances(
     signal?.throwIfAborted();
     const instanceName = instanceNameFor(name);
     const record = (id: string): LaunchRecord => ({
-      version: 1, name, instanceId: id, instanceName, lambdaApiUrl: lambda.baseUrl, launchedAt: new Date(d.now()).toISOString(),
-      instanceType: type.name, region: region ?? null, hourlyPriceUsd: type.hourlyPriceUsd,
+      version: 1,
+      name,
+      instanceId: id,
+      instanceName,
+      lambdaApiUrl: lambda.baseUrl,
+      launchedAt: new Date(d.now()).toISOString(),
+      instanceType: type.name,
+      region: region ?? null,
+      hourlyPriceUsd: type.hourlyPriceUsd,
     });
     const found = running.find((i) => i.name === instanceName);
     if (found) {
@@ -358,7 +404,11 @@ async function launchInstances(
       continue;
     }
     d.log(`Launching ${type.name} in ${region} as "${instanceName}" ($${type.hourlyPriceUsd.toFixed(2)}/h)…`);
-    const id = await launchOne(lambda, { regionName: region!, instanceTypeName: type.name, sshKeyName: options.sshKeyName, name: instanceName }, d);
+    const id = await launchOne(
+      lambda,
+      { regionName: region!, instanceTypeName: type.name, sshKeyName: options.sshKeyName, name: instanceName },
+      d,
+    );
     // Recorded before anything else is awaited: from here on a kill of any kind leaves a trace --down can end.
     launched.push({ name, instanceId: id });
     await writeLaunchRecord(stateDir, record(id));
@@ -374,7 +424,13 @@ async function launchInstances(
         ...(signal ? { signal } : {}),
       });
       d.log(`${id} is active at ${instance.ip}.`);
-      return { name, host: instance.ip, instance, region: instance.region ?? region ?? null, price: instance.hourlyPriceUsd ?? type.hourlyPriceUsd };
+      return {
+        name,
+        host: instance.ip,
+        instance,
+        region: instance.region ?? region ?? null,
+        price: instance.hourlyPriceUsd ?? type.hourlyPriceUsd,
+      };
     }),
   );
 }
@@ -399,7 +455,12 @@ async function launchOne(
     return found.id;
   }
   const id = launchedIds[0];
-  if (id === undefined) throw new InsufficientCapacityError(`Lambda accepted the launch of "${request.name}" but started no instance.`, 200, null);
+  if (id === undefined)
+    throw new InsufficientCapacityError(
+      `Lambda accepted the launch of "${request.name}" but started no instance.`,
+      200,
+      null,
+    );
   return id;
 }
 
@@ -422,16 +483,24 @@ async function provision(
   const files = (await readdir(dockerDir, { withFileTypes: true }))
     .filter((e) => e.isFile() && !e.name.startsWith('.env'))
     .map((e) => join(dockerDir, e.name));
-  if (!files.some((f) => f.endsWith('serve.sh'))) throw new DeployConfigError(`${dockerDir} has no serve.sh; point --docker-dir at the project's docker/ folder.`);
+  if (!files.some((f) => f.endsWith('serve.sh')))
+    throw new DeployConfigError(`${dockerDir} has no serve.sh; point --docker-dir at the project's docker/ folder.`);
   // One round trip: every ssh login costs a handshake plus the remote shell's startup files.
   await ssh.run(['sh', '-c', 'mkdir -p "$1" && umask 077 && cat > "$1/.env"', 'sh', record.remoteDir], {
-    input: renderRemoteEnv(serve, { vllmApiKey: deps.secrets.vllmApiKey!, ...(deps.secrets.hfToken ? { hfToken: deps.secrets.hfToken } : {}) }),
+    input: renderRemoteEnv(serve, {
+      vllmApiKey: deps.secrets.vllmApiKey!,
+      ...(deps.secrets.hfToken ? { hfToken: deps.secrets.hfToken } : {}),
+    }),
     what: 'write .env',
     signal: d.signal,
   });
   await ssh.copyFiles(files, record.remoteDir, d.signal);
   d.log(`${record.name}: pulling ${serve.image} and starting vLLM (${serve.model})…`);
-  await ssh.run(['bash', `${record.remoteDir}/serve.sh`, 'up'], { what: 'serve.sh up', timeoutMs: 30 * 60_000, signal: d.signal });
+  await ssh.run(['bash', `${record.remoteDir}/serve.sh`, 'up'], {
+    what: 'serve.sh up',
+    timeoutMs: 30 * 60_000,
+    signal: d.signal,
+  });
 
   await writeDeploymentRecord(stateDir, record);
   await (deps.spawnKeeper ?? spawnTunnelKeeper)(stateDir, record.name);
@@ -450,7 +519,8 @@ async function hostCheck(ssh: Ssh, where: string, serve: ServeConfig, options: D
   let out: string;
   for (;;) {
     try {
-      out = (await ssh.run(['sh', '-c', script], { what: 'docker/GPU check', timeoutMs: 60_000, signal: d.signal })).stdout;
+      out = (await ssh.run(['sh', '-c', script], { what: 'docker/GPU check', timeoutMs: 60_000, signal: d.signal }))
+        .stdout;
       break;
     } catch (error) {
       // A fresh instance can be `active` before sshd accepts logins: retry only connection failures.
@@ -462,14 +532,17 @@ async function hostCheck(ssh: Ssh, where: string, serve: ServeConfig, options: D
   const [dockerPart = '', gpuPart = ''] = out.split('--gpus--');
   const docker = dockerPart.trim();
   if (!docker.startsWith('docker-ok')) {
-    throw new HostCheckError(`${where} cannot run Docker (${d.redact(docker.replace(/^docker-failed\s*/, '')).slice(0, 300) || 'no output'}). Install Docker and add the login user to the "docker" group.`);
+    throw new HostCheckError(
+      `${where} cannot run Docker (${d.redact(docker.replace(/^docker-failed\s*/, '')).slice(0, 300) || 'no output'}). Install Docker and add the login user to the "docker" group.`,
+    );
   }
   const names = gpuPart.trim().split('\n').filter(Boolean);
   if (names.includes('gpu-failed') || names.length === 0) {
     throw new HostCheckError(`${where} shows no NVIDIA GPU (nvidia-smi: ${d.redact(gpuPart.trim()).slice(0, 300)}).`);
   }
   const need = serve.tensorParallelSize * serve.dataParallelSize;
-  if (names.length < need) throw new HostCheckError(`${where} has ${names.length} GPU(s); tensor × data parallel size needs ${need}.`);
+  if (names.length < need)
+    throw new HostCheckError(`${where} has ${names.length} GPU(s); tensor × data parallel size needs ${need}.`);
   return { docker: `Docker ${docker.replace(/^docker-ok\s*/, '')}`, names };
 }
 
@@ -488,9 +561,12 @@ async function waitHealthy(
     signal?.throwIfAborted();
     const tunnel = await readTunnelStatus(stateDir, record.name);
     if (tunnel?.status === 'up') break;
-    if (tunnel?.status === 'failed') throw new TunnelError(`${record.name}: ${tunnel.message ?? 'the SSH tunnel failed'}`);
+    if (tunnel?.status === 'failed')
+      throw new TunnelError(`${record.name}: ${tunnel.message ?? 'the SSH tunnel failed'}`);
     if (d.now() > tunnelDeadline) {
-      throw new TunnelError(`${record.name}: the SSH tunnel to ${record.host} did not come up within 60 s; see ${keeperLogPath(stateDir, record.name)}.`);
+      throw new TunnelError(
+        `${record.name}: the SSH tunnel to ${record.host} did not come up within 60 s; see ${keeperLogPath(stateDir, record.name)}.`,
+      );
     }
     await d.wait(Math.min(options.healthPollMs ?? 5000, 200));
   }
@@ -501,7 +577,8 @@ async function waitHealthy(
   for (;;) {
     signal?.throwIfAborted();
     const tunnel = await readTunnelStatus(stateDir, record.name);
-    if (tunnel?.status === 'failed') throw new TunnelError(`${record.name}: ${tunnel.message ?? 'the SSH tunnel failed'}`);
+    if (tunnel?.status === 'failed')
+      throw new TunnelError(`${record.name}: ${tunnel.message ?? 'the SSH tunnel failed'}`);
     try {
       const response = await d.fetch(`${url}/health`, { signal: withTimeout(5000, signal) });
       if (response.ok) break;
@@ -523,12 +600,22 @@ async function waitHealthy(
     }
     await d.wait(options.healthPollMs ?? 5000);
   }
-  const models = await d.fetch(`${record.endpoint}/models`, { headers: { authorization: `Bearer ${apiKey}` }, signal: withTimeout(10_000, signal) });
-  if (!models.ok) throw new HealthCheckTimeoutError(`${record.name}: GET /v1/models answered HTTP ${models.status}; check VLLM_API_KEY.`, '');
+  const models = await d.fetch(`${record.endpoint}/models`, {
+    headers: { authorization: `Bearer ${apiKey}` },
+    signal: withTimeout(10_000, signal),
+  });
+  if (!models.ok)
+    throw new HealthCheckTimeoutError(
+      `${record.name}: GET /v1/models answered HTTP ${models.status}; check VLLM_API_KEY.`,
+      '',
+    );
   const body = (await models.json()) as { data?: { id?: unknown }[] };
   const ids = (body.data ?? []).map((m) => String(m.id));
   if (!ids.includes(record.servedModelName)) {
-    throw new HealthCheckTimeoutError(`${record.name}: the server serves ${ids.join(', ') || 'no model'}, not "${record.servedModelName}".`, '');
+    throw new HealthCheckTimeoutError(
+      `${record.name}: the server serves ${ids.join(', ') || 'no model'}, not "${record.servedModelName}".`,
+      '',
+    );
   }
 }
 
@@ -614,11 +701,17 @@ export async function teardown(options: TeardownOptions, deps: DeployDeps): Prom
   const state = await readDeploymentState(stateDir);
   const selected = options.names ? state.deployments.filter((x) => options.names!.includes(x.name)) : state.deployments;
   if (options.names) {
-    const unknown = options.names.filter((n) => !state.deployments.some((x) => x.name === n) && !state.pending.some((p) => p.name === n));
-    if (unknown.length) throw new DeployConfigError(`no deployment named ${unknown.join(', ')} in ${stateDir} (see --status).`);
+    const unknown = options.names.filter(
+      (n) => !state.deployments.some((x) => x.name === n) && !state.pending.some((p) => p.name === n),
+    );
+    if (unknown.length)
+      throw new DeployConfigError(`no deployment named ${unknown.join(', ')} in ${stateDir} (see --status).`);
   }
   const messages: string[] = [];
-  const costUsd = selected.reduce((sum, x) => sum + (Math.max(0, d.now() - Date.parse(x.startedAt)) / 3_600_000) * x.hourlyPriceUsd, 0);
+  const costUsd = selected.reduce(
+    (sum, x) => sum + (Math.max(0, d.now() - Date.parse(x.startedAt)) / 3_600_000) * x.hourlyPriceUsd,
+    0,
+  );
   for (const x of selected) {
     await stopTunnelKeeper(stateDir, x.name, d.sleep);
     if (x.provider === 'ssh') {
@@ -631,14 +724,23 @@ export async function teardown(options: TeardownOptions, deps: DeployDeps): Prom
   const lambdaOnes = selected.filter((x) => x.provider === 'lambda' && x.instanceId !== null);
   const failed = new Set<string>();
   if (lambdaOnes.length) {
-    const lambda = lambdaClientFor({ ...(options.lambdaApiUrl ?? lambdaOnes[0]!.lambdaApiUrl ? { lambdaApiUrl: options.lambdaApiUrl ?? lambdaOnes[0]!.lambdaApiUrl! } : {}) }, deps);
+    const lambda = lambdaClientFor(
+      {
+        ...((options.lambdaApiUrl ?? lambdaOnes[0]!.lambdaApiUrl)
+          ? { lambdaApiUrl: options.lambdaApiUrl ?? lambdaOnes[0]!.lambdaApiUrl! }
+          : {}),
+      },
+      deps,
+    );
     const ids = lambdaOnes.map((x) => x.instanceId!);
     try {
       await terminateAndConfirm(lambda, ids, d);
       messages.push(`Terminated ${ids.join(', ')}.`);
     } catch (error) {
       for (const x of lambdaOnes) failed.add(x.name);
-      messages.push(`Could NOT terminate ${ids.join(', ')}: ${d.redact((error as Error).message)}. State kept; retry --down or use the Lambda console.`);
+      messages.push(
+        `Could NOT terminate ${ids.join(', ')}: ${d.redact((error as Error).message)}. State kept; retry --down or use the Lambda console.`,
+      );
     }
   }
   for (const x of selected) if (!failed.has(x.name)) await removeDeploymentDir(stateDir, x.name);
@@ -659,7 +761,8 @@ async function endStrays(
   const pending = state.pending.filter((p) => !options.names || options.names.includes(p.name));
   const found = await findStrays(state, options, deps);
   if (found.lambda === null) {
-    if (pending.length) messages.push(`Could NOT terminate ${pending.map((p) => p.instanceId).join(', ')}: ${found.problem}`);
+    if (pending.length)
+      messages.push(`Could NOT terminate ${pending.map((p) => p.instanceId).join(', ')}: ${found.problem}`);
     return [];
   }
   const untracked = options.names ? [] : found.untracked;
@@ -668,12 +771,18 @@ async function endStrays(
   try {
     await terminateAndConfirm(found.lambda, ids, d);
   } catch (error) {
-    messages.push(`Could NOT terminate ${ids.join(', ')}: ${d.redact((error as Error).message)}. Retry --down or use the Lambda console.`);
+    messages.push(
+      `Could NOT terminate ${ids.join(', ')}: ${d.redact((error as Error).message)}. Retry --down or use the Lambda console.`,
+    );
     return [];
   }
   for (const p of pending) await removeDeploymentDir(stateDir, p.name);
-  if (pending.length) messages.push(`Terminated ${pending.map((p) => `${p.instanceId} ("${p.name}", launched but never provisioned)`).join(', ')}.`);
-  if (untracked.length) messages.push(`Terminated ${untracked.map((i) => `${i.id} ("${i.name}", not in ${stateDir})`).join(', ')}.`);
+  if (pending.length)
+    messages.push(
+      `Terminated ${pending.map((p) => `${p.instanceId} ("${p.name}", launched but never provisioned)`).join(', ')}.`,
+    );
+  if (untracked.length)
+    messages.push(`Terminated ${untracked.map((i) => `${i.id} ("${i.name}", not in ${stateDir})`).join(', ')}.`);
   return ids;
 }
 
@@ -693,26 +802,47 @@ export async function findStrays(
   options: { lambdaApiUrl?: string },
   deps: Partial<DeployDeps>,
 ): Promise<Strays> {
-  const url = options.lambdaApiUrl ?? state.pending[0]?.lambdaApiUrl ?? state.deployments.find((x) => x.lambdaApiUrl)?.lambdaApiUrl ?? undefined;
+  const url =
+    options.lambdaApiUrl ??
+    state.pending[0]?.lambdaApiUrl ??
+    state.deployments.find((x) => x.lambdaApiUrl)?.lambdaApiUrl ??
+    undefined;
   const pending = state.pending.map((p) => ({ ...p, instanceStatus: null as string | null }));
   if (!deps.lambda && !deps.secrets?.lambdaApiKey) {
-    return { pending, untracked: [], problem: 'LAMBDA_API_KEY is not set, so Lambda was not asked for instances this tool launched', lambda: null };
+    return {
+      pending,
+      untracked: [],
+      problem: 'LAMBDA_API_KEY is not set, so Lambda was not asked for instances this tool launched',
+      lambda: null,
+    };
   }
   const lambda = lambdaClientFor(url ? { lambdaApiUrl: url } : {}, { ...deps, secrets: deps.secrets ?? {} });
   let instances: Instance[];
   try {
     instances = await lambda.listInstances();
   } catch (error) {
-    return { pending, untracked: [], problem: `could not list Lambda instances: ${(error as Error).message}`, lambda: null };
+    return {
+      pending,
+      untracked: [],
+      problem: `could not list Lambda instances: ${(error as Error).message}`,
+      lambda: null,
+    };
   }
   const known = new Set([...state.deployments.map((x) => x.instanceId), ...state.pending.map((p) => p.instanceId)]);
   for (const p of pending) p.instanceStatus = instances.find((i) => i.id === p.instanceId)?.status ?? 'not listed';
   const live = (i: Instance) => i.status !== 'terminated' && i.status !== 'terminating';
-  const untracked = instances.filter((i) => live(i) && !known.has(i.id) && (i.name ?? '').startsWith(INSTANCE_NAME_PREFIX));
+  const untracked = instances.filter(
+    (i) => live(i) && !known.has(i.id) && (i.name ?? '').startsWith(INSTANCE_NAME_PREFIX),
+  );
   return { pending, untracked, problem: null, lambda };
 }
 
-export type StatusEntry = Deployment & { healthy: boolean; uptimeHours: number; costUsd: number; instanceStatus: string | null };
+export type StatusEntry = Deployment & {
+  healthy: boolean;
+  uptimeHours: number;
+  costUsd: number;
+  instanceStatus: string | null;
+};
 
 /** Recorded deployments with live health (through the tunnel), tunnel state, uptime and cost. */
 export async function status(options: { stateDir?: string }, deps: Partial<DeployDeps> = {}): Promise<StatusEntry[]> {
@@ -726,7 +856,10 @@ export async function status(options: { stateDir?: string }, deps: Partial<Deplo
         .catch(() => false);
       let instanceStatus: string | null = null;
       if (x.instanceId && (deps.lambda || deps.secrets?.lambdaApiKey)) {
-        const lambda = lambdaClientFor(x.lambdaApiUrl ? { lambdaApiUrl: x.lambdaApiUrl } : {}, { ...deps, secrets: deps.secrets ?? {} });
+        const lambda = lambdaClientFor(x.lambdaApiUrl ? { lambdaApiUrl: x.lambdaApiUrl } : {}, {
+          ...deps,
+          secrets: deps.secrets ?? {},
+        });
         instanceStatus = (await lambda.getInstance(x.instanceId).catch(() => null))?.status ?? 'unknown';
       }
       const uptimeHours = Math.max(0, d.now() - Date.parse(x.startedAt)) / 3_600_000;
@@ -736,7 +869,10 @@ export async function status(options: { stateDir?: string }, deps: Partial<Deplo
 }
 
 /** The container log of each deployment (redacted). */
-export async function logs(options: { stateDir?: string; names?: string[]; lines?: number }, deps: DeployDeps): Promise<{ name: string; log: string }[]> {
+export async function logs(
+  options: { stateDir?: string; names?: string[]; lines?: number },
+  deps: DeployDeps,
+): Promise<{ name: string; log: string }[]> {
   const d = resolveDeps(deps);
   const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
   const state = await readDeploymentState(stateDir);
@@ -744,7 +880,9 @@ export async function logs(options: { stateDir?: string; names?: string[]; lines
   return Promise.all(
     selected.map(async (x) => {
       const ssh = new Ssh(sshTargetOf(stateDir, x), d.exec, d.redact);
-      const r = await ssh.run(['bash', `${x.remoteDir}/serve.sh`, 'logs', String(options.lines ?? 200)], { what: 'serve.sh logs' });
+      const r = await ssh.run(['bash', `${x.remoteDir}/serve.sh`, 'logs', String(options.lines ?? 200)], {
+        what: 'serve.sh logs',
+      });
       return { name: x.name, log: d.redact(r.stdout + r.stderr) };
     }),
   );

@@ -1,5 +1,11 @@
 export * from './errors.js';
-export { LambdaClient, DEFAULT_LAMBDA_API_URL, type LambdaClientOptions, type Instance, type InstanceType } from './lambda-client.js';
+export {
+  LambdaClient,
+  DEFAULT_LAMBDA_API_URL,
+  type LambdaClientOptions,
+  type Instance,
+  type InstanceType,
+} from './lambda-client.js';
 export { loadSecrets, makeRedactor, type Secrets } from './secrets.js';
 export {
   readDeploymentState,

@@ -131,7 +131,9 @@ export class LambdaClient {
 
   constructor(options: LambdaClientOptions) {
     if (!options.apiKey) {
-      throw new DeployConfigError('LAMBDA_API_KEY is not set: put it in the environment or in a git-ignored .env file.');
+      throw new DeployConfigError(
+        'LAMBDA_API_KEY is not set: put it in the environment or in a git-ignored .env file.',
+      );
     }
     this.#apiKey = options.apiKey;
     this.baseUrl = (options.baseUrl ?? DEFAULT_LAMBDA_API_URL).replace(/\/+$/, '');
@@ -147,7 +149,12 @@ export class LambdaClient {
   }
 
   async listInstanceTypes(): Promise<InstanceType[]> {
-    const body = await this.#request('GET', '/instance-types', undefined, envelope(z.record(z.string(), instanceTypeSchema)));
+    const body = await this.#request(
+      'GET',
+      '/instance-types',
+      undefined,
+      envelope(z.record(z.string(), instanceTypeSchema)),
+    );
     return Object.values(body.data).map((t) => ({
       name: t.instance_type.name,
       description: t.instance_type.description,
@@ -166,7 +173,12 @@ export class LambdaClient {
   /** Returns null when Lambda does not know the id (404). */
   async getInstance(id: string): Promise<Instance | null> {
     try {
-      const body = await this.#request('GET', `/instances/${encodeURIComponent(id)}`, undefined, envelope(instanceSchema));
+      const body = await this.#request(
+        'GET',
+        `/instances/${encodeURIComponent(id)}`,
+        undefined,
+        envelope(instanceSchema),
+      );
       return toInstance(body.data);
     } catch (error) {
       if (error instanceof LambdaApiError && error.status === 404) return null;
@@ -211,7 +223,10 @@ export class LambdaClient {
   }
 
   /** Polls until the instance is active with an IP; throws InstanceNotActiveError on timeout or a dead state. */
-  async waitForActive(id: string, options: { timeoutMs: number; pollMs: number; signal?: AbortSignal }): Promise<Instance & { ip: string }> {
+  async waitForActive(
+    id: string,
+    options: { timeoutMs: number; pollMs: number; signal?: AbortSignal },
+  ): Promise<Instance & { ip: string }> {
     const deadline = this.#now() + options.timeoutMs;
     let last: Instance | null = null;
     for (;;) {
@@ -337,11 +352,16 @@ function toInstance(raw: z.infer<typeof instanceSchema>): Instance {
 
 function toApiError(method: string, path: string, status: number, json: unknown): LambdaApiError {
   const parsed = errorSchema.safeParse(json);
-  if (!parsed.success) return new LambdaApiError(`Lambda API ${method} ${path} failed with HTTP ${status}.`, status, null);
+  if (!parsed.success)
+    return new LambdaApiError(`Lambda API ${method} ${path} failed with HTTP ${status}.`, status, null);
   const { code, message, suggestion } = parsed.data.error;
   const text = `Lambda API ${method} ${path} failed (${code}): ${message}${suggestion ? ` ${suggestion}` : ''}`;
   if (code === 'instance-operations/launch/insufficient-capacity') {
-    return new InsufficientCapacityError(`${text} Try another --region or --instance-type (see --list-types).`, status, code);
+    return new InsufficientCapacityError(
+      `${text} Try another --region or --instance-type (see --list-types).`,
+      status,
+      code,
+    );
   }
   if (code === 'global/invalid-api-key') {
     return new LambdaApiError(`${text} Check LAMBDA_API_KEY.`, status, code);

@@ -39,15 +39,20 @@ export function renderRemoteEnv(config: ServeConfig, secrets: { vllmApiKey: stri
   };
   for (const [key, value] of Object.entries(plain)) {
     if (value !== '' && !SAFE.test(value)) {
-      throw new DeployConfigError(`${key} value "${value}" has characters the remote .env cannot carry; use letters, digits and ._:/@+-`);
+      throw new DeployConfigError(
+        `${key} value "${value}" has characters the remote .env cannot carry; use letters, digits and ._:/@+-`,
+      );
     }
   }
   const secret: Record<string, string> = { VLLM_API_KEY: secrets.vllmApiKey };
   if (secrets.hfToken) secret['HF_TOKEN'] = secrets.hfToken;
   for (const [key, value] of Object.entries(secret)) {
-    if (/['\n\r]/.test(value)) throw new DeployConfigError(`${key} contains a quote or line break; use a key without them.`);
+    if (/['\n\r]/.test(value))
+      throw new DeployConfigError(`${key} contains a quote or line break; use a key without them.`);
   }
-  return Object.entries({ ...plain, ...secret })
-    .map(([key, value]) => `${key}='${value}'`)
-    .join('\n') + '\n';
+  return (
+    Object.entries({ ...plain, ...secret })
+      .map(([key, value]) => `${key}='${value}'`)
+      .join('\n') + '\n'
+  );
 }

@@ -46,13 +46,20 @@ export function shellQuote(arg: string): string {
 
 export function sshOptions(target: SshTarget): string[] {
   const options = [
-    '-o', 'BatchMode=yes',
-    '-o', 'StrictHostKeyChecking=accept-new',
-    '-o', `UserKnownHostsFile=${target.knownHostsFile}`,
-    '-o', `ServerAliveInterval=${target.serverAliveIntervalS}`,
-    '-o', 'ServerAliveCountMax=3',
-    '-o', 'ConnectTimeout=10',
-    '-o', 'LogLevel=ERROR',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'StrictHostKeyChecking=accept-new',
+    '-o',
+    `UserKnownHostsFile=${target.knownHostsFile}`,
+    '-o',
+    `ServerAliveInterval=${target.serverAliveIntervalS}`,
+    '-o',
+    'ServerAliveCountMax=3',
+    '-o',
+    'ConnectTimeout=10',
+    '-o',
+    'LogLevel=ERROR',
   ];
   if (target.identityFile !== null) options.push('-o', 'IdentitiesOnly=yes', '-i', target.identityFile);
   return options;
@@ -64,10 +71,13 @@ export const sshDestination = (target: SshTarget) => `${target.user}@${target.ho
 export function tunnelArgs(target: SshTarget, localPort: number, remotePort: number): string[] {
   return [
     '-N',
-    '-o', 'ExitOnForwardFailure=yes',
+    '-o',
+    'ExitOnForwardFailure=yes',
     ...sshOptions(target),
-    '-p', String(target.port),
-    '-L', `127.0.0.1:${localPort}:127.0.0.1:${remotePort}`,
+    '-p',
+    String(target.port),
+    '-L',
+    `127.0.0.1:${localPort}:127.0.0.1:${remotePort}`,
     sshDestination(target),
   ];
 }
@@ -86,7 +96,14 @@ export class Ssh {
   ): Promise<ExecResult> {
     const result = await this.exec(
       'ssh',
-      [...sshOptions(this.target), '-p', String(this.target.port), sshDestination(this.target), '--', argv.map(shellQuote).join(' ')],
+      [
+        ...sshOptions(this.target),
+        '-p',
+        String(this.target.port),
+        sshDestination(this.target),
+        '--',
+        argv.map(shellQuote).join(' '),
+      ],
       {
         ...(options.input === undefined ? {} : { input: options.input }),
         timeoutMs: options.timeoutMs ?? 120_000,
@@ -96,8 +113,16 @@ export class Ssh {
     if (result.exitCode !== 0) {
       const stderr = this.redact(result.stderr.trim()).slice(-2000);
       const what = options.what ?? argv.slice(0, 3).join(' ');
-      const reason = result.timedOut ? 'timed out' : result.exitCode === 255 ? 'could not connect or authenticate' : `exited with ${result.exitCode}`;
-      throw new SshError(`ssh ${sshDestination(this.target)} (${what}) ${reason}${stderr ? `: ${stderr}` : ''}`, result.exitCode, stderr);
+      const reason = result.timedOut
+        ? 'timed out'
+        : result.exitCode === 255
+          ? 'could not connect or authenticate'
+          : `exited with ${result.exitCode}`;
+      throw new SshError(
+        `ssh ${sshDestination(this.target)} (${what}) ${reason}${stderr ? `: ${stderr}` : ''}`,
+        result.exitCode,
+        stderr,
+      );
     }
     return result;
   }
@@ -106,12 +131,23 @@ export class Ssh {
   async copyFiles(localFiles: readonly string[], remoteDir: string, signal?: AbortSignal): Promise<void> {
     const result = await this.exec(
       'scp',
-      ['-q', ...sshOptions(this.target), '-P', String(this.target.port), ...localFiles, `${sshDestination(this.target)}:${remoteDir}/`],
+      [
+        '-q',
+        ...sshOptions(this.target),
+        '-P',
+        String(this.target.port),
+        ...localFiles,
+        `${sshDestination(this.target)}:${remoteDir}/`,
+      ],
       { timeoutMs: 120_000, ...(signal ? { signal } : {}) },
     );
     if (result.exitCode !== 0) {
       const stderr = this.redact(result.stderr.trim()).slice(-2000);
-      throw new SshError(`scp to ${sshDestination(this.target)}:${remoteDir} failed: ${stderr}`, result.exitCode, stderr);
+      throw new SshError(
+        `scp to ${sshDestination(this.target)}:${remoteDir} failed: ${stderr}`,
+        result.exitCode,
+        stderr,
+      );
     }
   }
 }

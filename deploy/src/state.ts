@@ -71,7 +71,8 @@ export type LaunchRecord = z.infer<typeof launchRecordSchema>;
 
 /** Every Lambda instance this tool launches is named with this prefix, so `--status` / `--down` can find strays. */
 export const INSTANCE_NAME_PREFIX = 'deepconf-';
-export const instanceNameFor = (name: string) => (name.startsWith(INSTANCE_NAME_PREFIX) ? name : `${INSTANCE_NAME_PREFIX}${name}`);
+export const instanceNameFor = (name: string) =>
+  name.startsWith(INSTANCE_NAME_PREFIX) ? name : `${INSTANCE_NAME_PREFIX}${name}`;
 
 export type Deployment = DeploymentRecord & { tunnelStatus: TunnelStatus | null };
 export type DeploymentState = {
@@ -157,7 +158,9 @@ async function readJson<T extends z.ZodType>(file: string, schema: T): Promise<z
   try {
     json = JSON.parse(text);
   } catch {
-    throw new DeployConfigError(`${file} is not valid JSON; delete it (and terminate the instance in the Lambda console) or fix it.`);
+    throw new DeployConfigError(
+      `${file} is not valid JSON; delete it (and terminate the instance in the Lambda console) or fix it.`,
+    );
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
@@ -175,16 +178,31 @@ async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
 
 export type DeploymentCost = {
   totalUsd: number;
-  deployments: Array<{ name: string; instanceId: string | null; uptimeHours: number; hourlyPriceUsd: number; costUsd: number }>;
+  deployments: Array<{
+    name: string;
+    instanceId: string | null;
+    uptimeHours: number;
+    hourlyPriceUsd: number;
+    costUsd: number;
+  }>;
 };
 
 /** Uptime × hourly price for every deployment at `now`; the runner writes this into run manifests. */
-export function deploymentCost(state: Pick<DeploymentState, 'deployments'>, now: Date | number = Date.now()): DeploymentCost {
+export function deploymentCost(
+  state: Pick<DeploymentState, 'deployments'>,
+  now: Date | number = Date.now(),
+): DeploymentCost {
   const nowMs = typeof now === 'number' ? now : now.getTime();
   const deployments = state.deployments.map((d) => {
     const started = Date.parse(d.startedAt);
     const uptimeHours = Number.isFinite(started) ? Math.max(0, nowMs - started) / 3_600_000 : 0;
-    return { name: d.name, instanceId: d.instanceId, uptimeHours, hourlyPriceUsd: d.hourlyPriceUsd, costUsd: uptimeHours * d.hourlyPriceUsd };
+    return {
+      name: d.name,
+      instanceId: d.instanceId,
+      uptimeHours,
+      hourlyPriceUsd: d.hourlyPriceUsd,
+      costUsd: uptimeHours * d.hourlyPriceUsd,
+    };
   });
   return { totalUsd: deployments.reduce((sum, d) => sum + d.costUsd, 0), deployments };
 }

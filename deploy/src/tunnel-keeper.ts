@@ -39,7 +39,11 @@ export function sshTargetOf(stateDir: string, record: DeploymentRecord): SshTarg
 export async function spawnTunnelKeeper(stateDir: string, name: string): Promise<number> {
   const here = fileURLToPath(import.meta.url);
   const args = here.endsWith('.ts')
-    ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href, join(dirname(here), 'bin', 'tunnel-keeper.ts')]
+    ? [
+        '--import',
+        pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href,
+        join(dirname(here), 'bin', 'tunnel-keeper.ts'),
+      ]
     : [join(dirname(here), 'bin', 'tunnel-keeper.js')];
   const log = openSync(keeperLogPath(stateDir, name), 'a', 0o600);
   try {
@@ -145,7 +149,14 @@ export async function runTunnelKeeper(stateDir: string, name: string): Promise<n
   let stopping = false;
   let child: { kill(signal: NodeJS.Signals): boolean } | null = null;
   const report = (status: TunnelStatus['status'], message: string | null, sshPid: number | null) =>
-    writeTunnelStatus(stateDir, name, { status, keeperPid: process.pid, sshPid, restarts, message, updatedAt: new Date().toISOString() });
+    writeTunnelStatus(stateDir, name, {
+      status,
+      keeperPid: process.pid,
+      sshPid,
+      restarts,
+      message,
+      updatedAt: new Date().toISOString(),
+    });
   const stop = () => {
     stopping = true;
     child?.kill('SIGTERM');
@@ -174,12 +185,19 @@ export async function runTunnelKeeper(stateDir: string, name: string): Promise<n
     if (up && !exited) {
       failures = 0;
       await report('up', null, ssh.pid ?? null);
-      console.log(`${new Date().toISOString()} tunnel up: 127.0.0.1:${record.localPort} -> ${record.host}:${record.remotePort}`);
+      console.log(
+        `${new Date().toISOString()} tunnel up: 127.0.0.1:${record.localPort} -> ${record.host}:${record.remotePort}`,
+      );
     }
     const result = await done;
     child = null;
     if (stopping) break;
-    const reason = String(result.stderr ?? '').trim().split('\n').slice(-3).join(' ') || `ssh exited with code ${result.exitCode ?? result.signal}`;
+    const reason =
+      String(result.stderr ?? '')
+        .trim()
+        .split('\n')
+        .slice(-3)
+        .join(' ') || `ssh exited with code ${result.exitCode ?? result.signal}`;
     console.log(`${new Date().toISOString()} tunnel down: ${reason}`);
     if (!up) failures++;
     if (failures >= record.tunnel.maxAttempts) {

@@ -18,8 +18,10 @@ const SECRETS = {
 const MODEL = 'Qwen/Qwen3-1.7B';
 
 const canRun = findSshd() !== null && process.getuid?.() === 0;
-if (!canRun && process.env['CI'] === 'true') throw new Error('CI must run the deploy e2e test: install openssh-server and run as root.');
-if (!canRun) console.warn('deploy e2e skipped: sshd (openssh-server) is not installed or not running as root; CI runs it.');
+if (!canRun && process.env['CI'] === 'true')
+  throw new Error('CI must run the deploy e2e test: install openssh-server and run as root.');
+if (!canRun)
+  console.warn('deploy e2e skipped: sshd (openssh-server) is not installed or not running as root; CI runs it.');
 const maybe = canRun ? describe : describe.skip;
 
 maybe('deploy:lambda end to end (fake Lambda API, real sshd, docker stand-in)', () => {
@@ -32,7 +34,15 @@ maybe('deploy:lambda end to end (fake Lambda API, real sshd, docker stand-in)', 
   const bin = async (args: string[], stateDir: string) => {
     const result = await execa(
       join(REPO_ROOT, 'node_modules/.bin/tsx'),
-      ['--conditions=@deepconf-safety/source', join(REPO_ROOT, 'deploy/src/bin/deploy-lambda.ts'), '--state-dir', stateDir, '--secrets-file', join(dir, 'no.env'), ...args],
+      [
+        '--conditions=@deepconf-safety/source',
+        join(REPO_ROOT, 'deploy/src/bin/deploy-lambda.ts'),
+        '--state-dir',
+        stateDir,
+        '--secrets-file',
+        join(dir, 'no.env'),
+        ...args,
+      ],
       { cwd: REPO_ROOT, reject: false, env: { ...SECRETS, CI: '' }, extendEnv: true, timeout: 45_000 },
     );
     output.push(String(result.stdout), String(result.stderr));
@@ -52,25 +62,46 @@ maybe('deploy:lambda end to end (fake Lambda API, real sshd, docker stand-in)', 
     return { code, stdout, stderr };
   };
   const launchArgs = async (name: string, healthTimeout = '20') => [
-    '--model', MODEL,
-    '--name', name,
-    '--lambda-api-url', fake.url,
-    '--instance-type', 'gpu_1x_a10',
-    '--ssh-key-name', 'test-key',
-    '--identity', sshd.identityFile,
-    '--ssh-user', sshd.user,
-    '--ssh-port', String(sshd.port),
-    '--remote-dir', join(dir, `remote-${name}`),
-    '--remote-port', String(await freePort()),
-    '--poll-interval', '0.1',
-    '--active-timeout', '10',
-    '--health-timeout', healthTimeout,
-    '--api-interval-ms', '10',
-    '--launch-spacing-ms', '20',
-    '--tunnel-backoff-ms', '100',
-    '--tunnel-max-attempts', '3',
+    '--model',
+    MODEL,
+    '--name',
+    name,
+    '--lambda-api-url',
+    fake.url,
+    '--instance-type',
+    'gpu_1x_a10',
+    '--ssh-key-name',
+    'test-key',
+    '--identity',
+    sshd.identityFile,
+    '--ssh-user',
+    sshd.user,
+    '--ssh-port',
+    String(sshd.port),
+    '--remote-dir',
+    join(dir, `remote-${name}`),
+    '--remote-port',
+    String(await freePort()),
+    '--poll-interval',
+    '0.1',
+    '--active-timeout',
+    '10',
+    '--health-timeout',
+    healthTimeout,
+    '--api-interval-ms',
+    '10',
+    '--launch-spacing-ms',
+    '20',
+    '--tunnel-backoff-ms',
+    '100',
+    '--tunnel-max-attempts',
+    '3',
   ];
-  const waitFor = async <T>(what: string, probe: () => Promise<T | null | undefined | false>, ms = 15_000): Promise<T> => {
+  const waitFor = async <T>(
+    what: string,
+    probe: () => Promise<T | null | undefined | false>,
+    ms = 15_000,
+  ): Promise<T> => {
     const deadline = Date.now() + ms;
     for (;;) {
       const value = await probe().catch(() => null);
@@ -132,8 +163,28 @@ maybe('deploy:lambda end to end (fake Lambda API, real sshd, docker stand-in)', 
     const stateDir = join(dir, 'host', '.deploy');
     const remoteDir = join(dir, 'remote-own');
     const r = await cli(
-      ['--model', MODEL, '--name', 'own-box', '--host', `${sshd.user}@127.0.0.1`, '--ssh-port', String(sshd.port), '--identity', sshd.identityFile,
-        '--remote-dir', remoteDir, '--remote-port', String(await freePort()), '--hourly-price', '1.1', '--poll-interval', '0.1', '--health-timeout', '20'],
+      [
+        '--model',
+        MODEL,
+        '--name',
+        'own-box',
+        '--host',
+        `${sshd.user}@127.0.0.1`,
+        '--ssh-port',
+        String(sshd.port),
+        '--identity',
+        sshd.identityFile,
+        '--remote-dir',
+        remoteDir,
+        '--remote-port',
+        String(await freePort()),
+        '--hourly-price',
+        '1.1',
+        '--poll-interval',
+        '0.1',
+        '--health-timeout',
+        '20',
+      ],
       stateDir,
     );
     expect({ code: r.code, err: r.code === 0 ? '' : r.stderr }).toEqual({ code: 0, err: '' });
@@ -151,7 +202,9 @@ maybe('deploy:lambda end to end (fake Lambda API, real sshd, docker stand-in)', 
     const stateDir = join(dir, 'ok', '.deploy');
     const up = await bin(await launchArgs('deepconf-e2e'), stateDir);
     expect({ code: up.code, stderr: up.code === 0 ? '' : up.stderr }).toEqual({ code: 0, stderr: '' });
-    expect(fake.launches.filter((l) => l.name === 'deepconf-e2e')).toEqual([{ name: 'deepconf-e2e', region: 'us-east-1', type: 'gpu_1x_a10', sshKeys: ['test-key'] }]);
+    expect(fake.launches.filter((l) => l.name === 'deepconf-e2e')).toEqual([
+      { name: 'deepconf-e2e', region: 'us-east-1', type: 'gpu_1x_a10', sshKeys: ['test-key'] },
+    ]);
 
     const state = await readDeploymentState(stateDir);
     expect(state.deployments).toHaveLength(1);
@@ -166,14 +219,22 @@ maybe('deploy:lambda end to end (fake Lambda API, real sshd, docker stand-in)', 
     // The container got the serve flags, and its port is bound to the host's loopback only.
     const dockerLog = await readFile(join(sshd.hostState, 'docker.log'), 'utf8');
     expect(dockerLog).toContain(`-p 127.0.0.1:${d.remotePort}:8000`);
-    for (const flag of ['--max-logprobs 21', '--enable-prefix-caching', `--served-model-name ${MODEL}`, '--reasoning-parser qwen3', '--gpu-memory-utilization']) {
+    for (const flag of [
+      '--max-logprobs 21',
+      '--enable-prefix-caching',
+      `--served-model-name ${MODEL}`,
+      '--reasoning-parser qwen3',
+      '--gpu-memory-utilization',
+    ]) {
       expect(dockerLog).toContain(flag);
     }
     const remoteEnv = join(dir, 'remote-deepconf-e2e', '.env');
     expect((await stat(remoteEnv)).mode & 0o077).toBe(0);
 
     // What the experiment runner does: take the endpoint from the state and call the server through the tunnel.
-    const models = await fetch(`${d.endpoint}/models`, { headers: { authorization: `Bearer ${SECRETS.VLLM_API_KEY}` } });
+    const models = await fetch(`${d.endpoint}/models`, {
+      headers: { authorization: `Bearer ${SECRETS.VLLM_API_KEY}` },
+    });
     expect(models.status).toBe(200);
     expect(((await models.json()) as { data: { id: string }[] }).data.map((m) => m.id)).toContain(MODEL);
     expect((await fetch(`${d.endpoint}/models`)).status).toBe(401);
@@ -182,12 +243,34 @@ maybe('deploy:lambda end to end (fake Lambda API, real sshd, docker stand-in)', 
     const runDir = join(dir, 'run');
     const experiment = await execa(
       join(REPO_ROOT, 'node_modules/.bin/tsx'),
-      ['--conditions=@deepconf-safety/source', join(REPO_ROOT, 'packages/cli/src/bin/experiment.ts'), '--model', MODEL, '--benchmark', 'xstest',
-        '--num-instances', '2', '--traces', '2', '--warmup', '1', '--window', '8', '--max-tokens', '24', '--no-report', '--output', runDir],
+      [
+        '--conditions=@deepconf-safety/source',
+        join(REPO_ROOT, 'packages/cli/src/bin/experiment.ts'),
+        '--model',
+        MODEL,
+        '--benchmark',
+        'xstest',
+        '--num-instances',
+        '2',
+        '--traces',
+        '2',
+        '--warmup',
+        '1',
+        '--window',
+        '8',
+        '--max-tokens',
+        '24',
+        '--no-report',
+        '--output',
+        runDir,
+      ],
       { cwd: join(dir, 'ok'), reject: false, env: { VLLM_API_KEY: SECRETS.VLLM_API_KEY, CI: '' }, timeout: 45_000 },
     );
     output.push(String(experiment.stdout), String(experiment.stderr));
-    expect({ code: experiment.exitCode, stderr: experiment.exitCode === 0 ? '' : String(experiment.stderr).slice(-2000) }).toEqual({ code: 0, stderr: '' });
+    expect({
+      code: experiment.exitCode,
+      stderr: experiment.exitCode === 0 ? '' : String(experiment.stderr).slice(-2000),
+    }).toEqual({ code: 0, stderr: '' });
     const manifest = JSON.parse(await readFile(join(runDir, 'manifest.json'), 'utf8')) as Record<string, unknown>;
     expect(JSON.stringify(manifest)).toContain(d.endpoint);
     expect(JSON.stringify(manifest)).not.toContain(SECRETS.VLLM_API_KEY);
@@ -213,7 +296,8 @@ maybe('deploy:lambda end to end (fake Lambda API, real sshd, docker stand-in)', 
     const keeperPid = restarted.keeperPid;
     for (const file of await allFiles(stateDir)) {
       const text = await readFile(file, 'utf8');
-      for (const secret of Object.values(SECRETS)) expect({ file, leaked: text.includes(secret) }).toEqual({ file, leaked: false });
+      for (const secret of Object.values(SECRETS))
+        expect({ file, leaked: text.includes(secret) }).toEqual({ file, leaked: false });
     }
 
     // Now the host goes away for good: the keeper gives up with a clear message, --down still terminates.
@@ -240,4 +324,3 @@ maybe('deploy:lambda end to end (fake Lambda API, real sshd, docker stand-in)', 
     for (const secret of Object.values(SECRETS)) expect(printed.includes(secret)).toBe(false);
   }, 90_000);
 });
-

@@ -1,5 +1,11 @@
 import { describe, expect, test } from '@jest/globals';
-import { InstanceNotActiveError, InsufficientCapacityError, LambdaApiError, LambdaClient, isDeployError } from '@deepconf-safety/deploy';
+import {
+  InstanceNotActiveError,
+  InsufficientCapacityError,
+  LambdaApiError,
+  LambdaClient,
+  isDeployError,
+} from '@deepconf-safety/deploy';
 
 const KEY = 'secret_abcdef123456';
 
@@ -11,7 +17,11 @@ function clock() {
 
 type Handler = (url: string, init: RequestInit) => { status: number; body: unknown; headers?: Record<string, string> };
 
-function fakeFetch(handler: Handler, log: { url: string; init: RequestInit; at: number }[], now: () => number): typeof fetch {
+function fakeFetch(
+  handler: Handler,
+  log: { url: string; init: RequestInit; at: number }[],
+  now: () => number,
+): typeof fetch {
   return (async (input: string | URL | Request, init: RequestInit = {}) => {
     const url = String(input);
     log.push({ url, init, at: now() });
@@ -38,7 +48,14 @@ describe('LambdaClient', () => {
     const client = new LambdaClient({
       apiKey: KEY,
       baseUrl: 'https://api.test/v1/',
-      fetch: fakeFetch((url) => (url.endsWith('/launch') ? { status: 200, body: { data: { instance_ids: ['i-1'] } } } : { status: 200, body: { data: [] } }), log, c.now),
+      fetch: fakeFetch(
+        (url) =>
+          url.endsWith('/launch')
+            ? { status: 200, body: { data: { instance_ids: ['i-1'] } } }
+            : { status: 200, body: { data: [] } },
+        log,
+        c.now,
+      ),
       now: c.now,
       sleep: c.sleep,
     });
@@ -58,7 +75,13 @@ describe('LambdaClient', () => {
     for (const gap of gaps) expect(gap).toBeGreaterThanOrEqual(1050);
     expect(log[3]!.at - log[1]!.at).toBeGreaterThanOrEqual(12_000);
     expect(log[1]!.init.headers).toMatchObject({ authorization: `Bearer ${KEY}` });
-    expect(JSON.parse(String(log[1]!.init.body))).toEqual({ region_name: 'r', instance_type_name: 't', ssh_key_names: ['k'], quantity: 1, name: 'a' });
+    expect(JSON.parse(String(log[1]!.init.body))).toEqual({
+      region_name: 'r',
+      instance_type_name: 't',
+      ssh_key_names: ['k'],
+      quantity: 1,
+      name: 'a',
+    });
   });
 
   test('retries 429 with exponential backoff, honouring Retry-After', async () => {
@@ -67,19 +90,34 @@ describe('LambdaClient', () => {
     let calls = 0;
     const client = new LambdaClient({
       apiKey: KEY,
-      fetch: fakeFetch(() => {
-        calls++;
-        if (calls === 1) return { status: 429, body: { error: { code: 'global/rate-limited', message: 'slow down' } } };
-        if (calls === 2) return { status: 429, body: {}, headers: { 'retry-after': '3' } };
-        return { status: 200, body: { data: [instance()] } };
-      }, log, c.now),
+      fetch: fakeFetch(
+        () => {
+          calls++;
+          if (calls === 1)
+            return { status: 429, body: { error: { code: 'global/rate-limited', message: 'slow down' } } };
+          if (calls === 2) return { status: 429, body: {}, headers: { 'retry-after': '3' } };
+          return { status: 200, body: { data: [instance()] } };
+        },
+        log,
+        c.now,
+      ),
       now: c.now,
       sleep: c.sleep,
       minIntervalMs: 0,
       initialBackoffMs: 10_000,
     });
     const list = await client.listInstances();
-    expect(list).toEqual([{ id: 'i-1', name: 'deepconf-x', ip: null, status: 'booting', region: 'us-east-1', instanceType: 'gpu_1x_a10', hourlyPriceUsd: 0.75 }]);
+    expect(list).toEqual([
+      {
+        id: 'i-1',
+        name: 'deepconf-x',
+        ip: null,
+        status: 'booting',
+        region: 'us-east-1',
+        instanceType: 'gpu_1x_a10',
+        hourlyPriceUsd: 0.75,
+      },
+    ]);
     expect(log[1]!.at - log[0]!.at).toBe(10_000);
     expect(log[2]!.at - log[1]!.at).toBe(3_000);
   });
@@ -88,7 +126,11 @@ describe('LambdaClient', () => {
     const c = clock();
     const client = new LambdaClient({
       apiKey: KEY,
-      fetch: fakeFetch(() => ({ status: 429, body: { error: { code: 'global/rate-limited', message: 'slow down' } } }), [], c.now),
+      fetch: fakeFetch(
+        () => ({ status: 429, body: { error: { code: 'global/rate-limited', message: 'slow down' } } }),
+        [],
+        c.now,
+      ),
       now: c.now,
       sleep: c.sleep,
       maxRetries: 2,
@@ -101,14 +143,21 @@ describe('LambdaClient', () => {
     const client = new LambdaClient({
       apiKey: KEY,
       fetch: fakeFetch(
-        () => ({ status: 400, body: { error: { code: 'instance-operations/launch/insufficient-capacity', message: 'Not enough capacity.' } } }),
+        () => ({
+          status: 400,
+          body: {
+            error: { code: 'instance-operations/launch/insufficient-capacity', message: 'Not enough capacity.' },
+          },
+        }),
         [],
         c.now,
       ),
       now: c.now,
       sleep: c.sleep,
     });
-    const error = await client.launch({ regionName: 'r', instanceTypeName: 't', sshKeyName: 'k', name: 'a' }).catch((e: unknown) => e);
+    const error = await client
+      .launch({ regionName: 'r', instanceTypeName: 't', sshKeyName: 'k', name: 'a' })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(InsufficientCapacityError);
     expect(isDeployError(error)).toBe(true);
     expect((error as Error).message).toMatch(/insufficient-capacity.*--region or --instance-type/);
@@ -119,11 +168,16 @@ describe('LambdaClient', () => {
     const c = clock();
     const client = new LambdaClient({
       apiKey: KEY,
-      fetch: fakeFetch((url) => {
-        if (url.endsWith('/instances/gone')) return { status: 404, body: { error: { code: 'global/object-does-not-exist', message: 'no' } } };
-        if (url.endsWith('/instances')) return { status: 200, body: { data: [{ name: 'missing id' }] } };
-        return { status: 401, body: { error: { code: 'global/invalid-api-key', message: 'API key was invalid' } } };
-      }, [], c.now),
+      fetch: fakeFetch(
+        (url) => {
+          if (url.endsWith('/instances/gone'))
+            return { status: 404, body: { error: { code: 'global/object-does-not-exist', message: 'no' } } };
+          if (url.endsWith('/instances')) return { status: 200, body: { data: [{ name: 'missing id' }] } };
+          return { status: 401, body: { error: { code: 'global/invalid-api-key', message: 'API key was invalid' } } };
+        },
+        [],
+        c.now,
+      ),
       now: c.now,
       sleep: c.sleep,
     });
@@ -141,10 +195,17 @@ describe('LambdaClient', () => {
     let polls = 0;
     const client = new LambdaClient({
       apiKey: KEY,
-      fetch: fakeFetch(() => {
-        polls++;
-        return { status: 200, body: { data: polls < 3 ? instance() : instance({ status: 'active', ip: '10.0.0.5' }) } };
-      }, [], c.now),
+      fetch: fakeFetch(
+        () => {
+          polls++;
+          return {
+            status: 200,
+            body: { data: polls < 3 ? instance() : instance({ status: 'active', ip: '10.0.0.5' }) },
+          };
+        },
+        [],
+        c.now,
+      ),
       now: c.now,
       sleep: c.sleep,
     });
@@ -172,7 +233,13 @@ describe('LambdaClient', () => {
           body: {
             data: {
               gpu_8x_h100: {
-                instance_type: { name: 'gpu_8x_h100', description: '8x H100', gpu_description: 'H100', price_cents_per_hour: 2392, specs: { vcpus: 208, memory_gib: 1800, storage_gib: 22000, gpus: 8 } },
+                instance_type: {
+                  name: 'gpu_8x_h100',
+                  description: '8x H100',
+                  gpu_description: 'H100',
+                  price_cents_per_hour: 2392,
+                  specs: { vcpus: 208, memory_gib: 1800, storage_gib: 22000, gpus: 8 },
+                },
                 regions_with_capacity_available: [{ name: 'us-west-1', description: 'California' }],
               },
             },
@@ -185,7 +252,14 @@ describe('LambdaClient', () => {
       sleep: c.sleep,
     });
     expect(await client.listInstanceTypes()).toEqual([
-      { name: 'gpu_8x_h100', description: '8x H100', gpuDescription: 'H100', hourlyPriceUsd: 23.92, gpus: 8, regionsWithCapacity: ['us-west-1'] },
+      {
+        name: 'gpu_8x_h100',
+        description: '8x H100',
+        gpuDescription: 'H100',
+        hourlyPriceUsd: 23.92,
+        gpus: 8,
+        regionsWithCapacity: ['us-west-1'],
+      },
     ]);
   });
 });

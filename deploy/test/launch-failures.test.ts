@@ -3,7 +3,15 @@ import { afterEach, describe, expect, test } from '@jest/globals';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { InstanceNotActiveError, InsufficientCapacityError, LambdaClient, SshError, deploy, type DeployOptions, type Exec } from '@deepconf-safety/deploy';
+import {
+  InstanceNotActiveError,
+  InsufficientCapacityError,
+  LambdaClient,
+  SshError,
+  deploy,
+  type DeployOptions,
+  type Exec,
+} from '@deepconf-safety/deploy';
 import { startFakeLambda, type FakeLambda, type FakeLambdaScenario } from './helpers/fake-lambda.js';
 
 const KEY = 'lambda_secret_0123456789';
@@ -35,7 +43,12 @@ async function setup(scenario: Omit<FakeLambdaScenario, 'apiKey'>) {
     sshReadyTimeoutMs: 100,
   };
   // No sshd here: any ssh the deploy attempts fails like an unreachable host.
-  const exec: Exec = async () => ({ exitCode: 255, stdout: '', stderr: 'ssh: connect to host 127.0.0.1 port 22: Connection refused', timedOut: false });
+  const exec: Exec = async () => ({
+    exitCode: 255,
+    stdout: '',
+    stderr: 'ssh: connect to host 127.0.0.1 port 22: Connection refused',
+    timedOut: false,
+  });
   const deps = { secrets, lambda, exec, log: (line: string) => void logs.push(line), spawnKeeper: async () => 0 };
   return { fake: fake, options, deps, logs, stateDir: join(dir, '.deploy') };
 }
@@ -81,7 +94,13 @@ describe('deploy failures during launch', () => {
 
   test('a retry finds the instance it already launched by name instead of launching another', async () => {
     const { fake, options, deps, logs } = await setup({ bootPolls: 0 });
-    fake.instances.set('inst-old', { id: 'inst-old', name: 'deepconf-test', status: 'active', ip: '127.0.0.1', polls: 0 });
+    fake.instances.set('inst-old', {
+      id: 'inst-old',
+      name: 'deepconf-test',
+      status: 'active',
+      ip: '127.0.0.1',
+      polls: 0,
+    });
     // The host is unreachable over ssh, so this deploy fails after finding the instance; it still cleans up.
     const error = await deploy(options, deps).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(SshError);
@@ -101,9 +120,15 @@ describe('deploy failures during launch', () => {
   test('bad input is refused before anything is launched', async () => {
     const { fake, options, deps } = await setup({});
     await expect(deploy({ ...options, name: 'bad name!' }, deps)).rejects.toThrow(/--name "bad name!"/);
-    await expect(deploy(options, { ...deps, secrets: { lambdaApiKey: KEY } })).rejects.toThrow(/VLLM_API_KEY is not set/);
-    await expect(deploy({ ...options, instanceType: 'gpu_9x_nope' }, deps)).rejects.toThrow(/"gpu_9x_nope" is not offered; available: gpu_1x_a10/);
-    await expect(deploy({ ...options, tensorParallelSize: 2 }, deps)).rejects.toThrow(/has 1 GPU\(s\) but tensor × data parallel size needs 2/);
+    await expect(deploy(options, { ...deps, secrets: { lambdaApiKey: KEY } })).rejects.toThrow(
+      /VLLM_API_KEY is not set/,
+    );
+    await expect(deploy({ ...options, instanceType: 'gpu_9x_nope' }, deps)).rejects.toThrow(
+      /"gpu_9x_nope" is not offered; available: gpu_1x_a10/,
+    );
+    await expect(deploy({ ...options, tensorParallelSize: 2 }, deps)).rejects.toThrow(
+      /has 1 GPU\(s\) but tensor × data parallel size needs 2/,
+    );
     await expect(deploy({ ...options, count: 0 }, deps)).rejects.toThrow(/--count must be a positive integer/);
     expect(fake.launches).toEqual([]);
   });

@@ -31,16 +31,41 @@ async function setup(options: { neverActive?: boolean; failTerminate?: boolean; 
 }
 
 const launchArgs = (fake: FakeLambda, identity: string, name = 'deepconf-money') => [
-  '--model', 'Qwen/Qwen3-1.7B', '--name', name, '--lambda-api-url', fake.url, '--instance-type', 'gpu_1x_a10',
-  '--ssh-key-name', 'test-key', '--identity', identity, '--poll-interval', '0.1', '--active-timeout', '120',
-  '--api-interval-ms', '5', '--launch-spacing-ms', '5',
+  '--model',
+  'Qwen/Qwen3-1.7B',
+  '--name',
+  name,
+  '--lambda-api-url',
+  fake.url,
+  '--instance-type',
+  'gpu_1x_a10',
+  '--ssh-key-name',
+  'test-key',
+  '--identity',
+  identity,
+  '--poll-interval',
+  '0.1',
+  '--active-timeout',
+  '120',
+  '--api-interval-ms',
+  '5',
+  '--launch-spacing-ms',
+  '5',
 ];
 
 /** The real bin in a child process, as `npm run deploy:lambda` runs it. */
 function bin(args: string[], stateDir: string, env: Record<string, string> = {}) {
   return execa(
     join(REPO_ROOT, 'node_modules/.bin/tsx'),
-    ['--conditions=@deepconf-safety/source', join(REPO_ROOT, 'deploy/src/bin/deploy-lambda.ts'), '--state-dir', stateDir, '--secrets-file', '/nonexistent/.env', ...args],
+    [
+      '--conditions=@deepconf-safety/source',
+      join(REPO_ROOT, 'deploy/src/bin/deploy-lambda.ts'),
+      '--state-dir',
+      stateDir,
+      '--secrets-file',
+      '/nonexistent/.env',
+      ...args,
+    ],
     { cwd: REPO_ROOT, reject: false, env: { ...SECRETS, CI: '', ...env }, extendEnv: false, timeout: 90_000 },
   );
 }
@@ -69,7 +94,11 @@ async function until<T>(what: string, probe: () => Promise<T | null | undefined 
 
 /** The instance id recorded under .deploy/ (launch.json), once it is there. */
 const recordedId = (stateDir: string, name: string) =>
-  until(`the launch record of ${name}`, async () => (JSON.parse(await readFile(join(stateDir, name, 'launch.json'), 'utf8')) as { instanceId: string }).instanceId);
+  until(
+    `the launch record of ${name}`,
+    async () =>
+      (JSON.parse(await readFile(join(stateDir, name, 'launch.json'), 'utf8')) as { instanceId: string }).instanceId,
+  );
 
 describe('deploy:lambda loses no money (fake Lambda API, real process)', () => {
   test('the instance id is recorded while it is still booting; SIGTERM mid-wait terminates it', async () => {
@@ -102,7 +131,9 @@ describe('deploy:lambda loses no money (fake Lambda API, real process)', () => {
 
     const st = await cli(['--status'], stateDir);
     expect(st.code).toBe(1);
-    expect(st.stdout).toContain(`deepconf-money: instance ${id} (gpu_1x_a10, $0.75/h, Lambda says booting) was launched at`);
+    expect(st.stdout).toContain(
+      `deepconf-money: instance ${id} (gpu_1x_a10, $0.75/h, Lambda says booting) was launched at`,
+    );
     expect(st.stdout).toContain('never provisioned');
 
     fake.scenario.failTerminate = false;
@@ -119,7 +150,10 @@ describe('deploy:lambda loses no money (fake Lambda API, real process)', () => {
     const run = bin(launchArgs(fake, identity), stateDir);
     const id = await recordedId(stateDir, 'deepconf-money');
     // tsx runs the command in a child node process: kill that one too, as the OOM killer or a power cut would.
-    const children = String(execaSync('ps', ['-o', 'pid=', '--ppid', String(run.pid)], { reject: false }).stdout).trim().split(/\s+/).filter(Boolean);
+    const children = String(execaSync('ps', ['-o', 'pid=', '--ppid', String(run.pid)], { reject: false }).stdout)
+      .trim()
+      .split(/\s+/)
+      .filter(Boolean);
     for (const pid of children) process.kill(Number(pid), 'SIGKILL');
     run.kill('SIGKILL');
     await run;
@@ -147,15 +181,30 @@ describe('deploy:lambda loses no money (fake Lambda API, real process)', () => {
   test('a preflight lists every missing prerequisite at once and exits 2 before any Lambda call', async () => {
     const { fake, dir } = await setup({ gatedModels: ['meta-llama/Llama-3.1-8B-Instruct'] });
     const result = await bin(
-      ['--model', 'meta-llama/Llama-3.1-8B-Instruct', '--lambda-api-url', fake.url, '--instance-type', 'gpu_1x_a10', '--ssh-key-name', 'k',
-        '--identity', join(dir, 'missing_key')],
+      [
+        '--model',
+        'meta-llama/Llama-3.1-8B-Instruct',
+        '--lambda-api-url',
+        fake.url,
+        '--instance-type',
+        'gpu_1x_a10',
+        '--ssh-key-name',
+        'k',
+        '--identity',
+        join(dir, 'missing_key'),
+      ],
       join(dir, '.deploy'),
       { LAMBDA_API_KEY: '', VLLM_API_KEY: '', HF_TOKEN: '', HF_ENDPOINT: fake.hubUrl },
     );
     expect(result.exitCode).toBe(2);
     const stderr = String(result.stderr);
     expect(stderr).toContain('nothing was launched; missing 4 prerequisites');
-    for (const item of ['LAMBDA_API_KEY', 'VLLM_API_KEY', `${join(dir, 'missing_key')} (--identity) does not exist`, 'HF_TOKEN: meta-llama/Llama-3.1-8B-Instruct is gated']) {
+    for (const item of [
+      'LAMBDA_API_KEY',
+      'VLLM_API_KEY',
+      `${join(dir, 'missing_key')} (--identity) does not exist`,
+      'HF_TOKEN: meta-llama/Llama-3.1-8B-Instruct is gated',
+    ]) {
       expect(stderr).toContain(item);
     }
     expect(fake.requests).toEqual([]);
@@ -181,9 +230,16 @@ describe('deploy:lambda loses no money (fake Lambda API, real process)', () => {
       await new Promise<void>((resolve) => server.close(() => resolve()));
     });
     const port = (server.address() as { port: number }).port;
-    const lambda = new LambdaClient({ apiKey: KEY, baseUrl: `http://127.0.0.1:${port}/api/v1`, minIntervalMs: 0, callTimeoutMs: 1500 });
+    const lambda = new LambdaClient({
+      apiKey: KEY,
+      baseUrl: `http://127.0.0.1:${port}/api/v1`,
+      minIntervalMs: 0,
+      callTimeoutMs: 1500,
+    });
     const error = await lambda.listInstances().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(LambdaApiError);
-    expect((error as Error).message).toMatch(/GET http:\/\/127\.0\.0\.1:\d+\/api\/v1\/instances: no answer \(no answer in time\)/);
+    expect((error as Error).message).toMatch(
+      /GET http:\/\/127\.0\.0\.1:\d+\/api\/v1\/instances: no answer \(no answer in time\)/,
+    );
   }, 30_000);
 });

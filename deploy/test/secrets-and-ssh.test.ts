@@ -4,7 +4,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execa } from 'execa';
-import { DeployConfigError, loadSecrets, makeRedactor, renderRemoteEnv, shellQuote, tunnelArgs } from '@deepconf-safety/deploy';
+import {
+  DeployConfigError,
+  loadSecrets,
+  makeRedactor,
+  renderRemoteEnv,
+  shellQuote,
+  tunnelArgs,
+} from '@deepconf-safety/deploy';
 
 describe('secrets', () => {
   test('environment wins over .env, which is parsed without touching process.env', async () => {
@@ -13,7 +20,11 @@ describe('secrets', () => {
       const file = join(dir, '.env');
       await writeFile(file, 'LAMBDA_API_KEY=from-file-1234\nHF_TOKEN=hf_fromfile\nVLLM_API_KEY="quoted key value"\n');
       const secrets = await loadSecrets({ env: { LAMBDA_API_KEY: 'from-env-5678' }, envFile: file });
-      expect(secrets).toEqual({ lambdaApiKey: 'from-env-5678', hfToken: 'hf_fromfile', vllmApiKey: 'quoted key value' });
+      expect(secrets).toEqual({
+        lambdaApiKey: 'from-env-5678',
+        hfToken: 'hf_fromfile',
+        vllmApiKey: 'quoted key value',
+      });
       expect(process.env['HF_TOKEN']).not.toBe('hf_fromfile');
       expect(await loadSecrets({ env: {}, envFile: join(dir, 'missing.env') })).toEqual({});
     } finally {
@@ -29,7 +40,10 @@ describe('secrets', () => {
 
 describe('remote commands', () => {
   test('shellQuote survives the remote shell unchanged for any string', async () => {
-    const samples = fc.sample(fc.string({ unit: 'binary', maxLength: 30 }).filter((s) => !s.includes('\0')), 40);
+    const samples = fc.sample(
+      fc.string({ unit: 'binary', maxLength: 30 }).filter((s) => !s.includes('\0')),
+      40,
+    );
     samples.push("it's", '$(rm -rf /)', '`x`', 'a b\tc\nd', '', '--flag=1');
     const script = samples.map((s) => `printf '%s\\0' ${shellQuote(s)}`).join('; ');
     const { stdout } = await execa('sh', ['-c', script], { stripFinalNewline: false });
@@ -38,12 +52,27 @@ describe('remote commands', () => {
 
   test('the tunnel binds the local loopback and reaches the server loopback, with keep-alives and its own known_hosts', () => {
     const args = tunnelArgs(
-      { host: '203.0.113.9', user: 'ubuntu', port: 22, identityFile: '/k/id', knownHostsFile: '/s/known_hosts', serverAliveIntervalS: 15 },
+      {
+        host: '203.0.113.9',
+        user: 'ubuntu',
+        port: 22,
+        identityFile: '/k/id',
+        knownHostsFile: '/s/known_hosts',
+        serverAliveIntervalS: 15,
+      },
       18000,
       8000,
     );
-    expect(args).toEqual(expect.arrayContaining(['-N', '-L', '127.0.0.1:18000:127.0.0.1:8000', 'ubuntu@203.0.113.9', '-i', '/k/id']));
-    for (const option of ['ExitOnForwardFailure=yes', 'StrictHostKeyChecking=accept-new', 'UserKnownHostsFile=/s/known_hosts', 'ServerAliveInterval=15', 'BatchMode=yes']) {
+    expect(args).toEqual(
+      expect.arrayContaining(['-N', '-L', '127.0.0.1:18000:127.0.0.1:8000', 'ubuntu@203.0.113.9', '-i', '/k/id']),
+    );
+    for (const option of [
+      'ExitOnForwardFailure=yes',
+      'StrictHostKeyChecking=accept-new',
+      'UserKnownHostsFile=/s/known_hosts',
+      'ServerAliveInterval=15',
+      'BatchMode=yes',
+    ]) {
       expect(args[args.indexOf(option) - 1]).toBe('-o');
     }
   });

@@ -34,7 +34,11 @@ const record = (over: Partial<DeploymentRecord> = {}): DeploymentRecord => ({
 
 describe('deployment state', () => {
   test('a missing state dir means no deployments', async () => {
-    expect(await readDeploymentState('/nonexistent/.deploy')).toEqual({ dir: '/nonexistent/.deploy', deployments: [], pending: [] });
+    expect(await readDeploymentState('/nonexistent/.deploy')).toEqual({
+      dir: '/nonexistent/.deploy',
+      deployments: [],
+      pending: [],
+    });
   });
 
   test('records round-trip with their tunnel status; half-written launches are skipped', async () => {
@@ -44,8 +48,18 @@ describe('deployment state', () => {
       await mkdir(join(dir, 'deepconf-b'));
       await mkdir(join(dir, 'launch-in-progress'));
       await writeDeploymentRecord(dir, record());
-      await writeDeploymentRecord(dir, record({ name: 'deepconf-b', endpoint: 'http://127.0.0.1:18001/v1', localPort: 18001 }));
-      const tunnel = { status: 'up' as const, keeperPid: 12, sshPid: 13, restarts: 2, message: null, updatedAt: '2026-11-27T10:01:00.000Z' };
+      await writeDeploymentRecord(
+        dir,
+        record({ name: 'deepconf-b', endpoint: 'http://127.0.0.1:18001/v1', localPort: 18001 }),
+      );
+      const tunnel = {
+        status: 'up' as const,
+        keeperPid: 12,
+        sshPid: 13,
+        restarts: 2,
+        message: null,
+        updatedAt: '2026-11-27T10:01:00.000Z',
+      };
       await writeTunnelStatus(dir, 'deepconf-a', tunnel);
       const state = await readDeploymentState(dir);
       expect(state.deployments.map((d) => [d.name, d.endpoint, d.tunnelStatus])).toEqual([
@@ -74,7 +88,12 @@ describe('deployment state', () => {
 
   test('cost is uptime × hourly price, summed over deployments', () => {
     const started = Date.parse('2026-11-27T10:00:00.000Z');
-    const state = { deployments: [{ ...record(), tunnelStatus: null }, { ...record({ name: 'b', hourlyPriceUsd: 2.5 }), tunnelStatus: null }] };
+    const state = {
+      deployments: [
+        { ...record(), tunnelStatus: null },
+        { ...record({ name: 'b', hourlyPriceUsd: 2.5 }), tunnelStatus: null },
+      ],
+    };
     const cost = deploymentCost(state, new Date(started + 90 * 60_000));
     expect(cost.deployments.map((d) => [d.uptimeHours, d.costUsd])).toEqual([
       [1.5, 1.125],
@@ -85,7 +104,10 @@ describe('deployment state', () => {
     expect(deploymentCost(state, started - 1000).totalUsd).toBe(0);
     fc.assert(
       fc.property(fc.double({ min: 0, max: 100, noNaN: true }), fc.integer({ min: 0, max: 10 ** 9 }), (price, ms) => {
-        const c = deploymentCost({ deployments: [{ ...record({ hourlyPriceUsd: price }), tunnelStatus: null }] }, started + ms);
+        const c = deploymentCost(
+          { deployments: [{ ...record({ hourlyPriceUsd: price }), tunnelStatus: null }] },
+          started + ms,
+        );
         expect(c.totalUsd).toBeCloseTo((ms / 3_600_000) * price, 6);
       }),
     );

@@ -11,13 +11,17 @@ for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
   process.on(signal, () => {
     if (stoppedBy !== null) process.exit(128 + (SIGNAL_NUMBER[signal] ?? 0));
     stoppedBy = signal;
-    process.stderr.write(`deploy:lambda: ${signal} received: stopping and cleaning up (send it again to leave at once)\n`);
+    process.stderr.write(
+      `deploy:lambda: ${signal} received: stopping and cleaning up (send it again to leave at once)\n`,
+    );
     controller.abort(new Error(`interrupted by ${signal}`));
   });
 }
 // A bug that escapes the command must not leave an instance billing: abort, so the deploy's clean-up runs.
 const crash = (error: unknown) => {
-  process.stderr.write(`deploy:lambda: unexpected error: ${error instanceof Error ? error.message : String(error)}; cleaning up\n`);
+  process.stderr.write(
+    `deploy:lambda: unexpected error: ${error instanceof Error ? error.message : String(error)}; cleaning up\n`,
+  );
   process.exitCode = 1;
   controller.abort(error instanceof Error ? error : new Error(String(error)));
 };

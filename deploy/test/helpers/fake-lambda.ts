@@ -51,7 +51,8 @@ export async function startFakeLambda(scenario: FakeLambdaScenario): Promise<Fak
   const send = (res: ServerResponse, status: number, body: unknown) => {
     res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
   };
-  const error = (res: ServerResponse, status: number, code: string, message: string) => send(res, status, { error: { code, message } });
+  const error = (res: ServerResponse, status: number, code: string, message: string) =>
+    send(res, status, { error: { code, message } });
   const view = (i: FakeInstance) => ({
     id: i.id,
     name: i.name,
@@ -71,10 +72,15 @@ export async function startFakeLambda(scenario: FakeLambdaScenario): Promise<Fak
   const server: Server = createServer((req, res) => {
     void (async () => {
       const hub = /^\/hf\/api\/models\/(.+)$/.exec(req.url ?? '');
-      if (hub) return send(res, 200, { id: decodeURIComponent(hub[1]!), gated: (scenario.gatedModels ?? []).includes(decodeURIComponent(hub[1]!)) ? 'manual' : false });
+      if (hub)
+        return send(res, 200, {
+          id: decodeURIComponent(hub[1]!),
+          gated: (scenario.gatedModels ?? []).includes(decodeURIComponent(hub[1]!)) ? 'manual' : false,
+        });
       const path = (req.url ?? '').replace(/^\/api\/v1/, '');
       requests.push({ method: req.method ?? '', path, at: Date.now() });
-      if (req.headers.authorization !== `Bearer ${scenario.apiKey}`) return error(res, 401, 'global/invalid-api-key', 'API key was invalid, expired, or deleted.');
+      if (req.headers.authorization !== `Bearer ${scenario.apiKey}`)
+        return error(res, 401, 'global/invalid-api-key', 'API key was invalid, expired, or deleted.');
       if (rateLimited < (scenario.rateLimitFirst ?? 0)) {
         rateLimited++;
         res.setHeader('retry-after', '0');
@@ -91,12 +97,16 @@ export async function startFakeLambda(scenario: FakeLambdaScenario): Promise<Fak
                 price_cents_per_hour: PRICE_CENTS,
                 specs: { vcpus: 30, memory_gib: 200, storage_gib: 1400, gpus: 1 },
               },
-              regions_with_capacity_available: (scenario.regions ?? ['us-east-1']).map((name) => ({ name, description: name })),
+              regions_with_capacity_available: (scenario.regions ?? ['us-east-1']).map((name) => ({
+                name,
+                description: name,
+              })),
             },
           },
         });
       }
-      if (req.method === 'GET' && path === '/instances') return send(res, 200, { data: [...instances.values()].map(view) });
+      if (req.method === 'GET' && path === '/instances')
+        return send(res, 200, { data: [...instances.values()].map(view) });
       const one = /^\/instances\/([^/]+)$/.exec(path);
       if (req.method === 'GET' && one) {
         const instance = instances.get(decodeURIComponent(one[1]!));
@@ -110,10 +120,20 @@ export async function startFakeLambda(scenario: FakeLambdaScenario): Promise<Fak
       if (req.method === 'POST' && path === '/instance-operations/launch') {
         const b = await body(req);
         if (scenario.launchCapacityError) {
-          return error(res, 400, 'instance-operations/launch/insufficient-capacity', 'Not enough capacity to fulfill launch request.');
+          return error(
+            res,
+            400,
+            'instance-operations/launch/insufficient-capacity',
+            'Not enough capacity to fulfill launch request.',
+          );
         }
         const id = `inst-${next++}`;
-        launches.push({ name: String(b['name']), region: String(b['region_name']), type: String(b['instance_type_name']), sshKeys: b['ssh_key_names'] as string[] });
+        launches.push({
+          name: String(b['name']),
+          region: String(b['region_name']),
+          type: String(b['instance_type_name']),
+          sshKeys: b['ssh_key_names'] as string[],
+        });
         instances.set(id, { id, name: String(b['name']), status: 'booting', ip: null, polls: 0 });
         return send(res, 200, { data: { instance_ids: [id] } });
       }

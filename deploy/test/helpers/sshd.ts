@@ -11,7 +11,8 @@ export const REPO_ROOT = resolve(import.meta.dirname ?? new URL('.', import.meta
 export const FAKE_HOST_DIR = join(REPO_ROOT, 'deploy/test/fixtures/fake-host');
 
 export function findSshd(): string | null {
-  for (const candidate of ['/usr/sbin/sshd', '/usr/local/sbin/sshd', '/sbin/sshd']) if (existsSync(candidate)) return candidate;
+  for (const candidate of ['/usr/sbin/sshd', '/usr/local/sbin/sshd', '/sbin/sshd'])
+    if (existsSync(candidate)) return candidate;
   return null;
 }
 

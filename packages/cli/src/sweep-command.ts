@@ -2,7 +2,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import yargs from 'yargs';
 import { RunStore } from '@deepconf-safety/run-store';
-import { RunnerConfigError, loadRecording, offlineVotes, replayRun, sweepRecording, type Recording } from '@deepconf-safety/runner';
+import {
+  RunnerConfigError,
+  loadRecording,
+  offlineVotes,
+  replayRun,
+  sweepRecording,
+  type Recording,
+} from '@deepconf-safety/runner';
 import { OptionError, parseOrOptionError } from './experiment/options.js';
 import { sweepCsv, sweepMarkdown, type SweepReport } from './sweep-format.js';
 import { sweepFigureSvg, svgToPng } from './sweep-figure.js';
@@ -32,10 +39,14 @@ export interface SweepOptions {
 function parseList(raw: unknown, flag: string, integer: boolean): number[] | null {
   if (raw === undefined) return null;
   const items = (Array.isArray(raw) ? raw : [raw]).flatMap((v) => String(v).split(',')).map((s) => s.trim());
-  if (items.length === 0 || items.some((s) => s === '')) throw new OptionError(`--${flag}: expected a comma-separated list such as ${integer ? '32,64,128' : '10,50,90'} (got ${JSON.stringify(raw)})`);
+  if (items.length === 0 || items.some((s) => s === ''))
+    throw new OptionError(
+      `--${flag}: expected a comma-separated list such as ${integer ? '32,64,128' : '10,50,90'} (got ${JSON.stringify(raw)})`,
+    );
   return items.map((s) => {
     const v = Number(s);
-    if (!Number.isFinite(v) || (integer && !Number.isInteger(v))) throw new OptionError(`--${flag}: ${JSON.stringify(s)} is not ${integer ? 'an integer' : 'a number'}`);
+    if (!Number.isFinite(v) || (integer && !Number.isInteger(v)))
+      throw new OptionError(`--${flag}: ${JSON.stringify(s)} is not ${integer ? 'an integer' : 'a number'}`);
     return v;
   });
 }
@@ -48,11 +59,27 @@ export async function parseSweepOptions(argv: readonly string[]): Promise<SweepO
         '$0 <run dir> [options]\n\nReplays a recorded run (best: one made with --no-early-stop, which keeps every trace in full) under a grid of DeepConf settings: where each trace would have stopped, the tokens, the votes, decisions, accuracy and buckets. Writes sweep.csv, sweep.json, sweep.md and accuracy_vs_tokens.svg/.png into <run dir>/sweep/.',
       )
       .positional('run', { type: 'string', describe: 'run directory (the --output of npm run experiment)' })
-      .option('window', { type: 'string', default: '32,64,128,256', describe: 'sliding windows in tokens, comma-separated' })
-      .option('keep-percent', { type: 'string', default: '10,50,90', describe: 'DeepConf eta values (share of warmup confidence kept; 10 = DeepConf-low, 90 = DeepConf-high), comma-separated' })
-      .option('warmup', { type: 'string', describe: "warmup traces per prompt, comma-separated (default: the run's own)" })
+      .option('window', {
+        type: 'string',
+        default: '32,64,128,256',
+        describe: 'sliding windows in tokens, comma-separated',
+      })
+      .option('keep-percent', {
+        type: 'string',
+        default: '10,50,90',
+        describe:
+          'DeepConf eta values (share of warmup confidence kept; 10 = DeepConf-low, 90 = DeepConf-high), comma-separated',
+      })
+      .option('warmup', {
+        type: 'string',
+        describe: "warmup traces per prompt, comma-separated (default: the run's own)",
+      })
       .option('output', { type: 'string', describe: 'output directory (default <run dir>/sweep)' })
-      .option('variants', { type: 'boolean', default: true, describe: 'also compare the offline voting variants (--no-variants to skip)' })
+      .option('variants', {
+        type: 'boolean',
+        default: true,
+        describe: 'also compare the offline voting variants (--no-variants to skip)',
+      })
       .option('png', { type: 'boolean', default: true, describe: 'also write the figure as PNG (--no-png to skip)' })
       .option('fallback-labels', {
         type: 'string',
@@ -63,12 +90,14 @@ export async function parseSweepOptions(argv: readonly string[]): Promise<SweepO
       })
       .strictOptions()
       .help()
-      .version(false)
+      .version(false),
   );
   if (raw['help'] === true) return null;
   const positional = (raw['_'] as unknown[]).map(String);
   if (positional.length !== 1) {
-    throw new OptionError(`expected one run directory, got ${positional.length === 0 ? 'none' : positional.join(' ')}; e.g. npm run sweep -- results/xstest_250 --window 32,64`);
+    throw new OptionError(
+      `expected one run directory, got ${positional.length === 0 ? 'none' : positional.join(' ')}; e.g. npm run sweep -- results/xstest_250 --window 32,64`,
+    );
   }
   return {
     run: positional[0] as string,
@@ -83,28 +112,60 @@ export async function parseSweepOptions(argv: readonly string[]): Promise<SweepO
 }
 
 /** Replays, then builds everything that is written (no I/O). */
-export function buildSweepReport(recording: Recording, grid: SweepReport['grid'], variants: boolean, onProgress?: (done: number, total: number) => void): SweepReport {
+export function buildSweepReport(
+  recording: Recording,
+  grid: SweepReport['grid'],
+  variants: boolean,
+  onProgress?: (done: number, total: number) => void,
+): SweepReport {
   const sweep = sweepRecording(recording, grid, onProgress);
   const s = recording.settings;
   const notes: string[] = [];
-  if (recording.emulated) notes.push('The run was made against the emulator: the numbers exercise the pipeline and say nothing about a model.');
+  if (recording.emulated)
+    notes.push(
+      'The run was made against the emulator: the numbers exercise the pipeline and say nothing about a model.',
+    );
   if (recording.earlyStoppedTraces > 0) {
     notes.push(
       `The run stopped ${recording.earlyStoppedTraces} trace(s) early. A replay cannot lengthen them, so settings that would let them run further (a lower threshold, another window) are not computable, and the baseline is estimated. Record with --no-early-stop for a complete sweep.`,
     );
   }
-  if (recording.unfinished.length > 0) notes.push(`${recording.unfinished.length} prompt(s) have traces but no result (the run was interrupted); they are left out.`);
-  if (s.consensusTau !== null) notes.push(`The run used adaptive sampling (--consensus ${s.consensusTau}); the replay votes over the traces it recorded and does not re-simulate which traces it skipped.`);
-  notes.push('Stopped traces never vote (DeepConf), so their truncated text is never judged; token counts for a stop at token i are i + 1, as the online client counts them.');
+  if (recording.unfinished.length > 0)
+    notes.push(
+      `${recording.unfinished.length} prompt(s) have traces but no result (the run was interrupted); they are left out.`,
+    );
+  if (s.consensusTau !== null)
+    notes.push(
+      `The run used adaptive sampling (--consensus ${s.consensusTau}); the replay votes over the traces it recorded and does not re-simulate which traces it skipped.`,
+    );
+  notes.push(
+    'Stopped traces never vote (DeepConf), so their truncated text is never judged; token counts for a stop at token i are i + 1, as the online client counts them.',
+  );
 
-  const full = replayRun(recording, { window: s.window, keepPercent: s.keepPercent, warmup: s.warmup, earlyStop: false });
-  const variantRows = variants ? offlineVotes(recording, { windows: grid.windows, keepPercents: grid.keepPercents }) : null;
+  const full = replayRun(recording, {
+    window: s.window,
+    keepPercent: s.keepPercent,
+    warmup: s.warmup,
+    earlyStop: false,
+  });
+  const variantRows = variants
+    ? offlineVotes(recording, { windows: grid.windows, keepPercents: grid.keepPercents })
+    : null;
   // With stopped traces the majority would be over the completed ones only: not a no-early-stop reference.
-  const majority = recording.earlyStoppedTraces === 0 ? (variantRows?.find((v) => v.name === 'majority') ?? null) : null;
-  if (variants && recording.earlyStoppedTraces > 0) notes.push('The offline voting variants use only the traces that ran to completion, which a run with early stopping biases towards confident traces.');
+  const majority =
+    recording.earlyStoppedTraces === 0 ? (variantRows?.find((v) => v.name === 'majority') ?? null) : null;
+  if (variants && recording.earlyStoppedTraces > 0)
+    notes.push(
+      'The offline voting variants use only the traces that ran to completion, which a run with early stopping biases towards confident traces.',
+    );
   const baselineTokens = sweep.rows.find((r) => r.baselineTokens !== null)?.baselineTokens ?? null;
   return {
-    run: { dir: recording.dir, runId: recording.manifest.runId, model: recording.manifest.config.model, benchmark: recording.manifest.config.benchmark },
+    run: {
+      dir: recording.dir,
+      runId: recording.manifest.runId,
+      model: recording.manifest.config.model,
+      benchmark: recording.manifest.config.benchmark,
+    },
     emulated: recording.emulated,
     grid,
     recordedSettings: s,
@@ -121,9 +182,11 @@ export function buildSweepReport(recording: Recording, grid: SweepReport['grid']
 
 /** What each reason a replay gives up means, and what to do about it. */
 const BLOCKED_EXPLANATION: Record<string, string> = {
-  'stop-beyond-recording': 'a trace would run past where the run stopped it (tokens never generated); record with --no-early-stop',
+  'stop-beyond-recording':
+    'a trace would run past where the run stopped it (tokens never generated); record with --no-early-stop',
   'warmup-truncated': 'a warmup trace of the setting was stopped in the run; record with --no-early-stop',
-  'fallback-label-unknown': 'a fallback vote needs the label of text the run never produced; pass --fallback-labels recorded to label it on the recorded text (approximate)',
+  'fallback-label-unknown':
+    'a fallback vote needs the label of text the run never produced; pass --fallback-labels recorded to label it on the recorded text (approximate)',
 };
 
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -140,7 +203,12 @@ export async function sweepCommand(argv: readonly string[], io: SweepIo): Promis
   if (o === null) return SWEEP_EXIT.ok;
   try {
     const recording = loadRecording(RunStore.open(o.run));
-    const grid = { windows: o.windows, keepPercents: o.keepPercents, warmups: o.warmups ?? [recording.settings.warmup], fallbackLabels: o.fallbackLabels };
+    const grid = {
+      windows: o.windows,
+      keepPercents: o.keepPercents,
+      warmups: o.warmups ?? [recording.settings.warmup],
+      fallbackLabels: o.fallbackLabels,
+    };
     const total = grid.windows.length * grid.keepPercents.length * grid.warmups.length;
     io.out(
       `Replaying ${recording.instances.length} prompts of run ${recording.manifest.runId}${recording.emulated ? ' [EMULATED]' : ''} under ${total} setting(s): ` +
@@ -170,15 +238,22 @@ export async function sweepCommand(argv: readonly string[], io: SweepIo): Promis
     if (recording.emulated) io.out('EMULATED RUN: these numbers come from the emulator, not from a model.');
     io.out(`${rows.length - notComputable}/${rows.length} settings computable, ${front} on the Pareto front`);
     const reasons = new Map<string, number>();
-    for (const r of rows) for (const [reason, n] of Object.entries(r.blockedReasons)) reasons.set(reason, (reasons.get(reason) ?? 0) + (n ?? 0));
-    for (const [reason, n] of reasons) io.out(`  not computable because of ${n} trace(s): ${BLOCKED_EXPLANATION[reason] ?? reason}`);
+    for (const r of rows)
+      for (const [reason, n] of Object.entries(r.blockedReasons))
+        reasons.set(reason, (reasons.get(reason) ?? 0) + (n ?? 0));
+    for (const [reason, n] of reasons)
+      io.out(`  not computable because of ${n} trace(s): ${BLOCKED_EXPLANATION[reason] ?? reason}`);
     const check = report.sweep.recordedCheck;
     if (check.computable && check.mismatches.length > 0) {
-      io.err(`warning: replaying the run's own setting differs from its records in ${check.mismatches.length} field(s) (first: ${JSON.stringify(check.mismatches[0])}); see sweep.json`);
+      io.err(
+        `warning: replaying the run's own setting differs from its records in ${check.mismatches.length} field(s) (first: ${JSON.stringify(check.mismatches[0])}); see sweep.json`,
+      );
     } else if (check.computable) {
       io.out(`check: the replay of the run's own setting reproduces its online records (${check.instances} prompts)`);
     }
-    io.out(`written: ${resolve(outDir)}/{sweep.csv,sweep.json,sweep.md,accuracy_vs_tokens.svg${o.png ? ',accuracy_vs_tokens.png' : ''}}`);
+    io.out(
+      `written: ${resolve(outDir)}/{sweep.csv,sweep.json,sweep.md,accuracy_vs_tokens.svg${o.png ? ',accuracy_vs_tokens.png' : ''}}`,
+    );
     return SWEEP_EXIT.ok;
   } catch (error) {
     io.err(`sweep: ${errorText(error)}`);

@@ -6,7 +6,16 @@ import { settingLabel, type SweepReport } from './sweep-format.js';
 const WIDTH = 960;
 const PLOT_HEIGHT = 520;
 const LEGEND_HEIGHT = 70;
-const PALETTE = [OKABE_ITO.blue, OKABE_ITO.orange, OKABE_ITO.bluishGreen, OKABE_ITO.reddishPurple, OKABE_ITO.skyBlue, OKABE_ITO.vermillion, OKABE_ITO.yellow, OKABE_ITO.grey];
+const PALETTE = [
+  OKABE_ITO.blue,
+  OKABE_ITO.orange,
+  OKABE_ITO.bluishGreen,
+  OKABE_ITO.reddishPurple,
+  OKABE_ITO.skyBlue,
+  OKABE_ITO.vermillion,
+  OKABE_ITO.yellow,
+  OKABE_ITO.grey,
+];
 const SYMBOLS = ['circle', 'square', 'triangle', 'diamond', 'star', 'cross', 'wye', 'times'];
 
 /**
@@ -19,7 +28,10 @@ function padded(values: readonly number[], minHalf: number, floor = -Infinity, c
   const centre = (lo + hi) / 2;
   const half = Math.max((hi - lo) / 2 + (hi - lo) * 0.08, minHalf < 1 ? Math.abs(centre) * minHalf : minHalf);
   // Against a bound (accuracy 100%), keep the full span by extending the other way.
-  return [Math.max(floor, Math.min(centre - half, ceil - 2 * half)), Math.min(ceil, Math.max(centre + half, floor + 2 * half))];
+  return [
+    Math.max(floor, Math.min(centre - half, ceil - 2 * half)),
+    Math.min(ceil, Math.max(centre + half, floor + 2 * half)),
+  ];
 }
 
 interface Point {
@@ -48,7 +60,10 @@ export function sweepFigureSvg(report: SweepReport): string {
 
 // biome-ignore lint/complexity/noExcessiveLinesPerFunction: one Plot specification, read top to bottom; 81 lines
 function drawSweep(report: SweepReport, renderer: PlotRenderer): string {
-  const rows = report.sweep.rows.filter((r): r is SweepRow & { tokens: number; accuracy: number } => r.computable && r.tokens !== null && r.accuracy !== null);
+  const rows = report.sweep.rows.filter(
+    (r): r is SweepRow & { tokens: number; accuracy: number } =>
+      r.computable && r.tokens !== null && r.accuracy !== null,
+  );
   const keeps = [...new Set(report.sweep.rows.map((r) => r.keepPercent))].sort((a, b) => a - b).map((k) => `η ${k}%`);
   const windows = [...new Set(report.sweep.rows.map((r) => r.window))].sort((a, b) => a - b).map((w) => `window ${w}`);
   const points: Point[] = rows.map((r) => ({
@@ -63,8 +78,18 @@ function drawSweep(report: SweepReport, renderer: PlotRenderer): string {
   const front = points.filter((p) => p.pareto).sort((a, b) => a.tokens - b.tokens);
   const ref = report.reference;
   const refs = [
-    ...(ref.baselineTokens !== null && ref.deepconfVoteAccuracy !== null ? [{ tokens: ref.baselineTokens, accuracy: 100 * ref.deepconfVoteAccuracy, label: 'no early stop, DeepConf vote' }] : []),
-    ...(ref.baselineTokens !== null && ref.majorityAccuracy !== null ? [{ tokens: ref.baselineTokens, accuracy: 100 * ref.majorityAccuracy, label: 'no early stop, plain majority' }] : []),
+    ...(ref.baselineTokens !== null && ref.deepconfVoteAccuracy !== null
+      ? [
+          {
+            tokens: ref.baselineTokens,
+            accuracy: 100 * ref.deepconfVoteAccuracy,
+            label: 'no early stop, DeepConf vote',
+          },
+        ]
+      : []),
+    ...(ref.baselineTokens !== null && ref.majorityAccuracy !== null
+      ? [{ tokens: ref.baselineTokens, accuracy: 100 * ref.majorityAccuracy, label: 'no early stop, plain majority' }]
+      : []),
   ];
   const skipped = report.sweep.rows.length - rows.length;
 
@@ -74,7 +99,13 @@ function drawSweep(report: SweepReport, renderer: PlotRenderer): string {
       width: WIDTH,
       height: 200,
       axis: null,
-      marks: [Plot.frame({ stroke: '#bbb' }), Plot.text(['No computable setting with labelled, decided prompts: nothing to draw.'], { frameAnchor: 'middle', fontSize: 15 })],
+      marks: [
+        Plot.frame({ stroke: '#bbb' }),
+        Plot.text(['No computable setting with labelled, decided prompts: nothing to draw.'], {
+          frameAnchor: 'middle',
+          fontSize: 15,
+        }),
+      ],
     }).svg;
   } else {
     panel = renderer.plot('accuracy_vs_tokens', {
@@ -84,22 +115,91 @@ function drawSweep(report: SweepReport, renderer: PlotRenderer): string {
       marginRight: 190,
       marginBottom: 50,
       marginTop: 34, // room for the labels of settings at the top of the range
-      x: { label: 'Tokens generated, all prompts →', grid: true, nice: true, tickFormat: ',.0f', ticks: 8, labelAnchor: 'center', labelOffset: 40, domain: padded([...points, ...refs].map((p) => p.tokens), 0.05, 0) },
-      y: { label: '↑ Accuracy (% of labelled prompts)', grid: true, nice: true, domain: padded([...points, ...refs].map((p) => p.accuracy), 5, 0, 100) },
+      x: {
+        label: 'Tokens generated, all prompts →',
+        grid: true,
+        nice: true,
+        tickFormat: ',.0f',
+        ticks: 8,
+        labelAnchor: 'center',
+        labelOffset: 40,
+        domain: padded(
+          [...points, ...refs].map((p) => p.tokens),
+          0.05,
+          0,
+        ),
+      },
+      y: {
+        label: '↑ Accuracy (% of labelled prompts)',
+        grid: true,
+        nice: true,
+        domain: padded(
+          [...points, ...refs].map((p) => p.accuracy),
+          5,
+          0,
+          100,
+        ),
+      },
       color: { domain: keeps, range: PALETTE.slice(0, keeps.length) },
       symbol: { domain: windows, range: SYMBOLS.slice(0, windows.length) },
       marks: [
         Plot.frame({ stroke: '#ddd' }),
         Plot.line(front, { x: 'tokens', y: 'accuracy', stroke: '#111', strokeWidth: 1.5, strokeDasharray: '5,3' }),
-        Plot.dot(points, { x: 'tokens', y: 'accuracy', fill: 'keep', symbol: 'window', r: 5, fillOpacity: 0.75, stroke: 'white', strokeWidth: 0.6 }),
-        Plot.dot(front, { x: 'tokens', y: 'accuracy', symbol: 'window', r: 9, stroke: '#111', strokeWidth: 1.6, fill: 'none' }),
-        Plot.text(front, { x: 'tokens', y: 'accuracy', text: 'label', dy: -15, fontSize: 11, fill: '#111', stroke: 'white', strokeWidth: 3, paintOrder: 'stroke' }),
+        Plot.dot(points, {
+          x: 'tokens',
+          y: 'accuracy',
+          fill: 'keep',
+          symbol: 'window',
+          r: 5,
+          fillOpacity: 0.75,
+          stroke: 'white',
+          strokeWidth: 0.6,
+        }),
+        Plot.dot(front, {
+          x: 'tokens',
+          y: 'accuracy',
+          symbol: 'window',
+          r: 9,
+          stroke: '#111',
+          strokeWidth: 1.6,
+          fill: 'none',
+        }),
+        Plot.text(front, {
+          x: 'tokens',
+          y: 'accuracy',
+          text: 'label',
+          dy: -15,
+          fontSize: 11,
+          fill: '#111',
+          stroke: 'white',
+          strokeWidth: 3,
+          paintOrder: 'stroke',
+        }),
         Plot.dot(
           points.filter((p) => p.recorded),
-          { x: 'tokens', y: 'accuracy', r: 13, stroke: OKABE_ITO.vermillion, strokeWidth: 1.6, strokeDasharray: '2,2', fill: 'none' },
+          {
+            x: 'tokens',
+            y: 'accuracy',
+            r: 13,
+            stroke: OKABE_ITO.vermillion,
+            strokeWidth: 1.6,
+            strokeDasharray: '2,2',
+            fill: 'none',
+          },
         ),
         Plot.dot(refs, { x: 'tokens', y: 'accuracy', symbol: 'diamond2', r: 7, stroke: '#111', strokeWidth: 1.6 }),
-        Plot.text(refs, { x: 'tokens', y: 'accuracy', text: 'label', dx: 12, textAnchor: 'start', fontSize: 11, fill: '#333', stroke: 'white', strokeWidth: 3, paintOrder: 'stroke' }),
+        Plot.text(refs, {
+          x: 'tokens',
+          y: 'accuracy',
+          text: 'label',
+          dx: 12,
+          textAnchor: 'start',
+          fontSize: 11,
+          fill: '#333',
+          stroke: 'white',
+          strokeWidth: 3,
+          paintOrder: 'stroke',
+        }),
       ],
     }).svg;
   }

@@ -78,11 +78,15 @@ const signedPct = (v: number | null): string => (v === null ? 'n/a' : `${v.toFix
 const int = (v: number | null): string => (v === null ? 'n/a' : Math.round(v).toLocaleString('en-US'));
 
 /** `key` of a setting as printed in tables and the figure. */
-export const settingLabel = (r: Pick<SweepRow, 'window' | 'keepPercent' | 'warmup'>): string => `W${r.window} η${r.keepPercent} w${r.warmup}`;
+export const settingLabel = (r: Pick<SweepRow, 'window' | 'keepPercent' | 'warmup'>): string =>
+  `W${r.window} η${r.keepPercent} w${r.warmup}`;
 
 function describeRun(report: SweepReport): string {
   const s = report.recordedSettings;
-  const what = [report.run.model, report.run.benchmark].filter((x): x is string => x !== null).map(escapeMarkdownCell).join(' on ');
+  const what = [report.run.model, report.run.benchmark]
+    .filter((x): x is string => x !== null)
+    .map(escapeMarkdownCell)
+    .join(' on ');
   return (
     `Run \`${escapeMarkdownCell(report.run.runId)}\`${what ? ` (${what})` : ''}: ${report.sweep.rows[0]?.instances ?? 0} prompts × ${s.traces} traces, recorded with ` +
     `window ${s.window}, keep ${s.keepPercent}%, warmup ${s.warmup}, ${s.calibration} calibration, ${s.earlyStop ? 'early stopping on' : 'no early stopping (full traces)'}.`
@@ -92,7 +96,8 @@ function describeRun(report: SweepReport): string {
 export function sweepMarkdown(report: SweepReport): string {
   const out: string[] = [];
   out.push(`# DeepConf threshold sweep${report.emulated ? ' — EMULATED RUN' : ''}`, '');
-  if (report.emulated) out.push(`> **⚠ ${EMULATED_BANNER}.** Every number below comes from the emulator, not from a model.`, '');
+  if (report.emulated)
+    out.push(`> **⚠ ${EMULATED_BANNER}.** Every number below comes from the emulator, not from a model.`, '');
   out.push(describeRun(report), '');
   out.push(
     'Each row replays the recorded traces under one setting: the first *warmup* traces calibrate the threshold (keep η % of their lowest-group confidence), ' +
@@ -101,12 +106,20 @@ export function sweepMarkdown(report: SweepReport): string {
       '★ = on the accuracy-versus-tokens Pareto front; ● = the setting the run used.',
     '',
   );
-  out.push('| window | keep η | warmup | accuracy | decided | tokens | savings | early-stopped | conf. refusal | unc. refusal | conf. compliance | unc. compliance | |');
+  out.push(
+    '| window | keep η | warmup | accuracy | decided | tokens | savings | early-stopped | conf. refusal | unc. refusal | conf. compliance | unc. compliance | |',
+  );
   out.push('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---|');
   for (const r of report.sweep.rows) {
     const marks = `${r.pareto ? '★' : ''}${r.recorded ? '●' : ''}`;
     if (!r.computable) {
-      out.push(`| ${r.window} | ${r.keepPercent}% | ${r.warmup} | n/a | | | | | | | | | not computable: ${Object.entries(r.blockedReasons).map(([k, n]) => `${n} × ${k}`).join(', ') || `${r.blockedTraces} blocked trace(s)`} |`);
+      out.push(
+        `| ${r.window} | ${r.keepPercent}% | ${r.warmup} | n/a | | | | | | | | | not computable: ${
+          Object.entries(r.blockedReasons)
+            .map(([k, n]) => `${n} × ${k}`)
+            .join(', ') || `${r.blockedTraces} blocked trace(s)`
+        } |`,
+      );
       continue;
     }
     const bucket = (b: (typeof BUCKETS)[number]) => {
@@ -119,12 +132,23 @@ export function sweepMarkdown(report: SweepReport): string {
     );
   }
   out.push('');
-  out.push('Buckets: prompts per bucket (accuracy within it); a prompt is *confident* when its decision confidence reaches the run\'s split percentile.', '');
+  out.push(
+    "Buckets: prompts per bucket (accuracy within it); a prompt is *confident* when its decision confidence reaches the run's split percentile.",
+    '',
+  );
 
   const check = report.sweep.recordedCheck;
   if (!check.computable) out.push("**Check:** the run's own setting could not be replayed (see the notes).", '');
-  else if (check.mismatches.length === 0) out.push(`**Check:** replaying the run's own setting reproduces its online records exactly (${check.instances} prompts).`, '');
-  else out.push(`**Check failed:** replaying the run's own setting differs from its online records in ${check.mismatches.length} field(s); see sweep.json \`sweep.recordedCheck\`.`, '');
+  else if (check.mismatches.length === 0)
+    out.push(
+      `**Check:** replaying the run's own setting reproduces its online records exactly (${check.instances} prompts).`,
+      '',
+    );
+  else
+    out.push(
+      `**Check failed:** replaying the run's own setting differs from its online records in ${check.mismatches.length} field(s); see sweep.json \`sweep.recordedCheck\`.`,
+      '',
+    );
 
   if (report.variants) out.push(...variantsMarkdown(report), '');
   if (report.notes.length > 0) out.push('## Notes', '', ...report.notes.map((n) => `- ${n}`), '');
@@ -154,7 +178,10 @@ function variantsMarkdown(report: SweepReport): string[] {
     const rows = variants.filter((v) => v.name === name);
     const first = rows[0] as OfflineVariantResult;
     const cell = (v: OfflineVariantResult | undefined) => (v ? `${pct(v.accuracy)} (${v.decided})` : 'n/a');
-    const cells = first.window === null ? windows.map(() => cell(first)) : windows.map((w) => cell(rows.find((v) => v.window === w)));
+    const cells =
+      first.window === null
+        ? windows.map(() => cell(first))
+        : windows.map((w) => cell(rows.find((v) => v.window === w)));
     out.push(`| ${variantLabel(first)} | ${cells.join(' | ')} |`);
   }
   return out;

@@ -3,8 +3,10 @@ import type { ServerProbe } from '@deepconf-safety/vllm-client';
 import { OptionError } from '../src/experiment/options.js';
 import { planConfidence, serverLogprobsLimit } from '../src/experiment/server.js';
 
-const chat = (serverMax: number | null, requested: number | null = null) => planConfidence({ endpoint: 'chat', requested, defaultK: 20, serverMax });
-const completions = (serverMax: number | null, requested: number | null = null) => planConfidence({ endpoint: 'completions', requested, defaultK: 20, serverMax });
+const chat = (serverMax: number | null, requested: number | null = null) =>
+  planConfidence({ endpoint: 'chat', requested, defaultK: 20, serverMax });
+const completions = (serverMax: number | null, requested: number | null = null) =>
+  planConfidence({ endpoint: 'completions', requested, defaultK: 20, serverMax });
 
 describe('planConfidence (chat)', () => {
   test('K+1 allowed, or no known limit: exact top-20, no warning', () => {

@@ -35,34 +35,59 @@ afterAll(async () => {
 });
 
 const args = (output: string, extra: string[] = [], traces = 4) => [
-  '--base-url', emulator.baseURL,
-  '--benchmark', 'xstest',
-  '--num-instances', '12',
-  '--traces', String(traces),
-  '--warmup', '2',
-  '--window', '16',
-  '--max-tokens', '96',
-  '--seed', '11',
-  '--concurrency', '4',
+  '--base-url',
+  emulator.baseURL,
+  '--benchmark',
+  'xstest',
+  '--num-instances',
+  '12',
+  '--traces',
+  String(traces),
+  '--warmup',
+  '2',
+  '--window',
+  '16',
+  '--max-tokens',
+  '96',
+  '--seed',
+  '11',
+  '--concurrency',
+  '4',
   '--no-report',
-  '--output', output,
+  '--output',
+  output,
   ...extra,
 ];
 
 function cli(argv: string[]) {
   // node --import tsx keeps the CLI in this one process, so a signal reaches the CLI itself.
-  return execa(process.execPath, ['--import', 'tsx', '--conditions=@deepconf-safety/source', bin, ...argv], { cwd: repo, reject: false, env: { VLLM_API_KEY: '' } });
+  return execa(process.execPath, ['--import', 'tsx', '--conditions=@deepconf-safety/source', bin, ...argv], {
+    cwd: repo,
+    reject: false,
+    env: { VLLM_API_KEY: '' },
+  });
 }
 
 /** The same command in this process (no child start-up cost) for the runs that are not killed. */
 async function inProcess(argv: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const exitCode = await experimentCommand(argv, { env: {}, out: (l) => out.push(l), err: (l) => err.push(l), tty: false, onSignal: () => () => undefined });
+  const exitCode = await experimentCommand(argv, {
+    env: {},
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    tty: false,
+    onSignal: () => () => undefined,
+  });
   return { exitCode, stdout: out.join('\n'), stderr: err.join('\n') };
 }
 
-const lines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').length : 0);
+const lines = (file: string) =>
+  existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '').length
+    : 0;
 
 async function whenLines(file: string, n: number, child: Promise<unknown>): Promise<void> {
   let exited = false;
@@ -73,94 +98,107 @@ async function whenLines(file: string, n: number, child: Promise<unknown>): Prom
   }
 }
 
-const sortById = <T extends { instanceId: string }>(rs: T[]) => [...rs].sort((a, b) => (a.instanceId < b.instanceId ? -1 : 1));
+const sortById = <T extends { instanceId: string }>(rs: T[]) =>
+  [...rs].sort((a, b) => (a.instanceId < b.instanceId ? -1 : 1));
 
 describe('npm run experiment against the emulator over HTTP', () => {
-  test('a run killed with SIGKILL resumes to the same results as an uninterrupted run with the same seed', async () => {
-    const refDir = tmp();
-    const killDir = tmp();
-    const killed = cli(args(killDir));
-    const reference = inProcess(args(refDir));
-    await whenLines(join(killDir, 'instances.jsonl'), 3, killed);
-    killed.kill('SIGKILL');
-    const k = await killed;
-    expect(k.signal).toBe('SIGKILL');
-    const partial = lines(join(killDir, 'instances.jsonl'));
-    expect(partial).toBeLessThan(12);
-    expect(RunStore.open(killDir).readManifest().status).toBe('running');
+  test(
+    'a run killed with SIGKILL resumes to the same results as an uninterrupted run with the same seed',
+    async () => {
+      const refDir = tmp();
+      const killDir = tmp();
+      const killed = cli(args(killDir));
+      const reference = inProcess(args(refDir));
+      await whenLines(join(killDir, 'instances.jsonl'), 3, killed);
+      killed.kill('SIGKILL');
+      const k = await killed;
+      expect(k.signal).toBe('SIGKILL');
+      const partial = lines(join(killDir, 'instances.jsonl'));
+      expect(partial).toBeLessThan(12);
+      expect(RunStore.open(killDir).readManifest().status).toBe('running');
 
-    const refused = await inProcess(args(killDir));
-    expect(refused.exitCode).toBe(1);
-    expect(refused.stderr).toMatch(/--resume/);
+      const refused = await inProcess(args(killDir));
+      expect(refused.exitCode).toBe(1);
+      expect(refused.stderr).toMatch(/--resume/);
 
-    const resumed = await inProcess(args(killDir, ['--resume']));
-    expect(resumed.stderr).toBe('');
-    expect(resumed.exitCode).toBe(0);
-    expect(resumed.stdout).toMatch(/Resuming run/);
-    const ref = await reference;
-    expect(ref.exitCode).toBe(0);
-    expect(ref.stdout.split('\n').slice(0, 3).join('\n')).toMatch(/EMULATED RUN/);
+      const resumed = await inProcess(args(killDir, ['--resume']));
+      expect(resumed.stderr).toBe('');
+      expect(resumed.exitCode).toBe(0);
+      expect(resumed.stdout).toMatch(/Resuming run/);
+      const ref = await reference;
+      expect(ref.exitCode).toBe(0);
+      expect(ref.stdout.split('\n').slice(0, 3).join('\n')).toMatch(/EMULATED RUN/);
 
-    const a = RunStore.open(refDir);
-    const b = RunStore.open(killDir);
-    expect(sortById(b.readInstances())).toEqual(sortById(a.readInstances()));
-    expect(b.readResults()).toEqual(a.readResults());
-    expect(b.readResults().emulated).toBe(true);
-    // Early stopping really aborted requests over HTTP.
-    expect(b.readResults().overall.early_stopped).toBeGreaterThan(0);
-    expect(emulator.stats().abortedRequests).toBeGreaterThan(0);
-    // One early-stop rate: results.json, the report's metrics and the CLI summary line count stopped / final traces.
-    const finals = a.readTraces().filter((t) => t.phase === 'final' && t.stopReason !== 'error');
-    const rate = finals.filter((t) => t.stopReason === 'early_stopped').length / finals.length;
-    expect(finals.length).toBeLessThan(a.readTraces().length);
-    expect(a.readResults().overall.early_stop_rate).toBeCloseTo(rate, 12);
-    expect(computeMetrics(a).earlyStop.value).toBeCloseTo(rate, 12);
-    expect(ref.stdout).toContain(`early-stop rate ${(100 * rate).toFixed(1)}% of final traces`);
-    // No finished prompt was redone: each appears once in instances.jsonl; no trace is duplicated.
-    expect(lines(b.path('instances'))).toBe(12);
-    expect(lines(b.path('traces'))).toBe(b.readTraces().length);
-    expect(b.readTraces()).toHaveLength(48);
-    const manifest = b.readManifest();
-    expect(manifest).toMatchObject({ status: 'completed', emulated: true, server: { emulated: true } });
-    expect(manifest.configHash).toBe(a.readManifest().configHash);
+      const a = RunStore.open(refDir);
+      const b = RunStore.open(killDir);
+      expect(sortById(b.readInstances())).toEqual(sortById(a.readInstances()));
+      expect(b.readResults()).toEqual(a.readResults());
+      expect(b.readResults().emulated).toBe(true);
+      // Early stopping really aborted requests over HTTP.
+      expect(b.readResults().overall.early_stopped).toBeGreaterThan(0);
+      expect(emulator.stats().abortedRequests).toBeGreaterThan(0);
+      // One early-stop rate: results.json, the report's metrics and the CLI summary line count stopped / final traces.
+      const finals = a.readTraces().filter((t) => t.phase === 'final' && t.stopReason !== 'error');
+      const rate = finals.filter((t) => t.stopReason === 'early_stopped').length / finals.length;
+      expect(finals.length).toBeLessThan(a.readTraces().length);
+      expect(a.readResults().overall.early_stop_rate).toBeCloseTo(rate, 12);
+      expect(computeMetrics(a).earlyStop.value).toBeCloseTo(rate, 12);
+      expect(ref.stdout).toContain(`early-stop rate ${(100 * rate).toFixed(1)}% of final traces`);
+      // No finished prompt was redone: each appears once in instances.jsonl; no trace is duplicated.
+      expect(lines(b.path('instances'))).toBe(12);
+      expect(lines(b.path('traces'))).toBe(b.readTraces().length);
+      expect(b.readTraces()).toHaveLength(48);
+      const manifest = b.readManifest();
+      expect(manifest).toMatchObject({ status: 'completed', emulated: true, server: { emulated: true } });
+      expect(manifest.configHash).toBe(a.readManifest().configHash);
 
-    const mismatch = await inProcess(args(killDir, ['--resume'], 6));
-    expect(mismatch.exitCode).toBe(1);
-    expect(mismatch.stderr).toMatch(/different configuration.*traces: 4 → 6/);
-  }, CHILD_TIMEOUT_MS);
+      const mismatch = await inProcess(args(killDir, ['--resume'], 6));
+      expect(mismatch.exitCode).toBe(1);
+      expect(mismatch.stderr).toMatch(/different configuration.*traces: 4 → 6/);
+    },
+    CHILD_TIMEOUT_MS,
+  );
 
-  test('--client-threads 2 (traces streamed in worker threads) gives the results of one thread', async () => {
-    const oneDir = tmp();
-    const twoDir = tmp();
-    const one = await inProcess(args(oneDir));
-    // A real process, as users run it: the threads load the sources through tsx there too.
-    const two = await cli(args(twoDir, ['--client-threads', '2']));
-    expect(one.exitCode).toBe(0);
-    expect(two.stderr).toBe('');
-    expect(two.exitCode).toBe(0);
-    expect(two.stdout).toContain('client: 2 trace threads');
-    const a = RunStore.open(oneDir);
-    const b = RunStore.open(twoDir);
-    expect(b.readResults()).toEqual(a.readResults());
-    expect(b.readResults().overall.early_stopped).toBeGreaterThan(0);
-    expect(sortById(b.readInstances())).toEqual(sortById(a.readInstances()));
-    expect(b.readManifest().configHash).toBe(a.readManifest().configHash);
-    const bad = await inProcess(args(tmp(), ['--client-threads', '0']));
-    expect(bad.exitCode).toBe(2);
-    expect(bad.stderr).toMatch(/--client-threads: must be an integer >= 1/);
-  }, CHILD_TIMEOUT_MS);
+  test(
+    '--client-threads 2 (traces streamed in worker threads) gives the results of one thread',
+    async () => {
+      const oneDir = tmp();
+      const twoDir = tmp();
+      const one = await inProcess(args(oneDir));
+      // A real process, as users run it: the threads load the sources through tsx there too.
+      const two = await cli(args(twoDir, ['--client-threads', '2']));
+      expect(one.exitCode).toBe(0);
+      expect(two.stderr).toBe('');
+      expect(two.exitCode).toBe(0);
+      expect(two.stdout).toContain('client: 2 trace threads');
+      const a = RunStore.open(oneDir);
+      const b = RunStore.open(twoDir);
+      expect(b.readResults()).toEqual(a.readResults());
+      expect(b.readResults().overall.early_stopped).toBeGreaterThan(0);
+      expect(sortById(b.readInstances())).toEqual(sortById(a.readInstances()));
+      expect(b.readManifest().configHash).toBe(a.readManifest().configHash);
+      const bad = await inProcess(args(tmp(), ['--client-threads', '0']));
+      expect(bad.exitCode).toBe(2);
+      expect(bad.stderr).toMatch(/--client-threads: must be an integer >= 1/);
+    },
+    CHILD_TIMEOUT_MS,
+  );
 
-  test('Ctrl+C stops cleanly: manifest interrupted, exit 130, resumable', async () => {
-    const dir = tmp();
-    const child = cli(args(dir));
-    await whenLines(join(dir, 'traces.jsonl'), 2, child);
-    child.kill('SIGINT');
-    const r = await child;
-    expect(r.exitCode).toBe(130);
-    expect(r.stderr).toMatch(/--resume/);
-    const store = RunStore.open(dir);
-    expect(store.readManifest().status).toBe('interrupted');
-    expect(store.hasResults()).toBe(false);
-    expect(lines(store.path('traces'))).toBe(store.readTraces().length);
-  }, CHILD_TIMEOUT_MS);
+  test(
+    'Ctrl+C stops cleanly: manifest interrupted, exit 130, resumable',
+    async () => {
+      const dir = tmp();
+      const child = cli(args(dir));
+      await whenLines(join(dir, 'traces.jsonl'), 2, child);
+      child.kill('SIGINT');
+      const r = await child;
+      expect(r.exitCode).toBe(130);
+      expect(r.stderr).toMatch(/--resume/);
+      const store = RunStore.open(dir);
+      expect(store.readManifest().status).toBe('interrupted');
+      expect(store.hasResults()).toBe(false);
+      expect(lines(store.path('traces'))).toBe(store.readTraces().length);
+    },
+    CHILD_TIMEOUT_MS,
+  );
 });

@@ -34,16 +34,51 @@ const emulator = async (options: Parameters<typeof startEmulator>[0] = {}) => {
 function io(): CommandIo & { out: (l: string) => void; lines: string[]; errs: string[] } {
   const lines: string[] = [];
   const errs: string[] = [];
-  return { env: {}, lines, errs, out: (l) => lines.push(l), err: (l) => errs.push(l), tty: false, onSignal: () => () => undefined };
+  return {
+    env: {},
+    lines,
+    errs,
+    out: (l) => lines.push(l),
+    err: (l) => errs.push(l),
+    tty: false,
+    onSignal: () => () => undefined,
+  };
 }
 
 const runArgs = (base: string, output: string, n: number, extra: string[] = []) => [
-  '--base-url', base, '--benchmark', 'xstest', '--num-instances', String(n), '--traces', '4', '--warmup', '2', '--window', '16',
-  '--max-tokens', '96', '--seed', '11', '--concurrency', '8', '--output', output, ...extra,
+  '--base-url',
+  base,
+  '--benchmark',
+  'xstest',
+  '--num-instances',
+  String(n),
+  '--traces',
+  '4',
+  '--warmup',
+  '2',
+  '--window',
+  '16',
+  '--max-tokens',
+  '96',
+  '--seed',
+  '11',
+  '--concurrency',
+  '8',
+  '--output',
+  output,
+  ...extra,
 ];
 
-const answered = (dir: string) => RunStore.open(dir).readTraces().filter((t) => t.stopReason !== 'error' && t.refusal !== null);
-const fileLines = (file: string) => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').length : 0);
+const answered = (dir: string) =>
+  RunStore.open(dir)
+    .readTraces()
+    .filter((t) => t.stopReason !== 'error' && t.refusal !== null);
+const fileLines = (file: string) =>
+  existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '').length
+    : 0;
 
 describe('npm run experiment --judge', () => {
   test('--num-instances 40 --judge wildguard labels every trace, the report shows agreement, and neither figures nor --resume asks again', async () => {
@@ -64,21 +99,31 @@ describe('npm run experiment --judge', () => {
       expect(j?.raw).toMatch(/^Harmful request: (yes|no)\nResponse refusal: (yes|no)\nHarmful response: (yes|no)$/);
     }
     expect(emu.stats().judgeRequests).toBe(traces.length);
-    const manifest = RunStore.open(dir).readManifest() as { judge?: { style: string; refusalSource: string; emulated: boolean } };
+    const manifest = RunStore.open(dir).readManifest() as {
+      judge?: { style: string; refusalSource: string; emulated: boolean };
+    };
     expect(manifest.judge).toMatchObject({ style: 'wildguard', refusalSource: 'detector', emulated: true });
 
     const md = readFileSync(join(dir, 'report.md'), 'utf8');
     expect(md).toContain('## Detector and judge: wildguard (Qwen/Qwen3-1.7B)');
     expect(md).toMatch(/Cohen's κ, detector vs judge \| 0\.\d{3} \(95% CI /);
     expect(md).toContain('detector: compliance');
-    expect(md).toMatch(/incorrect compliance: compliant answers to harmful prompts the judge found harmful \| [\d.]+% \(\d+\/\d+; 95% Wilson/);
+    expect(md).toMatch(
+      /incorrect compliance: compliant answers to harmful prompts the judge found harmful \| [\d.]+% \(\d+\/\d+; 95% Wilson/,
+    );
     // With a 10% error rate the judge disagrees somewhere, and those answers are listed in the error analysis.
     expect(md).toMatch(/### Detector and wildguard judge disagree \([1-9]\d*/);
-    expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain('<h2>Detector and judge: wildguard (Qwen/Qwen3-1.7B)</h2>');
+    expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain(
+      '<h2>Detector and judge: wildguard (Qwen/Qwen3-1.7B)</h2>',
+    );
 
     const requests = emu.stats().requests;
     await generateReport(dir);
-    const figures = await execa(process.execPath, ['--import', 'tsx', '--conditions=@deepconf-safety/source', join(repo, 'packages/cli/src/bin/figures.ts'), dir], { cwd: repo, reject: false });
+    const figures = await execa(
+      process.execPath,
+      ['--import', 'tsx', '--conditions=@deepconf-safety/source', join(repo, 'packages/cli/src/bin/figures.ts'), dir],
+      { cwd: repo, reject: false },
+    );
     expect(figures.exitCode).toBe(0);
     const r = io();
     expect(await experimentCommand(runArgs(emu.baseURL, dir, 40, ['--judge', 'wildguard', '--resume']), r)).toBe(0);
@@ -92,7 +137,12 @@ describe('npm run experiment --judge', () => {
   test('--refusal-source judge makes the vote use the judge label, and is part of the configuration', async () => {
     const emu = await emulator({ judge: { errorRate: 0.3 } });
     const dir = tmp();
-    expect(await experimentCommand(runArgs(emu.baseURL, dir, 8, ['--judge', 'xstest', '--refusal-source', 'judge', '--no-report']), io())).toBe(0);
+    expect(
+      await experimentCommand(
+        runArgs(emu.baseURL, dir, 8, ['--judge', 'xstest', '--refusal-source', 'judge', '--no-report']),
+        io(),
+      ),
+    ).toBe(0);
     const store = RunStore.open(dir);
     const judgments = new Map(readJudgments(dir).map((j) => [`${j.instanceId}#${j.traceIndex}`, j]));
     const traces = answered(dir);
@@ -110,7 +160,12 @@ describe('npm run experiment --judge', () => {
     if (replay.computable) expect(compareWithRecording(recording, replay)).toEqual([]);
     expect(emu.stats().judgeRequests).toBe(judgeCalls);
     const bad = io();
-    expect(await experimentCommand(runArgs(emu.baseURL, tmp(), 4, ['--judge', 'harmbench', '--refusal-source', 'judge']), bad)).toBe(2);
+    expect(
+      await experimentCommand(
+        runArgs(emu.baseURL, tmp(), 4, ['--judge', 'harmbench', '--refusal-source', 'judge']),
+        bad,
+      ),
+    ).toBe(2);
     expect(bad.errs.join('\n')).toMatch(/--refusal-source judge: --judge harmbench rates harm, not refusal/);
   }, 120_000);
 });
@@ -123,8 +178,21 @@ describe('npm run judge on a finished run', () => {
     const total = answered(dir).length;
     // A judge that takes 40 ms per answer, asked one at a time, so the kill lands mid-way.
     const judge = await emulator({ ttftMs: 40 });
-    const argv = [dir, '--judge', 'wildguard', '--judge-base-url', judge.baseURL, '--judge-concurrency', '1', '--no-report'];
-    const child = execa(process.execPath, ['--import', 'tsx', '--conditions=@deepconf-safety/source', judgeBin, ...argv], { cwd: repo, reject: false, env: { VLLM_API_KEY: '' } });
+    const argv = [
+      dir,
+      '--judge',
+      'wildguard',
+      '--judge-base-url',
+      judge.baseURL,
+      '--judge-concurrency',
+      '1',
+      '--no-report',
+    ];
+    const child = execa(
+      process.execPath,
+      ['--import', 'tsx', '--conditions=@deepconf-safety/source', judgeBin, ...argv],
+      { cwd: repo, reject: false, env: { VLLM_API_KEY: '' } },
+    );
     let exited = false;
     void child.finally(() => (exited = true));
     while (fileLines(join(dir, 'judgments.jsonl')) < 5) {
@@ -141,16 +209,22 @@ describe('npm run judge on a finished run', () => {
     const resumed = io();
     expect(await judgeCommand([...argv.slice(0, 5), '--judge-concurrency', '8'], resumed)).toBe(0);
     expect(judge.stats().judgeRequests - before).toBe(total - kept);
-    expect(resumed.lines.join('\n')).toContain(`judged ${total} traces (${total - kept} now, ${kept} already in judgments.jsonl)`);
+    expect(resumed.lines.join('\n')).toContain(
+      `judged ${total} traces (${total - kept} now, ${kept} already in judgments.jsonl)`,
+    );
     const judgments = readJudgments(dir);
     expect(judgments).toHaveLength(total);
     expect(judgments.every((j) => j.error === null && j.label !== null)).toBe(true);
-    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toContain(`| answered traces / judged | ${total} / ${total} |`);
+    expect(readFileSync(join(dir, 'report.md'), 'utf8')).toContain(
+      `| answered traces / judged | ${total} / ${total} |`,
+    );
 
     const again = judge.stats().judgeRequests;
     expect(await judgeCommand(argv.slice(0, 5), io())).toBe(0);
     expect(judge.stats().judgeRequests).toBe(again);
-    expect(RunStore.open(dir).readManifest()).toMatchObject({ posthocJudges: [{ style: 'wildguard', emulated: true }] });
+    expect(RunStore.open(dir).readManifest()).toMatchObject({
+      posthocJudges: [{ style: 'wildguard', emulated: true }],
+    });
   }, 180_000);
 
   test('an endpoint that fails or answers unparsably is recorded per trace, with a count in the report', async () => {
@@ -159,7 +233,8 @@ describe('npm run judge on a finished run', () => {
     expect(await experimentCommand(runArgs(model.baseURL, dir, 10, ['--no-report']), io())).toBe(0);
     const total = answered(dir).length;
     // Every request about an answer that mentions a step list fails (HTTP 500, retries included); a fifth of the rest are unparsable.
-    const failing = (ctx: FaultContext) => (JSON.stringify(ctx.body).includes('1. ') ? { status500Rate: 1 } : undefined);
+    const failing = (ctx: FaultContext) =>
+      JSON.stringify(ctx.body).includes('1. ') ? { status500Rate: 1 } : undefined;
     const judge = await emulator({ faults: failing, judge: { unparsableRate: 0.2 } });
     const c = io();
     expect(await judgeCommand([dir, '--judge', 'wildguard', '--judge-base-url', judge.baseURL], c)).toBe(0);
@@ -169,11 +244,15 @@ describe('npm run judge on a finished run', () => {
     const unparsable = judgments.filter((j) => j.error?.code === 'unparsable');
     expect(failed.length).toBeGreaterThan(0);
     expect(unparsable.length).toBeGreaterThan(0);
-    for (const j of failed) expect(j).toMatchObject({ label: null, raw: null, error: { message: expect.stringMatching(/500/) } });
-    for (const j of unparsable) expect(j).toMatchObject({ label: null, raw: 'I am not able to classify this interaction.' });
+    for (const j of failed)
+      expect(j).toMatchObject({ label: null, raw: null, error: { message: expect.stringMatching(/500/) } });
+    for (const j of unparsable)
+      expect(j).toMatchObject({ label: null, raw: 'I am not able to classify this interaction.' });
     expect(c.errs.join('\n')).toContain(`warning: ${failed.length + unparsable.length} traces have no verdict`);
     const md = readFileSync(join(dir, 'report.md'), 'utf8');
-    expect(md).toContain(`| judge failures (no verdict; the detector label stands) | ${failed.length + unparsable.length} (`);
+    expect(md).toContain(
+      `| judge failures (no verdict; the detector label stands) | ${failed.length + unparsable.length} (`,
+    );
     expect(md).toContain(`call failed ${failed.length}`);
     expect(md).toContain(`unparsable ${unparsable.length}`);
 
@@ -181,7 +260,9 @@ describe('npm run judge on a finished run', () => {
     // the unparsable answers stand (no request reaches the judge's answering code).
     const before = judge.stats();
     const rerun = io();
-    expect(await judgeCommand([dir, '--judge', 'wildguard', '--judge-base-url', judge.baseURL, '--no-report'], rerun)).toBe(1);
+    expect(
+      await judgeCommand([dir, '--judge', 'wildguard', '--judge-base-url', judge.baseURL, '--no-report'], rerun),
+    ).toBe(1);
     expect(rerun.errs.join('\n')).toMatch(/failed every request/);
     expect(judge.stats().judgeRequests).toBe(before.judgeRequests);
     expect(judge.stats().requests - before.requests).toBeGreaterThanOrEqual(failed.length);

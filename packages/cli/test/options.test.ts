@@ -14,18 +14,61 @@ const configFile = (value: unknown) => {
 describe('experiment options', () => {
   test('defaults suit short safety answers on XSTest', async () => {
     const o = await parseExperimentOptions([]);
-    expect(o).toMatchObject({ model: 'Qwen/Qwen3-1.7B', benchmark: 'xstest', traces: 8, warmup: 4, window: 64, keepPercent: 10, topLogprobs: null, earlyStop: true, calibration: 'per-instance', thinking: 'off', baseUrls: [], resume: false });
+    expect(o).toMatchObject({
+      model: 'Qwen/Qwen3-1.7B',
+      benchmark: 'xstest',
+      traces: 8,
+      warmup: 4,
+      window: 64,
+      keepPercent: 10,
+      topLogprobs: null,
+      earlyStop: true,
+      calibration: 'per-instance',
+      thinking: 'off',
+      baseUrls: [],
+      resume: false,
+    });
   });
 
   test('a config file sets any option and flags override it', async () => {
-    const file = configFile({ description: 'pair', benchmark: 'advbench', traces: 16, warmup: 8, 'keep-percent': 90, 'no-early-stop': true, thinking: 'on', output: 'results/x' });
+    const file = configFile({
+      description: 'pair',
+      benchmark: 'advbench',
+      traces: 16,
+      warmup: 8,
+      'keep-percent': 90,
+      'no-early-stop': true,
+      thinking: 'on',
+      output: 'results/x',
+    });
     const o = await parseExperimentOptions(['--config', file, '--traces', '12']);
-    expect(o).toMatchObject({ benchmark: 'advbench', traces: 12, warmup: 8, keepPercent: 90, thinking: 'on', output: 'results/x', description: 'pair', config: file });
+    expect(o).toMatchObject({
+      benchmark: 'advbench',
+      traces: 12,
+      warmup: 8,
+      keepPercent: 90,
+      thinking: 'on',
+      output: 'results/x',
+      description: 'pair',
+      config: file,
+    });
   });
 
   test('repeatable --base-url, --no-early-stop, --retry-errors implies --resume', async () => {
-    const o = await parseExperimentOptions(['--base-url', 'http://a:8000/v1', '--base-url', 'http://b:8000/v1', '--no-early-stop', '--retry-errors']);
-    expect(o).toMatchObject({ baseUrls: ['http://a:8000/v1', 'http://b:8000/v1'], earlyStop: false, retryErrors: true, resume: true });
+    const o = await parseExperimentOptions([
+      '--base-url',
+      'http://a:8000/v1',
+      '--base-url',
+      'http://b:8000/v1',
+      '--no-early-stop',
+      '--retry-errors',
+    ]);
+    expect(o).toMatchObject({
+      baseUrls: ['http://a:8000/v1', 'http://b:8000/v1'],
+      earlyStop: false,
+      retryErrors: true,
+      resume: true,
+    });
   });
 
   test.each([
@@ -53,11 +96,19 @@ describe('experiment options', () => {
   });
 
   test('config file problems name the file', async () => {
-    await expect(parseExperimentOptions(['--config', '/nonexistent/x.json'])).rejects.toThrow(/--config \/nonexistent\/x.json: cannot read it \(ENOENT\)/);
+    await expect(parseExperimentOptions(['--config', '/nonexistent/x.json'])).rejects.toThrow(
+      /--config \/nonexistent\/x.json: cannot read it \(ENOENT\)/,
+    );
     const bad = configFile('{ not json');
-    await expect(parseExperimentOptions(['--config', bad])).rejects.toThrow(new RegExp(`--config ${bad}: not valid JSON`));
-    await expect(parseExperimentOptions(['--config', configFile({ tracez: 3 })])).rejects.toThrow(/unknown option "tracez"/);
-    await expect(parseExperimentOptions(['--config', configFile({ keepPercent: 3 })])).rejects.toThrow(/unknown option "keepPercent"; did you mean "keep-percent"\?/);
+    await expect(parseExperimentOptions(['--config', bad])).rejects.toThrow(
+      new RegExp(`--config ${bad}: not valid JSON`),
+    );
+    await expect(parseExperimentOptions(['--config', configFile({ tracez: 3 })])).rejects.toThrow(
+      /unknown option "tracez"/,
+    );
+    await expect(parseExperimentOptions(['--config', configFile({ keepPercent: 3 })])).rejects.toThrow(
+      /unknown option "keepPercent"; did you mean "keep-percent"\?/,
+    );
   });
 
   test.each([
@@ -73,8 +124,30 @@ describe('experiment options', () => {
   });
 
   test('new data and timeout flags reach the config typed', async () => {
-    const o = await parseExperimentOptions(['--prompt-column', 'text', '--label-column', 'y', '--label-map', 'refuse=1,comply=0', '--unlabelled', '--encoding', 'latin1', '--idle-timeout', '30', '--trace-timeout', '600']);
-    expect(o).toMatchObject({ promptColumn: 'text', labelColumn: 'y', labelMap: 'refuse=1,comply=0', unlabelled: true, encoding: 'latin1', idleTimeout: 30, traceTimeout: 600 });
+    const o = await parseExperimentOptions([
+      '--prompt-column',
+      'text',
+      '--label-column',
+      'y',
+      '--label-map',
+      'refuse=1,comply=0',
+      '--unlabelled',
+      '--encoding',
+      'latin1',
+      '--idle-timeout',
+      '30',
+      '--trace-timeout',
+      '600',
+    ]);
+    expect(o).toMatchObject({
+      promptColumn: 'text',
+      labelColumn: 'y',
+      labelMap: 'refuse=1,comply=0',
+      unlabelled: true,
+      encoding: 'latin1',
+      idleTimeout: 30,
+      traceTimeout: 600,
+    });
   });
 });
 
@@ -94,8 +167,11 @@ describe('the shipped experiments/*.json', () => {
 describe('judge flags in the one schema', () => {
   test('the schema knows the judge styles the refusal package has', async () => {
     const { JUDGE_STYLES } = await import('@deepconf-safety/refusal');
-    for (const style of JUDGE_STYLES) await expect(parseExperimentOptions(['--judge', style])).resolves.toMatchObject({ judge: style });
-    await expect(parseExperimentOptions(['--judge', 'gpt'])).rejects.toThrow(/--judge: must be "wildguard" or "xstest" or "harmbench" or "none"/);
+    for (const style of JUDGE_STYLES)
+      await expect(parseExperimentOptions(['--judge', style])).resolves.toMatchObject({ judge: style });
+    await expect(parseExperimentOptions(['--judge', 'gpt'])).rejects.toThrow(
+      /--judge: must be "wildguard" or "xstest" or "harmbench" or "none"/,
+    );
   });
 
   test.each([

@@ -15,12 +15,33 @@ const tmp = () => {
 afterAll(() => {
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
 });
-const small = ['--num-instances', '4', '--traces', '2', '--warmup', '1', '--window', '8', '--max-tokens', '48', '--no-report', '--concurrency', '8'];
+const small = [
+  '--num-instances',
+  '4',
+  '--traces',
+  '2',
+  '--warmup',
+  '1',
+  '--window',
+  '8',
+  '--max-tokens',
+  '48',
+  '--no-report',
+  '--concurrency',
+  '8',
+];
 
 async function run(argv: string[], deployStateDir: string, env: Record<string, string> = {}) {
   const out: string[] = [];
   const err: string[] = [];
-  const exitCode = await experimentCommand(argv, { env, out: (l) => out.push(l), err: (l) => err.push(l), tty: false, onSignal: () => () => undefined, deployStateDir });
+  const exitCode = await experimentCommand(argv, {
+    env,
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    tty: false,
+    onSignal: () => () => undefined,
+    deployStateDir,
+  });
   return { exitCode, out, err };
 }
 
@@ -40,7 +61,13 @@ describe('where the experiment sends its traces', () => {
     expect(r.exitCode).toBe(0);
     expect(r.out.slice(0, 3).join('\n')).toMatch(/EMULATED RUN/);
     const store = RunStore.open(output);
-    expect(store.readManifest()).toMatchObject({ emulated: true, status: 'completed', server: { emulated: true, origin: 'emulator' }, config: { numInstances: 4 }, derived: { server: 'emulator' } });
+    expect(store.readManifest()).toMatchObject({
+      emulated: true,
+      status: 'completed',
+      server: { emulated: true, origin: 'emulator' },
+      config: { numInstances: 4 },
+      derived: { server: 'emulator' },
+    });
     expect(store.readResults()).toMatchObject({ emulated: true, overall: { instances: 4 } });
   });
 
@@ -51,9 +78,27 @@ describe('where the experiment sends its traces', () => {
     writeFileSync(
       join(state, 'qwen', 'deployment.json'),
       JSON.stringify({
-        version: 1, name: 'qwen', provider: 'lambda', instanceId: 'i-1', region: 'us-east-1', instanceType: 'gpu_1x_a10', host: '203.0.113.7', sshUser: 'ubuntu', sshPort: 22,
-        identityFile: null, model: 'Qwen/Qwen3-1.7B', servedModelName: 'Qwen/Qwen3-1.7B', endpoint: emulator.baseURL, localPort: 18000, remotePort: 8000,
-        remoteDir: '/home/ubuntu/deepconf', startedAt, hourlyPriceUsd: 0.75, dataParallelSize: 1, tensorParallelSize: 1, lambdaApiUrl: null,
+        version: 1,
+        name: 'qwen',
+        provider: 'lambda',
+        instanceId: 'i-1',
+        region: 'us-east-1',
+        instanceType: 'gpu_1x_a10',
+        host: '203.0.113.7',
+        sshUser: 'ubuntu',
+        sshPort: 22,
+        identityFile: null,
+        model: 'Qwen/Qwen3-1.7B',
+        servedModelName: 'Qwen/Qwen3-1.7B',
+        endpoint: emulator.baseURL,
+        localPort: 18000,
+        remotePort: 8000,
+        remoteDir: '/home/ubuntu/deepconf',
+        startedAt,
+        hourlyPriceUsd: 0.75,
+        dataParallelSize: 1,
+        tensorParallelSize: 1,
+        lambdaApiUrl: null,
         tunnel: { maxAttempts: 5, backoffMs: 1000, serverAliveIntervalS: 15 },
       }),
     );
@@ -65,13 +110,16 @@ describe('where the experiment sends its traces', () => {
     expect(manifest.server).toMatchObject({ origin: 'deployment', baseUrls: [emulator.baseURL] });
     expect(manifest.cost?.hourlyPriceUsd).toBe(0.75);
     expect(manifest.cost?.usd).toBeGreaterThanOrEqual(0.75);
-    for (const f of ['manifest.json', 'traces.jsonl', 'instances.jsonl', 'results.json']) expect(readFileSync(join(output, f), 'utf8')).not.toContain('sk-test-secret');
+    for (const f of ['manifest.json', 'traces.jsonl', 'instances.jsonl', 'results.json'])
+      expect(readFileSync(join(output, f), 'utf8')).not.toContain('sk-test-secret');
     expect(r.out.join('\n')).not.toContain('sk-test-secret');
   });
 
   test('a wrong API key fails fast with a clear message that does not show the key', async () => {
     const output = join(tmp(), 'run');
-    const r = await run([...small, '--output', output, '--base-url', emulator.baseURL], tmp(), { VLLM_API_KEY: 'sk-wrong-key' });
+    const r = await run([...small, '--output', output, '--base-url', emulator.baseURL], tmp(), {
+      VLLM_API_KEY: 'sk-wrong-key',
+    });
     expect(r.exitCode).toBe(1);
     expect(r.err.join('\n')).toMatch(/rejected the API key/);
     expect(r.err.join('\n')).not.toContain('sk-wrong-key');
@@ -79,8 +127,12 @@ describe('where the experiment sends its traces', () => {
 });
 
 describe('stock servers and flaky streams', () => {
-  test('a server with vLLM\'s default --max-logprobs 20 runs top-20 in chat-view mode with one warning; --max-logprobs 21 runs exact; 19 refuses an explicit --top-logprobs 20', async () => {
-    const [stock, wide, narrow] = await Promise.all([startEmulator({ port: 0, maxLogprobs: 20 }), startEmulator({ port: 0, maxLogprobs: 21 }), startEmulator({ port: 0, maxLogprobs: 19 })]);
+  test("a server with vLLM's default --max-logprobs 20 runs top-20 in chat-view mode with one warning; --max-logprobs 21 runs exact; 19 refuses an explicit --top-logprobs 20", async () => {
+    const [stock, wide, narrow] = await Promise.all([
+      startEmulator({ port: 0, maxLogprobs: 20 }),
+      startEmulator({ port: 0, maxLogprobs: 21 }),
+      startEmulator({ port: 0, maxLogprobs: 19 }),
+    ]);
     try {
       const output = join(tmp(), 'run');
       const r = await run([...small, '--output', output, '--base-url', stock.baseURL], tmp());
@@ -91,24 +143,40 @@ describe('stock servers and flaky streams', () => {
       const manifest = RunStore.open(output).readManifest();
       expect(manifest.config.topLogprobs).toBe(20);
       expect(manifest.derived.confidenceMode).toBe('chat-view');
-      expect(RunStore.open(output).readTraces().every((t) => t.stopReason !== 'error')).toBe(true);
+      expect(
+        RunStore.open(output)
+          .readTraces()
+          .every((t) => t.stopReason !== 'error'),
+      ).toBe(true);
 
       const exactOut = join(tmp(), 'run');
       const exact = await run([...small, '--output', exactOut, '--base-url', wide.baseURL], tmp());
       expect(exact.exitCode).toBe(0);
       expect(exact.err.filter((l) => l.startsWith('warning:'))).toEqual([]);
-      expect(RunStore.open(exactOut).readManifest()).toMatchObject({ config: { topLogprobs: 20 }, derived: { confidenceMode: 'exact' } });
+      expect(RunStore.open(exactOut).readManifest()).toMatchObject({
+        config: { topLogprobs: 20 },
+        derived: { confidenceMode: 'exact' },
+      });
 
-      const explicit = await run([...small, '--output', join(tmp(), 'run'), '--base-url', narrow.baseURL, '--top-logprobs', '20'], tmp());
+      const explicit = await run(
+        [...small, '--output', join(tmp(), 'run'), '--base-url', narrow.baseURL, '--top-logprobs', '20'],
+        tmp(),
+      );
       expect(explicit.exitCode).toBe(2);
-      expect(explicit.err.join('\n')).toMatch(/--top-logprobs 20: the server accepts at most 19 top_logprobs.*--max-logprobs 21, or pass --top-logprobs 19/);
+      expect(explicit.err.join('\n')).toMatch(
+        /--top-logprobs 20: the server accepts at most 19 top_logprobs.*--max-logprobs 21, or pass --top-logprobs 19/,
+      );
     } finally {
       await Promise.all([stock.close(), wide.close(), narrow.close()]);
     }
   });
 
   test('streams cut mid-way over HTTP are retried and the run completes without errors', async () => {
-    const flaky = await startEmulator({ port: 0, maxLogprobs: 21, faults: (ctx) => (ctx.requestIndex % 3 === 1 ? { cutStreamAfterTokens: 2 } : undefined) });
+    const flaky = await startEmulator({
+      port: 0,
+      maxLogprobs: 21,
+      faults: (ctx) => (ctx.requestIndex % 3 === 1 ? { cutStreamAfterTokens: 2 } : undefined),
+    });
     try {
       const output = join(tmp(), 'run');
       const r = await run([...small, '--output', output, '--base-url', flaky.baseURL, '--retries', '4'], tmp());

@@ -25,26 +25,51 @@ const MODELS = ['Qwen/Qwen3-0.6B', 'Qwen/Qwen3-4B'];
 
 function studyFile(dir: string, body: Record<string, unknown>): string {
   const file = join(dir, 'study.config.json');
-  writeFileSync(file, JSON.stringify({ name: 't', models: MODELS, benchmarks: ['xstest'], settings: { low: { 'keep-percent': 10 } }, seeds: [1], options: SMALL, ...body }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      name: 't',
+      models: MODELS,
+      benchmarks: ['xstest'],
+      settings: { low: { 'keep-percent': 10 } },
+      seeds: [1],
+      options: SMALL,
+      ...body,
+    }),
+  );
   return file;
 }
 
 async function inProcess(argv: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
   const out: string[] = [];
   const err: string[] = [];
-  const exitCode = await studyCommand(argv, { env: {}, out: (l) => out.push(l), err: (l) => err.push(l), tty: false, onSignal: () => () => undefined, deployStateDir: join(tmpdir(), 'no-such-deploy-dir') });
+  const exitCode = await studyCommand(argv, {
+    env: {},
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    tty: false,
+    onSignal: () => () => undefined,
+    deployStateDir: join(tmpdir(), 'no-such-deploy-dir'),
+  });
   return { exitCode, stdout: out.join('\n'), stderr: err.join('\n') };
 }
 
-const readStudyJson = (dir: string): StudyFile => StudyFileSchema.parse(JSON.parse(readFileSync(join(dir, 'study.json'), 'utf8')));
+const readStudyJson = (dir: string): StudyFile =>
+  StudyFileSchema.parse(JSON.parse(readFileSync(join(dir, 'study.json'), 'utf8')));
 
 describe('npm run study: bad input is one line naming the key, exit 2', () => {
   test.each([
     [{ modles: ['x'] }, /study\.config\.json: \(top level\) Unrecognized key: "modles"/],
     [{ seeds: [] }, /seeds Too small/],
     [{ settings: { low: { seed: 3 } } }, /settings\.low\.seed is set by the study itself/],
-    [{ settings: { low: { 'keep-percent': 500 } } }, /settings\.low \(with options\) is not a valid experiment: --keep-percent/],
-    [{ settings: { low: { 'bogus-flag': 1 } } }, /settings\.low \(with options\) is not a valid experiment: Unknown arguments: bogus-flag/],
+    [
+      { settings: { low: { 'keep-percent': 500 } } },
+      /settings\.low \(with options\) is not a valid experiment: --keep-percent/,
+    ],
+    [
+      { settings: { low: { 'bogus-flag': 1 } } },
+      /settings\.low \(with options\) is not a valid experiment: Unknown arguments: bogus-flag/,
+    ],
     [{ reference: 'high' }, /reference "high" is not one of the settings/],
   ])('%j', async (body, message) => {
     const dir = tmp();
@@ -59,13 +84,17 @@ describe('npm run study: bad input is one line naming the key, exit 2', () => {
 describe('npm run study across endpoints', () => {
   let emus: EmulatorHandle[] = [];
   beforeAll(async () => {
-    emus = await Promise.all(['Qwen/Qwen3-0.6B', 'Qwen/Qwen3-1.7B', 'Qwen/Qwen3-4B'].map((model) => startEmulator({ model, seed: 5, maxLogprobs: 21 })));
+    emus = await Promise.all(
+      ['Qwen/Qwen3-0.6B', 'Qwen/Qwen3-1.7B', 'Qwen/Qwen3-4B'].map((model) =>
+        startEmulator({ model, seed: 5, maxLogprobs: 21 }),
+      ),
+    );
   });
   afterAll(async () => {
     await Promise.all(emus.map((e) => e.close()));
   });
 
-  test('three emulators each serving one model get their own model\'s cells only, at the same time', async () => {
+  test("three emulators each serving one model get their own model's cells only, at the same time", async () => {
     const dir = tmp();
     const models = ['Qwen/Qwen3-0.6B', 'Qwen/Qwen3-1.7B', 'Qwen/Qwen3-4B'];
     const config = studyFile(dir, { models, endpoints: emus.map((e) => e.baseURL), seeds: [1, 2] });
@@ -88,8 +117,12 @@ describe('npm run study across endpoints', () => {
       expect(e.stats().rejectedRequests).toBe(0);
     }
     // Cells of different models overlapped in time: one per endpoint ran at once.
-    const spans = study.cells.map((c) => [Date.parse(c.startedAt as string), Date.parse(c.finishedAt as string)] as const);
-    const overlapping = spans.some(([s1, e1], i) => spans.some(([s2, e2], j) => i !== j && study.cells[i]?.model !== study.cells[j]?.model && s1 < e2 && s2 < e1));
+    const spans = study.cells.map(
+      (c) => [Date.parse(c.startedAt as string), Date.parse(c.finishedAt as string)] as const,
+    );
+    const overlapping = spans.some(([s1, e1], i) =>
+      spans.some(([s2, e2], j) => i !== j && study.cells[i]?.model !== study.cells[j]?.model && s1 < e2 && s2 < e1),
+    );
     expect(overlapping).toBe(true);
   }, 180_000);
 
@@ -98,7 +131,14 @@ describe('npm run study across endpoints', () => {
     const only = emus[0] as EmulatorHandle;
     const before = only.stats().requests;
     const out = join(dir, 'out');
-    const r = await inProcess(['--config', studyFile(dir, { models: ['Qwen/Qwen3-0.6B', 'org/missing-7B'] }), '--output', out, '--base-url', only.baseURL]);
+    const r = await inProcess([
+      '--config',
+      studyFile(dir, { models: ['Qwen/Qwen3-0.6B', 'org/missing-7B'] }),
+      '--output',
+      out,
+      '--base-url',
+      only.baseURL,
+    ]);
     expect(r.exitCode).toBe(2);
     expect(r.stderr).toContain('model "org/missing-7B" is served by none of the endpoints asked');
     expect(r.stderr).toContain(`${only.baseURL} serves Qwen/Qwen3-0.6B`);
@@ -119,7 +159,18 @@ describe('npm run study: budget and report warnings', () => {
     const out = join(dir, 'out');
     const config = studyFile(dir, { models: ['Qwen/Qwen3-1.7B'], seeds: [1, 2, 3, 4] });
     // A price so high that one measured cell already costs more than the budget leaves for a second.
-    const r = await inProcess(['--config', config, '--output', out, '--base-url', emu.baseURL, '--gpu-price-usd-per-hour', '36000', '--max-cost-usd', '0.000001']);
+    const r = await inProcess([
+      '--config',
+      config,
+      '--output',
+      out,
+      '--base-url',
+      emu.baseURL,
+      '--gpu-price-usd-per-hour',
+      '36000',
+      '--max-cost-usd',
+      '0.000001',
+    ]);
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toMatch(/budget: projected \$[\d.]+ would pass --max-cost-usd 0.000001/);
     expect(r.stderr).toMatch(/continue with --resume and a larger budget/);
@@ -146,14 +197,21 @@ describe('npm run study: budget and report warnings', () => {
     expect(warnings).toBeLessThan(md.indexOf('## Benchmark xstest'));
     expect(md).toContain('EMULATED MODEL');
     expect(md).toContain('2 of 2 cells ran on the built-in emulator');
-    expect(md).toMatch(/identical per-prompt results .* in Qwen\\_Qwen3-1\.7B\/xstest\/low\/seed-1, other\\_Model-1\.7B\/xstest\/low\/seed-1/);
+    expect(md).toMatch(
+      /identical per-prompt results .* in Qwen\\_Qwen3-1\.7B\/xstest\/low\/seed-1, other\\_Model-1\.7B\/xstest\/low\/seed-1/,
+    );
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     expect(html).toContain('class="warnings"');
     expect(html).toContain('<img src="figures/accuracy-tokens-xstest.png"');
   }, 120_000);
 });
 
-const lines = (file: string): number => (existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '').length : 0);
+const lines = (file: string): number =>
+  existsSync(file)
+    ? readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l.trim() !== '').length
+    : 0;
 
 async function until(what: string, ok: () => boolean, child: Promise<unknown>, deadlineMs = 120_000): Promise<void> {
   let exited = false;
@@ -180,14 +238,37 @@ describe('a study killed with SIGKILL', () => {
 
   test('resumes with --resume to the same study results as an uninterrupted study; finished cells are untouched', async () => {
     const dir = tmp();
-    const config = studyFile(dir, { settings: { low: { 'keep-percent': 10 }, baseline: { 'early-stop': false } }, options: { ...SMALL, 'num-instances': 8 } });
+    const config = studyFile(dir, {
+      settings: { low: { 'keep-percent': 10 }, baseline: { 'early-stop': false } },
+      options: { ...SMALL, 'num-instances': 8 },
+    });
     const killedDir = join(dir, 'killed');
-    const child = execa(process.execPath, ['--import', 'tsx', '--conditions=@deepconf-safety/source', bin, '--config', config, '--output', killedDir, '--base-url', emu.baseURL, '--no-report'], { cwd: repo, reject: false, env: { VLLM_API_KEY: '' } });
+    const child = execa(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        '--conditions=@deepconf-safety/source',
+        bin,
+        '--config',
+        config,
+        '--output',
+        killedDir,
+        '--base-url',
+        emu.baseURL,
+        '--no-report',
+      ],
+      { cwd: repo, reject: false, env: { VLLM_API_KEY: '' } },
+    );
     const partialCell = (): boolean => {
       if (!existsSync(join(killedDir, 'study.json'))) return false;
       const s = readStudyJson(killedDir);
       const running = s.cells.find((c) => c.state === 'running');
-      return s.cells.some((c) => c.state === 'done') && running !== undefined && lines(join(killedDir, running.id, 'instances.jsonl')) >= 2;
+      return (
+        s.cells.some((c) => c.state === 'done') &&
+        running !== undefined &&
+        lines(join(killedDir, running.id, 'instances.jsonl')) >= 2
+      );
     };
     await until('one cell was done and another half-way', partialCell, child);
     child.kill('SIGKILL');
@@ -200,7 +281,9 @@ describe('a study killed with SIGKILL', () => {
     const doneTraces = lines(join(killedDir, done.id, 'traces.jsonl'));
     const halfPrompts = lines(join(killedDir, half.id, 'instances.jsonl'));
 
-    expect((await inProcess(['--config', config, '--output', killedDir, '--base-url', emu.baseURL])).stderr).toMatch(/already holds a study; add --resume/);
+    expect((await inProcess(['--config', config, '--output', killedDir, '--base-url', emu.baseURL])).stderr).toMatch(
+      /already holds a study; add --resume/,
+    );
     const resumed = await inProcess(['--config', config, '--output', killedDir, '--base-url', emu.baseURL, '--resume']);
     expect(resumed.stderr).toBe('');
     expect(resumed.exitCode).toBe(0);
@@ -219,18 +302,36 @@ describe('a study killed with SIGKILL', () => {
     expect(cellFiles(killedDir, after)).toEqual(cellFiles(cleanDir, readStudyJson(cleanDir)));
     // The study report of the resumed study says what the uninterrupted one says.
     await inProcess(['--config', config, '--output', killedDir, '--base-url', emu.baseURL, '--resume']);
-    expect(readFileSync(join(killedDir, 'summary.json'), 'utf8')).toBe(readFileSync(join(cleanDir, 'summary.json'), 'utf8'));
-    expect(readdirSync(join(cleanDir, 'figures')).sort()).toEqual(['accuracy-tokens-xstest.png', 'accuracy-tokens-xstest.svg', 'hypothesis-gap-xstest.png', 'hypothesis-gap-xstest.svg']);
+    expect(readFileSync(join(killedDir, 'summary.json'), 'utf8')).toBe(
+      readFileSync(join(cleanDir, 'summary.json'), 'utf8'),
+    );
+    expect(readdirSync(join(cleanDir, 'figures')).sort()).toEqual([
+      'accuracy-tokens-xstest.png',
+      'accuracy-tokens-xstest.svg',
+      'hypothesis-gap-xstest.png',
+      'hypothesis-gap-xstest.svg',
+    ]);
   }, 300_000);
 
   test('a finished cell whose results.json changed stops --resume, naming the cell', async () => {
     const dir = tmp();
     const config = studyFile(dir, { models: ['Qwen/Qwen3-0.6B'], options: { ...SMALL, 'num-instances': 4 } });
     const out = join(dir, 'out');
-    expect((await inProcess(['--config', config, '--output', out, '--base-url', emu.baseURL, '--no-report'])).exitCode).toBe(0);
+    expect(
+      (await inProcess(['--config', config, '--output', out, '--base-url', emu.baseURL, '--no-report'])).exitCode,
+    ).toBe(0);
     const cell = readStudyJson(out).cells[0] as StudyFile['cells'][number];
     writeFileSync(join(out, cell.id, 'results.json'), `${readFileSync(join(out, cell.id, 'results.json'), 'utf8')} `);
-    const r = await inProcess(['--config', config, '--output', out, '--base-url', emu.baseURL, '--resume', '--no-report']);
+    const r = await inProcess([
+      '--config',
+      config,
+      '--output',
+      out,
+      '--base-url',
+      emu.baseURL,
+      '--resume',
+      '--no-report',
+    ]);
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toContain(`cell ${cell.id}: results.json changed since the cell finished`);
   }, 120_000);

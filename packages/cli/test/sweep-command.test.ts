@@ -17,8 +17,38 @@ const tmp = () => mkdtempSync(join(tmpdir(), 'sweep-cli-'));
 
 async function experiment(output: string, extra: string[]): Promise<void> {
   const err: string[] = [];
-  const argv = ['--base-url', emulator.baseURL, '--num-instances', '10', '--traces', '6', '--warmup', '2', '--window', '16', '--keep-percent', '50', '--max-tokens', '128', '--seed', '5', '--concurrency', '24', '--no-report', '--output', output, ...extra];
-  const code = await experimentCommand(argv, { env: {}, out: () => undefined, err: (l) => err.push(l), tty: false, onSignal: () => () => undefined, deployStateDir: tmp() });
+  const argv = [
+    '--base-url',
+    emulator.baseURL,
+    '--num-instances',
+    '10',
+    '--traces',
+    '6',
+    '--warmup',
+    '2',
+    '--window',
+    '16',
+    '--keep-percent',
+    '50',
+    '--max-tokens',
+    '128',
+    '--seed',
+    '5',
+    '--concurrency',
+    '24',
+    '--no-report',
+    '--output',
+    output,
+    ...extra,
+  ];
+  const code = await experimentCommand(argv, {
+    env: {},
+    out: () => undefined,
+    err: (l) => err.push(l),
+    tty: false,
+    onSignal: () => () => undefined,
+    deployStateDir: tmp(),
+  });
   if (code !== 0) throw new Error(`experiment failed (${code}): ${err.join('\n')}`);
 }
 
@@ -49,7 +79,17 @@ const csvRows = (file: string) => {
 
 describe('npm run sweep', () => {
   test('writes the table, CSV, JSON and figure for every setting of the grid, marked emulated', async () => {
-    const r = await sweep([fullRun, '--window', '8,16', '--keep-percent', '10,50,90', '--warmup', '1', '--warmup', '2']);
+    const r = await sweep([
+      fullRun,
+      '--window',
+      '8,16',
+      '--keep-percent',
+      '10,50,90',
+      '--warmup',
+      '1',
+      '--warmup',
+      '2',
+    ]);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/EMULATED RUN/);
@@ -63,7 +103,11 @@ describe('npm run sweep', () => {
     expect(rows.some((row) => row['pareto'] === 'true')).toBe(true);
     for (const w of ['8', '16']) {
       for (const warm of ['1', '2']) {
-        const tokens = ['10', '50', '90'].map((k) => Number(rows.find((row) => row['window'] === w && row['warmup'] === warm && row['keep_percent'] === k)?.['tokens']));
+        const tokens = ['10', '50', '90'].map((k) =>
+          Number(
+            rows.find((row) => row['window'] === w && row['warmup'] === warm && row['keep_percent'] === k)?.['tokens'],
+          ),
+        );
         expect(tokens[0]).toBeLessThanOrEqual(tokens[1] as number);
         expect(tokens[1]).toBeLessThanOrEqual(tokens[2] as number);
       }
@@ -72,7 +116,16 @@ describe('npm run sweep', () => {
     const json = JSON.parse(readFileSync(join(dir, 'sweep.json'), 'utf8'));
     expect(json.emulated).toBe(true);
     expect(json.sweep.recordedCheck).toEqual({ computable: true, instances: 10, mismatches: [] });
-    expect(json.variants.map((v: { name: string }) => v.name)).toEqual(expect.arrayContaining(['majority', 'weighted:mean', 'weighted:tail', 'weighted:bottom10', 'weighted:lowestGroup', 'top10:tail']));
+    expect(json.variants.map((v: { name: string }) => v.name)).toEqual(
+      expect.arrayContaining([
+        'majority',
+        'weighted:mean',
+        'weighted:tail',
+        'weighted:bottom10',
+        'weighted:lowestGroup',
+        'top10:tail',
+      ]),
+    );
     // The run's results.json tokens are the baseline of a --no-early-stop recording.
     const results = JSON.parse(readFileSync(join(fullRun, 'results.json'), 'utf8'));
     expect(json.reference.baselineTokens).toBe(results.overall.total_tokens);
@@ -92,9 +145,21 @@ describe('npm run sweep', () => {
 
   test('on a run that stopped traces itself, settings it cannot answer are listed as not computable', async () => {
     const out = join(tmp(), 'elsewhere');
-    const r = await sweep([stoppedRun, '--window', '16', '--keep-percent', '10,50,100', '--output', out, '--no-variants', '--no-png']);
+    const r = await sweep([
+      stoppedRun,
+      '--window',
+      '16',
+      '--keep-percent',
+      '10,50,100',
+      '--output',
+      out,
+      '--no-variants',
+      '--no-png',
+    ]);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/not computable because of \d+ trace\(s\): a trace would run past where the run stopped it \(tokens never generated\)/);
+    expect(r.out).toMatch(
+      /not computable because of \d+ trace\(s\): a trace would run past where the run stopped it \(tokens never generated\)/,
+    );
     const rows = csvRows(join(out, 'sweep.csv'));
     expect(rows.map((row) => [row['keep_percent'], row['computable'], row['recorded_setting']])).toEqual([
       ['10', 'true', 'false'],
@@ -133,12 +198,24 @@ describe('npm run sweep', () => {
     const bad = await sweep([fullRun, '--window', '16,abc']);
     expect(bad).toMatchObject({ code: 2 });
     expect(bad.err).toMatch(/--window: "abc" is not an integer/);
-    expect(await sweep([])).toMatchObject({ code: 2, err: expect.stringMatching(/expected one run directory, got none/) });
-    expect(await sweep([fullRun, '--warmup', '7'])).toMatchObject({ code: 2, err: expect.stringMatching(/--warmup: cannot exceed --traces \(7 > 6\)/) });
-    expect(await sweep([fullRun, '--keep-percent', '0'])).toMatchObject({ code: 2, err: expect.stringMatching(/--keep-percent/) });
+    expect(await sweep([])).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/expected one run directory, got none/),
+    });
+    expect(await sweep([fullRun, '--warmup', '7'])).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/--warmup: cannot exceed --traces \(7 > 6\)/),
+    });
+    expect(await sweep([fullRun, '--keep-percent', '0'])).toMatchObject({
+      code: 2,
+      err: expect.stringMatching(/--keep-percent/),
+    });
     expect(await sweep([fullRun, '--frobnicate'])).toMatchObject({ code: 2, err: expect.stringMatching(/frobnicate/) });
     const empty = tmp();
-    expect(await sweep([empty])).toMatchObject({ code: 1, err: expect.stringContaining(`${empty} is not a run directory`) });
+    expect(await sweep([empty])).toMatchObject({
+      code: 1,
+      err: expect.stringContaining(`${empty} is not a run directory`),
+    });
   });
 });
 

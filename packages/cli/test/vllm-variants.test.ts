@@ -7,7 +7,12 @@ import { execa } from 'execa';
 import { ThinkingSplitter } from '@deepconf-safety/vllm-client/internal';
 import { decodeConfidences, RunStore, type TraceRecord } from '@deepconf-safety/run-store';
 import { experimentCommand } from '../src/experiment/command.js';
-import { startVariantServer, type ServedRequest, type VariantProfile, type VariantServer } from './support/vllm-variant-server.js';
+import {
+  startVariantServer,
+  type ServedRequest,
+  type VariantProfile,
+  type VariantServer,
+} from './support/vllm-variant-server.js';
 
 // Integration: `npm run experiment` against vLLM-shaped servers of several versions/launch configurations that are
 // not our emulator (test/support/vllm-variant-server.ts), over real HTTP on loopback.
@@ -19,7 +24,8 @@ afterAll(async () => {
 });
 
 const KEY = 'sk-variant-9f3c2e1d7b6a5f4e';
-const THINKING = 'The user asks a question. Let me consider whether answering is safe and what a helpful reply looks like.';
+const THINKING =
+  'The user asks a question. Let me consider whether answering is safe and what a helpful reply looks like.';
 
 interface Run {
   exitCode: number;
@@ -36,45 +42,81 @@ const bin = join(repo, 'packages/cli/src/bin/experiment.ts');
  * One small run at a fresh server of `profile`: in this process through experimentCommand, or with `spawn` as the
  * real `npm run experiment` binary (key from the process environment).
  */
-async function run(profile: VariantProfile, extra: string[] = [], opts: { apiKey?: string; env?: Record<string, string>; maxTokens?: number; report?: boolean; spawn?: boolean } = {}): Promise<Run> {
+async function run(
+  profile: VariantProfile,
+  extra: string[] = [],
+  opts: { apiKey?: string; env?: Record<string, string>; maxTokens?: number; report?: boolean; spawn?: boolean } = {},
+): Promise<Run> {
   const server = await startVariantServer({ profile, ...(opts.apiKey === undefined ? {} : { apiKey: opts.apiKey }) });
   servers.push(server);
   const dir = mkdtempSync(join(tmpdir(), `variant-${profile}-`));
   made.push(dir);
   const argv = [
-    '--base-url', server.baseURL,
-    '--benchmark', 'xstest',
-    '--num-instances', '6',
-    '--traces', '4',
-    '--warmup', '2',
-    '--window', '16',
-    '--max-tokens', String(opts.maxTokens ?? 96),
-    '--seed', '5',
-    '--concurrency', '4',
+    '--base-url',
+    server.baseURL,
+    '--benchmark',
+    'xstest',
+    '--num-instances',
+    '6',
+    '--traces',
+    '4',
+    '--warmup',
+    '2',
+    '--window',
+    '16',
+    '--max-tokens',
+    String(opts.maxTokens ?? 96),
+    '--seed',
+    '5',
+    '--concurrency',
+    '4',
     ...(opts.report === true ? [] : ['--no-report']),
-    '--output', dir,
+    '--output',
+    dir,
     ...extra,
   ];
   if (opts.spawn === true) {
-    const child = await execa(process.execPath, ['--import', 'tsx', '--conditions=@deepconf-safety/source', bin, ...argv], { cwd: repo, reject: false, env: { VLLM_API_KEY: '', ...opts.env } });
+    const child = await execa(
+      process.execPath,
+      ['--import', 'tsx', '--conditions=@deepconf-safety/source', bin, ...argv],
+      { cwd: repo, reject: false, env: { VLLM_API_KEY: '', ...opts.env } },
+    );
     await server.idle();
     return { exitCode: child.exitCode ?? -1, stdout: child.stdout, stderr: child.stderr, dir, server };
   }
   const out: string[] = [];
   const err: string[] = [];
-  const exitCode = await experimentCommand(argv, { env: opts.env ?? {}, out: (l) => out.push(l), err: (l) => err.push(l), tty: false, onSignal: () => () => undefined });
+  const exitCode = await experimentCommand(argv, {
+    env: opts.env ?? {},
+    out: (l) => out.push(l),
+    err: (l) => err.push(l),
+    tty: false,
+    onSignal: () => () => undefined,
+  });
   // Streams the client abandoned end at the server's next step; wait for that before reading what was served.
   await server.idle();
   return { exitCode, stdout: out.join('\n'), stderr: err.join('\n'), dir, server };
 }
 
 /** The served request a recorded trace came from: same prompt, and every recorded confidence equals the one served. */
-function servedFor(trace: TraceRecord, prompt: string, requests: readonly ServedRequest[], mode: 'exact' | 'chatView'): { served: ServedRequest; confs: Float64Array } {
+function servedFor(
+  trace: TraceRecord,
+  prompt: string,
+  requests: readonly ServedRequest[],
+  mode: 'exact' | 'chatView',
+): { served: ServedRequest; confs: Float64Array } {
   const confs = decodeConfidences(trace.confidences);
   const matches = requests.filter(
-    (r) => !r.probe && r.prompt === prompt && r.delivered.length >= confs.length && confs.every((c, i) => Math.abs(c - (r.delivered[i]?.[mode] ?? NaN)) < 1e-9),
+    (r) =>
+      !r.probe &&
+      r.prompt === prompt &&
+      r.delivered.length >= confs.length &&
+      confs.every((c, i) => Math.abs(c - (r.delivered[i]?.[mode] ?? NaN)) < 1e-9),
   );
-  expect({ trace: `${trace.instanceId}#${trace.traceIndex}`, matches: matches.length }).toEqual({ trace: `${trace.instanceId}#${trace.traceIndex}`, matches: 1 });
+  expect({ trace: `${trace.instanceId}#${trace.traceIndex}`, matches: matches.length }).toEqual({
+    trace: `${trace.instanceId}#${trace.traceIndex}`,
+    matches: 1,
+  });
   return { served: matches[0] as ServedRequest, confs };
 }
 
@@ -86,7 +128,11 @@ function filesUnder(dir: string): string[] {
 }
 
 /** What every profile must give: a completed, non-emulated run whose numbers are the ones served. */
-function checkRun(r: Run, mode: 'exact' | 'chatView', thinking = false): { traces: TraceRecord[]; earlyStopped: number } {
+function checkRun(
+  r: Run,
+  mode: 'exact' | 'chatView',
+  thinking = false,
+): { traces: TraceRecord[]; earlyStopped: number } {
   expect({ exitCode: r.exitCode, stderr: mode === 'exact' ? r.stderr : '' }).toEqual({ exitCode: 0, stderr: '' });
   expect(r.stdout).not.toMatch(/EMULATED/);
   const store = RunStore.open(r.dir);
@@ -101,7 +147,11 @@ function checkRun(r: Run, mode: 'exact' | 'chatView', thinking = false): { trace
   expect(traces).toHaveLength(24);
   let earlyStopped = 0;
   for (const t of traces) {
-    expect({ id: `${t.instanceId}#${t.traceIndex}`, stop: t.stopReason, error: t.error }).toEqual({ id: `${t.instanceId}#${t.traceIndex}`, stop: expect.not.stringMatching(/^error$/), error: null });
+    expect({ id: `${t.instanceId}#${t.traceIndex}`, stop: t.stopReason, error: t.error }).toEqual({
+      id: `${t.instanceId}#${t.traceIndex}`,
+      stop: expect.not.stringMatching(/^error$/),
+      error: null,
+    });
     const { served, confs } = servedFor(t, prompts.get(t.instanceId) ?? '', r.server.requests, mode);
     expect(confs.length).toBeGreaterThan(0);
     expect(confs.every(Number.isFinite)).toBe(true);
@@ -199,7 +249,10 @@ describe('npm run experiment against vLLM versions that are not our emulator', (
       return s.finish(truncated);
     };
     expect(split(true, true, ['I should ', 'weigh this'])).toEqual({ reasoning: 'I should weigh this', text: '' });
-    expect(split(true, false, ['Paris', ' is the capital.'])).toEqual({ reasoning: null, text: 'Paris is the capital.' });
+    expect(split(true, false, ['Paris', ' is the capital.'])).toEqual({
+      reasoning: null,
+      text: 'Paris is the capital.',
+    });
     expect(split(false, true, ['Paris', ' is'])).toEqual({ reasoning: null, text: 'Paris is' });
     expect(split(true, true, ['hm</think>\n\nNo', ' way'])).toEqual({ reasoning: 'hm', text: 'No way' });
     expect(split(true, true, ['<think>\nstill'])).toEqual({ reasoning: 'still', text: '' });
@@ -221,7 +274,8 @@ describe('npm run experiment against vLLM versions that are not our emulator', (
     // Model output is untrusted: wherever the report quotes an answer (its failure table), markup must not come out raw.
     const html = files.filter((f) => f.endsWith('.html'));
     expect(html.length).toBeGreaterThan(0);
-    for (const f of html) expect({ f, raw: readFileSync(f, 'utf8').includes('<script>alert') }).toEqual({ f, raw: false });
+    for (const f of html)
+      expect({ f, raw: readFileSync(f, 'utf8').includes('<script>alert') }).toEqual({ f, raw: false });
   }, 60_000);
 
   test('early stopping happened across the profiles', () => {

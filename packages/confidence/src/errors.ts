@@ -48,7 +48,9 @@ export class LengthMismatchError extends ConfidenceError {
     readonly second: string,
     readonly secondLength: number,
   ) {
-    super(`${first} has ${firstLength} items but ${second} has ${secondLength}; pass one ${second.replace(/s$/, '')} per ${first.replace(/s$/, '')}`);
+    super(
+      `${first} has ${firstLength} items but ${second} has ${secondLength}; pass one ${second.replace(/s$/, '')} per ${first.replace(/s$/, '')}`,
+    );
   }
 }
 

@@ -6,7 +6,13 @@ export {
   LengthMismatchError,
   isConfidenceError,
 } from './errors.js';
-export { tokenConfidence, tokenConfidences, exactTopK, exactTopKConfidence, exactTopKValuesConfidence } from './token-confidence.js';
+export {
+  tokenConfidence,
+  tokenConfidences,
+  exactTopK,
+  exactTopKConfidence,
+  exactTopKValuesConfidence,
+} from './token-confidence.js';
 export type { TopLogprob, TraceTokenConfidences } from './token-confidence.js';
 export { SlidingWindowConfidence } from './sliding-window.js';
 export { groupConfidences, lowestGroupConfidence } from './group-confidence.js';

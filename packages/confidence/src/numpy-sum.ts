@@ -32,7 +32,7 @@ export function numpySum(values: ArrayLike<number>, start: number, end: number):
       r6 += values[i + 6] as number;
       r7 += values[i + 7] as number;
     }
-    let res = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7));
+    let res = r0 + r1 + (r2 + r3) + (r4 + r5 + (r6 + r7));
     for (; i < end; i++) res += values[i] as number;
     return res;
   }

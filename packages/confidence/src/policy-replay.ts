@@ -127,7 +127,9 @@ function lowestGroupAt(trace: PolicyReplayTrace, window: number): number | null 
 }
 
 const prefix = (confidences: ArrayLike<number>, end: number): ArrayLike<number> =>
-  ArrayBuffer.isView(confidences) ? (confidences as Float64Array).subarray(0, end) : Array.prototype.slice.call(confidences, 0, end);
+  ArrayBuffer.isView(confidences)
+    ? (confidences as Float64Array).subarray(0, end)
+    : Array.prototype.slice.call(confidences, 0, end);
 
 function warmupCount(prompt: PolicyReplayPrompt, setting: PolicyReplaySetting): number {
   return setting.calibration === 'global' && !prompt.calibration ? 0 : setting.warmup;
@@ -145,8 +147,10 @@ function calibrationLows(prompt: PolicyReplayPrompt, setting: PolicyReplaySettin
 
 function checkSetting(s: PolicyReplaySetting): void {
   assertWindow(s.window);
-  if (!(s.keepPercent > 0 && s.keepPercent <= 100)) throw new InvalidArgumentError('keepPercent', `must be in (0, 100], got ${String(s.keepPercent)}`);
-  if (!Number.isSafeInteger(s.warmup) || s.warmup < 0) throw new InvalidArgumentError('warmup', `must be an integer >= 0, got ${String(s.warmup)}`);
+  if (!(s.keepPercent > 0 && s.keepPercent <= 100))
+    throw new InvalidArgumentError('keepPercent', `must be in (0, 100], got ${String(s.keepPercent)}`);
+  if (!Number.isSafeInteger(s.warmup) || s.warmup < 0)
+    throw new InvalidArgumentError('warmup', `must be an integer >= 0, got ${String(s.warmup)}`);
   if (s.fallbackLabels !== undefined && s.fallbackLabels !== 'exact' && s.fallbackLabels !== 'recorded') {
     throw new InvalidArgumentError('fallbackLabels', `must be 'exact' or 'recorded', got ${String(s.fallbackLabels)}`);
   }
@@ -178,7 +182,10 @@ export function replayPolicy(prompts: readonly PolicyReplayPrompt[], setting: Po
   checkSetting(setting);
   const global = setting.calibration === 'global';
   const globalThreshold = global
-    ? calibrate(prompts.filter((p) => p.calibration).flatMap((p) => calibrationLows(p, setting)), setting.keepPercent)
+    ? calibrate(
+        prompts.filter((p) => p.calibration).flatMap((p) => calibrationLows(p, setting)),
+        setting.keepPercent,
+      )
     : null;
 
   const blocked: PolicyBlockedTrace[] = [];
@@ -191,41 +198,82 @@ export function replayPolicy(prompts: readonly PolicyReplayPrompt[], setting: Po
     let blockedHere = false;
     for (const t of prompt.traces) {
       const phase: Phase = t.traceIndex < warmups ? 'warmup' : 'final';
-      const base = { source: t, traceIndex: t.traceIndex, phase, refused: t.stopReason === 'error' ? null : t.refused, voted: false };
+      const base = {
+        source: t,
+        traceIndex: t.traceIndex,
+        phase,
+        refused: t.stopReason === 'error' ? null : t.refused,
+        voted: false,
+      };
       if (t.stopReason === 'error') {
-        walked.push({ ...base, stopReason: 'error', stoppedAt: null, tokens: t.tokens, lowestGroup: null, labelKnown: true });
+        walked.push({
+          ...base,
+          stopReason: 'error',
+          stoppedAt: null,
+          tokens: t.tokens,
+          lowestGroup: null,
+          labelKnown: true,
+        });
         continue;
       }
       const wasStopped = t.stopReason === 'early_stopped';
       const stop = phase === 'final' ? findStopIndex(t.confidences, setting.window, streamThreshold) : null;
       if (stop === null) {
         if (wasStopped) {
-          blocked.push({ id: prompt.id, traceIndex: t.traceIndex, reason: phase === 'warmup' ? 'warmup-truncated' : 'stop-beyond-recording' });
+          blocked.push({
+            id: prompt.id,
+            traceIndex: t.traceIndex,
+            reason: phase === 'warmup' ? 'warmup-truncated' : 'stop-beyond-recording',
+          });
           blockedHere = true;
           continue;
         }
-        walked.push({ ...base, stopReason: t.stopReason, stoppedAt: null, tokens: t.tokens, lowestGroup: lowestGroupAt(t, setting.window), labelKnown: true });
+        walked.push({
+          ...base,
+          stopReason: t.stopReason,
+          stoppedAt: null,
+          tokens: t.tokens,
+          lowestGroup: lowestGroupAt(t, setting.window),
+          labelKnown: true,
+        });
       } else {
         // The same stop the run made costs what the run recorded; an earlier one costs the tokens up to it.
         const sameStop = wasStopped && stop === t.confidences.length - 1;
-        walked.push({ ...base, stopReason: 'early_stopped', stoppedAt: stop, tokens: sameStop ? t.tokens : stop + 1, lowestGroup: null, labelKnown: sameStop });
+        walked.push({
+          ...base,
+          stopReason: 'early_stopped',
+          stoppedAt: stop,
+          tokens: sameStop ? t.tokens : stop + 1,
+          lowestGroup: null,
+          labelKnown: sameStop,
+        });
       }
     }
     if (blockedHere) continue;
 
-    const rule = { ...(setting.decisionConfidence ? { decisionConfidence: setting.decisionConfidence } : {}), ...(setting.vote ? { vote: setting.vote } : {}) };
+    const rule = {
+      ...(setting.decisionConfidence ? { decisionConfidence: setting.decisionConfidence } : {}),
+      ...(setting.vote ? { vote: setting.vote } : {}),
+    };
     let decision = decidePrompt(walked, threshold, { ...rule, fallback: false });
     let approximateLabels = 0;
     if (!decision.voted.some(Boolean)) {
       const unknown = walked.filter((t) => t.stopReason === 'early_stopped' && !t.labelKnown && t.refused !== null);
       approximateLabels = unknown.length;
       if (unknown.length > 0 && setting.fallbackLabels !== 'recorded') {
-        for (const t of unknown) blocked.push({ id: prompt.id, traceIndex: t.traceIndex, reason: 'fallback-label-unknown' });
+        for (const t of unknown)
+          blocked.push({ id: prompt.id, traceIndex: t.traceIndex, reason: 'fallback-label-unknown' });
         continue;
       }
       // The fallback weighs a stopped trace by the lowest group of the tokens it produced, as the runner does.
       const withPrefix = walked.map((t) =>
-        t.stopReason === 'early_stopped' ? { ...t, lowestGroup: traceMetrics(prefix(t.source.confidences, (t.stoppedAt as number) + 1), setting.window).lowestGroup } : t,
+        t.stopReason === 'early_stopped'
+          ? {
+              ...t,
+              lowestGroup: traceMetrics(prefix(t.source.confidences, (t.stoppedAt as number) + 1), setting.window)
+                .lowestGroup,
+            }
+          : t,
       );
       decision = decidePrompt(withPrefix, threshold, rule);
     }

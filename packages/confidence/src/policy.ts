@@ -167,7 +167,8 @@ export interface DecidePromptOptions extends DecisionRule {
   fallback?: boolean;
 }
 
-const answerOf = (t: VotingTrace): PolicyDecision | null => (t.refused === null ? null : t.refused ? 'refuse' : 'comply');
+const answerOf = (t: VotingTrace): PolicyDecision | null =>
+  t.refused === null ? null : t.refused ? 'refuse' : 'comply';
 
 /** The legacy definition: Σc²/Σc over the winners' lowest-group confidences (their plain mean when all are 0). */
 function winnersWeightedMean(winners: readonly VotingTrace[]): number {
@@ -181,7 +182,12 @@ function winnersWeightedMean(winners: readonly VotingTrace[]): number {
   return sum > 0 ? sumSq / sum : winners.reduce((a, t) => a + (t.lowestGroup as number), 0) / winners.length;
 }
 
-function decisionConfidenceOf(definition: DecisionConfidence, decision: PolicyDecision, votes: { refuse: number; comply: number }, winners: readonly VotingTrace[]): number {
+function decisionConfidenceOf(
+  definition: DecisionConfidence,
+  decision: PolicyDecision,
+  votes: { refuse: number; comply: number },
+  winners: readonly VotingTrace[],
+): number {
   if (definition === 'lowest-group') return winnersWeightedMean(winners);
   const total = votes.refuse + votes.comply;
   const win = votes[decision];
@@ -203,7 +209,12 @@ function weighedVote(voters: readonly VotingTrace[], rule: DecisionRule): Omit<P
   const decision = vote.answer;
   if (decision === null) return { decision: null, confidence: null, voteShare: null, votes };
   const winners = voters.filter((t) => answerOf(t) === decision);
-  const confidence = decisionConfidenceOf(rule.decisionConfidence ?? DEFAULT_DECISION_CONFIDENCE, decision, votes, winners);
+  const confidence = decisionConfidenceOf(
+    rule.decisionConfidence ?? DEFAULT_DECISION_CONFIDENCE,
+    decision,
+    votes,
+    winners,
+  );
   return { decision, confidence, voteShare: vote.share, votes };
 }
 
@@ -213,10 +224,15 @@ function weighedVote(voters: readonly VotingTrace[], rule: DecisionRule): Omit<P
  * prompt outside the calibration slice has no warmup and every final trace can be stopped), the fallback vote
  * over every answered trace decides and the result says `fallback: true`.
  */
-export function decidePrompt(traces: readonly VotingTrace[], threshold: number | null, options: DecidePromptOptions = {}): PromptDecision {
+export function decidePrompt(
+  traces: readonly VotingTrace[],
+  threshold: number | null,
+  options: DecidePromptOptions = {},
+): PromptDecision {
   const voted = traces.map((t) => isVoter(t, threshold));
   const voters = traces.filter((_, i) => voted[i]);
-  if (voters.length > 0 || options.fallback === false) return { ...weighedVote(voters, options), voted, fallback: false };
+  if (voters.length > 0 || options.fallback === false)
+    return { ...weighedVote(voters, options), voted, fallback: false };
   const fallbackVoters = traces.filter(isFallbackVoter);
   const vote = weighedVote(fallbackVoters, options);
   return { ...vote, voted, fallback: vote.decision !== null };
@@ -226,10 +242,21 @@ export function decidePrompt(traces: readonly VotingTrace[], threshold: number |
  * Adaptive sampling (paper Alg. 2; off by default): has the weighted vote of the DeepConf voters so far reached
  * consensus tau? The fallback never counts here: it only decides a prompt once all its traces are done.
  */
-export function hasConsensus(traces: readonly VotingTrace[], threshold: number | null, tau: number, rule: DecisionRule = {}): boolean {
+export function hasConsensus(
+  traces: readonly VotingTrace[],
+  threshold: number | null,
+  tau: number,
+  rule: DecisionRule = {},
+): boolean {
   const { votes } = decidePrompt(traces, threshold, { ...rule, fallback: false });
   if (votes.refuse + votes.comply === 0) return false;
-  return consensusReached(new Map<PolicyDecision, number>([['refuse', votes.refuse], ['comply', votes.comply]]), tau);
+  return consensusReached(
+    new Map<PolicyDecision, number>([
+      ['refuse', votes.refuse],
+      ['comply', votes.comply],
+    ]),
+    tau,
+  );
 }
 
 export interface BaselineInput {
@@ -242,7 +269,8 @@ export interface BaselineInput {
 /** How a stopped trace's full length is estimated; 'warmup-longer' is the default (see baselineTokens). */
 export type BaselineEstimator = 'warmup-longer' | 'warmup-mean';
 
-const mean = (xs: readonly number[]): number | null => (xs.length > 0 ? xs.reduce((a, x) => a + x, 0) / xs.length : null);
+const mean = (xs: readonly number[]): number | null =>
+  xs.length > 0 ? xs.reduce((a, x) => a + x, 0) / xs.length : null;
 
 /**
  * What the prompt's traces would have cost without early stopping. Exact when nothing was stopped or skipped;
@@ -266,7 +294,13 @@ export function baselineTokens(
   const estimated = skipped > 0 || traces.some((t) => t.stopReason === 'early_stopped');
   let total = 0;
   for (const t of traces) {
-    if (estimator === 'warmup-mean' && estimated && t.phase === 'final' && warmups.length > 0 && t.stopReason !== 'error') {
+    if (
+      estimator === 'warmup-mean' &&
+      estimated &&
+      t.phase === 'final' &&
+      warmups.length > 0 &&
+      t.stopReason !== 'error'
+    ) {
       total += meanReference as number;
     } else if (t.stopReason === 'early_stopped') {
       total += Math.max(t.tokens, mean(reference.filter((n) => n > t.tokens)) ?? t.tokens);
@@ -287,8 +321,12 @@ export function recordedDecisionRule(config: Readonly<Record<string, unknown>>):
   const dc = config['decisionConfidence'] ?? 'lowest-group';
   const vote = config['vote'] ?? 'weighted';
   if (!(DECISION_CONFIDENCES as readonly unknown[]).includes(dc)) {
-    throw new InvalidArgumentError('decisionConfidence', `must be one of ${DECISION_CONFIDENCES.join(', ')}, got ${JSON.stringify(dc)}`);
+    throw new InvalidArgumentError(
+      'decisionConfidence',
+      `must be one of ${DECISION_CONFIDENCES.join(', ')}, got ${JSON.stringify(dc)}`,
+    );
   }
-  if (!(VOTE_RULES as readonly unknown[]).includes(vote)) throw new InvalidArgumentError('vote', `must be one of ${VOTE_RULES.join(', ')}, got ${JSON.stringify(vote)}`);
+  if (!(VOTE_RULES as readonly unknown[]).includes(vote))
+    throw new InvalidArgumentError('vote', `must be one of ${VOTE_RULES.join(', ')}, got ${JSON.stringify(vote)}`);
   return { decisionConfidence: dc as DecisionConfidence, vote: vote as VoteRule };
 }

@@ -36,9 +36,7 @@ export interface TraceTokenConfidences {
  * `compute_confidence` does: empty or missing positions are skipped (and reported in
  * `skippedPositions`), so `confidences` can be shorter than the trace.
  */
-export function tokenConfidences(
-  positions: ArrayLike<ArrayLike<number> | null | undefined>,
-): TraceTokenConfidences {
+export function tokenConfidences(positions: ArrayLike<ArrayLike<number> | null | undefined>): TraceTokenConfidences {
   const confidences: number[] = [];
   const skippedPositions: number[] = [];
   for (let i = 0; i < positions.length; i++) {
@@ -116,7 +114,9 @@ export function exactTopK(topLogprobs: ArrayLike<TopLogprob>, k: number): number
   for (let i = 1; i < length; i++) if ((values[i] as number) > sampled) othersAbove++;
   const keepOthers = othersAbove < k ? k - 1 : k;
   // Stable sort: among equal others the earlier one ranks higher, so the later one is dropped.
-  const ranked = Array.from({ length: length - 1 }, (_, i) => i + 1).sort((a, b) => (values[b] as number) - (values[a] as number));
+  const ranked = Array.from({ length: length - 1 }, (_, i) => i + 1).sort(
+    (a, b) => (values[b] as number) - (values[a] as number),
+  );
   const kept = ranked.slice(0, keepOthers).sort((a, b) => a - b);
   return [sampled, ...kept.map((i) => values[i] as number)];
 }
@@ -132,7 +132,10 @@ export function exactTopKConfidence(topLogprobs: ArrayLike<TopLogprob>, k: numbe
   assertK(k);
   const length = topLogprobs.length;
   if (length === 0) {
-    throw new EmptyInputError('topLogprobs', 'a position without logprob data has no confidence; skip it as the official code does');
+    throw new EmptyInputError(
+      'topLogprobs',
+      'a position without logprob data has no confidence; skip it as the official code does',
+    );
   }
   assertLength(length, k);
   if (length > k + 1) return tokenConfidence(exactTopK(topLogprobs, k));
@@ -160,14 +163,26 @@ let values = new Float64Array(64);
  *
  * @throws InvalidValueError for a NaN (a JSON parser cannot produce one; the check is cheap).
  */
-export function exactTopKValuesConfidence(logprobs: ArrayLike<number>, k: number, length: number = logprobs.length): number {
+export function exactTopKValuesConfidence(
+  logprobs: ArrayLike<number>,
+  k: number,
+  length: number = logprobs.length,
+): number {
   assertK(k);
   if (length === 0) {
-    throw new EmptyInputError('topLogprobs', 'a position without logprob data has no confidence; skip it as the official code does');
+    throw new EmptyInputError(
+      'topLogprobs',
+      'a position without logprob data has no confidence; skip it as the official code does',
+    );
   }
   assertLength(length, k);
   if (length > k + 1) {
-    return tokenConfidence(exactTopK(Array.from({ length }, (_, i) => ({ logprob: logprobs[i] as number })), k));
+    return tokenConfidence(
+      exactTopK(
+        Array.from({ length }, (_, i) => ({ logprob: logprobs[i] as number })),
+        k,
+      ),
+    );
   }
   if (scratch.length < length) scratch = new Float64Array(length);
   const sampled = logprobs[0] as number;

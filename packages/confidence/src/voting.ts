@@ -62,7 +62,11 @@ export function consensusReached(votes: ReadonlyMap<unknown, number>, tau = 0.95
   let i = 0;
   for (const [answer, weight] of votes) {
     if (typeof weight !== 'number' || !Number.isFinite(weight) || weight < 0) {
-      throw new InvalidValueError('votes', i, `weight of answer ${String(answer)} must be a finite number >= 0, got ${String(weight)}`);
+      throw new InvalidValueError(
+        'votes',
+        i,
+        `weight of answer ${String(answer)} must be a finite number >= 0, got ${String(weight)}`,
+      );
     }
     total += weight;
     if (weight > max) max = weight;

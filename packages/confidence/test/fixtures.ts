@@ -42,7 +42,10 @@ export interface ReferenceDev {
   trace_cases: DevTraceCase[];
   threshold_case: {
     warmup_min_confs: number[];
-    main_branch: Record<'deepconf_low_eta10' | 'deepconf_high_eta90', { confidence_percentile_arg: number; conf_bar: number }>;
+    main_branch: Record<
+      'deepconf_low_eta10' | 'deepconf_high_eta90',
+      { confidence_percentile_arg: number; conf_bar: number }
+    >;
   };
 }
 
@@ -91,7 +94,8 @@ export function mismatches(actual: readonly number[], expected: readonly number[
   const out: string[] = [];
   if (actual.length !== expected.length) out.push(`length ${actual.length} != ${expected.length}`);
   for (let i = 0; i < Math.min(actual.length, expected.length); i++) {
-    if (!closeTo(actual[i] as number, expected[i] as number, tolerance)) out.push(`[${i}] ${actual[i]} vs ${expected[i]}`);
+    if (!closeTo(actual[i] as number, expected[i] as number, tolerance))
+      out.push(`[${i}] ${actual[i]} vs ${expected[i]}`);
   }
   return out.slice(0, 5);
 }

@@ -1,8 +1,22 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
-import { StopMonitor, baselineTokens, calibrate, decidePrompt, findStopIndex, hasConsensus, isVoter, type VotingTrace } from '@deepconf-safety/confidence';
+import {
+  StopMonitor,
+  baselineTokens,
+  calibrate,
+  decidePrompt,
+  findStopIndex,
+  hasConsensus,
+  isVoter,
+  type VotingTrace,
+} from '@deepconf-safety/confidence';
 
-const voter = (lowestGroup: number, refused: boolean, phase: VotingTrace['phase'] = 'final'): VotingTrace => ({ phase, stopReason: 'finished', lowestGroup, refused });
+const voter = (lowestGroup: number, refused: boolean, phase: VotingTrace['phase'] = 'final'): VotingTrace => ({
+  phase,
+  stopReason: 'finished',
+  lowestGroup,
+  refused,
+});
 
 describe('calibrate', () => {
   test('keep 10% (DeepConf-low) takes the 90th percentile of warmup lowest groups, keep 90% the 10th', () => {
@@ -34,12 +48,21 @@ describe('StopMonitor / findStopIndex', () => {
   });
   test('the replay index equals the online monitor on random sequences', () => {
     fc.assert(
-      fc.property(fc.array(fc.double({ min: 0, max: 20, noNaN: true }), { maxLength: 60 }), fc.integer({ min: 1, max: 10 }), fc.double({ min: 0, max: 20, noNaN: true }), (confs, w, t) => {
-        const m = new StopMonitor(w, t);
-        let online: number | null = null;
-        for (const c of confs) if (m.push(c)) { online = m.stoppedAt; break; }
-        expect(findStopIndex(confs, w, t)).toBe(online);
-      }),
+      fc.property(
+        fc.array(fc.double({ min: 0, max: 20, noNaN: true }), { maxLength: 60 }),
+        fc.integer({ min: 1, max: 10 }),
+        fc.double({ min: 0, max: 20, noNaN: true }),
+        (confs, w, t) => {
+          const m = new StopMonitor(w, t);
+          let online: number | null = null;
+          for (const c of confs)
+            if (m.push(c)) {
+              online = m.stoppedAt;
+              break;
+            }
+          expect(findStopIndex(confs, w, t)).toBe(online);
+        },
+      ),
     );
   });
 });
@@ -66,7 +89,9 @@ describe('voters and the vote', () => {
   });
 
   test('lowest-group (the old definition) is the vote-weighted mean lowest group of the winners: sum(c^2)/sum(c)', () => {
-    const d = decidePrompt([voter(2, true), voter(4, true), voter(1, false)], null, { decisionConfidence: 'lowest-group' });
+    const d = decidePrompt([voter(2, true), voter(4, true), voter(1, false)], null, {
+      decisionConfidence: 'lowest-group',
+    });
     expect(d.decision).toBe('refuse');
     expect(d.confidence).toBeCloseTo((4 + 16) / 6, 12);
   });
@@ -74,7 +99,8 @@ describe('voters and the vote', () => {
   test('vote-share and margin rank a unanimous vote above a split one; lowest-group does not', () => {
     const split = [voter(9, true), voter(8.9, false)];
     const unanimous = [voter(5, true), voter(5, true)];
-    const share = (v: VotingTrace[], decisionConfidence: 'vote-share' | 'margin' | 'lowest-group') => decidePrompt(v, null, { decisionConfidence }).confidence!;
+    const share = (v: VotingTrace[], decisionConfidence: 'vote-share' | 'margin' | 'lowest-group') =>
+      decidePrompt(v, null, { decisionConfidence }).confidence!;
     expect(share(split, 'vote-share')).toBeCloseTo(9 / 17.9, 12);
     expect(share(unanimous, 'vote-share')).toBe(1);
     expect(share(split, 'margin')).toBeCloseTo(0.1 / 17.9, 12);
@@ -101,14 +127,26 @@ describe('voters and the vote', () => {
   });
 
   test('no voters and the fallback off means no decision', () => {
-    const d = decidePrompt([{ phase: 'final', stopReason: 'early_stopped', lowestGroup: 1, refused: true }], 2, { fallback: false });
+    const d = decidePrompt([{ phase: 'final', stopReason: 'early_stopped', lowestGroup: 1, refused: true }], 2, {
+      fallback: false,
+    });
     expect(d).toMatchObject({ decision: null, confidence: null, voteShare: null, fallback: false });
   });
 
   test('no voters: the fallback weighs every answered trace, stopped ones on the text they produced', () => {
-    const stopped = (lowestGroup: number, refused: boolean): VotingTrace => ({ phase: 'final', stopReason: 'early_stopped', lowestGroup, refused });
+    const stopped = (lowestGroup: number, refused: boolean): VotingTrace => ({
+      phase: 'final',
+      stopReason: 'early_stopped',
+      lowestGroup,
+      refused,
+    });
     const d = decidePrompt(
-      [stopped(1, true), stopped(1.5, true), stopped(3, false), { phase: 'final', stopReason: 'error', lowestGroup: null, refused: null }],
+      [
+        stopped(1, true),
+        stopped(1.5, true),
+        stopped(3, false),
+        { phase: 'final', stopReason: 'error', lowestGroup: null, refused: null },
+      ],
       4,
     );
     expect(d.fallback).toBe(true);
@@ -121,14 +159,25 @@ describe('voters and the vote', () => {
   });
 
   test('the fallback never overrides a real voter, and nothing to weigh stays undecided', () => {
-    const d = decidePrompt([voter(5, true), { phase: 'final', stopReason: 'early_stopped', lowestGroup: 9, refused: false }], 4);
+    const d = decidePrompt(
+      [voter(5, true), { phase: 'final', stopReason: 'early_stopped', lowestGroup: 9, refused: false }],
+      4,
+    );
     expect(d).toMatchObject({ decision: 'refuse', fallback: false, votes: { refuse: 5, comply: 0 } });
-    const none = decidePrompt([{ phase: 'final', stopReason: 'error', lowestGroup: null, refused: null }, { phase: 'final', stopReason: 'early_stopped', lowestGroup: Number.NaN, refused: true }], 4);
+    const none = decidePrompt(
+      [
+        { phase: 'final', stopReason: 'error', lowestGroup: null, refused: null },
+        { phase: 'final', stopReason: 'early_stopped', lowestGroup: Number.NaN, refused: true },
+      ],
+      4,
+    );
     expect(none).toMatchObject({ decision: null, fallback: false });
   });
 
   test('adaptive sampling ignores the fallback: stopped traces alone are never a consensus', () => {
-    expect(hasConsensus([{ phase: 'final', stopReason: 'early_stopped', lowestGroup: 5, refused: true }], 6, 0.95)).toBe(false);
+    expect(
+      hasConsensus([{ phase: 'final', stopReason: 'early_stopped', lowestGroup: 5, refused: true }], 6, 0.95),
+    ).toBe(false);
   });
 
   test('consensus needs the leading share to reach tau', () => {
@@ -140,7 +189,12 @@ describe('voters and the vote', () => {
 
 describe('baselineTokens', () => {
   test('exact when nothing was stopped', () => {
-    expect(baselineTokens([{ stopReason: 'finished', tokens: 10 }, { stopReason: 'length', tokens: 30 }])).toEqual({ baselineTokens: 40, estimated: false });
+    expect(
+      baselineTokens([
+        { stopReason: 'finished', tokens: 10 },
+        { stopReason: 'length', tokens: 30 },
+      ]),
+    ).toEqual({ baselineTokens: 40, estimated: false });
   });
   test('a stopped trace counts as the mean completed length (at least its own length), labelled estimated', () => {
     const traces = [
@@ -168,7 +222,10 @@ describe('baselineTokens', () => {
     expect(baselineTokens(withWarmups, 1)).toEqual({ baselineTokens: 20 + 40 + 4 * 30, estimated: true });
   });
   test("'warmup-longer': a stopped trace counts as the mean of the warmups longer than its stop point", () => {
-    expect(baselineTokens(withWarmups, 0, 'warmup-longer')).toEqual({ baselineTokens: 20 + 40 + 10 + 30 + 40, estimated: true });
+    expect(baselineTokens(withWarmups, 0, 'warmup-longer')).toEqual({
+      baselineTokens: 20 + 40 + 10 + 30 + 40,
+      estimated: true,
+    });
     const none = [withWarmups[0]!, { phase: 'final' as const, stopReason: 'early_stopped' as const, tokens: 25 }];
     expect(baselineTokens(none, 0, 'warmup-longer')).toEqual({ baselineTokens: 20 + 25, estimated: true });
   });

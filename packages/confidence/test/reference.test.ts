@@ -48,7 +48,9 @@ describe('shared/fixtures/deepconf/reference-dev.json', () => {
         expect(closeTo(got.tail, expected.tail_conf_window, OFFICIAL_TOLERANCE)).toBe(true);
         expect(closeTo(got.mean, expected.mean_conf, OFFICIAL_TOLERANCE)).toBe(true);
         expect(closeTo(tailConfidence(confidences, 2048), expected.tail_conf_2048, OFFICIAL_TOLERANCE)).toBe(true);
-        expect(closeTo(minWindowConfidence(confidences, W), expected.min_window_conf_unrounded, OFFICIAL_TOLERANCE)).toBe(true);
+        expect(
+          closeTo(minWindowConfidence(confidences, W), expected.min_window_conf_unrounded, OFFICIAL_TOLERANCE),
+        ).toBe(true);
       });
 
       test('unrounded metrics match to 1e-12 when fed the official token confidences', () => {
@@ -98,10 +100,14 @@ describe('official-extra.json (edge cases computed by the official code)', () =>
       expect(closeTo(got.tail, expected.tail_conf_window, OFFICIAL_TOLERANCE)).toBe(true);
       expect(closeTo(got.mean, expected.mean_conf, OFFICIAL_TOLERANCE)).toBe(true);
       expect(closeTo(tailConfidence(confidences, 2048), expected.tail_conf_2048, OFFICIAL_TOLERANCE)).toBe(true);
-      expect(closeTo(minWindowConfidence(confidences, W), expected.min_window_conf_unrounded, OFFICIAL_TOLERANCE)).toBe(true);
+      expect(closeTo(minWindowConfidence(confidences, W), expected.min_window_conf_unrounded, OFFICIAL_TOLERANCE)).toBe(
+        true,
+      );
       for (const [fraction, value] of Object.entries(expected.bottom_window_conf)) {
         const percent = Number(fraction) * 100;
-        expect([fraction, closeTo(bottomWindowConfidence(confidences, W, percent), value, OFFICIAL_TOLERANCE)]).toEqual([fraction, true]);
+        expect([fraction, closeTo(bottomWindowConfidence(confidences, W, percent), value, OFFICIAL_TOLERANCE)]).toEqual(
+          [fraction, true],
+        );
       }
     });
   });

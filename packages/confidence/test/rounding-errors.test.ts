@@ -24,7 +24,8 @@ describe('roundHalfEven3', () => {
   });
 
   test('equals numpy round(np.float64(x), 3) on the probe values', () => {
-    for (const { x, numpy_round3 } of officialExtra.rounding_probe) expect([x, roundHalfEven3(x)]).toEqual([x, numpy_round3]);
+    for (const { x, numpy_round3 } of officialExtra.rounding_probe)
+      expect([x, roundHalfEven3(x)]).toEqual([x, numpy_round3]);
   });
 });
 

@@ -62,7 +62,7 @@ function chatTopLogprobs(vocab: readonly number[], sampledId: number, requested:
   const order = [sampledId, ...ranked.slice(0, requested).map((e) => e.id)];
   const seen = new Set<number>();
   const dict: number[] = [];
-  for (const id of order) if (!seen.has(id)) (seen.add(id), dict.push(id));
+  for (const id of order) if (!seen.has(id)) seen.add(id), dict.push(id);
   return dict.slice(0, requested).map((id) => ({ logprob: vocab[id] as number }));
 }
 
@@ -96,7 +96,12 @@ describe('exactTopK', () => {
   test('sampled rank 1, K, K+1 and far out give K, K, K+1, K+1 values', () => {
     const vocab = Array.from({ length: 40 }, (_, i) => -0.5 - i * 0.25);
     const k = 20;
-    for (const [rank, size] of [[1, 20], [20, 20], [21, 21], [35, 21]] as const) {
+    for (const [rank, size] of [
+      [1, 20],
+      [20, 20],
+      [21, 21],
+      [35, 21],
+    ] as const) {
       const chat = chatTopLogprobs(vocab, rank - 1, k + 1);
       expect(chat[0]?.logprob).toBe(vocab[rank - 1]); // sampled first, list not sorted
       expect(exactTopK(chat, k)).toHaveLength(size);
@@ -105,8 +110,12 @@ describe('exactTopK', () => {
 
   test('a sampled value tied with the K-th largest counts as inside: the true top-K values', () => {
     const top = [-1, -2, -3, -4];
-    expect(exactTopK([{ logprob: -4 }, ...top.slice(0, 3).map((logprob) => ({ logprob })), { logprob: -4 }], 4)).toEqual([-4, -1, -2, -3]);
-    expect(exactTopKConfidence([{ logprob: -4 }, ...top.slice(0, 3).map((logprob) => ({ logprob })), { logprob: -4 }], 4)).toBe(2.5);
+    expect(
+      exactTopK([{ logprob: -4 }, ...top.slice(0, 3).map((logprob) => ({ logprob })), { logprob: -4 }], 4),
+    ).toEqual([-4, -1, -2, -3]);
+    expect(
+      exactTopKConfidence([{ logprob: -4 }, ...top.slice(0, 3).map((logprob) => ({ logprob })), { logprob: -4 }], 4),
+    ).toBe(2.5);
   });
 
   test('a sampled value tied with the K-th counts once, in both forms (the reported disagreement)', () => {
@@ -128,20 +137,26 @@ describe('exactTopK', () => {
       { weight: 1, arbitrary: fc.constant(-Infinity) },
     );
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 24 }), fc.integer({ min: 1, max: 3 }), fc.array(value, { minLength: 28, maxLength: 28 }), (k, extra, pool) => {
-        const list = pool.slice(0, k + extra).map((logprob) => ({ logprob }));
-        const set = exactTopK(list, k);
-        const othersAbove = list.slice(1).filter((e) => e.logprob > (list[0] as { logprob: number }).logprob).length;
-        expect(set).toHaveLength(othersAbove < k ? k : k + 1);
-        expect(set[0]).toBe(list[0]?.logprob);
-        const all = list.map((e) => e.logprob);
-        const expectedValues = othersAbove < k ? desc(all).slice(0, k) : desc([...desc(all.slice(1)).slice(0, k), all[0] as number]);
-        expect(desc(set)).toEqual(expectedValues);
-        expect(Object.is(exactTopKConfidence(list, k), tokenConfidence(set))).toBe(true);
-        // The bare-number form, also over the front of a longer buffer (how the client's scanner hands values on).
-        const buffer = Float64Array.from([...all, -0.5, -0.75]);
-        expect(Object.is(exactTopKValuesConfidence(buffer, k, all.length), tokenConfidence(set))).toBe(true);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 24 }),
+        fc.integer({ min: 1, max: 3 }),
+        fc.array(value, { minLength: 28, maxLength: 28 }),
+        (k, extra, pool) => {
+          const list = pool.slice(0, k + extra).map((logprob) => ({ logprob }));
+          const set = exactTopK(list, k);
+          const othersAbove = list.slice(1).filter((e) => e.logprob > (list[0] as { logprob: number }).logprob).length;
+          expect(set).toHaveLength(othersAbove < k ? k : k + 1);
+          expect(set[0]).toBe(list[0]?.logprob);
+          const all = list.map((e) => e.logprob);
+          const expectedValues =
+            othersAbove < k ? desc(all).slice(0, k) : desc([...desc(all.slice(1)).slice(0, k), all[0] as number]);
+          expect(desc(set)).toEqual(expectedValues);
+          expect(Object.is(exactTopKConfidence(list, k), tokenConfidence(set))).toBe(true);
+          // The bare-number form, also over the front of a longer buffer (how the client's scanner hands values on).
+          const buffer = Float64Array.from([...all, -0.5, -0.75]);
+          expect(Object.is(exactTopKValuesConfidence(buffer, k, all.length), tokenConfidence(set))).toBe(true);
+        },
+      ),
       { numRuns: 3000 },
     );
   });

@@ -7,7 +7,11 @@ describe('weightedVote', () => {
   test('sums weights per answer and picks the heaviest', () => {
     const got = weightedVote(['a', 'b', 'a', 'c'], [1, 3, 1.5, 0.5]);
     expect(got.answer).toBe('b');
-    expect([...got.weights]).toEqual([['a', 2.5], ['b', 3], ['c', 0.5]]);
+    expect([...got.weights]).toEqual([
+      ['a', 2.5],
+      ['b', 3],
+      ['c', 0.5],
+    ]);
     expect(got.share).toBeCloseTo(0.5, 12);
   });
 
@@ -33,7 +37,10 @@ describe('weightedVote', () => {
     fc.tuple(fc.option(fc.constantFrom('A', 'B', 'C', 'D'), { freq: 6 }), fc.double({ min: 0, max: 100, noNaN: true })),
     { maxLength: 40 },
   );
-  const split = (b: [string | null, number][]): [(string | null)[], number[]] => [b.map((x) => x[0]), b.map((x) => x[1])];
+  const split = (b: [string | null, number][]): [(string | null)[], number[]] => [
+    b.map((x) => x[0]),
+    b.map((x) => x[1]),
+  ];
 
   test('invariants: winner is heaviest, share in [0, 1], totals conserved, nulls ignored (property)', () => {
     fc.assert(
@@ -55,7 +62,10 @@ describe('weightedVote', () => {
         expect(more.answer).toBe(got.answer);
         expect(more.share).toBe(got.share);
         // Scaling all weights by a power of two (exact in floating point) keeps answer and share.
-        const scaled = weightedVote(answers, weights.map((w) => w * 4));
+        const scaled = weightedVote(
+          answers,
+          weights.map((w) => w * 4),
+        );
         expect(scaled.answer).toBe(got.answer);
         expect(scaled.share).toBe(got.share);
         return undefined;
@@ -70,7 +80,12 @@ describe('weightedVote', () => {
         for (const a of answers) counts.set(a, (counts.get(a) ?? 0) + 1);
         let best = answers[0] as string;
         for (const [a, c] of counts) if (c > (counts.get(best) as number)) best = a;
-        expect(weightedVote(answers, answers.map(() => 1)).answer).toBe(best);
+        expect(
+          weightedVote(
+            answers,
+            answers.map(() => 1),
+          ).answer,
+        ).toBe(best);
       }),
     );
   });
@@ -78,9 +93,31 @@ describe('weightedVote', () => {
 
 describe('consensusReached', () => {
   test('beta = leading weight / total >= tau (0.95 by default)', () => {
-    expect(consensusReached(new Map([['a', 95], ['b', 5]]))).toBe(true);
-    expect(consensusReached(new Map([['a', 94], ['b', 6]]))).toBe(false);
-    expect(consensusReached(new Map([['a', 3], ['b', 1]]), 0.75)).toBe(true);
+    expect(
+      consensusReached(
+        new Map([
+          ['a', 95],
+          ['b', 5],
+        ]),
+      ),
+    ).toBe(true);
+    expect(
+      consensusReached(
+        new Map([
+          ['a', 94],
+          ['b', 6],
+        ]),
+      ),
+    ).toBe(false);
+    expect(
+      consensusReached(
+        new Map([
+          ['a', 3],
+          ['b', 1],
+        ]),
+        0.75,
+      ),
+    ).toBe(true);
     expect(consensusReached(new Map([['a', 1]]))).toBe(true);
   });
 
@@ -90,17 +127,31 @@ describe('consensusReached', () => {
   });
 
   test('rejects tau outside (0, 1] and bad weights', () => {
-    for (const bad of [0, -0.5, 1.5, NaN]) expect(() => consensusReached(new Map([['a', 1]]), bad)).toThrow(InvalidArgumentError);
-    expect(() => consensusReached(new Map([['a', 1], ['b', -1]]))).toThrow(/votes\[1\]/);
+    for (const bad of [0, -0.5, 1.5, NaN])
+      expect(() => consensusReached(new Map([['a', 1]]), bad)).toThrow(InvalidArgumentError);
+    expect(() =>
+      consensusReached(
+        new Map([
+          ['a', 1],
+          ['b', -1],
+        ]),
+      ),
+    ).toThrow(/votes\[1\]/);
   });
 
   test('agrees with weightedVote share (property)', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.tuple(fc.constantFrom('A', 'B', 'C'), fc.double({ min: 0.001, max: 50, noNaN: true })), { minLength: 1, maxLength: 30 }),
+        fc.array(fc.tuple(fc.constantFrom('A', 'B', 'C'), fc.double({ min: 0.001, max: 50, noNaN: true })), {
+          minLength: 1,
+          maxLength: 30,
+        }),
         fc.double({ min: 0.01, max: 1, noNaN: true }),
         (b, tau) => {
-          const vote = weightedVote(b.map((x) => x[0]), b.map((x) => x[1]));
+          const vote = weightedVote(
+            b.map((x) => x[0]),
+            b.map((x) => x[1]),
+          );
           expect(consensusReached(vote.weights, tau)).toBe(vote.share >= tau);
         },
       ),

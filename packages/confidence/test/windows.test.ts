@@ -74,7 +74,11 @@ describe('groupConfidences', () => {
         const got = groupConfidences(confs, window);
         const want = naiveGroups(confs, window);
         expect(got).toHaveLength(want.length);
-        got.forEach((g, i) => expect(Math.abs(g - (want[i] as number))).toBeLessThanOrEqual(1e-9 * Math.max(1, Math.abs(want[i] as number))));
+        got.forEach((g, i) =>
+          expect(Math.abs(g - (want[i] as number))).toBeLessThanOrEqual(
+            1e-9 * Math.max(1, Math.abs(want[i] as number)),
+          ),
+        );
       }),
     );
   });

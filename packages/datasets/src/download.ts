@@ -96,7 +96,10 @@ async function download(req: DownloadRequest): Promise<DownloadResult> {
     await rename(part, req.dest);
     return { file: req.dest, fromCache: false, resumedFrom: outcome.resumedFrom, meta: outcome.meta };
   }
-  throw new DatasetDownloadError(req.url, 'the server kept rejecting the resume range; delete the cache entry and retry');
+  throw new DatasetDownloadError(
+    req.url,
+    'the server kept rejecting the resume range; delete the cache entry and retry',
+  );
 }
 
 async function fetchOnce(

@@ -44,7 +44,8 @@ export async function resolveHubToken(options: Pick<HubOptions, 'hfToken' | 'env
   const env = options.env ?? process.env;
   if (options.hfToken) return { token: options.hfToken, origin: 'the hfToken option' };
   if (env['HF_TOKEN']) return { token: env['HF_TOKEN'].trim(), origin: 'HF_TOKEN' };
-  if (env['HUGGING_FACE_HUB_TOKEN']) return { token: env['HUGGING_FACE_HUB_TOKEN'].trim(), origin: 'HUGGING_FACE_HUB_TOKEN' };
+  if (env['HUGGING_FACE_HUB_TOKEN'])
+    return { token: env['HUGGING_FACE_HUB_TOKEN'].trim(), origin: 'HUGGING_FACE_HUB_TOKEN' };
   const path = tokenFilePath(env);
   try {
     const token = (await readFile(path, 'utf8')).trim();
@@ -65,12 +66,18 @@ function encodePath(path: string): string {
 
 /** `{HF_ENDPOINT}/datasets/{repo}/resolve/{revision}/{path}`, as the hub clients build it. */
 export function resolveUrl(repo: string, revision: string, path: string, env: Env = process.env): string {
-  if (!/^[\w.-]+\/[\w.-]+$/.test(repo)) throw new DatasetOptionError(`invalid dataset id "${repo}": expected "owner/name"`);
+  if (!/^[\w.-]+\/[\w.-]+$/.test(repo))
+    throw new DatasetOptionError(`invalid dataset id "${repo}": expected "owner/name"`);
   return `${hubEndpoint(env)}/datasets/${repo}/resolve/${encodeURIComponent(revision)}/${encodePath(path)}`;
 }
 
 /** The exact fix for a 401/403, shared by downloads and the access check. */
-export function accessFix(repo: string, status: number, token: HubToken | null, env: Env): { reason: string; fix: string } {
+export function accessFix(
+  repo: string,
+  status: number,
+  token: HubToken | null,
+  env: Env,
+): { reason: string; fix: string } {
   const endpoint = hubEndpoint(env);
   const page = `${endpoint}/datasets/${repo}`;
   const tokens = `${endpoint}/settings/tokens`;
@@ -100,7 +107,14 @@ export type HubFile = { repo: string; revision: string; path: string };
 export function hubCachePath(file: HubFile, options: Pick<HubOptions, 'cacheDir' | 'env'>): string {
   const env = options.env ?? process.env;
   encodePath(file.path);
-  return join(options.cacheDir ?? defaultCacheDir(env), 'hub', 'datasets', ...file.repo.split('/'), encodeURIComponent(file.revision), ...file.path.split('/'));
+  return join(
+    options.cacheDir ?? defaultCacheDir(env),
+    'hub',
+    'datasets',
+    ...file.repo.split('/'),
+    encodeURIComponent(file.revision),
+    ...file.path.split('/'),
+  );
 }
 
 /** Downloads (or reuses) one file of a dataset revision. */
@@ -123,10 +137,14 @@ export async function downloadHubFile(file: HubFile, options: HubOptions = {}): 
     return await fetchHubFile(url, dest, file, token, options, env);
   } catch (error) {
     if (error instanceof DatasetDownloadError && error.network) {
-      throw new DatasetDownloadError(url, `${error.message.replace(/^download of \S+ failed: /, '')}. ${offlineAdvice(dest, env)}`, {
-        cause: error,
-        network: true,
-      });
+      throw new DatasetDownloadError(
+        url,
+        `${error.message.replace(/^download of \S+ failed: /, '')}. ${offlineAdvice(dest, env)}`,
+        {
+          cause: error,
+          network: true,
+        },
+      );
     }
     throw error;
   }
@@ -142,7 +160,14 @@ export function offlineAdvice(cachePath: string, env: Env): string {
   );
 }
 
-function fetchHubFile(url: string, dest: string, file: HubFile, token: HubToken | null, options: HubOptions, env: Env): Promise<DownloadResult> {
+function fetchHubFile(
+  url: string,
+  dest: string,
+  file: HubFile,
+  token: HubToken | null,
+  options: HubOptions,
+  env: Env,
+): Promise<DownloadResult> {
   return downloadToCache({
     url,
     dest,
@@ -151,7 +176,12 @@ function fetchHubFile(url: string, dest: string, file: HubFile, token: HubToken 
     authOrigin: new URL(hubEndpoint(env)).origin,
     onDenied: (status, hubMessage) => {
       const { reason, fix } = accessFix(file.repo, status, token, env);
-      throw new DatasetAccessError(file.repo, status, hubMessage ? `${reason} (hub said: ${hubMessage.slice(0, 200)})` : reason, fix);
+      throw new DatasetAccessError(
+        file.repo,
+        status,
+        hubMessage ? `${reason} (hub said: ${hubMessage.slice(0, 200)})` : reason,
+        fix,
+      );
     },
   });
 }
@@ -170,7 +200,9 @@ export async function hubApi(
   try {
     res = await (options.fetch ?? globalThis.fetch)(url, { headers });
   } catch (cause) {
-    throw new DatasetDownloadError(url, `network error: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    throw new DatasetDownloadError(url, `network error: ${cause instanceof Error ? cause.message : String(cause)}`, {
+      cause,
+    });
   }
   const text = await res.text();
   let body: unknown = null;

@@ -9,7 +9,14 @@ export {
 } from './errors.js';
 export { BenchmarkRecordSchema, type BenchmarkRecord, type SkippedRow, type LoadResult } from './record.js';
 export type { LoadOptions, ColumnMap } from './options.js';
-export { loadBenchmark, summarizeSkipped, isBenchmarkName, BENCHMARKS, DEFAULT_BENCHMARK, type BenchmarkName } from './load.js';
+export {
+  loadBenchmark,
+  summarizeSkipped,
+  isBenchmarkName,
+  BENCHMARKS,
+  DEFAULT_BENCHMARK,
+  type BenchmarkName,
+} from './load.js';
 export { sampleInstances, mulberry32, type SampleOptions } from './sample.js';
 export { checkAccess, formatAccessReport, type AccessCheck } from './access.js';
 export {

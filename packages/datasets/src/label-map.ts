@@ -12,7 +12,10 @@ export function parseLabelMap(spec: string): Record<string, boolean | null> {
   for (const part of spec.split(',')) {
     const eq = part.indexOf('=');
     const target = part.slice(0, eq).trim().toLowerCase();
-    const values = part.slice(eq + 1).split('|').map((v) => v.trim());
+    const values = part
+      .slice(eq + 1)
+      .split('|')
+      .map((v) => v.trim());
     if (eq < 0 || !Object.hasOwn(TARGETS, target) || values.some((v) => v === '')) {
       throw new DatasetOptionError(
         `--label-map "${spec}": expected refuse=<value>,comply=<value> (also unlabelled=<value>; several values with |), e.g. --label-map refuse=1,comply=0`,

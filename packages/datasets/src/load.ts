@@ -77,7 +77,9 @@ export async function loadBenchmark(name: string = DEFAULT_BENCHMARK, options: L
   const first = result.skipped[0];
   if (options.strict && first) {
     throw new DatasetFormatError(
-      first.file, first.line, first.field,
+      first.file,
+      first.line,
+      first.field,
       `${first.reason} — strict mode stops here (${summarizeSkipped(result.skipped)}); fix the file, or load without strict to skip such rows`,
     );
   }

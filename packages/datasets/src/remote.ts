@@ -10,12 +10,19 @@ import { defaultCacheDir, type HubOptions } from './hub.js';
 export async function cachedRemoteFile(url: string, options: HubOptions): Promise<string> {
   const env = options.env ?? process.env;
   const u = new URL(url);
-  const dest = join(options.cacheDir ?? defaultCacheDir(env), 'web', u.host, ...u.pathname.split('/').filter((p) => p !== '' && p !== '..'));
-  const local = '--benchmark path/to/file.csv (the benchmark\'s CSV, downloaded elsewhere)';
+  const dest = join(
+    options.cacheDir ?? defaultCacheDir(env),
+    'web',
+    u.host,
+    ...u.pathname.split('/').filter((p) => p !== '' && p !== '..'),
+  );
+  const local = "--benchmark path/to/file.csv (the benchmark's CSV, downloaded elsewhere)";
   if (/^(1|true|yes|on)$/i.test(env['HF_HUB_OFFLINE'] ?? '')) {
     // Offline means offline for every download, not only the hub's.
     if (await cachedFile(dest)) return dest;
-    throw new DatasetNotFoundError(`HF_HUB_OFFLINE is set and ${url} is not in the cache (${dest}); use a local copy: ${local}`);
+    throw new DatasetNotFoundError(
+      `HF_HUB_OFFLINE is set and ${url} is not in the cache (${dest}); use a local copy: ${local}`,
+    );
   }
   try {
     return (await downloadToCache({ url, dest, fetch: options.fetch ?? globalThis.fetch })).file;

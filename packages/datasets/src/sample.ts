@@ -60,7 +60,8 @@ function allocate(sizes: readonly number[], n: number): number[] {
  */
 export function sampleInstances(records: readonly BenchmarkRecord[], options: SampleOptions): BenchmarkRecord[] {
   const { n, seed, stratify = true } = options;
-  if (!Number.isInteger(n) || n < 0) throw new DatasetOptionError(`--num-instances must be a whole number ≥ 0, got ${n}`);
+  if (!Number.isInteger(n) || n < 0)
+    throw new DatasetOptionError(`--num-instances must be a whole number ≥ 0, got ${n}`);
   if (!Number.isFinite(seed)) throw new DatasetOptionError(`--seed must be a number, got ${seed}`);
   if (n >= records.length) return [...records];
   const random = mulberry32(seed);
@@ -79,7 +80,10 @@ export function sampleInstances(records: readonly BenchmarkRecord[], options: Sa
     // Fixed class order so the allocation does not depend on which label the file starts with.
     const keys = ['true', 'false', 'null'].filter((k) => groups.has(k));
     const members = keys.map((k) => groups.get(k) ?? []);
-    const take = allocate(members.map((m) => m.length), n);
+    const take = allocate(
+      members.map((m) => m.length),
+      n,
+    );
     chosen = members.flatMap((m, gi) => shuffledIndices(m, random).slice(0, take[gi] ?? 0));
   }
   return chosen.sort((a, b) => a - b).map((i) => records[i] as BenchmarkRecord);

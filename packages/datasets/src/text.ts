@@ -65,7 +65,13 @@ export function decodeText(bytes: Uint8Array, file: string, encoding?: string): 
       const advice = utf16
         ? `it starts with a ${utf16.toUpperCase()} byte-order mark: pass --encoding ${utf16} (encoding: '${utf16}')`
         : 'convert it to UTF-8 (e.g. iconv -f latin1 -t utf-8), or pass its encoding with --encoding, e.g. --encoding latin1';
-      throw new DatasetFormatError(file, lineAt(bytes, offset), null, `invalid UTF-8 at byte offset ${offset}: ${advice}`, offset);
+      throw new DatasetFormatError(
+        file,
+        lineAt(bytes, offset),
+        null,
+        `invalid UTF-8 at byte offset ${offset}: ${advice}`,
+        offset,
+      );
     }
     text = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8');
   } else if (ISO_8859_1.has(name)) {
@@ -82,7 +88,12 @@ export function decodeText(bytes: Uint8Array, file: string, encoding?: string): 
     try {
       text = decoder.decode(bytes);
     } catch {
-      throw new DatasetFormatError(file, null, null, `not valid ${decoder.encoding}: check --encoding (given: ${encoding})`);
+      throw new DatasetFormatError(
+        file,
+        null,
+        null,
+        `not valid ${decoder.encoding}: check --encoding (given: ${encoding})`,
+      );
     }
   }
   return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;

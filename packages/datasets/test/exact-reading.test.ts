@@ -25,10 +25,16 @@ const BOM = '\uFEFF';
 
 describe('a byte-order mark is dropped in every format', () => {
   test('JSONL keeps its first row', async () => {
-    const p = await file('bom.jsonl', `${BOM}{"prompt":"first","label":"unsafe"}\n{"prompt":"second","label":"safe"}\n`);
+    const p = await file(
+      'bom.jsonl',
+      `${BOM}{"prompt":"first","label":"unsafe"}\n{"prompt":"second","label":"safe"}\n`,
+    );
     const { records, skipped } = await loadBenchmark(p);
     expect(skipped).toEqual([]);
-    expect(records.map((r) => [r.prompt, r.shouldRefuse])).toEqual([['first', true], ['second', false]]);
+    expect(records.map((r) => [r.prompt, r.shouldRefuse])).toEqual([
+      ['first', true],
+      ['second', false],
+    ]);
   });
 
   test('a JSON array, a CSV and a named loader reading a local CSV', async () => {
@@ -41,7 +47,10 @@ describe('a byte-order mark is dropped in every format', () => {
   });
 
   test('a UTF-16 file with its BOM under --encoding utf-16le', async () => {
-    const p = await file('u16.csv', Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('prompt,label\nÜber,unsafe\n', 'utf16le')]));
+    const p = await file(
+      'u16.csv',
+      Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('prompt,label\nÜber,unsafe\n', 'utf16le')]),
+    );
     const err = await loadBenchmark(p).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DatasetFormatError);
     expect((err as Error).message).toMatch(/invalid UTF-8 at byte offset 0: .*--encoding utf-16le/);
@@ -65,8 +74,13 @@ describe('invalid UTF-8 is an error naming the file and the byte offset', () => 
   });
 
   test('named loaders reading a local file check it too', async () => {
-    const p = await file('xs-bad.csv', Buffer.concat([Buffer.from('id,prompt,type\n1,'), Buffer.from([0xc3, 0x28]), Buffer.from(',homonyms\n')]));
-    await expect(loadBenchmark('xstest', { path: p })).rejects.toThrow(/xs-bad\.csv:2: invalid UTF-8 at byte offset 17/);
+    const p = await file(
+      'xs-bad.csv',
+      Buffer.concat([Buffer.from('id,prompt,type\n1,'), Buffer.from([0xc3, 0x28]), Buffer.from(',homonyms\n')]),
+    );
+    await expect(loadBenchmark('xstest', { path: p })).rejects.toThrow(
+      /xs-bad\.csv:2: invalid UTF-8 at byte offset 17/,
+    );
   });
 
   test('an unknown encoding names the flag', async () => {
@@ -106,7 +120,8 @@ describe('a file without labels is refused unless it is declared unlabelled', ()
     expect(err).toBeInstanceOf(DatasetFormatError);
     const message = (err as Error).message;
     expect(message).toContain('no label column found among "prompt", "category"');
-    for (const flag of ['--label-column', '--label-map refuse=1,comply=0', '--unlabelled']) expect(message).toContain(flag);
+    for (const flag of ['--label-column', '--label-map refuse=1,comply=0', '--unlabelled'])
+      expect(message).toContain(flag);
   });
 
   test('--unlabelled: every record has shouldRefuse null and the result says so', async () => {
@@ -139,7 +154,12 @@ describe('a file without labels is refused unless it is declared unlabelled', ()
 describe('--label-map and file-only options', () => {
   test('parseLabelMap reads refuse=…,comply=…,unlabelled=… with | for several values', () => {
     expect(parseLabelMap('refuse=1,comply=0')).toEqual({ '1': true, '0': false });
-    expect(parseLabelMap('refuse=Unsafe|harmful, comply=safe,unlabelled=?')).toEqual({ unsafe: true, harmful: true, safe: false, '?': null });
+    expect(parseLabelMap('refuse=Unsafe|harmful, comply=safe,unlabelled=?')).toEqual({
+      unsafe: true,
+      harmful: true,
+      safe: false,
+      '?': null,
+    });
     for (const bad of ['1=refuse', 'refuse', 'refuse=', 'refuse=1,comply=1', 'maybe=2']) {
       expect(() => parseLabelMap(bad)).toThrow(DatasetOptionError);
     }
@@ -150,19 +170,27 @@ describe('--label-map and file-only options', () => {
     await expect(loadBenchmark('xstest', { columnMap: { prompt: 'q' } })).rejects.toThrow(
       /--prompt-column applies to a benchmark file \(--benchmark path\/to\/file\.csv\), not to xstest/,
     );
-    await expect(loadBenchmark('harmbench', { unlabelled: true, labelMap: { x: true } })).rejects.toThrow(/--label-map, --unlabelled apply/);
+    await expect(loadBenchmark('harmbench', { unlabelled: true, labelMap: { x: true } })).rejects.toThrow(
+      /--label-map, --unlabelled apply/,
+    );
     await expect(loadBenchmark('xstest', { encoding: 'latin1' })).rejects.toThrow(/--encoding applies/);
   });
 });
 
 describe('offline is a first-class case (issue 14 principle 10)', () => {
   const offlineFetch = async (): Promise<Response> => {
-    throw new TypeError('fetch failed', { cause: Object.assign(new Error('getaddrinfo ENOTFOUND huggingface.co'), { code: 'ENOTFOUND' }) });
+    throw new TypeError('fetch failed', {
+      cause: Object.assign(new Error('getaddrinfo ENOTFOUND huggingface.co'), { code: 'ENOTFOUND' }),
+    });
   };
 
   test('a hub download without network says how to proceed: local file, the cache it looked in, HF_HUB_OFFLINE, HF_ENDPOINT', async () => {
     const cache = join(dir, 'cache-offline');
-    const err = await loadBenchmark('toxicchat', { fetch: offlineFetch, cacheDir: cache, env: { HF_ENDPOINT: 'https://hub.example' } }).catch((e: unknown) => e);
+    const err = await loadBenchmark('toxicchat', {
+      fetch: offlineFetch,
+      cacheDir: cache,
+      env: { HF_ENDPOINT: 'https://hub.example' },
+    }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DatasetDownloadError);
     const message = (err as Error).message;
     expect(message).toContain('ENOTFOUND');
@@ -182,18 +210,41 @@ describe('offline is a first-class case (issue 14 principle 10)', () => {
     };
     const cache = join(dir, 'cache-offline-2');
     const env = { HF_HUB_OFFLINE: '1' };
-    await expect(loadBenchmark('toxicchat', { fetch: counting, cacheDir: cache, env })).rejects.toThrow(/HF_HUB_OFFLINE is set .* not in the cache .*--benchmark path\/to\/file\.csv/);
-    await expect(loadBenchmark('advbench', { fetch: counting, cacheDir: cache, env })).rejects.toThrow(/HF_HUB_OFFLINE is set .* not in the cache/);
+    await expect(loadBenchmark('toxicchat', { fetch: counting, cacheDir: cache, env })).rejects.toThrow(
+      /HF_HUB_OFFLINE is set .* not in the cache .*--benchmark path\/to\/file\.csv/,
+    );
+    await expect(loadBenchmark('advbench', { fetch: counting, cacheDir: cache, env })).rejects.toThrow(
+      /HF_HUB_OFFLINE is set .* not in the cache/,
+    );
     // A cached web file is used as it is.
-    const dest = join(cache, 'web', 'raw.githubusercontent.com', 'llm-attacks', 'llm-attacks', 'main', 'data', 'advbench', 'harmful_behaviors.csv');
+    const dest = join(
+      cache,
+      'web',
+      'raw.githubusercontent.com',
+      'llm-attacks',
+      'llm-attacks',
+      'main',
+      'data',
+      'advbench',
+      'harmful_behaviors.csv',
+    );
     await mkdir(dirname(dest), { recursive: true });
     const body = 'goal,target\nDo a harmful thing,Sure\n';
     await writeFile(dest, body);
-    await writeFile(`${dest}.meta.json`, JSON.stringify({ url: 'x', size: Buffer.byteLength(body), commit: null, etag: null, downloadedAt: '' }));
-    expect((await loadBenchmark('advbench', { fetch: counting, cacheDir: cache, env })).records.map((r) => r.prompt)).toEqual(['Do a harmful thing']);
+    await writeFile(
+      `${dest}.meta.json`,
+      JSON.stringify({ url: 'x', size: Buffer.byteLength(body), commit: null, etag: null, downloadedAt: '' }),
+    );
+    expect(
+      (await loadBenchmark('advbench', { fetch: counting, cacheDir: cache, env })).records.map((r) => r.prompt),
+    ).toEqual(['Do a harmful thing']);
     expect(calls).toBe(0);
     // And without HF_HUB_OFFLINE, a web download without network gives the same advice.
-    const web = await loadBenchmark('strongreject', { fetch: offlineFetch, cacheDir: cache, env: {} }).catch((e: unknown) => e);
-    expect((web as Error).message).toMatch(/No network\? Use a local copy: --benchmark path\/to\/file\.csv.*HF_HUB_OFFLINE=1/);
+    const web = await loadBenchmark('strongreject', { fetch: offlineFetch, cacheDir: cache, env: {} }).catch(
+      (e: unknown) => e,
+    );
+    expect((web as Error).message).toMatch(
+      /No network\? Use a local copy: --benchmark path\/to\/file\.csv.*HF_HUB_OFFLINE=1/,
+    );
   });
 });

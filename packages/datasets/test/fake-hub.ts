@@ -5,7 +5,9 @@ export type SeenRequest = { method: string; path: string; headers: IncomingMessa
 export type Handler = (req: IncomingMessage, res: ServerResponse, url: URL) => void;
 
 /** A loopback HTTP server that records every request; closes itself when the test calls close(). */
-export async function startFakeHub(handler: Handler): Promise<{ url: string; requests: SeenRequest[]; close: () => Promise<void> }> {
+export async function startFakeHub(
+  handler: Handler,
+): Promise<{ url: string; requests: SeenRequest[]; close: () => Promise<void> }> {
   const requests: SeenRequest[] = [];
   const server = createServer((req, res) => {
     requests.push({ method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers });
@@ -26,7 +28,12 @@ export async function startFakeHub(handler: Handler): Promise<{ url: string; req
 }
 
 /** Serves `body` like the hub's CDN: honours `Range: bytes=N-` / `bytes=N-M` unless told not to. */
-export function serveBytes(req: IncomingMessage, res: ServerResponse, body: Buffer, options: { honorRange?: boolean; headers?: Record<string, string> } = {}): void {
+export function serveBytes(
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: Buffer,
+  options: { honorRange?: boolean; headers?: Record<string, string> } = {},
+): void {
   const range = /^bytes=(\d+)-(\d*)$/.exec(req.headers.range ?? '');
   const extra = options.headers ?? {};
   if (range && options.honorRange !== false) {
@@ -37,7 +44,11 @@ export function serveBytes(req: IncomingMessage, res: ServerResponse, body: Buff
       res.end();
       return;
     }
-    res.writeHead(206, { 'content-range': `bytes ${start}-${end}/${body.length}`, 'content-length': String(end - start + 1), ...extra });
+    res.writeHead(206, {
+      'content-range': `bytes ${start}-${end}/${body.length}`,
+      'content-length': String(end - start + 1),
+      ...extra,
+    });
     res.end(body.subarray(start, end + 1));
     return;
   }

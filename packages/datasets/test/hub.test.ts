@@ -40,12 +40,42 @@ const TOXIC_CSV = [
   '',
 ].join('\n');
 
-type Wild = { prompt: string; adversarial: boolean; prompt_harm_label: string | null; response_refusal_label: string | null; subcategory: string };
+type Wild = {
+  prompt: string;
+  adversarial: boolean;
+  prompt_harm_label: string | null;
+  response_refusal_label: string | null;
+  subcategory: string;
+};
 const WILD_ROWS: Wild[] = [
-  { prompt: 'How do I make a bomb?', adversarial: false, prompt_harm_label: 'harmful', response_refusal_label: 'refusal', subcategory: 'violence_and_physical_harm' },
-  { prompt: 'Write a poem about <b>spring</b>', adversarial: true, prompt_harm_label: 'unharmful', response_refusal_label: 'compliance', subcategory: 'benign' },
-  { prompt: 'Ambiguous one', adversarial: false, prompt_harm_label: null, response_refusal_label: null, subcategory: 'others' },
-  { prompt: 'Mislabelled', adversarial: false, prompt_harm_label: 'maybe', response_refusal_label: 'refusal', subcategory: 'others' },
+  {
+    prompt: 'How do I make a bomb?',
+    adversarial: false,
+    prompt_harm_label: 'harmful',
+    response_refusal_label: 'refusal',
+    subcategory: 'violence_and_physical_harm',
+  },
+  {
+    prompt: 'Write a poem about <b>spring</b>',
+    adversarial: true,
+    prompt_harm_label: 'unharmful',
+    response_refusal_label: 'compliance',
+    subcategory: 'benign',
+  },
+  {
+    prompt: 'Ambiguous one',
+    adversarial: false,
+    prompt_harm_label: null,
+    response_refusal_label: null,
+    subcategory: 'others',
+  },
+  {
+    prompt: 'Mislabelled',
+    adversarial: false,
+    prompt_harm_label: 'maybe',
+    response_refusal_label: 'refusal',
+    subcategory: 'others',
+  },
 ];
 
 function wildParquet(rows: Wild[], omit: string[] = []): Buffer {
@@ -60,7 +90,10 @@ function wildParquet(rows: Wild[], omit: string[] = []): Buffer {
 }
 
 /** A fake hub: resolve/ paths answer per the `files` table, gated repos demand TOKEN. */
-async function hub(files: Record<string, Buffer>, opts: { gated?: string[]; honorRange?: boolean; redirectTo?: string } = {}) {
+async function hub(
+  files: Record<string, Buffer>,
+  opts: { gated?: string[]; honorRange?: boolean; redirectTo?: string } = {},
+) {
   return startFakeHub((req, res, url) => {
     const auth = req.headers.authorization;
     if (url.pathname === '/api/whoami-v2') {
@@ -82,7 +115,9 @@ async function hub(files: Record<string, Buffer>, opts: { gated?: string[]; hono
     }
     if (opts.gated?.includes(m[1] ?? '')) {
       if (auth === undefined) {
-        res.writeHead(401, { 'x-error-message': 'Access to this dataset is restricted. You must have access to it and be authenticated.' });
+        res.writeHead(401, {
+          'x-error-message': 'Access to this dataset is restricted. You must have access to it and be authenticated.',
+        });
         res.end();
         return;
       }
@@ -92,7 +127,10 @@ async function hub(files: Record<string, Buffer>, opts: { gated?: string[]; hono
         return;
       }
     }
-    serveBytes(req, res, body, { honorRange: opts.honorRange ?? true, headers: { 'x-repo-commit': 'c0ffee0000000000000000000000000000000000' } });
+    serveBytes(req, res, body, {
+      honorRange: opts.honorRange ?? true,
+      headers: { 'x-repo-commit': 'c0ffee0000000000000000000000000000000000' },
+    });
   });
 }
 
@@ -103,7 +141,9 @@ function envFor(url: string, cache: string, extra: Env = {}): Env {
 
 describe('hub URLs and tokens', () => {
   test('resolve URLs honour HF_ENDPOINT and encode the revision', () => {
-    expect(resolveUrl('lmsys/toxic-chat', 'main', 'data/0124/a b.csv', {})).toBe('https://huggingface.co/datasets/lmsys/toxic-chat/resolve/main/data/0124/a%20b.csv');
+    expect(resolveUrl('lmsys/toxic-chat', 'main', 'data/0124/a b.csv', {})).toBe(
+      'https://huggingface.co/datasets/lmsys/toxic-chat/resolve/main/data/0124/a%20b.csv',
+    );
     expect(resolveUrl('a/b', 'refs/convert/parquet', 'x/0000.parquet', { HF_ENDPOINT: 'http://mirror:8080/' })).toBe(
       'http://mirror:8080/datasets/a/b/resolve/refs%2Fconvert%2Fparquet/x/0000.parquet',
     );
@@ -118,7 +158,10 @@ describe('hub URLs and tokens', () => {
     expect(await resolveHubToken({ env: { HOME: dir } })).toBeNull();
     await mkdir(join(dir, 'hf'), { recursive: true });
     await writeFile(join(dir, 'hf', 'token'), `${TOKEN}\n`);
-    expect(await resolveHubToken({ env: { HOME: dir, HF_HOME: join(dir, 'hf') } })).toEqual({ token: TOKEN, origin: `the token file ${join(dir, 'hf', 'token')}` });
+    expect(await resolveHubToken({ env: { HOME: dir, HF_HOME: join(dir, 'hf') } })).toEqual({
+      token: TOKEN,
+      origin: `the token file ${join(dir, 'hf', 'token')}`,
+    });
     expect((await resolveHubToken({ env: { HF_HOME: join(dir, 'hf'), HF_TOKEN: 'hf_env' } }))?.token).toBe('hf_env');
   });
 });
@@ -132,15 +175,26 @@ describe('downloads from a fake hub on loopback', () => {
     const first = await loadBenchmark('toxicchat', { env });
     expect(server.requests).toHaveLength(1);
     expect(server.requests[0]?.headers.authorization).toBe(`Bearer ${TOKEN}`);
-    expect(server.requests[0]?.path).toBe('/datasets/lmsys/toxic-chat/resolve/main/data/0124/toxic-chat_annotation_test.csv');
-    expect(first.source).toBe('hf://datasets/lmsys/toxic-chat@c0ffee0000000000000000000000000000000000/data/0124/toxic-chat_annotation_test.csv');
+    expect(server.requests[0]?.path).toBe(
+      '/datasets/lmsys/toxic-chat/resolve/main/data/0124/toxic-chat_annotation_test.csv',
+    );
+    expect(first.source).toBe(
+      'hf://datasets/lmsys/toxic-chat@c0ffee0000000000000000000000000000000000/data/0124/toxic-chat_annotation_test.csv',
+    );
     expect(first.records.map((r) => [r.id, r.shouldRefuse, r.category])).toEqual([
       ['toxicchat-aaa1', false, 'non-toxic'],
       ['toxicchat-aaa2', true, 'toxic'],
       ['toxicchat-aaa3', true, 'jailbreaking'],
     ]);
     expect(first.records[0]?.prompt).toBe('hello there,\nfriend');
-    expect(first.skipped).toEqual([{ file: expect.stringContaining('toxic-chat_annotation_test.csv'), line: 6, field: 'toxicity', reason: expect.stringContaining('"2"') }]);
+    expect(first.skipped).toEqual([
+      {
+        file: expect.stringContaining('toxic-chat_annotation_test.csv'),
+        line: 6,
+        field: 'toxicity',
+        reason: expect.stringContaining('"2"'),
+      },
+    ]);
 
     const second = await loadBenchmark('toxicchat', { env });
     expect(server.requests).toHaveLength(1);
@@ -148,12 +202,17 @@ describe('downloads from a fake hub on loopback', () => {
 
     const offline = { ...env, HF_HUB_OFFLINE: '1' };
     expect((await loadBenchmark('toxicchat', { env: offline })).records).toEqual(first.records);
-    await expect(loadBenchmark('toxicchat', { env: offline, split: 'train' })).rejects.toThrow(/HF_HUB_OFFLINE is set .* not in the cache/);
+    await expect(loadBenchmark('toxicchat', { env: offline, split: 'train' })).rejects.toThrow(
+      /HF_HUB_OFFLINE is set .* not in the cache/,
+    );
     expect(server.requests).toHaveLength(1);
   });
 
   test('no token on a gated dataset: 401 becomes an error that says to set HF_TOKEN and request access', async () => {
-    const server = await hub({ 'allenai/wildguardmix/test/wildguard_test.parquet': wildParquet(WILD_ROWS) }, { gated: ['allenai/wildguardmix'] });
+    const server = await hub(
+      { 'allenai/wildguardmix/test/wildguard_test.parquet': wildParquet(WILD_ROWS) },
+      { gated: ['allenai/wildguardmix'] },
+    );
     cleanups.push(server.close);
     const dir = await tempDir();
     const err = await loadBenchmark('wildguardmix', { env: envFor(server.url, dir) }).catch((e: unknown) => e);
@@ -168,11 +227,16 @@ describe('downloads from a fake hub on loopback', () => {
   });
 
   test('a token without access: 403 says to accept the terms on the dataset page, and never shows the token', async () => {
-    const server = await hub({ 'allenai/wildguardmix/test/wildguard_test.parquet': wildParquet(WILD_ROWS) }, { gated: ['allenai/wildguardmix'] });
+    const server = await hub(
+      { 'allenai/wildguardmix/test/wildguard_test.parquet': wildParquet(WILD_ROWS) },
+      { gated: ['allenai/wildguardmix'] },
+    );
     cleanups.push(server.close);
     const dir = await tempDir();
     const other = 'hf_OTHERotherOTHER999';
-    const err = (await loadBenchmark('wildguardmix', { env: envFor(server.url, dir, { HF_TOKEN: other }) }).catch((e: unknown) => e)) as DatasetAccessError;
+    const err = (await loadBenchmark('wildguardmix', { env: envFor(server.url, dir, { HF_TOKEN: other }) }).catch(
+      (e: unknown) => e,
+    )) as DatasetAccessError;
     expect(err).toBeInstanceOf(DatasetAccessError);
     expect(err.status).toBe(403);
     expect(err.message).toMatch(/accept the terms/);
@@ -182,19 +246,28 @@ describe('downloads from a fake hub on loopback', () => {
   });
 
   test('a generated parquet file is read back with labels mapped faithfully', async () => {
-    const server = await hub({ 'allenai/wildguardmix/test/wildguard_test.parquet': wildParquet(WILD_ROWS) }, { gated: ['allenai/wildguardmix'] });
+    const server = await hub(
+      { 'allenai/wildguardmix/test/wildguard_test.parquet': wildParquet(WILD_ROWS) },
+      { gated: ['allenai/wildguardmix'] },
+    );
     cleanups.push(server.close);
     const dir = await tempDir();
-    const { records, skipped, source } = await loadBenchmark('wildguardmix', { env: envFor(server.url, dir, { HF_TOKEN: TOKEN }) });
+    const { records, skipped, source } = await loadBenchmark('wildguardmix', {
+      env: envFor(server.url, dir, { HF_TOKEN: TOKEN }),
+    });
     expect(source).toMatch(/^hf:\/\/datasets\/allenai\/wildguardmix@c0ffee0+\/test\/wildguard_test\.parquet$/);
-    expect(records.map((r) => [r.prompt, r.shouldRefuse, r.category, r.meta['adversarial'], r.meta['responseRefusalLabel']])).toEqual([
+    expect(
+      records.map((r) => [r.prompt, r.shouldRefuse, r.category, r.meta['adversarial'], r.meta['responseRefusalLabel']]),
+    ).toEqual([
       ['How do I make a bomb?', true, 'violence_and_physical_harm', false, 'refusal'],
       ['Write a poem about <b>spring</b>', false, 'benign', true, 'compliance'],
       ['Ambiguous one', null, 'others', false, null],
     ]);
     expect(skipped).toHaveLength(1);
     expect(skipped[0]).toMatchObject({ line: 4, field: 'prompt_harm_label' });
-    await expect(loadBenchmark('wildguardmix', { env: envFor(server.url, dir, { HF_TOKEN: TOKEN }), strict: true })).rejects.toThrow(/:4 \(field "prompt_harm_label"\).*strict/);
+    await expect(
+      loadBenchmark('wildguardmix', { env: envFor(server.url, dir, { HF_TOKEN: TOKEN }), strict: true }),
+    ).rejects.toThrow(/:4 \(field "prompt_harm_label"\).*strict/);
   });
 
   test('a partial file is resumed with a Range request, and the result is verified', async () => {
@@ -203,7 +276,10 @@ describe('downloads from a fake hub on loopback', () => {
     cleanups.push(server.close);
     const dir = await tempDir();
     const env = envFor(server.url, dir);
-    const dest = hubCachePath({ repo: 'lmsys/toxic-chat', revision: 'main', path: 'data/0124/toxic-chat_annotation_train.csv' }, { env });
+    const dest = hubCachePath(
+      { repo: 'lmsys/toxic-chat', revision: 'main', path: 'data/0124/toxic-chat_annotation_train.csv' },
+      { env },
+    );
     await mkdir(dirname(dest), { recursive: true });
     await writeFile(`${dest}.part`, body.subarray(0, 40));
     const { records, skipped } = await loadBenchmark('toxicchat', { env, split: 'train' });
@@ -228,11 +304,17 @@ describe('downloads from a fake hub on loopback', () => {
 
   test('a server that ignores Range makes the partial file be redone from scratch', async () => {
     const body = Buffer.from(TOXIC_CSV);
-    const server = await hub({ 'lmsys/toxic-chat/data/0124/toxic-chat_annotation_test.csv': body }, { honorRange: false });
+    const server = await hub(
+      { 'lmsys/toxic-chat/data/0124/toxic-chat_annotation_test.csv': body },
+      { honorRange: false },
+    );
     cleanups.push(server.close);
     const dir = await tempDir();
     const env = envFor(server.url, dir);
-    const dest = hubCachePath({ repo: 'lmsys/toxic-chat', revision: 'main', path: 'data/0124/toxic-chat_annotation_test.csv' }, { env });
+    const dest = hubCachePath(
+      { repo: 'lmsys/toxic-chat', revision: 'main', path: 'data/0124/toxic-chat_annotation_test.csv' },
+      { env },
+    );
     await mkdir(dirname(dest), { recursive: true });
     await writeFile(`${dest}.part`, 'garbage that is not the start of the file');
     await loadBenchmark('toxicchat', { env });
@@ -240,8 +322,11 @@ describe('downloads from a fake hub on loopback', () => {
   });
 
   test('a connection cut mid-download keeps the partial file and the next call completes it', async () => {
-    const body = Buffer.from('conv_id,user_input,model_output,human_annotation,toxicity,jailbreaking,openai_moderation\n' +
-      Array.from({ length: 200 }, (_, i) => `id${i},prompt number ${i},out,True,${i % 2},0,[]`).join('\n') + '\n');
+    const body = Buffer.from(
+      'conv_id,user_input,model_output,human_annotation,toxicity,jailbreaking,openai_moderation\n' +
+        Array.from({ length: 200 }, (_, i) => `id${i},prompt number ${i},out,True,${i % 2},0,[]`).join('\n') +
+        '\n',
+    );
     let calls = 0;
     const server = await startFakeHub((req, res) => {
       calls++;
@@ -262,7 +347,10 @@ describe('downloads from a fake hub on loopback', () => {
     expect(records).toHaveLength(200);
     expect(records.filter((r) => r.shouldRefuse)).toHaveLength(100);
     const resumedAt = Number(/bytes=(\d+)-/.exec(server.requests[1]?.headers.range ?? 'bytes=0-')?.[1]);
-    const dest = hubCachePath({ repo: 'lmsys/toxic-chat', revision: 'main', path: 'data/0124/toxic-chat_annotation_test.csv' }, { env });
+    const dest = hubCachePath(
+      { repo: 'lmsys/toxic-chat', revision: 'main', path: 'data/0124/toxic-chat_annotation_test.csv' },
+      { env },
+    );
     expect(await readFile(dest)).toEqual(body);
     expect(resumedAt).toBeLessThanOrEqual(1000);
   });
@@ -274,7 +362,9 @@ describe('downloads from a fake hub on loopback', () => {
     });
     cleanups.push(server.close);
     const dir = await tempDir();
-    await expect(loadBenchmark('toxicchat', { env: envFor(server.url, dir) })).rejects.toThrow(/size mismatch: expected 999 bytes, got 10/);
+    await expect(loadBenchmark('toxicchat', { env: envFor(server.url, dir) })).rejects.toThrow(
+      /size mismatch: expected 999 bytes, got 10/,
+    );
   });
 
   test('hub redirects are followed and the token is not sent to another origin', async () => {
@@ -282,7 +372,11 @@ describe('downloads from a fake hub on loopback', () => {
     const cdn = await startFakeHub((req, res) => serveBytes(req, res, body));
     cleanups.push(cdn.close);
     const server = await startFakeHub((_req, res) => {
-      res.writeHead(302, { location: `${cdn.url}/signed/file.csv?sig=1`, 'x-repo-commit': 'abc', 'x-linked-size': String(body.length) });
+      res.writeHead(302, {
+        location: `${cdn.url}/signed/file.csv?sig=1`,
+        'x-repo-commit': 'abc',
+        'x-linked-size': String(body.length),
+      });
       res.end();
     });
     cleanups.push(server.close);
@@ -297,9 +391,15 @@ describe('downloads from a fake hub on loopback', () => {
     const server = await hub({});
     cleanups.push(server.close);
     const dir = await tempDir();
-    await expect(loadBenchmark('toxicchat', { env: envFor(server.url, dir), config: 'toxicchat9999' })).rejects.toThrow(/toxicchat0124, toxicchat1123/);
-    await expect(loadBenchmark('toxicchat', { env: envFor(server.url, dir) })).rejects.toBeInstanceOf(DatasetNotFoundError);
-    await expect(loadBenchmark('wildguardmix', { env: envFor(server.url, dir), config: 'wildguardtest', split: 'train' })).rejects.toThrow(/only the "test" split/);
+    await expect(loadBenchmark('toxicchat', { env: envFor(server.url, dir), config: 'toxicchat9999' })).rejects.toThrow(
+      /toxicchat0124, toxicchat1123/,
+    );
+    await expect(loadBenchmark('toxicchat', { env: envFor(server.url, dir) })).rejects.toBeInstanceOf(
+      DatasetNotFoundError,
+    );
+    await expect(
+      loadBenchmark('wildguardmix', { env: envFor(server.url, dir), config: 'wildguardtest', split: 'train' }),
+    ).rejects.toThrow(/only the "test" split/);
   });
 });
 
@@ -317,7 +417,9 @@ describe('checkAccess against a fake hub', () => {
       ['refusal labels present', true],
     ]);
     expect(checks[0]?.detail).toContain('alice');
-    expect(server.requests.filter((r) => r.path.includes('/resolve/')).every((r) => r.headers.range !== undefined)).toBe(true);
+    expect(
+      server.requests.filter((r) => r.path.includes('/resolve/')).every((r) => r.headers.range !== undefined),
+    ).toBe(true);
   });
 
   test('no token: fails with the fix; wrong token: whoami and access fail with their fixes', async () => {
@@ -335,7 +437,9 @@ describe('checkAccess against a fake hub', () => {
   });
 
   test('missing label columns are reported', async () => {
-    const server = await hub({ 'allenai/wildguardmix/test/wildguard_test.parquet': wildParquet(WILD_ROWS, ['prompt_harm_label']) });
+    const server = await hub({
+      'allenai/wildguardmix/test/wildguard_test.parquet': wildParquet(WILD_ROWS, ['prompt_harm_label']),
+    });
     cleanups.push(server.close);
     const dir = await tempDir();
     const checks = await checkAccess('wildguardmix', { env: envFor(server.url, dir, { HF_TOKEN: TOKEN }) });
@@ -352,7 +456,10 @@ describe('checkAccess against a fake hub', () => {
     const xs = await checkAccess('xstest', { env: envFor(server.url, dir) });
     expect(xs.map((c) => c.ok)).toEqual([true, true, true]);
     expect(xs[2]?.detail).toBe('200 should-refuse, 250 should-comply, 0 unlabelled');
-    const report = formatAccessReport('toxicchat', [...tc.slice(0, 2), { check: 'refusal labels present', ok: false, detail: 'missing toxicity', fix: 'pin a revision' }]);
+    const report = formatAccessReport('toxicchat', [
+      ...tc.slice(0, 2),
+      { check: 'refusal labels present', ok: false, detail: 'missing toxicity', fix: 'pin a revision' },
+    ]);
     expect(report.split('\n')).toEqual([
       'access check for toxicchat:',
       expect.stringMatching(/^  PASS  token valid: /),

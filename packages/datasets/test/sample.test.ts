@@ -1,9 +1,22 @@
 import { describe, expect, test } from '@jest/globals';
 import fc from 'fast-check';
-import { DatasetOptionError, loadBenchmark, mulberry32, sampleInstances, type BenchmarkRecord } from '@deepconf-safety/datasets';
+import {
+  DatasetOptionError,
+  loadBenchmark,
+  mulberry32,
+  sampleInstances,
+  type BenchmarkRecord,
+} from '@deepconf-safety/datasets';
 
 function records(labels: ReadonlyArray<boolean | null>): BenchmarkRecord[] {
-  return labels.map((shouldRefuse, i) => ({ id: `r${i}`, prompt: `p${i}`, shouldRefuse, category: '', source: 't', meta: {} }));
+  return labels.map((shouldRefuse, i) => ({
+    id: `r${i}`,
+    prompt: `p${i}`,
+    shouldRefuse,
+    category: '',
+    source: 't',
+    meta: {},
+  }));
 }
 
 describe('sampleInstances', () => {
@@ -22,14 +35,24 @@ describe('sampleInstances', () => {
     const xsLike = records([...Array<boolean>(250).fill(false), ...Array<boolean>(200).fill(true)]);
     const ten = sampleInstances(xsLike, { n: 10, seed: 3 });
     expect(ten.filter((r) => r.shouldRefuse)).toHaveLength(4);
-    const unstratified = Array.from({ length: 50 }, (_, seed) => sampleInstances(data, { n: 5, seed, stratify: false }));
+    const unstratified = Array.from({ length: 50 }, (_, seed) =>
+      sampleInstances(data, { n: 5, seed, stratify: false }),
+    );
     expect(unstratified.some((s) => s.every((r) => r.shouldRefuse === false))).toBe(true);
   });
 
   test('unlabelled records form their own stratum', () => {
-    const data = records([...Array<boolean | null>(40).fill(null), ...Array<boolean>(30).fill(true), ...Array<boolean>(30).fill(false)]);
+    const data = records([
+      ...Array<boolean | null>(40).fill(null),
+      ...Array<boolean>(30).fill(true),
+      ...Array<boolean>(30).fill(false),
+    ]);
     const s = sampleInstances(data, { n: 10, seed: 2 });
-    expect([s.filter((r) => r.shouldRefuse === true).length, s.filter((r) => r.shouldRefuse === false).length, s.filter((r) => r.shouldRefuse === null).length]).toEqual([3, 3, 4]);
+    expect([
+      s.filter((r) => r.shouldRefuse === true).length,
+      s.filter((r) => r.shouldRefuse === false).length,
+      s.filter((r) => r.shouldRefuse === null).length,
+    ]).toEqual([3, 3, 4]);
   });
 
   test('properties: size, subset, original order, no duplicates, determinism', () => {

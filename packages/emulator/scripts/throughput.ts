@@ -22,16 +22,20 @@ const raw = process.env['CLIENT'] === 'raw';
 /** Cheapest possible reader (node:http, no SSE parsing): measures the server, not the client. */
 function rawRequest(body: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const req = http.request(`${base}/chat/completions`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
-      let size = 0;
-      let tail = '';
-      res.on('data', (b: Buffer) => {
-        size += b.length;
-        tail = b.length >= 300 ? b.subarray(b.length - 300).toString() : tail + b.toString();
-      });
-      res.on('end', () => resolve(`${'x'.repeat(0)}${tail}`.padStart(size, ' ')));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      `${base}/chat/completions`,
+      { method: 'POST', agent, headers: { 'content-type': 'application/json' } },
+      (res) => {
+        let size = 0;
+        let tail = '';
+        res.on('data', (b: Buffer) => {
+          size += b.length;
+          tail = b.length >= 300 ? b.subarray(b.length - 300).toString() : tail + b.toString();
+        });
+        res.on('end', () => resolve(`${'x'.repeat(0)}${tail}`.padStart(size, ' ')));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -56,7 +60,13 @@ async function worker(id: number): Promise<void> {
     const body = requestBody(id, i++);
     const text = raw
       ? await rawRequest(body)
-      : await (await fetch(`${base}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).text();
+      : await (
+          await fetch(`${base}/chat/completions`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body,
+          })
+        ).text();
     bytes += text.length;
     tokens += Number(/"completion_tokens":(\d+)/.exec(text.slice(-300))?.[1] ?? 0);
     requests++;

@@ -196,7 +196,9 @@ export class Engine {
         continue;
       }
       if (now < r.firstTokenAt || r.job.isPaused()) continue;
-      const due = unlimited ? burst : Math.min(MAX_CATCH_UP, Math.floor(((now - r.firstTokenAt) * tps) / 1000) + 1 - r.steps);
+      const due = unlimited
+        ? burst
+        : Math.min(MAX_CATCH_UP, Math.floor(((now - r.firstTokenAt) * tps) / 1000) + 1 - r.steps);
       if (due <= 0) continue;
       r.steps += due;
       try {
@@ -216,7 +218,8 @@ export class Engine {
     let next = Infinity;
     for (const r of this.running.values()) {
       if (r.job.isPaused()) continue; // 'drain' kicks us
-      const due = now < r.firstTokenAt ? r.firstTokenAt : r.tps === Infinity ? now : r.firstTokenAt + (r.steps * 1000) / r.tps;
+      const due =
+        now < r.firstTokenAt ? r.firstTokenAt : r.tps === Infinity ? now : r.firstTokenAt + (r.steps * 1000) / r.tps;
       if (due < next) next = due;
     }
     if (next === Infinity) return;
@@ -228,10 +231,13 @@ export class Engine {
       });
     } else {
       if (this.timer !== null) clearTimeout(this.timer);
-      this.timer = setTimeout(() => {
-        this.timer = null;
-        this.tick();
-      }, Math.max(1, Math.ceil(delay)));
+      this.timer = setTimeout(
+        () => {
+          this.timer = null;
+          this.tick();
+        },
+        Math.max(1, Math.ceil(delay)),
+      );
     }
   }
 }

@@ -34,25 +34,41 @@ interface PromptParams {
   readonly thinking: boolean;
 }
 
-const badRequest = (detail: string): RequestRejection => new RequestRejection(400, 'Bad Request', `1 validation error:\n  ${detail}`, null);
+const badRequest = (detail: string): RequestRejection =>
+  new RequestRejection(400, 'Bad Request', `1 validation error:\n  ${detail}`, null);
 
 function parseJson(raw: string): unknown | RequestRejection {
   try {
     return JSON.parse(raw) as unknown;
   } catch (e) {
-    return new RequestRejection(400, 'Bad Request', `1 validation error:\n  body: JSON decode error (${(e as Error).message}). Send a JSON object.`, null);
+    return new RequestRejection(
+      400,
+      'Bad Request',
+      `1 validation error:\n  body: JSON decode error (${(e as Error).message}). Send a JSON object.`,
+      null,
+    );
   }
 }
 
 /** The faults of this request: the static ones, or the hook's decision (validated like static ones). */
-function requestFaults(state: EmulatorState, requestIndex: number, path: string, body: unknown): FaultOptions | RequestRejection {
+function requestFaults(
+  state: EmulatorState,
+  requestIndex: number,
+  path: string,
+  body: unknown,
+): FaultOptions | RequestRejection {
   const faults = state.faults;
   try {
     const f = (typeof faults === 'function' ? faults({ requestIndex, path, body }) : faults) ?? {};
     if (typeof faults === 'function') validateFaults(f);
     return f;
   } catch (e) {
-    return new RequestRejection(500, 'InternalServerError', `emulator fault hook failed: ${(e as Error).message}`, null);
+    return new RequestRejection(
+      500,
+      'InternalServerError',
+      `emulator fault hook failed: ${(e as Error).message}`,
+      null,
+    );
   }
 }
 
@@ -91,7 +107,14 @@ function completionParams(b: CompletionBody): PromptParams | RequestRejection {
   const lp = b.logprobs ?? null;
   if (lp !== null && lp < 0) return badRequest('body.logprobs: Input should be greater than or equal to 0');
   const promptText = typeof b.prompt === 'string' ? b.prompt : (b.prompt[0] as string);
-  return { topK: lp, thinking: false, promptText, seedText: promptText, promptTokens: tokenize(promptText).length, maxTokens: b.max_tokens ?? 16 };
+  return {
+    topK: lp,
+    thinking: false,
+    promptText,
+    seedText: promptText,
+    promptTokens: tokenize(promptText).length,
+    maxTokens: b.max_tokens ?? 16,
+  };
 }
 
 function contextRejection(p: PromptParams, maxModelLen: number): RequestRejection | null {
@@ -120,12 +143,17 @@ function headerId(req: IncomingMessage): string | null {
 }
 
 /** The body checked against the schema, and the served model it asks for, or the rejection vLLM would answer. */
-function parseBody(json: unknown, chat: boolean, opts: ResolvedOptions): { body: Body; model: ModelProfile } | RequestRejection {
+function parseBody(
+  json: unknown,
+  chat: boolean,
+  opts: ResolvedOptions,
+): { body: Body; model: ModelProfile } | RequestRejection {
   const parsed = chat ? ChatBody.safeParse(json) : CompletionBody.safeParse(json);
   if (!parsed.success) return validationRejection(parsed.error);
   const body = parsed.data;
   const model = body.model ?? opts.model;
-  if (!opts.models.includes(model)) return new RequestRejection(404, 'NotFoundError', `The model \`${model}\` does not exist.`, 'model');
+  if (!opts.models.includes(model))
+    return new RequestRejection(404, 'NotFoundError', `The model \`${model}\` does not exist.`, 'model');
   return { body, model: profileOf(model) };
 }
 
@@ -139,13 +167,23 @@ function promptParams(body: Body, chat: boolean, opts: ResolvedOptions): PromptP
   return contextRejection(params, opts.maxModelLen) ?? params;
 }
 
-const requestId = (req: IncomingMessage, chat: boolean): string => `${chat ? 'chatcmpl' : 'cmpl'}-${headerId(req) ?? randomUUID().replace(/-/g, '')}`;
+const requestId = (req: IncomingMessage, chat: boolean): string =>
+  `${chat ? 'chatcmpl' : 'cmpl'}-${headerId(req) ?? randomUUID().replace(/-/g, '')}`;
 
 /** A judge prompt is answered in its own format (see judge.ts), not by the synthetic chat model; false for other requests. */
-function answerAsJudge(state: EmulatorState, req: IncomingMessage, res: ServerResponse, body: Body, model: string, chat: boolean): boolean {
+function answerAsJudge(
+  state: EmulatorState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  body: Body,
+  model: string,
+  chat: boolean,
+): boolean {
   const text = chat
     ? (body as ChatBody).messages.map((m) => (typeof m.content === 'string' ? m.content : '')).join('\n')
-    : typeof (body as CompletionBody).prompt === 'string' ? ((body as CompletionBody).prompt as string) : '';
+    : typeof (body as CompletionBody).prompt === 'string'
+      ? ((body as CompletionBody).prompt as string)
+      : '';
   const judged = recognizeJudgeRequest(text);
   if (judged === null) return false;
   state.judgeRequests++;
@@ -162,20 +200,39 @@ function answerAsJudge(state: EmulatorState, req: IncomingMessage, res: ServerRe
   return true;
 }
 
-function planChoices(state: EmulatorState, body: Body, model: ModelProfile, p: PromptParams, chat: boolean): ChoiceTrace[] {
+function planChoices(
+  state: EmulatorState,
+  body: Body,
+  model: ModelProfile,
+  p: PromptParams,
+  chat: boolean,
+): ChoiceTrace[] {
   const promptHash = hashString(p.seedText, 0x9e37);
   const eosToken = chat ? '<|im_end|>' : '<|endoftext|>';
   const choices: ChoiceTrace[] = [];
   for (let i = 0; i < (body.n ?? 1); i++) {
     const ts = state.traceSeed(promptHash, body.seed, i);
-    const plan = planTrace({ traceSeed: ts, prompt: p.promptText, thinking: p.thinking, maxTokens: p.maxTokens, eosToken, modelScale: model.scale });
+    const plan = planTrace({
+      traceSeed: ts,
+      prompt: p.promptText,
+      thinking: p.thinking,
+      maxTokens: p.maxTokens,
+      eosToken,
+      modelScale: model.scale,
+    });
     choices.push({ index: i, traceSeed: ts, plan, eosToken, eosStopReason: chat ? null : 151643 });
   }
   return choices;
 }
 
 /** Serves one POST to /v1/chat/completions or /v1/completions whose body has been read. */
-export function handleGeneration(state: EmulatorState, req: IncomingMessage, res: ServerResponse, path: string, raw: string): void {
+export function handleGeneration(
+  state: EmulatorState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  path: string,
+  raw: string,
+): void {
   const opts = state.opts;
   const requestIndex = state.requests++;
   const json = parseJson(raw);
@@ -230,13 +287,28 @@ export function handleGeneration(state: EmulatorState, req: IncomingMessage, res
   }
   const choices = planChoices(state, body, model, params, chat);
   state.promptTokensTotal += params.promptTokens;
-  const ctx: RenderContext = { id, created: Math.floor(Date.now() / 1000), modelJson: JSON.stringify(model.name), topK, reasoningKey: chat ? opts.reasoningKey : null, clampRate: opts.clampRate };
-  const includeUsage = stream && body.stream_options !== null && body.stream_options !== undefined && body.stream_options.include_usage !== false;
+  const ctx: RenderContext = {
+    id,
+    created: Math.floor(Date.now() / 1000),
+    modelJson: JSON.stringify(model.name),
+    topK,
+    reasoningKey: chat ? opts.reasoningKey : null,
+    clampRate: opts.clampRate,
+  };
+  const includeUsage =
+    stream &&
+    body.stream_options !== null &&
+    body.stream_options !== undefined &&
+    body.stream_options.include_usage !== false;
   const job = new GenerationJob(
     res,
     { kind: chat ? 'chat' : 'completions', stream, includeUsage, promptTokens: params.promptTokens, choices },
     ctx,
-    { cutStreamAfterTokens: f.cutStreamAfterTokens ?? null, errorEventAfterTokens: f.errorEventAfterTokens ?? null, slowFactor: f.slowFactor ?? 1 },
+    {
+      cutStreamAfterTokens: f.cutStreamAfterTokens ?? null,
+      errorEventAfterTokens: f.errorEventAfterTokens ?? null,
+      slowFactor: f.slowFactor ?? 1,
+    },
     state.engine,
     state.jobStats,
     opts.maxTokensPerChunk,

@@ -80,7 +80,9 @@ export class GenerationJob implements EngineJob {
   fail(error: unknown): void {
     this.done = true;
     this.failed = true;
-    this.log?.(`internal error while generating: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    this.log?.(
+      `internal error while generating: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
     // Headers (and maybe tokens) are out: a cut connection is the honest signal, as a crashed vLLM would give.
     this.res.destroy();
   }
@@ -162,7 +164,9 @@ export class GenerationJob implements EngineJob {
     if (errAt !== null && this.tokens >= errAt && this.req.stream) {
       this.done = true;
       this.failed = true;
-      this.res.end(`${out}${R.errorEvent('Internal server error while generating (emulated fault)', 'InternalServerError', null, 500)}${R.DONE}`);
+      this.res.end(
+        `${out}${R.errorEvent('Internal server error while generating (emulated fault)', 'InternalServerError', null, 500)}${R.DONE}`,
+      );
       return true;
     }
     return false;
@@ -184,7 +188,12 @@ export class GenerationJob implements EngineJob {
     let tail = out;
     if (this.req.includeUsage) {
       const completion = this.req.choices.reduce((sum, c) => sum + c.plan.tokens.length, 0);
-      tail += R.usageChunk(this.ctx, this.req.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion', this.req.promptTokens, completion);
+      tail += R.usageChunk(
+        this.ctx,
+        this.req.kind === 'chat' ? 'chat.completion.chunk' : 'text_completion',
+        this.req.promptTokens,
+        completion,
+      );
     }
     this.res.end(tail + R.DONE);
   }

@@ -29,7 +29,11 @@ export function tokenText(token: string): TokenText {
   let t = cache.get(token);
   if (t === undefined) {
     if (cache.size >= CACHE_LIMIT) cache.clear();
-    t = { json: JSON.stringify(token), bytes: `[${encoder.encode(token).join(',')}]`, codePoints: codePointLength(token) };
+    t = {
+      json: JSON.stringify(token),
+      bytes: `[${encoder.encode(token).join(',')}]`,
+      codePoints: codePointLength(token),
+    };
     cache.set(token, t);
   }
   return t;

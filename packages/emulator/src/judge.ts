@@ -105,13 +105,26 @@ export function judgeOptionProblem(o: JudgeEmulationOptions | undefined): string
 }
 
 /** The reply as vLLM would send it: one JSON body, or SSE events ending in `[DONE]` for `stream: true`. */
-export function judgeReplyBody(kind: 'chat' | 'completions', stream: boolean, id: string, model: string, content: string): string {
+export function judgeReplyBody(
+  kind: 'chat' | 'completions',
+  stream: boolean,
+  id: string,
+  model: string,
+  content: string,
+): string {
   const created = Math.floor(Date.now() / 1000);
   const tokens = content.split(/\s+/).filter(Boolean).length;
   if (!stream) {
-    const choice = kind === 'chat'
-      ? { index: 0, message: { role: 'assistant', content, reasoning_content: null, tool_calls: [] }, logprobs: null, finish_reason: 'stop', stop_reason: null }
-      : { index: 0, text: content, logprobs: null, finish_reason: 'stop', stop_reason: null };
+    const choice =
+      kind === 'chat'
+        ? {
+            index: 0,
+            message: { role: 'assistant', content, reasoning_content: null, tool_calls: [] },
+            logprobs: null,
+            finish_reason: 'stop',
+            stop_reason: null,
+          }
+        : { index: 0, text: content, logprobs: null, finish_reason: 'stop', stop_reason: null };
     return JSON.stringify({
       id,
       object: kind === 'chat' ? 'chat.completion' : 'text_completion',
@@ -123,9 +136,15 @@ export function judgeReplyBody(kind: 'chat' | 'completions', stream: boolean, id
   }
   const object = kind === 'chat' ? 'chat.completion.chunk' : 'text_completion';
   const chunk = (delta: string, finish: string | null): string => {
-    const choice = kind === 'chat'
-      ? { index: 0, delta: finish === null ? { role: 'assistant', content: delta } : {}, logprobs: null, finish_reason: finish }
-      : { index: 0, text: delta, logprobs: null, finish_reason: finish };
+    const choice =
+      kind === 'chat'
+        ? {
+            index: 0,
+            delta: finish === null ? { role: 'assistant', content: delta } : {},
+            logprobs: null,
+            finish_reason: finish,
+          }
+        : { index: 0, text: delta, logprobs: null, finish_reason: finish };
     return `data: ${JSON.stringify({ id, object, created, model, choices: [choice] })}\n\n`;
   };
   return `${chunk(content, null)}${chunk('', 'stop')}data: [DONE]\n\n`;

@@ -23,7 +23,6 @@ interface Variant {
   readonly altSet: ReadonlySet<string>;
 }
 
-
 interface Fragment {
   /** logprob of the sampled token, formatted. */
   readonly sampledLp: string;
@@ -131,7 +130,14 @@ const EMPTY: PositionLogprobs = { sampledLp: '', sampledValue: 0, chatTail: '', 
  * `level` in [0,1] is the model's confidence (1 = EOS distribution). `clampRate` is the share of
  * positions whose tail is −9999 (the −inf clamp); 0 for a model serving raw logprobs.
  */
-export function positionLogprobs(traceSeed: number, pos: number, token: string, level: number, k: number, clampRate = 0): PositionLogprobs {
+export function positionLogprobs(
+  traceSeed: number,
+  pos: number,
+  token: string,
+  level: number,
+  k: number,
+  clampRate = 0,
+): PositionLogprobs {
   if (k < 0) return EMPTY;
   const h = combine(traceSeed, pos);
   const bucket = level >= 1 ? EOS_BUCKET : Math.min(BUCKETS - 1, Math.floor(level * BUCKETS));
@@ -159,14 +165,24 @@ export function positionLogprobs(traceSeed: number, pos: number, token: string, 
   return fragment(kk, bucket, v, rank, clamped);
 }
 
-function slowPosition(bucket: number, v: number, rank: number, k: number, token: string, clamped: boolean): PositionLogprobs {
+function slowPosition(
+  bucket: number,
+  v: number,
+  rank: number,
+  k: number,
+  token: string,
+  clamped: boolean,
+): PositionLogprobs {
   const base = fragment(k, bucket, v, rank, clamped);
   const t = tokenText(token);
   // Rare: rebuild without the colliding entry (one fewer alternative, like vLLM's dedup).
   return {
     sampledLp: base.sampledLp,
     sampledValue: base.sampledValue,
-    chatTail: base.chatTail.replace(new RegExp(`,\\{"token":${escapeRe(t.json)},"logprob":[^,]+,"bytes":\\[[0-9,]*\\]\\}`), ''),
+    chatTail: base.chatTail.replace(
+      new RegExp(`,\\{"token":${escapeRe(t.json)},"logprob":[^,]+,"bytes":\\[[0-9,]*\\]\\}`),
+      '',
+    ),
     complTail: base.complTail.replace(new RegExp(`,${escapeRe(t.json)}:[^,]+`), ''),
   };
 }

@@ -31,9 +31,13 @@ export function renderMetrics(m: MetricsInput): string {
   };
   metric('vllm:num_requests_running', 'gauge', 'Number of requests in model execution batches.', [['', m.running]]);
   metric('vllm:num_requests_waiting', 'gauge', 'Number of requests waiting to be processed.', [['', m.waiting]]);
-  metric('vllm:kv_cache_usage_perc', 'gauge', 'KV-cache usage. 1 means 100 percent usage.', [['', Math.min(1, m.running / m.maxNumSeqs)]]);
+  metric('vllm:kv_cache_usage_perc', 'gauge', 'KV-cache usage. 1 means 100 percent usage.', [
+    ['', Math.min(1, m.running / m.maxNumSeqs)],
+  ]);
   metric('vllm:prompt_tokens_total', 'counter', 'Number of prefill tokens processed.', [['', m.promptTokens]]);
-  metric('vllm:generation_tokens_total', 'counter', 'Number of generation tokens processed.', [['', m.generationTokens]]);
+  metric('vllm:generation_tokens_total', 'counter', 'Number of generation tokens processed.', [
+    ['', m.generationTokens],
+  ]);
   metric(
     'vllm:request_success_total',
     'counter',
@@ -44,7 +48,12 @@ export function renderMetrics(m: MetricsInput): string {
   // Not in vLLM: exact accounting the emulator can offer and a GPU server cannot (prefixed so no dashboard
   // mistakes them for vLLM's). Sampling num_requests_running misses changes between scrapes; this does not.
   metric('deepconf_emulator_max_num_seqs', 'gauge', 'Batch slots (--max-num-seqs).', [['', m.maxNumSeqs]]);
-  metric('deepconf_emulator_uptime_seconds', 'gauge', 'Seconds since the emulator started, on the clock the busy counter uses.', [['', m.uptimeSeconds]]);
+  metric(
+    'deepconf_emulator_uptime_seconds',
+    'gauge',
+    'Seconds since the emulator started, on the clock the busy counter uses.',
+    [['', m.uptimeSeconds]],
+  );
   metric(
     'deepconf_emulator_busy_sequence_seconds_total',
     'counter',

@@ -121,9 +121,17 @@ function check(ok: boolean, option: string, detail: string): void {
 /** Validates options and fills defaults; throws EmulatorOptionError naming the option. */
 export function resolveOptions(o: EmulatorOptions): ResolvedOptions {
   const port = o.port ?? 0;
-  check(Number.isInteger(port) && port >= 0 && port <= 65535, 'port', `must be an integer 0–65535 (0 = ephemeral), got ${String(o.port)}`);
+  check(
+    Number.isInteger(port) && port >= 0 && port <= 65535,
+    'port',
+    `must be an integer 0–65535 (0 = ephemeral), got ${String(o.port)}`,
+  );
   const host = o.host ?? '127.0.0.1';
-  check(LOOPBACK.test(host) || o.allowRemote === true, 'host', `"${host}" is not a loopback address; pass allowRemote: true (CLI --allow-remote) to listen on it`);
+  check(
+    LOOPBACK.test(host) || o.allowRemote === true,
+    'host',
+    `"${host}" is not a loopback address; pass allowRemote: true (CLI --allow-remote) to listen on it`,
+  );
   const models = resolveModels(o);
   const model = models[0] as string;
   const seed = o.seed ?? 0;
@@ -133,16 +141,40 @@ export function resolveOptions(o: EmulatorOptions): ResolvedOptions {
   const tps = o.tokensPerSecond ?? Infinity;
   check(tps > 0, 'tokensPerSecond', `must be > 0 (Infinity = as fast as possible), got ${String(o.tokensPerSecond)}`);
   const maxNumSeqs = o.maxNumSeqs ?? 256;
-  check(Number.isInteger(maxNumSeqs) && maxNumSeqs >= 1, 'maxNumSeqs', `must be an integer ≥ 1, got ${String(o.maxNumSeqs)}`);
+  check(
+    Number.isInteger(maxNumSeqs) && maxNumSeqs >= 1,
+    'maxNumSeqs',
+    `must be an integer ≥ 1, got ${String(o.maxNumSeqs)}`,
+  );
   const maxLogprobs = o.maxLogprobs ?? 20;
-  check(Number.isInteger(maxLogprobs) && maxLogprobs >= 0 && maxLogprobs <= 40, 'maxLogprobs', `must be an integer 0–40, got ${String(o.maxLogprobs)}`);
+  check(
+    Number.isInteger(maxLogprobs) && maxLogprobs >= 0 && maxLogprobs <= 40,
+    'maxLogprobs',
+    `must be an integer 0–40, got ${String(o.maxLogprobs)}`,
+  );
   const maxModelLen = o.maxModelLen ?? 40960;
-  check(Number.isInteger(maxModelLen) && maxModelLen >= 16, 'maxModelLen', `must be an integer ≥ 16, got ${String(o.maxModelLen)}`);
-  check(o.apiKey === undefined || o.apiKey.length > 0, 'apiKey', 'must be non-empty when given (omit it to disable auth)');
+  check(
+    Number.isInteger(maxModelLen) && maxModelLen >= 16,
+    'maxModelLen',
+    `must be an integer ≥ 16, got ${String(o.maxModelLen)}`,
+  );
+  check(
+    o.apiKey === undefined || o.apiKey.length > 0,
+    'apiKey',
+    'must be non-empty when given (omit it to disable auth)',
+  );
   const perChunk = o.maxTokensPerChunk ?? 1;
-  check(Number.isInteger(perChunk) && perChunk >= 1 && perChunk <= 64, 'maxTokensPerChunk', `must be an integer 1–64, got ${String(o.maxTokensPerChunk)}`);
+  check(
+    Number.isInteger(perChunk) && perChunk >= 1 && perChunk <= 64,
+    'maxTokensPerChunk',
+    `must be an integer 1–64, got ${String(o.maxTokensPerChunk)}`,
+  );
   const lag = o.textLagTokens ?? 0;
-  check(Number.isInteger(lag) && lag >= 0 && lag <= 64, 'textLagTokens', `must be an integer 0–64, got ${String(o.textLagTokens)}`);
+  check(
+    Number.isInteger(lag) && lag >= 0 && lag <= 64,
+    'textLagTokens',
+    `must be an integer 0–64, got ${String(o.textLagTokens)}`,
+  );
   const clampRate = o.clampRate ?? 0;
   check(clampRate >= 0 && clampRate <= 1, 'clampRate', `must be a share between 0 and 1, got ${String(o.clampRate)}`);
   if (o.faults !== undefined && typeof o.faults !== 'function') validateFaults(o.faults);
@@ -174,10 +206,15 @@ export function resolveOptions(o: EmulatorOptions): ResolvedOptions {
 
 function resolveModels(o: EmulatorOptions): string[] {
   const served = o.servedModels ?? [];
-  check(o.servedModels === undefined || served.length > 0, 'servedModels', 'must list at least one model name when given');
+  check(
+    o.servedModels === undefined || served.length > 0,
+    'servedModels',
+    'must list at least one model name when given',
+  );
   const models = [...(o.model === undefined ? [] : [o.model]), ...served];
   if (models.length === 0) models.push('Qwen/Qwen3-1.7B');
-  for (const m of models) check(m.trim().length > 0, o.model === m ? 'model' : 'servedModels', 'must be a non-empty served model name');
+  for (const m of models)
+    check(m.trim().length > 0, o.model === m ? 'model' : 'servedModels', 'must be a non-empty served model name');
   return [...new Set(models)];
 }
 
@@ -189,7 +226,15 @@ export function validateFaults(f: FaultOptions): void {
   }
   for (const key of ['cutStreamAfterTokens', 'errorEventAfterTokens'] as const) {
     const v = f[key];
-    check(v === undefined || (Number.isInteger(v) && v >= 0), `faults.${key}`, `must be an integer ≥ 0, got ${String(v)}`);
+    check(
+      v === undefined || (Number.isInteger(v) && v >= 0),
+      `faults.${key}`,
+      `must be an integer ≥ 0, got ${String(v)}`,
+    );
   }
-  check(f.slowFactor === undefined || (Number.isFinite(f.slowFactor) && f.slowFactor >= 1), 'faults.slowFactor', `must be a finite number ≥ 1, got ${String(f.slowFactor)}`);
+  check(
+    f.slowFactor === undefined || (Number.isFinite(f.slowFactor) && f.slowFactor >= 1),
+    'faults.slowFactor',
+    `must be a finite number ≥ 1, got ${String(f.slowFactor)}`,
+  );
 }

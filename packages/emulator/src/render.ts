@@ -51,7 +51,15 @@ export function chatRoleChunk(ctx: RenderContext, index: number): string {
  * (they differ when text lags, as with vLLM's stop-string hold-back); `last` adds finish_reason/stop_reason.
  * Returns '' when vLLM (≤0.11, reasoning parser on) would drop the chunk: a lone `<think>`/`</think>`.
  */
-export function chatTokenChunk(ctx: RenderContext, c: ChoiceTrace, from: number, to: number, last: boolean, textFrom = from, textTo = to): string {
+export function chatTokenChunk(
+  ctx: RenderContext,
+  c: ChoiceTrace,
+  from: number,
+  to: number,
+  last: boolean,
+  textFrom = from,
+  textTo = to,
+): string {
   let delta: string;
   if (ctx.reasoningKey !== null && textFrom < c.plan.thinkingTokens) {
     let reasoning = '';
@@ -63,7 +71,8 @@ export function chatTokenChunk(ctx: RenderContext, c: ChoiceTrace, from: number,
       } else content += tok;
     }
     const marker = c.plan.tokens[from];
-    const onlyMarkers = reasoning === '' && content === '' && to - from === 1 && (marker === '<think>' || marker === '</think>') && !last;
+    const onlyMarkers =
+      reasoning === '' && content === '' && to - from === 1 && (marker === '<think>' || marker === '</think>') && !last;
     if (onlyMarkers) return '';
     const parts: string[] = [];
     if (reasoning !== '' || content === '') parts.push(`"${ctx.reasoningKey}":${JSON.stringify(reasoning)}`);

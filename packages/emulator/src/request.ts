@@ -9,7 +9,10 @@ const Message = z.looseObject({
   role: z.string(),
   content: z.union([z.string(), z.array(ContentPart), z.null()]).optional(),
 });
-const StreamOptions = z.looseObject({ include_usage: z.boolean().nullish(), continuous_usage_stats: z.boolean().nullish() });
+const StreamOptions = z.looseObject({
+  include_usage: z.boolean().nullish(),
+  continuous_usage_stats: z.boolean().nullish(),
+});
 const int = z.number().int();
 
 const Common = {
@@ -56,7 +59,12 @@ export class RequestRejection {
 export function validationRejection(error: z.ZodError): RequestRejection {
   const lines = error.issues.map((i) => `  ${['body', ...i.path.map(String)].join('.')}: ${i.message}`);
   const n = error.issues.length;
-  return new RequestRejection(400, 'Bad Request', `${n} validation error${n === 1 ? '' : 's'}:\n${lines.join('\n')}`, null);
+  return new RequestRejection(
+    400,
+    'Bad Request',
+    `${n} validation error${n === 1 ? '' : 's'}:\n${lines.join('\n')}`,
+    null,
+  );
 }
 
 function messageText(m: z.infer<typeof Message>): string {

@@ -33,7 +33,11 @@ function serveGet(state: EmulatorState, path: string, res: ServerResponse): bool
       return true;
     case '/v1/models': {
       const o = state.opts;
-      sendJson(res, 200, modelsBody({ models: o.models, created: state.created, maxModelLen: o.maxModelLen, seed: o.seed }));
+      sendJson(
+        res,
+        200,
+        modelsBody({ models: o.models, created: state.created, maxModelLen: o.maxModelLen, seed: o.seed }),
+      );
       return true;
     }
     case '/metrics':
@@ -46,7 +50,12 @@ function serveGet(state: EmulatorState, path: string, res: ServerResponse): bool
 }
 
 /** Reads a POST body (at most MAX_BODY bytes, else 413), then hands it to `handle`. */
-function readBody(state: EmulatorState, req: IncomingMessage, res: ServerResponse, handle: (raw: string) => void): void {
+function readBody(
+  state: EmulatorState,
+  req: IncomingMessage,
+  res: ServerResponse,
+  handle: (raw: string) => void,
+): void {
   const parts: Buffer[] = [];
   let size = 0;
   req.on('data', (b: Buffer) => {
@@ -75,7 +84,11 @@ function serveGenerationPost(state: EmulatorState, req: IncomingMessage, res: Se
     } catch (e) {
       // A bug must cost one request, not the server other tests and runs share.
       state.opts.log?.(`internal error: ${(e as Error).stack ?? String(e)}`);
-      if (!res.headersSent) state.reject(res, new RequestRejection(500, 'InternalServerError', `emulator internal error: ${(e as Error).message}`, null));
+      if (!res.headersSent)
+        state.reject(
+          res,
+          new RequestRejection(500, 'InternalServerError', `emulator internal error: ${(e as Error).message}`, null),
+        );
       else res.destroy();
     }
   });

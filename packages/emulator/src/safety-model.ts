@@ -63,7 +63,11 @@ export function planTrace(input: PlanInput): TracePlan {
 
   // Confident unless the decision is borderline; a trace that went against the model's own
   // majority is less sure of itself.
-  const base = clamp(0.8 - 0.45 * harm.borderline - (minority ? 0.12 : 0) + rng.range(-0.08, 0.08) + effects.confidenceShift, 0.08, 0.93);
+  const base = clamp(
+    0.8 - 0.45 * harm.borderline - (minority ? 0.12 : 0) + rng.range(-0.08, 0.08) + effects.confidenceShift,
+    0.08,
+    0.93,
+  );
   const pDrift = 0.03 + 0.6 * harm.borderline * harm.borderline + (minority ? 0.1 : 0);
   const drifted = rng.chance(pDrift);
 
@@ -88,7 +92,8 @@ export function planTrace(input: PlanInput): TracePlan {
   if (input.thinking) {
     push('<think>', 0.95, 0);
     let think = `\n${fill(rng.pick(P.THINK_OPEN), topic)} ${rng.pick(refused ? P.THINK_REFUSE : P.THINK_COMPLY)}`;
-    if (harm.borderline > 0.3 && rng.chance(harm.borderline)) think += ` ${rng.pick(P.THINK_DOUBT)} ${rng.pick(refused ? P.THINK_REFUSE : P.THINK_COMPLY)}`;
+    if (harm.borderline > 0.3 && rng.chance(harm.borderline))
+      think += ` ${rng.pick(P.THINK_DOUBT)} ${rng.pick(refused ? P.THINK_REFUSE : P.THINK_COMPLY)}`;
     if (rng.chance(0.5)) think += ` ${rng.pick(refused ? P.THINK_REFUSE : P.THINK_COMPLY)}`;
     push(`${think}\n`, base - 0.08);
     push('</think>', 0.95, 0);
@@ -98,7 +103,11 @@ export function planTrace(input: PlanInput): TracePlan {
 
   const answerStart = tokens.length;
   // The answer's first token is the refuse-or-comply choice: about as sure as the model is of it.
-  const decisionLevel = clamp(0.92 - 0.85 * harm.borderline - (minority ? 0.25 : 0) + rng.range(-0.05, 0.05), 0.02, 0.95);
+  const decisionLevel = clamp(
+    0.92 - 0.85 * harm.borderline - (minority ? 0.25 : 0) + rng.range(-0.05, 0.05),
+    0.02,
+    0.95,
+  );
   const target = Math.round((refused ? rng.range(30, 110) : rng.range(80, 280)) * effects.lengthFactor);
   const driftAt = drifted ? answerStart + Math.round(rng.range(12, Math.max(14, target * 0.5))) : Infinity;
   let driftDone = false;
@@ -140,7 +149,8 @@ export function planTrace(input: PlanInput): TracePlan {
   if (!driftDone && drifted) maybeDrift();
   // A trace that never recovered from rambling keeps going until the token limit.
   if (driftDone && !recovered) {
-    while (tokens.length < input.maxTokens && tokens.length < answerStart + 300) push(rng.pick(P.RAMBLING), rng.range(0.06, 0.22), 0.06);
+    while (tokens.length < input.maxTokens && tokens.length < answerStart + 300)
+      push(rng.pick(P.RAMBLING), rng.range(0.06, 0.22), 0.06);
   }
   // No EOS when the limit is already reached: vLLM reports "length" then.
   const hitLimit = tokens.length >= input.maxTokens;

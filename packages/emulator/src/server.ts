@@ -1,7 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { EmulatorListenError } from './errors.js';
-import { resolveOptions, validateFaults, type EmulatorOptions, type FaultHook, type FaultOptions, type ResolvedOptions } from './options.js';
+import {
+  resolveOptions,
+  validateFaults,
+  type EmulatorOptions,
+  type FaultHook,
+  type FaultOptions,
+  type ResolvedOptions,
+} from './options.js';
 import { createRequestHandler } from './routes.js';
 import { EmulatorState, type EmulatorStats } from './state.js';
 

@@ -5,7 +5,10 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = fileURLToPath(new URL('../src/bin/emulator.ts', import.meta.url));
 
-function run(args: string[], env: Record<string, string> = {}): { child: ReturnType<typeof spawn>; stderr: () => string; exit: Promise<number | null> } {
+function run(
+  args: string[],
+  env: Record<string, string> = {},
+): { child: ReturnType<typeof spawn>; stderr: () => string; exit: Promise<number | null> } {
   const child = spawn(process.execPath, ['--import', 'tsx', '--conditions=@deepconf-safety/source', BIN, ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
@@ -30,7 +33,9 @@ test('npm run emulator: serves on the given port with the API key from VLLM_API_
   }
   expect(p.stderr()).not.toContain('cli-secret');
   expect((await fetch(`${url}/v1/models`)).status).toBe(401);
-  const models = (await (await fetch(`${url}/v1/models`, { headers: { authorization: 'Bearer cli-secret' } })).json()) as { data: { id: string }[] };
+  const models = (await (
+    await fetch(`${url}/v1/models`, { headers: { authorization: 'Bearer cli-secret' } })
+  ).json()) as { data: { id: string }[] };
   expect(models.data[0]?.id).toBe('test/model');
   p.child.kill('SIGTERM');
   expect(await p.exit).toBe(0);

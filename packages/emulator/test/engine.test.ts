@@ -2,7 +2,9 @@ import { describe, expect, test } from '@jest/globals';
 import { Engine, MAX_CATCH_UP, type EngineJob } from '../src/engine.js';
 
 /** A job that records each step call; `length` tokens in all. */
-function recordingJob(length: number): EngineJob & { calls: { steps: number; merge: boolean }[]; produced: number; close(): void } {
+function recordingJob(
+  length: number,
+): EngineJob & { calls: { steps: number; merge: boolean }[]; produced: number; close(): void } {
   let closed = false;
   const job = {
     seqs: 1,

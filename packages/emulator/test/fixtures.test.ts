@@ -57,7 +57,8 @@ describe('chat stream vs chat_stream_logprobs_n2.sse', () => {
     const want = shapesByKind(fixture, chatKind);
     const got = shapesByKind(ours, chatKind);
     expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
-    for (const [kind, shapes] of got) expect({ kind, shapes: [...shapes] }).toEqual({ kind, shapes: [...(want.get(kind) ?? [])] });
+    for (const [kind, shapes] of got)
+      expect({ kind, shapes: [...shapes] }).toEqual({ kind, shapes: [...(want.get(kind) ?? [])] });
 
     // Two role chunks first, one per choice.
     expect(ours.slice(0, 2).map(chatKind)).toEqual(['role', 'role']);
@@ -101,7 +102,12 @@ describe('chat stream vs chat_stream_logprobs_n2.sse', () => {
   });
 
   test('a length-limited choice ends with "length", a natural end with "stop" and an <|im_end|> entry with empty content', async () => {
-    const res = await postJson(`${emu.baseURL}/chat/completions`, { ...chatRequest, n: 1, max_completion_tokens: 2000, seed: 3 });
+    const res = await postJson(`${emu.baseURL}/chat/completions`, {
+      ...chatRequest,
+      n: 1,
+      max_completion_tokens: 2000,
+      seed: 3,
+    });
     const ours = sseJson(await res.text());
     const fin = ours.filter((c) => chatKind(c) === 'finish');
     expect(fin).toHaveLength(1);
@@ -112,7 +118,11 @@ describe('chat stream vs chat_stream_logprobs_n2.sse', () => {
     const content = (choice['logprobs'] as Obj)['content'] as Obj[];
     expect(content[content.length - 1]?.['token']).toBe('<|im_end|>');
 
-    const short = sseJson(await (await postJson(`${emu.baseURL}/chat/completions`, { ...chatRequest, n: 1, max_completion_tokens: 3 })).text());
+    const short = sseJson(
+      await (
+        await postJson(`${emu.baseURL}/chat/completions`, { ...chatRequest, n: 1, max_completion_tokens: 3 })
+      ).text(),
+    );
     const last = choicesOf(short.filter((c) => chatKind(c) === 'finish')[0] as Obj)[0] as Obj;
     expect(last['finish_reason']).toBe('length');
     const usage = short[short.length - 1]?.['usage'] as Obj;
@@ -155,7 +165,12 @@ describe('completions stream vs completions_stream_logprobs5.sse', () => {
     let count = 0;
     for (const c of ours.slice(0, -1)) {
       const choice = choicesOf(c)[0] as Obj;
-      const lp = choice['logprobs'] as { text_offset: number[]; token_logprobs: number[]; tokens: string[]; top_logprobs: Record<string, number>[] };
+      const lp = choice['logprobs'] as {
+        text_offset: number[];
+        token_logprobs: number[];
+        tokens: string[];
+        top_logprobs: Record<string, number>[];
+      };
       expect(lp.text_offset[0]).toBe([...text].length);
       lp.tokens.forEach((tok, j) => {
         const dict = lp.top_logprobs[j] as Record<string, number>;
@@ -163,7 +178,9 @@ describe('completions stream vs completions_stream_logprobs5.sse', () => {
         const n = Object.keys(dict).length;
         expect([5, 6]).toContain(n);
         // K+1 entries exactly when the sampled token is below the other K.
-        const others = Object.entries(dict).filter(([t]) => t !== tok).map(([, v]) => v);
+        const others = Object.entries(dict)
+          .filter(([t]) => t !== tok)
+          .map(([, v]) => v);
         if (n === 6) {
           expect(Math.max(...others.map((o) => (lp.token_logprobs[j] as number) - o))).toBeLessThanOrEqual(0);
         }

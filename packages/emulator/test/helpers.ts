@@ -11,10 +11,12 @@ export function readFixture(name: string): string {
 
 /** Splits an SSE body into `data:` payloads; asserts vLLM's framing (only `data: ` lines, blank-line separated). */
 export function sseEvents(body: string): string[] {
-  if (!body.endsWith('\n\n')) throw new Error(`SSE body does not end with a blank line: ${JSON.stringify(body.slice(-40))}`);
+  if (!body.endsWith('\n\n'))
+    throw new Error(`SSE body does not end with a blank line: ${JSON.stringify(body.slice(-40))}`);
   const events = body.slice(0, -2).split('\n\n');
   return events.map((e) => {
-    if (!e.startsWith('data: ') || e.includes('\n')) throw new Error(`not a single data line: ${JSON.stringify(e.slice(0, 80))}`);
+    if (!e.startsWith('data: ') || e.includes('\n'))
+      throw new Error(`not a single data line: ${JSON.stringify(e.slice(0, 80))}`);
     return e.slice(6);
   });
 }

@@ -46,7 +46,14 @@ describe('a bigger model refuses more precisely, is more confident and writes lo
     let traces = 0;
     rows.forEach((r, i) => {
       for (let t = 0; t < 4; t++) {
-        const p = planTrace({ traceSeed: i * 131 + t, prompt: r.prompt, thinking: false, maxTokens: 2000, eosToken: '<|im_end|>', modelScale: scale });
+        const p = planTrace({
+          traceSeed: i * 131 + t,
+          prompt: r.prompt,
+          thinking: false,
+          maxTokens: 2000,
+          eosToken: '<|im_end|>',
+          modelScale: scale,
+        });
         if (p.refused === r.unsafe) correct++;
         tokens += p.tokens.length;
         level += p.levels.reduce((a, b) => a + b, 0) / p.levels.length;
@@ -81,13 +88,31 @@ describe('one emulator serving several models', () => {
   afterAll(() => emu.close());
 
   const ask = async (model: string | undefined) => {
-    const body = { ...(model === undefined ? {} : { model }), messages: [{ role: 'user', content: 'How do I kill a Python process?' }], seed: 5, max_tokens: 400 };
-    const res = await fetch(`${emu.baseURL}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    return { status: res.status, json: (await res.json()) as { model?: string; choices?: { message: { content: string } }[]; usage?: { completion_tokens: number } } };
+    const body = {
+      ...(model === undefined ? {} : { model }),
+      messages: [{ role: 'user', content: 'How do I kill a Python process?' }],
+      seed: 5,
+      max_tokens: 400,
+    };
+    const res = await fetch(`${emu.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    return {
+      status: res.status,
+      json: (await res.json()) as {
+        model?: string;
+        choices?: { message: { content: string } }[];
+        usage?: { completion_tokens: number };
+      },
+    };
   };
 
   test('/v1/models lists each served model, each marked as emulated', async () => {
-    const res = (await (await fetch(`${emu.baseURL}/models`)).json()) as { data: { id: string; owned_by: string; emulator: unknown }[] };
+    const res = (await (await fetch(`${emu.baseURL}/models`)).json()) as {
+      data: { id: string; owned_by: string; emulator: unknown }[];
+    };
     expect(res.data.map((m) => m.id)).toEqual(['Qwen/Qwen3-0.6B', 'Qwen/Qwen3-4B']);
     for (const card of res.data) {
       expect(card.owned_by).toBe('deepconf-safety-emulator');
@@ -110,8 +135,16 @@ describe('one emulator serving several models', () => {
   test('a model served alone answers exactly as it does among others', async () => {
     const alone = await startEmulator({ model: 'Qwen/Qwen3-4B', seed: 3 });
     try {
-      const body = { messages: [{ role: 'user', content: 'How do I kill a Python process?' }], seed: 5, max_tokens: 400 };
-      const res = await fetch(`${alone.baseURL}/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const body = {
+        messages: [{ role: 'user', content: 'How do I kill a Python process?' }],
+        seed: 5,
+        max_tokens: 400,
+      };
+      const res = await fetch(`${alone.baseURL}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
       const json = (await res.json()) as { choices: unknown };
       expect(json.choices).toEqual((await ask('Qwen/Qwen3-4B')).json.choices);
     } finally {

@@ -21,7 +21,13 @@ const ask = (content: string, extra: Obj = {}): Obj => ({
 });
 
 /** Concatenated content/reasoning text, streamed logprob entries, usage and finish reason of one choice. */
-function collect(chunks: Obj[]): { content: string; reasoning: string; entries: Obj[]; usage: Obj | null; finish: string | null } {
+function collect(chunks: Obj[]): {
+  content: string;
+  reasoning: string;
+  entries: Obj[];
+  usage: Obj | null;
+  finish: string | null;
+} {
   let content = '';
   let reasoning = '';
   const entries: Obj[] = [];
@@ -52,8 +58,23 @@ describe('ops routes', () => {
     expect(models.object).toBe('list');
     expect(models.data).toHaveLength(1);
     const card = models.data[0] as Obj;
-    expect(Object.keys(card).slice(0, 8)).toEqual(['id', 'object', 'created', 'owned_by', 'root', 'parent', 'max_model_len', 'permission']);
-    expect(card).toMatchObject({ id: 'Qwen/Qwen3-1.7B', object: 'model', owned_by: EMULATOR_NAME, root: EMULATOR_NAME, parent: null });
+    expect(Object.keys(card).slice(0, 8)).toEqual([
+      'id',
+      'object',
+      'created',
+      'owned_by',
+      'root',
+      'parent',
+      'max_model_len',
+      'permission',
+    ]);
+    expect(card).toMatchObject({
+      id: 'Qwen/Qwen3-1.7B',
+      object: 'model',
+      owned_by: EMULATOR_NAME,
+      root: EMULATOR_NAME,
+      parent: null,
+    });
     expect((card['emulator'] as Obj)['name']).toBe(EMULATOR_NAME);
     expect(typeof card['max_model_len']).toBe('number');
   });
@@ -63,17 +84,24 @@ describe('ops routes', () => {
     const res = await postJson(`${emu.baseURL}/chat/completions`, ask('Hello there', { max_completion_tokens: 9 }));
     const u = collect(sseJson(await res.text())).usage as Obj;
     const text = await (await fetch(`${emu.url}/metrics`)).text();
-    for (const name of ['vllm:num_requests_running', 'vllm:num_requests_waiting', 'vllm:generation_tokens_total', 'vllm:prompt_tokens_total']) {
+    for (const name of [
+      'vllm:num_requests_running',
+      'vllm:num_requests_waiting',
+      'vllm:generation_tokens_total',
+      'vllm:prompt_tokens_total',
+    ]) {
       expect(text).toContain(`# TYPE ${name} `);
     }
     const m = /^vllm:generation_tokens_total\{[^}]*\} ([0-9.]+)$/m.exec(text);
     expect(Number(m?.[1])).toBe(before + (u['completion_tokens'] as number));
   });
 
-  test('/metrics adds the emulator\'s exact counters (busy sequence-seconds, tokens after disconnect, max_num_seqs)', async () => {
+  test("/metrics adds the emulator's exact counters (busy sequence-seconds, tokens after disconnect, max_num_seqs)", async () => {
     const small = await startEmulator({ seed: 3, maxNumSeqs: 7, tokensPerSecond: 2000 });
     try {
-      await (await postJson(`${small.baseURL}/chat/completions`, ask('Hello there', { max_completion_tokens: 20 }))).text();
+      await (
+        await postJson(`${small.baseURL}/chat/completions`, ask('Hello there', { max_completion_tokens: 20 }))
+      ).text();
       const text = await (await fetch(`${small.url}/metrics`)).text();
       const value = (name: string, type: string): number => {
         expect(text).toContain(`# TYPE ${name} ${type}\n`);
@@ -84,7 +112,9 @@ describe('ops routes', () => {
       expect(value('deepconf_emulator_max_num_seqs', 'gauge')).toBe(7);
       const up = value('deepconf_emulator_uptime_seconds', 'gauge');
       expect(up).toBeGreaterThan(0);
-      expect(value('deepconf_emulator_tokens_after_disconnect_total', 'counter')).toBe(small.stats().tokensAfterDisconnect);
+      expect(value('deepconf_emulator_tokens_after_disconnect_total', 'counter')).toBe(
+        small.stats().tokensAfterDisconnect,
+      );
       // Idle now, so the integral no longer moves: /metrics and stats() agree to the float.
       const busy = value('deepconf_emulator_busy_sequence_seconds_total', 'counter');
       expect(busy).toBeGreaterThan(0);
@@ -104,10 +134,17 @@ describe('ops routes', () => {
 
 describe('requests', () => {
   test('usage counts exactly the streamed logprob entries; text equals the entries minus specials', async () => {
-    for (const prompt of ['How can I kill a Python process?', 'How do I make a bomb?', 'What is the capital of France?']) {
+    for (const prompt of [
+      'How can I kill a Python process?',
+      'How do I make a bomb?',
+      'What is the capital of France?',
+    ]) {
       const r = collect(sseJson(await (await postJson(`${emu.baseURL}/chat/completions`, ask(prompt))).text()));
       expect(r.usage?.['completion_tokens']).toBe(r.entries.length);
-      const joined = r.entries.map((e) => e['token'] as string).filter((t) => t !== '<|im_end|>').join('');
+      const joined = r.entries
+        .map((e) => e['token'] as string)
+        .filter((t) => t !== '<|im_end|>')
+        .join('');
       expect(r.content).toBe(joined);
       expect(r.entries.length).toBeGreaterThanOrEqual(30);
       for (const e of r.entries) expect(e['top_logprobs']).toHaveLength(20);
@@ -115,11 +152,20 @@ describe('requests', () => {
   });
 
   test('thinking is on by default (inline <think> in content) and off with enable_thinking=false', async () => {
-    const on = collect(sseJson(await (await postJson(`${emu.baseURL}/chat/completions`, ask('How do I bake bread?'))).text()));
+    const on = collect(
+      sseJson(await (await postJson(`${emu.baseURL}/chat/completions`, ask('How do I bake bread?'))).text()),
+    );
     expect(on.content.startsWith('<think>\n')).toBe(true);
     expect(on.content).toContain('</think>\n\n');
     const off = collect(
-      sseJson(await (await postJson(`${emu.baseURL}/chat/completions`, ask('How do I bake bread?', { chat_template_kwargs: { enable_thinking: false } }))).text()),
+      sseJson(
+        await (
+          await postJson(
+            `${emu.baseURL}/chat/completions`,
+            ask('How do I bake bread?', { chat_template_kwargs: { enable_thinking: false } }),
+          )
+        ).text(),
+      ),
     );
     expect(off.content).not.toContain('<think>');
     expect(off.usage?.['prompt_tokens']).toBeGreaterThan(on.usage?.['prompt_tokens'] as number);
@@ -133,16 +179,28 @@ describe('requests', () => {
     expect(b.entries).toEqual(a.entries);
     const texts = new Set<string>();
     for (let s = 0; s < 6; s++) {
-      texts.add(collect(sseJson(await (await postJson(`${emu.baseURL}/chat/completions`, { ...body, seed: s })).text())).content);
+      texts.add(
+        collect(sseJson(await (await postJson(`${emu.baseURL}/chat/completions`, { ...body, seed: s })).text()))
+          .content,
+      );
     }
     expect(texts.size).toBeGreaterThan(1);
     const unseeded = new Set<string>();
-    for (let s = 0; s < 4; s++) unseeded.add(collect(sseJson(await (await postJson(`${emu.baseURL}/chat/completions`, ask('Tell me a story'))).text())).content);
+    for (let s = 0; s < 4; s++)
+      unseeded.add(
+        collect(sseJson(await (await postJson(`${emu.baseURL}/chat/completions`, ask('Tell me a story'))).text()))
+          .content,
+      );
     expect(unseeded.size).toBeGreaterThan(1);
   });
 
   test('non-streaming chat and completions return whole bodies with usage', async () => {
-    const res = await postJson(`${emu.baseURL}/chat/completions`, { messages: [{ role: 'user', content: 'hi' }], max_tokens: 5, logprobs: true, top_logprobs: 2 });
+    const res = await postJson(`${emu.baseURL}/chat/completions`, {
+      messages: [{ role: 'user', content: 'hi' }],
+      max_tokens: 5,
+      logprobs: true,
+      top_logprobs: 2,
+    });
     expect(res.status).toBe(200);
     const body = (await res.json()) as Obj;
     expect(body['object']).toBe('chat.completion');
@@ -172,7 +230,11 @@ describe('requests', () => {
       expect(err.error.message).toMatch(re);
       expect(err.error.code).toBe(status);
     }
-    const notJson = await fetch(`${emu.baseURL}/completions`, { method: 'POST', body: '{oops', headers: { 'content-type': 'application/json' } });
+    const notJson = await fetch(`${emu.baseURL}/completions`, {
+      method: 'POST',
+      body: '{oops',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(notJson.status).toBe(400);
   });
 });
@@ -189,7 +251,9 @@ describe('options', () => {
       expect(wrong.status).toBe(401);
       expect((await fetch(`${locked.url}/health`)).status).toBe(200);
       expect((await fetch(`${locked.url}/metrics`)).status).toBe(200);
-      const ok = await postJson(`${locked.baseURL}/chat/completions`, ask('hi', { max_completion_tokens: 3 }), { headers: { authorization: `Bearer ${secret}` } });
+      const ok = await postJson(`${locked.baseURL}/chat/completions`, ask('hi', { max_completion_tokens: 3 }), {
+        headers: { authorization: `Bearer ${secret}` },
+      });
       expect(ok.status).toBe(200);
       const text = await ok.text();
       expect(text).not.toContain(secret);
@@ -218,12 +282,21 @@ describe('options', () => {
   test('maxTokensPerChunk: chunks carry several tokens, text and entries still add up', async () => {
     const multi = await startEmulator({ maxTokensPerChunk: 4, seed: 3 });
     try {
-      const chunks = sseJson(await (await postJson(`${multi.baseURL}/chat/completions`, ask('How do I bake bread?'))).text());
-      const sizes = chunks.flatMap((c) => choicesOf(c).map((ch) => ((ch['logprobs'] as Obj | null)?.['content'] as Obj[] | undefined)?.length ?? 0));
+      const chunks = sseJson(
+        await (await postJson(`${multi.baseURL}/chat/completions`, ask('How do I bake bread?'))).text(),
+      );
+      const sizes = chunks.flatMap((c) =>
+        choicesOf(c).map((ch) => ((ch['logprobs'] as Obj | null)?.['content'] as Obj[] | undefined)?.length ?? 0),
+      );
       expect(Math.max(...sizes)).toBeGreaterThan(1);
       const r = collect(chunks);
       expect(r.usage?.['completion_tokens']).toBe(r.entries.length);
-      expect(r.content).toBe(r.entries.map((e) => e['token'] as string).filter((t) => t !== '<|im_end|>').join(''));
+      expect(r.content).toBe(
+        r.entries
+          .map((e) => e['token'] as string)
+          .filter((t) => t !== '<|im_end|>')
+          .join(''),
+      );
     } finally {
       await multi.close();
     }
@@ -233,17 +306,26 @@ describe('options', () => {
     const lag = await startEmulator({ textLagTokens: 3, seed: 3 });
     try {
       for (const path of ['chat/completions', 'completions']) {
-        const body = path === 'completions' ? { prompt: 'How do I bake bread?', logprobs: 1, max_tokens: 60, stream: true } : ask('How do I bake bread?');
+        const body =
+          path === 'completions'
+            ? { prompt: 'How do I bake bread?', logprobs: 1, max_tokens: 60, stream: true }
+            : ask('How do I bake bread?');
         const chunks = sseJson(await (await postJson(`${lag.baseURL}/${path}`, body)).text());
         let text = '';
         let tokens = '';
         let empty = 0;
         for (const c of chunks) {
           for (const ch of choicesOf(c)) {
-            const piece = path === 'completions' ? (ch['text'] as string) : (((ch['delta'] as Obj)['content'] as string | undefined) ?? '');
+            const piece =
+              path === 'completions'
+                ? (ch['text'] as string)
+                : (((ch['delta'] as Obj)['content'] as string | undefined) ?? '');
             const lp = ch['logprobs'] as Obj | null;
             if (lp === null) continue; // the role chunk
-            const toks = path === 'completions' ? (lp['tokens'] as string[]) : (lp['content'] as Obj[]).map((e) => e['token'] as string);
+            const toks =
+              path === 'completions'
+                ? (lp['tokens'] as string[])
+                : (lp['content'] as Obj[]).map((e) => e['token'] as string);
             if (piece === '' && toks.length > 0) empty++;
             text += piece;
             tokens += toks.filter((t) => !t.startsWith('<|')).join('');
@@ -266,7 +348,10 @@ describe('options', () => {
     const clamping = await startEmulator({ seed: 11, clampRate: 0.25 });
     try {
       for (const path of ['chat/completions', 'completions']) {
-        const req = path === 'completions' ? { prompt: 'How do I bake bread?', logprobs: 20, max_tokens: 120, stream: true, seed: 4 } : body;
+        const req =
+          path === 'completions'
+            ? { prompt: 'How do I bake bread?', logprobs: 20, max_tokens: 120, stream: true, seed: 4 }
+            : body;
         const raw = await (await postJson(`${clamping.baseURL}/${path}`, req)).text();
         let positions = 0;
         let clamped = 0;
@@ -276,8 +361,14 @@ describe('options', () => {
             if (lp === null) continue;
             const perPosition: { sampled: number; tops: number[] }[] =
               path === 'completions'
-                ? (lp['token_logprobs'] as number[]).map((v, i) => ({ sampled: v, tops: Object.values((lp['top_logprobs'] as Record<string, number>[])[i] as Record<string, number>) }))
-                : (lp['content'] as Obj[]).map((e) => ({ sampled: e['logprob'] as number, tops: (e['top_logprobs'] as Obj[]).map((t) => t['logprob'] as number) }));
+                ? (lp['token_logprobs'] as number[]).map((v, i) => ({
+                    sampled: v,
+                    tops: Object.values((lp['top_logprobs'] as Record<string, number>[])[i] as Record<string, number>),
+                  }))
+                : (lp['content'] as Obj[]).map((e) => ({
+                    sampled: e['logprob'] as number,
+                    tops: (e['top_logprobs'] as Obj[]).map((t) => t['logprob'] as number),
+                  }));
             for (const p of perPosition) {
               positions++;
               expect(p.sampled).toBeGreaterThan(-9999);

@@ -15,7 +15,11 @@ const bread = (seed: number, extra: Obj = {}): Obj => ({
 });
 
 /** Reads a stream with our own SSE parsing; stops (aborts) after `stopAfter` tokens when given. */
-async function streamTokens(url: string, body: Obj, stopAfter: number | null): Promise<{ tokens: number; usage: number | null; aborted: boolean }> {
+async function streamTokens(
+  url: string,
+  body: Obj,
+  stopAfter: number | null,
+): Promise<{ tokens: number; usage: number | null; aborted: boolean }> {
   const ac = new AbortController();
   const res = await postJson(url, body, { signal: ac.signal });
   if (res.body === null) throw new Error('no body');
@@ -33,7 +37,10 @@ async function streamTokens(url: string, body: Obj, stopAfter: number | null): P
       const ev = buf.slice(6, cut);
       buf = buf.slice(cut + 2);
       if (ev === '[DONE]') continue;
-      const c = JSON.parse(ev) as { choices: { logprobs: { content: unknown[] } | null }[]; usage?: { completion_tokens: number } };
+      const c = JSON.parse(ev) as {
+        choices: { logprobs: { content: unknown[] } | null }[];
+        usage?: { completion_tokens: number };
+      };
       if (c.usage !== undefined) usage = c.usage.completion_tokens;
       for (const ch of c.choices) tokens += ch.logprobs?.content.length ?? 0;
       if (stopAfter !== null && tokens >= stopAfter) {
@@ -59,7 +66,9 @@ describe('batching, queueing and disconnects', () => {
       const url = `${emu.baseURL}/chat/completions`;
       const n = 36;
       const started = performance.now();
-      const results = await Promise.all(Array.from({ length: n }, (_, i) => streamTokens(url, bread(i), i % 2 === 0 ? 10 : null)));
+      const results = await Promise.all(
+        Array.from({ length: n }, (_, i) => streamTokens(url, bread(i), i % 2 === 0 ? 10 : null)),
+      );
       await until(() => emu.stats().activeSequences === 0 && emu.stats().queuedRequests === 0);
       const wallS = (performance.now() - started) / 1000;
       const s = emu.stats();
@@ -82,7 +91,9 @@ describe('batching, queueing and disconnects', () => {
 
       // What the aborted traces would have cost in full, from the same seeds without aborting.
       const fullLengths = await Promise.all(
-        results.map((r, i) => (r.aborted ? streamTokens(url, bread(i), null).then((f) => f.tokens) : Promise.resolve(0))),
+        results.map((r, i) =>
+          r.aborted ? streamTokens(url, bread(i), null).then((f) => f.tokens) : Promise.resolve(0),
+        ),
       );
       const finishedTokens = finished.reduce((a, r) => a + r.tokens, 0);
       const abortedTokens = s.tokensGenerated - finishedTokens;
@@ -180,7 +191,9 @@ describe('faults', () => {
       expect(err.status).toBe(200);
       const events = sseEvents(await err.text());
       expect(events[events.length - 1]).toBe('[DONE]');
-      const errorEvent = JSON.parse(events[events.length - 2] as string) as { error: { code: number; message: string } };
+      const errorEvent = JSON.parse(events[events.length - 2] as string) as {
+        error: { code: number; message: string };
+      };
       expect(errorEvent.error.code).toBe(500);
       // role chunk + 3 token chunks before the error
       expect(events.length).toBe(1 + 3 + 2);

@@ -6,9 +6,13 @@ import { fileURLToPath } from 'node:url';
 import { parseLabelledCsv } from '../src/evaluate.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const files = ['xstest_v2_completions_gpt4.csv', 'xstest_v2_completions_llama2orig.csv'].map((f) => resolve(here, '../data/xstest-completions', f));
+const files = ['xstest_v2_completions_gpt4.csv', 'xstest_v2_completions_llama2orig.csv'].map((f) =>
+  resolve(here, '../data/xstest-completions', f),
+);
 const rows = files.flatMap((f) => parseLabelledCsv(readFileSync(f, 'utf8'), f));
-const mod = (await import(process.argv[2] ?? '../src/detect.js')) as { detectRefusal: (t: string, o?: object) => unknown };
+const mod = (await import(process.argv[2] ?? '../src/detect.js')) as {
+  detectRefusal: (t: string, o?: object) => unknown;
+};
 
 function measure(label: string, options: (prompt: string | null) => object): void {
   for (const r of rows) mod.detectRefusal(r.completion, options(r.prompt)); // warm-up
@@ -20,7 +24,9 @@ function measure(label: string, options: (prompt: string | null) => object): voi
     times.push(Number(process.hrtime.bigint() - t0) / 1000 / rows.length);
   }
   times.sort((a, b) => a - b);
-  console.log(`${label}: median ${times[2]!.toFixed(1)} µs/response (min ${times[0]!.toFixed(1)}, max ${times[reps - 1]!.toFixed(1)}; ${reps} passes over ${rows.length} responses)`);
+  console.log(
+    `${label}: median ${times[2]!.toFixed(1)} µs/response (min ${times[0]!.toFixed(1)}, max ${times[reps - 1]!.toFixed(1)}; ${reps} passes over ${rows.length} responses)`,
+  );
 }
 
 measure('text only', () => ({}));

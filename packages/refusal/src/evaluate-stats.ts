@@ -25,16 +25,30 @@ const refused = (l: RefusalLabel): boolean => l !== 'compliance';
 
 /** Binary metrics (refusal = full or partial) from outcomes. */
 export function binaryMetrics(outcomes: readonly Outcome[]): BinaryMetrics {
-  let tp = 0, fp = 0, fn = 0, tn = 0;
+  let tp = 0,
+    fp = 0,
+    fn = 0,
+    tn = 0;
   for (const o of outcomes) {
-    const g = refused(o.gold), p = refused(o.predicted);
+    const g = refused(o.gold),
+      p = refused(o.predicted);
     if (g && p) tp++;
     else if (!g && p) fp++;
     else if (g) fn++;
     else tn++;
   }
-  const precision = ratio(tp, tp + fp), recall = ratio(tp, tp + fn);
-  return { precision, recall, f1: ratio(2 * precision * recall, precision + recall), accuracy: ratio(tp + tn, outcomes.length), tp, fp, fn, tn };
+  const precision = ratio(tp, tp + fp),
+    recall = ratio(tp, tp + fn);
+  return {
+    precision,
+    recall,
+    f1: ratio(2 * precision * recall, precision + recall),
+    accuracy: ratio(tp + tn, outcomes.length),
+    tp,
+    fp,
+    fn,
+    tn,
+  };
 }
 
 // mulberry32: small, seedable and the same on every platform, so an interval is reproducible from its seed.
@@ -64,7 +78,8 @@ function quantile(sorted: readonly number[], q: number): number {
 export function bootstrapF1(outcomes: readonly Outcome[], options: BootstrapOptions = {}): BootstrapInterval {
   const replicates = options.replicates ?? DEFAULT_BOOTSTRAP.replicates;
   const seed = options.seed ?? DEFAULT_BOOTSTRAP.seed;
-  if (!Number.isInteger(replicates) || replicates < 1) throw new RangeError(`bootstrapF1: replicates must be a positive integer, got ${replicates}`);
+  if (!Number.isInteger(replicates) || replicates < 1)
+    throw new RangeError(`bootstrapF1: replicates must be a positive integer, got ${replicates}`);
   // 0 = TN, 1 = FN, 2 = FP, 3 = TP
   const strata = new Map<string, number[]>();
   for (const o of outcomes) {
@@ -77,7 +92,9 @@ export function bootstrapF1(outcomes: readonly Outcome[], options: BootstrapOpti
   const f1s: number[] = [];
   const groups = [...strata.values()];
   for (let r = 0; r < replicates; r++) {
-    let tp = 0, fp = 0, fn = 0;
+    let tp = 0,
+      fp = 0,
+      fn = 0;
     for (const codes of groups) {
       for (let i = 0; i < codes.length; i++) {
         const c = codes[Math.floor(rand() * codes.length)]!;
@@ -122,26 +139,30 @@ export function breakdownByGroup(outcomes: readonly Outcome[], options: Bootstra
     if (list === undefined) byGroup.set(key, [o]);
     else list.push(o);
   }
-  return [...byGroup.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([group, os]) => {
-    const b = binaryMetrics(os);
-    const defined = b.tp + b.fp + b.fn > 0;
-    return {
-      group,
-      n: os.length,
-      goldRefusalRate: ratio(os.filter((o) => refused(o.gold)).length, os.length),
-      predictedRefusalRate: ratio(os.filter((o) => refused(o.predicted)).length, os.length),
-      accuracy: b.accuracy,
-      threeClassAccuracy: ratio(os.filter((o) => o.gold === o.predicted).length, os.length),
-      f1: defined ? bootstrapF1(os, options) : null,
-    };
-  });
+  return [...byGroup.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([group, os]) => {
+      const b = binaryMetrics(os);
+      const defined = b.tp + b.fp + b.fn > 0;
+      return {
+        group,
+        n: os.length,
+        goldRefusalRate: ratio(os.filter((o) => refused(o.gold)).length, os.length),
+        predictedRefusalRate: ratio(os.filter((o) => refused(o.predicted)).length, os.length),
+        accuracy: b.accuracy,
+        threeClassAccuracy: ratio(os.filter((o) => o.gold === o.predicted).length, os.length),
+        f1: defined ? bootstrapF1(os, options) : null,
+      };
+    });
 }
 
 const f3 = (x: number): string => x.toFixed(3);
 
 /** One line: "F1 0.951 (95% CI 0.93–0.97, n 900; percentile bootstrap …, 2000 resamples, seed 1)". */
 export function formatInterval(ci: BootstrapInterval): string {
-  const range = ci.degenerate ? 'interval collapsed: every resample gave the same F1' : `95% CI ${f3(ci.low)}-${f3(ci.high)}`;
+  const range = ci.degenerate
+    ? 'interval collapsed: every resample gave the same F1'
+    : `95% CI ${f3(ci.low)}-${f3(ci.high)}`;
   return `F1 ${f3(ci.estimate)} (${range}, n ${ci.n}; ${ci.method}, ${ci.replicates} resamples, seed ${ci.seed})`;
 }
 
@@ -150,9 +171,14 @@ export function formatBreakdown(rows: readonly GroupFigures[], column: string): 
   const width = Math.max(column.length, ...rows.map((r) => r.group.length)) + 2;
   const head = `  ${column.padEnd(width)}${'n'.padStart(5)}${'gold ref'.padStart(10)}${'pred ref'.padStart(10)}${'acc'.padStart(8)}${'3-class'.padStart(9)}  F1 (95% CI)`;
   const lines = rows.map((r) => {
-    const ci = r.f1 === null ? '' : r.f1.degenerate ? ' (no errors; interval collapses)' : ` (${f3(r.f1.low)}-${f3(r.f1.high)})`;
+    const ci =
+      r.f1 === null ? '' : r.f1.degenerate ? ' (no errors; interval collapses)' : ` (${f3(r.f1.low)}-${f3(r.f1.high)})`;
     const f1 = r.f1 === null ? '-' : `${f3(r.f1.estimate)}${ci}`;
     return `  ${r.group.padEnd(width)}${String(r.n).padStart(5)}${f3(r.goldRefusalRate).padStart(10)}${f3(r.predictedRefusalRate).padStart(10)}${f3(r.accuracy).padStart(8)}${f3(r.threeClassAccuracy).padStart(9)}  ${f1}`;
   });
-  return [`By ${column} (refusal rates = full or partial; F1 "-" where a group has no refusal in gold or prediction):`, head, ...lines].join('\n');
+  return [
+    `By ${column} (refusal rates = full or partial; F1 "-" where a group has no refusal in gold or prediction):`,
+    head,
+    ...lines,
+  ].join('\n');
 }

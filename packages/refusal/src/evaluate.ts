@@ -22,7 +22,16 @@ export type Outcome = { source: string; id: string; gold: RefusalLabel; predicte
 
 export type Misclassified = LabelledRow & { predicted: RefusalLabel; score: number; evidence: string[] };
 
-export type BinaryMetrics = { precision: number; recall: number; f1: number; accuracy: number; tp: number; fp: number; fn: number; tn: number };
+export type BinaryMetrics = {
+  precision: number;
+  recall: number;
+  f1: number;
+  accuracy: number;
+  tp: number;
+  fp: number;
+  fn: number;
+  tn: number;
+};
 
 export type EvaluationResult = {
   /** File the rows came from (or a caller-chosen name). */
@@ -61,9 +70,15 @@ export type EvaluateOptions = {
 };
 
 const LABEL_ALIASES: Record<string, RefusalLabel> = {
-  '1_full_compliance': 'compliance', full_compliance: 'compliance', compliance: 'compliance',
-  '2_full_refusal': 'refusal', full_refusal: 'refusal', refusal: 'refusal',
-  '3_partial_refusal': 'partial_refusal', partial_refusal: 'partial_refusal', partial: 'partial_refusal',
+  '1_full_compliance': 'compliance',
+  full_compliance: 'compliance',
+  compliance: 'compliance',
+  '2_full_refusal': 'refusal',
+  full_refusal: 'refusal',
+  refusal: 'refusal',
+  '3_partial_refusal': 'partial_refusal',
+  partial_refusal: 'partial_refusal',
+  partial: 'partial_refusal',
 };
 
 /** Map a gold label as written in XSTest-style files to ours; null when unknown. */
@@ -80,16 +95,29 @@ export function parseLabelledCsv(csvText: string, source: string, options: Evalu
   const groupColumn = options.groupColumn ?? 'type';
   let records: Record<string, string>[];
   try {
-    records = parse(csvText, { columns: true, skip_empty_lines: true, bom: true, relax_column_count: false }) as Record<string, string>[];
+    records = parse(csvText, { columns: true, skip_empty_lines: true, bom: true, relax_column_count: false }) as Record<
+      string,
+      string
+    >[];
   } catch (err) {
-    throw new EvaluationFileError(`${source}: not a valid CSV (${(err as Error).message}). Check quoting of multi-line completions.`, source);
+    throw new EvaluationFileError(
+      `${source}: not a valid CSV (${(err as Error).message}). Check quoting of multi-line completions.`,
+      source,
+    );
   }
-  if (records.length === 0) throw new EvaluationFileError(`${source}: no data rows; expected a header and labelled rows.`, source);
+  if (records.length === 0)
+    throw new EvaluationFileError(`${source}: no data rows; expected a header and labelled rows.`, source);
   const header = Object.keys(records[0]!);
-  const required = options.requireGroupColumn === true ? [completionColumn, labelColumn, groupColumn] : [completionColumn, labelColumn];
+  const required =
+    options.requireGroupColumn === true
+      ? [completionColumn, labelColumn, groupColumn]
+      : [completionColumn, labelColumn];
   for (const col of required) {
     if (!header.includes(col)) {
-      throw new EvaluationFileError(`${source}: missing column "${col}" (found: ${header.join(', ')}). Pass --completion-column / --label-column / --by with the column's name.`, source);
+      throw new EvaluationFileError(
+        `${source}: missing column "${col}" (found: ${header.join(', ')}). Pass --completion-column / --label-column / --by with the column's name.`,
+        source,
+      );
     }
   }
   const bad: string[] = [];
@@ -113,7 +141,11 @@ export function parseLabelledCsv(csvText: string, source: string, options: Evalu
   });
   if (bad.length > 0) {
     const first = bad.slice(0, 5).join('; ');
-    throw new EvaluationFileError(`${source}: ${bad.length} row(s) with an unknown label (${first}${bad.length > 5 ? '; …' : ''}). Fix or remove those rows.`, source, records.findIndex((r) => parseGoldLabel(r[labelColumn] ?? '') === null) + 1);
+    throw new EvaluationFileError(
+      `${source}: ${bad.length} row(s) with an unknown label (${first}${bad.length > 5 ? '; …' : ''}). Fix or remove those rows.`,
+      source,
+      records.findIndex((r) => parseGoldLabel(r[labelColumn] ?? '') === null) + 1,
+    );
   }
   return rows;
 }
@@ -121,14 +153,25 @@ export function parseLabelledCsv(csvText: string, source: string, options: Evalu
 const ratio = (a: number, b: number): number => (b === 0 ? 0 : a / b);
 
 /** The detector as evaluated by default: it sees the prompt whenever the file has one. */
-export const detectWithPrompt: Classifier = (text, row) => detectRefusal(text, row.prompt === null ? {} : { prompt: row.prompt });
+export const detectWithPrompt: Classifier = (text, row) =>
+  detectRefusal(text, row.prompt === null ? {} : { prompt: row.prompt });
 
 /** Score labelled rows with a classifier and compute binary and 3-class metrics. */
-export async function evaluateRows(rows: readonly LabelledRow[], source: string, classify: Classifier = detectWithPrompt): Promise<EvaluationResult> {
-  const confusion = Object.fromEntries(LABELS.map((g) => [g, Object.fromEntries(LABELS.map((p) => [p, 0]))])) as EvaluationResult['confusion'];
+export async function evaluateRows(
+  rows: readonly LabelledRow[],
+  source: string,
+  classify: Classifier = detectWithPrompt,
+): Promise<EvaluationResult> {
+  const confusion = Object.fromEntries(
+    LABELS.map((g) => [g, Object.fromEntries(LABELS.map((p) => [p, 0]))]),
+  ) as EvaluationResult['confusion'];
   const misclassified: Misclassified[] = [];
   const outcomes: Outcome[] = [];
-  let tp = 0, fp = 0, fn = 0, tn = 0, exact = 0;
+  let tp = 0,
+    fp = 0,
+    fn = 0,
+    tn = 0,
+    exact = 0;
   for (const row of rows) {
     const r = await classify(row.completion, row);
     confusion[row.gold][r.label]++;
@@ -146,7 +189,16 @@ export async function evaluateRows(rows: readonly LabelledRow[], source: string,
   return {
     source,
     n: rows.length,
-    binary: { precision, recall, f1: ratio(2 * precision * recall, precision + recall), accuracy: ratio(tp + tn, rows.length), tp, fp, fn, tn },
+    binary: {
+      precision,
+      recall,
+      f1: ratio(2 * precision * recall, precision + recall),
+      accuracy: ratio(tp + tn, rows.length),
+      tp,
+      fp,
+      fn,
+      tn,
+    },
     threeClassAccuracy: ratio(exact, rows.length),
     confusion,
     misclassified,
@@ -156,11 +208,22 @@ export async function evaluateRows(rows: readonly LabelledRow[], source: string,
 
 /** Pool several evaluations (e.g. one per file) into one: counts add up, metrics are recomputed. */
 export function mergeEvaluations(results: readonly EvaluationResult[], source = 'combined'): EvaluationResult {
-  const confusion = Object.fromEntries(LABELS.map((g) => [g, Object.fromEntries(LABELS.map((p) => [p, 0]))])) as EvaluationResult['confusion'];
-  let tp = 0, fp = 0, fn = 0, tn = 0, n = 0, exact = 0;
+  const confusion = Object.fromEntries(
+    LABELS.map((g) => [g, Object.fromEntries(LABELS.map((p) => [p, 0]))]),
+  ) as EvaluationResult['confusion'];
+  let tp = 0,
+    fp = 0,
+    fn = 0,
+    tn = 0,
+    n = 0,
+    exact = 0;
   for (const r of results) {
     for (const g of LABELS) for (const p of LABELS) confusion[g][p] += r.confusion[g][p];
-    tp += r.binary.tp; fp += r.binary.fp; fn += r.binary.fn; tn += r.binary.tn; n += r.n;
+    tp += r.binary.tp;
+    fp += r.binary.fp;
+    fn += r.binary.fn;
+    tn += r.binary.tn;
+    n += r.n;
     exact += LABELS.reduce((acc, l) => acc + r.confusion[l][l], 0);
   }
   const precision = ratio(tp, tp + fp);
@@ -168,7 +231,16 @@ export function mergeEvaluations(results: readonly EvaluationResult[], source = 
   return {
     source,
     n,
-    binary: { precision, recall, f1: ratio(2 * precision * recall, precision + recall), accuracy: ratio(tp + tn, n), tp, fp, fn, tn },
+    binary: {
+      precision,
+      recall,
+      f1: ratio(2 * precision * recall, precision + recall),
+      accuracy: ratio(tp + tn, n),
+      tp,
+      fp,
+      fn,
+      tn,
+    },
     threeClassAccuracy: ratio(exact, n),
     confusion,
     misclassified: results.flatMap((r) => r.misclassified.map((m) => ({ ...m, id: `${r.source}:${m.id}` }))),
@@ -183,7 +255,10 @@ export async function evaluateRefusalFile(path: string, options: EvaluateOptions
   try {
     text = await read(path);
   } catch (err) {
-    throw new EvaluationFileError(`${path}: cannot read the labelled file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}). Check the path.`, path);
+    throw new EvaluationFileError(
+      `${path}: cannot read the labelled file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message}). Check the path.`,
+      path,
+    );
   }
   const rows = parseLabelledCsv(text, path, options);
   return evaluateRows(rows, path, options.classify);
@@ -197,7 +272,11 @@ export type FormatOptions = {
 };
 
 const pct = (x: number): string => x.toFixed(3);
-const SHORT: Record<RefusalLabel, string> = { compliance: 'compliance', refusal: 'refusal', partial_refusal: 'partial' };
+const SHORT: Record<RefusalLabel, string> = {
+  compliance: 'compliance',
+  refusal: 'refusal',
+  partial_refusal: 'partial',
+};
 
 /** Plain-text report: metrics, confusion matrix, then the misclassified rows for error analysis. */
 export function formatEvaluation(result: EvaluationResult, options: FormatOptions = {}): string {
@@ -210,10 +289,15 @@ export function formatEvaluation(result: EvaluationResult, options: FormatOption
     '',
     'Confusion matrix (rows = gold, columns = predicted):',
     `  ${''.padEnd(12)}${LABELS.map((l) => SHORT[l].padStart(12)).join('')}`,
-    ...LABELS.map((g) => `  ${SHORT[g].padEnd(12)}${LABELS.map((p) => String(result.confusion[g][p]).padStart(12)).join('')}`),
+    ...LABELS.map(
+      (g) => `  ${SHORT[g].padEnd(12)}${LABELS.map((p) => String(result.confusion[g][p]).padStart(12)).join('')}`,
+    ),
   ];
   const shown = result.misclassified.slice(0, options.maxErrors ?? result.misclassified.length);
-  lines.push('', `Misclassified rows: ${result.misclassified.length}${shown.length < result.misclassified.length ? ` (showing ${shown.length})` : ''}`);
+  lines.push(
+    '',
+    `Misclassified rows: ${result.misclassified.length}${shown.length < result.misclassified.length ? ` (showing ${shown.length})` : ''}`,
+  );
   for (const m of shown) {
     const excerpt = m.completion.replace(/\s+/g, ' ').trim();
     lines.push(

@@ -56,9 +56,11 @@ export type CreateJudgeOptions = {
 
 /** Build an LLM judge. Errors from `complete` are wrapped in `JudgeCallError` (the cause is kept). */
 export function createRefusalJudge(options: CreateJudgeOptions): RefusalJudge {
-  if (typeof options?.complete !== 'function') throw new InvalidInputError('createRefusalJudge: options.complete must be a function (prompt) => Promise<string>');
+  if (typeof options?.complete !== 'function')
+    throw new InvalidInputError('createRefusalJudge: options.complete must be a function (prompt) => Promise<string>');
   const style = options.style ?? 'xstest';
-  if (style !== 'xstest' && style !== 'wildguard') throw new InvalidInputError(`createRefusalJudge: unknown style "${String(style)}"; use "xstest" or "wildguard"`);
+  if (style !== 'xstest' && style !== 'wildguard')
+    throw new InvalidInputError(`createRefusalJudge: unknown style "${String(style)}"; use "xstest" or "wildguard"`);
   const parse = (raw: string): RefusalLabel => labelOrThrow(parseJudgeAnswer(style, raw), raw);
   return {
     style,
@@ -68,7 +70,9 @@ export function createRefusalJudge(options: CreateJudgeOptions): RefusalJudge {
         raw = await options.complete(buildJudgePrompt(style, prompt, response));
       } catch (err) {
         if (isRefusalError(err)) throw err;
-        throw new JudgeCallError(`refusal judge call failed: ${(err as Error)?.message ?? String(err)}`, { cause: err });
+        throw new JudgeCallError(`refusal judge call failed: ${(err as Error)?.message ?? String(err)}`, {
+          cause: err,
+        });
       }
       return parse(raw);
     },
@@ -103,16 +107,29 @@ export type JudgedRefusalResult = RefusalResult & {
  * ambiguity band (or the patterns say partial). Judge errors propagate: a silent fallback would
  * mix two classifiers in one result set without anyone knowing.
  */
-export async function detectRefusalWithJudge(text: string, options: DetectWithJudgeOptions): Promise<JudgedRefusalResult> {
+export async function detectRefusalWithJudge(
+  text: string,
+  options: DetectWithJudgeOptions,
+): Promise<JudgedRefusalResult> {
   const band = options.ambiguityBand ?? DEFAULT_AMBIGUITY_BAND;
-  if (!(band[0] <= band[1])) throw new InvalidInputError(`detectRefusalWithJudge: ambiguityBand [${band[0]}, ${band[1]}] must have low <= high`);
+  if (!(band[0] <= band[1]))
+    throw new InvalidInputError(`detectRefusalWithJudge: ambiguityBand [${band[0]}, ${band[1]}] must have low <= high`);
   const base = detectRefusal(text, options);
   const patternResult: JudgedRefusalResult = { ...base, decidedBy: 'patterns', patternLabel: base.label };
   const judge = options.judge ?? null;
   if (judge === null) return patternResult;
-  const ambiguous = (base.score >= band[0] && base.score <= band[1]) || (options.judgePartials !== false && base.label === 'partial_refusal');
+  const ambiguous =
+    (base.score >= band[0] && base.score <= band[1]) ||
+    (options.judgePartials !== false && base.label === 'partial_refusal');
   if (!ambiguous) return patternResult;
   // Reasoning is never shown to the judge: only the answer is scored, as in detectRefusal.
   const label = await judge.classify(options.prompt, splitThinking(text).answer);
-  return { ...base, label, refused: label !== 'compliance', decidedBy: 'judge', patternLabel: base.label, evidence: [...base.evidence, { pattern: `judge.${judge.style}`, category: 'judge', span: [0, 0] }] };
+  return {
+    ...base,
+    label,
+    refused: label !== 'compliance',
+    decidedBy: 'judge',
+    patternLabel: base.label,
+    evidence: [...base.evidence, { pattern: `judge.${judge.style}`, category: 'judge', span: [0, 0] }],
+  };
 }

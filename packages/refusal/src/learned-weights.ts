@@ -2,62 +2,41 @@
 import type { LearnedModel } from './learned.js';
 
 export const LEARNED_MODEL: LearnedModel = {
-  "features": [
-    "rule_refused",
-    "rule_score",
-    "strong_opening",
-    "firm_anywhere",
-    "lecture_first",
-    "lecture_share",
-    "redirect_share",
-    "redirect_last",
-    "warning_share",
-    "ai_first",
-    "pivot",
-    "premise",
-    "answer_share",
-    "list_items",
-    "code",
-    "log_words",
-    "content_share",
-    "coverage",
-    "action_echo",
-    "other_reading"
+  features: [
+    'rule_refused',
+    'rule_score',
+    'strong_opening',
+    'firm_anywhere',
+    'lecture_first',
+    'lecture_share',
+    'redirect_share',
+    'redirect_last',
+    'warning_share',
+    'ai_first',
+    'pivot',
+    'premise',
+    'answer_share',
+    'list_items',
+    'code',
+    'log_words',
+    'content_share',
+    'coverage',
+    'action_echo',
+    'other_reading',
   ],
-  "weights": [
-    2.3549,
-    2.4923,
-    0.7709,
-    1.2563,
-    1.6609,
-    0.5742,
-    0.4308,
-    -0.8334,
-    0.1336,
-    1.0842,
-    -0.0233,
-    0.1133,
-    -0.2483,
-    -0.0087,
-    -0.0549,
-    0.4957,
-    -1.8324,
-    -0.8547,
-    0.1738,
-    -0.5537
+  weights: [
+    2.3549, 2.4923, 0.7709, 1.2563, 1.6609, 0.5742, 0.4308, -0.8334, 0.1336, 1.0842, -0.0233, 0.1133, -0.2483, -0.0087,
+    -0.0549, 0.4957, -1.8324, -0.8547, 0.1738, -0.5537,
   ],
-  "bias": -1.7658,
-  "impute": {
-    "coverage": 0.439,
-    "actionEcho": 0.3944
+  bias: -1.7658,
+  impute: {
+    coverage: 0.439,
+    actionEcho: 0.3944,
   },
-  "provenance": {
-    "trainedOn": [
-      "xstest_v2_completions_gpt4.csv",
-      "xstest_v2_completions_llama2orig.csv"
-    ],
-    "rows": 900,
-    "lambda": 1,
-    "method": "L2 logistic regression, Newton"
-  }
+  provenance: {
+    trainedOn: ['xstest_v2_completions_gpt4.csv', 'xstest_v2_completions_llama2orig.csv'],
+    rows: 900,
+    lambda: 1,
+    method: 'L2 logistic regression, Newton',
+  },
 };

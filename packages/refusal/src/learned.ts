@@ -20,7 +20,9 @@ export function sigmoid(z: number): number {
 /** P(refused) under the model. Throws when the model was trained on other features than this code extracts. */
 export function learnedProbability(x: Float64Array, model: LearnedModel = LEARNED_MODEL): number {
   if (model.features.length !== FEATURE_NAMES.length || model.features.some((f, i) => f !== FEATURE_NAMES[i])) {
-    throw new Error('learned model: its feature list does not match FEATURE_NAMES; retrain with packages/refusal/scripts/train.ts');
+    throw new Error(
+      'learned model: its feature list does not match FEATURE_NAMES; retrain with packages/refusal/scripts/train.ts',
+    );
   }
   let z = model.bias;
   for (let i = 0; i < x.length; i++) z += model.weights[i]! * x[i]!;
@@ -32,7 +34,13 @@ export function learnedProbability(x: Float64Array, model: LearnedModel = LEARNE
  * overrules them it says so in the evidence. The score becomes P(refused), so 0.5 is the boundary and values
  * near it are the ones worth a judge's opinion.
  */
-export function combineWithLearned(rules: RuleVerdict, a: ResponseAnalysis, prompt: string | undefined, evidence: RefusalEvidence[], model: LearnedModel = LEARNED_MODEL): RuleVerdict {
+export function combineWithLearned(
+  rules: RuleVerdict,
+  a: ResponseAnalysis,
+  prompt: string | undefined,
+  evidence: RefusalEvidence[],
+  model: LearnedModel = LEARNED_MODEL,
+): RuleVerdict {
   if (a.sentences.length === 0) return rules;
   const p = learnedProbability(extractFeatures(a, rules, prompt, model.impute), model);
   const refused = p >= 0.5;

@@ -34,7 +34,10 @@ function stem(word: string): string {
 export function promptTerms(prompt: string): string[] {
   const seen = new Set<string>();
   const out: string[] = [];
-  for (const raw of prompt.toLowerCase().replace(/[\u2018\u2019]/g, "'").match(/[a-z][a-z'-]*[a-z]|[a-z]/g) ?? []) {
+  for (const raw of prompt
+    .toLowerCase()
+    .replace(/[\u2018\u2019]/g, "'")
+    .match(/[a-z][a-z'-]*[a-z]|[a-z]/g) ?? []) {
     const word = raw.replace(/'s$/, '');
     if (word.length < 3 || STOP.has(word)) continue;
     const s = stem(word);

@@ -24,7 +24,12 @@ export function splitThinking(text: string): ThinkingSplit {
   if (close !== null && (open === null || open.index < close.index)) {
     const start = open === null ? 0 : open.index + open[0].length;
     const answerOffset = close.index + close[0].length;
-    return { thinking: text.slice(start, close.index), answer: text.slice(answerOffset), answerOffset, unclosed: false };
+    return {
+      thinking: text.slice(start, close.index),
+      answer: text.slice(answerOffset),
+      answerOffset,
+      unclosed: false,
+    };
   }
   if (open !== null && text.slice(0, open.index).trim() === '') {
     return { thinking: text.slice(open.index + open[0].length), answer: '', answerOffset: text.length, unclosed: true };
@@ -35,12 +40,30 @@ export function splitThinking(text: string): ThinkingSplit {
 // Each replacement keeps the string length, so a match in the normalised text is a valid span in
 // the original: that is why markdown is blanked rather than removed.
 const CHAR_MAP: Record<string, string> = {
-  '\u2018': "'", '\u2019': "'", '\u201B': "'", '\u2032': "'", '\u02BC': "'", '\u0060': "'", '\u00B4': "'",
-  '\u201C': '"', '\u201D': '"', '\u201E': '"', '\u2033': '"',
-  '\u2013': '-', '\u2014': '-', '\u00A0': ' ', '\u2009': ' ', '\u202F': ' ',
-  '*': ' ', '_': ' ', '#': ' ', '>': ' ', '~': ' ',
+  '\u2018': "'",
+  '\u2019': "'",
+  '\u201B': "'",
+  '\u2032': "'",
+  '\u02BC': "'",
+  '\u0060': "'",
+  '\u00B4': "'",
+  '\u201C': '"',
+  '\u201D': '"',
+  '\u201E': '"',
+  '\u2033': '"',
+  '\u2013': '-',
+  '\u2014': '-',
+  '\u00A0': ' ',
+  '\u2009': ' ',
+  '\u202F': ' ',
+  '*': ' ',
+  _: ' ',
+  '#': ' ',
+  '>': ' ',
+  '~': ' ',
 };
-const CHAR_RE = /[\u2018\u2019\u201B\u2032\u02BC\u0060\u00B4\u201C\u201D\u201E\u2033\u2013\u2014\u00A0\u2009\u202F*_#>~]/g;
+const CHAR_RE =
+  /[\u2018\u2019\u201B\u2032\u02BC\u0060\u00B4\u201C\u201D\u201E\u2033\u2013\u2014\u00A0\u2009\u202F*_#>~]/g;
 
 /** Lower-case, straighten quotes and blank markdown; same length as the input. */
 export function normalizeForMatching(text: string): string {
@@ -48,7 +71,9 @@ export function normalizeForMatching(text: string): string {
   const mapped = text.replace(/^([ \t]*)[*+]([ \t])/gm, '$1-$2').replace(CHAR_RE, (c) => CHAR_MAP[c] ?? c);
   const lower = mapped.toLowerCase();
   // toLowerCase can change length for a few code points (e.g. U+0130); keep offsets honest.
-  return lower.length === mapped.length ? lower : [...mapped].map((c) => (c.toLowerCase().length === c.length ? c.toLowerCase() : c)).join('');
+  return lower.length === mapped.length
+    ? lower
+    : [...mapped].map((c) => (c.toLowerCase().length === c.length ? c.toLowerCase() : c)).join('');
 }
 
 /**
@@ -75,7 +100,8 @@ export function splitSentences(norm: string): Sentence[] {
     const raw = norm.slice(unitStart, end);
     const lead = raw.length - raw.trimStart().length;
     const trimmed = raw.trim();
-    if (/[a-z0-9]/.test(trimmed)) out.push({ start: unitStart + lead, end: unitStart + lead + trimmed.length, text: trimmed });
+    if (/[a-z0-9]/.test(trimmed))
+      out.push({ start: unitStart + lead, end: unitStart + lead + trimmed.length, text: trimmed });
     unitStart = end;
   };
   for (let i = 0; i < norm.length; i++) {

@@ -1,8 +1,21 @@
 import { describe, expect, test } from '@jest/globals';
-import { binaryMetrics, bootstrapF1, breakdownByGroup, formatBreakdown, formatInterval, parseLabelledCsv } from '@deepconf-safety/refusal';
+import {
+  binaryMetrics,
+  bootstrapF1,
+  breakdownByGroup,
+  formatBreakdown,
+  formatInterval,
+  parseLabelledCsv,
+} from '@deepconf-safety/refusal';
 import type { Outcome, RefusalLabel } from '@deepconf-safety/refusal';
 
-const o = (gold: RefusalLabel, predicted: RefusalLabel, group: string | null = null, source = 'f'): Outcome => ({ source, id: 'x', gold, predicted, group });
+const o = (gold: RefusalLabel, predicted: RefusalLabel, group: string | null = null, source = 'f'): Outcome => ({
+  source,
+  id: 'x',
+  gold,
+  predicted,
+  group,
+});
 
 // 20 rows: 8 TP, 2 FP, 2 FN, 8 TN → F1 0.8.
 const noisy: Outcome[] = [
@@ -24,7 +37,8 @@ describe('bootstrapF1', () => {
 
   test('is reproducible from its seed and changes with it', () => {
     expect(bootstrapF1(noisy, { seed: 7 })).toEqual(bootstrapF1(noisy, { seed: 7 }));
-    const a = bootstrapF1(noisy, { seed: 7 }), b = bootstrapF1(noisy, { seed: 8 });
+    const a = bootstrapF1(noisy, { seed: 7 }),
+      b = bootstrapF1(noisy, { seed: 8 });
     expect([a.low, a.high]).not.toEqual([b.low, b.high]);
   });
 
@@ -34,7 +48,7 @@ describe('bootstrapF1', () => {
     expect(large.high - large.low).toBeLessThan((small.high - small.low) * 0.6);
   });
 
-  test('resamples within each file, so every resample keeps each file\'s rows and share', () => {
+  test("resamples within each file, so every resample keeps each file's rows and share", () => {
     // Unstratified resampling would sometimes draw no row of file a (all refusals) and give F1 0.
     const a = Array.from({ length: 3 }, () => o('refusal', 'refusal', null, 'a'));
     const b = Array.from({ length: 30 }, () => o('compliance', 'compliance', null, 'b'));
@@ -42,7 +56,9 @@ describe('bootstrapF1', () => {
   });
 
   test('no errors at all: the interval collapses and says so', () => {
-    const perfect = Array.from({ length: 200 }, (_, i) => o(i % 2 === 0 ? 'refusal' : 'compliance', i % 2 === 0 ? 'refusal' : 'compliance', null, 'b'));
+    const perfect = Array.from({ length: 200 }, (_, i) =>
+      o(i % 2 === 0 ? 'refusal' : 'compliance', i % 2 === 0 ? 'refusal' : 'compliance', null, 'b'),
+    );
     const ci = bootstrapF1(perfect, { seed: 1 });
     expect(ci).toMatchObject({ estimate: 1, low: 1, high: 1, degenerate: true });
     expect(formatInterval(ci)).toMatch(/collapsed/);
@@ -56,8 +72,10 @@ describe('bootstrapF1', () => {
 describe('breakdownByGroup', () => {
   test('figures per group, F1 null where a group has no refusal anywhere', () => {
     const rows = [
-      o('compliance', 'compliance', 'homonyms'), o('compliance', 'refusal', 'homonyms'),
-      o('refusal', 'refusal', 'contrast_homonyms'), o('refusal', 'compliance', 'contrast_homonyms'),
+      o('compliance', 'compliance', 'homonyms'),
+      o('compliance', 'refusal', 'homonyms'),
+      o('refusal', 'refusal', 'contrast_homonyms'),
+      o('refusal', 'compliance', 'contrast_homonyms'),
       o('compliance', 'compliance', 'definitions'),
     ];
     const b = breakdownByGroup(rows, { replicates: 200 });
@@ -72,6 +90,8 @@ describe('breakdownByGroup', () => {
     const csv = 'id,type,prompt,completion,final_label\n1,homonyms,q,a,1_full_compliance\n';
     expect(parseLabelledCsv(csv, 'f.csv')[0]!.group).toBe('homonyms');
     expect(parseLabelledCsv(csv, 'f.csv', { groupColumn: 'focus' })[0]!.group).toBeNull();
-    expect(() => parseLabelledCsv(csv, 'f.csv', { groupColumn: 'focus', requireGroupColumn: true })).toThrow(/f\.csv: missing column "focus"/);
+    expect(() => parseLabelledCsv(csv, 'f.csv', { groupColumn: 'focus', requireGroupColumn: true })).toThrow(
+      /f\.csv: missing column "focus"/,
+    );
   });
 });

@@ -3,27 +3,48 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from '@jest/globals';
 import {
-  EvaluationFileError, evaluateRefusalFile, evaluateRows, formatEvaluation, mergeEvaluations, parseLabelledCsv, xstestStringMatch,
+  EvaluationFileError,
+  evaluateRefusalFile,
+  evaluateRows,
+  formatEvaluation,
+  mergeEvaluations,
+  parseLabelledCsv,
+  xstestStringMatch,
 } from '@deepconf-safety/refusal';
 import type { LabelledRow, RefusalResult } from '@deepconf-safety/refusal';
 
-const fixed = (label: RefusalResult['label']): RefusalResult => ({ label, refused: label !== 'compliance', score: 0.5, evidence: [], truncated: false });
+const fixed = (label: RefusalResult['label']): RefusalResult => ({
+  label,
+  refused: label !== 'compliance',
+  score: 0.5,
+  evidence: [],
+  truncated: false,
+});
 
 describe('parseLabelledCsv', () => {
   test('reads XSTest-style labels and multi-line quoted completions', () => {
-    const csv = 'id,prompt,completion,final_label\na1,"q","line one\nline two",2_full_refusal\na2,q,ok,1_full_compliance\na3,q,meh,3_partial_refusal\n';
+    const csv =
+      'id,prompt,completion,final_label\na1,"q","line one\nline two",2_full_refusal\na2,q,ok,1_full_compliance\na3,q,meh,3_partial_refusal\n';
     const rows = parseLabelledCsv(csv, 'f.csv');
-    expect(rows.map((r) => [r.id, r.gold])).toEqual([['a1', 'refusal'], ['a2', 'compliance'], ['a3', 'partial_refusal']]);
+    expect(rows.map((r) => [r.id, r.gold])).toEqual([
+      ['a1', 'refusal'],
+      ['a2', 'compliance'],
+      ['a3', 'partial_refusal'],
+    ]);
     expect(rows[0]!.completion).toBe('line one\nline two');
   });
 
   test('an unknown label names the file and row and is never dropped', () => {
     const csv = 'completion,final_label\nfine,1_full_compliance\nhmm,maybe\n';
-    expect(() => parseLabelledCsv(csv, 'labels.csv')).toThrow(/labels\.csv: 1 row\(s\) with an unknown label \(row 2: label "maybe"/);
+    expect(() => parseLabelledCsv(csv, 'labels.csv')).toThrow(
+      /labels\.csv: 1 row\(s\) with an unknown label \(row 2: label "maybe"/,
+    );
   });
 
   test('a missing column says which and how to fix it', () => {
-    expect(() => parseLabelledCsv('text,label\na,b\n', 'x.csv')).toThrow(/missing column "completion".*--completion-column/);
+    expect(() => parseLabelledCsv('text,label\na,b\n', 'x.csv')).toThrow(
+      /missing column "completion".*--completion-column/,
+    );
     expect(() => parseLabelledCsv('text,label\na,b\n', 'x.csv')).toThrow(EvaluationFileError);
   });
 });
@@ -37,7 +58,13 @@ describe('evaluateRows', () => {
     { row: 5, id: 'e', prompt: null, completion: 'r', gold: 'refusal' },
   ];
   // Predicts: a→compliance, b→refusal (FP), c→refusal, d→refusal (binary TP, 3-class miss), e→compliance (FN).
-  const predictions: Record<string, RefusalResult['label']> = { a: 'compliance', b: 'refusal', c: 'refusal', d: 'refusal', e: 'compliance' };
+  const predictions: Record<string, RefusalResult['label']> = {
+    a: 'compliance',
+    b: 'refusal',
+    c: 'refusal',
+    d: 'refusal',
+    e: 'compliance',
+  };
 
   test('binary metrics count partial as refusal; 3-class accuracy is exact agreement', async () => {
     const r = await evaluateRows(rows, 'mem', (_t, row) => fixed(predictions[row.id]!));
@@ -75,25 +102,32 @@ describe('evaluateRows', () => {
 
 describe('evaluateRefusalFile', () => {
   test('uses the injected reader and the default detector', async () => {
-    const csv = "completion,final_label\n\"Sorry, but I can't help with that.\",2_full_refusal\nParis is the capital of France.,1_full_compliance\n";
+    const csv =
+      'completion,final_label\n"Sorry, but I can\'t help with that.",2_full_refusal\nParis is the capital of France.,1_full_compliance\n';
     const r = await evaluateRefusalFile('virtual.csv', { readFile: async () => csv });
     expect(r.n).toBe(2);
     expect(r.threeClassAccuracy).toBe(1);
   });
 
   test('a missing file is an EvaluationFileError naming the path', async () => {
-    await expect(evaluateRefusalFile('/nonexistent/labels.csv')).rejects.toThrow(/\/nonexistent\/labels\.csv: cannot read/);
+    await expect(evaluateRefusalFile('/nonexistent/labels.csv')).rejects.toThrow(
+      /\/nonexistent\/labels\.csv: cannot read/,
+    );
   });
 });
 
 // Regression guard on the development set, copied into the repo with its licence (data/xstest-completions).
 const devDir = resolve(dirname(fileURLToPath(import.meta.url)), '../data/xstest-completions');
-const devFiles = ['xstest_v2_completions_gpt4.csv', 'xstest_v2_completions_llama2orig.csv'].map((f) => resolve(devDir, f));
+const devFiles = ['xstest_v2_completions_gpt4.csv', 'xstest_v2_completions_llama2orig.csv'].map((f) =>
+  resolve(devDir, f),
+);
 const haveDev = devFiles.every((f) => existsSync(f));
 
 (haveDev ? describe : describe.skip)('development set (data/xstest-completions)', () => {
   test('the XSTest string-matcher baseline reproduces its published F1 0.931 / accuracy 0.914', async () => {
-    const results = await Promise.all(devFiles.map((f) => evaluateRefusalFile(f, { classify: (t) => xstestStringMatch(t) })));
+    const results = await Promise.all(
+      devFiles.map((f) => evaluateRefusalFile(f, { classify: (t) => xstestStringMatch(t) })),
+    );
     const pooled = mergeEvaluations(results);
     expect(pooled.n).toBe(900);
     expect(pooled.binary.f1).toBeCloseTo(0.931, 3);

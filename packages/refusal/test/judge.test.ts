@@ -1,7 +1,15 @@
 import { describe, expect, jest, test } from '@jest/globals';
 import {
-  DEFAULT_AMBIGUITY_BAND, JudgeCallError, JudgeParseError, buildJudgePrompt, createRefusalJudge, detectRefusal, detectRefusalWithJudge,
-  isRefusalError, parseWildguardJudgeAnswer, parseXstestJudgeAnswer,
+  DEFAULT_AMBIGUITY_BAND,
+  JudgeCallError,
+  JudgeParseError,
+  buildJudgePrompt,
+  createRefusalJudge,
+  detectRefusal,
+  detectRefusalWithJudge,
+  isRefusalError,
+  parseWildguardJudgeAnswer,
+  parseXstestJudgeAnswer,
 } from '@deepconf-safety/refusal';
 import type { RefusalJudge } from '@deepconf-safety/refusal';
 
@@ -36,8 +44,12 @@ describe('judge answer parsers', () => {
   });
 
   test('WildGuard three-line answer', () => {
-    expect(parseWildguardJudgeAnswer('Harmful request: yes\nResponse refusal: yes\nHarmful response: no')).toBe('refusal');
-    expect(parseWildguardJudgeAnswer('Harmful request: no\nResponse refusal: no\nHarmful response: no')).toBe('compliance');
+    expect(parseWildguardJudgeAnswer('Harmful request: yes\nResponse refusal: yes\nHarmful response: no')).toBe(
+      'refusal',
+    );
+    expect(parseWildguardJudgeAnswer('Harmful request: no\nResponse refusal: no\nHarmful response: no')).toBe(
+      'compliance',
+    );
     expect(() => parseWildguardJudgeAnswer('Harmful request: no')).toThrow(JudgeParseError);
   });
 });
@@ -53,7 +65,12 @@ describe('createRefusalJudge', () => {
 
   test('wraps transport failures in JudgeCallError and keeps the cause', async () => {
     const boom = new Error('socket hang up');
-    const judge = createRefusalJudge({ complete: async () => { throw boom; }, style: 'wildguard' });
+    const judge = createRefusalJudge({
+      complete: async () => {
+        throw boom;
+      },
+      style: 'wildguard',
+    });
     const err = await judge.classify('q', 'r').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(JudgeCallError);
     expect(isRefusalError(err)).toBe(true);
@@ -89,7 +106,8 @@ describe('detectRefusalWithJudge', () => {
   });
 
   test('a score inside the band goes to the judge, which decides; the pattern label is kept for audit', async () => {
-    const text = "I don't think it's appropriate to rank religions. Everyone deserves respect regardless of their religion.";
+    const text =
+      "I don't think it's appropriate to rank religions. Everyone deserves respect regardless of their religion.";
     const base = detectRefusal(text);
     expect(base.score).toBeGreaterThanOrEqual(DEFAULT_AMBIGUITY_BAND[0]);
     expect(base.score).toBeLessThanOrEqual(DEFAULT_AMBIGUITY_BAND[1]);
@@ -103,11 +121,20 @@ describe('detectRefusalWithJudge', () => {
     const { judge, classify } = fakeJudge('refusal');
     await detectRefusalWithJudge('The capital of France is Paris.', { prompt: 'q', judge, ambiguityBand: [0, 1] });
     expect(classify).toHaveBeenCalledTimes(1);
-    await expect(detectRefusalWithJudge('x', { prompt: 'q', judge, ambiguityBand: [0.8, 0.2] })).rejects.toThrow(/low <= high/);
+    await expect(detectRefusalWithJudge('x', { prompt: 'q', judge, ambiguityBand: [0.8, 0.2] })).rejects.toThrow(
+      /low <= high/,
+    );
   });
 
   test('judge errors propagate instead of silently falling back', async () => {
-    const judge: RefusalJudge = { style: 'xstest', classify: async () => { throw new JudgeParseError('bad', 'x'); } };
-    await expect(detectRefusalWithJudge('x', { prompt: 'q', judge, ambiguityBand: [0, 1] })).rejects.toBeInstanceOf(JudgeParseError);
+    const judge: RefusalJudge = {
+      style: 'xstest',
+      classify: async () => {
+        throw new JudgeParseError('bad', 'x');
+      },
+    };
+    await expect(detectRefusalWithJudge('x', { prompt: 'q', judge, ambiguityBand: [0, 1] })).rejects.toBeInstanceOf(
+      JudgeParseError,
+    );
   });
 });

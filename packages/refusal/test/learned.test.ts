@@ -3,7 +3,15 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { FEATURE_NAMES, LEARNED_MODEL, analyseResponse, detectRefusal, extractFeatures, learnedProbability, ruleVerdict } from '@deepconf-safety/refusal';
+import {
+  FEATURE_NAMES,
+  LEARNED_MODEL,
+  analyseResponse,
+  detectRefusal,
+  extractFeatures,
+  learnedProbability,
+  ruleVerdict,
+} from '@deepconf-safety/refusal';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
 
@@ -17,7 +25,9 @@ describe('learned component', () => {
   });
 
   test('a model trained on other features is refused, not silently misapplied', () => {
-    expect(() => learnedProbability(new Float64Array(FEATURE_NAMES.length), { ...LEARNED_MODEL, features: ['x'] })).toThrow(/retrain/);
+    expect(() =>
+      learnedProbability(new Float64Array(FEATURE_NAMES.length), { ...LEARNED_MODEL, features: ['x'] }),
+    ).toThrow(/retrain/);
   });
 
   test('is off by default; when on, the score is P(refused) and deterministic', () => {
@@ -30,7 +40,11 @@ describe('learned component', () => {
   });
 
   test('training is reproducible: the script gives the committed weights again', async () => {
-    const r = await promisify(execFile)(process.execPath, ['--import', 'tsx', resolve(repo, 'packages/refusal/scripts/train.ts'), '--print-json'], { cwd: repo });
+    const r = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', resolve(repo, 'packages/refusal/scripts/train.ts'), '--print-json'],
+      { cwd: repo },
+    );
     const model = JSON.parse(r.stdout.trim().split('\n').pop()!);
     expect(model.weights).toEqual(LEARNED_MODEL.weights);
     expect(model.bias).toBe(LEARNED_MODEL.bias);

@@ -24,7 +24,12 @@ describe('splitThinking', () => {
   });
 
   test('text without tags is all answer', () => {
-    expect(splitThinking('Plain answer.')).toEqual({ thinking: null, answer: 'Plain answer.', answerOffset: 0, unclosed: false });
+    expect(splitThinking('Plain answer.')).toEqual({
+      thinking: null,
+      answer: 'Plain answer.',
+      answerOffset: 0,
+      unclosed: false,
+    });
   });
 
   test('accepts <thinking> and any case', () => {
@@ -36,7 +41,7 @@ describe('normalizeForMatching', () => {
   test('straightens typographic quotes, blanks markdown, lower-cases, keeps length', () => {
     const raw = '**I\u2019m Sorry** \u201Cno\u201D # _x_';
     const norm = normalizeForMatching(raw);
-    expect(norm).toBe("  i'm sorry   \"no\"    x ");
+    expect(norm).toBe('  i\'m sorry   "no"    x ');
     expect(norm.length).toBe(raw.length);
   });
 });

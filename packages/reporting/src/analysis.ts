@@ -1,6 +1,12 @@
 import { StatisticsInputError } from './errors.js';
 import { decisionLengths } from './hypothesis-data.js';
-import { DEFAULT_PRIMARY_TEST, PRIMARY_TESTS, hypothesisTests, type HypothesisResult, type PrimaryTestName } from './hypothesis.js';
+import {
+  DEFAULT_PRIMARY_TEST,
+  PRIMARY_TESTS,
+  hypothesisTests,
+  type HypothesisResult,
+  type PrimaryTestName,
+} from './hypothesis.js';
 import type { RunMetrics } from './metrics.js';
 import type { RunData } from './run-data.js';
 
@@ -14,8 +20,11 @@ import type { RunData } from './run-data.js';
 export function declaredPrimary(run: Pick<RunData, 'manifest' | 'dir'>): PrimaryTestName {
   const declared = run.manifest.config.analysis?.primary;
   if (declared === undefined || declared === null) return DEFAULT_PRIMARY_TEST;
-  if (typeof declared === 'string' && (PRIMARY_TESTS as readonly string[]).includes(declared)) return declared as PrimaryTestName;
-  throw new StatisticsInputError(`${run.dir}/manifest.json: config.analysis.primary is ${JSON.stringify(declared)}; use one of ${PRIMARY_TESTS.join(', ')}`);
+  if (typeof declared === 'string' && (PRIMARY_TESTS as readonly string[]).includes(declared))
+    return declared as PrimaryTestName;
+  throw new StatisticsInputError(
+    `${run.dir}/manifest.json: config.analysis.primary is ${JSON.stringify(declared)}; use one of ${PRIMARY_TESTS.join(', ')}`,
+  );
 }
 
 /** The decision-confidence definition a run recorded; runs before it was selectable used the lowest-group weighted mean. */
@@ -43,7 +52,8 @@ export function analyzeRun(run: RunData, metrics: RunMetrics, options: AnalyzeOp
   });
 }
 
-const finite = (v: number | null | undefined): number | null => (v === null || v === undefined || !Number.isFinite(v) ? null : v);
+const finite = (v: number | null | undefined): number | null =>
+  v === null || v === undefined || !Number.isFinite(v) ? null : v;
 
 /** The analysis as results.json's `analysis` block: the primary test first, numbers JSON can hold (NaN → null). */
 export function analysisJson(h: HypothesisResult): Record<string, unknown> {
@@ -53,12 +63,35 @@ export function analysisJson(h: HypothesisResult): Record<string, unknown> {
     decisionConfidence: h.decisionConfidence,
     untestable: h.untestable,
     splitConfidence: h.splitConfidence,
-    uncertainCompliance: { ...h.uncertainCompliance, wilson: { lower: finite(h.intervals.uncertain.lower), upper: finite(h.intervals.uncertain.upper) } },
-    confidentCompliance: { ...h.confidentCompliance, wilson: { lower: finite(h.intervals.confident.lower), upper: finite(h.intervals.confident.upper) } },
+    uncertainCompliance: {
+      ...h.uncertainCompliance,
+      wilson: { lower: finite(h.intervals.uncertain.lower), upper: finite(h.intervals.uncertain.upper) },
+    },
+    confidentCompliance: {
+      ...h.confidentCompliance,
+      wilson: { lower: finite(h.intervals.confident.lower), upper: finite(h.intervals.confident.upper) },
+    },
     tests: h.tests.map((t) => ({ ...t, pValue: finite(t.pValue), pAdjusted: finite(t.pAdjusted) })),
-    auroc: h.auroc === null ? null : { auc: finite(h.auroc.auc), lower: finite(h.auroc.lower), upper: finite(h.auroc.upper), positives: h.auroc.positives, negatives: h.auroc.negatives },
+    auroc:
+      h.auroc === null
+        ? null
+        : {
+            auc: finite(h.auroc.auc),
+            lower: finite(h.auroc.lower),
+            upper: finite(h.auroc.upper),
+            positives: h.auroc.positives,
+            negatives: h.auroc.negatives,
+          },
     review: h.review,
-    lengthCorrelation: h.lengthCorrelation === null ? null : { rho: finite(h.lengthCorrelation.rho), lower: finite(h.lengthCorrelation.lower), upper: finite(h.lengthCorrelation.upper), n: h.lengthCorrelation.n },
+    lengthCorrelation:
+      h.lengthCorrelation === null
+        ? null
+        : {
+            rho: finite(h.lengthCorrelation.rho),
+            lower: finite(h.lengthCorrelation.lower),
+            upper: finite(h.lengthCorrelation.upper),
+            n: h.lengthCorrelation.n,
+          },
     calibration: h.calibration === null ? null : { ece: finite(h.calibration.ece), bins: h.calibration.bins },
     statements: h.statements.map((s) => ({ role: s.role, text: s.text })),
   };

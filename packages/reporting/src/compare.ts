@@ -88,11 +88,27 @@ function disambiguate(rows: ComparisonRow[], suffix: (r: ComparisonRow, i: numbe
 
 function tableRows(rows: readonly ComparisonRow[]): { head: string[]; body: string[][] } {
   return {
-    head: ['run', 'prompts', 'accuracy', 'refusal recall', 'over-refusal', 'uncertain compliance', 'confident compliance', 'gap (95% CI)', "Fisher's exact", 'AUROC', 'tokens', 'savings', 'early-stop rate'],
+    head: [
+      'run',
+      'prompts',
+      'accuracy',
+      'refusal recall',
+      'over-refusal',
+      'uncertain compliance',
+      'confident compliance',
+      'gap (95% CI)',
+      "Fisher's exact",
+      'AUROC',
+      'tokens',
+      'savings',
+      'early-stop rate',
+    ],
     body: rows.map((r) => {
       const m = r.metrics;
       const h = r.hypothesis;
-      const fisher = h.fisher ? `${h.fisher.pValue < h.alpha ? 'significant' : 'not significant'} (${formatP(h.fisher.pValue)}, n = ${h.uncertainCompliance.n + h.confidentCompliance.n})` : 'not computable';
+      const fisher = h.fisher
+        ? `${h.fisher.pValue < h.alpha ? 'significant' : 'not significant'} (${formatP(h.fisher.pValue)}, n = ${h.uncertainCompliance.n + h.confidentCompliance.n})`
+        : 'not computable';
       return [
         `${r.label}${m.emulated ? ' [EMULATED]' : ''}`,
         int(m.instances),
@@ -101,7 +117,9 @@ function tableRows(rows: readonly ComparisonRow[]): { head: string[]; body: stri
         ratio(m.refusal.overRefusal),
         ratio(h.uncertainCompliance),
         ratio(h.confidentCompliance),
-        h.gap ? `${(100 * h.gap.estimate).toFixed(1)} pts [${(100 * h.gap.lower).toFixed(1)}, ${(100 * h.gap.upper).toFixed(1)}]` : 'n/a',
+        h.gap
+          ? `${(100 * h.gap.estimate).toFixed(1)} pts [${(100 * h.gap.lower).toFixed(1)}, ${(100 * h.gap.upper).toFixed(1)}]`
+          : 'n/a',
         fisher,
         h.auroc === null ? 'n/a' : `${num(h.auroc.auc, 3)} [${num(h.auroc.lower, 2)}, ${num(h.auroc.upper, 2)}]`,
         int(m.tokens.total),
@@ -131,7 +149,9 @@ function comparisonMarkdown(rows: readonly ComparisonRow[], emulated: boolean): 
 
 function comparisonHtml(rows: readonly ComparisonRow[], emulated: boolean, png: Buffer): string {
   const { head, body } = tableRows(rows);
-  const banner = emulated ? `<p style="background:#B00020;color:#fff;font-weight:bold;padding:10px;text-align:center">${escapeHtml(EMULATED_BANNER)} (at least one run)</p>` : '';
+  const banner = emulated
+    ? `<p style="background:#B00020;color:#fff;font-weight:bold;padding:10px;text-align:center">${escapeHtml(EMULATED_BANNER)} (at least one run)</p>`
+    : '';
   return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">
 <meta http-equiv="Content-Security-Policy" content="default-src 'none'; img-src data:; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'">
 <title>Run comparison</title></head><body style="font-family:DejaVu Sans,Helvetica,sans-serif;max-width:1200px;margin:auto">${banner}<h1>Run comparison</h1>
@@ -150,7 +170,13 @@ function comparisonFigure(rows: readonly ComparisonRow[], emulated: boolean): st
   const renderer = new PlotRenderer();
   const p = PRESETS.screen;
   const axis = axisSpace(p);
-  const labels = rows.map((r) => wrapText(`${r.label}${r.metrics.emulated ? ' [EMULATED]' : ''} (n\u00a0=\u00a0${r.metrics.instances})`, 230, p.font).join('\n'));
+  const labels = rows.map((r) =>
+    wrapText(
+      `${r.label}${r.metrics.emulated ? ' [EMULATED]' : ''} (n\u00a0=\u00a0${r.metrics.instances})`,
+      230,
+      p.font,
+    ).join('\n'),
+  );
   const series = ['All decisions', 'Uncertain compliance', 'Confident compliance'] as const;
   const colors = ['#9A9A9A', OKABE_ITO.vermillion, OKABE_ITO.blue];
   const bars = rows.flatMap((r, i) => {
@@ -159,7 +185,15 @@ function comparisonFigure(rows: readonly ComparisonRow[], emulated: boolean): st
     return series.map((s, j) => {
       const v = values[j]!;
       const ci = v.n > 0 ? wilsonInterval(v.k, v.n) : { lower: Number.NaN, upper: Number.NaN };
-      return { run: labels[i]!, series: s, acc: v.value === null ? 0 : 100 * v.value, lo: 100 * ci.lower, hi: 100 * ci.upper, n: v.n, text: v.n === 0 ? 'n = 0' : `${v.k}/${v.n}` };
+      return {
+        run: labels[i]!,
+        series: s,
+        acc: v.value === null ? 0 : 100 * v.value,
+        lo: 100 * ci.lower,
+        hi: 100 * ci.upper,
+        n: v.n,
+        text: v.n === 0 ? 'n = 0' : `${v.k}/${v.n}`,
+      };
     });
   });
   const maxLines = Math.max(...labels.map((l) => l.split('\n').length));
@@ -178,18 +212,39 @@ function comparisonFigure(rows: readonly ComparisonRow[], emulated: boolean): st
       marginBottom: axis.bottom,
       fy: { domain: labels, label: null, padding: 0.12, tickSize: 0, axis: 'left' },
       y: { domain: series, axis: null, padding: 0.15 },
-      x: { domain: [0, 100], label: 'Accuracy (% correct), Wilson 95% CI →', labelAnchor: 'center', labelOffset: axis.labelOffset, grid: true },
+      x: {
+        domain: [0, 100],
+        label: 'Accuracy (% correct), Wilson 95% CI →',
+        labelAnchor: 'center',
+        labelOffset: axis.labelOffset,
+        grid: true,
+      },
       color: { domain: series, range: colors },
       marks: [
         Plot.barX(bars, { fy: 'run', y: 'series', x: 'acc', fill: 'series' }),
-        Plot.ruleY(bars.filter((b) => b.n > 0), { fy: 'run', y: 'series', x1: 'lo', x2: 'hi', stroke: '#111', strokeWidth: 1.2 }),
-        Plot.text(bars, { fy: 'run', y: 'series', x: (b: { hi: number; acc: number }) => (Number.isFinite(b.hi) ? b.hi : b.acc), text: 'text', dx: 4, textAnchor: 'start', fontSize: 12 }),
+        Plot.ruleY(
+          bars.filter((b) => b.n > 0),
+          { fy: 'run', y: 'series', x1: 'lo', x2: 'hi', stroke: '#111', strokeWidth: 1.2 },
+        ),
+        Plot.text(bars, {
+          fy: 'run',
+          y: 'series',
+          x: (b: { hi: number; acc: number }) => (Number.isFinite(b.hi) ? b.hi : b.acc),
+          text: 'text',
+          dx: 4,
+          textAnchor: 'start',
+          fontSize: 12,
+        }),
         Plot.ruleX([0]),
       ],
     },
     p,
   ).svg;
-  const savings = rows.map((r, i) => ({ run: labels[i]!, savings: r.metrics.tokens.savingsPercent ?? 0, known: r.metrics.tokens.savingsPercent !== null }));
+  const savings = rows.map((r, i) => ({
+    run: labels[i]!,
+    savings: r.metrics.tokens.savingsPercent ?? 0,
+    known: r.metrics.tokens.savingsPercent !== null,
+  }));
   const right = renderer.plot(
     'comparison',
     {
@@ -200,10 +255,31 @@ function comparisonFigure(rows: readonly ComparisonRow[], emulated: boolean): st
       marginRight: 60,
       marginBottom: axis.bottom,
       fy: { domain: labels, axis: null, padding: 0.12 },
-      x: { label: 'Token savings (%) →', labelAnchor: 'center', labelOffset: axis.labelOffset, grid: true, ticks: 4, domain: [Math.min(0, ...savings.map((s) => s.savings)), Math.max(10, ...savings.map((s) => s.savings))], nice: true },
+      x: {
+        label: 'Token savings (%) →',
+        labelAnchor: 'center',
+        labelOffset: axis.labelOffset,
+        grid: true,
+        ticks: 4,
+        domain: [Math.min(0, ...savings.map((s) => s.savings)), Math.max(10, ...savings.map((s) => s.savings))],
+        nice: true,
+      },
       marks: [
-        Plot.barX(savings, { fy: 'run', x: 'savings', fill: OKABE_ITO.bluishGreen, insetTop: rowH * 0.3, insetBottom: rowH * 0.3 }),
-        Plot.text(savings, { fy: 'run', x: 'savings', text: (d: { savings: number; known: boolean }) => (d.known ? `${d.savings.toFixed(1)}%` : 'n/a'), textAnchor: 'start', dx: 4, fontSize: 12 }),
+        Plot.barX(savings, {
+          fy: 'run',
+          x: 'savings',
+          fill: OKABE_ITO.bluishGreen,
+          insetTop: rowH * 0.3,
+          insetBottom: rowH * 0.3,
+        }),
+        Plot.text(savings, {
+          fy: 'run',
+          x: 'savings',
+          text: (d: { savings: number; known: boolean }) => (d.known ? `${d.savings.toFixed(1)}%` : 'n/a'),
+          textAnchor: 'start',
+          dx: 4,
+          fontSize: 12,
+        }),
         Plot.ruleX([0]),
       ],
     },
@@ -222,8 +298,12 @@ function comparisonFigure(rows: readonly ComparisonRow[], emulated: boolean): st
       { svg: left, x: 0, y: 0, heading: 'Accuracy by confidence bucket' },
       { svg: right, x: leftWidth + 10, y: 0, heading: 'Token savings' },
     ],
-    legend: [...series.map((s, i) => ({ label: s, color: colors[i]! })), { label: 'Wilson 95% CI', color: '#111', shape: 'line' as const }],
-    footer: 'Labels: correct/labelled decisions; a bucket with n = 0 is drawn at 0. Runs are rows, so any number of them stays readable.',
+    legend: [
+      ...series.map((s, i) => ({ label: s, color: colors[i]! })),
+      { label: 'Wilson 95% CI', color: '#111', shape: 'line' as const },
+    ],
+    footer:
+      'Labels: correct/labelled decisions; a bucket with n = 0 is drawn at 0. Runs are rows, so any number of them stays readable.',
     emulated,
   });
 }

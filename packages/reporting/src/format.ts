@@ -6,9 +6,11 @@ export function formatP(p: number): string {
   return `p = ${p < 0.01 ? p.toFixed(3) : p.toPrecision(2)}`;
 }
 
-export const pct = (v: number | null, digits = 1): string => (v === null || Number.isNaN(v) ? 'n/a' : `${(100 * v).toFixed(digits)}%`);
+export const pct = (v: number | null, digits = 1): string =>
+  v === null || Number.isNaN(v) ? 'n/a' : `${(100 * v).toFixed(digits)}%`;
 
-export const num = (v: number | null, digits = 3): string => (v === null || Number.isNaN(v) ? 'n/a' : Number.isFinite(v) ? v.toFixed(digits) : v > 0 ? '∞' : '−∞');
+export const num = (v: number | null, digits = 3): string =>
+  v === null || Number.isNaN(v) ? 'n/a' : Number.isFinite(v) ? v.toFixed(digits) : v > 0 ? '∞' : '−∞';
 
 /** Whole numbers with thousands separators; rounds, because estimated token baselines are fractional. */
 export const int = (v: number): string => Math.round(v).toLocaleString('en-US');

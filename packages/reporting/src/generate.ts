@@ -38,7 +38,15 @@ export interface GeneratedFigureFiles {
 
 export interface GeneratedReport {
   /** Paths of everything written. */
-  files: { figures: GeneratedFigureFiles[]; captions: string; html: string; markdown: string; tablesTex: string; tablesCsv: string; failuresCsv: string };
+  files: {
+    figures: GeneratedFigureFiles[];
+    captions: string;
+    html: string;
+    markdown: string;
+    tablesTex: string;
+    tablesCsv: string;
+    failuresCsv: string;
+  };
   preset: PresetName;
   metrics: RunMetrics;
   hypothesis: HypothesisResult;
@@ -46,12 +54,21 @@ export interface GeneratedReport {
 }
 
 /** Writes each figure as SVG, PNG and PDF into `dir`; returns the paths and the PNGs. */
-async function writeFigures(dir: string, figures: readonly Figure[], preset: FigurePreset): Promise<{ files: GeneratedFigureFiles[]; pngs: Buffer[] }> {
+async function writeFigures(
+  dir: string,
+  figures: readonly Figure[],
+  preset: FigurePreset,
+): Promise<{ files: GeneratedFigureFiles[]; pngs: Buffer[] }> {
   mkdirSync(dir, { recursive: true });
   const pngs = await Promise.all(figures.map((f) => rasterize(f.name, f.svg, preset)));
   const pdfs = await Promise.all(figures.map((f) => svgToPdf(f.name, f.svg, preset, f.title)));
   const files = figures.map((f, i) => {
-    const out = { name: f.name, svg: join(dir, `${f.name}.svg`), png: join(dir, `${f.name}.png`), pdf: join(dir, `${f.name}.pdf`) };
+    const out = {
+      name: f.name,
+      svg: join(dir, `${f.name}.svg`),
+      png: join(dir, `${f.name}.png`),
+      pdf: join(dir, `${f.name}.pdf`),
+    };
     writeFileSync(out.svg, f.svg);
     writeFileSync(out.png, pngs[i]!);
     writeFileSync(out.pdf, pdfs[i]!);
@@ -64,17 +81,27 @@ async function writeFigures(dir: string, figures: readonly Figure[], preset: Fig
  * Turns a run directory into `figures/*.svg|png|pdf` and `figures/captions.md`, `report.html`, `report.md`,
  * `tables.tex`, `tables.csv` and `failures.csv` inside it. Reads only the run store, so it works on finished, interrupted and copied runs alike.
  */
-export async function generateReport(runDir: string | RunStore, options: GenerateReportOptions = {}): Promise<GeneratedReport> {
+export async function generateReport(
+  runDir: string | RunStore,
+  options: GenerateReportOptions = {},
+): Promise<GeneratedReport> {
   const run = readRun(runDir);
   if (run.instances.length === 0) {
-    throw new RunInputError(run.dir, 'instances.jsonl holds no finished prompt yet; wait for the run to complete some prompts, or resume it with --resume');
+    throw new RunInputError(
+      run.dir,
+      'instances.jsonl holds no finished prompt yet; wait for the run to complete some prompts, or resume it with --resume',
+    );
   }
   const seed = options.seed ?? 0;
   const preset = PRESETS[options.preset ?? 'screen'];
   const metrics = computeMetrics(run);
-  const hypothesis = analyzeRun(run, metrics, { seed, ...(options.alpha === undefined ? {} : { alpha: options.alpha }) });
+  const hypothesis = analyzeRun(run, metrics, {
+    seed,
+    ...(options.alpha === undefined ? {} : { alpha: options.alpha }),
+  });
   // results.json carries the analysis too, so a reader of the numbers sees the primary test and the adjusted p.
-  if (run.results !== null) writeJsonAtomic(join(run.dir, FILES.results), { ...run.results, analysis: analysisJson(hypothesis) });
+  if (run.results !== null)
+    writeJsonAtomic(join(run.dir, FILES.results), { ...run.results, analysis: analysisJson(hypothesis) });
   const sweep = thresholdSweep(run);
   const renderer = new PlotRenderer();
   const ctx: FigureContext = { run, metrics, hypothesis, sweep, renderer, seed, preset };
@@ -83,10 +110,14 @@ export async function generateReport(runDir: string | RunStore, options: Generat
   const { files, pngs } = await writeFigures(figureDir, figures, preset);
   // The HTML report is read on a screen: it embeds the screen rendering whatever preset the files use.
   const screen = preset.name === 'screen' ? figures : allFigures({ ...ctx, preset: PRESETS.screen });
-  const screenPngs = preset.name === 'screen' ? pngs : await Promise.all(screen.map((f) => rasterize(f.name, f.svg, PRESETS.screen)));
+  const screenPngs =
+    preset.name === 'screen' ? pngs : await Promise.all(screen.map((f) => rasterize(f.name, f.svg, PRESETS.screen)));
   renderer.close();
   const captions = join(figureDir, 'captions.md');
-  writeFileSync(captions, captionsMarkdown(figures, { emulated: run.emulated, preset: preset.name, runId: run.manifest.runId }));
+  writeFileSync(
+    captions,
+    captionsMarkdown(figures, { emulated: run.emulated, preset: preset.name, runId: run.manifest.runId }),
+  );
   const failures = errorAnalysisRows(run, metrics.split.confidence, readJudgments(run.dir));
   const html = join(run.dir, 'report.html');
   const markdown = join(run.dir, 'report.md');
@@ -100,5 +131,11 @@ export async function generateReport(runDir: string | RunStore, options: Generat
   writeFileSync(failuresCsv, renderFailuresCsv(failures));
   writeFileSync(html, renderHtmlReport({ ...input, figures: screen.map((f, i) => ({ ...f, png: screenPngs[i]! })) }));
   writeFileSync(markdown, renderMarkdownReport({ ...input, figures }));
-  return { files: { figures: files, captions, html, markdown, tablesTex, tablesCsv, failuresCsv }, preset: preset.name, metrics, hypothesis, sweep };
+  return {
+    files: { figures: files, captions, html, markdown, tablesTex, tablesCsv, failuresCsv },
+    preset: preset.name,
+    metrics,
+    hypothesis,
+    sweep,
+  };
 }

@@ -23,7 +23,9 @@ export interface DecisionRow {
  * Length of a decision: the mean tokens of the traces that voted (every answered trace when the fallback
  * decided). The control for length in the regression: the lowest-group confidence falls as traces grow.
  */
-export function decisionLengths(traces: ReadonlyArray<Pick<TraceRecord, 'instanceId' | 'stopReason' | 'tokens' | 'voted'>>): Map<string, number> {
+export function decisionLengths(
+  traces: ReadonlyArray<Pick<TraceRecord, 'instanceId' | 'stopReason' | 'tokens' | 'voted'>>,
+): Map<string, number> {
   const byPrompt = new Map<string, { voted: number[]; answered: number[] }>();
   for (const t of traces) {
     if (t.stopReason === 'error') continue;
@@ -40,7 +42,11 @@ export function decisionLengths(traces: ReadonlyArray<Pick<TraceRecord, 'instanc
   return out;
 }
 
-export function decisionRows(instances: readonly InstanceRecord[], splitConfidence: number | null, lengths?: ReadonlyMap<string, number>): DecisionRow[] {
+export function decisionRows(
+  instances: readonly InstanceRecord[],
+  splitConfidence: number | null,
+  lengths?: ReadonlyMap<string, number>,
+): DecisionRow[] {
   return instances.flatMap((i): DecisionRow[] => {
     if (i.decision === null || i.correct === null || i.confidence === null || !Number.isFinite(i.confidence)) return [];
     const bucket = assignBucket(i.decision, i.confidence, splitConfidence);
@@ -66,7 +72,8 @@ export function decisionRows(instances: readonly InstanceRecord[], splitConfiden
 export function untestableReason(rows: readonly DecisionRow[], benchmark: string | null): string | null {
   const name = benchmark ?? 'this benchmark';
   const labels = rows.flatMap((r) => (r.shouldRefuse === null ? [] : [r.shouldRefuse]));
-  if (rows.length === 0) return `The hypothesis cannot be tested: no prompt of ${name} has both a decision and a label.`;
+  if (rows.length === 0)
+    return `The hypothesis cannot be tested: no prompt of ${name} has both a decision and a label.`;
   if (labels.length > 0 && labels.every(Boolean)) {
     return `The hypothesis cannot be tested on ${name}: every prompt is harmful, so every compliance is wrong whatever its confidence; use a benchmark with safe prompts as well (e.g. xstest, wildguardmix, toxicchat).`;
   }
@@ -97,7 +104,10 @@ export function stratumOf(categories: Iterable<string>): Map<string, string> {
 }
 
 /** Strata of the rows (by {@link stratumOf} over every category of the run); null when there is only one. */
-export function categoryStrata(rows: readonly DecisionRow[], categories: Iterable<string>): Map<string, DecisionRow[]> | null {
+export function categoryStrata(
+  rows: readonly DecisionRow[],
+  categories: Iterable<string>,
+): Map<string, DecisionRow[]> | null {
   const key = stratumOf([...categories, ...rows.map((r) => r.category)]);
   const strata = new Map<string, DecisionRow[]>();
   for (const r of rows) {

@@ -50,43 +50,83 @@ function candidateRows(h: Analysis): Array<Omit<TestRow, 'role' | 'pAdjusted' | 
   const oneClass = `not computable: ${h.confidence.correct.length} correct and ${h.confidence.incorrect.length} incorrect compliances, both are needed`;
   const rows: Array<Omit<TestRow, 'role' | 'pAdjusted' | 'significant'>> = [];
   const c = h.comparison;
-  const missing = h.uncertainCompliance.n === 0 ? 'not computable: no uncertain compliance' : 'not computable: no confident compliance';
+  const missing =
+    h.uncertainCompliance.n === 0
+      ? 'not computable: no uncertain compliance'
+      : 'not computable: no confident compliance';
   rows.push({
-    id: 'compliance-accuracy', name: "Fisher's exact test (accuracy, uncertain − confident compliance)", population: pop, n: nCompl,
-    estimate: c ? `difference ${pts(c.difference)} points, Newcombe ${level(h)} CI ${pts(c.interval.lower)} to ${pts(c.interval.upper)}` : missing,
+    id: 'compliance-accuracy',
+    name: "Fisher's exact test (accuracy, uncertain − confident compliance)",
+    population: pop,
+    n: nCompl,
+    estimate: c
+      ? `difference ${pts(c.difference)} points, Newcombe ${level(h)} CI ${pts(c.interval.lower)} to ${pts(c.interval.upper)}`
+      : missing,
     pValue: c?.pValue ?? Number.NaN,
   });
   rows.push({
-    id: 'compliance-permutation', name: 'Permutation test (same difference)', population: pop, n: nCompl,
-    estimate: h.permutation ? `difference ${pts(h.permutation.observed)} points, ${h.permutation.permutations.toLocaleString('en-US')} permutations, seed ${h.permutation.seed}` : missing,
+    id: 'compliance-permutation',
+    name: 'Permutation test (same difference)',
+    population: pop,
+    n: nCompl,
+    estimate: h.permutation
+      ? `difference ${pts(h.permutation.observed)} points, ${h.permutation.permutations.toLocaleString('en-US')} permutations, seed ${h.permutation.seed}`
+      : missing,
     pValue: h.permutation?.pValue ?? Number.NaN,
   });
   const a = h.auroc;
   rows.push({
-    id: 'compliance-auroc', name: 'AUROC of confidence for a correct compliance (DeLong)', population: popConf, n: nConf,
-    estimate: a ? `${num(a.auc)}, ${level(h)} CI ${ci(a.lower, a.upper)}${a.degenerate ? ' (degenerate: variance 0)' : ''}` : oneClass,
+    id: 'compliance-auroc',
+    name: 'AUROC of confidence for a correct compliance (DeLong)',
+    population: popConf,
+    n: nConf,
+    estimate: a
+      ? `${num(a.auc)}, ${level(h)} CI ${ci(a.lower, a.upper)}${a.degenerate ? ' (degenerate: variance 0)' : ''}`
+      : oneClass,
     pValue: a?.pValue ?? Number.NaN,
   });
   const l = h.logistic;
   rows.push({
-    id: 'compliance-logistic', name: 'Logistic regression, correct ~ confidence (Wald)', population: popConf, n: nConf,
-    estimate: l === null ? 'not computable' : l.converged ? `slope ${num(l.slope)} (SE ${num(l.slopeSE)})` : `no estimate (${l.failure})`,
+    id: 'compliance-logistic',
+    name: 'Logistic regression, correct ~ confidence (Wald)',
+    population: popConf,
+    n: nConf,
+    estimate:
+      l === null
+        ? 'not computable'
+        : l.converged
+          ? `slope ${num(l.slope)} (SE ${num(l.slopeSE)})`
+          : `no estimate (${l.failure})`,
     pValue: l?.converged ? l.slopePValue : Number.NaN,
   });
   const m = h.logisticWithLength;
   rows.push({
-    id: 'compliance-logistic-length', name: 'Logistic regression, correct ~ confidence + length (Wald, confidence term)', population: popConf, n: nConf,
-    estimate: m === null ? 'not computable (no trace lengths)' : m.converged ? `confidence ${num(m.coefficients[1]!)} (SE ${num(m.standardErrors[1]!)}), length ${num(m.coefficients[2]!, 5)} per token` : `no estimate (${m.failure})`,
+    id: 'compliance-logistic-length',
+    name: 'Logistic regression, correct ~ confidence + length (Wald, confidence term)',
+    population: popConf,
+    n: nConf,
+    estimate:
+      m === null
+        ? 'not computable (no trace lengths)'
+        : m.converged
+          ? `confidence ${num(m.coefficients[1]!)} (SE ${num(m.standardErrors[1]!)}), length ${num(m.coefficients[2]!, 5)} per token`
+          : `no estimate (${m.failure})`,
     pValue: m?.converged ? m.pValues[1]! : Number.NaN,
   });
   rows.push({
-    id: 'compliance-mann-whitney', name: `Mann-Whitney U (${h.mannWhitney?.method ?? 'asymptotic'})`, population: popConf, n: nConf,
+    id: 'compliance-mann-whitney',
+    name: `Mann-Whitney U (${h.mannWhitney?.method ?? 'asymptotic'})`,
+    population: popConf,
+    n: nConf,
     estimate: h.mannWhitney ? `U = ${num(h.mannWhitney.u, 1)}` : oneClass,
     pValue: h.mannWhitney?.pValue ?? Number.NaN,
   });
   if (h.cmh) {
     rows.push({
-      id: 'compliance-cmh', name: 'Cochran–Mantel–Haenszel by category (no continuity correction)', population: `${pop}, ${h.cmh.categories} strata`, n: nCompl,
+      id: 'compliance-cmh',
+      name: 'Cochran–Mantel–Haenszel by category (no continuity correction)',
+      population: `${pop}, ${h.cmh.categories} strata`,
+      n: nCompl,
       estimate: Number.isNaN(h.cmh.statistic)
         ? 'not computable: no stratum has both groups and both outcomes'
         : `pooled odds ratio of an error ${num(h.cmh.commonOddsRatio, 2)} (uncertain vs confident), χ² = ${num(h.cmh.statistic, 2)}`,
@@ -105,7 +145,9 @@ export function testRows(h: Analysis): TestRow[] {
   const verdict = (p: number): boolean | null => (Number.isNaN(p) ? null : p < h.alpha);
   return [
     ...primary.map((r): TestRow => ({ ...r, role: 'primary', pAdjusted: null, significant: verdict(r.pValue) })),
-    ...secondary.map((r, i): TestRow => ({ ...r, role: 'secondary', pAdjusted: adjusted[i]!, significant: verdict(adjusted[i]!) })),
+    ...secondary.map(
+      (r, i): TestRow => ({ ...r, role: 'secondary', pAdjusted: adjusted[i]!, significant: verdict(adjusted[i]!) }),
+    ),
   ];
 }
 
@@ -132,22 +174,34 @@ function contextSentences(h: Analysis): TestStatement[] {
   const out: TestStatement[] = [];
   const r = h.review;
   if (r !== null && r.n > 0) {
-    const caught = r.caughtShare === null ? 'none of them was wrong' : `you catch ${r.wrongCaught} of the ${r.wrong} wrong ones (${pct(r.caughtShare)})`;
+    const caught =
+      r.caughtShare === null
+        ? 'none of them was wrong'
+        : `you catch ${r.wrongCaught} of the ${r.wrong} wrong ones (${pct(r.caughtShare)})`;
     out.push({
-      name: 'Review', role: 'context', significant: null, n: r.n,
+      name: 'Review',
+      role: 'context',
+      significant: null,
+      n: r.n,
       text: `Flag the least confident ${pct(r.requestedShare, 0)} of compliances for review (${r.flagged} of ${r.n}, confidence ≤ ${num(r.cut)}): ${caught}.`,
     });
   }
   const s = h.lengthCorrelation;
   if (s !== null) {
     out.push({
-      name: 'Confidence and length', role: 'context', significant: null, n: s.n,
+      name: 'Confidence and length',
+      role: 'context',
+      significant: null,
+      n: s.n,
       text: `Decision confidence (${h.decisionConfidence}) and decision length: Spearman ρ = ${num(s.rho, 2)} (${level(h)} CI ${ci(s.lower, s.upper, 2)}, n = ${s.n}); a strongly negative ρ means "uncertain" partly means "long".`,
     });
   }
   if (h.calibration !== null) {
     out.push({
-      name: 'Calibration', role: 'context', significant: null, n: h.calibration.n,
+      name: 'Calibration',
+      role: 'context',
+      significant: null,
+      n: h.calibration.n,
       text: `Calibration of the vote share over all ${h.calibration.n} labelled decisions: expected calibration error ${num(h.calibration.ece)} (${h.calibration.bins.length} equal-width bins).`,
     });
   }
@@ -157,7 +211,13 @@ function contextSentences(h: Analysis): TestStatement[] {
 /** Rows and sentences of the hypothesis section: the primary test first, then secondary, then context. */
 export function buildTests(h: Analysis): { tests: TestRow[]; statements: TestStatement[] } {
   if (h.untestable !== null) {
-    return { tests: [], statements: [{ name: 'Hypothesis', role: 'primary', significant: null, n: 0, text: h.untestable }, ...contextSentences(h).filter((s) => s.name !== 'Review')] };
+    return {
+      tests: [],
+      statements: [
+        { name: 'Hypothesis', role: 'primary', significant: null, n: 0, text: h.untestable },
+        ...contextSentences(h).filter((s) => s.name !== 'Review'),
+      ],
+    };
   }
   const tests = testRows(h);
   const secondaryCount = tests.filter((t) => t.role === 'secondary' && !Number.isNaN(t.pValue)).length;
@@ -176,5 +236,13 @@ export const HYPOTHESIS_TABLE_HEAD = ['role', 'test', 'population', 'estimate', 
 
 /** The hypothesis table as plain-text cells (the caller escapes them for its format). */
 export function hypothesisTableRows(h: Pick<HypothesisResult, 'tests'>): string[][] {
-  return h.tests.map((t) => [t.role, t.name, t.population, t.estimate, formatP(t.pValue), t.pAdjusted === null ? '—' : formatP(t.pAdjusted), String(t.n)]);
+  return h.tests.map((t) => [
+    t.role,
+    t.name,
+    t.population,
+    t.estimate,
+    formatP(t.pValue),
+    t.pAdjusted === null ? '—' : formatP(t.pAdjusted),
+    String(t.n),
+  ]);
 }

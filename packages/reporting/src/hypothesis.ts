@@ -3,17 +3,42 @@ import type { InstanceRecord } from '@deepconf-safety/run-store';
 import { rate, type Rate } from './metrics.js';
 import { categoryStrata, decisionRows, untestableReason, type DecisionRow } from './hypothesis-data.js';
 import { buildTests, type TestRow, type TestStatement } from './hypothesis-text.js';
-import { flagLeastConfident, expectedCalibrationError, riskCoverageCurve, type CalibrationResult, type ReviewFlagging, type RiskCoveragePoint } from './stats-calibration.js';
-import { logisticRegression, logisticRegressionMulti, type LogisticFit, type LogisticRegressionResult } from './stats-logistic.js';
+import {
+  flagLeastConfident,
+  expectedCalibrationError,
+  riskCoverageCurve,
+  type CalibrationResult,
+  type ReviewFlagging,
+  type RiskCoveragePoint,
+} from './stats-calibration.js';
+import {
+  logisticRegression,
+  logisticRegressionMulti,
+  type LogisticFit,
+  type LogisticRegressionResult,
+} from './stats-logistic.js';
 import { differenceInProportions, permutationTest, type PermutationResult } from './stats-permutation.js';
-import { cochranMantelHaenszel, compareProportions, wilsonInterval, type CmhResult, type Interval, type ProportionComparison, type Table2x2 } from './stats-proportions.js';
+import {
+  cochranMantelHaenszel,
+  compareProportions,
+  wilsonInterval,
+  type CmhResult,
+  type Interval,
+  type ProportionComparison,
+  type Table2x2,
+} from './stats-proportions.js';
 import { aurocInterval, spearmanCorrelation, type AurocInterval, type SpearmanResult } from './stats-rank.js';
 import { fisherExact, mannWhitneyU, type FisherResult, type MannWhitneyResult } from './stats.js';
 
 export type { TestRow, TestStatement } from './hypothesis-text.js';
 
 /** The tests that can be declared primary (`analysis.primary` in the run's config). */
-export const PRIMARY_TESTS = ['compliance-accuracy', 'compliance-permutation', 'compliance-auroc', 'compliance-logistic'] as const;
+export const PRIMARY_TESTS = [
+  'compliance-accuracy',
+  'compliance-permutation',
+  'compliance-auroc',
+  'compliance-logistic',
+] as const;
 export type PrimaryTestName = (typeof PRIMARY_TESTS)[number];
 export const DEFAULT_PRIMARY_TEST: PrimaryTestName = 'compliance-accuracy';
 
@@ -93,15 +118,34 @@ function groups(rows: readonly DecisionRow[]) {
   return { compliance, uncertain, confident };
 }
 
-function proportionTests(uncertain: boolean[], confident: boolean[], alpha: number, seed: number, permutations: number) {
+function proportionTests(
+  uncertain: boolean[],
+  confident: boolean[],
+  alpha: number,
+  seed: number,
+  permutations: number,
+) {
   const u = rate(uncertain.filter(Boolean).length, uncertain.length);
   const c = rate(confident.filter(Boolean).length, confident.length);
   const level = 1 - alpha;
-  const intervals = { uncertain: wilsonInterval(u.k, u.n, { level }), confident: wilsonInterval(c.k, c.n, { level }), level };
+  const intervals = {
+    uncertain: wilsonInterval(u.k, u.n, { level }),
+    confident: wilsonInterval(c.k, c.n, { level }),
+    level,
+  };
   if (u.n === 0 || c.n === 0) return { u, c, intervals, comparison: null, gap: null, fisher: null, permutation: null };
   const comparison = compareProportions(u.k, u.n, c.k, c.n, { alpha });
-  const gap = { estimate: -comparison.difference, lower: -comparison.interval.upper, upper: -comparison.interval.lower, level, method: 'newcombe' as const };
-  const table: [[number, number], [number, number]] = [[u.n - u.k, u.k], [c.n - c.k, c.k]];
+  const gap = {
+    estimate: -comparison.difference,
+    lower: -comparison.interval.upper,
+    upper: -comparison.interval.lower,
+    level,
+    method: 'newcombe' as const,
+  };
+  const table: [[number, number], [number, number]] = [
+    [u.n - u.k, u.k],
+    [c.n - c.k, c.k],
+  ];
   const fisher = { ...fisherExact(table), table };
   const permutation = permutationTest(uncertain, confident, differenceInProportions, { permutations, seed });
   return { u, c, intervals, comparison, gap, fisher, permutation };
@@ -113,7 +157,10 @@ function stratified(compliance: readonly DecisionRow[], categories: Iterable<str
   const tables: Table2x2[] = [...strata.values()].map((rows) => {
     const u = rows.filter((r) => r.level === 'uncertain');
     const c = rows.filter((r) => r.level === 'confident');
-    return [[u.filter((r) => !r.correct).length, u.filter((r) => r.correct).length], [c.filter((r) => !r.correct).length, c.filter((r) => r.correct).length]];
+    return [
+      [u.filter((r) => !r.correct).length, u.filter((r) => r.correct).length],
+      [c.filter((r) => !r.correct).length, c.filter((r) => r.correct).length],
+    ];
   });
   return { ...cochranMantelHaenszel(tables), categories: strata.size };
 }
@@ -125,10 +172,17 @@ function continuous(compliance: readonly DecisionRow[]) {
   const incorrect = compliance.filter((r) => !r.correct).map((r) => r.confidence);
   const both = correct.length > 0 && incorrect.length > 0;
   const roc = both ? aurocInterval(conf, ok) : null;
-  const aurocP = roc === null || !(roc.variance > 0) ? Number.NaN : 2 * normal.cdf(-Math.abs(roc.auc - 0.5) / Math.sqrt(roc.variance), 0, 1);
-  const withLength = compliance.every((r) => r.length !== null) && compliance.length > 0
-    ? logisticRegressionMulti(compliance.map((r) => [r.confidence, r.length as number]), ok)
-    : null;
+  const aurocP =
+    roc === null || !(roc.variance > 0)
+      ? Number.NaN
+      : 2 * normal.cdf(-Math.abs(roc.auc - 0.5) / Math.sqrt(roc.variance), 0, 1);
+  const withLength =
+    compliance.every((r) => r.length !== null) && compliance.length > 0
+      ? logisticRegressionMulti(
+          compliance.map((r) => [r.confidence, r.length as number]),
+          ok,
+        )
+      : null;
   return {
     confidence: { correct, incorrect },
     mannWhitney: both ? mannWhitneyU(correct, incorrect) : null,
@@ -142,12 +196,21 @@ function continuous(compliance: readonly DecisionRow[]) {
 
 function lengthCorrelation(rows: readonly DecisionRow[]): SpearmanResult | null {
   const withLength = rows.filter((r) => r.length !== null);
-  return withLength.length < 3 ? null : spearmanCorrelation(withLength.map((r) => r.confidence), withLength.map((r) => r.length as number));
+  return withLength.length < 3
+    ? null
+    : spearmanCorrelation(
+        withLength.map((r) => r.confidence),
+        withLength.map((r) => r.length as number),
+      );
 }
 
 function calibrationOf(rows: readonly DecisionRow[], definition: string): CalibrationResult | null {
-  if (definition !== 'vote-share' || rows.length === 0 || rows.some((r) => r.confidence < 0 || r.confidence > 1)) return null;
-  return expectedCalibrationError(rows.map((r) => r.confidence), rows.map((r) => r.correct));
+  if (definition !== 'vote-share' || rows.length === 0 || rows.some((r) => r.confidence < 0 || r.confidence > 1))
+    return null;
+  return expectedCalibrationError(
+    rows.map((r) => r.confidence),
+    rows.map((r) => r.correct),
+  );
 }
 
 /**
@@ -178,7 +241,10 @@ export function hypothesisTests(instances: readonly InstanceRecord[], options: H
     fisher: p.fisher,
     permutation: p.permutation,
     ...continuous(compliance),
-    cmh: stratified(compliance, instances.map((i) => i.category)),
+    cmh: stratified(
+      compliance,
+      instances.map((i) => i.category),
+    ),
     calibration: calibrationOf(rows, definition),
     lengthCorrelation: lengthCorrelation(rows),
   };

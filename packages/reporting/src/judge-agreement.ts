@@ -1,7 +1,13 @@
 // Detector–judge agreement for a run's report: Cohen's kappa (with a prompt-clustered bootstrap interval), the
 // confusion table, the answers they disagree on, the judge's failures, and, with a judge that rates harm, the
 // "incorrect compliance" view: of the answers that complied with a harmful prompt, how many the judge found harmful.
-import { assignBucket, judgmentContentHash, readJudgments, type JudgmentRecord, type StoredTrace as TraceRecord } from '@deepconf-safety/run-store';
+import {
+  assignBucket,
+  judgmentContentHash,
+  readJudgments,
+  type JudgmentRecord,
+  type StoredTrace as TraceRecord,
+} from '@deepconf-safety/run-store';
 import { clip } from './report-data.js';
 import type { RunData } from './run-data.js';
 import { bootstrapCI, type BootstrapResult } from './stats.js';
@@ -26,7 +32,10 @@ export interface HarmView {
   share: number | null;
   interval: Interval | null;
   /** The same split by the prompt's bucket: does uncertain compliance carry more harm than confident compliance? */
-  byBucket: Record<'confident_compliance' | 'uncertain_compliance', { n: number; harmful: number; share: number | null; interval: Interval | null }>;
+  byBucket: Record<
+    'confident_compliance' | 'uncertain_compliance',
+    { n: number; harmful: number; share: number | null; interval: Interval | null }
+  >;
 }
 
 export interface JudgeAgreement {
@@ -89,9 +98,17 @@ export function cohensKappa(pairs: ReadonlyArray<readonly [boolean, boolean]>): 
 }
 
 const emptyConfusion = (): Record<Label, Record<Label, number>> =>
-  Object.fromEntries(LABELS.map((d) => [d, Object.fromEntries(LABELS.map((j) => [j, 0]))])) as Record<Label, Record<Label, number>>;
+  Object.fromEntries(LABELS.map((d) => [d, Object.fromEntries(LABELS.map((j) => [j, 0]))])) as Record<
+    Label,
+    Record<Label, number>
+  >;
 
-const shareOf = (harmful: number, n: number) => ({ n, harmful, share: n > 0 ? harmful / n : null, interval: n > 0 ? wilsonInterval(harmful, n) : null });
+const shareOf = (harmful: number, n: number) => ({
+  n,
+  harmful,
+  share: n > 0 ? harmful / n : null,
+  interval: n > 0 ? wilsonInterval(harmful, n) : null,
+});
 
 interface Joined {
   trace: TraceRecord & { refusal: NonNullable<TraceRecord['refusal']> };
@@ -99,7 +116,13 @@ interface Joined {
   judgment: JudgmentRecord;
 }
 
-function agreementFor(run: RunData, group: JudgmentRecord[], answered: Array<TraceRecord & { refusal: NonNullable<TraceRecord['refusal']> }>, prompts: Map<string, string>, seed: number): JudgeAgreement {
+function agreementFor(
+  run: RunData,
+  group: JudgmentRecord[],
+  answered: Array<TraceRecord & { refusal: NonNullable<TraceRecord['refusal']> }>,
+  prompts: Map<string, string>,
+  seed: number,
+): JudgeAgreement {
   const first = group[0] as JudgmentRecord;
   const byTrace = new Map(group.map((j) => [`${j.instanceId}#${j.traceIndex}`, j]));
   const joined: Joined[] = [];
@@ -115,18 +138,29 @@ function agreementFor(run: RunData, group: JudgmentRecord[], answered: Array<Tra
     joined.push({ trace, prompt, judgment });
   }
   const failures: Record<string, number> = {};
-  for (const j of joined) if (j.judgment.error !== null) failures[j.judgment.error.code] = (failures[j.judgment.error.code] ?? 0) + 1;
+  for (const j of joined)
+    if (j.judgment.error !== null) failures[j.judgment.error.code] = (failures[j.judgment.error.code] ?? 0) + 1;
   const labelled = joined.filter((j): j is Joined & { judgment: { label: Label } } => j.judgment.label !== null);
   const confusion = emptyConfusion();
   for (const j of labelled) confusion[j.trace.refusal.label][j.judgment.label]++;
-  const pairsOf = (js: readonly Joined[]) => js.map((j) => [j.trace.refusal.refused, refusedOf(j.judgment.label as Label)] as const);
+  const pairsOf = (js: readonly Joined[]) =>
+    js.map((j) => [j.trace.refusal.refused, refusedOf(j.judgment.label as Label)] as const);
   const kappa = cohensKappa(pairsOf(labelled));
   const byPrompt = [...groupBy(labelled, (j) => j.trace.instanceId).values()];
   const kappaInterval =
-    kappa === null || byPrompt.length < 2 ? null : bootstrapCI(byPrompt, (s) => cohensKappa(pairsOf(s.flat())) ?? Number.NaN, { seed, resamples: 2_000 });
+    kappa === null || byPrompt.length < 2
+      ? null
+      : bootstrapCI(byPrompt, (s) => cohensKappa(pairsOf(s.flat())) ?? Number.NaN, { seed, resamples: 2_000 });
   const disagreements = labelled
     .filter((j) => j.trace.refusal.refused !== refusedOf(j.judgment.label))
-    .map((j) => ({ instanceId: j.trace.instanceId, traceIndex: j.trace.traceIndex, prompt: clip(j.prompt, 400), answer: clip(j.trace.text, 600), detector: j.trace.refusal.label, judge: j.judgment.label }));
+    .map((j) => ({
+      instanceId: j.trace.instanceId,
+      traceIndex: j.trace.traceIndex,
+      prompt: clip(j.prompt, 400),
+      answer: clip(j.trace.text, 600),
+      detector: j.trace.refusal.label,
+      judge: j.judgment.label,
+    }));
   const voteSource = { detector: 0, judge: 0 };
   for (const j of joined) voteSource[j.trace.voteLabel?.source ?? 'detector']++;
   return {
@@ -138,7 +172,10 @@ function agreementFor(run: RunData, group: JudgmentRecord[], answered: Array<Tra
     stale,
     failures,
     pairs: labelled.length,
-    agreement: labelled.length === 0 ? null : labelled.filter((j) => j.trace.refusal.refused === refusedOf(j.judgment.label)).length / labelled.length,
+    agreement:
+      labelled.length === 0
+        ? null
+        : labelled.filter((j) => j.trace.refusal.refused === refusedOf(j.judgment.label)).length / labelled.length,
     kappa,
     kappaInterval,
     confusion,
@@ -162,15 +199,27 @@ function harmView(run: RunData, joined: readonly Joined[]): HarmView {
       const inst = instances.get(j.trace.instanceId);
       return inst !== undefined && assignBucket(inst.decision, inst.confidence, split) === b;
     });
-  return { ...count(rated), byBucket: { confident_compliance: count(inBucket('confident_compliance')), uncertain_compliance: count(inBucket('uncertain_compliance')) } };
+  return {
+    ...count(rated),
+    byBucket: {
+      confident_compliance: count(inBucket('confident_compliance')),
+      uncertain_compliance: count(inBucket('uncertain_compliance')),
+    },
+  };
 }
 
 /** One agreement summary per judge (style and model) found in the run's judgments.jsonl; [] without a judge. */
-export function judgeAgreements(run: RunData, options: { seed?: number; judgments?: JudgmentRecord[] } = {}): JudgeAgreement[] {
+export function judgeAgreements(
+  run: RunData,
+  options: { seed?: number; judgments?: JudgmentRecord[] } = {},
+): JudgeAgreement[] {
   const judgments = options.judgments ?? readJudgments(run.dir);
   if (judgments.length === 0) return [];
   const prompts = new Map(run.instances.map((i) => [i.instanceId, i.prompt]));
-  const answered = run.traces.filter((t): t is TraceRecord & { refusal: NonNullable<TraceRecord['refusal']> } => t.stopReason !== 'error' && t.refusal !== null);
+  const answered = run.traces.filter(
+    (t): t is TraceRecord & { refusal: NonNullable<TraceRecord['refusal']> } =>
+      t.stopReason !== 'error' && t.refusal !== null,
+  );
   const groups = groupBy(judgments, (j) => `${j.style}\u0000${j.model}`);
   return [...groups.values()].map((g) => agreementFor(run, g, answered, prompts, options.seed ?? 0));
 }

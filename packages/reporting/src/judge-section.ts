@@ -10,20 +10,32 @@ const kappaText = (a: JudgeAgreement): string =>
     ? 'n/a (no variation in one of the labels)'
     : `${num(a.kappa, 3)}${a.kappaInterval ? ` (95% CI ${num(a.kappaInterval.lower, 3)} to ${num(a.kappaInterval.upper, 3)}, prompt-clustered bootstrap, ${a.kappaInterval.resamples} resamples)` : ''}`;
 
-const interval = (v: { share: number | null; interval: { lower: number; upper: number } | null; harmful: number; n: number }): string =>
-  v.share === null || v.interval === null ? `n/a (n = ${v.n})` : `${pct(v.share)} (${v.harmful}/${v.n}; 95% Wilson ${pct(v.interval.lower)} to ${pct(v.interval.upper)})`;
+const interval = (v: {
+  share: number | null;
+  interval: { lower: number; upper: number } | null;
+  harmful: number;
+  n: number;
+}): string =>
+  v.share === null || v.interval === null
+    ? `n/a (n = ${v.n})`
+    : `${pct(v.share)} (${v.harmful}/${v.n}; 95% Wilson ${pct(v.interval.lower)} to ${pct(v.interval.upper)})`;
 
 const failureText = (a: JudgeAgreement): string => {
   const total = Object.values(a.failures).reduce((x, y) => x + y, 0);
   if (total === 0) return 'none';
-  return `${total} (${Object.entries(a.failures).map(([k, v]) => `${k.replace(/_/g, ' ')} ${v}`).join(', ')}); their raw answers are in judgments.jsonl`;
+  return `${total} (${Object.entries(a.failures)
+    .map(([k, v]) => `${k.replace(/_/g, ' ')} ${v}`)
+    .join(', ')}); their raw answers are in judgments.jsonl`;
 };
 
 /** Rows of facts about one judge: [label, value] (plain text; the caller escapes). */
 export function judgeFacts(a: JudgeAgreement): Array<[string, string]> {
   const rows: Array<[string, string]> = [
     ['judge', `${a.style} (${a.model})${a.emulated ? ' [EMULATED judge]' : ''}`],
-    ['answered traces / judged', `${a.answered} / ${a.judged}${a.judged < a.answered ? ` (${a.answered - a.judged} not judged)` : ''}${a.stale > 0 ? `; ${a.stale} stale judgments of redone traces ignored` : ''}`],
+    [
+      'answered traces / judged',
+      `${a.answered} / ${a.judged}${a.judged < a.answered ? ` (${a.answered - a.judged} not judged)` : ''}${a.stale > 0 ? `; ${a.stale} stale judgments of redone traces ignored` : ''}`,
+    ],
     ['judge failures (no verdict; the detector label stands)', failureText(a)],
     ['vote label used', `detector ${a.voteSource.detector}, judge ${a.voteSource.judge}`],
   ];
@@ -46,15 +58,31 @@ const CONFUSION_HEAD = ['', ...LABELS.map((j) => `judge: ${j}`)];
 
 type Escape = (s: string) => string;
 const mdTable = (head: string[], rows: string[][]): string =>
-  [`| ${head.join(' | ')} |`, `| ${head.map(() => '---').join(' | ')} |`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  [
+    `| ${head.join(' | ')} |`,
+    `| ${head.map(() => '---').join(' | ')} |`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
 
 /** "## Detector and judge" for report.md (empty string without judgments). */
 export function judgeAgreementMarkdown(list: readonly JudgeAgreement[], e: Escape): string {
   if (list.length === 0) return '';
   return list
     .map((a) => {
-      const parts = [`## Detector and judge: ${e(a.style)} (${e(a.model)})`, mdTable(['', 'value'], judgeFacts(a).map(([k, v]) => [e(k), e(v)]))];
-      if (a.pairs > 0) parts.push(mdTable(CONFUSION_HEAD.map(e), confusionRows(a).map((r) => r.map(e))));
+      const parts = [
+        `## Detector and judge: ${e(a.style)} (${e(a.model)})`,
+        mdTable(
+          ['', 'value'],
+          judgeFacts(a).map(([k, v]) => [e(k), e(v)]),
+        ),
+      ];
+      if (a.pairs > 0)
+        parts.push(
+          mdTable(
+            CONFUSION_HEAD.map(e),
+            confusionRows(a).map((r) => r.map(e)),
+          ),
+        );
       return parts.join('\n\n');
     })
     .join('\n\n');
@@ -67,21 +95,33 @@ export function judgeDisagreementsMarkdown(list: readonly JudgeAgreement[], e: E
     .map((a) => {
       const head = `### Detector and ${e(a.style)} judge disagree (${a.disagreements.length}${a.disagreements.length > MAX_DISAGREEMENTS ? `, first ${MAX_DISAGREEMENTS} shown` : ''})`;
       if (a.disagreements.length === 0) return `${head}\n\nThey agree on every trace.`;
-      const rows = a.disagreements.slice(0, MAX_DISAGREEMENTS).map((d) => [e(`${d.instanceId}#${d.traceIndex}`), e(d.detector), e(d.judge), e(d.prompt), e(d.answer)]);
+      const rows = a.disagreements
+        .slice(0, MAX_DISAGREEMENTS)
+        .map((d) => [e(`${d.instanceId}#${d.traceIndex}`), e(d.detector), e(d.judge), e(d.prompt), e(d.answer)]);
       return `${head}\n\n${mdTable(['trace', 'detector', 'judge', 'prompt', 'answer'], rows)}`;
     })
     .join('\n\n');
 }
 
 const tr = (cells: string[], tag = 'td'): string => `<tr>${cells.map((c) => `<${tag}>${c}</${tag}>`).join('')}</tr>`;
-const htmlTable = (head: string[], rows: string[][]): string => `<table><thead>${tr(head, 'th')}</thead><tbody>${rows.map((r) => tr(r)).join('')}</tbody></table>`;
+const htmlTable = (head: string[], rows: string[][]): string =>
+  `<table><thead>${tr(head, 'th')}</thead><tbody>${rows.map((r) => tr(r)).join('')}</tbody></table>`;
 
 /** The same for report.html (`e` escapes HTML). */
 export function judgeAgreementHtml(list: readonly JudgeAgreement[], e: Escape): string {
   return list
     .map((a) => {
-      const facts = htmlTable(['', 'value'], judgeFacts(a).map(([k, v]) => [e(k), e(v)]));
-      const confusion = a.pairs > 0 ? htmlTable(CONFUSION_HEAD.map(e), confusionRows(a).map((r) => r.map(e))) : '';
+      const facts = htmlTable(
+        ['', 'value'],
+        judgeFacts(a).map(([k, v]) => [e(k), e(v)]),
+      );
+      const confusion =
+        a.pairs > 0
+          ? htmlTable(
+              CONFUSION_HEAD.map(e),
+              confusionRows(a).map((r) => r.map(e)),
+            )
+          : '';
       return `<h2>Detector and judge: ${e(a.style)} (${e(a.model)})</h2>${facts}${confusion}`;
     })
     .join('\n');
@@ -95,7 +135,10 @@ export function judgeDisagreementsHtml(list: readonly JudgeAgreement[], e: Escap
       if (a.disagreements.length === 0) return `${head}<p>They agree on every trace.</p>`;
       const rows = a.disagreements
         .slice(0, MAX_DISAGREEMENTS)
-        .map((d) => `<tr>${[`${d.instanceId}#${d.traceIndex}`, d.detector, d.judge].map((c) => `<td>${e(c)}</td>`).join('')}<td class="text">${e(d.prompt)}</td><td class="text">${e(d.answer)}</td></tr>`);
+        .map(
+          (d) =>
+            `<tr>${[`${d.instanceId}#${d.traceIndex}`, d.detector, d.judge].map((c) => `<td>${e(c)}</td>`).join('')}<td class="text">${e(d.prompt)}</td><td class="text">${e(d.answer)}</td></tr>`,
+        );
       return `${head}<table><thead>${tr(['trace', 'detector', 'judge', 'prompt', 'answer'].map(e), 'th')}</thead><tbody>${rows.join('')}</tbody></table>`;
     })
     .join('\n');

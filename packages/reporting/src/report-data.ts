@@ -1,4 +1,10 @@
-import { assignBucket, redactUrl, type BucketName, type JudgmentRecord, type StoredTrace } from '@deepconf-safety/run-store';
+import {
+  assignBucket,
+  redactUrl,
+  type BucketName,
+  type JudgmentRecord,
+  type StoredTrace,
+} from '@deepconf-safety/run-store';
 import type { RunData } from './run-data.js';
 
 const SECRET_KEY = /key|token|secret|password|auth|credential/i;
@@ -9,9 +15,13 @@ export function displayConfig(config: Record<string, unknown>): Array<[string, s
     .sort()
     .map((k) => {
       // The CLI stores URLs redacted already; a store written by another tool may not have.
-      const v = k === 'baseUrls' && Array.isArray(config[k]) ? (config[k] as unknown[]).map((u) => redactUrl(String(u))) : config[k];
-      if (SECRET_KEY.test(k) && !/tokens|env$/i.test(k) && v !== null && v !== undefined && v !== '') return [k, '[redacted]'];
-      return [k, typeof v === 'string' ? v : JSON.stringify(v) ?? 'undefined'];
+      const v =
+        k === 'baseUrls' && Array.isArray(config[k])
+          ? (config[k] as unknown[]).map((u) => redactUrl(String(u)))
+          : config[k];
+      if (SECRET_KEY.test(k) && !/tokens|env$/i.test(k) && v !== null && v !== undefined && v !== '')
+        return [k, '[redacted]'];
+      return [k, typeof v === 'string' ? v : (JSON.stringify(v) ?? 'undefined')];
     });
 }
 
@@ -38,23 +48,37 @@ export interface FailureRow {
 export const clip = (s: string, max: number): string => (s.length > max ? `${s.slice(0, max)}…` : s);
 
 /** Buckets in the order the error analysis reads them: the hypothesis' own bucket first. */
-export const ERROR_BUCKETS: readonly BucketName[] = ['uncertain_compliance', 'confident_compliance', 'uncertain_refusal', 'confident_refusal'];
+export const ERROR_BUCKETS: readonly BucketName[] = [
+  'uncertain_compliance',
+  'confident_compliance',
+  'uncertain_refusal',
+  'confident_refusal',
+];
 
 /**
  * Every wrong decision, grouped by bucket (uncertain compliance first) and least confident first within a
  * bucket: the rows of the error analysis and of failures.csv.
  */
-export function errorAnalysisRows(run: RunData, splitConfidence: number | null, judgments: readonly JudgmentRecord[] = []): FailureRow[] {
+export function errorAnalysisRows(
+  run: RunData,
+  splitConfidence: number | null,
+  judgments: readonly JudgmentRecord[] = [],
+): FailureRow[] {
   const byInstance = new Map<string, readonly StoredTrace[]>(run.prompts.map((p) => [p.instance.instanceId, p.traces]));
   const judged = new Map<string, JudgmentRecord[]>();
-  for (const j of judgments) judged.set(`${j.instanceId}#${j.traceIndex}`, [...(judged.get(`${j.instanceId}#${j.traceIndex}`) ?? []), j]);
+  for (const j of judgments)
+    judged.set(`${j.instanceId}#${j.traceIndex}`, [...(judged.get(`${j.instanceId}#${j.traceIndex}`) ?? []), j]);
   const rows = run.instances.flatMap((i) => {
     const bucket = assignBucket(i.decision, i.confidence, splitConfidence);
     if (i.correct !== false || bucket === null || i.confidence === null || i.decision === null) return [];
     const refuse = i.decision === 'refuse';
     // The label the vote used (the judge's, under --refusal-source judge), else the detector's.
-    const same = (byInstance.get(i.instanceId) ?? []).filter((t) => t.refusal !== null && (t.voteLabel?.refused ?? t.refusal.refused) === refuse);
-    const best = [...same].sort((a, b) => Number(b.voted) - Number(a.voted) || (b.lowestGroup ?? -Infinity) - (a.lowestGroup ?? -Infinity))[0];
+    const same = (byInstance.get(i.instanceId) ?? []).filter(
+      (t) => t.refusal !== null && (t.voteLabel?.refused ?? t.refusal.refused) === refuse,
+    );
+    const best = [...same].sort(
+      (a, b) => Number(b.voted) - Number(a.voted) || (b.lowestGroup ?? -Infinity) - (a.lowestGroup ?? -Infinity),
+    )[0];
     const row: FailureRow = {
       bucket,
       instanceId: i.instanceId,
@@ -66,12 +90,21 @@ export function errorAnalysisRows(run: RunData, splitConfidence: number | null, 
       answer: best ? best.text : `(no ${refuse ? 'refusing' : 'complying'} trace recorded)`,
       traceIndex: best ? best.traceIndex : null,
       detectorLabel: best?.refusal?.label ?? null,
-      judge: best ? (judged.get(`${i.instanceId}#${best.traceIndex}`) ?? []).map((j) => ({ style: j.style, model: j.model, label: j.label, harmful: j.harmful })) : [],
+      judge: best
+        ? (judged.get(`${i.instanceId}#${best.traceIndex}`) ?? []).map((j) => ({
+            style: j.style,
+            model: j.model,
+            label: j.label,
+            harmful: j.harmful,
+          }))
+        : [],
       voteShare: i.voteShare,
     };
     return [row];
   });
-  return rows.sort((a, b) => ERROR_BUCKETS.indexOf(a.bucket) - ERROR_BUCKETS.indexOf(b.bucket) || a.confidence - b.confidence);
+  return rows.sort(
+    (a, b) => ERROR_BUCKETS.indexOf(a.bucket) - ERROR_BUCKETS.indexOf(b.bucket) || a.confidence - b.confidence,
+  );
 }
 
 /** Uncertain compliance that was wrong: the failures the hypothesis is about. */

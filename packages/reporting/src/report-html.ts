@@ -13,7 +13,10 @@ import type { ThresholdSweep } from './threshold-sweep.js';
 
 /** Escapes text for HTML element content and quoted attribute values: model output and dataset text are hostile. */
 export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"'`]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;' })[c] as string);
+  return s.replace(
+    /[&<>"'`]/g,
+    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;', '`': '&#96;' })[c] as string,
+  );
 }
 
 const STYLE = `
@@ -60,7 +63,10 @@ export interface HtmlReportInput {
 function htmlTable(t: ReportTable): string {
   const head = `<tr>${t.head.map((h) => `<th scope="col">${escapeHtml(h)}</th>`).join('')}</tr>`;
   const body = t.rows
-    .map((r) => `<tr>${r.map((c, i) => (i === 0 ? `<th scope="row">${escapeHtml(c.text)}</th>` : `<td${t.numeric[i] ? ' class="num"' : t.wide?.[i] ? ' class="text"' : ''}>${escapeHtml(c.text)}</td>`)).join('')}</tr>`)
+    .map(
+      (r) =>
+        `<tr>${r.map((c, i) => (i === 0 ? `<th scope="row">${escapeHtml(c.text)}</th>` : `<td${t.numeric[i] ? ' class="num"' : t.wide?.[i] ? ' class="text"' : ''}>${escapeHtml(c.text)}</td>`)).join('')}</tr>`,
+    )
     .join('');
   return `<table id="table-${escapeHtml(t.id)}"><caption>${escapeHtml(t.caption)}</caption><thead>${head}</thead><tbody>${body}</tbody></table>`;
 }
@@ -86,13 +92,24 @@ function errorAnalysis(failures: readonly FailureRow[]): string {
     const rows = failures.filter((f) => f.bucket === b);
     if (rows.length === 0) return `<p>${escapeHtml(BUCKET_TITLES[b])}: none.</p>`;
     const judge = rows.some((f) => f.judge.length > 0);
-    const head = ['prompt id', 'category', 'label', 'confidence', 'detector', ...(judge ? ['judge'] : []), 'prompt', 'answer shown'];
+    const head = [
+      'prompt id',
+      'category',
+      'label',
+      'confidence',
+      'detector',
+      ...(judge ? ['judge'] : []),
+      'prompt',
+      'answer shown',
+    ];
     const body = rows
       .map(
         (f) =>
           `<tr><th scope="row">${escapeHtml(f.instanceId)}</th><td>${escapeHtml(f.category)}</td><td>${f.shouldRefuse === null ? 'unlabelled' : f.shouldRefuse ? 'harmful' : 'safe'}</td>` +
           `<td class="num">${f.confidence.toFixed(3)}</td><td>${escapeHtml(f.detectorLabel ?? 'n/a')}</td>` +
-          (judge ? `<td>${escapeHtml(f.judge.map((j) => `${j.label ?? 'no verdict'}${j.harmful === null ? '' : j.harmful ? ', harmful' : ', not harmful'} (${j.style})`).join('; ') || 'not judged')}</td>` : '') +
+          (judge
+            ? `<td>${escapeHtml(f.judge.map((j) => `${j.label ?? 'no verdict'}${j.harmful === null ? '' : j.harmful ? ', harmful' : ', not harmful'} (${j.style})`).join('; ') || 'not judged')}</td>`
+            : '') +
           `<td class="text">${collapsible(f.prompt)}</td><td class="text">${collapsible(f.answer)}</td></tr>`,
       )
       .join('');
@@ -135,7 +152,14 @@ export function renderHtmlReport(input: HtmlReportInput): string {
   const csp = `default-src 'none'; img-src data:; style-src 'sha256-${styleHash}'; base-uri 'none'; form-action 'none'`;
   const banner = run.emulated ? `<div class="banner" role="alert">${escapeHtml(EMULATED_BANNER)}</div>` : '';
   const title = `deepconf-safety report: ${m.model ?? 'unknown model'} on ${m.benchmark ?? 'unknown benchmark'}`;
-  const [summary, tests, buckets, categories, runInfo, config] = reportTables(input).map(htmlTable) as [string, string, string, string, string, string];
+  const [summary, tests, buckets, categories, runInfo, config] = reportTables(input).map(htmlTable) as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   const figs = figures
     .map(
       (f) =>

@@ -37,7 +37,14 @@ const text = (t: string): Cell => ({ text: t });
 export function rateCell(r: Rate): Cell {
   if (r.n === 0 || r.value === null) return { text: 'n/a', estimate: null, k: r.k, n: r.n };
   const ci = wilsonInterval(r.k, r.n);
-  return { text: `${pct(r.value)} [${(100 * ci.lower).toFixed(1)}, ${(100 * ci.upper).toFixed(1)}]`, estimate: r.value, lower: ci.lower, upper: ci.upper, k: r.k, n: r.n };
+  return {
+    text: `${pct(r.value)} [${(100 * ci.lower).toFixed(1)}, ${(100 * ci.upper).toFixed(1)}]`,
+    estimate: r.value,
+    lower: ci.lower,
+    upper: ci.upper,
+    k: r.k,
+    n: r.n,
+  };
 }
 const countCell = (r: Rate, what = ''): Cell => ({ text: `${r.k}/${r.n}${what}`, k: r.k, n: r.n });
 const savingsText = (v: number | null): string => (v === null ? 'n/a' : `${v.toFixed(1)}%`);
@@ -58,12 +65,28 @@ function summaryTable(m: RunMetrics): ReportTable {
     numeric: [false, true, true],
     rows: [
       [text('Accuracy'), rateCell(m.accuracy), countCell(m.accuracy, ' labelled decisions')],
-      [text('Refusal precision (refused prompts that were harmful)'), rateCell(m.refusal.precision), countCell(m.refusal.precision)],
+      [
+        text('Refusal precision (refused prompts that were harmful)'),
+        rateCell(m.refusal.precision),
+        countCell(m.refusal.precision),
+      ],
       [text('Refusal recall (harmful prompts refused)'), rateCell(m.refusal.recall), countCell(m.refusal.recall)],
       [text('Over-refusal (safe prompts refused)'), rateCell(m.refusal.overRefusal), countCell(m.refusal.overRefusal)],
-      [text('Tokens generated / baseline'), text(`${int(m.tokens.total)} / ${int(m.tokens.baseline)}`), text(m.tokens.baselineEstimated ? 'baseline estimated' : 'baseline exact')],
-      [text(`Token savings${m.tokens.baselineEstimated ? ' (estimated)' : ''}`), { text: savingsText(savings), estimate: savings === null ? null : savings / 100 }, text(`${int(m.instances)} prompts`)],
-      [text('Early-stop rate (stopped / final traces without error)'), rateCell(m.earlyStop), countCell(m.earlyStop, ' final traces')],
+      [
+        text('Tokens generated / baseline'),
+        text(`${int(m.tokens.total)} / ${int(m.tokens.baseline)}`),
+        text(m.tokens.baselineEstimated ? 'baseline estimated' : 'baseline exact'),
+      ],
+      [
+        text(`Token savings${m.tokens.baselineEstimated ? ' (estimated)' : ''}`),
+        { text: savingsText(savings), estimate: savings === null ? null : savings / 100 },
+        text(`${int(m.instances)} prompts`),
+      ],
+      [
+        text('Early-stop rate (stopped / final traces without error)'),
+        rateCell(m.earlyStop),
+        countCell(m.earlyStop, ' final traces'),
+      ],
       [text('Errors'), text(`${m.errors.traces} traces`), text(`${m.errors.instances} prompts affected`)],
     ],
   };
@@ -94,7 +117,12 @@ function bucketTable(m: RunMetrics): ReportTable {
     caption: 'Decisions by confidence bucket; accuracy with Wilson 95% intervals.',
     head: ['bucket', 'prompts', 'correct', 'accuracy [95% CI]'],
     numeric: [false, true, true, true],
-    rows: BUCKETS.map((b) => [text(b.replace('_', ' ')), { text: String(m.buckets[b].count), estimate: m.buckets[b].count }, countCell(m.buckets[b].accuracy), rateCell(m.buckets[b].accuracy)]),
+    rows: BUCKETS.map((b) => [
+      text(b.replace('_', ' ')),
+      { text: String(m.buckets[b].count), estimate: m.buckets[b].count },
+      countCell(m.buckets[b].accuracy),
+      rateCell(m.buckets[b].accuracy),
+    ]),
   };
 }
 
@@ -126,28 +154,88 @@ function runTable(input: TableInput): ReportTable {
     ['finished', manifest.finishedAt ?? 'not finished'],
     ['server', `${server.baseUrls.map(redactUrl).join(', ')}${server.emulated ? ' (emulator)' : ''}`],
     ['git commit', manifest.gitCommit ?? 'unknown'],
-    ['versions', Object.entries(manifest.versions).map(([k, v]) => `${k} ${v}`).join(', ')],
-    ['cost', manifest.cost ? `$${manifest.cost.usd.toFixed(2)} (${manifest.cost.uptimeHours.toFixed(2)} h at $${manifest.cost.hourlyPriceUsd}/h)` : 'not recorded'],
+    [
+      'versions',
+      Object.entries(manifest.versions)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', '),
+    ],
+    [
+      'cost',
+      manifest.cost
+        ? `$${manifest.cost.usd.toFixed(2)} (${manifest.cost.uptimeHours.toFixed(2)} h at $${manifest.cost.hourlyPriceUsd}/h)`
+        : 'not recorded',
+    ],
     ['confident/uncertain split', `${num(m.split.confidence, 3)} (p${m.split.percentile} of decision confidence)`],
-    ['threshold sweep', sweep ? `window ${sweep.window}; η computable: ${sweep.points.map((p) => p.keepPercent).join(', ') || 'none'}` : 'not available (no window in config)'],
+    [
+      'threshold sweep',
+      sweep
+        ? `window ${sweep.window}; η computable: ${sweep.points.map((p) => p.keepPercent).join(', ') || 'none'}`
+        : 'not available (no window in config)',
+    ],
   ];
-  return { id: 'run', caption: 'The run.', head: ['field', 'value'], numeric: [false, false], wide: [false, true], rows: pairs.map(([k, v]) => [text(k), text(v)]) };
+  return {
+    id: 'run',
+    caption: 'The run.',
+    head: ['field', 'value'],
+    numeric: [false, false],
+    wide: [false, true],
+    rows: pairs.map(([k, v]) => [text(k), text(v)]),
+  };
 }
 
 function configTable(run: RunData): ReportTable {
-  return { id: 'configuration', caption: 'Configuration (secret-looking values redacted).', head: ['option', 'value'], numeric: [false, false], wide: [false, true], rows: displayConfig(run.manifest.config).map(([k, v]) => [text(k), text(v)]) };
+  return {
+    id: 'configuration',
+    caption: 'Configuration (secret-looking values redacted).',
+    head: ['option', 'value'],
+    numeric: [false, false],
+    wide: [false, true],
+    rows: displayConfig(run.manifest.config).map(([k, v]) => [text(k), text(v)]),
+  };
 }
 
 /** Every table of the report, in the order it prints them. */
 export function reportTables(input: TableInput): ReportTable[] {
-  return [summaryTable(input.metrics), testsTable(input.hypothesis), bucketTable(input.metrics), categoryTable(input.metrics), runTable(input), configTable(input.run)];
+  return [
+    summaryTable(input.metrics),
+    testsTable(input.hypothesis),
+    bucketTable(input.metrics),
+    categoryTable(input.metrics),
+    runTable(input),
+    configTable(input.run),
+  ];
 }
 
 const LATEX_SPECIAL: Record<string, string> = {
-  '\\': '\\textbackslash{}', '&': '\\&', '%': '\\%', $: '\\$', '#': '\\#', _: '\\_', '{': '\\{', '}': '\\}', '~': '\\textasciitilde{}', '^': '\\textasciicircum{}',
-  '<': '\\textless{}', '>': '\\textgreater{}', '|': '\\textbar{}',
-  '−': '\\textminus{}', '—': '---', '–': '--', '…': '\\ldots{}', '×': '$\\times$', 'η': '$\\eta$', 'α': '$\\alpha$', 'ρ': '$\\rho$', '→': '$\\rightarrow$',
-  '≤': '$\\leq$', '≥': '$\\geq$', '±': '$\\pm$', '✱': '$\\ast$', '⏎': ' ', '’': "'",
+  '\\': '\\textbackslash{}',
+  '&': '\\&',
+  '%': '\\%',
+  $: '\\$',
+  '#': '\\#',
+  _: '\\_',
+  '{': '\\{',
+  '}': '\\}',
+  '~': '\\textasciitilde{}',
+  '^': '\\textasciicircum{}',
+  '<': '\\textless{}',
+  '>': '\\textgreater{}',
+  '|': '\\textbar{}',
+  '−': '\\textminus{}',
+  '—': '---',
+  '–': '--',
+  '…': '\\ldots{}',
+  '×': '$\\times$',
+  η: '$\\eta$',
+  α: '$\\alpha$',
+  ρ: '$\\rho$',
+  '→': '$\\rightarrow$',
+  '≤': '$\\leq$',
+  '≥': '$\\geq$',
+  '±': '$\\pm$',
+  '✱': '$\\ast$',
+  '⏎': ' ',
+  '’': "'",
 };
 
 /** Escapes text for LaTeX: its special characters and the few non-ASCII symbols the report prints. */
@@ -191,16 +279,33 @@ export function renderLatexTables(tables: readonly ReportTable[], info: { runId:
 export const spreadsheetSafe = (s: string): string => (/^[=+\-@\t\r]/.test(s) ? `'${s}` : s);
 
 const csv = (rows: ReadonlyArray<ReadonlyArray<string | number | null>>): string =>
-  stringify(rows.map((r) => r.map((v) => (typeof v === 'string' ? spreadsheetSafe(v) : v === null || !Number.isFinite(v) ? '' : v))), { eof: true, record_delimiter: 'unix' });
+  stringify(
+    rows.map((r) =>
+      r.map((v) => (typeof v === 'string' ? spreadsheetSafe(v) : v === null || !Number.isFinite(v) ? '' : v)),
+    ),
+    { eof: true, record_delimiter: 'unix' },
+  );
 
 /** tables.csv: every cell of every table, one line each (long format), with the numbers behind its text. */
 export function renderCsvTables(tables: readonly ReportTable[]): string {
-  const rows: Array<Array<string | number | null>> = [['table', 'row', 'column', 'text', 'estimate', 'lower', 'upper', 'k', 'n']];
+  const rows: Array<Array<string | number | null>> = [
+    ['table', 'row', 'column', 'text', 'estimate', 'lower', 'upper', 'k', 'n'],
+  ];
   for (const t of tables) {
     t.rows.forEach((r, i) => {
       const rowName = r[0]?.text ?? String(i + 1);
       for (const [j, c] of r.entries()) {
-        rows.push([t.id, rowName, t.head[j] ?? String(j), c.text, c.estimate ?? null, c.lower ?? null, c.upper ?? null, c.k ?? null, c.n ?? null]);
+        rows.push([
+          t.id,
+          rowName,
+          t.head[j] ?? String(j),
+          c.text,
+          c.estimate ?? null,
+          c.lower ?? null,
+          c.upper ?? null,
+          c.k ?? null,
+          c.n ?? null,
+        ]);
       }
     });
   }
@@ -209,7 +314,20 @@ export function renderCsvTables(tables: readonly ReportTable[]): string {
 
 /** failures.csv: the error-analysis rows, full prompt and answer, for annotation in a spreadsheet. */
 export function renderFailuresCsv(rows: readonly FailureRow[]): string {
-  const head = ['bucket', 'prompt_id', 'category', 'label', 'decision', 'confidence', 'detector_label', 'judge_label', 'judge_harmful', 'judge', 'prompt', 'answer'];
+  const head = [
+    'bucket',
+    'prompt_id',
+    'category',
+    'label',
+    'decision',
+    'confidence',
+    'detector_label',
+    'judge_label',
+    'judge_harmful',
+    'judge',
+    'prompt',
+    'answer',
+  ];
   return csv([
     head,
     ...rows.map((f) => [

@@ -7,7 +7,10 @@ import { assertFinite } from './stats.js';
  */
 
 function checkPairs(values: readonly number[], correct: readonly boolean[], fn: string): void {
-  if (values.length !== correct.length) throw new StatisticsInputError(`${fn}: ${values.length} values but ${correct.length} outcomes; pass one outcome per value`);
+  if (values.length !== correct.length)
+    throw new StatisticsInputError(
+      `${fn}: ${values.length} values but ${correct.length} outcomes; pass one outcome per value`,
+    );
   assertFinite(values, `${fn} values`);
 }
 
@@ -34,12 +37,22 @@ export interface CalibrationResult {
  * Expected calibration error over equal-width bins of predicted probability (a vote share is one). Bin b covers
  * (b/B, (b+1)/B], the first also 0, exactly as sklearn's `calibration_curve(strategy='uniform')` assigns them.
  */
-export function expectedCalibrationError(probabilities: readonly number[], correct: readonly boolean[], options: { bins?: number } = {}): CalibrationResult {
+export function expectedCalibrationError(
+  probabilities: readonly number[],
+  correct: readonly boolean[],
+  options: { bins?: number } = {},
+): CalibrationResult {
   checkPairs(probabilities, correct, 'expectedCalibrationError');
   const B = options.bins ?? 10;
-  if (!Number.isSafeInteger(B) || B < 1) throw new StatisticsInputError(`expectedCalibrationError: bins is ${String(B)}; pass a positive integer such as 10`);
+  if (!Number.isSafeInteger(B) || B < 1)
+    throw new StatisticsInputError(
+      `expectedCalibrationError: bins is ${String(B)}; pass a positive integer such as 10`,
+    );
   probabilities.forEach((p, i) => {
-    if (p < 0 || p > 1) throw new StatisticsInputError(`expectedCalibrationError: probabilities[${i}] is ${p}; pass probabilities in [0, 1]`);
+    if (p < 0 || p > 1)
+      throw new StatisticsInputError(
+        `expectedCalibrationError: probabilities[${i}] is ${p}; pass probabilities in [0, 1]`,
+      );
   });
   // numpy.linspace(0, 1, B + 1) computes edge i as i * (1 / B); the same floats give the same bins.
   const step = 1 / B;
@@ -85,7 +98,9 @@ export function riskCoverageCurve(confidences: readonly number[], correct: reado
   const order = confidences.map((c, i) => [c, correct[i] === true] as const).sort((a, b) => a[0] - b[0]);
   let kept = n;
   let errors = order.filter(([, ok]) => !ok).length;
-  const points: RiskCoveragePoint[] = [{ threshold: null, coverage: n > 0 ? 1 : 0, risk: n > 0 ? errors / n : null, kept, errors }];
+  const points: RiskCoveragePoint[] = [
+    { threshold: null, coverage: n > 0 ? 1 : 0, risk: n > 0 ? errors / n : null, kept, errors },
+  ];
   for (let i = 0; i < n; ) {
     const value = order[i]![0];
     for (; i < n && order[i]![0] === value; i++) {
@@ -114,9 +129,16 @@ export interface ReviewFlagging {
 }
 
 /** "Flag the least confident X % for review: you catch Y % of the wrong ones." */
-export function flagLeastConfident(confidences: readonly number[], correct: readonly boolean[], share: number): ReviewFlagging {
+export function flagLeastConfident(
+  confidences: readonly number[],
+  correct: readonly boolean[],
+  share: number,
+): ReviewFlagging {
   checkPairs(confidences, correct, 'flagLeastConfident');
-  if (!(share > 0 && share <= 1)) throw new StatisticsInputError(`flagLeastConfident: share is ${String(share)}; pass a fraction in (0, 1] such as 0.2`);
+  if (!(share > 0 && share <= 1))
+    throw new StatisticsInputError(
+      `flagLeastConfident: share is ${String(share)}; pass a fraction in (0, 1] such as 0.2`,
+    );
   const n = confidences.length;
   const wrong = correct.filter((c) => !c).length;
   const sorted = [...confidences].sort((a, b) => a - b);

@@ -100,10 +100,16 @@ function failed(k: number, failure: LogisticFailure, iterations: number, n: numb
 }
 
 function validate(rows: readonly (readonly number[])[], y: readonly (boolean | number)[], fn: string): number[] {
-  if (rows.length !== y.length) throw new StatisticsInputError(`${fn}: ${rows.length} rows of predictors but ${y.length} outcomes; pass one outcome per row`);
+  if (rows.length !== y.length)
+    throw new StatisticsInputError(
+      `${fn}: ${rows.length} rows of predictors but ${y.length} outcomes; pass one outcome per row`,
+    );
   const width = rows[0]?.length ?? 0;
   rows.forEach((r, i) => {
-    if (r.length !== width) throw new StatisticsInputError(`${fn}: row ${i} has ${r.length} predictors, row 0 has ${width}; pass a rectangular matrix`);
+    if (r.length !== width)
+      throw new StatisticsInputError(
+        `${fn}: row ${i} has ${r.length} predictors, row 0 has ${width}; pass a rectangular matrix`,
+      );
     assertFinite(r, `${fn} X[${i}]`);
   });
   return y.map((v, i) => {
@@ -117,7 +123,10 @@ function validate(rows: readonly (readonly number[])[], y: readonly (boolean | n
  * Multi-predictor logistic regression of `y` on the columns of `X` plus an intercept (e.g. correctness on
  * confidence and token length).
  */
-export function logisticRegressionMulti(X: readonly (readonly number[])[], y: readonly (boolean | number)[]): LogisticFit {
+export function logisticRegressionMulti(
+  X: readonly (readonly number[])[],
+  y: readonly (boolean | number)[],
+): LogisticFit {
   const outcomes = validate(X, y, 'logisticRegressionMulti');
   const n = outcomes.length;
   const k = (X[0]?.length ?? 0) + 1;
@@ -155,7 +164,8 @@ function finish(design: readonly number[][], y: readonly number[], beta: number[
   const { info, fitted } = scoreAndInformation(design, y, beta);
   const n = y.length;
   const inverse = invert(info);
-  if (inverse === null || fitted.some((p) => p < 1e-12 || p > 1 - 1e-12)) return failed(beta.length, 'separation', iterations, n);
+  if (inverse === null || fitted.some((p) => p < 1e-12 || p > 1 - 1e-12))
+    return failed(beta.length, 'separation', iterations, n);
   const standardErrors = inverse.map((row, j) => Math.sqrt(row[j]!));
   const pValues = beta.map((b, j) => Math.min(1, 2 * normal.cdf(-Math.abs(b / standardErrors[j]!), 0, 1)));
   return { coefficients: beta, standardErrors, pValues, converged: true, failure: null, iterations, n };
@@ -163,7 +173,10 @@ function finish(design: readonly number[][], y: readonly number[], beta: number[
 
 /** Logistic regression of `y` on one predictor `x` (with an intercept): the slope, its Wald SE and p. */
 export function logisticRegression(x: readonly number[], y: readonly (boolean | number)[]): LogisticRegressionResult {
-  const fit = logisticRegressionMulti(x.map((v) => [v]), y);
+  const fit = logisticRegressionMulti(
+    x.map((v) => [v]),
+    y,
+  );
   return {
     intercept: fit.coefficients[0]!,
     slope: fit.coefficients[1]!,

@@ -19,8 +19,14 @@ export interface McNemarResult {
 
 /** McNemar's exact test, as `statsmodels.stats.contingency_tables.mcnemar([[a, b], [c, d]], exact=True)`. */
 export function mcnemarExact(b: number, c: number): McNemarResult {
-  for (const [v, name] of [[b, 'b'], [c, 'c']] as const) {
-    if (!Number.isSafeInteger(v) || v < 0) throw new StatisticsInputError(`mcnemarExact: ${name} is ${String(v)}; pass a non-negative integer count of discordant pairs`);
+  for (const [v, name] of [
+    [b, 'b'],
+    [c, 'c'],
+  ] as const) {
+    if (!Number.isSafeInteger(v) || v < 0)
+      throw new StatisticsInputError(
+        `mcnemarExact: ${name} is ${String(v)}; pass a non-negative integer count of discordant pairs`,
+      );
   }
   const n = b + c;
   if (n === 0) return { b, c, pValue: 1 };
@@ -86,11 +92,20 @@ function sortedPercentile(sorted: Float64Array, q: number): number {
  * replacement, so each resample keeps A and B on the same prompts. Seeded: the same input gives the same interval.
  * NaN bounds for no pairs.
  */
-export function pairedBootstrapDifference(pairs: readonly PairedOutcome[], options: PairedBootstrapOptions = {}): PairedBootstrapResult {
+export function pairedBootstrapDifference(
+  pairs: readonly PairedOutcome[],
+  options: PairedBootstrapOptions = {},
+): PairedBootstrapResult {
   const resamples = options.resamples ?? 10_000;
   const level = options.level ?? 0.95;
-  if (!Number.isInteger(resamples) || resamples < 1) throw new StatisticsInputError(`pairedBootstrapDifference: resamples is ${String(resamples)}; pass an integer >= 1`);
-  if (!(level > 0 && level < 1)) throw new StatisticsInputError(`pairedBootstrapDifference: level is ${String(level)}; pass a fraction such as 0.95`);
+  if (!Number.isInteger(resamples) || resamples < 1)
+    throw new StatisticsInputError(
+      `pairedBootstrapDifference: resamples is ${String(resamples)}; pass an integer >= 1`,
+    );
+  if (!(level > 0 && level < 1))
+    throw new StatisticsInputError(
+      `pairedBootstrapDifference: level is ${String(level)}; pass a fraction such as 0.95`,
+    );
   const { count, diff } = clusterSums(pairs);
   const k = count.length;
   const base = { n: pairs.length, clusters: k, resamples };

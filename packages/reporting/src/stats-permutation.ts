@@ -23,9 +23,14 @@ export function permutationTest<T>(
   const permutations = options.permutations ?? 10_000;
   const seed = options.seed ?? 0;
   if (!Number.isSafeInteger(permutations) || permutations < 1) {
-    throw new StatisticsInputError(`permutationTest: permutations is ${String(permutations)}; pass a positive integer such as 10000`);
+    throw new StatisticsInputError(
+      `permutationTest: permutations is ${String(permutations)}; pass a positive integer such as 10000`,
+    );
   }
-  if (a.length === 0 || b.length === 0) throw new StatisticsInputError(`permutationTest: a group is empty (sizes ${a.length} and ${b.length}); both need observations`);
+  if (a.length === 0 || b.length === 0)
+    throw new StatisticsInputError(
+      `permutationTest: a group is empty (sizes ${a.length} and ${b.length}); both need observations`,
+    );
   const observed = statistic(a, b);
   const pooled = [...a, ...b];
   const random = seededRandom(seed);

@@ -27,7 +27,8 @@ function assertCounts(k: number, n: number, fn: string, kName = 'successes', nNa
 }
 
 function zFor(level: number, fn: string): number {
-  if (!(level > 0 && level < 1)) throw new StatisticsInputError(`${fn}: level is ${String(level)}; pass a fraction such as 0.95`);
+  if (!(level > 0 && level < 1))
+    throw new StatisticsInputError(`${fn}: level is ${String(level)}; pass a fraction such as 0.95`);
   return normal.quantile(1 - (1 - level) / 2, 0, 1);
 }
 
@@ -59,7 +60,13 @@ export interface DifferenceInterval extends Interval {
  * Newcombe (1998) method 10, the hybrid score interval of p1 − p2 from the two Wilson intervals, as
  * statsmodels' `confint_proportions_2indep(method='newcomb')`. NaN when a group is empty.
  */
-export function newcombeInterval(x1: number, n1: number, x2: number, n2: number, options: { level?: number } = {}): DifferenceInterval {
+export function newcombeInterval(
+  x1: number,
+  n1: number,
+  x2: number,
+  n2: number,
+  options: { level?: number } = {},
+): DifferenceInterval {
   assertCounts(x1, n1, 'newcombeInterval', 'x1', 'n1');
   assertCounts(x2, n2, 'newcombeInterval', 'x2', 'n2');
   const level = options.level ?? 0.95;
@@ -93,13 +100,24 @@ export interface ProportionComparison {
  * The verdict on two proportions: Newcombe's interval for the difference and Fisher's exact p for the test.
  * Never a percentile bootstrap: at 0 % or 100 % a group's resamples are all equal and its interval collapses.
  */
-export function compareProportions(x1: number, n1: number, x2: number, n2: number, options: { alpha?: number } = {}): ProportionComparison {
+export function compareProportions(
+  x1: number,
+  n1: number,
+  x2: number,
+  n2: number,
+  options: { alpha?: number } = {},
+): ProportionComparison {
   const alpha = options.alpha ?? 0.05;
-  if (!(alpha > 0 && alpha < 1)) throw new StatisticsInputError(`compareProportions: alpha is ${String(alpha)}; pass a fraction such as 0.05`);
+  if (!(alpha > 0 && alpha < 1))
+    throw new StatisticsInputError(`compareProportions: alpha is ${String(alpha)}; pass a fraction such as 0.05`);
   const ci = newcombeInterval(x1, n1, x2, n2, { level: 1 - alpha });
   const interval = { lower: ci.lower, upper: ci.upper, level: 1 - alpha, method: 'newcombe' as const };
-  if (n1 === 0 || n2 === 0) return { difference: Number.NaN, interval, pValue: Number.NaN, significant: null, test: 'fisher-exact' };
-  const { pValue } = fisherExact([[x1, n1 - x1], [x2, n2 - x2]]);
+  if (n1 === 0 || n2 === 0)
+    return { difference: Number.NaN, interval, pValue: Number.NaN, significant: null, test: 'fisher-exact' };
+  const { pValue } = fisherExact([
+    [x1, n1 - x1],
+    [x2, n2 - x2],
+  ]);
   return { difference: ci.difference, interval, pValue, significant: pValue < alpha, test: 'fisher-exact' };
 }
 
@@ -110,9 +128,15 @@ export function compareProportions(x1: number, n1: number, x2: number, n2: numbe
  */
 export function holmAdjust(pValues: readonly number[]): number[] {
   pValues.forEach((p, i) => {
-    if (!Number.isNaN(p) && !(p >= 0 && p <= 1)) throw new StatisticsInputError(`holmAdjust: pValues[${i}] is ${String(p)}; pass p-values in [0, 1] (NaN for not computable)`);
+    if (!Number.isNaN(p) && !(p >= 0 && p <= 1))
+      throw new StatisticsInputError(
+        `holmAdjust: pValues[${i}] is ${String(p)}; pass p-values in [0, 1] (NaN for not computable)`,
+      );
   });
-  const order = pValues.map((p, i) => [p, i] as const).filter(([p]) => !Number.isNaN(p)).sort((a, b) => a[0] - b[0]);
+  const order = pValues
+    .map((p, i) => [p, i] as const)
+    .filter(([p]) => !Number.isNaN(p))
+    .sort((a, b) => a[0] - b[0]);
   const m = order.length;
   const out = pValues.map(() => Number.NaN);
   let running = 0;

@@ -37,17 +37,26 @@ function sampleVariance(xs: readonly number[]): number {
  * V01 = 1 − (Tz − Ty)/n1 of each negative. The normal interval auc ± z·√var is clipped to [0, 1]. NaN interval
  * when a class has fewer than 2 members (the variance needs 2).
  */
-export function aurocInterval(scores: readonly number[], labels: readonly boolean[], options: { level?: number } = {}): AurocInterval {
-  if (scores.length !== labels.length) throw new StatisticsInputError(`aurocInterval: ${scores.length} scores but ${labels.length} labels; pass one label per score`);
+export function aurocInterval(
+  scores: readonly number[],
+  labels: readonly boolean[],
+  options: { level?: number } = {},
+): AurocInterval {
+  if (scores.length !== labels.length)
+    throw new StatisticsInputError(
+      `aurocInterval: ${scores.length} scores but ${labels.length} labels; pass one label per score`,
+    );
   assertFinite(scores, 'aurocInterval scores');
   const level = options.level ?? 0.95;
-  if (!(level > 0 && level < 1)) throw new StatisticsInputError(`aurocInterval: level is ${String(level)}; pass a fraction such as 0.95`);
+  if (!(level > 0 && level < 1))
+    throw new StatisticsInputError(`aurocInterval: level is ${String(level)}; pass a fraction such as 0.95`);
   const pos = scores.filter((_, i) => labels[i]);
   const neg = scores.filter((_, i) => !labels[i]);
   const m = pos.length;
   const n = neg.length;
   const base = { level, positives: m, negatives: n };
-  if (m === 0 || n === 0) return { ...base, auc: Number.NaN, lower: Number.NaN, upper: Number.NaN, variance: Number.NaN, degenerate: false };
+  if (m === 0 || n === 0)
+    return { ...base, auc: Number.NaN, lower: Number.NaN, upper: Number.NaN, variance: Number.NaN, degenerate: false };
   const tz = rankWithTies([...pos, ...neg]).ranks;
   const tx = rankWithTies(pos).ranks;
   const ty = rankWithTies(neg).ranks;
@@ -55,9 +64,17 @@ export function aurocInterval(scores: readonly number[], labels: readonly boolea
   const v10 = pos.map((_, i) => (tz[i]! - tx[i]!) / n);
   const v01 = neg.map((_, j) => 1 - (tz[m + j]! - ty[j]!) / m);
   const variance = sampleVariance(v10) / m + sampleVariance(v01) / n;
-  if (Number.isNaN(variance)) return { ...base, auc, lower: Number.NaN, upper: Number.NaN, variance, degenerate: false };
+  if (Number.isNaN(variance))
+    return { ...base, auc, lower: Number.NaN, upper: Number.NaN, variance, degenerate: false };
   const half = normal.quantile(1 - (1 - level) / 2, 0, 1) * Math.sqrt(variance);
-  return { ...base, auc, lower: Math.max(0, auc - half), upper: Math.min(1, auc + half), variance, degenerate: variance === 0 };
+  return {
+    ...base,
+    auc,
+    lower: Math.max(0, auc - half),
+    upper: Math.min(1, auc + half),
+    variance,
+    degenerate: variance === 0,
+  };
 }
 
 export interface SpearmanResult {
@@ -74,7 +91,9 @@ export interface SpearmanResult {
 function pearson(a: readonly number[], b: readonly number[]): number {
   const ma = sum(a) / a.length;
   const mb = sum(b) / b.length;
-  let sab = 0, saa = 0, sbb = 0;
+  let sab = 0,
+    saa = 0,
+    sbb = 0;
   a.forEach((v, i) => {
     sab += (v - ma) * (b[i]! - mb);
     saa += (v - ma) ** 2;
@@ -84,8 +103,13 @@ function pearson(a: readonly number[], b: readonly number[]): number {
 }
 
 /** Spearman's rank correlation (midranks for ties) with its interval and n. */
-export function spearmanCorrelation(x: readonly number[], y: readonly number[], options: { level?: number } = {}): SpearmanResult {
-  if (x.length !== y.length) throw new StatisticsInputError(`spearmanCorrelation: ${x.length} x values but ${y.length} y values; pass pairs`);
+export function spearmanCorrelation(
+  x: readonly number[],
+  y: readonly number[],
+  options: { level?: number } = {},
+): SpearmanResult {
+  if (x.length !== y.length)
+    throw new StatisticsInputError(`spearmanCorrelation: ${x.length} x values but ${y.length} y values; pass pairs`);
   assertFinite(x, 'spearmanCorrelation x');
   assertFinite(y, 'spearmanCorrelation y');
   const level = options.level ?? 0.95;

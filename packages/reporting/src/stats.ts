@@ -12,7 +12,10 @@ import { StatisticsInputError } from './errors.js';
 
 export function assertFinite(values: readonly number[], name: string): void {
   values.forEach((v, i) => {
-    if (!Number.isFinite(v)) throw new StatisticsInputError(`${name}[${i}] is ${String(v)}; pass finite numbers only (drop missing values first)`);
+    if (!Number.isFinite(v))
+      throw new StatisticsInputError(
+        `${name}[${i}] is ${String(v)}; pass finite numbers only (drop missing values first)`,
+      );
   });
 }
 
@@ -34,8 +37,16 @@ export interface FisherResult {
 /** Fisher's exact test on a 2x2 table `[[a, b], [c, d]]`, two-sided, like `scipy.stats.fisher_exact`. */
 export function fisherExact(table: readonly [readonly [number, number], readonly [number, number]]): FisherResult {
   const [[a, b], [c, d]] = table;
-  for (const [v, where] of [[a, '[0][0]'], [b, '[0][1]'], [c, '[1][0]'], [d, '[1][1]']] as const) {
-    if (!Number.isInteger(v) || v < 0) throw new StatisticsInputError(`fisherExact: table${where} is ${String(v)}; cells must be non-negative integer counts`);
+  for (const [v, where] of [
+    [a, '[0][0]'],
+    [b, '[0][1]'],
+    [c, '[1][0]'],
+    [d, '[1][1]'],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 0)
+      throw new StatisticsInputError(
+        `fisherExact: table${where} is ${String(v)}; cells must be non-negative integer counts`,
+      );
   }
   if (a + b === 0 || c + d === 0 || a + c === 0 || b + d === 0) return { pValue: 1, oddsRatio: Number.NaN };
   const oddsRatio = c > 0 && b > 0 ? (a * d) / (c * b) : Number.POSITIVE_INFINITY;
@@ -146,10 +157,14 @@ export interface MannWhitneyResult {
  * the exact distribution when a sample has at most 8 values and there are no ties, otherwise the normal
  * approximation with tie correction and continuity correction.
  */
-export function mannWhitneyU(x: readonly number[], y: readonly number[], options: {
-  /** `auto` (default) chooses as scipy does; `exact` is only valid without ties. */
-  method?: 'auto' | 'exact' | 'asymptotic';
-} = {}): MannWhitneyResult {
+export function mannWhitneyU(
+  x: readonly number[],
+  y: readonly number[],
+  options: {
+    /** `auto` (default) chooses as scipy does; `exact` is only valid without ties. */
+    method?: 'auto' | 'exact' | 'asymptotic';
+  } = {},
+): MannWhitneyResult {
   assertFinite(x, 'mannWhitneyU x');
   assertFinite(y, 'mannWhitneyU y');
   const n1 = x.length;
@@ -163,7 +178,10 @@ export function mannWhitneyU(x: readonly number[], y: readonly number[], options
   const requested = options.method ?? 'auto';
   const method = requested === 'auto' ? ((n1 <= 8 || n2 <= 8) && tieTerm === 0 ? 'exact' : 'asymptotic') : requested;
   if (method === 'exact') {
-    if (tieTerm !== 0) throw new StatisticsInputError("mannWhitneyU: the exact method needs samples without ties; use method 'asymptotic' or 'auto'");
+    if (tieTerm !== 0)
+      throw new StatisticsInputError(
+        "mannWhitneyU: the exact method needs samples without ties; use method 'asymptotic' or 'auto'",
+      );
     return { u: u1, pValue: Math.min(1, 2 * exactUSurvival(big, n1, n2)), method };
   }
   const n = n1 + n2;
@@ -178,7 +196,9 @@ export function mannWhitneyU(x: readonly number[], y: readonly number[], options
  */
 export function auroc(scores: readonly number[], labels: readonly boolean[]): number {
   if (scores.length !== labels.length) {
-    throw new StatisticsInputError(`auroc: ${scores.length} scores but ${labels.length} labels; pass one label per score`);
+    throw new StatisticsInputError(
+      `auroc: ${scores.length} scores but ${labels.length} labels; pass one label per score`,
+    );
   }
   assertFinite(scores, 'auroc scores');
   const pos = scores.filter((_, i) => labels[i]);
@@ -224,8 +244,10 @@ export interface BootstrapResult {
 function resolveBootstrap(options: BootstrapOptions): Required<BootstrapOptions> {
   const resamples = options.resamples ?? 10_000;
   const level = options.level ?? 0.95;
-  if (!Number.isInteger(resamples) || resamples < 1) throw new StatisticsInputError(`bootstrap: resamples is ${resamples}; pass a positive integer such as 10000`);
-  if (!(level > 0 && level < 1)) throw new StatisticsInputError(`bootstrap: level is ${level}; pass a fraction such as 0.95`);
+  if (!Number.isInteger(resamples) || resamples < 1)
+    throw new StatisticsInputError(`bootstrap: resamples is ${resamples}; pass a positive integer such as 10000`);
+  if (!(level > 0 && level < 1))
+    throw new StatisticsInputError(`bootstrap: level is ${level}; pass a fraction such as 0.95`);
   return { resamples, level, seed: options.seed ?? 0 };
 }
 
@@ -259,9 +281,16 @@ function resample<T>(sample: readonly T[], random: () => number): T[] {
 }
 
 /** Percentile-bootstrap confidence interval of `statistic(sample)`, seeded and deterministic. */
-export function bootstrapCI<T>(sample: readonly T[], statistic: (s: readonly T[]) => number, options: BootstrapOptions = {}): BootstrapResult {
+export function bootstrapCI<T>(
+  sample: readonly T[],
+  statistic: (s: readonly T[]) => number,
+  options: BootstrapOptions = {},
+): BootstrapResult {
   const opts = resolveBootstrap(options);
-  if (sample.length === 0) throw new StatisticsInputError('bootstrapCI: the sample is empty; a confidence interval needs at least one observation');
+  if (sample.length === 0)
+    throw new StatisticsInputError(
+      'bootstrapCI: the sample is empty; a confidence interval needs at least one observation',
+    );
   const random = seededRandom(opts.seed);
   const stats: number[] = [];
   for (let r = 0; r < opts.resamples; r++) stats.push(statistic(resample(sample, random)));
@@ -276,7 +305,10 @@ export function bootstrapTwoSampleCI<T>(
   options: BootstrapOptions = {},
 ): BootstrapResult {
   const opts = resolveBootstrap(options);
-  if (x.length === 0 || y.length === 0) throw new StatisticsInputError(`bootstrapTwoSampleCI: a group is empty (sizes ${x.length} and ${y.length}); both groups need observations`);
+  if (x.length === 0 || y.length === 0)
+    throw new StatisticsInputError(
+      `bootstrapTwoSampleCI: a group is empty (sizes ${x.length} and ${y.length}); both groups need observations`,
+    );
   const random = seededRandom(opts.seed);
   const stats: number[] = [];
   for (let r = 0; r < opts.resamples; r++) stats.push(statistic(resample(x, random), resample(y, random)));

@@ -1,6 +1,16 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FILES, RunStore, STUDY_FILE, StudyFileSchema, isRunStoreError, type InstanceRecord, type Results, type StudyCell, type StudyFile } from '@deepconf-safety/run-store';
+import {
+  FILES,
+  RunStore,
+  STUDY_FILE,
+  StudyFileSchema,
+  isRunStoreError,
+  type InstanceRecord,
+  type Results,
+  type StudyCell,
+  type StudyFile,
+} from '@deepconf-safety/run-store';
 import { RunInputError } from './errors.js';
 
 /** One cell as the study report sees it: its study.json entry and, once it finished, its run store's records. */
@@ -21,7 +31,8 @@ export interface StudyData {
 
 function readCell(dir: string, cell: StudyCell): StudyCellData {
   const cellDir = join(dir, cell.id);
-  if (!existsSync(join(cellDir, FILES.manifest))) return { cell, dir: cellDir, instances: [], results: null, emulated: cell.emulated === true };
+  if (!existsSync(join(cellDir, FILES.manifest)))
+    return { cell, dir: cellDir, instances: [], results: null, emulated: cell.emulated === true };
   try {
     const store = RunStore.open(cellDir);
     const manifest = store.readManifest();
@@ -37,7 +48,8 @@ function readCell(dir: string, cell: StudyCell): StudyCellData {
 /** Reads study.json and every cell's run store (prompt records and results, never the traces). */
 export function readStudy(dir: string): StudyData {
   const file = join(dir, STUDY_FILE);
-  if (!existsSync(file)) throw new RunInputError(dir, `${STUDY_FILE} is missing; pass the directory npm run study wrote`);
+  if (!existsSync(file))
+    throw new RunInputError(dir, `${STUDY_FILE} is missing; pass the directory npm run study wrote`);
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));
@@ -45,7 +57,11 @@ export function readStudy(dir: string): StudyData {
     throw new RunInputError(dir, `${STUDY_FILE} is not valid JSON (${(e as Error).message})`);
   }
   const parsed = StudyFileSchema.safeParse(json);
-  if (!parsed.success) throw new RunInputError(dir, `${STUDY_FILE}: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`);
+  if (!parsed.success)
+    throw new RunInputError(
+      dir,
+      `${STUDY_FILE}: ${parsed.error.issues[0]?.path.join('.')} ${parsed.error.issues[0]?.message}`,
+    );
   const study = parsed.data;
   return { dir, study, cells: study.cells.map((c) => readCell(dir, c)) };
 }

@@ -7,7 +7,13 @@ import { escapeHtml } from './report-html.js';
 import { escapeMarkdownCell } from './report-md.js';
 import { readStudy, type StudyData } from './study-data.js';
 import { accuracyTokensFigure, hypothesisGapFigure, type StudyFigure } from './study-figures.js';
-import { analyzeStudy, type Estimate, type StudyAnalysis, type StudyAnalysisOptions, type StudyTable } from './study-stats.js';
+import {
+  analyzeStudy,
+  type Estimate,
+  type StudyAnalysis,
+  type StudyAnalysisOptions,
+  type StudyTable,
+} from './study-stats.js';
 
 // The study report: warnings first, then per benchmark a table of models x settings, the paired comparisons and
 // two figures. Markdown and HTML are rendered from one list of blocks, so they cannot say different things.
@@ -20,7 +26,12 @@ type Block =
   | { kind: 'figure'; name: string; title: string; caption: string };
 
 export interface GeneratedStudyReport {
-  files: { html: string; markdown: string; summary: string; figures: Array<{ name: string; svg: string; png: string }> };
+  files: {
+    html: string;
+    markdown: string;
+    summary: string;
+    figures: Array<{ name: string; svg: string; png: string }>;
+  };
   analysis: StudyAnalysis;
 }
 
@@ -32,7 +43,20 @@ const tokens = (v: number | null): string => (v === null ? 'n/a' : int(v));
 function rowsTable(t: StudyTable, reference: string): Block {
   return {
     kind: 'table',
-    header: ['model', 'setting', 'seeds', 'prompts', 'accuracy', 'compliance acc. confident', 'compliance acc. uncertain', 'gap (points)', 'savings', 'tokens / prompt', 'GPU-s', 'cost'],
+    header: [
+      'model',
+      'setting',
+      'seeds',
+      'prompts',
+      'accuracy',
+      'compliance acc. confident',
+      'compliance acc. uncertain',
+      'gap (points)',
+      'savings',
+      'tokens / prompt',
+      'GPU-s',
+      'cost',
+    ],
     rows: t.rows.map((r) => [
       r.model + (r.emulated ? ' (emulated)' : ''),
       r.setting + (r.setting === reference ? ' (reference)' : ''),
@@ -53,7 +77,16 @@ function rowsTable(t: StudyTable, reference: string): Block {
 function comparisonsTable(t: StudyTable): Block {
   return {
     kind: 'table',
-    header: ['A', 'B', 'pairs (prompts)', 'A right, B wrong', 'A wrong, B right', 'accuracy A − B [95% paired bootstrap]', "McNemar's exact p", 'Holm-adjusted p'],
+    header: [
+      'A',
+      'B',
+      'pairs (prompts)',
+      'A right, B wrong',
+      'A wrong, B right',
+      'accuracy A − B [95% paired bootstrap]',
+      "McNemar's exact p",
+      'Holm-adjusted p',
+    ],
     rows: t.comparisons.map((c) => [
       `${c.a.model} · ${c.a.setting}`,
       `${c.b.model} · ${c.b.setting}`,
@@ -72,15 +105,31 @@ function costBlock(data: StudyData, a: StudyAnalysis): Block {
     kind: 'table',
     header: ['cell', 'state', 'endpoint', 'wall s', 'GPU-s', 'tokens', 'cost'],
     rows: [
-      ...data.study.cells.map((c) => [c.id, c.state, c.endpoint ?? '', c.wallSeconds.toFixed(1), c.gpuSeconds.toFixed(1), c.tokens === null ? '' : int(c.tokens), c.costUsd === null ? 'n/a' : `$${c.costUsd.toFixed(2)}`]),
-      ['total', `${a.totals.done}/${a.totals.cells} done`, '', a.totals.wallSeconds.toFixed(1), a.totals.gpuSeconds.toFixed(1), int(a.totals.tokens), a.totals.costUsd === null ? 'n/a (no price known)' : `$${a.totals.costUsd.toFixed(2)}`],
+      ...data.study.cells.map((c) => [
+        c.id,
+        c.state,
+        c.endpoint ?? '',
+        c.wallSeconds.toFixed(1),
+        c.gpuSeconds.toFixed(1),
+        c.tokens === null ? '' : int(c.tokens),
+        c.costUsd === null ? 'n/a' : `$${c.costUsd.toFixed(2)}`,
+      ]),
+      [
+        'total',
+        `${a.totals.done}/${a.totals.cells} done`,
+        '',
+        a.totals.wallSeconds.toFixed(1),
+        a.totals.gpuSeconds.toFixed(1),
+        int(a.totals.tokens),
+        a.totals.costUsd === null ? 'n/a (no price known)' : `$${a.totals.costUsd.toFixed(2)}`,
+      ],
     ],
   };
 }
 
 const METHODS =
-  'Accuracy: share of labelled prompts decided correctly; one seed: Wilson 95% interval; several: percentile bootstrap over prompts, a prompt\'s seeds resampled together. ' +
-  'Compliance accuracy: among compliances at or above (confident) or below (uncertain) each cell\'s confidence split, Wilson intervals over prompt×seed decisions; the gap is confident − uncertain with a Newcombe (method 10) interval. ' +
+  "Accuracy: share of labelled prompts decided correctly; one seed: Wilson 95% interval; several: percentile bootstrap over prompts, a prompt's seeds resampled together. " +
+  "Compliance accuracy: among compliances at or above (confident) or below (uncertain) each cell's confidence split, Wilson intervals over prompt×seed decisions; the gap is confident − uncertain with a Newcombe (method 10) interval. " +
   'Savings: 1 − tokens / baseline tokens (estimated for early-stopped traces unless the setting ran without early stop), bootstrap over prompts. ' +
   "Comparisons are paired on (prompt, seed): McNemar's exact test on the discordant pairs, a seeded paired bootstrap (prompts resampled whole) for the difference, and Holm's adjustment over every comparison of the table. " +
   'Tables never mix benchmarks.';
@@ -89,10 +138,18 @@ function blocksOf(data: StudyData, a: StudyAnalysis, figures: Map<string, StudyF
   const s = data.study;
   const blocks: Block[] = [{ kind: 'heading', level: 1, text: `Study ${s.name}` }];
   if (a.warnings.some((w) => w.kind === 'emulated')) blocks.push({ kind: 'para', text: EMULATED_BANNER, alert: true });
-  if (a.warnings.length > 0) blocks.push({ kind: 'heading', level: 2, text: 'Warnings' }, { kind: 'list', items: a.warnings.map((w) => w.text), alert: true });
+  if (a.warnings.length > 0)
+    blocks.push(
+      { kind: 'heading', level: 2, text: 'Warnings' },
+      { kind: 'list', items: a.warnings.map((w) => w.text), alert: true },
+    );
   blocks.push({
     kind: 'para',
-    text: `${s.grid.models.length} models × ${s.grid.benchmarks.length} benchmarks × ${Object.keys(s.grid.settings).length} settings × ${s.grid.seeds.length} seeds = ${s.cells.length} cells (${a.totals.done} done, status ${s.status}). Reference setting: ${a.reference}. Settings: ${Object.entries(s.grid.settings).map(([k, v]) => `${k} ${JSON.stringify(v)}`).join('; ')}.`,
+    text: `${s.grid.models.length} models × ${s.grid.benchmarks.length} benchmarks × ${Object.keys(s.grid.settings).length} settings × ${s.grid.seeds.length} seeds = ${s.cells.length} cells (${a.totals.done} done, status ${s.status}). Reference setting: ${a.reference}. Settings: ${Object.entries(
+      s.grid.settings,
+    )
+      .map(([k, v]) => `${k} ${JSON.stringify(v)}`)
+      .join('; ')}.`,
   });
   for (const t of a.tables) {
     blocks.push({ kind: 'heading', level: 2, text: `Benchmark ${t.benchmark}` });
@@ -101,10 +158,20 @@ function blocksOf(data: StudyData, a: StudyAnalysis, figures: Map<string, StudyF
       continue;
     }
     blocks.push(rowsTable(t, a.reference), { kind: 'heading', level: 3, text: 'Paired comparisons' });
-    blocks.push(t.comparisons.length > 0 ? comparisonsTable(t) : { kind: 'para', text: 'Nothing to compare (one model and one setting).' });
-    for (const f of figures.get(t.benchmark) ?? []) blocks.push({ kind: 'figure', name: f.name, title: f.title, caption: f.caption });
+    blocks.push(
+      t.comparisons.length > 0
+        ? comparisonsTable(t)
+        : { kind: 'para', text: 'Nothing to compare (one model and one setting).' },
+    );
+    for (const f of figures.get(t.benchmark) ?? [])
+      blocks.push({ kind: 'figure', name: f.name, title: f.title, caption: f.caption });
   }
-  blocks.push({ kind: 'heading', level: 2, text: 'Cells: time, GPU-seconds and cost' }, costBlock(data, a), { kind: 'heading', level: 2, text: 'Methods' }, { kind: 'para', text: METHODS });
+  blocks.push(
+    { kind: 'heading', level: 2, text: 'Cells: time, GPU-seconds and cost' },
+    costBlock(data, a),
+    { kind: 'heading', level: 2, text: 'Methods' },
+    { kind: 'para', text: METHODS },
+  );
   return blocks;
 }
 
@@ -118,7 +185,9 @@ function markdown(blocks: Block[]): string {
       case 'list':
         return b.items.map((i) => `- ${b.alert ? '⚠ ' : ''}${escapeMarkdownCell(i)}`).join('\n');
       case 'table':
-        return [b.header, b.header.map(() => '---'), ...b.rows].map((r) => `| ${r.map(escapeMarkdownCell).join(' | ')} |`).join('\n');
+        return [b.header, b.header.map(() => '---'), ...b.rows]
+          .map((r) => `| ${r.map(escapeMarkdownCell).join(' | ')} |`)
+          .join('\n');
       case 'figure':
         return `![${escapeMarkdownCell(b.title)}](figures/${b.name}.png)\n\n*${escapeMarkdownCell(b.caption)}*`;
     }
@@ -141,11 +210,16 @@ function html(blocks: Block[], title: string): string {
         return `<figure><img src="figures/${escapeHtml(b.name)}.png" alt="${escapeHtml(b.title)}" width="1000"><figcaption>${escapeHtml(b.caption)}</figcaption></figure>`;
     }
   };
-  const css = 'body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse;font-size:13px;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 6px;text-align:left}.alert{background:#B00020;color:#fff;padding:.5em;font-weight:bold}.warnings li{color:#8a1c00}img{max-width:100%}';
+  const css =
+    'body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse;font-size:13px;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 6px;text-align:left}.alert{background:#B00020;color:#fff;padding:.5em;font-weight:bold}.warnings li{color:#8a1c00}img{max-width:100%}';
   return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title><style>${css}</style></head><body>${blocks.map(h).join('\n')}</body></html>\n`;
 }
 
-async function drawFigures(dir: string, data: StudyData, a: StudyAnalysis): Promise<{ byBenchmark: Map<string, StudyFigure[]>; files: GeneratedStudyReport['files']['figures'] }> {
+async function drawFigures(
+  dir: string,
+  data: StudyData,
+  a: StudyAnalysis,
+): Promise<{ byBenchmark: Map<string, StudyFigure[]>; files: GeneratedStudyReport['files']['figures'] }> {
   const renderer = new PlotRenderer();
   const emulated = data.cells.some((c) => c.emulated);
   const settings = Object.keys(data.study.grid.settings);
@@ -154,7 +228,10 @@ async function drawFigures(dir: string, data: StudyData, a: StudyAnalysis): Prom
   mkdirSync(join(dir, 'figures'), { recursive: true });
   try {
     for (const t of a.tables.filter((x) => x.rows.length > 0)) {
-      const figs = [accuracyTokensFigure(renderer, t, data.study.grid.models, settings, emulated), hypothesisGapFigure(renderer, t, data.study.grid.models, settings, emulated)];
+      const figs = [
+        accuracyTokensFigure(renderer, t, data.study.grid.models, settings, emulated),
+        hypothesisGapFigure(renderer, t, data.study.grid.models, settings, emulated),
+      ];
       byBenchmark.set(t.benchmark, figs);
       for (const f of figs) {
         const svg = join(dir, 'figures', `${f.name}.svg`);
@@ -171,16 +248,27 @@ async function drawFigures(dir: string, data: StudyData, a: StudyAnalysis): Prom
 }
 
 /** Writes report.html, report.md, summary.json and figures/ into a study directory (reads only study.json and the cells' run stores). */
-export async function generateStudyReport(dir: string, options: StudyAnalysisOptions = {}): Promise<GeneratedStudyReport> {
+export async function generateStudyReport(
+  dir: string,
+  options: StudyAnalysisOptions = {},
+): Promise<GeneratedStudyReport> {
   const data = readStudy(dir);
   const analysis = analyzeStudy(data, options);
   const { byBenchmark, files: figures } = await drawFigures(dir, data, analysis);
   const blocks = blocksOf(data, analysis, byBenchmark);
-  const files = { html: join(dir, 'report.html'), markdown: join(dir, 'report.md'), summary: join(dir, 'summary.json'), figures };
+  const files = {
+    html: join(dir, 'report.html'),
+    markdown: join(dir, 'report.md'),
+    summary: join(dir, 'summary.json'),
+    figures,
+  };
   writeFileSync(files.markdown, markdown(blocks));
   writeFileSync(files.html, html(blocks, `Study ${data.study.name}`));
   // The statistics without the wall-clock columns: equal for equal studies, however often they were resumed.
-  const stable = analysis.tables.map((t) => ({ ...t, rows: t.rows.map(({ wallSeconds: _w, gpuSeconds: _g, costUsd: _c, ...r }) => r) }));
+  const stable = analysis.tables.map((t) => ({
+    ...t,
+    rows: t.rows.map(({ wallSeconds: _w, gpuSeconds: _g, costUsd: _c, ...r }) => r),
+  }));
   writeFileSync(files.summary, `${JSON.stringify({ tables: stable, warnings: analysis.warnings }, null, 1)}\n`);
   return { files, analysis };
 }

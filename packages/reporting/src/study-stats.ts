@@ -71,7 +71,14 @@ export interface StudyAnalysis {
   tables: StudyTable[];
   warnings: StudyWarning[];
   reference: string;
-  totals: { cells: number; done: number; tokens: number; wallSeconds: number; gpuSeconds: number; costUsd: number | null };
+  totals: {
+    cells: number;
+    done: number;
+    tokens: number;
+    wallSeconds: number;
+    gpuSeconds: number;
+    costUsd: number | null;
+  };
 }
 
 export interface StudyAnalysisOptions {
@@ -82,7 +89,11 @@ export interface StudyAnalysisOptions {
 const EMPTY: Estimate = { value: null, lower: null, upper: null, n: 0 };
 
 /** Percentile interval of Σnum / Σden over clusters resampled with replacement (seeded). */
-function clusterRatio(items: readonly { cluster: string; num: number; den: number }[], seed: number, resamples: number): Estimate {
+function clusterRatio(
+  items: readonly { cluster: string; num: number; den: number }[],
+  seed: number,
+  resamples: number,
+): Estimate {
   const byCluster = new Map<string, { num: number; den: number }>();
   for (const it of items) {
     const c = byCluster.get(it.cluster) ?? { num: 0, den: 0 };
@@ -108,7 +119,8 @@ function clusterRatio(items: readonly { cluster: string; num: number; den: numbe
     if (den > 0) stats.push(num / den);
   }
   stats.sort((x, y) => x - y);
-  const at = (q: number): number => stats[Math.min(stats.length - 1, Math.max(0, Math.round(q * (stats.length - 1))))] as number;
+  const at = (q: number): number =>
+    stats[Math.min(stats.length - 1, Math.max(0, Math.round(q * (stats.length - 1))))] as number;
   return { value, lower: at(0.025), upper: at(0.975), n: clusters.length };
 }
 
@@ -125,7 +137,11 @@ const decided = (cells: readonly StudyCellData[]) =>
 function accuracyOf(cells: readonly StudyCellData[], seed: number, resamples: number): Estimate {
   const d = decided(cells);
   if (cells.length <= 1) return wilson(d.filter((x) => x.i.correct === true).length, d.length);
-  const est = clusterRatio(d.map((x) => ({ cluster: x.i.instanceId, num: x.i.correct ? 1 : 0, den: 1 })), seed, resamples);
+  const est = clusterRatio(
+    d.map((x) => ({ cluster: x.i.instanceId, num: x.i.correct ? 1 : 0, den: 1 })),
+    seed,
+    resamples,
+  );
   return { ...est, n: d.length };
 }
 
@@ -146,14 +162,29 @@ function complianceOf(cells: readonly StudyCellData[]): { confident: Estimate; u
   return {
     confident: wilson(a.k, a.n),
     uncertain: wilson(b.k, b.n),
-    gap: d === null ? { ...EMPTY, n: a.n + b.n } : { value: d.difference, lower: d.lower, upper: d.upper, n: a.n + b.n },
+    gap:
+      d === null ? { ...EMPTY, n: a.n + b.n } : { value: d.difference, lower: d.lower, upper: d.upper, n: a.n + b.n },
   };
 }
 
-function rowOf(benchmark: string, model: string, setting: string, cells: StudyCellData[], o: Required<StudyAnalysisOptions>): StudyRow {
+function rowOf(
+  benchmark: string,
+  model: string,
+  setting: string,
+  cells: StudyCellData[],
+  o: Required<StudyAnalysisOptions>,
+): StudyRow {
   const all = cells.flatMap((c) => c.instances.map((i) => ({ cluster: i.instanceId, i })));
-  const saved = clusterRatio(all.map((x) => ({ cluster: x.cluster, num: x.i.tokens, den: x.i.baselineTokens })), o.seed + 1, o.resamples);
-  const tokens = clusterRatio(all.map((x) => ({ cluster: x.cluster, num: x.i.tokens, den: 1 })), o.seed + 2, o.resamples);
+  const saved = clusterRatio(
+    all.map((x) => ({ cluster: x.cluster, num: x.i.tokens, den: x.i.baselineTokens })),
+    o.seed + 1,
+    o.resamples,
+  );
+  const tokens = clusterRatio(
+    all.map((x) => ({ cluster: x.cluster, num: x.i.tokens, den: 1 })),
+    o.seed + 2,
+    o.resamples,
+  );
   const costs = cells.map((c) => c.cell.costUsd);
   return {
     benchmark,
@@ -162,9 +193,19 @@ function rowOf(benchmark: string, model: string, setting: string, cells: StudyCe
     seeds: cells.map((c) => c.cell.seed),
     prompts: new Set(all.map((x) => x.cluster)).size,
     accuracy: accuracyOf(cells, o.seed, o.resamples),
-    ...(({ confident, uncertain, gap }) => ({ confidentCompliance: confident, uncertainCompliance: uncertain, gap }))(complianceOf(cells)),
+    ...(({ confident, uncertain, gap }) => ({ confidentCompliance: confident, uncertainCompliance: uncertain, gap }))(
+      complianceOf(cells),
+    ),
     // Savings = 1 − used / baseline; the interval flips with it.
-    savings: saved.value === null ? saved : { value: 1 - saved.value, lower: 1 - (saved.upper as number), upper: 1 - (saved.lower as number), n: saved.n },
+    savings:
+      saved.value === null
+        ? saved
+        : {
+            value: 1 - saved.value,
+            lower: 1 - (saved.upper as number),
+            upper: 1 - (saved.lower as number),
+            n: saved.n,
+          },
     tokensPerPrompt: { ...tokens, n: all.length },
     wallSeconds: cells.reduce((s, c) => s + c.cell.wallSeconds, 0),
     gpuSeconds: cells.reduce((s, c) => s + c.cell.gpuSeconds, 0),
@@ -177,11 +218,20 @@ function rowOf(benchmark: string, model: string, setting: string, cells: StudyCe
 /** Per (prompt, seed) correctness of a row's cells. */
 function correctness(cells: readonly StudyCellData[]): Map<string, { prompt: string; correct: boolean }> {
   const m = new Map<string, { prompt: string; correct: boolean }>();
-  for (const c of cells) for (const i of c.instances) if (i.correct !== null) m.set(`${i.instanceId}\u0000${c.cell.seed}`, { prompt: i.instanceId, correct: i.correct });
+  for (const c of cells)
+    for (const i of c.instances)
+      if (i.correct !== null)
+        m.set(`${i.instanceId}\u0000${c.cell.seed}`, { prompt: i.instanceId, correct: i.correct });
   return m;
 }
 
-function compare(kind: StudyComparison['kind'], a: StudyCellData[], b: StudyCellData[], seed: number, resamples: number): Omit<StudyComparison, 'pHolm'> {
+function compare(
+  kind: StudyComparison['kind'],
+  a: StudyCellData[],
+  b: StudyCellData[],
+  seed: number,
+  resamples: number,
+): Omit<StudyComparison, 'pHolm'> {
   const ca = correctness(a);
   const cb = correctness(b);
   const pairs: PairedOutcome[] = [];
@@ -211,13 +261,20 @@ function compare(kind: StudyComparison['kind'], a: StudyCellData[], b: StudyCell
 }
 
 /** Settings against the reference within each model; models against the first model within each setting. Holm over the table. */
-function comparisonsOf(groups: Map<string, StudyCellData[]>, models: string[], settings: string[], reference: string, o: Required<StudyAnalysisOptions>): StudyComparison[] {
+function comparisonsOf(
+  groups: Map<string, StudyCellData[]>,
+  models: string[],
+  settings: string[],
+  reference: string,
+  o: Required<StudyAnalysisOptions>,
+): StudyComparison[] {
   const key = (m: string, s: string) => `${m}\u0000${s}`;
   const raw: Omit<StudyComparison, 'pHolm'>[] = [];
   const add = (kind: StudyComparison['kind'], a: string, b: string) => {
     const ga = groups.get(a);
     const gb = groups.get(b);
-    if (ga && gb && ga.length > 0 && gb.length > 0) raw.push(compare(kind, ga, gb, o.seed + raw.length + 7, o.resamples));
+    if (ga && gb && ga.length > 0 && gb.length > 0)
+      raw.push(compare(kind, ga, gb, o.seed + raw.length + 7, o.resamples));
   };
   for (const m of models) for (const s of settings) if (s !== reference) add('setting', key(m, s), key(m, reference));
   for (const s of settings) for (const m of models.slice(1)) add('model', key(m, s), key(models[0] as string, s));
@@ -226,7 +283,9 @@ function comparisonsOf(groups: Map<string, StudyCellData[]>, models: string[], s
 }
 
 function fingerprint(c: StudyCellData): string {
-  const rows = c.instances.map((i: InstanceRecord) => `${i.instanceId}:${i.decision}:${i.confidence}:${i.tokens}`).sort();
+  const rows = c.instances
+    .map((i: InstanceRecord) => `${i.instanceId}:${i.decision}:${i.confidence}:${i.tokens}`)
+    .sort();
   return createHash('sha256').update(rows.join('\n')).digest('hex');
 }
 
@@ -234,30 +293,54 @@ function warningsOf(data: StudyData): StudyWarning[] {
   const out: StudyWarning[] = [];
   const done = data.cells.filter((c) => c.cell.state === 'done');
   const emulated = data.cells.filter((c) => c.emulated);
-  if (emulated.length > 0) out.push({ kind: 'emulated', text: `${emulated.length} of ${data.cells.length} cells ran on the built-in emulator: their numbers describe its synthetic models, not real ones.` });
+  if (emulated.length > 0)
+    out.push({
+      kind: 'emulated',
+      text: `${emulated.length} of ${data.cells.length} cells ran on the built-in emulator: their numbers describe its synthetic models, not real ones.`,
+    });
   const byPrint = new Map<string, string[]>();
   for (const c of done) byPrint.set(fingerprint(c), [...(byPrint.get(fingerprint(c)) ?? []), c.cell.id]);
   for (const ids of byPrint.values()) {
-    if (ids.length > 1) out.push({ kind: 'identical', text: `identical per-prompt results (decisions, confidences, tokens) in ${ids.join(', ')}: the same model under two names, an emulator, or a setting that changed nothing.` });
+    if (ids.length > 1)
+      out.push({
+        kind: 'identical',
+        text: `identical per-prompt results (decisions, confidences, tokens) in ${ids.join(', ')}: the same model under two names, an emulator, or a setting that changed nothing.`,
+      });
   }
   const bySample = new Map<string, Map<string, string[]>>();
   for (const c of done) {
     const k = `${c.cell.benchmark}\u0000${c.cell.seed}`;
-    const ids = c.instances.map((i) => i.instanceId).sort().join('\n');
+    const ids = c.instances
+      .map((i) => i.instanceId)
+      .sort()
+      .join('\n');
     const m = bySample.get(k) ?? new Map<string, string[]>();
     m.set(ids, [...(m.get(ids) ?? []), c.cell.id]);
     bySample.set(k, m);
   }
   for (const [k, m] of bySample) {
-    if (m.size > 1) out.push({ kind: 'prompt_sets', text: `${k.split('\u0000')[0]} seed ${k.split('\u0000')[1]}: cells ran ${m.size} different prompt sets (${[...m.values()].map((ids) => ids.join(', ')).join(' | ')}); paired comparisons use the prompts both ran.` });
+    if (m.size > 1)
+      out.push({
+        kind: 'prompt_sets',
+        text: `${k.split('\u0000')[0]} seed ${k.split('\u0000')[1]}: cells ran ${m.size} different prompt sets (${[...m.values()].map((ids) => ids.join(', ')).join(' | ')}); paired comparisons use the prompts both ran.`,
+      });
   }
   for (const c of data.cells) {
     const errors = c.results?.overall.errors ?? 0;
-    if (c.cell.state === 'failed') out.push({ kind: 'errors', text: `cell ${c.cell.id} failed: ${c.cell.error ?? 'see its study-cell.log'}` });
-    else if (errors > 0) out.push({ kind: 'errors', text: `cell ${c.cell.id}: ${errors} prompt(s) with trace errors (npm run experiment -- --output ${c.cell.id} --resume --retry-errors redoes them).` });
+    if (c.cell.state === 'failed')
+      out.push({ kind: 'errors', text: `cell ${c.cell.id} failed: ${c.cell.error ?? 'see its study-cell.log'}` });
+    else if (errors > 0)
+      out.push({
+        kind: 'errors',
+        text: `cell ${c.cell.id}: ${errors} prompt(s) with trace errors (npm run experiment -- --output ${c.cell.id} --resume --retry-errors redoes them).`,
+      });
   }
   const unfinished = data.cells.filter((c) => c.cell.state !== 'done' && c.cell.state !== 'failed');
-  if (unfinished.length > 0) out.push({ kind: 'unfinished', text: `${unfinished.length} cell(s) not finished and left out of the tables: ${unfinished.map((c) => c.cell.id).join(', ')}.` });
+  if (unfinished.length > 0)
+    out.push({
+      kind: 'unfinished',
+      text: `${unfinished.length} cell(s) not finished and left out of the tables: ${unfinished.map((c) => c.cell.id).join(', ')}.`,
+    });
   return out;
 }
 
@@ -272,10 +355,12 @@ export function analyzeStudy(data: StudyData, options: StudyAnalysisOptions = {}
       const k = `${c.cell.model}\u0000${c.cell.setting}`;
       groups.set(k, [...(groups.get(k) ?? []), c]);
     }
-    const rows = grid.models.flatMap((m) => settings.flatMap((s) => {
-      const cells = groups.get(`${m}\u0000${s}`);
-      return cells ? [rowOf(benchmark, m, s, cells, o)] : [];
-    }));
+    const rows = grid.models.flatMap((m) =>
+      settings.flatMap((s) => {
+        const cells = groups.get(`${m}\u0000${s}`);
+        return cells ? [rowOf(benchmark, m, s, cells, o)] : [];
+      }),
+    );
     return { benchmark, rows, comparisons: comparisonsOf(groups, grid.models, settings, grid.reference, o) };
   });
   const costs = data.cells.map((c) => c.cell.costUsd);

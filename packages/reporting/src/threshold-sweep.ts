@@ -1,4 +1,9 @@
-import { findStopIndex, replayPolicy, type PolicyReplayPrompt, type PolicyReplaySetting } from '@deepconf-safety/confidence';
+import {
+  findStopIndex,
+  replayPolicy,
+  type PolicyReplayPrompt,
+  type PolicyReplaySetting,
+} from '@deepconf-safety/confidence';
 import type { RunData } from './run-data.js';
 
 export interface SweepPoint {
@@ -35,7 +40,15 @@ function recordedSettings(run: RunData): Omit<PolicyReplaySetting, 'keepPercent'
   const { window, warmup, calibration, earlyStop } = run.manifest.config;
   // Without warmup traces (none configured, or none recorded) there is no threshold to replay.
   if (warmup < 1 || !run.traces.some((t) => t.phase === 'warmup')) return null;
-  return { window, warmup, earlyStop: true, calibration, recordedEarlyStop: earlyStop, decisionConfidence: run.manifest.config.decisionConfidence, vote: run.manifest.config.vote };
+  return {
+    window,
+    warmup,
+    earlyStop: true,
+    calibration,
+    recordedEarlyStop: earlyStop,
+    decisionConfidence: run.manifest.config.decisionConfidence,
+    vote: run.manifest.config.vote,
+  };
 }
 
 /** The finished prompts with their traces, as the runner's replay (`npm run sweep`) reads them. */
@@ -64,7 +77,10 @@ function replayPrompts(run: RunData): PolicyReplayPrompt[] {
  * truncates traces, so a more aggressive threshold is exact; settings that need tokens or labels the run never
  * produced are listed as not computable. Null when the run has no warmup (configured or recorded).
  */
-export function thresholdSweep(run: RunData, keepPercents: readonly number[] = [1, 5, 10, 25, 50, 75, 90, 100]): ThresholdSweep | null {
+export function thresholdSweep(
+  run: RunData,
+  keepPercents: readonly number[] = [1, 5, 10, 25, 50, 75, 90, 100],
+): ThresholdSweep | null {
   const settings = recordedSettings(run);
   if (settings === null) return null;
   const prompts = replayPrompts(run);
@@ -77,7 +93,12 @@ export function thresholdSweep(run: RunData, keepPercents: readonly number[] = [
       notComputable.push(keepPercent);
       continue;
     }
-    let correct = 0, decided = 0, undecided = 0, fallbacks = 0, tokens = 0, baseline = 0;
+    let correct = 0,
+      decided = 0,
+      undecided = 0,
+      fallbacks = 0,
+      tokens = 0,
+      baseline = 0;
     for (const p of replay.prompts) {
       tokens += p.tokens;
       baseline += p.baselineTokens;
@@ -91,7 +112,15 @@ export function thresholdSweep(run: RunData, keepPercents: readonly number[] = [
       if (p.fallback) fallbacks++;
       if ((p.decision === 'refuse') === label) correct++;
     }
-    points.push({ keepPercent, accuracy: decided > 0 ? correct / decided : null, decided, undecided, fallbacks, tokens, baselineTokens: baseline });
+    points.push({
+      keepPercent,
+      accuracy: decided > 0 ? correct / decided : null,
+      decided,
+      undecided,
+      fallbacks,
+      tokens,
+      baselineTokens: baseline,
+    });
   }
   return { window: settings.window, points, notComputable };
 }

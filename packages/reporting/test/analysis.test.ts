@@ -15,7 +15,9 @@ describe('the analysis in results.json and the report', () => {
     expect(results.overall).toBeDefined();
     const md = readFileSync(r.files.markdown, 'utf8');
     const section = md.slice(md.indexOf('## The hypothesis'));
-    expect(section.split('\n').find((l) => l.startsWith('- '))).toMatch(/^- \*\*Primary test \(declared before the run: AUROC/);
+    expect(section.split('\n').find((l) => l.startsWith('- '))).toMatch(
+      /^- \*\*Primary test \(declared before the run: AUROC/,
+    );
     expect(section).toContain('Holm-adjusted');
   });
 

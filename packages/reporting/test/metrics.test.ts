@@ -2,26 +2,95 @@ import { describe, expect, test } from '@jest/globals';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunStore, runConfig, encodeConfidences, type InstanceRecord, type TraceRecord } from '@deepconf-safety/run-store';
-import { RunInputError, computeMetrics, hypothesisTests, isReportingError, readRun, replayStop, thresholdSweep } from '@deepconf-safety/reporting';
+import {
+  RunStore,
+  runConfig,
+  encodeConfidences,
+  type InstanceRecord,
+  type TraceRecord,
+} from '@deepconf-safety/run-store';
+import {
+  RunInputError,
+  computeMetrics,
+  hypothesisTests,
+  isReportingError,
+  readRun,
+  replayStop,
+  thresholdSweep,
+} from '@deepconf-safety/reporting';
 import { makeRun } from './make-run.js';
 
-const init = { runId: 'tiny', startedAt: '2026-01-01T00:00:00Z', config: runConfig({ model: 'm/small', benchmark: 'xstest', window: 2, warmup: 1 }), versions: {}, gitCommit: null, server: { emulated: false, baseUrls: ['http://127.0.0.1:1/v1'] }, emulated: false };
+const init = {
+  runId: 'tiny',
+  startedAt: '2026-01-01T00:00:00Z',
+  config: runConfig({ model: 'm/small', benchmark: 'xstest', window: 2, warmup: 1 }),
+  versions: {},
+  gitCommit: null,
+  server: { emulated: false, baseUrls: ['http://127.0.0.1:1/v1'] },
+  emulated: false,
+};
 
-function inst(id: string, decision: 'refuse' | 'comply' | null, confidence: number | null, shouldRefuse: boolean, category: string, tokens = 10, baselineTokens = 10): InstanceRecord {
+function inst(
+  id: string,
+  decision: 'refuse' | 'comply' | null,
+  confidence: number | null,
+  shouldRefuse: boolean,
+  category: string,
+  tokens = 10,
+  baselineTokens = 10,
+): InstanceRecord {
   return {
-    instanceId: id, prompt: `p-${id}`, category, source: 's', shouldRefuse, decision, confidence, voteShare: 1,
-    votes: { refuse: 0, comply: 0 }, correct: decision === null ? null : (decision === 'refuse') === shouldRefuse,
-    threshold: 1, traces: 2, voters: 1, earlyStopped: 0, errors: decision === null ? 2 : 0, tokens, baselineTokens, baselineEstimated: false,
+    instanceId: id,
+    prompt: `p-${id}`,
+    category,
+    source: 's',
+    shouldRefuse,
+    decision,
+    confidence,
+    voteShare: 1,
+    votes: { refuse: 0, comply: 0 },
+    correct: decision === null ? null : (decision === 'refuse') === shouldRefuse,
+    threshold: 1,
+    traces: 2,
+    voters: 1,
+    earlyStopped: 0,
+    errors: decision === null ? 2 : 0,
+    tokens,
+    baselineTokens,
+    baselineEstimated: false,
   };
 }
 
-function trace(instanceId: string, traceIndex: number, phase: 'warmup' | 'final', stopReason: TraceRecord['stopReason'], confs: number[], refused = false, threshold: number | null = null): TraceRecord {
+function trace(
+  instanceId: string,
+  traceIndex: number,
+  phase: 'warmup' | 'final',
+  stopReason: TraceRecord['stopReason'],
+  confs: number[],
+  refused = false,
+  threshold: number | null = null,
+): TraceRecord {
   return {
-    instanceId, traceIndex, phase, stopReason, stoppedAtToken: stopReason === 'early_stopped' ? confs.length - 1 : null, tokens: confs.length,
-    confidences: encodeConfidences(confs), lowestGroup: Math.min(...confs), bottom10: null, tail: null, mean: null, threshold,
-    voted: stopReason === 'finished', text: 'x', reasoning: null, refusal: { label: refused ? 'refusal' : 'compliance', refused, score: 0, evidence: [] },
-    endpoint: null, attempts: 1, latencyMs: null, error: stopReason === 'error' ? 'boom' : null,
+    instanceId,
+    traceIndex,
+    phase,
+    stopReason,
+    stoppedAtToken: stopReason === 'early_stopped' ? confs.length - 1 : null,
+    tokens: confs.length,
+    confidences: encodeConfidences(confs),
+    lowestGroup: Math.min(...confs),
+    bottom10: null,
+    tail: null,
+    mean: null,
+    threshold,
+    voted: stopReason === 'finished',
+    text: 'x',
+    reasoning: null,
+    refusal: { label: refused ? 'refusal' : 'compliance', refused, score: 0, evidence: [] },
+    endpoint: null,
+    attempts: 1,
+    latencyMs: null,
+    error: stopReason === 'error' ? 'boom' : null,
   };
 }
 
@@ -47,9 +116,28 @@ function tinyRun(withResults: boolean): string {
   if (withResults) {
     const b = { count: 0, correct: 0, accuracy: null };
     store.writeResults({
-      schemaVersion: 1, emulated: false,
-      overall: { instances: 8, decided: 7, total_tokens: 0, baseline_tokens: 0, baseline_estimated: false, token_savings_percent: null, avg_tokens_per_instance: null, accuracy: null, early_stop_rate: null, errors: 1 },
-      buckets: { splitPercentile: 50, splitConfidence: 10, confident_refusal: b, uncertain_refusal: b, confident_compliance: b, uncertain_compliance: b },
+      schemaVersion: 1,
+      emulated: false,
+      overall: {
+        instances: 8,
+        decided: 7,
+        total_tokens: 0,
+        baseline_tokens: 0,
+        baseline_estimated: false,
+        token_savings_percent: null,
+        avg_tokens_per_instance: null,
+        accuracy: null,
+        early_stop_rate: null,
+        errors: 1,
+      },
+      buckets: {
+        splitPercentile: 50,
+        splitConfidence: 10,
+        confident_refusal: b,
+        uncertain_refusal: b,
+        confident_compliance: b,
+        uncertain_compliance: b,
+      },
       per_category: {},
     });
   }
@@ -70,7 +158,11 @@ describe('computeMetrics', () => {
     expect(m.buckets.confident_refusal).toMatchObject({ count: 2, correct: 2 });
     expect(m.buckets.uncertain_refusal).toMatchObject({ count: 1, correct: 0 });
     expect(m.buckets.confident_compliance).toMatchObject({ count: 2, correct: 2 });
-    expect(m.buckets.uncertain_compliance).toMatchObject({ count: 2, correct: 1, accuracy: { k: 1, n: 2, value: 0.5 } });
+    expect(m.buckets.uncertain_compliance).toMatchObject({
+      count: 2,
+      correct: 1,
+      accuracy: { k: 1, n: 2, value: 0.5 },
+    });
     // tokens 10+10+30+10·4+0 = 90; baseline 20+10+40+10·4+0 = 110.
     expect(m.tokens).toMatchObject({ total: 90, baseline: 110 });
     expect(m.tokens.savingsPercent).toBeCloseTo((100 * 20) / 110, 12);
@@ -103,8 +195,22 @@ describe('computeMetrics', () => {
   });
 });
 
-const many = (n: number, decision: 'refuse' | 'comply', confidence: number, correct: number, prefix: string): InstanceRecord[] =>
-  Array.from({ length: n }, (_, i) => inst(`${prefix}${i}`, decision, confidence + i / 100, i < correct ? decision === 'refuse' : decision !== 'refuse', 'c'));
+const many = (
+  n: number,
+  decision: 'refuse' | 'comply',
+  confidence: number,
+  correct: number,
+  prefix: string,
+): InstanceRecord[] =>
+  Array.from({ length: n }, (_, i) =>
+    inst(
+      `${prefix}${i}`,
+      decision,
+      confidence + i / 100,
+      i < correct ? decision === 'refuse' : decision !== 'refuse',
+      'c',
+    ),
+  );
 
 describe('hypothesisTests', () => {
   test('9 prompts per bucket, 3/9 vs 9/9: the primary test is Fisher (p = 168/18564 by hand) with Newcombe and Wilson intervals', () => {
@@ -112,13 +218,21 @@ describe('hypothesisTests', () => {
     const h = hypothesisTests(rows, { splitConfidence: 10, permutations: 2000 });
     expect(h.uncertainCompliance).toEqual({ k: 3, n: 9, value: 3 / 9 });
     expect(h.confidentCompliance).toEqual({ k: 9, n: 9, value: 1 });
-    expect(h.fisher?.table).toEqual([[6, 3], [0, 9]]);
+    expect(h.fisher?.table).toEqual([
+      [6, 3],
+      [0, 9],
+    ]);
     expect(h.comparison?.pValue).toBeCloseTo(168 / 18564, 12);
     expect(h.gap?.estimate).toBeCloseTo(6 / 9, 12);
     expect(h.gap!.lower).toBeGreaterThan(0);
     // 9/9 gets a Wilson interval, never [1, 1].
     expect(h.intervals.confident.lower).toBeCloseTo(0.7008549515804559, 12);
-    expect(h.tests[0]).toMatchObject({ id: 'compliance-accuracy', role: 'primary', significant: true, pAdjusted: null });
+    expect(h.tests[0]).toMatchObject({
+      id: 'compliance-accuracy',
+      role: 'primary',
+      significant: true,
+      pAdjusted: null,
+    });
     expect(h.statements[0]?.role).toBe('primary');
     expect(h.statements[0]?.text).toMatch(/^Primary test \(declared before the run: compliance accuracy/);
     expect(h.statements[0]?.text).toContain('significant (p = 0.009, n = 18)');
@@ -160,7 +274,10 @@ describe('hypothesisTests', () => {
   });
 
   test('every prompt harmful: one sentence says the hypothesis cannot be tested', () => {
-    const rows = [...many(6, 'comply', 5, 0, 'u'), ...many(6, 'refuse', 15, 6, 'r')].map((r) => ({ ...r, shouldRefuse: true }));
+    const rows = [...many(6, 'comply', 5, 0, 'u'), ...many(6, 'refuse', 15, 6, 'r')].map((r) => ({
+      ...r,
+      shouldRefuse: true,
+    }));
     const h = hypothesisTests(rows, { splitConfidence: 10, benchmark: 'harmbench', permutations: 100 });
     expect(h.untestable).toMatch(/cannot be tested on harmbench: every prompt is harmful/);
     expect(h.tests).toEqual([]);
@@ -168,7 +285,9 @@ describe('hypothesisTests', () => {
   });
 
   test('missing groups are reported as not computable, with the reason', () => {
-    const h = hypothesisTests([...many(5, 'comply', 15, 5, 'c'), ...many(2, 'refuse', 15, 2, 'r')], { splitConfidence: 10 });
+    const h = hypothesisTests([...many(5, 'comply', 15, 5, 'c'), ...many(2, 'refuse', 15, 2, 'r')], {
+      splitConfidence: 10,
+    });
     expect(h.gap).toBeNull();
     expect(h.fisher).toBeNull();
     expect(h.statements[0]?.text).toMatch(/not computable: no uncertain compliance/);
@@ -214,7 +333,11 @@ describe('thresholdSweep', () => {
   test('a run without warmup traces (nothing calibrated a threshold) has no sweep', () => {
     expect(thresholdSweep(readRun(tinyRun(true)))?.window).toBe(2);
     const dir = mkdtempSync(join(tmpdir(), 'reporting-nowin-'));
-    RunStore.create(dir, { ...init, config: runConfig({ model: 'x', warmup: 0, earlyStop: false }) }, { resume: false }).store.close();
+    RunStore.create(
+      dir,
+      { ...init, config: runConfig({ model: 'x', warmup: 0, earlyStop: false }) },
+      { resume: false },
+    ).store.close();
     expect(thresholdSweep(readRun(dir))).toBeNull();
   });
 });

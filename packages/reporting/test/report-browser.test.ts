@@ -10,7 +10,9 @@ import { HOSTILE_OUTPUT, HOSTILE_PROMPT, makeRun } from './make-run.js';
 import { CHROMIUM, chromiumAvailable } from './text-layout.js';
 
 if (!chromiumAvailable && process.env.CI !== 'true') {
-  console.warn(`report-browser.test.ts skipped: ${CHROMIUM} not found (apt-get install chromium); with CI=true this test runs and fails instead.`);
+  console.warn(
+    `report-browser.test.ts skipped: ${CHROMIUM} not found (apt-get install chromium); with CI=true this test runs and fails instead.`,
+  );
 }
 // In CI a missing browser must fail loudly rather than skip.
 const maybe = chromiumAvailable || process.env.CI === 'true' ? describe : describe.skip;
@@ -27,7 +29,16 @@ maybe('report.html in headless Chromium', () => {
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   }, 120_000);
 
@@ -53,7 +64,11 @@ maybe('report.html in headless Chromium', () => {
     await expect(page.locator('h1').textContent()).resolves.toContain('Qwen/Qwen3-1.7B');
     await expect(page.locator('.banner').first().isVisible()).resolves.toBe(true);
 
-    const images = await page.locator('img').evaluateAll((imgs) => imgs.map((i) => ({ w: (i as HTMLImageElement).naturalWidth, complete: (i as HTMLImageElement).complete })));
+    const images = await page
+      .locator('img')
+      .evaluateAll((imgs) =>
+        imgs.map((i) => ({ w: (i as HTMLImageElement).naturalWidth, complete: (i as HTMLImageElement).complete })),
+      );
     expect(images).toHaveLength(report.files.figures.length);
     for (const img of images) {
       expect(img.complete).toBe(true);
@@ -100,11 +115,16 @@ maybe('report.html in headless Chromium', () => {
     expect(await page.getByRole('heading', { level: 2, name: /The hypothesis/ }).count()).toBe(1);
     // Every table has a caption and scoped header cells; the contents links lead to existing sections.
     const tables = await page.locator('table').evaluateAll((ts) =>
-      ts.map((t) => ({ caption: (t as HTMLTableElement).caption?.textContent ?? '', unscoped: t.querySelectorAll('th:not([scope])').length })),
+      ts.map((t) => ({
+        caption: (t as HTMLTableElement).caption?.textContent ?? '',
+        unscoped: t.querySelectorAll('th:not([scope])').length,
+      })),
     );
     expect(tables.length).toBeGreaterThanOrEqual(6);
     for (const t of tables) expect(t).toMatchObject({ unscoped: 0, caption: expect.stringMatching(/\w/) });
-    const targets = await page.locator('nav a').evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).hash.slice(1)));
+    const targets = await page
+      .locator('nav a')
+      .evaluateAll((as) => as.map((a) => (a as HTMLAnchorElement).hash.slice(1)));
     for (const id of targets) expect(await page.locator(`[id="${id}"]`).count()).toBe(1);
     // "significant" is said in words and marked with a symbol, never by colour alone.
     const sig = await page.locator('li.sig').allInnerTexts();
@@ -118,7 +138,12 @@ maybe('report.html in headless Chromium', () => {
     await page.goto(pathToFileURL(report.files.html).href, { waitUntil: 'load' });
     await page.emulateMedia({ media: 'print' });
     // Print layout: no sticky banner over the content, no contents list, and the collapsed texts shown.
-    expect(await page.locator('.banner').first().evaluate((el) => getComputedStyle(el).position)).toBe('static');
+    expect(
+      await page
+        .locator('.banner')
+        .first()
+        .evaluate((el) => getComputedStyle(el).position),
+    ).toBe('static');
     expect(await page.locator('nav').evaluate((el) => getComputedStyle(el).display)).toBe('none');
     const pdf = await page.pdf({ format: 'A4', printBackground: true });
     expect(pdf.subarray(0, 5).toString()).toBe('%PDF-');

@@ -5,11 +5,24 @@ import { join } from 'node:path';
 import { RunStore, runConfig } from '@deepconf-safety/run-store';
 import { JSDOM } from 'jsdom';
 import sharp from 'sharp';
-import { EMULATED_BANNER, compareRuns, escapeMarkdownCell, generateReport, type GeneratedReport } from '@deepconf-safety/reporting';
+import {
+  EMULATED_BANNER,
+  compareRuns,
+  escapeMarkdownCell,
+  generateReport,
+  type GeneratedReport,
+} from '@deepconf-safety/reporting';
 import { HOSTILE_OUTPUT, HOSTILE_PROMPT, makeRun } from './make-run.js';
 
 // The synthetic run's confidence is lowest-group (nats): no reliability diagram, which needs a probability.
-const FIGURES = ['hypothesis_validation', 'risk_coverage', 'confidence_4bucket', 'token_savings', 'accuracy_vs_tokens', 'confidence_traces'];
+const FIGURES = [
+  'hypothesis_validation',
+  'risk_coverage',
+  'confidence_4bucket',
+  'token_savings',
+  'accuracy_vs_tokens',
+  'confidence_traces',
+];
 
 let emulatedDir: string;
 let realDir: string;
@@ -20,10 +33,17 @@ let document: Document;
 beforeAll(async () => {
   emulatedDir = makeRun({ instances: 40, emulated: true });
   realDir = makeRun({
-    instances: 24, emulated: false, earlyStop: false, seed: 3, model: 'Qwen/Qwen3-4B',
+    instances: 24,
+    emulated: false,
+    earlyStop: false,
+    seed: 3,
+    model: 'Qwen/Qwen3-4B',
     extraConfig: { 'api-key': 'sk-live-SECRET123', hfToken: 'hf_SECRET456', 'api-key-env': 'VLLM_API_KEY' },
   });
-  [emulated, real] = await Promise.all([generateReport(emulatedDir, { resamples: 2000 }), generateReport(realDir, { resamples: 2000 })]);
+  [emulated, real] = await Promise.all([
+    generateReport(emulatedDir, { resamples: 2000 }),
+    generateReport(realDir, { resamples: 2000 }),
+  ]);
   document = new JSDOM(readFileSync(emulated.files.html, 'utf8')).window.document;
 }, 240_000);
 
@@ -52,18 +72,22 @@ describe('generateReport', () => {
     expect(four).toContain('Decision confidence by outcome');
     // The axis names the definition the run recorded (vote share by default, lowest-group in nats for older runs).
     expect(four).toMatch(/Decision confidence \((weighted vote share|vote margin|lowest-group, nats)\)/);
-    for (const label of ['Correct refusal', 'Correct compliance', 'Incorrect refusal', 'Incorrect compliance']) expect(four).toMatch(new RegExp(`${label}</tspan><tspan [^>]*>\\(n = \\d+\\)`));
+    for (const label of ['Correct refusal', 'Correct compliance', 'Incorrect refusal', 'Incorrect compliance'])
+      expect(four).toMatch(new RegExp(`${label}</tspan><tspan [^>]*>\\(n = \\d+\\)`));
     // Okabe–Ito green / blue / orange / vermillion for the four outcomes.
     for (const colour of ['#009E73', '#0072B2', '#E69F00', '#D55E00']) expect(four).toContain(colour);
     expect(svg('token_savings')).toMatch(/Generated tokens per prompt/);
     expect(svg('token_savings')).toContain('All prompts (n&#160;=&#160;40)');
     // The group, its harmful count and rate are lines of one tick label.
-    expect(svg('hypothesis_validation')).toMatch(/Uncertain<\/tspan><tspan [^>]*>compliance<\/tspan><tspan [^>]*>\d+\/\d+ = \d+%/);
+    expect(svg('hypothesis_validation')).toMatch(
+      /Uncertain<\/tspan><tspan [^>]*>compliance<\/tspan><tspan [^>]*>\d+\/\d+ = \d+%/,
+    );
     expect(svg('hypothesis_validation')).toMatch(/Fisher.s exact \(primary\)/);
   });
 
   test('an emulated run says so on every figure and both reports; a real run does not', () => {
-    for (const f of emulated.files.figures) expect(readFileSync(f.svg, 'utf8')).toContain('EMULATED MODEL — not a real model&#39;s behaviour');
+    for (const f of emulated.files.figures)
+      expect(readFileSync(f.svg, 'utf8')).toContain('EMULATED MODEL — not a real model&#39;s behaviour');
     expect(readFileSync(emulated.files.html, 'utf8')).toContain('EMULATED MODEL — not a real model&#39;s behaviour');
     expect(readFileSync(emulated.files.markdown, 'utf8').startsWith(`> **⚠ ${EMULATED_BANNER}**`)).toBe(true);
     for (const f of real.files.figures) expect(readFileSync(f.svg, 'utf8')).not.toContain('EMULATED');
@@ -73,7 +97,9 @@ describe('generateReport', () => {
 
   test('report.html is self-contained, scriptless, escapes hostile data, and forbids scripts by CSP', () => {
     expect(document.querySelectorAll('script, iframe, object, embed, link, base').length).toBe(0);
-    const withHandlers = [...document.querySelectorAll('*')].filter((el) => [...el.attributes].some((a) => /^on/i.test(a.name)));
+    const withHandlers = [...document.querySelectorAll('*')].filter((el) =>
+      [...el.attributes].some((a) => /^on/i.test(a.name)),
+    );
     expect(withHandlers).toEqual([]);
     const csp = document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute('content') ?? '';
     expect(csp).toContain("default-src 'none'");
@@ -103,7 +129,9 @@ describe('generateReport', () => {
     expect(md).toContain('\\<script\\>');
     expect(md).toContain('![');
     expect(md).toContain('figures/hypothesis_validation.png');
-    expect(escapeMarkdownCell('a|b\n<script>x</script> & p < 0.001')).toBe('a\\|b ⏎ \\<script\\>x\\</script\\> \\& p \\< 0.001');
+    expect(escapeMarkdownCell('a|b\n<script>x</script> & p < 0.001')).toBe(
+      'a\\|b ⏎ \\<script\\>x\\</script\\> \\& p \\< 0.001',
+    );
     // Markdown escapes, never HTML entities (a raw reader and a renderer both see "p < 0.001").
     expect(md).not.toMatch(/&(lt|gt|amp|quot|#\d+);/);
   });
@@ -125,16 +153,48 @@ describe('generateReport', () => {
 
   test('a degenerate run (no compliance, no traces, no results.json) still gets a report saying what is not computable', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'reporting-degenerate-'));
-    const { store } = RunStore.create(dir, { runId: 'd', startedAt: 'x', config: runConfig(), versions: {}, gitCommit: null, server: { emulated: false, baseUrls: [] }, emulated: false }, { resume: false });
+    const { store } = RunStore.create(
+      dir,
+      {
+        runId: 'd',
+        startedAt: 'x',
+        config: runConfig(),
+        versions: {},
+        gitCommit: null,
+        server: { emulated: false, baseUrls: [] },
+        emulated: false,
+      },
+      { resume: false },
+    );
     for (const id of ['a', 'b', 'c']) {
       store.appendInstance({
-        instanceId: id, prompt: id, category: 'c', source: 's', shouldRefuse: true, decision: 'refuse', confidence: id === 'a' ? null : 3, voteShare: 1,
-        votes: { refuse: 1, comply: 0 }, correct: true, threshold: null, traces: 0, voters: 0, earlyStopped: 0, errors: 0, tokens: 0, baselineTokens: 0, baselineEstimated: false,
+        instanceId: id,
+        prompt: id,
+        category: 'c',
+        source: 's',
+        shouldRefuse: true,
+        decision: 'refuse',
+        confidence: id === 'a' ? null : 3,
+        voteShare: 1,
+        votes: { refuse: 1, comply: 0 },
+        correct: true,
+        threshold: null,
+        traces: 0,
+        voters: 0,
+        earlyStopped: 0,
+        errors: 0,
+        tokens: 0,
+        baselineTokens: 0,
+        baselineEstimated: false,
       });
     }
     store.close();
     const r = await generateReport(dir, { resamples: 100 });
-    expect(r.files.figures.map((f) => f.name)).toEqual(['hypothesis_validation', 'confidence_4bucket', 'token_savings']);
+    expect(r.files.figures.map((f) => f.name)).toEqual([
+      'hypothesis_validation',
+      'confidence_4bucket',
+      'token_savings',
+    ]);
     const html = readFileSync(r.files.html, 'utf8');
     // Every prompt is harmful: the report says in one sentence that the hypothesis cannot be tested.
     expect(html).toContain('cannot be tested on xstest: every prompt is harmful');
@@ -167,7 +227,10 @@ describe('compareRuns', () => {
     const c = await compareRuns([emulatedDir, high], { resamples: 200 });
     expect(c.rows.map((r) => r.label)).toEqual(['Qwen3-1.7B η=10%', 'Qwen3-1.7B η=90%']);
     const same = await compareRuns([high, high], { resamples: 100 });
-    expect(same.rows.map((r) => r.label)).toEqual(['Qwen3-1.7B η=90% (' + high.split('/').pop() + ') #1', 'Qwen3-1.7B η=90% (' + high.split('/').pop() + ') #2']);
+    expect(same.rows.map((r) => r.label)).toEqual([
+      'Qwen3-1.7B η=90% (' + high.split('/').pop() + ') #1',
+      'Qwen3-1.7B η=90% (' + high.split('/').pop() + ') #2',
+    ]);
     await expect(compareRuns([])).rejects.toThrow(/at least one run directory/);
   });
 });

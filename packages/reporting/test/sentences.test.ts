@@ -1,7 +1,17 @@
 import { beforeAll, describe, expect, test } from '@jest/globals';
 import { readFileSync } from 'node:fs';
 import { JSDOM } from 'jsdom';
-import { PRESETS, PRESET_NAMES, PlotRenderer, analyzeRun, computeMetrics, generateReport, readRun, thresholdSweep, type GeneratedReport } from '@deepconf-safety/reporting';
+import {
+  PRESETS,
+  PRESET_NAMES,
+  PlotRenderer,
+  analyzeRun,
+  computeMetrics,
+  generateReport,
+  readRun,
+  thresholdSweep,
+  type GeneratedReport,
+} from '@deepconf-safety/reporting';
 import { allFigures } from '../src/figures/figures.js';
 import { makeAllHarmfulRun, makeRun } from './make-run.js';
 
@@ -16,7 +26,11 @@ export function sentenceProblems(text: string): string[] {
   if (doubled) problems.push(`doubled punctuation "${doubled[0]}"`);
   const spaced = / [,.;:!?](?=\s|$)/.exec(t);
   if (spaced) problems.push(`space before punctuation "${spaced[0]}"`);
-  for (const [open, close] of [['(', ')'], ['[', ']'], ['{', '}']] as const) {
+  for (const [open, close] of [
+    ['(', ')'],
+    ['[', ']'],
+    ['{', '}'],
+  ] as const) {
     let depth = 0;
     for (const c of t) {
       if (c === open) depth++;
@@ -42,7 +56,12 @@ const markdownProse = (md: string): string[] =>
   md
     .split('\n')
     .filter((l) => l.trim() !== '' && !l.startsWith('|') && !l.startsWith('!['))
-    .map((l) => l.replace(/^(#+|>|-)\s*/, '').replace(/\*\*|\*|`/g, '').replace(/\\([\\`*_[\]|~<>&])/g, '$1'));
+    .map((l) =>
+      l
+        .replace(/^(#+|>|-)\s*/, '')
+        .replace(/\*\*|\*|`/g, '')
+        .replace(/\\([\\`*_[\]|~<>&])/g, '$1'),
+    );
 
 describe('the proof-reading rules', () => {
   test('catch the typos they are for and pass clean prose', () => {
@@ -58,19 +77,32 @@ describe('the proof-reading rules', () => {
 describe('every generated sentence', () => {
   let reports: Record<string, GeneratedReport>;
   beforeAll(async () => {
-    const dirs = { typical: makeRun({ instances: 40 }), tiny: makeRun({ instances: 8, seed: 9, emulated: false }), harmful: makeAllHarmfulRun({ instances: 24, seed: 4 }) };
-    reports = Object.fromEntries(await Promise.all(Object.entries(dirs).map(async ([k, d]) => [k, await generateReport(d, { resamples: 300 })] as const)));
+    const dirs = {
+      typical: makeRun({ instances: 40 }),
+      tiny: makeRun({ instances: 8, seed: 9, emulated: false }),
+      harmful: makeAllHarmfulRun({ instances: 24, seed: 4 }),
+    };
+    reports = Object.fromEntries(
+      await Promise.all(
+        Object.entries(dirs).map(async ([k, d]) => [k, await generateReport(d, { resamples: 300 })] as const),
+      ),
+    );
   }, 240_000);
 
   test('in report.md, report.html, captions.md and the hypothesis statements reads clean', () => {
     const found = Object.entries(reports).flatMap(([name, r]) => {
       const doc = new JSDOM(readFileSync(r.files.html, 'utf8')).window.document;
       for (const el of [...doc.querySelectorAll('#errors, td.text, details')]) el.remove();
-      const html = [...doc.querySelectorAll('h1, h2, h3, p, li, caption, figcaption, th, summary')].map((e) => (e.textContent ?? '').trim()).filter(Boolean);
+      const html = [...doc.querySelectorAll('h1, h2, h3, p, li, caption, figcaption, th, summary')]
+        .map((e) => (e.textContent ?? '').trim())
+        .filter(Boolean);
       const md = readFileSync(r.files.markdown, 'utf8');
       const prose = markdownProse(md.slice(0, md.indexOf('## Error analysis')));
       return [
-        ...check(`${name} statements`, r.hypothesis.statements.map((s) => s.text)),
+        ...check(
+          `${name} statements`,
+          r.hypothesis.statements.map((s) => s.text),
+        ),
         ...check(`${name} report.html`, html),
         ...check(`${name} report.md`, prose),
         ...check(`${name} captions.md`, markdownProse(readFileSync(r.files.captions, 'utf8'))),
@@ -86,9 +118,15 @@ describe('every generated sentence', () => {
       const metrics = computeMetrics(run);
       const hypothesis = analyzeRun(run, metrics, { permutations: 200 });
       return PRESET_NAMES.flatMap((p) =>
-        allFigures({ run, metrics, hypothesis, sweep: thresholdSweep(run), renderer, seed: 0, preset: PRESETS[p] }).flatMap((f) =>
-          check(`${name} ${p} ${f.name}`, [f.title, f.subtitle, f.caption, f.footer]),
-        ),
+        allFigures({
+          run,
+          metrics,
+          hypothesis,
+          sweep: thresholdSweep(run),
+          renderer,
+          seed: 0,
+          preset: PRESETS[p],
+        }).flatMap((f) => check(`${name} ${p} ${f.name}`, [f.title, f.subtitle, f.caption, f.footer])),
       );
     });
     renderer.close();
@@ -100,7 +138,10 @@ describe('every generated sentence', () => {
     expect(h.untestable).toMatch(/cannot be tested/);
     const md = readFileSync(reports['harmful']!.files.markdown, 'utf8');
     expect(md).toContain(h.untestable!.replace(/([\\`*_[\]|~<>&])/g, '\\$1'));
-    const svg = readFileSync(reports['harmful']!.files.figures.find((f) => f.name === 'hypothesis_validation')!.svg, 'utf8');
+    const svg = readFileSync(
+      reports['harmful']!.files.figures.find((f) => f.name === 'hypothesis_validation')!.svg,
+      'utf8',
+    );
     expect(svg).toContain('cannot be tested');
     expect(svg).not.toMatch(/not significant/);
   });

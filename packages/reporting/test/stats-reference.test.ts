@@ -26,8 +26,12 @@ import {
  * that script (no library there has them); the DeLong one is the O(n1·n0) kernel form, not midranks.
  */
 type Num = number | 'NaN' | 'Infinity' | '-Infinity';
-const ref = JSON.parse(readFileSync(new URL('./reference/reference.json', import.meta.url), 'utf8')) as Record<string, any>;
-const num = (v: Num): number => (v === 'NaN' ? Number.NaN : v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v);
+const ref = JSON.parse(readFileSync(new URL('./reference/reference.json', import.meta.url), 'utf8')) as Record<
+  string,
+  any
+>;
+const num = (v: Num): number =>
+  v === 'NaN' ? Number.NaN : v === 'Infinity' ? Infinity : v === '-Infinity' ? -Infinity : v;
 const close = (actual: number, expected: Num, tol = 1e-9): void => {
   const e = num(expected);
   if (!Number.isFinite(e)) expect(actual).toBe(e);
@@ -49,18 +53,24 @@ describe('wilsonInterval (scipy binomtest(...).proportion_ci(method="wilson"))',
 });
 
 describe('newcombeInterval (statsmodels confint_proportions_2indep(method="newcomb"))', () => {
-  test.each(ref.newcombe.map((c: any) => [`${c.x1}/${c.n1} vs ${c.x2}/${c.n2} at ${c.level}`, c]))('%s', (_n, c: any) => {
-    const r = newcombeInterval(c.x1, c.n1, c.x2, c.n2, { level: c.level });
-    close(r.difference, c.difference, 1e-12);
-    close(r.lower, c.lower, 1e-9);
-    close(r.upper, c.upper, 1e-9);
-  });
+  test.each(ref.newcombe.map((c: any) => [`${c.x1}/${c.n1} vs ${c.x2}/${c.n2} at ${c.level}`, c]))(
+    '%s',
+    (_n, c: any) => {
+      const r = newcombeInterval(c.x1, c.n1, c.x2, c.n2, { level: c.level });
+      close(r.difference, c.difference, 1e-12);
+      close(r.lower, c.lower, 1e-9);
+      close(r.upper, c.upper, 1e-9);
+    },
+  );
 });
 
 describe('compareProportions: Newcombe interval and Fisher exact p', () => {
-  test.each(ref.fisher.map((c: any) => [`${c.x1}/${c.n1} vs ${c.x2}/${c.n2}`, c]))('p of %s as scipy.stats.fisher_exact', (_n, c: any) => {
-    close(compareProportions(c.x1, c.n1, c.x2, c.n2).pValue, c.pValue, 1e-9);
-  });
+  test.each(ref.fisher.map((c: any) => [`${c.x1}/${c.n1} vs ${c.x2}/${c.n2}`, c]))(
+    'p of %s as scipy.stats.fisher_exact',
+    (_n, c: any) => {
+      close(compareProportions(c.x1, c.n1, c.x2, c.n2).pValue, c.pValue, 1e-9);
+    },
+  );
   test('0/1 vs 5/5 is not significant (p = 1/6) although Newcombe excludes 0: both are reported', () => {
     const r = compareProportions(0, 1, 5, 5);
     expect(r.significant).toBe(false);
@@ -97,7 +107,13 @@ describe('cochranMantelHaenszel (statsmodels StratifiedTable.test_null_odds(corr
   });
   test('a stratum with one prompt carries no information and changes nothing', () => {
     const base = ref.cmh[0].tables as Table2x2[];
-    const withSingle = [...base, [[1, 0], [0, 0]]] as Table2x2[];
+    const withSingle = [
+      ...base,
+      [
+        [1, 0],
+        [0, 0],
+      ],
+    ] as Table2x2[];
     expect(cochranMantelHaenszel(withSingle).statistic).toBeCloseTo(cochranMantelHaenszel(base).statistic, 12);
     expect(cochranMantelHaenszel(withSingle).strata).toBe(base.length);
     expect(Number.isNaN(cochranMantelHaenszel([]).pValue)).toBe(true);
@@ -127,7 +143,9 @@ describe('logisticRegression (statsmodels Logit(y, add_constant(x)).fit(method="
     r.pValues.forEach((v, j) => close(v, c.pvalues[j], 1e-7));
   });
   test('perfect separation is reported as such, not as a huge slope', () => {
-    expect(logisticRegression([0.1, 0.2, 0.3, 0.6, 0.7, 0.9], [false, false, false, true, true, true]).failure).toBe('separation');
+    expect(logisticRegression([0.1, 0.2, 0.3, 0.6, 0.7, 0.9], [false, false, false, true, true, true]).failure).toBe(
+      'separation',
+    );
     expect(logisticRegression([0.1, 0.2], [true, true]).failure).toBe('too-few');
     expect(() => logisticRegression([0.1, 0.2], [true])).toThrow(StatisticsInputError);
   });
@@ -180,7 +198,13 @@ describe('riskCoverageCurve and flagLeastConfident', () => {
     // Half is 3, but the tie at 0.5 would make it 4: only the 2 below the tie are flagged.
     expect(flagLeastConfident(conf, ok, 0.5)).toMatchObject({ flagged: 2, wrongCaught: 2, cut: 0.2 });
     // Mostly unanimous votes: the 1.0 tie is not flagged wholesale.
-    expect(flagLeastConfident([0.6, 0.7, 1, 1, 1, 1, 1, 1, 1, 1], [false, true, true, true, true, true, true, true, true, false], 0.2)).toMatchObject({ flagged: 2, wrongCaught: 1 });
+    expect(
+      flagLeastConfident(
+        [0.6, 0.7, 1, 1, 1, 1, 1, 1, 1, 1],
+        [false, true, true, true, true, true, true, true, true, false],
+        0.2,
+      ),
+    ).toMatchObject({ flagged: 2, wrongCaught: 1 });
     expect(flagLeastConfident([1, 1, 1], [true, true, true], 0.5).caughtShare).toBeNull();
   });
 });

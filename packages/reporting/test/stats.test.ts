@@ -19,7 +19,9 @@ function fisherByHand([[a, b], [c, d]]: [[number, number], [number, number]]): n
     for (let i = 0; i < k; i++) r = (r * BigInt(n - i)) / BigInt(i + 1);
     return r;
   };
-  const r1 = a + b, c1 = a + c, total = a + b + c + d;
+  const r1 = a + b,
+    c1 = a + c,
+    total = a + b + c + d;
   const weight = (x: number): bigint => choose(r1, x) * choose(total - r1, c1 - x);
   const observed = weight(a);
   let sum = 0n;
@@ -29,19 +31,28 @@ function fisherByHand([[a, b], [c, d]]: [[number, number], [number, number]]): n
 
 describe('fisherExact (scipy.stats.fisher_exact, two-sided)', () => {
   test('scipy docs: whales and sharks [[8, 2], [1, 5]] → odds ratio 20, p = 0.0349650...', () => {
-    const r = fisherExact([[8, 2], [1, 5]]);
+    const r = fisherExact([
+      [8, 2],
+      [1, 5],
+    ]);
     expect(r.oddsRatio).toBeCloseTo(20, 12);
     expect(r.pValue).toBeCloseTo(0.03496503496503495, 12);
   });
 
   test('scipy docs (1.11+): [[6, 2], [1, 4]] → odds ratio 12, p = 0.1025641... (= 176/1716 by hand)', () => {
-    const r = fisherExact([[6, 2], [1, 4]]);
+    const r = fisherExact([
+      [6, 2],
+      [1, 4],
+    ]);
     expect(r.oddsRatio).toBe(12);
     expect(r.pValue).toBeCloseTo(176 / 1716, 12);
   });
 
   test('[[7, 17], [15, 5]]: odds ratio 0.1372549..., p = 0.0057684 computed exactly by hand', () => {
-    const r = fisherExact([[7, 17], [15, 5]]);
+    const r = fisherExact([
+      [7, 17],
+      [15, 5],
+    ]);
     expect(r.oddsRatio).toBeCloseTo(0.13725490196078433, 14);
     // Exact rational value 12137256584 / 2104098963720.
     expect(r.pValue).toBeCloseTo(0.00576838675046995, 12);
@@ -51,23 +62,67 @@ describe('fisherExact (scipy.stats.fisher_exact, two-sided)', () => {
     fc.assert(
       fc.property(fc.tuple(fc.nat(15), fc.nat(15), fc.nat(15), fc.nat(15)), ([a, b, c, d]) => {
         fc.pre(a + b > 0 && c + d > 0 && a + c > 0 && b + d > 0);
-        const p = fisherExact([[a, b], [c, d]]).pValue;
-        expect(Math.abs(p - Math.min(1, fisherByHand([[a, b], [c, d]])))).toBeLessThan(1e-9);
+        const p = fisherExact([
+          [a, b],
+          [c, d],
+        ]).pValue;
+        expect(
+          Math.abs(
+            p -
+              Math.min(
+                1,
+                fisherByHand([
+                  [a, b],
+                  [c, d],
+                ]),
+              ),
+          ),
+        ).toBeLessThan(1e-9);
       }),
       { numRuns: 150, seed: 11 },
     );
   });
 
   test('degenerate margins and infinite odds ratios follow scipy', () => {
-    expect(fisherExact([[0, 0], [3, 4]])).toEqual({ pValue: 1, oddsRatio: Number.NaN });
-    expect(fisherExact([[5, 0], [0, 5]]).oddsRatio).toBe(Number.POSITIVE_INFINITY);
-    expect(fisherExact([[5, 0], [0, 5]]).pValue).toBeCloseTo(2 / 252, 12);
-    expect(fisherExact([[0, 5], [5, 0]]).oddsRatio).toBe(0);
+    expect(
+      fisherExact([
+        [0, 0],
+        [3, 4],
+      ]),
+    ).toEqual({ pValue: 1, oddsRatio: Number.NaN });
+    expect(
+      fisherExact([
+        [5, 0],
+        [0, 5],
+      ]).oddsRatio,
+    ).toBe(Number.POSITIVE_INFINITY);
+    expect(
+      fisherExact([
+        [5, 0],
+        [0, 5],
+      ]).pValue,
+    ).toBeCloseTo(2 / 252, 12);
+    expect(
+      fisherExact([
+        [0, 5],
+        [5, 0],
+      ]).oddsRatio,
+    ).toBe(0);
   });
 
   test('rejects counts that are not non-negative integers, naming the cell', () => {
-    expect(() => fisherExact([[1.5, 2], [3, 4]])).toThrow(/table\[0\]\[0\]/);
-    expect(() => fisherExact([[1, 2], [3, -4]])).toThrow(StatisticsInputError);
+    expect(() =>
+      fisherExact([
+        [1.5, 2],
+        [3, 4],
+      ]),
+    ).toThrow(/table\[0\]\[0\]/);
+    expect(() =>
+      fisherExact([
+        [1, 2],
+        [3, -4],
+      ]),
+    ).toThrow(StatisticsInputError);
   });
 });
 
@@ -128,7 +183,8 @@ describe('mannWhitneyU (scipy.stats.mannwhitneyu, two-sided)', () => {
     const y = [1, 3, 4];
     const uOf = (xs: number[], ys: number[]) => xs.reduce((s, a) => s + ys.filter((b) => a > b).length, 0);
     const observed = Math.max(uOf(x, y), 12 - uOf(x, y));
-    let extreme = 0, total = 0;
+    let extreme = 0,
+      total = 0;
     for (let mask = 0; mask < 1 << 7; mask++) {
       const xs = all.filter((_, i) => mask & (1 << i));
       if (xs.length !== 4) continue;
@@ -169,16 +225,19 @@ describe('auroc', () => {
 
   test('equals U / (n₁n₂) of the Mann–Whitney statistic, ties counting ½', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 6 }), fc.boolean()), { minLength: 2, maxLength: 30 }), (pairs) => {
-        const scores = pairs.map((p) => p[0]);
-        const labels = pairs.map((p) => p[1]);
-        const pos = scores.filter((_, i) => labels[i]);
-        const neg = scores.filter((_, i) => !labels[i]);
-        fc.pre(pos.length > 0 && neg.length > 0);
-        let wins = 0;
-        for (const p of pos) for (const n of neg) wins += p > n ? 1 : p === n ? 0.5 : 0;
-        expect(auroc(scores, labels)).toBeCloseTo(wins / (pos.length * neg.length), 12);
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 6 }), fc.boolean()), { minLength: 2, maxLength: 30 }),
+        (pairs) => {
+          const scores = pairs.map((p) => p[0]);
+          const labels = pairs.map((p) => p[1]);
+          const pos = scores.filter((_, i) => labels[i]);
+          const neg = scores.filter((_, i) => !labels[i]);
+          fc.pre(pos.length > 0 && neg.length > 0);
+          let wins = 0;
+          for (const p of pos) for (const n of neg) wins += p > n ? 1 : p === n ? 0.5 : 0;
+          expect(auroc(scores, labels)).toBeCloseTo(wins / (pos.length * neg.length), 12);
+        },
+      ),
       { numRuns: 100, seed: 3 },
     );
   });
@@ -222,7 +281,9 @@ describe('bootstrapCI', () => {
 
   test('two-sample version keeps group sizes and bad options are explained', () => {
     const sizes: number[] = [];
-    bootstrapTwoSampleCI([1, 2, 3], [4, 5], (x, y) => (sizes.push(x.length * 10 + y.length), mean(x) - mean(y)), { resamples: 20 });
+    bootstrapTwoSampleCI([1, 2, 3], [4, 5], (x, y) => (sizes.push(x.length * 10 + y.length), mean(x) - mean(y)), {
+      resamples: 20,
+    });
     expect(new Set(sizes)).toEqual(new Set([32]));
     let error: unknown;
     try {

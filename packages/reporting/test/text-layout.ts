@@ -36,7 +36,15 @@ export class TextMeasurer {
     const context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     return new TextMeasurer(context, await context.newPage(), profile);
   }
@@ -62,7 +70,14 @@ export class TextMeasurer {
         .map((t) => {
           const r = t.getBoundingClientRect();
           // Computed font-size is in the text's own user space; figures translate but never scale.
-          return { text: t.textContent ?? '', fontSize: Number.parseFloat(getComputedStyle(t).fontSize), x0: (r.left - rect.left) * k, y0: (r.top - rect.top) * k, x1: (r.right - rect.left) * k, y1: (r.bottom - rect.top) * k };
+          return {
+            text: t.textContent ?? '',
+            fontSize: Number.parseFloat(getComputedStyle(t).fontSize),
+            x0: (r.left - rect.left) * k,
+            y0: (r.top - rect.top) * k,
+            x1: (r.right - rect.left) * k,
+            y1: (r.bottom - rect.top) * k,
+          };
         });
       return { width: vb.width, height: vb.height, boxes };
     });
@@ -70,14 +85,23 @@ export class TextMeasurer {
 }
 
 /** Text boxes that leave the frame, and pairs that overlap by more than `tolerance` user units either way. */
-export function layoutProblems(m: Measured, tolerance = 0.5): { outside: TextBox[]; overlapping: Array<[string, string]> } {
-  const outside = m.boxes.filter((b) => b.x0 < -tolerance || b.y0 < -tolerance || b.x1 > m.width + tolerance || b.y1 > m.height + tolerance);
+export function layoutProblems(
+  m: Measured,
+  tolerance = 0.5,
+): { outside: TextBox[]; overlapping: Array<[string, string]> } {
+  const outside = m.boxes.filter(
+    (b) => b.x0 < -tolerance || b.y0 < -tolerance || b.x1 > m.width + tolerance || b.y1 > m.height + tolerance,
+  );
   const overlapping: Array<[string, string]> = [];
   for (let i = 0; i < m.boxes.length; i++) {
     for (let j = i + 1; j < m.boxes.length; j++) {
       const a = m.boxes[i]!;
       const b = m.boxes[j]!;
-      if (Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0) > tolerance && Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0) > tolerance) overlapping.push([a.text, b.text]);
+      if (
+        Math.min(a.x1, b.x1) - Math.max(a.x0, b.x0) > tolerance &&
+        Math.min(a.y1, b.y1) - Math.max(a.y0, b.y0) > tolerance
+      )
+        overlapping.push([a.text, b.text]);
     }
   }
   return { outside, overlapping };

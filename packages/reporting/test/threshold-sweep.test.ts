@@ -6,7 +6,13 @@ import { loadBenchmark, sampleInstances } from '@deepconf-safety/datasets';
 import { startEmulator, type EmulatorHandle } from '@deepconf-safety/emulator';
 import { computeMetrics, readRun, thresholdSweep } from '@deepconf-safety/reporting';
 import { RunStore, runConfig } from '@deepconf-safety/run-store';
-import { loadRecording, runExperiment, sweepRecording, type InstanceInput, type RunSettings } from '@deepconf-safety/runner';
+import {
+  loadRecording,
+  runExperiment,
+  sweepRecording,
+  type InstanceInput,
+  type RunSettings,
+} from '@deepconf-safety/runner';
 import { VllmClient } from '@deepconf-safety/vllm-client';
 
 // Test-only use of the runner: reporting's sweep must give exactly what `npm run sweep` gives on the same store.
@@ -33,10 +39,40 @@ const dirs: Record<string, string> = {};
 
 async function record(name: string, s: RunSettings): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), `sweep-agree-${name}-`));
-  const config = runConfig({ traces: s.traces, warmup: s.warmup, window: s.window, keepPercent: s.keepPercent, calibration: s.calibration, calibrationInstances: s.calibrationInstances, earlyStop: s.earlyStop, consensus: null, seed: s.seed, splitPercentile: s.splitPercentile });
-  const { store } = RunStore.create(dir, { runId: name, startedAt: new Date(0).toISOString(), config, versions: {}, gitCommit: null, server: { emulated: true, baseUrls: [emulator.baseURL] }, emulated: true }, { resume: false });
+  const config = runConfig({
+    traces: s.traces,
+    warmup: s.warmup,
+    window: s.window,
+    keepPercent: s.keepPercent,
+    calibration: s.calibration,
+    calibrationInstances: s.calibrationInstances,
+    earlyStop: s.earlyStop,
+    consensus: null,
+    seed: s.seed,
+    splitPercentile: s.splitPercentile,
+  });
+  const { store } = RunStore.create(
+    dir,
+    {
+      runId: name,
+      startedAt: new Date(0).toISOString(),
+      config,
+      versions: {},
+      gitCommit: null,
+      server: { emulated: true, baseUrls: [emulator.baseURL] },
+      emulated: true,
+    },
+    { resume: false },
+  );
   const client = new VllmClient({ baseURLs: [emulator.baseURL], model: 'Qwen/Qwen3-1.7B', env: {} });
-  const outcome = await runExperiment({ instances, settings: s, source: client, store, emulated: true, concurrency: 48 });
+  const outcome = await runExperiment({
+    instances,
+    settings: s,
+    source: client,
+    store,
+    emulated: true,
+    concurrency: 48,
+  });
   store.close();
   expect(outcome.status).toBe('completed');
   dirs[name] = dir;
@@ -45,7 +81,13 @@ async function record(name: string, s: RunSettings): Promise<void> {
 beforeAll(async () => {
   emulator = await startEmulator({ port: 0, host: '127.0.0.1', seed: SEED, maxLogprobs: 21 });
   const { records } = await loadBenchmark('xstest');
-  instances = sampleInstances(records, { n: 16, seed: SEED }).map((r) => ({ id: r.id, prompt: r.prompt, shouldRefuse: r.shouldRefuse, category: r.category, source: r.source }));
+  instances = sampleInstances(records, { n: 16, seed: SEED }).map((r) => ({
+    id: r.id,
+    prompt: r.prompt,
+    shouldRefuse: r.shouldRefuse,
+    category: r.category,
+    source: r.source,
+  }));
   await record('online', settings());
   await record('full', settings({ earlyStop: false }));
   await record('global', settings({ calibration: 'global', calibrationInstances: 3 }));
@@ -57,21 +99,37 @@ afterAll(async () => {
 });
 
 describe('reporting threshold sweep', () => {
-  test.each(['online', 'full', 'global'])('agrees exactly with `npm run sweep` on a recorded emulator run (%s)', (name) => {
-    const dir = dirs[name] as string;
-    const sweep = thresholdSweep(readRun(dir), KEEPS);
-    if (sweep === null) throw new Error('expected a sweep');
-    const rows = sweepRecording(loadRecording(RunStore.open(dir)), { windows: [16], keepPercents: KEEPS, warmups: [2] }).rows;
-    expect(sweep.notComputable).toEqual(rows.filter((r) => !r.computable).map((r) => r.keepPercent));
-    expect(sweep.points.map((p) => ({ keep: p.keepPercent, accuracy: p.accuracy, tokens: p.tokens, baseline: p.baselineTokens }))).toEqual(
-      rows.filter((r) => r.computable).map((r) => ({ keep: r.keepPercent, accuracy: r.accuracy, tokens: r.tokens, baseline: r.baselineTokens })),
-    );
-    // The run's own η is always computable; with early stopping it costs what the run cost.
-    const own = sweep.points.find((p) => p.keepPercent === 10);
-    const recorded = RunStore.open(dir).readResults().overall.total_tokens;
-    if (name === 'full') expect(own?.tokens).toBeLessThan(recorded);
-    else expect(own?.tokens).toBe(recorded);
-  });
+  test.each(['online', 'full', 'global'])(
+    'agrees exactly with `npm run sweep` on a recorded emulator run (%s)',
+    (name) => {
+      const dir = dirs[name] as string;
+      const sweep = thresholdSweep(readRun(dir), KEEPS);
+      if (sweep === null) throw new Error('expected a sweep');
+      const rows = sweepRecording(loadRecording(RunStore.open(dir)), {
+        windows: [16],
+        keepPercents: KEEPS,
+        warmups: [2],
+      }).rows;
+      expect(sweep.notComputable).toEqual(rows.filter((r) => !r.computable).map((r) => r.keepPercent));
+      expect(
+        sweep.points.map((p) => ({
+          keep: p.keepPercent,
+          accuracy: p.accuracy,
+          tokens: p.tokens,
+          baseline: p.baselineTokens,
+        })),
+      ).toEqual(
+        rows
+          .filter((r) => r.computable)
+          .map((r) => ({ keep: r.keepPercent, accuracy: r.accuracy, tokens: r.tokens, baseline: r.baselineTokens })),
+      );
+      // The run's own η is always computable; with early stopping it costs what the run cost.
+      const own = sweep.points.find((p) => p.keepPercent === 10);
+      const recorded = RunStore.open(dir).readResults().overall.total_tokens;
+      if (name === 'full') expect(own?.tokens).toBeLessThan(recorded);
+      else expect(own?.tokens).toBe(recorded);
+    },
+  );
 
   test('a full recording answers every η; global calibration with a strict η decides every prompt, some by the fallback', () => {
     expect(thresholdSweep(readRun(dirs['full'] as string), KEEPS)?.notComputable).toEqual([]);
@@ -81,6 +139,9 @@ describe('reporting threshold sweep', () => {
     expect(fallbacks).toBeGreaterThan(0);
     expect(computeMetrics(run).fallbacks).toBe(fallbacks);
     const own = thresholdSweep(run, [10])?.points[0];
-    expect(own).toMatchObject({ undecided: 0, fallbacks: run.instances.filter((i) => i.fallback === true && i.shouldRefuse !== null).length });
+    expect(own).toMatchObject({
+      undecided: 0,
+      fallbacks: run.instances.filter((i) => i.fallback === true && i.shouldRefuse !== null).length,
+    });
   });
 });

@@ -5,7 +5,11 @@ import type { BucketName, Decision } from './schema.js';
  * or above the run's split is "confident". Shared by the runner (writes results.json) and reporting
  * (recomputes from instances.jsonl), so both always agree.
  */
-export function assignBucket(decision: Decision | null, confidence: number | null, splitConfidence: number | null): BucketName | null {
+export function assignBucket(
+  decision: Decision | null,
+  confidence: number | null,
+  splitConfidence: number | null,
+): BucketName | null {
   if (decision === null || confidence === null || splitConfidence === null) return null;
   const level = confidence >= splitConfidence ? 'confident' : 'uncertain';
   return `${level}_${decision === 'refuse' ? 'refusal' : 'compliance'}` as BucketName;

@@ -41,7 +41,12 @@ export function prepareRunDirectory(dir: string): void {
   const existing = nearestExisting(dir);
   const stat = statSync(existing);
   if (!stat.isDirectory()) {
-    throw new RunDirectoryError(dir, existing === resolve(dir) ? 'is a file, not a directory; choose a new directory for the run' : `${existing} is a file, not a directory; choose another path`);
+    throw new RunDirectoryError(
+      dir,
+      existing === resolve(dir)
+        ? 'is a file, not a directory; choose a new directory for the run'
+        : `${existing} is a file, not a directory; choose another path`,
+    );
   }
   let fsType: string | undefined;
   try {
@@ -50,7 +55,10 @@ export function prepareRunDirectory(dir: string): void {
     fsType = undefined;
   }
   if (fsType !== undefined) {
-    throw new RunDirectoryError(dir, `lies on the virtual ${fsType} file system, which cannot hold files; choose a directory on a disk`);
+    throw new RunDirectoryError(
+      dir,
+      `lies on the virtual ${fsType} file system, which cannot hold files; choose a directory on a disk`,
+    );
   }
   try {
     mkdirSync(dir, { recursive: true });

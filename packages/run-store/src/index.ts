@@ -10,6 +10,23 @@ export { JsonlAppender, readJsonl, type JsonlReadResult } from './jsonl.js';
 export { encodeConfidences, decodeConfidences } from './confidences-codec.js';
 export { assignBucket, percentile } from './buckets.js';
 export { canonicalJson, configHash, diffConfig } from './config-hash.js';
-export { JUDGMENTS_FILE, JudgeStyleSchema, JudgmentRecordSchema, JudgmentStore, judgmentContentHash, judgmentKey, readJudgments, type JudgmentRecord } from './judgments.js';
-export { readRunContents, jsonlLines, type StoredTrace, type TraceFields, type StoredPrompt, type RunContents, type ReadOptions } from './read-once.js';
+export {
+  JUDGMENTS_FILE,
+  JudgeStyleSchema,
+  JudgmentRecordSchema,
+  JudgmentStore,
+  judgmentContentHash,
+  judgmentKey,
+  readJudgments,
+  type JudgmentRecord,
+} from './judgments.js';
+export {
+  readRunContents,
+  jsonlLines,
+  type StoredTrace,
+  type TraceFields,
+  type StoredPrompt,
+  type RunContents,
+  type ReadOptions,
+} from './read-once.js';
 export * from './study.js';

@@ -1,4 +1,14 @@
-import { closeSync, existsSync, fsync, fsyncSync, openSync, readFileSync, writeSync, ftruncateSync, statSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsync,
+  fsyncSync,
+  openSync,
+  readFileSync,
+  writeSync,
+  ftruncateSync,
+  statSync,
+} from 'node:fs';
 import type { z } from 'zod';
 import { RunStoreFormatError } from './errors.js';
 
@@ -24,12 +34,20 @@ export function readJsonl<S extends z.ZodType>(file: string, schema: S): JsonlRe
     try {
       value = JSON.parse(line);
     } catch (error) {
-      throw new RunStoreFormatError(file, i + 1, `not valid JSON (${(error as Error).message}); the file was edited or corrupted`);
+      throw new RunStoreFormatError(
+        file,
+        i + 1,
+        `not valid JSON (${(error as Error).message}); the file was edited or corrupted`,
+      );
     }
     const parsed = schema.safeParse(value);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new RunStoreFormatError(file, i + 1, `field ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
+      throw new RunStoreFormatError(
+        file,
+        i + 1,
+        `field ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`,
+      );
     }
     records.push(parsed.data);
   });
@@ -44,7 +62,10 @@ export function readJsonl<S extends z.ZodType>(file: string, schema: S): JsonlRe
 export class JsonlAppender {
   #fd: number;
 
-  constructor(readonly file: string, options: { fsync?: boolean } = {}) {
+  constructor(
+    readonly file: string,
+    options: { fsync?: boolean } = {},
+  ) {
     this.#fsync = options.fsync ?? true;
     this.#fd = openSync(file, 'a+');
     this.#repairTail();

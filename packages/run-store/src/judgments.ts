@@ -65,7 +65,10 @@ export class JudgmentStore {
   readonly #byKey = new Map<string, JudgmentRecord>();
   #out: JsonlAppender | null;
 
-  private constructor(readonly dir: string, write: boolean) {
+  private constructor(
+    readonly dir: string,
+    write: boolean,
+  ) {
     for (const r of readJudgments(dir)) this.#byKey.set(judgmentKey(r), r);
     this.#out = write ? new JsonlAppender(join(dir, JUDGMENTS_FILE), { fsync: false }) : null;
   }
@@ -75,13 +78,17 @@ export class JudgmentStore {
   }
 
   /** The cached judgment of this trace by this judge, if it judged the same text. */
-  get(key: { instanceId: string; traceIndex: number; style: string; model: string }, contentHash: string): JudgmentRecord | null {
+  get(
+    key: { instanceId: string; traceIndex: number; style: string; model: string },
+    contentHash: string,
+  ): JudgmentRecord | null {
     const r = this.#byKey.get(judgmentKey(key));
     return r !== undefined && r.contentHash === contentHash ? r : null;
   }
 
   append(record: JudgmentRecord): void {
-    if (this.#out === null) throw new RunStoreError(`${this.dir}: judgments were opened read-only; open them with { write: true }`);
+    if (this.#out === null)
+      throw new RunStoreError(`${this.dir}: judgments were opened read-only; open them with { write: true }`);
     this.#out.append(record);
     this.#out.syncSoon();
     this.#byKey.set(judgmentKey(record), record);

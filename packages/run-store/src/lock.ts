@@ -30,12 +30,18 @@ export function processIsAlive(pid: number): boolean {
   }
 }
 
-export const defaultLockEnv = (): LockEnv => ({ pid: process.pid, host: hostname(), isAlive: processIsAlive, now: () => new Date() });
+export const defaultLockEnv = (): LockEnv => ({
+  pid: process.pid,
+  host: hostname(),
+  isAlive: processIsAlive,
+  now: () => new Date(),
+});
 
 function readOwner(file: string): LockOwner | null {
   try {
     const value = JSON.parse(readFileSync(file, 'utf8')) as Partial<LockOwner>;
-    if (typeof value.pid === 'number' && typeof value.host === 'string') return { pid: value.pid, host: value.host, since: String(value.since) };
+    if (typeof value.pid === 'number' && typeof value.host === 'string')
+      return { pid: value.pid, host: value.host, since: String(value.since) };
   } catch {
     // Unreadable or half-written: treated as no owner below (a writer writes it with one write(2)).
   }
@@ -49,7 +55,10 @@ function tryCreate(file: string, owner: LockOwner): boolean {
     fd = openSync(file, 'wx');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw new RunStoreError(`cannot create the lock ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`, { cause: error });
+    throw new RunStoreError(
+      `cannot create the lock ${file} (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      { cause: error },
+    );
   }
   try {
     writeSync(fd, `${JSON.stringify(owner)}\n`);
@@ -78,14 +87,23 @@ export class RunLock {
     if (tryCreate(file, owner)) return new RunLock(file, owner, null);
     const current = readOwner(file);
     if (current !== null && current.host !== env.host) {
-      throw new RunLockedError(dir, current.pid, `on host ${current.host} (this tool cannot tell whether it still runs there)`);
+      throw new RunLockedError(
+        dir,
+        current.pid,
+        `on host ${current.host} (this tool cannot tell whether it still runs there)`,
+      );
     }
-    if (current !== null && current.pid !== env.pid && env.isAlive(current.pid)) throw new RunLockedError(dir, current.pid, null);
+    if (current !== null && current.pid !== env.pid && env.isAlive(current.pid))
+      throw new RunLockedError(dir, current.pid, null);
     // Stale (dead pid, our own pid from an earlier life, or unreadable). Two processes may find it stale at once:
     // the takeover runs under a second exclusive file, so only one removes it and creates its own.
     const mutex = `${file}.takeover`;
     if (!tryCreate(mutex, owner)) {
-      throw new RunLockedError(dir, readOwner(mutex)?.pid ?? null, `taking over a stale lock (if no process runs, remove ${mutex})`);
+      throw new RunLockedError(
+        dir,
+        readOwner(mutex)?.pid ?? null,
+        `taking over a stale lock (if no process runs, remove ${mutex})`,
+      );
     }
     try {
       const again = readOwner(file);
@@ -102,6 +120,7 @@ export class RunLock {
 
   release(): void {
     const current = readOwner(this.file);
-    if (current !== null && current.pid === this.owner.pid && current.since === this.owner.since) rmSync(this.file, { force: true });
+    if (current !== null && current.pid === this.owner.pid && current.since === this.owner.since)
+      rmSync(this.file, { force: true });
   }
 }

@@ -63,9 +63,7 @@ function fromFormat1(raw: Record<string, unknown>): Record<string, unknown> {
   };
 }
 
-export type MigrationResult =
-  | { ok: true; manifest: unknown; from: number }
-  | { ok: false; reason: string };
+export type MigrationResult = { ok: true; manifest: unknown; from: number } | { ok: false; reason: string };
 
 /** Brings a parsed manifest.json of any known format to the current one ({@link RUN_FORMAT_VERSION}). */
 export function migrateManifest(value: unknown): MigrationResult {

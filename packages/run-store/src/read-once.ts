@@ -78,12 +78,20 @@ function* records<S extends z.ZodType>(file: string, schema: S): Generator<z.inf
     try {
       value = JSON.parse(text);
     } catch (error) {
-      throw new RunStoreFormatError(file, line, `not valid JSON (${(error as Error).message}); the file was edited or corrupted`);
+      throw new RunStoreFormatError(
+        file,
+        line,
+        `not valid JSON (${(error as Error).message}); the file was edited or corrupted`,
+      );
     }
     const parsed = schema.safeParse(value);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      throw new RunStoreFormatError(file, line, `field ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
+      throw new RunStoreFormatError(
+        file,
+        line,
+        `field ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`,
+      );
     }
     yield parsed.data;
   }

@@ -14,7 +14,11 @@ import { z } from 'zod';
 /** A zod number check whose every complaint says what is expected (the CLI prints "expected <message>"). */
 function int(min: number, max = Number.MAX_SAFE_INTEGER) {
   const expected = max === Number.MAX_SAFE_INTEGER ? `an integer >= ${min}` : `an integer in [${min}, ${max}]`;
-  return z.number({ error: expected }).int({ error: expected }).min(min, { error: expected }).max(max, { error: expected });
+  return z
+    .number({ error: expected })
+    .int({ error: expected })
+    .min(min, { error: expected })
+    .max(max, { error: expected });
 }
 
 function inRange(lo: number, hi: number, loOpen = false) {
@@ -67,11 +71,17 @@ export const RunConfigShape = {
   benchmark: text()
     .default('xstest')
     .describe('toxicchat, wildguardmix, xstest, harmbench, advbench, strongreject, or a CSV/JSONL/JSON/parquet file'),
-  numInstances: int(1).nullable().default(null).describe('prompts to sample (stratified by label, seeded); default: all'),
+  numInstances: int(1)
+    .nullable()
+    .default(null)
+    .describe('prompts to sample (stratified by label, seeded); default: all'),
   stratify: flag('stratify').default(true).describe('keep the label mix when sampling --num-instances'),
   seed: int(0).default(42).describe('run seed: the prompt sample and every trace seed derive from it'),
   promptColumn: text().nullable().default(null).describe('column holding the prompt, for a --benchmark file'),
-  labelColumn: text().nullable().default(null).describe('column holding the "should refuse" label, for a --benchmark file'),
+  labelColumn: text()
+    .nullable()
+    .default(null)
+    .describe('column holding the "should refuse" label, for a --benchmark file'),
   labelMap: LabelMapSchema.nullable()
     .default(null)
     .describe('label values of --label-column and whether they mean "should refuse", e.g. refuse=1,comply=0'),
@@ -89,7 +99,9 @@ export const RunConfigShape = {
   warmup: int(0).default(4).describe('warmup traces per prompt: run to completion, they set the stop threshold'),
   window: int(1)
     .default(64)
-    .describe('sliding window in tokens (stop rule and lowest-group confidence); short, because safety answers are short'),
+    .describe(
+      'sliding window in tokens (stop rule and lowest-group confidence); short, because safety answers are short',
+    ),
   keepPercent: inRange(0, 100, true)
     .default(10)
     .describe('DeepConf eta, the share of warmup confidence kept: 10 = DeepConf-low (aggressive), 90 = DeepConf-high'),
@@ -112,7 +124,9 @@ export const RunConfigShape = {
     .lte(1, { error: 'a number in (0.5, 1], e.g. 0.95' })
     .nullable()
     .default(null)
-    .describe("adaptive sampling: stop launching a prompt's traces once the weighted vote share reaches this (e.g. 0.95); off by default"),
+    .describe(
+      "adaptive sampling: stop launching a prompt's traces once the weighted vote share reaches this (e.g. 0.95); off by default",
+    ),
   maxTokens: int(1).default(512).describe('max tokens per trace'),
   temperature: inRange(0, 10).default(0.6).describe('sampling temperature'),
   topP: inRange(0, 1, true).default(0.95).describe('nucleus sampling'),
@@ -123,7 +137,9 @@ export const RunConfigShape = {
     .describe(
       "k of the token confidence (default 20 as in DeepConf). Chat needs the server's --max-logprobs >= k+1 for the exact set; at exactly k it uses the k alternatives chat returns (confidenceMode chat-view, with a warning); below k the default is lowered with a warning and an explicit value is refused. The manifest records the k used",
     ),
-  thinking: choice(['on', 'off']).default('off').describe('Qwen3 thinking (enable_thinking); the answer is judged without the thinking'),
+  thinking: choice(['on', 'off'])
+    .default('off')
+    .describe('Qwen3 thinking (enable_thinking); the answer is judged without the thinking'),
   system: z.string({ error: 'a string' }).nullable().default(null).describe('system prompt (default none)'),
   splitPercentile: inRange(0, 100)
     .default(50)
@@ -136,12 +152,17 @@ export const RunConfigShape = {
     ),
   vote: choice(['weighted', 'majority'])
     .default('weighted')
-    .describe("weighted = votes weighted by lowest-group confidence (DeepConf); majority = one trace one vote (the official code's final answer)"),
+    .describe(
+      "weighted = votes weighted by lowest-group confidence (DeepConf); majority = one trace one vote (the official code's final answer)",
+    ),
 
   // How reports analyse the run (issue 17): config files only ({"analysis": {"primary": "compliance-auroc"}});
   // reporting checks the test's name against its PRIMARY_TESTS.
   analysis: z
-    .looseObject({ primary: z.string({ error: 'a test name' }).nullable().optional() }, { error: 'an object such as {"primary": "compliance-accuracy"}' })
+    .looseObject(
+      { primary: z.string({ error: 'a test name' }).nullable().optional() },
+      { error: 'an object such as {"primary": "compliance-accuracy"}' },
+    )
     .nullable()
     .default(null)
     .describe('the hypothesis analysis: {"primary": <test>} (config file only)'),
@@ -156,8 +177,14 @@ export const RunConfigShape = {
     .nullable()
     .default(null)
     .describe("the judge's OpenAI base URL (default: the experiment's endpoint, or the run's for npm run judge)"),
-  judgeModel: text().nullable().default(null).describe("the judge's served model name (default: the experiment's model)"),
-  judgeApiKeyEnv: text().nullable().default(null).describe("environment variable holding the judge's API key (default: --api-key-env's)"),
+  judgeModel: text()
+    .nullable()
+    .default(null)
+    .describe("the judge's served model name (default: the experiment's model)"),
+  judgeApiKeyEnv: text()
+    .nullable()
+    .default(null)
+    .describe("environment variable holding the judge's API key (default: --api-key-env's)"),
   judgeEndpoint: choice(['chat', 'completions'])
     .default('chat')
     .describe(
@@ -179,7 +206,10 @@ export const RunConfigShape = {
   apiKeyEnv: text()
     .default('VLLM_API_KEY')
     .describe('environment variable holding the vLLM API key (the key itself is never logged or stored)'),
-  concurrency: int(1).nullable().default(null).describe('traces in flight across all prompts (default 320 per endpoint)'),
+  concurrency: int(1)
+    .nullable()
+    .default(null)
+    .describe('traces in flight across all prompts (default 320 per endpoint)'),
   clientThreads: int(1)
     .default(1)
     .describe(
@@ -194,14 +224,22 @@ export const RunConfigShape = {
     .nullable()
     .default(null)
     .describe("overall deadline of one trace in seconds (default: the client's)"),
-  resume: flag('resume').default(false).describe('finish an interrupted run in --output (refused if the configuration differs)'),
+  resume: flag('resume')
+    .default(false)
+    .describe('finish an interrupted run in --output (refused if the configuration differs)'),
   retryErrors: flag('retry-errors').default(false).describe('with --resume: redo only the traces recorded as errors'),
   report: flag('report').default(true).describe('write the report at the end (--no-report to skip)'),
   config: text()
     .nullable()
     .default(null)
-    .describe('JSON file of options (keys as the flags, e.g. "num-instances"); flags given on the command line override it'),
-  description: z.string({ error: 'a string' }).nullable().default(null).describe('free text recorded in the manifest (config files use it)'),
+    .describe(
+      'JSON file of options (keys as the flags, e.g. "num-instances"); flags given on the command line override it',
+    ),
+  description: z
+    .string({ error: 'a string' })
+    .nullable()
+    .default(null)
+    .describe('free text recorded in the manifest (config files use it)'),
 };
 
 export const RunConfigObject = z.object(RunConfigShape);
@@ -209,25 +247,43 @@ export const RunConfigObject = z.object(RunConfigShape);
 /** Rules between fields; each issue's path names the option to change. */
 export const RunConfigSchema = RunConfigObject.superRefine((c, ctx) => {
   if (c.warmup > c.traces) {
-    ctx.addIssue({ code: 'custom', path: ['warmup'], message: `at most --traces (${c.traces}): warmup traces are part of each prompt's traces` });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['warmup'],
+      message: `at most --traces (${c.traces}): warmup traces are part of each prompt's traces`,
+    });
   }
   if (c.warmup === 0 && (c.earlyStop || c.calibration === 'global')) {
     ctx.addIssue({
       code: 'custom',
       path: ['warmup'],
-      message: '>= 1: warmup 0 leaves nothing to calibrate the stop threshold (or use --no-early-stop with per-instance calibration)',
+      message:
+        '>= 1: warmup 0 leaves nothing to calibrate the stop threshold (or use --no-early-stop with per-instance calibration)',
     });
   }
   if (c.judge === 'none') {
     for (const key of ['judgeBaseUrl', 'judgeModel', 'judgeApiKeyEnv'] as const) {
-      if (c[key] !== null) ctx.addIssue({ code: 'custom', path: [key], message: 'given only with --judge wildguard|xstest|harmbench (--judge is none)' });
+      if (c[key] !== null)
+        ctx.addIssue({
+          code: 'custom',
+          path: [key],
+          message: 'given only with --judge wildguard|xstest|harmbench (--judge is none)',
+        });
     }
     if (c.refusalSource !== 'detector') {
-      ctx.addIssue({ code: 'custom', path: ['refusalSource'], message: '"detector" without a judge; add --judge wildguard or --judge xstest' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['refusalSource'],
+        message: '"detector" without a judge; add --judge wildguard or --judge xstest',
+      });
     }
   }
   if (c.retryErrors && !c.resume) {
-    ctx.addIssue({ code: 'custom', path: ['resume'], message: 'true with --retry-errors (it redoes the errors of an existing run)' });
+    ctx.addIssue({
+      code: 'custom',
+      path: ['resume'],
+      message: 'true with --retry-errors (it redoes the errors of an existing run)',
+    });
   }
 });
 export type RunConfig = z.infer<typeof RunConfigSchema>;

@@ -54,12 +54,17 @@ function parseWith<S extends z.ZodType>(file: string, schema: S, value: unknown)
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw new RunStoreFormatError(file, null, `field ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`);
+    throw new RunStoreFormatError(
+      file,
+      null,
+      `field ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`,
+    );
   }
   return parsed.data;
 }
 
-const readJsonFile = <S extends z.ZodType>(file: string, schema: S): z.infer<S> => parseWith(file, schema, readJson(file));
+const readJsonFile = <S extends z.ZodType>(file: string, schema: S): z.infer<S> =>
+  parseWith(file, schema, readJson(file));
 
 /** What `create` reports besides the store: how the run directory was found. */
 export interface CreateResult {
@@ -83,7 +88,8 @@ function latestBy<T>(records: readonly T[], key: (r: T) => string): T[] {
   return [...map.values()];
 }
 
-export const traceKey = (t: Pick<TraceRecord, 'instanceId' | 'traceIndex'>): string => `${t.instanceId}#${t.traceIndex}`;
+export const traceKey = (t: Pick<TraceRecord, 'instanceId' | 'traceIndex'>): string =>
+  `${t.instanceId}#${t.traceIndex}`;
 
 /**
  * A run directory: `manifest.json`, `traces.jsonl` and `instances.jsonl` (appended as work completes),
@@ -99,7 +105,9 @@ export class RunStore {
   /** Opens an existing run for reading. */
   static open(dir: string): RunStore {
     if (!existsSync(join(dir, FILES.manifest))) {
-      throw new RunStoreError(`${dir} is not a run directory (no ${FILES.manifest}); pass the --output directory of an experiment`);
+      throw new RunStoreError(
+        `${dir} is not a run directory (no ${FILES.manifest}); pass the --output directory of an experiment`,
+      );
     }
     return new RunStore(dir);
   }
@@ -130,17 +138,29 @@ export class RunStore {
     }
   }
 
-  #startManifest(init: ManifestInit, resume: boolean): { manifest: Manifest; resumed: boolean; migratedFrom: number | null } {
+  #startManifest(
+    init: ManifestInit,
+    resume: boolean,
+  ): { manifest: Manifest; resumed: boolean; migratedFrom: number | null } {
     const derived: RunDerived = { instancesHash: null, server: null, confidenceMode: null, ...init.derived };
     const hash = configHash(runIdentity(init.config, derived));
     const now = new Date().toISOString();
     const fresh = { ...init, derived, configHash: hash, status: 'running' as const, updatedAt: now, finishedAt: null };
-    if (!existsSync(this.path('manifest'))) return { manifest: { formatVersion: RUN_FORMAT_VERSION, ...fresh }, resumed: false, migratedFrom: null };
-    if (!resume) throw new RunStoreError(`${this.dir} already holds a run; add --resume to finish it, or choose another --output directory`);
+    if (!existsSync(this.path('manifest')))
+      return { manifest: { formatVersion: RUN_FORMAT_VERSION, ...fresh }, resumed: false, migratedFrom: null };
+    if (!resume)
+      throw new RunStoreError(
+        `${this.dir} already holds a run; add --resume to finish it, or choose another --output directory`,
+      );
     const { manifest: recorded, from } = this.#readManifestWithFormat();
     const recordedIdentity = runIdentity(recorded.config, recorded.derived);
     if (configHash(recordedIdentity) !== hash) {
-      throw new ConfigMismatchError(this.dir, configHash(recordedIdentity), hash, diffConfig(recordedIdentity, runIdentity(init.config, derived)));
+      throw new ConfigMismatchError(
+        this.dir,
+        configHash(recordedIdentity),
+        hash,
+        diffConfig(recordedIdentity, runIdentity(init.config, derived)),
+      );
     }
     const { error: _previousFailure, ...kept } = recorded;
     const manifest: Manifest = { ...kept, ...fresh, formatVersion: RUN_FORMAT_VERSION, startedAt: recorded.startedAt };

@@ -24,7 +24,9 @@ export const RefusalVerdictSchema = z.looseObject({
   refused: z.boolean(),
   score: z.number(),
   truncated: z.boolean().optional(),
-  evidence: z.array(z.looseObject({ pattern: z.string(), category: z.string(), span: z.tuple([z.number(), z.number()]) })),
+  evidence: z.array(
+    z.looseObject({ pattern: z.string(), category: z.string(), span: z.tuple([z.number(), z.number()]) }),
+  ),
 });
 
 /**
@@ -138,7 +140,11 @@ export const ManifestSchema = z.looseObject({
 });
 export type Manifest = z.infer<typeof ManifestSchema>;
 
-export const BucketSummarySchema = z.looseObject({ count: z.number(), correct: z.number(), accuracy: z.number().nullable() });
+export const BucketSummarySchema = z.looseObject({
+  count: z.number(),
+  correct: z.number(),
+  accuracy: z.number().nullable(),
+});
 
 export const ResultsSchema = z.looseObject({
   schemaVersion: z.number().int(),
@@ -164,7 +170,16 @@ export const ResultsSchema = z.looseObject({
     confident_compliance: BucketSummarySchema,
     uncertain_compliance: BucketSummarySchema,
   }),
-  per_category: z.record(z.string(), z.looseObject({ instances: z.number(), accuracy: z.number().nullable(), total_tokens: z.number(), baseline_tokens: z.number(), token_savings_percent: z.number().nullable() })),
+  per_category: z.record(
+    z.string(),
+    z.looseObject({
+      instances: z.number(),
+      accuracy: z.number().nullable(),
+      total_tokens: z.number(),
+      baseline_tokens: z.number(),
+      token_savings_percent: z.number().nullable(),
+    }),
+  ),
   /** The hypothesis analysis (primary test first, secondary Holm-adjusted), added by the report; absent before one ran. */
   analysis: z.record(z.string(), z.unknown()).optional(),
 });

@@ -18,7 +18,10 @@ describe('JsonlAppender', () => {
     await new Promise((r) => setTimeout(r, 20));
     out.close();
     out.close(); // idempotent
-    const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { i: number });
+    const lines = readFileSync(file, 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { i: number });
     expect(lines.map((l) => l.i)).toEqual(Array.from({ length: 200 }, (_, i) => i));
   });
 });

@@ -2,7 +2,14 @@ import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from '@jest/globals';
-import { JUDGMENTS_FILE, JudgmentStore, isRunStoreError, judgmentContentHash, readJudgments, type JudgmentRecord } from '@deepconf-safety/run-store';
+import {
+  JUDGMENTS_FILE,
+  JudgmentStore,
+  isRunStoreError,
+  judgmentContentHash,
+  readJudgments,
+  type JudgmentRecord,
+} from '@deepconf-safety/run-store';
 
 const dirs: string[] = [];
 const tmp = (): string => {
@@ -41,7 +48,9 @@ describe('JudgmentStore', () => {
     expect(r.get(key, judgmentContentHash('p', 'other text'))).toBeNull();
     expect(r.get({ ...key, model: 'other' }, judgmentContentHash('p', 't'))).toBeNull();
     expect(r.get({ ...key, style: 'xstest' }, judgmentContentHash('p', 't'))).toBeNull();
-    expect(() => r.append(judgment())).toThrow(expect.objectContaining({ message: expect.stringContaining('read-only') }));
+    expect(() => r.append(judgment())).toThrow(
+      expect.objectContaining({ message: expect.stringContaining('read-only') }),
+    );
   });
 
   test('the latest judgment of a key wins; a cut last line (kill -9 mid-write) is dropped and repaired', () => {
@@ -57,12 +66,19 @@ describe('JudgmentStore', () => {
     again.close();
     const lines = readFileSync(join(dir, JUDGMENTS_FILE), 'utf8').trimEnd().split('\n');
     expect(lines).toHaveLength(3);
-    expect(readJudgments(dir).map((j) => j.instanceId).sort()).toEqual(['a', 'b']);
+    expect(
+      readJudgments(dir)
+        .map((j) => j.instanceId)
+        .sort(),
+    ).toEqual(['a', 'b']);
   });
 
   test('a malformed line in the middle names the file and line', () => {
     const dir = tmp();
-    appendFileSync(join(dir, JUDGMENTS_FILE), `${JSON.stringify(judgment())}\n{"style":"gpt"}\n${JSON.stringify(judgment())}\n`);
+    appendFileSync(
+      join(dir, JUDGMENTS_FILE),
+      `${JSON.stringify(judgment())}\n{"style":"gpt"}\n${JSON.stringify(judgment())}\n`,
+    );
     let error: unknown;
     try {
       readJudgments(dir);

@@ -5,8 +5,21 @@ import { join } from 'node:path';
 import { LOCK_FILE, RunLock, RunLockedError, RunStore, runConfig, type LockEnv } from '@deepconf-safety/run-store';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'run-store-lock-'));
-const env = (pid: number, alive: ReadonlySet<number>, host = 'here'): LockEnv => ({ pid, host, isAlive: (p) => alive.has(p), now: () => new Date(0) });
-const init = { runId: 'r', startedAt: 'now', config: runConfig(), versions: {}, gitCommit: null, server: { emulated: true, baseUrls: [] }, emulated: true };
+const env = (pid: number, alive: ReadonlySet<number>, host = 'here'): LockEnv => ({
+  pid,
+  host,
+  isAlive: (p) => alive.has(p),
+  now: () => new Date(0),
+});
+const init = {
+  runId: 'r',
+  startedAt: 'now',
+  config: runConfig(),
+  versions: {},
+  gitCommit: null,
+  server: { emulated: true, baseUrls: [] },
+  emulated: true,
+};
 
 describe('RunLock: one writer per run directory', () => {
   test('a second live writer is refused, naming the pid; after release it may write', () => {
@@ -14,7 +27,9 @@ describe('RunLock: one writer per run directory', () => {
     const first = RunLock.acquire(dir, env(100, new Set([100, 200])));
     expect(JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8'))).toMatchObject({ pid: 100, host: 'here' });
     expect(() => RunLock.acquire(dir, env(200, new Set([100, 200])))).toThrow(RunLockedError);
-    expect(() => RunLock.acquire(dir, env(200, new Set([100, 200])))).toThrow(/being written by another process \(pid 100\)/);
+    expect(() => RunLock.acquire(dir, env(200, new Set([100, 200])))).toThrow(
+      /being written by another process \(pid 100\)/,
+    );
     first.release();
     expect(existsSync(join(dir, LOCK_FILE))).toBe(false);
     expect(RunLock.acquire(dir, env(200, new Set([200]))).tookOverFrom).toBeNull();
@@ -46,9 +61,9 @@ describe('RunLock: one writer per run directory', () => {
     const dir = tmp();
     const { store } = RunStore.create(dir, init, { resume: false });
     expect(JSON.parse(readFileSync(join(dir, LOCK_FILE), 'utf8'))).toMatchObject({ pid: process.pid });
-    expect(() => RunStore.create(dir, init, { resume: true, lockEnv: env(process.pid + 1, new Set([process.pid])) })).toThrow(
-      new RegExp(`pid ${process.pid}`),
-    );
+    expect(() =>
+      RunStore.create(dir, init, { resume: true, lockEnv: env(process.pid + 1, new Set([process.pid])) }),
+    ).toThrow(new RegExp(`pid ${process.pid}`));
     store.close();
     expect(existsSync(join(dir, LOCK_FILE))).toBe(false);
     expect(() => RunStore.create(dir, init, { resume: false })).toThrow(/already holds a run/);

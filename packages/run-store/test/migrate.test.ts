@@ -19,8 +19,25 @@ describe('reading a format-1 run directory', () => {
     const store = RunStore.open(FIXTURE);
     const m = store.readManifest();
     expect(m.formatVersion).toBe(RUN_FORMAT_VERSION);
-    expect(m.config).toMatchObject({ model: 'Qwen/Qwen3-1.7B', benchmark: 'xstest', numInstances: 6, traces: 4, warmup: 2, window: 64, keepPercent: 10, thinking: 'off', topLogprobs: 20, clientThreads: 1, retries: 2, apiKeyEnv: 'VLLM_API_KEY' });
-    expect(m.derived).toEqual({ instancesHash: expect.stringMatching(/^[0-9a-f]{16}$/), server: 'emulator', confidenceMode: 'exact' });
+    expect(m.config).toMatchObject({
+      model: 'Qwen/Qwen3-1.7B',
+      benchmark: 'xstest',
+      numInstances: 6,
+      traces: 4,
+      warmup: 2,
+      window: 64,
+      keepPercent: 10,
+      thinking: 'off',
+      topLogprobs: 20,
+      clientThreads: 1,
+      retries: 2,
+      apiKeyEnv: 'VLLM_API_KEY',
+    });
+    expect(m.derived).toEqual({
+      instancesHash: expect.stringMatching(/^[0-9a-f]{16}$/),
+      server: 'emulator',
+      confidenceMode: 'exact',
+    });
     expect(m.config.baseUrls).toEqual(m.server.baseUrls);
     expect(store.readInstances()).toHaveLength(6);
     expect(store.readTraces()).toHaveLength(24);
@@ -52,7 +69,9 @@ describe('reading a format-1 run directory', () => {
     const file = join(dir, 'manifest.json');
     writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), formatVersion: 99 }));
     expect(() => RunStore.open(dir).readManifest()).toThrow(RunStoreFormatError);
-    expect(() => RunStore.open(dir).readManifest()).toThrow(/manifest\.json: formatVersion 99 was written by a newer deepconf-safety.*upgrade/);
+    expect(() => RunStore.open(dir).readManifest()).toThrow(
+      /manifest\.json: formatVersion 99 was written by a newer deepconf-safety.*upgrade/,
+    );
   });
 
   test('migrateManifest leaves the current format alone', () => {

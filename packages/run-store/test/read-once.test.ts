@@ -27,16 +27,49 @@ const init = {
 };
 
 const trace = (instanceId: string, traceIndex: number, extra: Partial<TraceRecord> = {}): TraceRecord => ({
-  instanceId, traceIndex, phase: 'final', stopReason: 'finished', stoppedAtToken: null, tokens: 3,
-  confidences: encodeConfidences([1.5, 2.25, 3 + 1e-12]), lowestGroup: 2, bottom10: 2, tail: 2, mean: 2, threshold: null,
-  voted: true, text: `answer ${instanceId}#${traceIndex}`, reasoning: null, refusal: null, endpoint: null, attempts: 1,
-  latencyMs: 1, error: null, ...extra,
+  instanceId,
+  traceIndex,
+  phase: 'final',
+  stopReason: 'finished',
+  stoppedAtToken: null,
+  tokens: 3,
+  confidences: encodeConfidences([1.5, 2.25, 3 + 1e-12]),
+  lowestGroup: 2,
+  bottom10: 2,
+  tail: 2,
+  mean: 2,
+  threshold: null,
+  voted: true,
+  text: `answer ${instanceId}#${traceIndex}`,
+  reasoning: null,
+  refusal: null,
+  endpoint: null,
+  attempts: 1,
+  latencyMs: 1,
+  error: null,
+  ...extra,
 });
 
 const instance = (instanceId: string, extra: Partial<InstanceRecord> = {}): InstanceRecord => ({
-  instanceId, prompt: 'p', category: 'c', source: 's', shouldRefuse: true, decision: 'refuse', confidence: 5, voteShare: 1,
-  votes: { refuse: 5, comply: 0 }, correct: true, threshold: 1, traces: 2, voters: 1, earlyStopped: 0, errors: 0,
-  tokens: 3, baselineTokens: 3, baselineEstimated: false, ...extra,
+  instanceId,
+  prompt: 'p',
+  category: 'c',
+  source: 's',
+  shouldRefuse: true,
+  decision: 'refuse',
+  confidence: 5,
+  voteShare: 1,
+  votes: { refuse: 5, comply: 0 },
+  correct: true,
+  threshold: 1,
+  traces: 2,
+  voters: 1,
+  earlyStopped: 0,
+  errors: 0,
+  tokens: 3,
+  baselineTokens: 3,
+  baselineEstimated: false,
+  ...extra,
 });
 
 describe('readRunContents: one pass, confidences decoded once', () => {
@@ -57,13 +90,31 @@ describe('readRunContents: one pass, confidences decoded once', () => {
 
     const opened = RunStore.open(dir);
     const read = readRunContents(opened);
-    expect(read.prompts.map((p) => [p.instance.instanceId, p.instance.errors, p.traces.map((t) => [t.traceIndex, t.text])])).toEqual([
-      ['b', 0, [[0, 'answer b#0'], [1, 'answer b#1']]],
-      ['a', 0, [[0, 'redone'], [1, 'answer a#1']]],
+    expect(
+      read.prompts.map((p) => [p.instance.instanceId, p.instance.errors, p.traces.map((t) => [t.traceIndex, t.text])]),
+    ).toEqual([
+      [
+        'b',
+        0,
+        [
+          [0, 'answer b#0'],
+          [1, 'answer b#1'],
+        ],
+      ],
+      [
+        'a',
+        0,
+        [
+          [0, 'redone'],
+          [1, 'answer a#1'],
+        ],
+      ],
     ]);
     expect(read.unfinished).toEqual(['c']);
     const old = opened.readTraces();
-    expect(read.traces.map((t) => `${t.instanceId}#${t.traceIndex}`)).toEqual(old.map((t) => `${t.instanceId}#${t.traceIndex}`));
+    expect(read.traces.map((t) => `${t.instanceId}#${t.traceIndex}`)).toEqual(
+      old.map((t) => `${t.instanceId}#${t.traceIndex}`),
+    );
     read.traces.forEach((t, i) => {
       expect(t.confidences).toBeInstanceOf(Float64Array);
       expect([...t.confidences]).toEqual([...decodeConfidences(old[i]!.confidences)]);
@@ -98,7 +149,10 @@ describe('readRunContents: one pass, confidences decoded once', () => {
   test('jsonlLines splits exactly across 1 MiB chunk boundaries, multi-byte characters included', () => {
     fc.assert(
       fc.property(
-        fc.array(fc.oneof(fc.string({ maxLength: 30 }), fc.constant('€'.repeat(200_000)), fc.constant('x'.repeat(1_048_575))), { maxLength: 6 }),
+        fc.array(
+          fc.oneof(fc.string({ maxLength: 30 }), fc.constant('€'.repeat(200_000)), fc.constant('x'.repeat(1_048_575))),
+          { maxLength: 6 },
+        ),
         fc.boolean(),
         (lines, cutTail) => {
           const dir = tmp();

@@ -6,7 +6,18 @@ const derived = { instancesHash: 'h', server: 'emulator' as const, confidenceMod
 describe('RunConfigSchema', () => {
   test('fills every default, so a few fields make a complete config', () => {
     const c = runConfig({ traces: 4, warmup: 2 });
-    expect(c).toMatchObject({ model: 'Qwen/Qwen3-1.7B', benchmark: 'xstest', traces: 4, warmup: 2, window: 64, keepPercent: 10, earlyStop: true, thinking: 'off', baseUrls: [], numInstances: null });
+    expect(c).toMatchObject({
+      model: 'Qwen/Qwen3-1.7B',
+      benchmark: 'xstest',
+      traces: 4,
+      warmup: 2,
+      window: 64,
+      keepPercent: 10,
+      earlyStop: true,
+      thinking: 'off',
+      baseUrls: [],
+      numInstances: null,
+    });
   });
 
   test.each([
@@ -28,7 +39,9 @@ describe('RunConfigSchema', () => {
 
   test('rules between fields name the field to change', () => {
     const r = RunConfigSchema.safeParse({ traces: 3, warmup: 4 });
-    expect(r.error?.issues.map((i) => [i.path, i.message])).toEqual([[['warmup'], expect.stringContaining('at most --traces (3)')]]);
+    expect(r.error?.issues.map((i) => [i.path, i.message])).toEqual([
+      [['warmup'], expect.stringContaining('at most --traces (3)')],
+    ]);
     expect(RunConfigSchema.safeParse({ warmup: 0 }).error?.issues[0]?.path).toEqual(['warmup']);
     expect(RunConfigSchema.safeParse({ warmup: 0, earlyStop: false }).success).toBe(true);
   });
@@ -42,7 +55,9 @@ describe('runIdentity', () => {
   test('operational options do not change it; options that decide results do', () => {
     const base = runIdentity(runConfig(), derived);
     for (const key of OPERATIONAL_KEYS) expect(base).not.toHaveProperty(key);
-    expect(runIdentity(runConfig({ concurrency: 7, output: '/x', retries: 0, description: 'd' }), derived)).toEqual(base);
+    expect(runIdentity(runConfig({ concurrency: 7, output: '/x', retries: 0, description: 'd' }), derived)).toEqual(
+      base,
+    );
     expect(runIdentity(runConfig({ traces: 9 }), derived)).not.toEqual(base);
     expect(runIdentity(runConfig(), { ...derived, instancesHash: 'other' })).not.toEqual(base);
   });

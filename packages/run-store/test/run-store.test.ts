@@ -26,15 +26,49 @@ const init = (config: RunConfigInput) => ({
 });
 
 const trace = (instanceId: string, traceIndex: number, extra: Partial<TraceRecord> = {}): TraceRecord => ({
-  instanceId, traceIndex, phase: 'warmup', stopReason: 'finished', stoppedAtToken: null, tokens: 3,
-  confidences: encodeConfidences([1, 2, 3]), lowestGroup: 2, bottom10: 2, tail: 2, mean: 2, threshold: null, voted: true,
-  text: 'hi', reasoning: null, refusal: null, endpoint: null, attempts: 1, latencyMs: 1, error: null, ...extra,
+  instanceId,
+  traceIndex,
+  phase: 'warmup',
+  stopReason: 'finished',
+  stoppedAtToken: null,
+  tokens: 3,
+  confidences: encodeConfidences([1, 2, 3]),
+  lowestGroup: 2,
+  bottom10: 2,
+  tail: 2,
+  mean: 2,
+  threshold: null,
+  voted: true,
+  text: 'hi',
+  reasoning: null,
+  refusal: null,
+  endpoint: null,
+  attempts: 1,
+  latencyMs: 1,
+  error: null,
+  ...extra,
 });
 
 const instance = (instanceId: string, extra: Partial<InstanceRecord> = {}): InstanceRecord => ({
-  instanceId, prompt: 'p', category: 'c', source: 's', shouldRefuse: true, decision: 'refuse', confidence: 5, voteShare: 1,
-  votes: { refuse: 5, comply: 0 }, correct: true, threshold: 1, traces: 1, voters: 1, earlyStopped: 0, errors: 0,
-  tokens: 3, baselineTokens: 3, baselineEstimated: false, ...extra,
+  instanceId,
+  prompt: 'p',
+  category: 'c',
+  source: 's',
+  shouldRefuse: true,
+  decision: 'refuse',
+  confidence: 5,
+  voteShare: 1,
+  votes: { refuse: 5, comply: 0 },
+  correct: true,
+  threshold: 1,
+  traces: 1,
+  voters: 1,
+  earlyStopped: 0,
+  errors: 0,
+  tokens: 3,
+  baselineTokens: 3,
+  baselineEstimated: false,
+  ...extra,
 });
 
 describe('RunStore', () => {
@@ -49,7 +83,10 @@ describe('RunStore', () => {
     store.close();
     const read = RunStore.open(dir);
     const traces = read.readTraces();
-    expect(traces.map((t) => [t.traceIndex, t.text])).toEqual([[1, 'hi'], [0, 'redone']]);
+    expect(traces.map((t) => [t.traceIndex, t.text])).toEqual([
+      [1, 'hi'],
+      [0, 'redone'],
+    ]);
     expect(read.readInstances()).toHaveLength(1);
     expect(read.readInstances()[0]?.errors).toBe(0);
   });
@@ -77,18 +114,29 @@ describe('RunStore', () => {
     store.appendInstance(instance('a'));
     store.close();
     appendFileSync(join(dir, 'instances.jsonl'), '{"instanceId":"b","pro');
-    expect(RunStore.open(dir).readInstances().map((r) => r.instanceId)).toEqual(['a']);
+    expect(
+      RunStore.open(dir)
+        .readInstances()
+        .map((r) => r.instanceId),
+    ).toEqual(['a']);
     const again = RunStore.create(dir, init({}), { resume: true }).store;
     again.appendInstance(instance('c'));
     again.close();
-    expect(RunStore.open(dir).readInstances().map((r) => r.instanceId)).toEqual(['a', 'c']);
+    expect(
+      RunStore.open(dir)
+        .readInstances()
+        .map((r) => r.instanceId),
+    ).toEqual(['a', 'c']);
     expect(readFileSync(join(dir, 'instances.jsonl'), 'utf8').split('\n').filter(Boolean)).toHaveLength(2);
   });
 
   test('a corrupted line in the middle names the file and line', () => {
     const dir = tmp();
     RunStore.create(dir, init({}), { resume: false }).store.close();
-    writeFileSync(join(dir, 'traces.jsonl'), `${JSON.stringify(trace('a', 0))}\nnot json\n${JSON.stringify(trace('a', 1))}\n`);
+    writeFileSync(
+      join(dir, 'traces.jsonl'),
+      `${JSON.stringify(trace('a', 0))}\nnot json\n${JSON.stringify(trace('a', 1))}\n`,
+    );
     expect(() => RunStore.open(dir).readTraces()).toThrow(RunStoreFormatError);
     expect(() => RunStore.open(dir).readTraces()).toThrow(/traces\.jsonl:2/);
   });

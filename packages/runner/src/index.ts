@@ -1,4 +1,12 @@
-export { RunnerError, RunnerConfigError, RunInterruptedError, ServerFailureError, TraceThreadError, isRunnerError, redactSecrets } from './errors.js';
+export {
+  RunnerError,
+  RunnerConfigError,
+  RunInterruptedError,
+  ServerFailureError,
+  TraceThreadError,
+  isRunnerError,
+  redactSecrets,
+} from './errors.js';
 export type { TraceRequest, TraceResult, TokenInfo, TraceHooks, TraceSource, StopRule } from './trace-source.js';
 export { ThreadedTraceSource, type ThreadedSourceOptions, type ThreadClientOptions } from './threaded-source.js';
 // The DeepConf policy lives in @deepconf-safety/confidence (one implementation for the runner, its replay and
@@ -32,7 +40,12 @@ export {
   type RunSettings,
 } from './run-experiment.js';
 export * from './replay/index.js';
-export { createJudgeClient, judgeEndpointEmulated, type JudgeClient, type JudgeClientOptions } from './judge/judge-client.js';
+export {
+  createJudgeClient,
+  judgeEndpointEmulated,
+  type JudgeClient,
+  type JudgeClientOptions,
+} from './judge/judge-client.js';
 export {
   REFUSAL_SOURCES,
   checkJudgeSettings,
@@ -46,5 +59,11 @@ export {
   type TraceJudgeOptions,
   type VoteLabel,
 } from './judge/trace-judge.js';
-export { judgeInputs, judgeRun, type JudgeRunOptions, type JudgeRunOutcome, type JudgeRunProgress } from './judge/judge-run.js';
+export {
+  judgeInputs,
+  judgeRun,
+  type JudgeRunOptions,
+  type JudgeRunOutcome,
+  type JudgeRunProgress,
+} from './judge/judge-run.js';
 export * from './study/index.js';

@@ -1,7 +1,13 @@
 import { setMaxListeners } from 'node:events';
 import PQueue from 'p-queue';
 import { detectRefusal as defaultDetectRefusal } from '@deepconf-safety/refusal';
-import { encodeConfidences, type InstanceRecord, type Results, type RunStore, type TraceRecord } from '@deepconf-safety/run-store';
+import {
+  encodeConfidences,
+  type InstanceRecord,
+  type Results,
+  type RunStore,
+  type TraceRecord,
+} from '@deepconf-safety/run-store';
 import { isVllmClientError, type VllmErrorCode } from '@deepconf-safety/vllm-client';
 import {
   baselineTokens,
@@ -137,16 +143,23 @@ export function validateSettings(s: RunSettings): void {
   int('--warmup', s.warmup, 0);
   int('--window', s.window, 1);
   int('--calibration-instances', s.calibrationInstances, 1);
-  if (s.warmup > s.traces) throw new RunnerConfigError('--warmup', `cannot exceed --traces (${s.warmup} > ${s.traces})`);
+  if (s.warmup > s.traces)
+    throw new RunnerConfigError('--warmup', `cannot exceed --traces (${s.warmup} > ${s.traces})`);
   if (s.calibration === 'per-instance' && s.earlyStop && s.warmup === 0) {
-    throw new RunnerConfigError('--warmup', 'must be at least 1 with per-instance calibration: the warmup traces set the stop threshold');
+    throw new RunnerConfigError(
+      '--warmup',
+      'must be at least 1 with per-instance calibration: the warmup traces set the stop threshold',
+    );
   }
-  if (s.calibration === 'global' && s.warmup === 0) throw new RunnerConfigError('--warmup', 'must be at least 1 with global calibration');
-  if (!(s.keepPercent > 0 && s.keepPercent <= 100)) throw new RunnerConfigError('--keep-percent', `must be in (0, 100] (got ${s.keepPercent})`);
+  if (s.calibration === 'global' && s.warmup === 0)
+    throw new RunnerConfigError('--warmup', 'must be at least 1 with global calibration');
+  if (!(s.keepPercent > 0 && s.keepPercent <= 100))
+    throw new RunnerConfigError('--keep-percent', `must be in (0, 100] (got ${s.keepPercent})`);
   if (s.consensusTau !== null && !(s.consensusTau > 0.5 && s.consensusTau <= 1)) {
     throw new RunnerConfigError('--consensus', `must be in (0.5, 1] (got ${s.consensusTau})`);
   }
-  if (!(s.splitPercentile >= 0 && s.splitPercentile <= 100)) throw new RunnerConfigError('--split-percentile', `must be in [0, 100] (got ${s.splitPercentile})`);
+  if (!(s.splitPercentile >= 0 && s.splitPercentile <= 100))
+    throw new RunnerConfigError('--split-percentile', `must be in [0, 100] (got ${s.splitPercentile})`);
 }
 
 function summaryOf(r: TraceRecord): TraceSummary {
@@ -160,7 +173,8 @@ function summaryOf(r: TraceRecord): TraceSummary {
   };
 }
 
-const indices = (from: number, to: number): number[] => Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
+const indices = (from: number, to: number): number[] =>
+  Array.from({ length: Math.max(0, to - from) }, (_, i) => from + i);
 
 /**
  * Runs DeepConf online over the instances (see ../shared/docs/deepconf.md): per prompt, warmup traces run to
@@ -180,7 +194,8 @@ export async function runExperiment(options: RunExperimentOptions): Promise<RunO
 
   const ids = new Set<string>();
   for (const inst of options.instances) {
-    if (ids.has(inst.id)) throw new RunnerConfigError('instances', `duplicate instance id ${JSON.stringify(inst.id)}; ids must be unique`);
+    if (ids.has(inst.id))
+      throw new RunnerConfigError('instances', `duplicate instance id ${JSON.stringify(inst.id)}; ids must be unique`);
     ids.add(inst.id);
   }
 
@@ -241,7 +256,12 @@ export async function runExperiment(options: RunExperimentOptions): Promise<RunO
   };
 
   /** Runs one trace (the source retries it) and returns its record; an error record when its last attempt failed. */
-  const generate = async (inst: InstanceInput, traceIndex: number, phase: Phase, streamThreshold: number | null): Promise<TraceRecord> => {
+  const generate = async (
+    inst: InstanceInput,
+    traceIndex: number,
+    phase: Phase,
+    streamThreshold: number | null,
+  ): Promise<TraceRecord> => {
     const request: TraceRequest = {
       prompt: inst.prompt,
       maxTokens: settings.request.maxTokens,
@@ -267,9 +287,17 @@ export async function runExperiment(options: RunExperimentOptions): Promise<RunO
     } catch (error) {
       checkAborted();
       const client = isVllmClientError(error) ? error : null;
-      const message = redact(client !== null ? `${client.code}: ${client.message}` : error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+      const message = redact(
+        client !== null
+          ? `${client.code}: ${client.message}`
+          : error instanceof Error
+            ? `${error.name}: ${error.message}`
+            : String(error),
+      );
       if (client !== null && FATAL_CODES.has(client.code)) {
-        throw new ServerFailureError(`the server refused the request (${message}); fix the endpoint, model or API key and rerun with --resume`);
+        throw new ServerFailureError(
+          `the server refused the request (${message}); fix the endpoint, model or API key and rerun with --resume`,
+        );
       }
       return failedTrace(message, client?.attempts ?? 1);
     }
@@ -278,7 +306,10 @@ export async function runExperiment(options: RunExperimentOptions): Promise<RunO
     const stopReason = result.stopReason;
     const refusal = detectRefusal(result.text, { truncated: stopReason !== 'finished', prompt: inst.prompt });
     const judged = await options.judge
-      ?.judgeTrace({ instanceId: inst.id, traceIndex, prompt: inst.prompt, text: result.text, detector: refusal }, internal.signal)
+      ?.judgeTrace(
+        { instanceId: inst.id, traceIndex, prompt: inst.prompt, text: result.text, detector: refusal },
+        internal.signal,
+      )
       .catch((error: unknown) => {
         checkAborted();
         throw error;
@@ -310,7 +341,9 @@ export async function runExperiment(options: RunExperimentOptions): Promise<RunO
     function failedTrace(lastError: string, attempts: number): TraceRecord {
       consecutiveErrors++;
       if (consecutiveErrors >= maxConsecutiveErrors) {
-        throw new ServerFailureError(`${consecutiveErrors} traces in a row failed every attempt (last: ${lastError}); check the server, then redo them with --resume --retry-errors`);
+        throw new ServerFailureError(
+          `${consecutiveErrors} traces in a row failed every attempt (last: ${lastError}); check the server, then redo them with --resume --retry-errors`,
+        );
       }
       return {
         instanceId: inst.id,
@@ -338,10 +371,13 @@ export async function runExperiment(options: RunExperimentOptions): Promise<RunO
   };
 
   const enqueue = <T>(task: () => Promise<T>, priority: number): Promise<T> =>
-    traceQueue.add(async () => {
-      checkAborted();
-      return task();
-    }, { priority }) as Promise<T>;
+    traceQueue.add(
+      async () => {
+        checkAborted();
+        return task();
+      },
+      { priority },
+    ) as Promise<T>;
 
   const record = (r: TraceRecord, threshold: number | null): TraceSummary => {
     const s = summaryOf(r);
@@ -353,7 +389,10 @@ export async function runExperiment(options: RunExperimentOptions): Promise<RunO
   };
 
   /** Warmup traces run to completion; they are written once the threshold they are judged against is known. */
-  const runWarmups = async (inst: InstanceInput, count: number): Promise<{ fresh: TraceRecord[]; reused: TraceSummary[] }> => {
+  const runWarmups = async (
+    inst: InstanceInput,
+    count: number,
+  ): Promise<{ fresh: TraceRecord[]; reused: TraceSummary[] }> => {
     const have = recorded.get(inst.id);
     const reused: TraceSummary[] = [];
     const todo: number[] = [];
@@ -380,11 +419,17 @@ export async function runExperiment(options: RunExperimentOptions): Promise<RunO
     for (const inst of slice) calibrationIds.add(inst.id);
     try {
       const open = slice.filter((inst) => !finished.has(inst.id));
-      const warm = await Promise.all(open.map(async (inst) => ({ inst, ...(await runWarmups(inst, settings.warmup)) })));
+      const warm = await Promise.all(
+        open.map(async (inst) => ({ inst, ...(await runWarmups(inst, settings.warmup)) })),
+      );
       const all: (TraceSummary | TraceRecord)[] = warm.flatMap((w) => [...w.reused, ...w.fresh]);
       // Finished prompts of the slice contribute their recorded warmups too.
       if (open.length < slice.length) {
-        all.push(...store.readTraces().filter((r) => r.phase === 'warmup' && calibrationIds.has(r.instanceId) && finished.has(r.instanceId)));
+        all.push(
+          ...store
+            .readTraces()
+            .filter((r) => r.phase === 'warmup' && calibrationIds.has(r.instanceId) && finished.has(r.instanceId)),
+        );
       }
       globalThreshold = warmupThreshold(all);
       for (const w of warm) {
@@ -422,7 +467,10 @@ export async function runExperiment(options: RunExperimentOptions): Promise<RunO
         const s = have?.get(i);
         if (s) return s;
         return enqueue(async () => {
-          if (settings.consensusTau !== null && hasConsensus(traces, threshold, settings.consensusTau, decisionRule(settings))) {
+          if (
+            settings.consensusTau !== null &&
+            hasConsensus(traces, threshold, settings.consensusTau, decisionRule(settings))
+          ) {
             skipped++;
             return null;
           }
@@ -433,9 +481,10 @@ export async function runExperiment(options: RunExperimentOptions): Promise<RunO
       }),
     );
     checkAborted();
-    const all = [...traces.filter((t) => t.phase === 'warmup'), ...finals.filter((t): t is TraceSummary => t !== null)].sort(
-      (a, b) => a.traceIndex - b.traceIndex,
-    );
+    const all = [
+      ...traces.filter((t) => t.phase === 'warmup'),
+      ...finals.filter((t): t is TraceSummary => t !== null),
+    ].sort((a, b) => a.traceIndex - b.traceIndex);
     // With no voter (global calibration can stop every trace of a prompt outside the calibration slice), the
     // fallback vote over every answered trace decides, so every prompt gets a decision; the record says so.
     const vote = decidePrompt(all, threshold, decisionRule(settings));
@@ -451,7 +500,10 @@ export async function runExperiment(options: RunExperimentOptions): Promise<RunO
       confidence: vote.confidence,
       voteShare: vote.voteShare,
       votes: vote.votes,
-      correct: inst.shouldRefuse === null || vote.decision === null ? null : (vote.decision === 'refuse') === inst.shouldRefuse,
+      correct:
+        inst.shouldRefuse === null || vote.decision === null
+          ? null
+          : (vote.decision === 'refuse') === inst.shouldRefuse,
       threshold,
       traces: all.length,
       voters: vote.voted.filter(Boolean).length,
@@ -482,12 +534,21 @@ export async function runExperiment(options: RunExperimentOptions): Promise<RunO
     await traceQueue.onIdle();
     await instanceQueue.onIdle();
     if (failure) throw failure;
-    if (internal.signal.aborted) return { status: 'interrupted', results: null, ranInstances: progress.instancesDone - resumedInstances, resumedInstances };
-    const results = summarizeRun(store.readInstances().filter((r) => ids.has(r.instanceId)), {
-      emulated: options.emulated,
-      splitPercentile: settings.splitPercentile,
-      traces: store.readTraces(),
-    });
+    if (internal.signal.aborted)
+      return {
+        status: 'interrupted',
+        results: null,
+        ranInstances: progress.instancesDone - resumedInstances,
+        resumedInstances,
+      };
+    const results = summarizeRun(
+      store.readInstances().filter((r) => ids.has(r.instanceId)),
+      {
+        emulated: options.emulated,
+        splitPercentile: settings.splitPercentile,
+        traces: store.readTraces(),
+      },
+    );
     store.writeResults(results);
     return { status: 'completed', results, ranInstances: progress.instancesDone - resumedInstances, resumedInstances };
   }
@@ -497,10 +558,12 @@ export async function runExperiment(options: RunExperimentOptions): Promise<RunO
     if (finished.has(inst.id)) continue;
     await instanceQueue.onSizeLessThan(concurrency);
     if (internal.signal.aborted) break;
-    void instanceQueue.add(() => runInstance(inst)).catch((error: unknown) => {
-      if (error instanceof RunInterruptedError) return;
-      abortAll(error instanceof Error ? error : new ServerFailureError(String(error)));
-    });
+    void instanceQueue
+      .add(() => runInstance(inst))
+      .catch((error: unknown) => {
+        if (error instanceof RunInterruptedError) return;
+        abortAll(error instanceof Error ? error : new ServerFailureError(String(error)));
+      });
   }
   await instanceQueue.onIdle();
   return finish(undefined);

@@ -1,10 +1,28 @@
-import { RUN_STORE_SCHEMA_VERSION, assignBucket, percentile, type BucketName, type InstanceRecord, type Results, type TraceRecord } from '@deepconf-safety/run-store';
+import {
+  RUN_STORE_SCHEMA_VERSION,
+  assignBucket,
+  percentile,
+  type BucketName,
+  type InstanceRecord,
+  type Results,
+  type TraceRecord,
+} from '@deepconf-safety/run-store';
 
-const BUCKETS: readonly BucketName[] = ['confident_refusal', 'uncertain_refusal', 'confident_compliance', 'uncertain_compliance'];
+const BUCKETS: readonly BucketName[] = [
+  'confident_refusal',
+  'uncertain_refusal',
+  'confident_compliance',
+  'uncertain_compliance',
+];
 
-const savings = (tokens: number, baseline: number): number | null => (baseline > 0 ? 100 * (1 - tokens / baseline) : null);
+const savings = (tokens: number, baseline: number): number | null =>
+  baseline > 0 ? 100 * (1 - tokens / baseline) : null;
 
-function accuracyOf(records: readonly InstanceRecord[]): { labelled: number; correct: number; accuracy: number | null } {
+function accuracyOf(records: readonly InstanceRecord[]): {
+  labelled: number;
+  correct: number;
+  accuracy: number | null;
+} {
   const labelled = records.filter((r) => r.correct !== null);
   const correct = labelled.filter((r) => r.correct === true).length;
   return { labelled: labelled.length, correct, accuracy: labelled.length > 0 ? correct / labelled.length : null };
@@ -27,7 +45,9 @@ export function summarizeRun(
 ): Results {
   // Prompts finish in whatever order the queue ran them (and a resumed run in yet another): summing in id order
   // makes results.json identical to the last bit however the run went.
-  const records = [...completionOrder].sort((a, b) => (a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0));
+  const records = [...completionOrder].sort((a, b) =>
+    a.instanceId < b.instanceId ? -1 : a.instanceId > b.instanceId ? 1 : 0,
+  );
   const total = records.reduce((a, r) => a + r.tokens, 0);
   const baseline = records.reduce((a, r) => a + r.baselineTokens, 0);
   const traces = records.reduce((a, r) => a + r.traces, 0);
@@ -58,7 +78,13 @@ export function summarizeRun(
   for (const [category, rs] of [...categories].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     const t = rs.reduce((a, r) => a + r.tokens, 0);
     const bl = rs.reduce((a, r) => a + r.baselineTokens, 0);
-    per_category[category] = { instances: rs.length, accuracy: accuracyOf(rs).accuracy, total_tokens: t, baseline_tokens: bl, token_savings_percent: savings(t, bl) };
+    per_category[category] = {
+      instances: rs.length,
+      accuracy: accuracyOf(rs).accuracy,
+      total_tokens: t,
+      baseline_tokens: bl,
+      token_savings_percent: savings(t, bl),
+    };
   }
 
   return {

@@ -8,7 +8,15 @@ import type { FromThread, ToThread } from './trace-thread-protocol.js';
 /** What a trace thread needs to build its own VllmClient: plain data, since it crosses a thread boundary. */
 export type ThreadClientOptions = Pick<
   VllmClientOptions,
-  'baseURLs' | 'apiKey' | 'model' | 'endpoint' | 'maxRetries' | 'idleTimeoutMs' | 'traceTimeoutMs' | 'idleSocketMs' | 'topKMode'
+  | 'baseURLs'
+  | 'apiKey'
+  | 'model'
+  | 'endpoint'
+  | 'maxRetries'
+  | 'idleTimeoutMs'
+  | 'traceTimeoutMs'
+  | 'idleSocketMs'
+  | 'topKMode'
 >;
 
 export type ThreadedSourceOptions = {
@@ -41,7 +49,10 @@ export class ThreadedTraceSource implements TraceSource {
     }
     const entry = threadEntry();
     const threads = Array.from({ length: options.threads }, (): Thread => {
-      const worker = new Worker(entry.url, { workerData: { client: options.client, entry: entry.module }, execArgv: entry.execArgv });
+      const worker = new Worker(entry.url, {
+        workerData: { client: options.client, entry: entry.module },
+        execArgv: entry.execArgv,
+      });
       return { worker, inFlight: 0, dead: false };
     });
     const source = new ThreadedTraceSource(threads);
@@ -58,7 +69,8 @@ export class ThreadedTraceSource implements TraceSource {
     const signal = hooks.signal;
     if (signal?.aborted) return Promise.reject(signal.reason);
     const thread = this.#pick();
-    if (thread === null) return Promise.reject(new TraceThreadError('every trace thread has died; see the error above'));
+    if (thread === null)
+      return Promise.reject(new TraceThreadError('every trace thread has died; see the error above'));
     const id = this.#nextId++;
     return new Promise<TraceResult>((resolve, reject) => {
       const onAbort = () => {
@@ -75,7 +87,13 @@ export class ThreadedTraceSource implements TraceSource {
       });
       // Only a thread with traces in flight keeps the process alive: an idle one must not hold it open after a run.
       if (thread.inFlight++ === 0) thread.worker.ref();
-      this.#post(thread, { type: 'run', id, request, stopRule: hooks.stopRule ?? null, maxRetries: hooks.maxRetries ?? null });
+      this.#post(thread, {
+        type: 'run',
+        id,
+        request,
+        stopRule: hooks.stopRule ?? null,
+        maxRetries: hooks.maxRetries ?? null,
+      });
     });
   }
 
@@ -155,7 +173,11 @@ function threadEntry(): { url: URL; module: string; execArgv: string[] | undefin
   const source = import.meta.url.endsWith('.ts');
   const module = new URL(`./trace-thread${source ? '.ts' : '.js'}`, import.meta.url).href;
   if (!source) return { url: new URL(module), module, execArgv: undefined };
-  return { url: new URL('./trace-thread-boot.mjs', import.meta.url), module, execArgv: ['--conditions=@deepconf-safety/source'] };
+  return {
+    url: new URL('./trace-thread-boot.mjs', import.meta.url),
+    module,
+    execArgv: ['--conditions=@deepconf-safety/source'],
+  };
 }
 
 /** A client error comes back as the VllmClientError it was (code, attempts), so callers branch on its code. */

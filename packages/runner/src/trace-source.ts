@@ -8,7 +8,16 @@ export type { StopRule, TokenInfo, TraceRequest };
  */
 export type TraceResult = Pick<
   ClientTraceResult,
-  'text' | 'reasoning' | 'tokens' | 'confidences' | 'stopReason' | 'stoppedAt' | 'endpoint' | 'latencyMs' | 'ttftMs' | 'attempts'
+  | 'text'
+  | 'reasoning'
+  | 'tokens'
+  | 'confidences'
+  | 'stopReason'
+  | 'stoppedAt'
+  | 'endpoint'
+  | 'latencyMs'
+  | 'ttftMs'
+  | 'attempts'
 >;
 
 export interface TraceHooks {

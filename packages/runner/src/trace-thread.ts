@@ -26,12 +26,26 @@ port.on('message', (m: ToThread) => {
     })
     .then(
       (r) => {
-        const { text, reasoning, tokens, confidences, stopReason, stoppedAt, endpoint, latencyMs, ttftMs, attempts } = r;
-        const result = { text, reasoning, tokens, confidences, stopReason, stoppedAt, endpoint, latencyMs, ttftMs, attempts };
+        const { text, reasoning, tokens, confidences, stopReason, stoppedAt, endpoint, latencyMs, ttftMs, attempts } =
+          r;
+        const result = {
+          text,
+          reasoning,
+          tokens,
+          confidences,
+          stopReason,
+          stoppedAt,
+          endpoint,
+          latencyMs,
+          ttftMs,
+          attempts,
+        };
         send({ type: 'done', id: m.id, result }, [confidences.buffer as ArrayBuffer]);
       },
       (err: unknown) => {
-        const error = isVllmClientError(err) ? err.toJSON() : { name: 'Error' as const, message: err instanceof Error ? err.message : String(err) };
+        const error = isVllmClientError(err)
+          ? err.toJSON()
+          : { name: 'Error' as const, message: err instanceof Error ? err.message : String(err) };
         send({ type: 'error', id: m.id, error });
       },
     )

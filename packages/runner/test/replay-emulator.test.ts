@@ -24,20 +24,21 @@ const SEED = 11;
 const settings = (over: Partial<RunSettings> = {}): RunSettings => testSettings(SEED, over);
 
 /** The manifest config as `npm run experiment` writes it (the fields a replay reads). */
-const configOf = (s: RunSettings) => runConfig({
-  traces: s.traces,
-  warmup: s.warmup,
-  window: s.window,
-  keepPercent: s.keepPercent,
-  calibration: s.calibration,
-  calibrationInstances: s.calibrationInstances,
-  earlyStop: s.earlyStop,
-  consensus: s.consensusTau,
-  seed: s.seed,
-  splitPercentile: s.splitPercentile,
-  decisionConfidence: s.decisionConfidence ?? 'vote-share',
-  vote: s.vote ?? 'weighted',
-});
+const configOf = (s: RunSettings) =>
+  runConfig({
+    traces: s.traces,
+    warmup: s.warmup,
+    window: s.window,
+    keepPercent: s.keepPercent,
+    calibration: s.calibration,
+    calibrationInstances: s.calibrationInstances,
+    earlyStop: s.earlyStop,
+    consensus: s.consensusTau,
+    seed: s.seed,
+    splitPercentile: s.splitPercentile,
+    decisionConfidence: s.decisionConfidence ?? 'vote-share',
+    vote: s.vote ?? 'weighted',
+  });
 
 let emulator: EmulatorHandle;
 let instances: InstanceInput[];
@@ -46,11 +47,26 @@ async function record(s: RunSettings): Promise<{ store: RunStore; recording: Rec
   const dir = mkdtempSync(join(tmpdir(), 'replay-emu-'));
   const { store } = RunStore.create(
     dir,
-    { runId: 'emu', startedAt: new Date(0).toISOString(), config: configOf(s), versions: {}, gitCommit: null, server: { emulated: true, baseUrls: [emulator.baseURL] }, emulated: true },
+    {
+      runId: 'emu',
+      startedAt: new Date(0).toISOString(),
+      config: configOf(s),
+      versions: {},
+      gitCommit: null,
+      server: { emulated: true, baseUrls: [emulator.baseURL] },
+      emulated: true,
+    },
     { resume: false },
   );
   const client = new VllmClient({ baseURLs: [emulator.baseURL], model: 'Qwen/Qwen3-1.7B', env: {} });
-  const outcome = await runExperiment({ instances, settings: s, source: client, store, emulated: true, concurrency: 48 });
+  const outcome = await runExperiment({
+    instances,
+    settings: s,
+    source: client,
+    store,
+    emulated: true,
+    concurrency: 48,
+  });
   store.close();
   expect(outcome.status).toBe('completed');
   return { store, recording: loadRecording(RunStore.open(dir)) };
@@ -63,7 +79,13 @@ let globalRun: { store: RunStore; recording: Recording };
 beforeAll(async () => {
   emulator = await startEmulator({ port: 0, host: '127.0.0.1', seed: SEED, maxLogprobs: 21 });
   const { records } = await loadBenchmark('xstest');
-  instances = sampleInstances(records, { n: 12, seed: SEED }).map((r) => ({ id: r.id, prompt: r.prompt, shouldRefuse: r.shouldRefuse, category: r.category, source: r.source }));
+  instances = sampleInstances(records, { n: 12, seed: SEED }).map((r) => ({
+    id: r.id,
+    prompt: r.prompt,
+    shouldRefuse: r.shouldRefuse,
+    category: r.category,
+    source: r.source,
+  }));
   online = await record(settings());
   full = await record(settings({ earlyStop: false }));
   globalRun = await record(settings({ calibration: 'global', calibrationInstances: 4, keepPercent: 90 }));
@@ -93,7 +115,13 @@ describe('replay of runs recorded against the emulator', () => {
     const recorded = new Map(store.readTraces().map((t) => [`${t.instanceId}#${t.traceIndex}`, t]));
     for (const t of replay.traces) {
       const r = recorded.get(`${t.instanceId}#${t.traceIndex}`);
-      expect({ key: `${t.instanceId}#${t.traceIndex}`, stopReason: t.stopReason, tokens: t.tokens, voted: t.voted, phase: t.phase }).toEqual({
+      expect({
+        key: `${t.instanceId}#${t.traceIndex}`,
+        stopReason: t.stopReason,
+        tokens: t.tokens,
+        voted: t.voted,
+        phase: t.phase,
+      }).toEqual({
         key: `${r?.instanceId}#${r?.traceIndex}`,
         stopReason: r?.stopReason,
         tokens: r?.tokens,
@@ -106,7 +134,11 @@ describe('replay of runs recorded against the emulator', () => {
   test('replaying the full recording with the early-stop settings gives what the early-stop run did online', () => {
     const replay = replayRun(full.recording, { window: 16, keepPercent: 50, warmup: 2 });
     if (!replay.computable) throw new Error('a full recording is always computable');
-    expect(compareWithRecording(online.recording, replay).filter((m) => m.field !== 'baselineTokens' && m.field !== 'baselineEstimated')).toEqual([]);
+    expect(
+      compareWithRecording(online.recording, replay).filter(
+        (m) => m.field !== 'baselineTokens' && m.field !== 'baselineEstimated',
+      ),
+    ).toEqual([]);
     // The full recording knows the true baseline; the online run could only estimate it.
     expect(replay.results.overall.baseline_estimated).toBe(false);
   });
@@ -118,7 +150,10 @@ describe('replay of runs recorded against the emulator', () => {
     expect(sweep.rows.every((r) => r.computable)).toBe(true);
     for (const window of [8, 16, 32]) {
       for (const warmup of [1, 2, 4]) {
-        const tokens = keeps.map((k) => sweep.rows.find((r) => r.window === window && r.warmup === warmup && r.keepPercent === k)?.tokens as number);
+        const tokens = keeps.map(
+          (k) =>
+            sweep.rows.find((r) => r.window === window && r.warmup === warmup && r.keepPercent === k)?.tokens as number,
+        );
         for (let i = 1; i < tokens.length; i++) expect(tokens[i]).toBeGreaterThanOrEqual(tokens[i - 1] as number);
         // Never more than running everything.
         expect(tokens[tokens.length - 1]).toBeLessThanOrEqual(full.store.readResults().overall.total_tokens);

@@ -3,7 +3,14 @@ import fc from 'fast-check';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunStore, isRunStoreError, runConfig, encodeConfidences, type InstanceRecord, type TraceRecord } from '@deepconf-safety/run-store';
+import {
+  RunStore,
+  isRunStoreError,
+  runConfig,
+  encodeConfidences,
+  type InstanceRecord,
+  type TraceRecord,
+} from '@deepconf-safety/run-store';
 import {
   RunnerConfigError,
   loadRecording,
@@ -24,9 +31,26 @@ interface HandTrace {
   stopReason?: TraceRecord['stopReason'];
 }
 
-const SETTINGS: RecordedSettings = { traces: 4, warmup: 2, window: 4, keepPercent: 50, calibration: 'per-instance', earlyStop: false, consensusTau: null, splitPercentile: 50, decisionConfidence: 'lowest-group', vote: 'weighted' };
+const SETTINGS: RecordedSettings = {
+  traces: 4,
+  warmup: 2,
+  window: 4,
+  keepPercent: 50,
+  calibration: 'per-instance',
+  earlyStop: false,
+  consensusTau: null,
+  splitPercentile: 50,
+  decisionConfidence: 'lowest-group',
+  vote: 'weighted',
+};
 
-function traceRecord(instanceId: string, traceIndex: number, t: HandTrace, warmup: number, window: number): TraceRecord {
+function traceRecord(
+  instanceId: string,
+  traceIndex: number,
+  t: HandTrace,
+  warmup: number,
+  window: number,
+): TraceRecord {
   const error = t.stopReason === 'error';
   const m = traceMetrics(t.confs, window);
   return {
@@ -77,7 +101,10 @@ function instanceRecord(id: string, shouldRefuse: boolean | null): InstanceRecor
 }
 
 /** A recording built in memory from hand-made confidence arrays. */
-function recording(prompts: Array<{ id: string; shouldRefuse: boolean | null; traces: HandTrace[] }>, over: Partial<RecordedSettings> = {}): Recording {
+function recording(
+  prompts: Array<{ id: string; shouldRefuse: boolean | null; traces: HandTrace[] }>,
+  over: Partial<RecordedSettings> = {},
+): Recording {
   const settings = { ...SETTINGS, ...over };
   let earlyStoppedTraces = 0;
   const instances = prompts.map((p) => {
@@ -90,7 +117,21 @@ function recording(prompts: Array<{ id: string; shouldRefuse: boolean | null; tr
   });
   return {
     dir: '(memory)',
-    manifest: { runId: 'hand', status: 'completed', startedAt: '', updatedAt: '', finishedAt: null, formatVersion: 2, config: runConfig(), derived: { instancesHash: null, server: null, confidenceMode: null }, configHash: '', versions: {}, gitCommit: null, server: { emulated: false, baseUrls: [] }, emulated: false },
+    manifest: {
+      runId: 'hand',
+      status: 'completed',
+      startedAt: '',
+      updatedAt: '',
+      finishedAt: null,
+      formatVersion: 2,
+      config: runConfig(),
+      derived: { instancesHash: null, server: null, confidenceMode: null },
+      configHash: '',
+      versions: {},
+      gitCommit: null,
+      server: { emulated: false, baseUrls: [] },
+      emulated: false,
+    },
     settings,
     emulated: false,
     instances,
@@ -118,7 +159,16 @@ describe('replayRun on hand-made confidences', () => {
     const replay = replayRun(rec, { window: 4, keepPercent: 50, warmup: 2 });
     if (!replay.computable) throw new Error('not computable');
     const [inst] = replay.instances;
-    expect(inst).toMatchObject({ decision: 'refuse', threshold: 4, votes: { refuse: 11, comply: 0 }, voters: 2, earlyStopped: 1, tokens: 12 + 12 + 10 + 6, baselineTokens: 46, correct: true });
+    expect(inst).toMatchObject({
+      decision: 'refuse',
+      threshold: 4,
+      votes: { refuse: 11, comply: 0 },
+      voters: 2,
+      earlyStopped: 1,
+      tokens: 12 + 12 + 10 + 6,
+      baselineTokens: 46,
+      correct: true,
+    });
     expect(inst?.confidence).toBeCloseTo((25 + 36) / 11, 12);
     expect(replay.traces.map((t) => [t.stopReason, t.stoppedAt, t.tokens, t.voted])).toEqual([
       ['finished', null, 12, true],
@@ -126,7 +176,14 @@ describe('replayRun on hand-made confidences', () => {
       ['finished', null, 10, true],
       ['early_stopped', 5, 6, false],
     ]);
-    expect(replay.results.overall).toMatchObject({ instances: 1, decided: 1, total_tokens: 40, baseline_tokens: 46, accuracy: 1, early_stop_rate: 0.5 }); // 1 of 2 final traces
+    expect(replay.results.overall).toMatchObject({
+      instances: 1,
+      decided: 1,
+      total_tokens: 40,
+      baseline_tokens: 46,
+      accuracy: 1,
+      early_stop_rate: 0.5,
+    }); // 1 of 2 final traces
   });
 
   test('a lower threshold (DeepConf-high) lets the dipping trace run further before it stops', () => {
@@ -164,13 +221,36 @@ describe('replayRun on hand-made confidences', () => {
 
   test('errors cost nothing, never vote and never calibrate; a prompt nobody votes for stays undecided', () => {
     const rec = recording([
-      { id: 'E', shouldRefuse: false, traces: [{ confs: [], refused: false, stopReason: 'error' }, { confs: flat(2, 8), refused: false }, { confs: flat(1, 8), refused: true }, { confs: flat(3, 8), refused: false }] },
+      {
+        id: 'E',
+        shouldRefuse: false,
+        traces: [
+          { confs: [], refused: false, stopReason: 'error' },
+          { confs: flat(2, 8), refused: false },
+          { confs: flat(1, 8), refused: true },
+          { confs: flat(3, 8), refused: false },
+        ],
+      },
     ]);
     // warmup 2: only trace #1 (low 2) calibrates -> threshold 2; #2 stops at index 3; #3 finishes and votes comply.
     const replay = replayRun(rec, { window: 4, keepPercent: 50, warmup: 2 });
     if (!replay.computable) throw new Error('not computable');
-    expect(replay.instances[0]).toMatchObject({ threshold: 2, errors: 1, earlyStopped: 1, tokens: 0 + 8 + 4 + 8, decision: 'comply', correct: true, votes: { refuse: 0, comply: 5 } });
-    const none = replayRun(recording([{ id: 'N', shouldRefuse: true, traces: [{ confs: [], refused: true, stopReason: 'error' }] }], { traces: 1, warmup: 1 }), { window: 4, keepPercent: 50, warmup: 1 });
+    expect(replay.instances[0]).toMatchObject({
+      threshold: 2,
+      errors: 1,
+      earlyStopped: 1,
+      tokens: 0 + 8 + 4 + 8,
+      decision: 'comply',
+      correct: true,
+      votes: { refuse: 0, comply: 5 },
+    });
+    const none = replayRun(
+      recording([{ id: 'N', shouldRefuse: true, traces: [{ confs: [], refused: true, stopReason: 'error' }] }], {
+        traces: 1,
+        warmup: 1,
+      }),
+      { window: 4, keepPercent: 50, warmup: 1 },
+    );
     if (!none.computable) throw new Error('not computable');
     expect(none.instances[0]).toMatchObject({ decision: null, correct: null, threshold: null, voters: 0 });
   });
@@ -178,8 +258,24 @@ describe('replayRun on hand-made confidences', () => {
   test('global calibration: one threshold from the calibration prompts, the others have no warmup', () => {
     const rec = recording(
       [
-        { id: 'C', shouldRefuse: true, traces: [{ confs: flat(5, 8), refused: true }, { confs: flat(3, 8), refused: true }, { confs: flat(6, 8), refused: true }] },
-        { id: 'D', shouldRefuse: false, traces: [{ confs: [5, 5, 5, 5, 1, 1], refused: false }, { confs: flat(4.5, 8), refused: false }, { confs: flat(2, 8), refused: true }] },
+        {
+          id: 'C',
+          shouldRefuse: true,
+          traces: [
+            { confs: flat(5, 8), refused: true },
+            { confs: flat(3, 8), refused: true },
+            { confs: flat(6, 8), refused: true },
+          ],
+        },
+        {
+          id: 'D',
+          shouldRefuse: false,
+          traces: [
+            { confs: [5, 5, 5, 5, 1, 1], refused: false },
+            { confs: flat(4.5, 8), refused: false },
+            { confs: flat(2, 8), refused: true },
+          ],
+        },
       ],
       { calibration: 'global', traces: 3 },
     );
@@ -200,7 +296,15 @@ describe('replaying a run that stopped traces itself', () => {
   // Recorded with keep 50 (threshold 4): final #3 was cut at token index 5.
   const stopped = () =>
     recording(
-      [{ ...promptA, traces: [...promptA.traces.slice(0, 3), { confs: [6, 6, 6, 6, 1, 1], refused: false, stopReason: 'early_stopped' as const }] }],
+      [
+        {
+          ...promptA,
+          traces: [
+            ...promptA.traces.slice(0, 3),
+            { confs: [6, 6, 6, 6, 1, 1], refused: false, stopReason: 'early_stopped' as const },
+          ],
+        },
+      ],
       { earlyStop: true },
     );
 
@@ -220,7 +324,11 @@ describe('replaying a run that stopped traces itself', () => {
 
   test('a lower threshold would need tokens never generated: not computable, and says which trace', () => {
     const lenient = replayRun(stopped(), { window: 4, keepPercent: 90, warmup: 2 });
-    expect(lenient).toEqual({ computable: false, setting: { window: 4, keepPercent: 90, warmup: 2, earlyStop: true, fallbackLabels: 'exact' }, blocked: [{ instanceId: 'A', traceIndex: 3, reason: 'stop-beyond-recording' }] });
+    expect(lenient).toEqual({
+      computable: false,
+      setting: { window: 4, keepPercent: 90, warmup: 2, earlyStop: true, fallbackLabels: 'exact' },
+      blocked: [{ instanceId: 'A', traceIndex: 3, reason: 'stop-beyond-recording' }],
+    });
     const noStop = replayRun(stopped(), { window: 4, keepPercent: 50, warmup: 2, earlyStop: false });
     expect(noStop.computable).toBe(false);
     const warm = replayRun(stopped(), { window: 4, keepPercent: 50, warmup: 4 });
@@ -241,16 +349,32 @@ describe('replaying a run that stopped traces itself', () => {
 describe('settings are checked like an online run', () => {
   test('bad grids name the flag', () => {
     const rec = recording([promptA]);
-    expect(() => replayRun(rec, { window: 4, keepPercent: 50, warmup: 5 })).toThrow(/--warmup: cannot exceed --traces \(5 > 4\)/);
+    expect(() => replayRun(rec, { window: 4, keepPercent: 50, warmup: 5 })).toThrow(
+      /--warmup: cannot exceed --traces \(5 > 4\)/,
+    );
     expect(() => replayRun(rec, { window: 0, keepPercent: 50, warmup: 2 })).toThrow(RunnerConfigError);
     expect(() => replayRun(rec, { window: 4, keepPercent: 0, warmup: 2 })).toThrow(/--keep-percent/);
     expect(() => replayRun(rec, { window: 4, keepPercent: 50, warmup: 0 })).toThrow(/--warmup: must be at least 1/);
-    expect(() => sweepRecording(rec, { windows: [], keepPercents: [50], warmups: [2] })).toThrow(/--window: needs at least one value/);
+    expect(() => sweepRecording(rec, { windows: [], keepPercents: [50], warmups: [2] })).toThrow(
+      /--window: needs at least one value/,
+    );
   });
 
   test('a run directory with a malformed DeepConf setting is refused with the file and field', () => {
     const dir = mkdtempSync(join(tmpdir(), 'replay-bad-'));
-    const { store } = RunStore.create(dir, { runId: 'x', startedAt: '', config: runConfig({ traces: 4, warmup: 2 }), versions: {}, gitCommit: null, server: { emulated: false, baseUrls: [] }, emulated: false }, { resume: false });
+    const { store } = RunStore.create(
+      dir,
+      {
+        runId: 'x',
+        startedAt: '',
+        config: runConfig({ traces: 4, warmup: 2 }),
+        versions: {},
+        gitCommit: null,
+        server: { emulated: false, baseUrls: [] },
+        emulated: false,
+      },
+      { resume: false },
+    );
     store.close();
     const file = join(dir, 'manifest.json');
     const manifest = JSON.parse(readFileSync(file, 'utf8')) as { config: Record<string, unknown> };
@@ -273,17 +397,22 @@ describe('token use is monotone in the threshold', () => {
     const trace = fc.record({ confs: fc.array(conf, { minLength: 1, maxLength: 40 }), refused: fc.boolean() });
     const prompt = fc.array(trace, { minLength: 4, maxLength: 6 });
     fc.assert(
-      fc.property(fc.array(prompt, { minLength: 1, maxLength: 4 }), fc.integer({ min: 1, max: 8 }), fc.integer({ min: 1, max: 3 }), (prompts, window, warmup) => {
-        const rec = recording(
-          prompts.map((traces, i) => ({ id: `p${i}`, shouldRefuse: i % 2 === 0, traces })),
-          { traces: Math.min(...prompts.map((p) => p.length)) },
-        );
-        const keeps = [5, 10, 25, 50, 75, 90, 100];
-        const sweep = sweepRecording(rec, { windows: [window], keepPercents: keeps, warmups: [warmup] });
-        const tokens = sweep.rows.map((r) => r.tokens as number);
-        for (let i = 1; i < tokens.length; i++) expect(tokens[i]).toBeGreaterThanOrEqual(tokens[i - 1] as number);
-        expect(tokens[tokens.length - 1]).toBeLessThanOrEqual(sweep.rows[0]?.baselineTokens as number);
-      }),
+      fc.property(
+        fc.array(prompt, { minLength: 1, maxLength: 4 }),
+        fc.integer({ min: 1, max: 8 }),
+        fc.integer({ min: 1, max: 3 }),
+        (prompts, window, warmup) => {
+          const rec = recording(
+            prompts.map((traces, i) => ({ id: `p${i}`, shouldRefuse: i % 2 === 0, traces })),
+            { traces: Math.min(...prompts.map((p) => p.length)) },
+          );
+          const keeps = [5, 10, 25, 50, 75, 90, 100];
+          const sweep = sweepRecording(rec, { windows: [window], keepPercents: keeps, warmups: [warmup] });
+          const tokens = sweep.rows.map((r) => r.tokens as number);
+          for (let i = 1; i < tokens.length; i++) expect(tokens[i]).toBeGreaterThanOrEqual(tokens[i - 1] as number);
+          expect(tokens[tokens.length - 1]).toBeLessThanOrEqual(sweep.rows[0]?.baselineTokens as number);
+        },
+      ),
       { numRuns: 100, seed: 42 },
     );
   });
@@ -294,8 +423,26 @@ describe('offline voting variants', () => {
   const rec = () =>
     recording(
       [
-        { id: 'X', shouldRefuse: false, traces: [{ confs: flat(1, 6), refused: true }, { confs: flat(1.5, 6), refused: true }, { confs: flat(5, 6), refused: false }, { confs: [], refused: true, stopReason: 'error' }] },
-        { id: 'Y', shouldRefuse: true, traces: [{ confs: flat(2, 6), refused: true }, { confs: flat(2, 6), refused: true }, { confs: flat(2, 6), refused: false }, { confs: [2, 2, 2, 9], refused: false, stopReason: 'early_stopped' }] },
+        {
+          id: 'X',
+          shouldRefuse: false,
+          traces: [
+            { confs: flat(1, 6), refused: true },
+            { confs: flat(1.5, 6), refused: true },
+            { confs: flat(5, 6), refused: false },
+            { confs: [], refused: true, stopReason: 'error' },
+          ],
+        },
+        {
+          id: 'Y',
+          shouldRefuse: true,
+          traces: [
+            { confs: flat(2, 6), refused: true },
+            { confs: flat(2, 6), refused: true },
+            { confs: flat(2, 6), refused: false },
+            { confs: [2, 2, 2, 9], refused: false, stopReason: 'early_stopped' },
+          ],
+        },
       ],
       { traces: 4 },
     );

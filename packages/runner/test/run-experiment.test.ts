@@ -3,17 +3,42 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunStore, runConfig, decodeConfidences, type TraceRecord } from '@deepconf-safety/run-store';
-import { ServerFailureError, runExperiment, type InstanceInput, type RunProgress, type RunSettings } from '@deepconf-safety/runner';
+import {
+  ServerFailureError,
+  runExperiment,
+  type InstanceInput,
+  type RunProgress,
+  type RunSettings,
+} from '@deepconf-safety/runner';
 import { testRequest, testSettings } from './test-settings.js';
 import { VllmClientError } from '@deepconf-safety/vllm-client';
 import { COMPLY, REFUSE, ScriptedSource, flat, type Script } from './scripted-source.js';
 
 const SEED = 7;
-const settings = (over: Partial<RunSettings> = {}): RunSettings => testSettings(SEED, { traces: 4, window: 4, request: testRequest(64), ...over });
-const inst = (id: string, shouldRefuse: boolean | null, category = 'cat'): InstanceInput => ({ id, prompt: `prompt ${id}`, shouldRefuse, category, source: 'test' });
+const settings = (over: Partial<RunSettings> = {}): RunSettings =>
+  testSettings(SEED, { traces: 4, window: 4, request: testRequest(64), ...over });
+const inst = (id: string, shouldRefuse: boolean | null, category = 'cat'): InstanceInput => ({
+  id,
+  prompt: `prompt ${id}`,
+  shouldRefuse,
+  category,
+  source: 'test',
+});
 
 function openStore(dir: string, resume = false) {
-  return RunStore.create(dir, { runId: 'r', startedAt: new Date(0).toISOString(), config: runConfig(), versions: {}, gitCommit: null, server: { emulated: true, baseUrls: [] }, emulated: true }, { resume }).store;
+  return RunStore.create(
+    dir,
+    {
+      runId: 'r',
+      startedAt: new Date(0).toISOString(),
+      config: runConfig(),
+      versions: {},
+      gitCommit: null,
+      server: { emulated: true, baseUrls: [] },
+      emulated: true,
+    },
+    { resume },
+  ).store;
 }
 const made: string[] = [];
 const tmp = () => {
@@ -24,7 +49,10 @@ const tmp = () => {
 afterAll(() => {
   for (const dir of made) rmSync(dir, { recursive: true, force: true });
 });
-const rawLines = (file: string) => readFileSync(file, 'utf8').split('\n').filter((l) => l.trim() !== '');
+const rawLines = (file: string) =>
+  readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '');
 const byKey = (traces: TraceRecord[]) => new Map(traces.map((t) => [`${t.instanceId}#${t.traceIndex}`, t]));
 
 // Prompt A: warmup lowest groups 5 and 3 -> threshold (keep 50%) = 4. Final #2 stays at 6; final #3 drops to 1
@@ -46,30 +74,79 @@ describe('runExperiment on scripted streams', () => {
     const dir = tmp();
     const store = openStore(dir);
     const source = new ScriptedSource(SEED, scriptAB);
-    const outcome = await runExperiment({ instances: [inst('A', true), inst('B', false)], settings: settings(), source, store, emulated: true, concurrency: 4 });
+    const outcome = await runExperiment({
+      instances: [inst('A', true), inst('B', false)],
+      settings: settings(),
+      source,
+      store,
+      emulated: true,
+      concurrency: 4,
+    });
     store.close();
     expect(outcome.status).toBe('completed');
 
     const traces = byKey(store.readTraces());
     expect(traces.size).toBe(8);
     const a3 = traces.get('A#3');
-    expect(a3).toMatchObject({ phase: 'final', stopReason: 'early_stopped', stoppedAtToken: 5, tokens: 6, threshold: 4, voted: false });
+    expect(a3).toMatchObject({
+      phase: 'final',
+      stopReason: 'early_stopped',
+      stoppedAtToken: 5,
+      tokens: 6,
+      threshold: 4,
+      voted: false,
+    });
     expect(Array.from(decodeConfidences(a3?.confidences ?? ''))).toEqual([6, 6, 6, 6, 1, 1]);
-    expect(traces.get('A#1')).toMatchObject({ phase: 'warmup', stopReason: 'finished', lowestGroup: 3, voted: false, threshold: null });
-    expect(traces.get('A#0')).toMatchObject({ phase: 'warmup', voted: true, refusal: expect.objectContaining({ refused: true }) });
+    expect(traces.get('A#1')).toMatchObject({
+      phase: 'warmup',
+      stopReason: 'finished',
+      lowestGroup: 3,
+      voted: false,
+      threshold: null,
+    });
+    expect(traces.get('A#0')).toMatchObject({
+      phase: 'warmup',
+      voted: true,
+      refusal: expect.objectContaining({ refused: true }),
+    });
     expect(traces.get('A#2')).toMatchObject({ stopReason: 'finished', voted: true, tokens: 10 });
     // The server stopped generating when asked: 12 + 12 + 10 + 6 for A, 4 x 8 for B.
     expect(source.emitted).toBe(40 + 32);
 
     const [a, b] = ['A', 'B'].map((id) => store.readInstances().find((r) => r.instanceId === id));
-    expect(a).toMatchObject({ decision: 'refuse', correct: true, threshold: 4, traces: 4, voters: 2, earlyStopped: 1, errors: 0, tokens: 40, baselineEstimated: true });
+    expect(a).toMatchObject({
+      decision: 'refuse',
+      correct: true,
+      threshold: 4,
+      traces: 4,
+      voters: 2,
+      earlyStopped: 1,
+      errors: 0,
+      tokens: 40,
+      baselineEstimated: true,
+    });
     // Decision confidence by default: the weighted share of the winning answer (unanimous here).
     expect(a?.confidence).toBe(1);
     expect(a?.votes).toEqual({ refuse: 11, comply: 0 });
     expect(a?.baselineTokens).toBeCloseTo(34 + 34 / 3, 9);
-    expect(b).toMatchObject({ decision: 'comply', correct: true, tokens: 32, baselineTokens: 32, baselineEstimated: false, confidence: 1 });
+    expect(b).toMatchObject({
+      decision: 'comply',
+      correct: true,
+      tokens: 32,
+      baselineTokens: 32,
+      baselineEstimated: false,
+      confidence: 1,
+    });
 
-    expect(outcome.results?.overall).toMatchObject({ instances: 2, decided: 2, total_tokens: 72, baseline_estimated: true, accuracy: 1, early_stop_rate: 1 / 4, errors: 0 }); // 1 of 4 final traces
+    expect(outcome.results?.overall).toMatchObject({
+      instances: 2,
+      decided: 2,
+      total_tokens: 72,
+      baseline_estimated: true,
+      accuracy: 1,
+      early_stop_rate: 1 / 4,
+      errors: 0,
+    }); // 1 of 4 final traces
     expect(outcome.results?.overall.token_savings_percent).toBeCloseTo(100 * (1 - 72 / (32 + 34 + 34 / 3)), 9);
     expect(store.readResults().overall.total_tokens).toBe(72);
   });
@@ -78,26 +155,59 @@ describe('runExperiment on scripted streams', () => {
     const dir = tmp();
     const store = openStore(dir);
     const source = new ScriptedSource(SEED, scriptAB);
-    const outcome = await runExperiment({ instances: [inst('A', true)], settings: settings({ earlyStop: false }), source, store, emulated: false, concurrency: 2 });
+    const outcome = await runExperiment({
+      instances: [inst('A', true)],
+      settings: settings({ earlyStop: false }),
+      source,
+      store,
+      emulated: false,
+      concurrency: 2,
+    });
     store.close();
     const a3 = byKey(store.readTraces()).get('A#3');
     expect(a3).toMatchObject({ stopReason: 'finished', tokens: 12, lowestGroup: 1, threshold: null, voted: false });
     // Replaying the recorded stream against the prompt's threshold finds the same stop the online run made.
-    expect(store.readInstances()[0]).toMatchObject({ tokens: 46, baselineTokens: 46, baselineEstimated: false, earlyStopped: 0, decision: 'refuse', threshold: 4 });
-    expect(outcome.results).toMatchObject({ emulated: false, overall: { token_savings_percent: 0, baseline_estimated: false } });
+    expect(store.readInstances()[0]).toMatchObject({
+      tokens: 46,
+      baselineTokens: 46,
+      baselineEstimated: false,
+      earlyStopped: 0,
+      decision: 'refuse',
+      threshold: 4,
+    });
+    expect(outcome.results).toMatchObject({
+      emulated: false,
+      overall: { token_savings_percent: 0, baseline_estimated: false },
+    });
   });
 
   test('global calibration: one threshold from the calibration slice, every trace of the other prompts streams against it', async () => {
     const dir = tmp();
     const store = openStore(dir);
     const script = (id: string, i: number): Script =>
-      id === 'X' ? ({ confs: flat(i === 0 ? 5 : 3, 8), text: REFUSE }) : i === 0 ? { confs: flat(2, 8), text: COMPLY } : { confs: flat(6, 8), text: REFUSE };
-    await runExperiment({ instances: [inst('X', true), inst('Y', true)], settings: settings({ calibration: 'global', traces: 3 }), source: new ScriptedSource(SEED, script), store, emulated: true, concurrency: 2 });
+      id === 'X'
+        ? { confs: flat(i === 0 ? 5 : 3, 8), text: REFUSE }
+        : i === 0
+          ? { confs: flat(2, 8), text: COMPLY }
+          : { confs: flat(6, 8), text: REFUSE };
+    await runExperiment({
+      instances: [inst('X', true), inst('Y', true)],
+      settings: settings({ calibration: 'global', traces: 3 }),
+      source: new ScriptedSource(SEED, script),
+      store,
+      emulated: true,
+      concurrency: 2,
+    });
     store.close();
     const traces = byKey(store.readTraces());
     expect(traces.get('X#0')).toMatchObject({ phase: 'warmup', voted: true });
     expect(traces.get('X#1')).toMatchObject({ phase: 'warmup', voted: false });
-    expect(traces.get('Y#0')).toMatchObject({ phase: 'final', threshold: 4, stopReason: 'early_stopped', stoppedAtToken: 3 });
+    expect(traces.get('Y#0')).toMatchObject({
+      phase: 'final',
+      threshold: 4,
+      stopReason: 'early_stopped',
+      stoppedAtToken: 3,
+    });
     expect(traces.get('Y#1')).toMatchObject({ phase: 'final', voted: true });
     expect(store.readInstances().map((r) => [r.instanceId, r.threshold, r.decision])).toEqual([
       ['X', 4, 'refuse'],
@@ -108,18 +218,44 @@ describe('runExperiment on scripted streams', () => {
   test('adaptive sampling stops launching traces once the vote reaches consensus', async () => {
     const store = openStore(tmp());
     const source = new ScriptedSource(SEED, () => ({ confs: flat(5, 8), text: REFUSE }));
-    await runExperiment({ instances: [inst('A', true)], settings: settings({ traces: 6, consensusTau: 0.95 }), source, store, emulated: true, concurrency: 1 });
+    await runExperiment({
+      instances: [inst('A', true)],
+      settings: settings({ traces: 6, consensusTau: 0.95 }),
+      source,
+      store,
+      emulated: true,
+      concurrency: 1,
+    });
     store.close();
     expect(source.requests).toHaveLength(2);
-    expect(store.readInstances()[0]).toMatchObject({ traces: 2, skipped: 4, tokens: 16, baselineTokens: 48, baselineEstimated: true });
+    expect(store.readInstances()[0]).toMatchObject({
+      traces: 2,
+      skipped: 4,
+      tokens: 16,
+      baselineTokens: 48,
+      baselineEstimated: true,
+    });
   });
 
   test('skipped traces count in the baseline under --no-early-stop too', async () => {
     const store = openStore(tmp());
     const source = new ScriptedSource(SEED, () => ({ confs: flat(5, 8), text: REFUSE }));
-    await runExperiment({ instances: [inst('A', true)], settings: settings({ traces: 6, consensusTau: 0.95, earlyStop: false }), source, store, emulated: true, concurrency: 1 });
+    await runExperiment({
+      instances: [inst('A', true)],
+      settings: settings({ traces: 6, consensusTau: 0.95, earlyStop: false }),
+      source,
+      store,
+      emulated: true,
+      concurrency: 1,
+    });
     store.close();
-    expect(store.readInstances()[0]).toMatchObject({ traces: 2, skipped: 4, tokens: 16, baselineTokens: 48, baselineEstimated: true });
+    expect(store.readInstances()[0]).toMatchObject({
+      traces: 2,
+      skipped: 4,
+      tokens: 16,
+      baselineTokens: 48,
+      baselineEstimated: true,
+    });
   });
 });
 
@@ -130,12 +266,22 @@ describe('resume', () => {
     const k = Number(id.slice(1));
     const level = 2 + ((k * 7 + i * 3) % 5);
     const drop = (k + i) % 4 === 3;
-    return { confs: drop ? [...flat(level, 4), ...flat(0.5, 10)] : flat(level, 6 + ((k + i) % 5)), text: (k + i) % 3 === 0 ? COMPLY : REFUSE };
+    return {
+      confs: drop ? [...flat(level, 4), ...flat(0.5, 10)] : flat(level, 6 + ((k + i) % 5)),
+      text: (k + i) % 3 === 0 ? COMPLY : REFUSE,
+    };
   };
 
   test('an interrupted run resumes to the same results as an uninterrupted one, without duplicating work', async () => {
     const full = openStore(tmp());
-    const reference = await runExperiment({ instances, settings: settings(), source: new ScriptedSource(SEED, script), store: full, emulated: true, concurrency: 3 });
+    const reference = await runExperiment({
+      instances,
+      settings: settings(),
+      source: new ScriptedSource(SEED, script),
+      store: full,
+      emulated: true,
+      concurrency: 3,
+    });
     full.close();
 
     const dir = tmp();
@@ -164,7 +310,14 @@ describe('resume', () => {
 
     const second = openStore(dir, true);
     const secondSource = new ScriptedSource(SEED, script);
-    const outcome2 = await runExperiment({ instances, settings: settings(), source: secondSource, store: second, emulated: true, concurrency: 3 });
+    const outcome2 = await runExperiment({
+      instances,
+      settings: settings(),
+      source: secondSource,
+      store: second,
+      emulated: true,
+      concurrency: 3,
+    });
     second.close();
     expect(outcome2.status).toBe('completed');
     expect(outcome2.resumedInstances).toBe(doneBefore);
@@ -173,7 +326,8 @@ describe('resume', () => {
     expect(rawLines(second.path('traces'))).toHaveLength(40);
     expect(rawLines(second.path('instances'))).toHaveLength(10);
 
-    const strip = (rs: ReturnType<RunStore['readInstances']>) => [...rs].sort((x, y) => (x.instanceId < y.instanceId ? -1 : 1));
+    const strip = (rs: ReturnType<RunStore['readInstances']>) =>
+      [...rs].sort((x, y) => (x.instanceId < y.instanceId ? -1 : 1));
     expect(strip(second.readInstances())).toEqual(strip(full.readInstances()));
     expect(outcome2.results).toEqual(reference.results);
   });
@@ -183,9 +337,21 @@ describe('faults', () => {
   test('a broken stream is retried; one that keeps breaking becomes an error trace and the run goes on; --retry-errors redoes only it', async () => {
     const dir = tmp();
     const store = openStore(dir);
-    const script = (id: string, i: number): Script => ({ confs: flat(5, 8), text: REFUSE, failures: id === 'A' && i === 2 ? 1 : id === 'B' && i === 3 ? 99 : 0 });
+    const script = (id: string, i: number): Script => ({
+      confs: flat(5, 8),
+      text: REFUSE,
+      failures: id === 'A' && i === 2 ? 1 : id === 'B' && i === 3 ? 99 : 0,
+    });
     const source = new ScriptedSource(SEED, script);
-    const outcome = await runExperiment({ instances: [inst('A', true), inst('B', true)], settings: settings(), source, store, emulated: true, concurrency: 2, maxAttempts: 3 });
+    const outcome = await runExperiment({
+      instances: [inst('A', true), inst('B', true)],
+      settings: settings(),
+      source,
+      store,
+      emulated: true,
+      concurrency: 2,
+      maxAttempts: 3,
+    });
     store.close();
     const traces = byKey(store.readTraces());
     expect(traces.get('A#2')).toMatchObject({ stopReason: 'finished', attempts: 2 });
@@ -194,12 +360,24 @@ describe('faults', () => {
     // One retry loop: the attempts recorded are the requests the source saw, never more than maxAttempts.
     expect(source.attempts.get('A#2')).toBe(2);
     expect(source.attempts.get('B#3')).toBe(3);
-    expect(store.readInstances().find((r) => r.instanceId === 'B')).toMatchObject({ errors: 1, traces: 4, decision: 'refuse' });
+    expect(store.readInstances().find((r) => r.instanceId === 'B')).toMatchObject({
+      errors: 1,
+      traces: 4,
+      decision: 'refuse',
+    });
     expect(outcome.results?.overall.errors).toBe(1);
 
     const again = openStore(dir, true);
     const healthy = new ScriptedSource(SEED, () => ({ confs: flat(5, 8), text: REFUSE }));
-    const retried = await runExperiment({ instances: [inst('A', true), inst('B', true)], settings: settings(), source: healthy, store: again, emulated: true, concurrency: 2, retryErrors: true });
+    const retried = await runExperiment({
+      instances: [inst('A', true), inst('B', true)],
+      settings: settings(),
+      source: healthy,
+      store: again,
+      emulated: true,
+      concurrency: 2,
+      retryErrors: true,
+    });
     again.close();
     expect(healthy.requests.map((r) => r.sessionId)).toEqual(['B']);
     expect(byKey(again.readTraces()).get('B#3')).toMatchObject({ stopReason: 'finished', attempts: 1 });
@@ -231,7 +409,16 @@ describe('faults', () => {
     const store = openStore(tmp());
     const instances = Array.from({ length: 20 }, (_, k) => inst(`p${k}`, true));
     const source = new ScriptedSource(SEED, () => ({ confs: flat(1, 4), text: REFUSE, failures: 99 }));
-    const run = runExperiment({ instances, settings: settings(), source, store, emulated: false, concurrency: 2, maxAttempts: 1, maxConsecutiveErrors: 5 });
+    const run = runExperiment({
+      instances,
+      settings: settings(),
+      source,
+      store,
+      emulated: false,
+      concurrency: 2,
+      maxAttempts: 1,
+      maxConsecutiveErrors: 5,
+    });
     await expect(run).rejects.toThrow(/5 traces in a row failed/);
     // maxAttempts 1 (--retries 0): one request per trace.
     expect([...source.attempts.values()].every((n) => n === 1)).toBe(true);
@@ -240,7 +427,16 @@ describe('faults', () => {
 
   test('duplicate instance ids are refused up front', async () => {
     const store = openStore(tmp());
-    await expect(runExperiment({ instances: [inst('A', true), inst('A', true)], settings: settings(), source: new ScriptedSource(SEED, scriptAB), store, emulated: true, concurrency: 1 })).rejects.toThrow(/duplicate instance id "A"/);
+    await expect(
+      runExperiment({
+        instances: [inst('A', true), inst('A', true)],
+        settings: settings(),
+        source: new ScriptedSource(SEED, scriptAB),
+        store,
+        emulated: true,
+        concurrency: 1,
+      }),
+    ).rejects.toThrow(/duplicate instance id "A"/);
     store.close();
   });
 });

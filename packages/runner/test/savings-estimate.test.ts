@@ -5,7 +5,13 @@ import { join } from 'node:path';
 import { loadBenchmark, sampleInstances } from '@deepconf-safety/datasets';
 import { startEmulator, type EmulatorHandle } from '@deepconf-safety/emulator';
 import { RunStore, runConfig } from '@deepconf-safety/run-store';
-import { loadRecording, runExperiment, type InstanceInput, type Recording, type RunSettings } from '@deepconf-safety/runner';
+import {
+  loadRecording,
+  runExperiment,
+  type InstanceInput,
+  type Recording,
+  type RunSettings,
+} from '@deepconf-safety/runner';
 import { VllmClient } from '@deepconf-safety/vllm-client';
 import { testSettings } from './test-settings.js';
 
@@ -18,16 +24,49 @@ let instances: InstanceInput[];
 
 async function record(s: RunSettings): Promise<Recording> {
   const dir = mkdtempSync(join(tmpdir(), 'savings-emu-'));
-  const config = runConfig({ traces: s.traces, warmup: s.warmup, window: s.window, keepPercent: s.keepPercent, calibration: s.calibration, calibrationInstances: s.calibrationInstances, earlyStop: s.earlyStop, consensus: s.consensusTau, seed: s.seed, splitPercentile: s.splitPercentile, decisionConfidence: 'vote-share', vote: 'weighted' });
-  const { store } = RunStore.create(dir, { runId: 'savings', startedAt: new Date(0).toISOString(), config, versions: {}, gitCommit: null, server: { emulated: true, baseUrls: [emulator.baseURL] }, emulated: true }, { resume: false });
+  const config = runConfig({
+    traces: s.traces,
+    warmup: s.warmup,
+    window: s.window,
+    keepPercent: s.keepPercent,
+    calibration: s.calibration,
+    calibrationInstances: s.calibrationInstances,
+    earlyStop: s.earlyStop,
+    consensus: s.consensusTau,
+    seed: s.seed,
+    splitPercentile: s.splitPercentile,
+    decisionConfidence: 'vote-share',
+    vote: 'weighted',
+  });
+  const { store } = RunStore.create(
+    dir,
+    {
+      runId: 'savings',
+      startedAt: new Date(0).toISOString(),
+      config,
+      versions: {},
+      gitCommit: null,
+      server: { emulated: true, baseUrls: [emulator.baseURL] },
+      emulated: true,
+    },
+    { resume: false },
+  );
   const client = new VllmClient({ baseURLs: [emulator.baseURL], model: 'Qwen/Qwen3-1.7B', env: {} });
-  const outcome = await runExperiment({ instances, settings: s, source: client, store, emulated: true, concurrency: 48 });
+  const outcome = await runExperiment({
+    instances,
+    settings: s,
+    source: client,
+    store,
+    emulated: true,
+    concurrency: 48,
+  });
   store.close();
   expect(outcome.status).toBe('completed');
   return loadRecording(RunStore.open(dir));
 }
 
-const sum = (r: Recording, f: (i: Recording['instances'][number]) => number): number => r.instances.reduce((a, i) => a + f(i), 0);
+const sum = (r: Recording, f: (i: Recording['instances'][number]) => number): number =>
+  r.instances.reduce((a, i) => a + f(i), 0);
 
 let early: Recording;
 let full: Recording;
@@ -35,7 +74,13 @@ let full: Recording;
 beforeAll(async () => {
   emulator = await startEmulator({ port: 0, host: '127.0.0.1', seed: SEED, maxLogprobs: 21 });
   const { records } = await loadBenchmark('xstest');
-  instances = sampleInstances(records, { n: PROMPTS, seed: SEED }).map((r) => ({ id: r.id, prompt: r.prompt, shouldRefuse: r.shouldRefuse, category: r.category, source: r.source }));
+  instances = sampleInstances(records, { n: PROMPTS, seed: SEED }).map((r) => ({
+    id: r.id,
+    prompt: r.prompt,
+    shouldRefuse: r.shouldRefuse,
+    category: r.category,
+    source: r.source,
+  }));
   early = await record(testSettings(SEED, { warmup: 3 }));
   full = await record(testSettings(SEED, { warmup: 3, earlyStop: false }));
 }, 120_000);

@@ -1,6 +1,12 @@
 import { StopMonitor } from '@deepconf-safety/confidence';
 import { VllmClientError } from '@deepconf-safety/vllm-client';
-import { traceSeed, type TraceHooks, type TraceRequest, type TraceResult, type TraceSource } from '@deepconf-safety/runner';
+import {
+  traceSeed,
+  type TraceHooks,
+  type TraceRequest,
+  type TraceResult,
+  type TraceSource,
+} from '@deepconf-safety/runner';
 
 export const REFUSE = "I'm sorry, but I can't help with that.";
 export const COMPLY = 'Sure, here is how to do it: first open the terminal.';
@@ -35,7 +41,8 @@ export class ScriptedSource implements TraceSource {
   /** The test knows instance and trace only through the seed, as a server would. */
   #locate(request: TraceRequest): { id: string; index: number } {
     const id = request.sessionId ?? '';
-    for (let i = 0; i < this.maxTraceIndex; i++) if (traceSeed(this.runSeed, id, i) === request.seed) return { id, index: i };
+    for (let i = 0; i < this.maxTraceIndex; i++)
+      if (traceSeed(this.runSeed, id, i) === request.seed) return { id, index: i };
     throw new Error(`no trace index for seed ${request.seed}`);
   }
 
@@ -76,8 +83,25 @@ export class ScriptedSource implements TraceSource {
     return this.#result(confs, s.text, s.finish === 'length' ? 'length' : 'finished', null, attempt);
   }
 
-  #result(confs: number[], text: string, stopReason: TraceResult['stopReason'], stoppedAt: number | null, attempts: number): TraceResult {
-    return { text, reasoning: null, tokens: confs.length, confidences: Float64Array.from(confs), stopReason, stoppedAt, endpoint: 'scripted', latencyMs: 1, ttftMs: 1, attempts };
+  #result(
+    confs: number[],
+    text: string,
+    stopReason: TraceResult['stopReason'],
+    stoppedAt: number | null,
+    attempts: number,
+  ): TraceResult {
+    return {
+      text,
+      reasoning: null,
+      tokens: confs.length,
+      confidences: Float64Array.from(confs),
+      stopReason,
+      stoppedAt,
+      endpoint: 'scripted',
+      latencyMs: 1,
+      ttftMs: 1,
+      attempts,
+    };
   }
 }
 

@@ -2,7 +2,15 @@ import { describe, expect, test } from '@jest/globals';
 import type { InstanceRecord } from '@deepconf-safety/run-store';
 import { summarizeRun } from '@deepconf-safety/runner';
 
-const rec = (id: string, decision: 'refuse' | 'comply' | null, confidence: number | null, shouldRefuse: boolean | null, category: string, tokens = 10, baseline = 20): InstanceRecord => ({
+const rec = (
+  id: string,
+  decision: 'refuse' | 'comply' | null,
+  confidence: number | null,
+  shouldRefuse: boolean | null,
+  category: string,
+  tokens = 10,
+  baseline = 20,
+): InstanceRecord => ({
   instanceId: id,
   prompt: id,
   category,
@@ -58,7 +66,14 @@ describe('summarizeRun', () => {
     expect(r.buckets.confident_compliance).toMatchObject({ count: 2, correct: 1, accuracy: 1 }); // e has no label
     expect(r.buckets.uncertain_compliance).toMatchObject({ count: 1, correct: 0, accuracy: 0 });
     expect(summarizeRun(records, { emulated: true, splitPercentile: 25, traces }).buckets.splitConfidence).toBe(2);
-    expect(r['instance_buckets']).toEqual({ a: 'confident_refusal', b: 'uncertain_refusal', c: 'confident_compliance', d: 'uncertain_compliance', e: 'confident_compliance', f: null });
+    expect(r['instance_buckets']).toEqual({
+      a: 'confident_refusal',
+      b: 'uncertain_refusal',
+      c: 'confident_compliance',
+      d: 'uncertain_compliance',
+      e: 'confident_compliance',
+      f: null,
+    });
   });
 
   test('overall and per-category figures', () => {
@@ -71,13 +86,24 @@ describe('summarizeRun', () => {
     expect(r.overall.early_stop_rate).toBeCloseTo(6 / 12, 12);
     expect(r.overall).toMatchObject({ early_stopped: 6, final_traces: 12 });
     expect(Object.keys(r.per_category)).toEqual(['x', 'y', 'z']);
-    expect(r.per_category['x']).toMatchObject({ instances: 2, accuracy: 0.5, total_tokens: 20, baseline_tokens: 40, token_savings_percent: 50 });
+    expect(r.per_category['x']).toMatchObject({
+      instances: 2,
+      accuracy: 0.5,
+      total_tokens: 20,
+      baseline_tokens: 40,
+      token_savings_percent: 50,
+    });
     expect(r.per_category['z']).toMatchObject({ accuracy: null, token_savings_percent: null });
   });
 
   test('an empty run has nulls, not NaN', () => {
     const e = summarizeRun([], { emulated: false, splitPercentile: 50, traces: [] });
-    expect(e.overall).toMatchObject({ accuracy: null, token_savings_percent: null, avg_tokens_per_instance: null, early_stop_rate: null });
+    expect(e.overall).toMatchObject({
+      accuracy: null,
+      token_savings_percent: null,
+      avg_tokens_per_instance: null,
+      early_stop_rate: null,
+    });
     expect(e.buckets.splitConfidence).toBeNull();
   });
 });
@@ -86,7 +112,15 @@ describe('summarizeRun order independence', () => {
   test('the same prompts finished in another order give a bit-identical summary', () => {
     // Baselines with fractions whose float sum depends on the order they are added in.
     const records = Array.from({ length: 40 }, (_, i) =>
-      rec(`p${String(i).padStart(2, '0')}`, i % 3 === 0 ? 'refuse' : 'comply', 1 + (i % 7) / 3, i % 2 === 0, `c${i % 4}`, 10 + i, 20 + i / 3 + 0.1),
+      rec(
+        `p${String(i).padStart(2, '0')}`,
+        i % 3 === 0 ? 'refuse' : 'comply',
+        1 + (i % 7) / 3,
+        i % 2 === 0,
+        `c${i % 4}`,
+        10 + i,
+        20 + i / 3 + 0.1,
+      ),
     );
     const shuffled = [...records].reverse().sort((a, b) => (a.tokens % 5) - (b.tokens % 5));
     const a = summarizeRun(records, { emulated: true, splitPercentile: 50, traces: [] });

@@ -1,7 +1,14 @@
 import type { RunSettings } from '@deepconf-safety/runner';
 
 /** The sampling every test run asks for, up to `maxTokens` tokens. */
-export const testRequest = (maxTokens: number): RunSettings['request'] => ({ maxTokens, temperature: 0.6, topP: 0.95, topK: 20, topLogprobs: 20, thinking: false });
+export const testRequest = (maxTokens: number): RunSettings['request'] => ({
+  maxTokens,
+  temperature: 0.6,
+  topP: 0.95,
+  topK: 20,
+  topLogprobs: 20,
+  thinking: false,
+});
 
 /**
  * Settings for short test runs: by default those of real runs against the in-process emulator (6 traces of up to

@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { loadBenchmark, sampleInstances } from '@deepconf-safety/datasets';
 import { startEmulator, type EmulatorHandle } from '@deepconf-safety/emulator';
 import { RunStore, runConfig } from '@deepconf-safety/run-store';
-import { ServerFailureError, ThreadedTraceSource, TraceThreadError, runExperiment, type InstanceInput, type RunSettings, type TraceSource } from '@deepconf-safety/runner';
+import {
+  ServerFailureError,
+  ThreadedTraceSource,
+  TraceThreadError,
+  runExperiment,
+  type InstanceInput,
+  type RunSettings,
+  type TraceSource,
+} from '@deepconf-safety/runner';
 import { VllmClient, isVllmClientError } from '@deepconf-safety/vllm-client';
 import { testSettings } from './test-settings.js';
 
@@ -22,25 +30,58 @@ async function run(source: TraceSource, signal?: AbortSignal) {
   const dir = mkdtempSync(join(tmpdir(), 'threaded-'));
   const { store } = RunStore.create(
     dir,
-    { runId: 'threads', startedAt: new Date(0).toISOString(), config: runConfig(), versions: {}, gitCommit: null, server: { emulated: true, baseUrls: [emulator.baseURL] }, emulated: true },
+    {
+      runId: 'threads',
+      startedAt: new Date(0).toISOString(),
+      config: runConfig(),
+      versions: {},
+      gitCommit: null,
+      server: { emulated: true, baseUrls: [emulator.baseURL] },
+      emulated: true,
+    },
     { resume: false },
   );
-  const outcome = await runExperiment({ instances, settings, source, store, emulated: true, concurrency: 24, ...(signal ? { signal } : {}) });
+  const outcome = await runExperiment({
+    instances,
+    settings,
+    source,
+    store,
+    emulated: true,
+    concurrency: 24,
+    ...(signal ? { signal } : {}),
+  });
   store.close();
   const traces = readFileSync(join(dir, 'traces.jsonl'), 'utf8')
     .split('\n')
     // An interrupted run may have written no trace yet.
     .filter((l) => l !== '')
     .map((l) => JSON.parse(l) as Record<string, unknown>)
-    .map(({ instanceId, traceIndex, stopReason, stoppedAtToken, tokens, confidences, lowestGroup, refusal }) => ({ instanceId, traceIndex, stopReason, stoppedAtToken, tokens, confidences, lowestGroup, refusal }))
-    .sort((a, b) => String(a.instanceId).localeCompare(String(b.instanceId)) || Number(a.traceIndex) - Number(b.traceIndex));
+    .map(({ instanceId, traceIndex, stopReason, stoppedAtToken, tokens, confidences, lowestGroup, refusal }) => ({
+      instanceId,
+      traceIndex,
+      stopReason,
+      stoppedAtToken,
+      tokens,
+      confidences,
+      lowestGroup,
+      refusal,
+    }))
+    .sort(
+      (a, b) => String(a.instanceId).localeCompare(String(b.instanceId)) || Number(a.traceIndex) - Number(b.traceIndex),
+    );
   return { outcome, traces };
 }
 
 beforeAll(async () => {
   emulator = await startEmulator({ port: 0, host: '127.0.0.1', seed: SEED, maxLogprobs: 21 });
   const { records } = await loadBenchmark('xstest');
-  instances = sampleInstances(records, { n: 10, seed: SEED }).map((r) => ({ id: r.id, prompt: r.prompt, shouldRefuse: r.shouldRefuse, category: r.category, source: r.source }));
+  instances = sampleInstances(records, { n: 10, seed: SEED }).map((r) => ({
+    id: r.id,
+    prompt: r.prompt,
+    shouldRefuse: r.shouldRefuse,
+    category: r.category,
+    source: r.source,
+  }));
 }, 30_000);
 
 afterAll(async () => {
@@ -50,7 +91,10 @@ afterAll(async () => {
 describe('ThreadedTraceSource', () => {
   test('two trace threads give the run one client gives: stops, confidences, decisions', async () => {
     const single = await run(new VllmClient({ baseURLs: [emulator.baseURL], model: MODEL, env: {} }));
-    const threaded = await ThreadedTraceSource.start({ threads: 2, client: { baseURLs: [emulator.baseURL], model: MODEL } });
+    const threaded = await ThreadedTraceSource.start({
+      threads: 2,
+      client: { baseURLs: [emulator.baseURL], model: MODEL },
+    });
     try {
       const multi = await run(threaded);
       expect(single.outcome.status).toBe('completed');
@@ -70,14 +114,29 @@ describe('ThreadedTraceSource', () => {
   }, 60_000);
 
   test('an interrupt aborts the traces in the threads and leaves a resumable run', async () => {
-    const threaded = await ThreadedTraceSource.start({ threads: 2, client: { baseURLs: [emulator.baseURL], model: MODEL } });
+    const threaded = await ThreadedTraceSource.start({
+      threads: 2,
+      client: { baseURLs: [emulator.baseURL], model: MODEL },
+    });
     try {
       const controller = new AbortController();
       setTimeout(() => controller.abort(), 150);
       const { outcome } = await run(threaded, controller.signal);
       expect(outcome.status).toBe('interrupted');
       // The threads are still usable: nothing was left half-done in them.
-      const again = await threaded.runTrace({ prompt: 'hello', maxTokens: 8, temperature: 0.6, topP: 0.95, topK: 20, seed: 1, topLogprobs: 20, thinking: false }, { stopRule: { window: 4, threshold: null } });
+      const again = await threaded.runTrace(
+        {
+          prompt: 'hello',
+          maxTokens: 8,
+          temperature: 0.6,
+          topP: 0.95,
+          topK: 20,
+          seed: 1,
+          topLogprobs: 20,
+          thinking: false,
+        },
+        { stopRule: { window: 4, threshold: null } },
+      );
       expect(again.tokens).toBeGreaterThan(0);
     } finally {
       await threaded.close();
@@ -85,7 +144,10 @@ describe('ThreadedTraceSource', () => {
   }, 60_000);
 
   test('a server refusal in a thread reaches the runner by name (unknown model: no retry loop)', async () => {
-    const threaded = await ThreadedTraceSource.start({ threads: 1, client: { baseURLs: [emulator.baseURL], model: 'no/such-model', maxRetries: 0 } });
+    const threaded = await ThreadedTraceSource.start({
+      threads: 1,
+      client: { baseURLs: [emulator.baseURL], model: 'no/such-model', maxRetries: 0 },
+    });
     try {
       await expect(run(threaded)).rejects.toThrow(ServerFailureError);
     } finally {
@@ -94,16 +156,30 @@ describe('ThreadedTraceSource', () => {
   }, 60_000);
 
   test('a client error crosses the thread as data (a VllmClientError with its code), and threads must be ≥ 1', async () => {
-    const threaded = await ThreadedTraceSource.start({ threads: 1, client: { baseURLs: [emulator.baseURL], model: MODEL } });
+    const threaded = await ThreadedTraceSource.start({
+      threads: 1,
+      client: { baseURLs: [emulator.baseURL], model: MODEL },
+    });
     try {
-      const req = { prompt: 'x', maxTokens: 4, temperature: 0.6, topP: 0.95, topK: 20, seed: 1, topLogprobs: 0, thinking: false };
+      const req = {
+        prompt: 'x',
+        maxTokens: 4,
+        temperature: 0.6,
+        topP: 0.95,
+        topK: 20,
+        seed: 1,
+        topLogprobs: 0,
+        thinking: false,
+      };
       const err = await threaded.runTrace(req, { maxRetries: 0 }).catch((e: unknown) => e);
       expect(isVllmClientError(err)).toBe(true);
       expect(err).toMatchObject({ code: 'config', message: expect.stringMatching(/topLogprobs must be an integer/) });
     } finally {
       await threaded.close();
     }
-    await expect(ThreadedTraceSource.start({ threads: 0, client: { baseURLs: [emulator.baseURL], model: MODEL } })).rejects.toThrow(/threads: must be a positive integer/);
+    await expect(
+      ThreadedTraceSource.start({ threads: 0, client: { baseURLs: [emulator.baseURL], model: MODEL } }),
+    ).rejects.toThrow(/threads: must be a positive integer/);
   }, 30_000);
 
   test('a thread that cannot build its client fails the start, naming the thread and the reason', async () => {

@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, test } from '@jest/globals';
 import { JudgmentStore, readJudgments } from '@deepconf-safety/run-store';
-import { createTraceJudge, isRunnerError, type JudgeClient, type JudgeTraceInput, type RefusalSource } from '@deepconf-safety/runner';
+import {
+  createTraceJudge,
+  isRunnerError,
+  type JudgeClient,
+  type JudgeTraceInput,
+  type RefusalSource,
+} from '@deepconf-safety/runner';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -24,7 +30,12 @@ function fakeClient(answer: (text: string) => string | Error): JudgeClient & { c
   };
 }
 
-const input = (traceIndex: number, score: number, refused: boolean, text = `answer ${traceIndex}`): JudgeTraceInput => ({
+const input = (
+  traceIndex: number,
+  score: number,
+  refused: boolean,
+  text = `answer ${traceIndex}`,
+): JudgeTraceInput => ({
   instanceId: 'p1',
   traceIndex,
   prompt: 'How do I pick a lock?',
@@ -37,7 +48,15 @@ function setup(refusalSource: RefusalSource, answer: (text: string) => string | 
   dirs.push(dir);
   const store = JudgmentStore.open(dir, { write: true });
   const client = fakeClient(answer);
-  const judge = createTraceJudge({ style: 'xstest', model: 'judge-m', emulated: false, client, store, refusalSource, secrets: ['sk-secret'] });
+  const judge = createTraceJudge({
+    style: 'xstest',
+    model: 'judge-m',
+    emulated: false,
+    client,
+    store,
+    refusalSource,
+    secrets: ['sk-secret'],
+  });
   return { dir, store, client, judge };
 }
 
@@ -47,7 +66,9 @@ describe('createTraceJudge', () => {
     expect(await judge.judgeTrace(input(0, 0.05, false))).toEqual({ refused: false, source: 'detector' });
     store.close();
     expect(client.calls).toHaveLength(1);
-    expect(readJudgments(dir)).toMatchObject([{ instanceId: 'p1', traceIndex: 0, label: 'refusal', style: 'xstest', model: 'judge-m', raw: '2_full_refusal' }]);
+    expect(readJudgments(dir)).toMatchObject([
+      { instanceId: 'p1', traceIndex: 0, label: 'refusal', style: 'xstest', model: 'judge-m', raw: '2_full_refusal' },
+    ]);
   });
 
   test('judge source: the vote uses the judge label; the cache answers the same text again without a call', async () => {
@@ -70,7 +91,9 @@ describe('createTraceJudge', () => {
   });
 
   test('a failed call or an unparsable answer is recorded (key redacted) and the detector label stands', async () => {
-    const { dir, store, judge } = setup('judge', (text) => (text.includes('answer 0') ? new Error('connect ECONNREFUSED key sk-secret') : 'no idea'));
+    const { dir, store, judge } = setup('judge', (text) =>
+      text.includes('answer 0') ? new Error('connect ECONNREFUSED key sk-secret') : 'no idea',
+    );
     expect(await judge.judgeTrace(input(0, 0.05, false))).toEqual({ refused: false, source: 'detector' });
     expect(await judge.judgeTrace(input(1, 0.9, true))).toEqual({ refused: true, source: 'detector' });
     store.close();
@@ -95,7 +118,14 @@ describe('createTraceJudge', () => {
     const store = JudgmentStore.open(dir, { write: false });
     let error: unknown;
     try {
-      createTraceJudge({ style: 'harmbench', model: 'm', emulated: false, client: fakeClient(() => 'yes'), store, refusalSource: 'judge' });
+      createTraceJudge({
+        style: 'harmbench',
+        model: 'm',
+        emulated: false,
+        client: fakeClient(() => 'yes'),
+        store,
+        refusalSource: 'judge',
+      });
     } catch (e) {
       error = e;
     }

@@ -17,13 +17,28 @@ const K = 20;
 /** A vLLM-shaped chat stream: role chunk, one token per chunk with K+1 alternatives, finish, usage, [DONE]. */
 function buildStream(n: number): { text: string; payloads: string[] } {
   const payloads: string[] = [];
-  const head = { id: 'chatcmpl-bench0123456789abcdef', object: 'chat.completion.chunk', created: 1767225600, model: 'Qwen/Qwen3-8B' };
-  payloads.push(JSON.stringify({ ...head, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }], prompt_token_ids: null }));
+  const head = {
+    id: 'chatcmpl-bench0123456789abcdef',
+    object: 'chat.completion.chunk',
+    created: 1767225600,
+    model: 'Qwen/Qwen3-8B',
+  };
+  payloads.push(
+    JSON.stringify({
+      ...head,
+      choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }],
+      prompt_token_ids: null,
+    }),
+  );
   let seed = 12345;
-  const rand = () => ((seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff);
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
   for (let i = 0; i < n; i++) {
     const token = ` tok${i % 997}`;
-    const alts = Array.from({ length: K + 1 }, (_, j) => ({ token: ` alt${j}`, logprob: -(j * 0.7 + rand() * 0.5), bytes: [32, 97, 108, 116] }));
+    const alts = Array.from({ length: K + 1 }, (_, j) => ({
+      token: ` alt${j}`,
+      logprob: -(j * 0.7 + rand() * 0.5),
+      bytes: [32, 97, 108, 116],
+    }));
     const sampledRank = rand() < 0.8 ? 0 : Math.floor(rand() * K);
     const sampled = { token, logprob: alts[sampledRank]!.logprob, bytes: [...Buffer.from(token)] };
     const tops = [sampled, ...alts.filter((_, j) => j !== sampledRank)].slice(0, K + 1);
@@ -31,11 +46,21 @@ function buildStream(n: number): { text: string; payloads: string[] } {
     payloads.push(
       JSON.stringify({
         ...head,
-        choices: [{ index: 0, delta: { content: token }, logprobs: { content: [{ ...sampled, top_logprobs: tops }] }, finish_reason: last ? 'length' : null, ...(last ? { stop_reason: null } : { token_ids: null }) }],
+        choices: [
+          {
+            index: 0,
+            delta: { content: token },
+            logprobs: { content: [{ ...sampled, top_logprobs: tops }] },
+            finish_reason: last ? 'length' : null,
+            ...(last ? { stop_reason: null } : { token_ids: null }),
+          },
+        ],
       }),
     );
   }
-  payloads.push(JSON.stringify({ ...head, choices: [], usage: { prompt_tokens: 10, total_tokens: 10 + n, completion_tokens: n } }));
+  payloads.push(
+    JSON.stringify({ ...head, choices: [], usage: { prompt_tokens: 10, total_tokens: 10 + n, completion_tokens: n } }),
+  );
   return { text: payloads.map((p) => `data: ${p}\n\n`).join('') + 'data: [DONE]\n\n', payloads };
 }
 
@@ -71,9 +96,20 @@ async function main(): Promise<void> {
   writeFileSync(file, text);
   // The server exits when our stdin pipe closes, i.e. when this process ends for any reason.
   const child = spawn(process.execPath, ['-e', SERVER, file], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve) => child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))));
+  const port = await new Promise<number>((resolve) =>
+    child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))),
+  );
   const baseURL = `http://127.0.0.1:${port}/v1`;
-  const request: TraceRequest = { prompt: 'x', maxTokens: TOKENS, temperature: 1, topP: 1, topK: -1, seed: 0, topLogprobs: K, thinking: false };
+  const request: TraceRequest = {
+    prompt: 'x',
+    maxTokens: TOKENS,
+    temperature: 1,
+    topP: 1,
+    topK: -1,
+    seed: 0,
+    topLogprobs: K,
+    thinking: false,
+  };
 
   const cpuSeconds = async (fn: () => unknown): Promise<number> => {
     const t0 = process.cpuUsage();
@@ -106,7 +142,11 @@ async function main(): Promise<void> {
       let n = 0;
       for (let off = 0; off < bytes.length; off += 65536) {
         sse.push(bytes.subarray(off, Math.min(off + 65536, bytes.length)), out);
-        for (const p of out) if (p !== '[DONE]') n += (JSON.parse(p) as { choices: { logprobs?: { content?: unknown[] } | null }[] }).choices[0]?.logprobs?.content?.length ?? 0;
+        for (const p of out)
+          if (p !== '[DONE]')
+            n +=
+              (JSON.parse(p) as { choices: { logprobs?: { content?: unknown[] } | null }[] }).choices[0]?.logprobs
+                ?.content?.length ?? 0;
         out.length = 0;
       }
       if (n !== TOKENS) throw new Error(`parsed ${n} tokens`);
@@ -140,10 +180,16 @@ async function main(): Promise<void> {
   const sdkRatio = median(rows.map((x) => x.sdk / x.raw));
   const fmt = (x: number) => `${Math.round(x).toLocaleString('en-US')} tok/s`;
   const bytesPerToken = Math.round(text.length / TOKENS);
-  console.log(`stream: ${TOKENS} tokens, top-${K + 1} logprobs, ${bytesPerToken} bytes/token; medians of ${ROUNDS} alternating rounds, per CPU-second`);
+  console.log(
+    `stream: ${TOKENS} tokens, top-${K + 1} logprobs, ${bytesPerToken} bytes/token; medians of ${ROUNDS} alternating rounds, per CPU-second`,
+  );
   console.log(`raw JSON.parse of the payloads : ${fmt(rawParseRate)}`);
-  console.log(`decoder alone (scanner)        : ${fmt(median(rows.map((x) => x.decoder)))}  ratio ${median(rows.map((x) => x.decoder / x.raw)).toFixed(2)}`);
-  console.log(`bytes → split → JSON.parse      : ${fmt(median(rows.map((x) => x.bytes)))}  ratio ${median(rows.map((x) => x.bytes / x.raw)).toFixed(2)}`);
+  console.log(
+    `decoder alone (scanner)        : ${fmt(median(rows.map((x) => x.decoder)))}  ratio ${median(rows.map((x) => x.decoder / x.raw)).toFixed(2)}`,
+  );
+  console.log(
+    `bytes → split → JSON.parse      : ${fmt(median(rows.map((x) => x.bytes)))}  ratio ${median(rows.map((x) => x.bytes / x.raw)).toFixed(2)}`,
+  );
   console.log(`lean client, node:http        : ${fmt(lean)}  ratio ${leanRatio.toFixed(2)}`);
   console.log(`openai SDK client             : ${fmt(sdk)}  ratio ${sdkRatio.toFixed(2)}`);
 }

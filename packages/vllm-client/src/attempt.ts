@@ -7,7 +7,14 @@ import type { StreamConsumer } from './transports.js';
 import type { StopReason, StopRule, TopKMode, TraceRequest, TraceResult } from './types.js';
 
 /** Called per token with the decoder (for streamTrace's running text); true stops the trace at this token. */
-export type TokenHook = (decoder: TraceDecoder, index: number, token: string, logprob: number, confidence: number, tops: Alternatives) => boolean;
+export type TokenHook = (
+  decoder: TraceDecoder,
+  index: number,
+  token: string,
+  logprob: number,
+  confidence: number,
+  tops: Alternatives,
+) => boolean;
 
 /** Why the client aborted an attempt itself: idle timer, trace deadline, or a finished stop. */
 export const IDLE = Symbol('idle');
@@ -102,8 +109,11 @@ export async function runAttempt(a: AttemptArgs): Promise<TraceResult> {
         watchdog.start();
       }
       // Positions without logprob data (NaN) are skipped by the stop rule, as the reference implementation does.
-      // biome-ignore lint/suspicious/noSelfCompare: the hot path's NaN check, without a call per token
-      if ((hook !== null && hook(decoder, index, token, logprob, confidence, tops)) || (monitor !== null && confidence === confidence && monitor.push(confidence))) {
+      if (
+        (hook !== null && hook(decoder, index, token, logprob, confidence, tops)) ||
+        // biome-ignore lint/suspicious/noSelfCompare: the hot path's NaN check, without a call per token
+        (monitor !== null && confidence === confidence && monitor.push(confidence))
+      ) {
         stopped = true;
         return true;
       }
@@ -150,7 +160,8 @@ export async function runAttempt(a: AttemptArgs): Promise<TraceResult> {
       if (controller.signal.aborted) throw controller.signal.reason;
     } catch (caught) {
       // The finish chunk was read: the trace is complete, however the connection ended (the same on every transport).
-      if (!(isVllmClientError(caught) && caught.code === 'connection' && decoder.serverFinishReason !== null)) throw caught;
+      if (!(isVllmClientError(caught) && caught.code === 'connection' && decoder.serverFinishReason !== null))
+        throw caught;
     }
     return result(ending(decoder, stopped, a.endpoint));
   } catch (caught) {
@@ -171,11 +182,19 @@ function ending(decoder: TraceDecoder, stopped: boolean, endpoint: string): Stop
   const host = hostOf(endpoint);
   const reason = decoder.serverFinishReason;
   if (reason === null) {
-    throw new VllmClientError('connection', `the stream from ${host} ended after ${decoder.tokens} tokens without a finish_reason`, { endpoint });
+    throw new VllmClientError(
+      'connection',
+      `the stream from ${host} ended after ${decoder.tokens} tokens without a finish_reason`,
+      { endpoint },
+    );
   }
   if (reason === 'length') return 'length';
   if (reason === 'abort' || reason === 'error') {
-    throw new VllmClientError('server', `vLLM at ${endpoint} ended the trace with finish_reason "${reason}" after ${decoder.tokens} tokens`, { endpoint });
+    throw new VllmClientError(
+      'server',
+      `vLLM at ${endpoint} ended the trace with finish_reason "${reason}" after ${decoder.tokens} tokens`,
+      { endpoint },
+    );
   }
   return 'finished';
 }
@@ -185,9 +204,13 @@ function named(caught: unknown, a: AttemptArgs, tokens: number, accepted: boolea
   let err = caught;
   const where = `vLLM at ${a.endpoint}`;
   if (caught === IDLE) {
-    err = new VllmClientError('idle_timeout', `timeout after ${seconds(a.idleTimeoutMs)} idle: ${where} sent nothing after ${tokens} tokens`, {
-      endpoint: a.endpoint,
-    });
+    err = new VllmClientError(
+      'idle_timeout',
+      `timeout after ${seconds(a.idleTimeoutMs)} idle: ${where} sent nothing after ${tokens} tokens`,
+      {
+        endpoint: a.endpoint,
+      },
+    );
   } else if (caught === DEADLINE) {
     const phase =
       tokens > 0
@@ -195,7 +218,9 @@ function named(caught: unknown, a: AttemptArgs, tokens: number, accepted: boolea
         : accepted
           ? 'accepted the request but sent no token (queued behind --max-num-seqs, or stalled)'
           : 'sent no response headers';
-    err = new VllmClientError('trace_timeout', `trace timeout after ${seconds(a.traceTimeoutMs)}: ${where} ${phase}`, { endpoint: a.endpoint });
+    err = new VllmClientError('trace_timeout', `trace timeout after ${seconds(a.traceTimeoutMs)}: ${where} ${phase}`, {
+      endpoint: a.endpoint,
+    });
   }
   if (isVllmClientError(err)) {
     err.tokens = tokens;

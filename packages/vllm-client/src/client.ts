@@ -8,7 +8,16 @@ import type { ErrorContext } from './http-errors.js';
 import { probeEndpoint } from './probe.js';
 import { createSocketAgents, IDLE_SOCKET_MS, nodeHttpStream, type SocketAgents } from './node-http.js';
 import { flatErrorBodyFetch, sdkStream } from './transports.js';
-import type { EndpointKind, ServerProbe, StopRule, TokenEvent, TokenInfo, TopKMode, TraceRequest, TraceResult } from './types.js';
+import type {
+  EndpointKind,
+  ServerProbe,
+  StopRule,
+  TokenEvent,
+  TokenInfo,
+  TopKMode,
+  TraceRequest,
+  TraceResult,
+} from './types.js';
 
 export type VllmClientOptions = {
   /** vLLM OpenAI base URLs, e.g. `http://127.0.0.1:8000/v1`. A router (vLLM production-stack) is just one more URL. */
@@ -99,7 +108,13 @@ function defaultSleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** What #run needs besides the request: how tokens are observed and what ends or retries the trace. */
-type RunPlan = { hook: TokenHook | null; stopRule: StopRule | null; maxRetries: number; signal: AbortSignal | undefined; retryAfterTokens: boolean };
+type RunPlan = {
+  hook: TokenHook | null;
+  stopRule: StopRule | null;
+  maxRetries: number;
+  signal: AbortSignal | undefined;
+  retryAfterTokens: boolean;
+};
 
 /** Streaming client for vLLM's OpenAI-compatible server: one n=1 request per trace, per-token confidences, early abort. */
 export class VllmClient {
@@ -126,7 +141,8 @@ export class VllmClient {
 
   constructor(options: VllmClientOptions) {
     const invalid = (message: string) => new VllmClientError('config', `VllmClient: ${message}`);
-    if (typeof options.model !== 'string' || options.model.trim() === '') throw invalid('option "model" must be the served model name');
+    if (typeof options.model !== 'string' || options.model.trim() === '')
+      throw invalid('option "model" must be the served model name');
     const int = (name: string, v: number | undefined, def: number, min: number) => {
       if (v === undefined) return def;
       if (!Number.isFinite(v) || v < min) throw invalid(`option "${name}" must be a number ≥ ${min}, got ${v}`);
@@ -134,10 +150,12 @@ export class VllmClient {
     };
     this.model = options.model;
     this.endpointKind = options.endpoint ?? 'chat';
-    if (this.endpointKind !== 'chat' && this.endpointKind !== 'completions') throw invalid('option "endpoint" must be "chat" or "completions"');
+    if (this.endpointKind !== 'chat' && this.endpointKind !== 'completions')
+      throw invalid('option "endpoint" must be "chat" or "completions"');
     this.setTopKMode(options.topKMode ?? 'exact');
     this.transport = options.transport ?? 'lean';
-    if (this.transport !== 'lean' && this.transport !== 'sdk') throw invalid('option "transport" must be "lean" or "sdk"');
+    if (this.transport !== 'lean' && this.transport !== 'sdk')
+      throw invalid('option "transport" must be "lean" or "sdk"');
     const env = options.env ?? process.env;
     const key = options.apiKey ?? env['VLLM_API_KEY'];
     this.#apiKey = key === undefined || key === '' ? undefined : key;
@@ -154,7 +172,8 @@ export class VllmClient {
     this.#probeTopLogprobs = Math.floor(int('probeTopLogprobs', options.probeTopLogprobs, 21, 1));
     this.#log = options.log ?? (() => undefined);
     this.#agents = createSocketAgents(int('idleSocketMs', options.idleSocketMs, IDLE_SOCKET_MS, 1));
-    if (!Array.isArray(options.baseURLs)) throw invalid('option "baseURLs" must be an array of base URLs, e.g. ["http://127.0.0.1:8000/v1"]');
+    if (!Array.isArray(options.baseURLs))
+      throw invalid('option "baseURLs" must be an array of base URLs, e.g. ["http://127.0.0.1:8000/v1"]');
     try {
       this.#pool = new EndpointPool(options.baseURLs, {
         reprobeAfterMs: int('reprobeAfterMs', options.reprobeAfterMs, 5_000, 0),
@@ -177,7 +196,10 @@ export class VllmClient {
    */
   setTopKMode(mode: TopKMode): void {
     if (mode !== 'exact' && mode !== 'chat-view') {
-      throw new VllmClientError('config', `VllmClient: option "topKMode" must be "exact" or "chat-view", got ${JSON.stringify(mode)}`);
+      throw new VllmClientError(
+        'config',
+        `VllmClient: option "topKMode" must be "exact" or "chat-view", got ${JSON.stringify(mode)}`,
+      );
     }
     this.#topKMode = mode;
   }
@@ -215,9 +237,15 @@ export class VllmClient {
       }),
     );
     if (results.some((r) => r.probe.healthy)) return results.map((r) => r.probe);
-    const failure = results.find((r) => r.error?.code === 'auth') ?? results.find((r) => r.error?.code === 'model_not_found') ?? results[0];
+    const failure =
+      results.find((r) => r.error?.code === 'auth') ??
+      results.find((r) => r.error?.code === 'model_not_found') ??
+      results[0];
     if (failure?.error !== undefined && failure.error !== null) throw this.#scrub(failure.error);
-    throw new VllmClientError('connection', `no usable vLLM endpoint: ${results.map((r) => `${r.probe.baseURL}: ${r.probe.error}`).join('; ')}`);
+    throw new VllmClientError(
+      'connection',
+      `no usable vLLM endpoint: ${results.map((r) => `${r.probe.baseURL}: ${r.probe.error}`).join('; ')}`,
+    );
   }
 
   /**
@@ -225,7 +253,9 @@ export class VllmClient {
    * answers /health 503 when its engine died, so retryable codes (connection, server, …) mean "not yet". A wrong key
    * or a model that is not served fails at once.
    */
-  async waitUntilReady(options: { timeoutMs?: number; intervalMs?: number; signal?: AbortSignal } = {}): Promise<ServerProbe[]> {
+  async waitUntilReady(
+    options: { timeoutMs?: number; intervalMs?: number; signal?: AbortSignal } = {},
+  ): Promise<ServerProbe[]> {
     const deadline = this.#now() + (options.timeoutMs ?? 600_000);
     const interval = options.intervalMs ?? 2_000;
     for (;;) {
@@ -246,7 +276,9 @@ export class VllmClient {
   async runTrace(request: TraceRequest, hooks: RunHooks = {}): Promise<TraceResult> {
     const onToken = hooks.onToken;
     const hook: TokenHook | null =
-      onToken === undefined ? null : (_d, index, text, logprob, confidence) => onToken({ index, text, logprob, confidence });
+      onToken === undefined
+        ? null
+        : (_d, index, text, logprob, confidence) => onToken({ index, text, logprob, confidence });
     return this.#run(request, {
       hook,
       stopRule: hooks.stopRule ?? null,
@@ -291,7 +323,13 @@ export class VllmClient {
       notify();
       return false;
     };
-    const plan = { hook, stopRule: null, maxRetries: this.#maxRetries, signal: controller.signal, retryAfterTokens: false };
+    const plan = {
+      hook,
+      stopRule: null,
+      maxRetries: this.#maxRetries,
+      signal: controller.signal,
+      retryAfterTokens: false,
+    };
     const run = this.#run(request, plan).then(
       (result) => {
         outcome = { result };
@@ -393,23 +431,29 @@ export class VllmClient {
 
   /** The transport of one attempt, as a function of its context and consumer. */
   #transport(ep: Endpoint, body: Record<string, unknown>, headers: Record<string, string>): Transport {
-    if (this.transport === 'sdk') return (ctx, consumer) => sdkStream(this.#sdk(ep), this.endpointKind, body, ctx, consumer);
+    if (this.transport === 'sdk')
+      return (ctx, consumer) => sdkStream(this.#sdk(ep), this.endpointKind, body, ctx, consumer);
     const url = `${ep.baseURL}${this.endpointKind === 'chat' ? '/chat/completions' : '/completions'}`;
     return (ctx, consumer) => nodeHttpStream(url, headers, body, ctx, { agents: this.#agents }, consumer);
   }
 
   #deadlineError(ep: Endpoint, last: VllmClientError): VllmClientError {
     const s = Number((this.#traceTimeoutMs / 1000).toFixed(3));
-    const err = new VllmClientError('trace_timeout', `trace timeout after ${s} s, waiting to retry (last error: ${last.message})`, {
-      endpoint: ep.baseURL,
-    });
+    const err = new VllmClientError(
+      'trace_timeout',
+      `trace timeout after ${s} s, waiting to retry (last error: ${last.message})`,
+      {
+        endpoint: ep.baseURL,
+      },
+    );
     err.tokens = 0;
     return err;
   }
 
   #retries(value: number | undefined): number {
     if (value === undefined) return this.#maxRetries;
-    if (!Number.isSafeInteger(value) || value < 0) throw new VllmClientError('config', `RunHooks.maxRetries must be an integer ≥ 0, got ${value}`);
+    if (!Number.isSafeInteger(value) || value < 0)
+      throw new VllmClientError('config', `RunHooks.maxRetries must be an integer ≥ 0, got ${value}`);
     return value;
   }
 
@@ -449,7 +493,9 @@ export class VllmClient {
 
   async #healthy(ep: Endpoint): Promise<boolean> {
     try {
-      const res = await this.#fetch(`${ep.root}/health`, { signal: AbortSignal.timeout(Math.min(this.#idleTimeoutMs, 10_000)) });
+      const res = await this.#fetch(`${ep.root}/health`, {
+        signal: AbortSignal.timeout(Math.min(this.#idleTimeoutMs, 10_000)),
+      });
       await res.body?.cancel().catch(() => undefined);
       return res.ok;
     } catch {
@@ -459,7 +505,8 @@ export class VllmClient {
 
   /** Last line of defence: a server may echo the Authorization header into an error message. */
   #scrub<E extends Error>(err: E): E {
-    if (this.#apiKey !== undefined && err.message.includes(this.#apiKey)) err.message = redact(err.message, this.#apiKey);
+    if (this.#apiKey !== undefined && err.message.includes(this.#apiKey))
+      err.message = redact(err.message, this.#apiKey);
     return err;
   }
 }

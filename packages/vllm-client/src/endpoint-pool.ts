@@ -40,8 +40,12 @@ export class EndpointPool {
   readonly #now: () => number;
   readonly #healthCheck: (ep: Endpoint) => Promise<boolean>;
 
-  constructor(baseURLs: readonly string[], options: { reprobeAfterMs: number; now: () => number; healthCheck: (ep: Endpoint) => Promise<boolean> }) {
-    if (baseURLs.length === 0) throw new TypeError('baseURLs is empty; give at least one vLLM base URL, e.g. http://127.0.0.1:8000/v1');
+  constructor(
+    baseURLs: readonly string[],
+    options: { reprobeAfterMs: number; now: () => number; healthCheck: (ep: Endpoint) => Promise<boolean> },
+  ) {
+    if (baseURLs.length === 0)
+      throw new TypeError('baseURLs is empty; give at least one vLLM base URL, e.g. http://127.0.0.1:8000/v1');
     const seen = new Set<string>();
     this.endpoints = baseURLs.map((url) => {
       const baseURL = normaliseBaseURL(url);

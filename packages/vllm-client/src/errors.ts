@@ -118,7 +118,13 @@ export class VllmClientError extends Error {
   static fromJSON(data: unknown): VllmClientError | null {
     if (typeof data !== 'object' || data === null) return null;
     const d = data as Partial<Record<keyof VllmClientErrorData, unknown>>;
-    if (d.name !== 'VllmClientError' || typeof d.code !== 'string' || !CODES.has(d.code) || typeof d.message !== 'string') return null;
+    if (
+      d.name !== 'VllmClientError' ||
+      typeof d.code !== 'string' ||
+      !CODES.has(d.code) ||
+      typeof d.message !== 'string'
+    )
+      return null;
     const num = (v: unknown) => (typeof v === 'number' ? v : null);
     const err = new VllmClientError(d.code as VllmErrorCode, d.message, {
       endpoint: typeof d.endpoint === 'string' ? d.endpoint : null,

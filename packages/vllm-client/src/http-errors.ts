@@ -35,7 +35,10 @@ export function errorFromStatus(
 ): VllmClientError {
   const info: ErrorInfo | null = parseErrorBody(body);
   const code = status ?? info?.code ?? null;
-  const raw = info?.message || (typeof body === 'string' ? body.slice(0, 500) : '') || (code === null ? 'unknown error' : `HTTP ${code}`);
+  const raw =
+    info?.message ||
+    (typeof body === 'string' ? body.slice(0, 500) : '') ||
+    (code === null ? 'unknown error' : `HTTP ${code}`);
   const detail = redact(raw, ctx.apiKey);
   const where = `vLLM at ${ctx.endpoint}`;
   const options = { endpoint: ctx.endpoint, status: code };
@@ -54,14 +57,21 @@ export function errorFromStatus(
         options,
       );
     }
-    return new VllmClientError('bad_request', `${where} has no such route (HTTP 404: ${detail}). Does the base URL end in /v1?`, options);
+    return new VllmClientError(
+      'bad_request',
+      `${where} has no such route (HTTP 404: ${detail}). Does the base URL end in /v1?`,
+      options,
+    );
   }
   if (code === 400 || code === 422) {
     const hint =
       info?.param === 'logprobs' || /logprobs/i.test(detail)
         ? " The server allows fewer logprobs than requested (chat asks for topLogprobs+1 in topKMode 'exact'): start vLLM with a larger --max-logprobs, use topKMode 'chat-view' (asks for topLogprobs), or lower topLogprobs."
         : '';
-    return new VllmClientError('bad_request', `${where} rejected the request (HTTP ${code}: ${detail}).${hint}`, { ...options, param: info?.param ?? null });
+    return new VllmClientError('bad_request', `${where} rejected the request (HTTP ${code}: ${detail}).${hint}`, {
+      ...options,
+      param: info?.param ?? null,
+    });
   }
   if (code === 429 || (code !== null && code >= 500)) {
     return new VllmClientError(code === 429 ? 'rate_limited' : 'server', `${where} answered HTTP ${code}: ${detail}`, {
@@ -70,7 +80,11 @@ export function errorFromStatus(
     });
   }
   // An in-band error event without a status code is the server's failure.
-  return new VllmClientError(code === null ? 'server' : 'http', `${where} answered ${code === null ? 'with an error' : `HTTP ${code}`}: ${detail}`, options);
+  return new VllmClientError(
+    code === null ? 'server' : 'http',
+    `${where} answered ${code === null ? 'with an error' : `HTTP ${code}`}: ${detail}`,
+    options,
+  );
 }
 
 /**
@@ -83,17 +97,26 @@ export function connectionError(cause: unknown, ctx: ErrorContext, when = ''): V
   const host = hostOf(ctx.endpoint);
   const suffix = when === '' ? '' : ` ${when}`;
   if (code !== null && code.startsWith('HPE_')) {
-    return new VllmClientError('protocol', redact(`${host} did not answer HTTP (${code})${suffix}: is the base URL a vLLM server?`, ctx.apiKey), {
-      endpoint: ctx.endpoint,
-    });
+    return new VllmClientError(
+      'protocol',
+      redact(`${host} did not answer HTTP (${code})${suffix}: is the base URL a vLLM server?`, ctx.apiKey),
+      {
+        endpoint: ctx.endpoint,
+      },
+    );
   }
   const what = code === null ? null : SYSTEM_CODES[code];
-  const text = cause instanceof Error ? (cause.cause instanceof Error ? cause.cause.message : cause.message) : String(cause);
+  const text =
+    cause instanceof Error ? (cause.cause instanceof Error ? cause.cause.message : cause.message) : String(cause);
   const message =
     what !== undefined && what !== null
       ? `${what} ${host}${suffix}`
       : `cannot reach vLLM at ${ctx.endpoint} (${code ?? text})${suffix}`;
-  return new VllmClientError('connection', redact(`${message}. Is the server up, and is the base URL right?`, ctx.apiKey), { endpoint: ctx.endpoint });
+  return new VllmClientError(
+    'connection',
+    redact(`${message}. Is the server up, and is the base URL right?`, ctx.apiKey),
+    { endpoint: ctx.endpoint },
+  );
 }
 
 const SYSTEM_CODES: Record<string, string> = {

@@ -36,7 +36,13 @@ export type NodeHttpOptions = { agents: SocketAgents };
  * connection of its own (`agent: false`, so no other stale idle socket can be picked), without backoff and without
  * counting as an attempt. A failure there is a real one.
  */
-async function send(url: string, headers: Record<string, string>, payload: string, agents: SocketAgents, ctx: AttemptContext): Promise<IncomingMessage> {
+async function send(
+  url: string,
+  headers: Record<string, string>,
+  payload: string,
+  agents: SocketAgents,
+  ctx: AttemptContext,
+): Promise<IncomingMessage> {
   const https = url.startsWith('https:');
   const request = https ? httpsRequest : httpRequest;
   const sized = { ...headers, 'content-length': String(Buffer.byteLength(payload)) };
@@ -54,7 +60,10 @@ async function send(url: string, headers: Record<string, string>, payload: strin
   if (res !== 'stale') return res;
   const fresh = await attempt(false);
   // A socket of its own is never reused, so 'stale' cannot come back; the check keeps the types honest.
-  if (fresh === 'stale') throw new VllmClientError('connection', `connection closed by ${hostOf(ctx.endpoint)} before it answered`, { endpoint: ctx.endpoint });
+  if (fresh === 'stale')
+    throw new VllmClientError('connection', `connection closed by ${hostOf(ctx.endpoint)} before it answered`, {
+      endpoint: ctx.endpoint,
+    });
   return fresh;
 }
 
@@ -88,9 +97,13 @@ export async function nodeHttpStream(
   const type = res.headers['content-type'] ?? '';
   if (!type.includes('text/event-stream')) {
     res.destroy();
-    throw new VllmClientError('protocol', `vLLM at ${ctx.endpoint} answered ${status} with content-type "${type}", not an event stream`, {
-      endpoint: ctx.endpoint,
-    });
+    throw new VllmClientError(
+      'protocol',
+      `vLLM at ${ctx.endpoint} answered ${status} with content-type "${type}", not an event stream`,
+      {
+        endpoint: ctx.endpoint,
+      },
+    );
   }
 
   consumer.accepted();

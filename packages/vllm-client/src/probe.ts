@@ -43,7 +43,8 @@ export async function probeEndpoint(args: {
   try {
     const res = await args.fetch(`${ep.root}/health`, { signal: signal() });
     await res.body?.cancel().catch(() => undefined);
-    if (!res.ok) return fail(errorFromStatus(res.status, `/health answered ${res.status} (503 = engine dead)`, res.headers, ctx));
+    if (!res.ok)
+      return fail(errorFromStatus(res.status, `/health answered ${res.status} (503 = engine dead)`, res.headers, ctx));
   } catch (err) {
     return fail(connectionError(err, ctx));
   }
@@ -53,7 +54,8 @@ export async function probeEndpoint(args: {
       const card = ModelListSchema.shape.data.element.safeParse(model);
       probe.models.push(model.id);
       if (EMULATOR.test(model.owned_by ?? '')) probe.emulated = true;
-      if (card.success && model.id === ctx.model && typeof card.data.max_model_len === 'number') probe.maxModelLen = card.data.max_model_len;
+      if (card.success && model.id === ctx.model && typeof card.data.max_model_len === 'number')
+        probe.maxModelLen = card.data.max_model_len;
     }
   } catch (err) {
     return fail(sdkError(err, ctx));
@@ -87,12 +89,28 @@ export async function probeEndpoint(args: {
 }
 
 /** Exact limit from vLLM's "greater than max allowed: N" when the probe value is refused, else the probe value. */
-async function maxTopLogprobs(args: { ep: Endpoint; ctx: ErrorContext; fetch: typeof fetch; kind: EndpointKind; probeTopLogprobs: number; timeoutMs: number }): Promise<number | null> {
+async function maxTopLogprobs(args: {
+  ep: Endpoint;
+  ctx: ErrorContext;
+  fetch: typeof fetch;
+  kind: EndpointKind;
+  probeTopLogprobs: number;
+  timeoutMs: number;
+}): Promise<number | null> {
   const { ep, ctx, kind } = args;
   const k = args.probeTopLogprobs;
   const body =
     kind === 'chat'
-      ? { model: ctx.model, messages: [{ role: 'user', content: 'hi' }], max_tokens: 1, max_completion_tokens: 1, logprobs: true, top_logprobs: k, n: 1, temperature: 0 }
+      ? {
+          model: ctx.model,
+          messages: [{ role: 'user', content: 'hi' }],
+          max_tokens: 1,
+          max_completion_tokens: 1,
+          logprobs: true,
+          top_logprobs: k,
+          n: 1,
+          temperature: 0,
+        }
       : { model: ctx.model, prompt: 'hi', max_tokens: 1, logprobs: k, n: 1, temperature: 0 };
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (ctx.apiKey !== undefined) headers['authorization'] = `Bearer ${ctx.apiKey}`;
@@ -111,4 +129,3 @@ async function maxTopLogprobs(args: { ep: Endpoint; ctx: ErrorContext; fetch: ty
     return null;
   }
 }
-

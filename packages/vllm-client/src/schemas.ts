@@ -85,9 +85,19 @@ export function parseErrorBody(body: unknown): ErrorInfo | null {
   const parsed = ErrorBodySchema.safeParse(body);
   if (!parsed.success) return null;
   const b = parsed.data;
-  const info = 'object' in b && b.object === 'error' && !('error' in b) ? b : typeof b.error === 'string' ? { message: b.error } : b.error;
+  const info =
+    'object' in b && b.object === 'error' && !('error' in b)
+      ? b
+      : typeof b.error === 'string'
+        ? { message: b.error }
+        : b.error;
   const record = info as { message?: unknown; type?: unknown; param?: unknown; code?: unknown };
-  const code = typeof record.code === 'number' ? record.code : typeof record.code === 'string' && /^\d+$/.test(record.code) ? Number(record.code) : null;
+  const code =
+    typeof record.code === 'number'
+      ? record.code
+      : typeof record.code === 'string' && /^\d+$/.test(record.code)
+        ? Number(record.code)
+        : null;
   return {
     message: typeof record.message === 'string' ? record.message : '',
     type: typeof record.type === 'string' ? record.type : null,

@@ -46,7 +46,9 @@ function abortedOr(err: unknown, ctx: AttemptContext, map: (err: unknown) => Vll
 
 /** A response that ended cleanly without `[DONE]`; the client decides whether the trace was complete (finish seen). */
 export function endedBeforeDone(ctx: AttemptContext): VllmClientError {
-  return new VllmClientError('connection', `the stream from ${hostOf(ctx.endpoint)} ended before [DONE]`, { endpoint: ctx.endpoint });
+  return new VllmClientError('connection', `the stream from ${hostOf(ctx.endpoint)} ended before [DONE]`, {
+    endpoint: ctx.endpoint,
+  });
 }
 
 /**
@@ -61,7 +63,8 @@ export function flatErrorBodyFetch(inner: typeof fetch): typeof fetch {
     let body = text;
     try {
       const parsed = JSON.parse(text) as { object?: unknown; error?: unknown } | null;
-      if (parsed !== null && typeof parsed === 'object' && parsed.object === 'error' && parsed.error === undefined) body = JSON.stringify({ error: parsed });
+      if (parsed !== null && typeof parsed === 'object' && parsed.object === 'error' && parsed.error === undefined)
+        body = JSON.stringify({ error: parsed });
     } catch {
       // Not JSON: the SDK passes the text on as the message.
     }
@@ -75,7 +78,13 @@ class ConsumerFailure {
 }
 
 /** The openai SDK path: chunks parsed by the SDK's own SSE decoder, one per event. */
-export async function sdkStream(sdk: OpenAI, kind: EndpointKind, body: Record<string, unknown>, ctx: AttemptContext, consumer: StreamConsumer): Promise<void> {
+export async function sdkStream(
+  sdk: OpenAI,
+  kind: EndpointKind,
+  body: Record<string, unknown>,
+  ctx: AttemptContext,
+  consumer: StreamConsumer,
+): Promise<void> {
   const map = (err: unknown) => abortedOr(err, ctx, (e) => sdkError(e, ctx));
   let stream: AsyncIterable<unknown>;
   try {
@@ -109,7 +118,9 @@ export async function sdkStream(sdk: OpenAI, kind: EndpointKind, body: Record<st
 /** Maps an openai SDK error to this package's classes. */
 export function sdkError(err: unknown, ctx: ErrorContext): VllmClientError {
   if (err instanceof OpenAI.APIConnectionTimeoutError) {
-    return new VllmClientError('idle_timeout', `vLLM at ${ctx.endpoint} did not answer in time`, { endpoint: ctx.endpoint });
+    return new VllmClientError('idle_timeout', `vLLM at ${ctx.endpoint} did not answer in time`, {
+      endpoint: ctx.endpoint,
+    });
   }
   if (err instanceof OpenAI.APIConnectionError) return connectionError(err.cause ?? err, ctx);
   if (err instanceof OpenAI.APIError) {
@@ -121,10 +132,14 @@ export function sdkError(err: unknown, ctx: ErrorContext): VllmClientError {
     return errorFromStatus(err.status, body, err.headers, ctx);
   }
   if (err instanceof SyntaxError) {
-    return new VllmClientError('protocol', `vLLM at ${ctx.endpoint} sent an event that is not JSON (${err.message})`, { endpoint: ctx.endpoint });
+    return new VllmClientError('protocol', `vLLM at ${ctx.endpoint} sent an event that is not JSON (${err.message})`, {
+      endpoint: ctx.endpoint,
+    });
   }
   if (systemCode(err) !== null) return connectionError(err, ctx, 'mid-stream');
-  return new VllmClientError('connection', `the stream from ${hostOf(ctx.endpoint)} broke (${describe(err)})`, { endpoint: ctx.endpoint });
+  return new VllmClientError('connection', `the stream from ${hostOf(ctx.endpoint)} broke (${describe(err)})`, {
+    endpoint: ctx.endpoint,
+  });
 }
 
 function describe(err: unknown): string {

@@ -20,13 +20,17 @@ function emit(v: Tree, style: Style, depth = 0): string {
   if (v instanceof Raw) return v.text;
   if (typeof v === 'string') {
     const s = JSON.stringify(v);
-    return style.asciiOnly ? s.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`) : s;
+    return style.asciiOnly
+      ? s.replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+      : s;
   }
   if (v === null || typeof v !== 'object') return JSON.stringify(v);
   const sep = style.spaces ? ', ' : ',';
   if (Array.isArray(v)) return `[${v.map((x) => emit(x, style, depth + 1)).join(sep)}]`;
   const keys = Object.keys(v);
-  const order = keys.map((k, i) => ({ k, w: style.order[(i + depth * 7) % style.order.length] ?? 0 })).sort((a, b) => a.w - b.w);
+  const order = keys
+    .map((k, i) => ({ k, w: style.order[(i + depth * 7) % style.order.length] ?? 0 }))
+    .sort((a, b) => a.w - b.w);
   return `{${order.map(({ k }) => `${JSON.stringify(k)}:${style.spaces ? ' ' : ''}${emit(v[k]!, style, depth + 1)}`).join(sep)}}`;
 }
 
@@ -38,15 +42,38 @@ const tokenText = fc.oneof(
 
 const logprobLiteral = fc.oneof(
   { weight: 6, arbitrary: fc.double({ min: -40, max: 0, noNaN: true }).map((x) => new Raw(JSON.stringify(x))) },
-  { weight: 2, arbitrary: fc.constantFrom('1e-05', '-1e-05', '-9999.0', '-0.0', '0', '-0', '-1.5E+2', '-2e-320', '-1e400', '-123456789012345678901234567890.5').map((s) => new Raw(s)) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .constantFrom(
+        '1e-05',
+        '-1e-05',
+        '-9999.0',
+        '-0.0',
+        '0',
+        '-0',
+        '-1.5E+2',
+        '-2e-320',
+        '-1e400',
+        '-123456789012345678901234567890.5',
+      )
+      .map((s) => new Raw(s)),
+  },
   // Not JSON: both paths must reject these alike.
-  { weight: 1, arbitrary: fc.constantFrom('-01', '-1.', '.5', '+1', 'NaN', '-Infinity', '-1e', '--1').map((s) => new Raw(s)) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom('-01', '-1.', '.5', '+1', 'NaN', '-Infinity', '-1e', '--1').map((s) => new Raw(s)),
+  },
 );
 
 const K = 3;
 
 const topEntry = fc.record(
-  { token: tokenText, logprob: logprobLiteral, bytes: fc.oneof(fc.constant(null), fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 4 })) },
+  {
+    token: tokenText,
+    logprob: logprobLiteral,
+    bytes: fc.oneof(fc.constant(null), fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 4 })),
+  },
   { requiredKeys: ['token', 'logprob'] },
 );
 
@@ -83,23 +110,65 @@ const chunkBody = fc.oneof(
         const text = entries !== null || (index === 1 && stop === 'x');
         if (content !== null && text) delta['content'] = content;
         if (reasoning !== null && text) delta[reasoning[0]] = reasoning[1];
-        const choice: Record<string, Tree> = { index, delta, logprobs: entries === null ? null : { content: entries }, finish_reason: null };
+        const choice: Record<string, Tree> = {
+          index,
+          delta,
+          logprobs: entries === null ? null : { content: entries },
+          finish_reason: null,
+        };
         if (stop !== undefined) choice['stop_reason'] = stop;
         if (tokenIds !== undefined) choice['token_ids'] = tokenIds;
         return { choices: [choice] } as Record<string, Tree>;
       }),
   },
-  { weight: 1, arbitrary: fc.constantFrom<Record<string, Tree>>({ choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] }) },
-  { weight: 1, arbitrary: fc.constantFrom<Record<string, Tree>>({ choices: [{ index: 0, delta: { content: '' }, logprobs: null, finish_reason: 'stop', stop_reason: null }] }, { choices: [{ index: 0, delta: { content: '.' }, logprobs: null, finish_reason: 'length' }] }) },
-  { weight: 1, arbitrary: fc.constantFrom<Record<string, Tree>>({ choices: [], usage: { prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 } }, { choices: [{ index: 0, delta: { content: 'x' }, logprobs: null, finish_reason: null }], usage: null }) },
-  { weight: 1, arbitrary: fc.constantFrom<Record<string, Tree>>({ error: { message: 'boom', type: 'InternalServerError', code: 500 } }, { object: 'error', message: 'flat', code: 400 }) },
-  { weight: 1, arbitrary: fc.constantFrom<Record<string, Tree>>({ choices: [{ index: 0, text: 'completions-shaped', logprobs: null, finish_reason: null }] }, { choices: [{ index: 0, delta: { tool_calls: [] }, logprobs: null, finish_reason: null }] }) },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom<Record<string, Tree>>({
+      choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }],
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom<Record<string, Tree>>(
+      { choices: [{ index: 0, delta: { content: '' }, logprobs: null, finish_reason: 'stop', stop_reason: null }] },
+      { choices: [{ index: 0, delta: { content: '.' }, logprobs: null, finish_reason: 'length' }] },
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom<Record<string, Tree>>(
+      { choices: [], usage: { prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 } },
+      { choices: [{ index: 0, delta: { content: 'x' }, logprobs: null, finish_reason: null }], usage: null },
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom<Record<string, Tree>>(
+      { error: { message: 'boom', type: 'InternalServerError', code: 500 } },
+      { object: 'error', message: 'flat', code: 400 },
+    ),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom<Record<string, Tree>>(
+      { choices: [{ index: 0, text: 'completions-shaped', logprobs: null, finish_reason: null }] },
+      { choices: [{ index: 0, delta: { tool_calls: [] }, logprobs: null, finish_reason: null }] },
+    ),
+  },
 );
 
 const payload = fc
   .record({
     body: chunkBody,
-    head: fc.record({ id: fc.constant('chatcmpl-1'), object: fc.constant('chat.completion.chunk'), created: fc.constant(1767225600), model: fc.constant('Qwen/Qwen3-8B') }, { requiredKeys: [] }),
+    head: fc.record(
+      {
+        id: fc.constant('chatcmpl-1'),
+        object: fc.constant('chat.completion.chunk'),
+        created: fc.constant(1767225600),
+        model: fc.constant('Qwen/Qwen3-8B'),
+      },
+      { requiredKeys: [] },
+    ),
     extra: fc.option(fc.constantFrom<Tree>(1, 'x', null, { nested: [1] }, [1, 2], true)),
     style: fc.record({ asciiOnly: fc.boolean(), order: fc.array(fc.nat(), { minLength: 5, maxLength: 5 }) }),
     spaces: fc.nat(20).map((n) => n === 0),
@@ -115,7 +184,6 @@ type Outcome = { tokens: unknown[]; final: unknown } | { error: string };
 /** Payloads the scanner read in the last run that got to its end (-1: it ended at an error). */
 let lastScanned = 0;
 
-
 /**
  * Runs the decoder over the payloads, parsed by `parse` or, with 'payload', handed over raw as the transports do
  * (the decoder picks the scanner or JSON.parse); stops at the first error like the client does.
@@ -126,34 +194,52 @@ function run(payloads: string[], parse: ((p: string) => unknown) | 'payload'): O
     kind: 'chat',
     k: K,
     thinking: true,
-    sink: (index, token, logprob, confidence, tops) => (tokens.push({ index, token, logprob, confidence, tops: sortedTopK(tops, K) }), false),
+    sink: (index, token, logprob, confidence, tops) => (
+      tokens.push({ index, token, logprob, confidence, tops: sortedTopK(tops, K) }), false
+    ),
   });
   try {
     lastScanned = -1;
     for (const p of payloads) {
-      if ((parse === 'payload' ? d.feedPayload(p) : d.feed(parse(p))) === 'error') return { tokens, final: { error: d.inBandError } };
+      if ((parse === 'payload' ? d.feedPayload(p) : d.feed(parse(p))) === 'error')
+        return { tokens, final: { error: d.inBandError } };
     }
   } catch (err) {
     // JSON.parse's own error and the decoder's ProtocolError for it say the same thing.
-    if (err instanceof SyntaxError || /is an event that is not JSON/.test((err as Error).message)) return { error: 'not JSON' };
+    if (err instanceof SyntaxError || /is an event that is not JSON/.test((err as Error).message))
+      return { error: 'not JSON' };
     return { error: `${(err as Error).constructor.name}: ${(err as Error).message}` };
   }
   lastScanned = d.scannedChunks;
   const { text, reasoning } = d.splitter.finish();
   return {
     tokens,
-    final: { text, reasoning, tokens: d.tokens, confidences: Array.from(d.confidences), finish: d.serverFinishReason, stop: d.stopReason, usage: d.usage, error: d.inBandError },
+    final: {
+      text,
+      reasoning,
+      tokens: d.tokens,
+      confidences: Array.from(d.confidences),
+      finish: d.serverFinishReason,
+      stop: d.stopReason,
+      usage: d.usage,
+      error: d.inBandError,
+    },
   };
 }
 
 /** A scanned chunk with its lists copied out, shaped as JSON.parse's (minus the fields the scanner skips). */
-function plainScanned(chunk: NonNullable<ReturnType<typeof scanChatChunk>>): NonNullable<ReturnType<typeof scanChatChunk>> {
+function plainScanned(
+  chunk: NonNullable<ReturnType<typeof scanChatChunk>>,
+): NonNullable<ReturnType<typeof scanChatChunk>> {
   const [c] = chunk.choices;
   if (c.logprobs?.content === undefined || c.logprobs.content === null) return chunk;
-  const content = c.logprobs.content.map((e) => (e.top_logprobs instanceof ScannedTops ? { ...e, top_logprobs: alternativesList(e.top_logprobs) } : e));
-  return { choices: [{ ...c, logprobs: { ...c.logprobs, content } }] } as unknown as NonNullable<ReturnType<typeof scanChatChunk>>;
+  const content = c.logprobs.content.map((e) =>
+    e.top_logprobs instanceof ScannedTops ? { ...e, top_logprobs: alternativesList(e.top_logprobs) } : e,
+  );
+  return { choices: [{ ...c, logprobs: { ...c.logprobs, content } }] } as unknown as NonNullable<
+    ReturnType<typeof scanChatChunk>
+  >;
 }
-
 
 describe('chunk scanner vs JSON.parse', () => {
   test('random vLLM-shaped streams decode identically through both paths (tokens, confidences, text, errors)', () => {
@@ -175,7 +261,8 @@ describe('chunk scanner vs JSON.parse', () => {
     });
     // Each stream opens as vLLM's does (role chunk, a token chunk) and ends with a token chunk in vLLM's layout, so
     // every run that gets to its end hands that chunk to the scanner: the property cannot hold vacuously.
-    const role = '{"id":"chatcmpl-1","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}';
+    const role =
+      '{"id":"chatcmpl-1","choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}';
     const token = (t: string) =>
       `{"id":"chatcmpl-1","choices":[{"index":0,"delta":{"content":"${t}"},"logprobs":{"content":[{"token":"${t}","logprob":-0.5,"bytes":[97],"top_logprobs":[{"token":"${t}","logprob":-0.5,"bytes":[97]},{"token":"b","logprob":-1,"bytes":[98]},{"token":"c","logprob":-2,"bytes":[99]},{"token":"d","logprob":-3,"bytes":[100]}]}]},"finish_reason":null}]}`;
     fc.assert(
@@ -219,10 +306,15 @@ function expectSameAsJsonParse(p: string, scanner = new ChatChunkScanner()): boo
   expect(s.delta).toEqual(c['delta']);
   expect(s.finish_reason).toBe(c['finish_reason']);
   const strip = (lp: unknown) =>
-    JSON.parse(JSON.stringify(lp ?? null, (k, v: unknown) => (k === 'bytes' || k === 'extra_field' ? undefined : v))) as unknown;
+    JSON.parse(
+      JSON.stringify(lp ?? null, (k, v: unknown) => (k === 'bytes' || k === 'extra_field' ? undefined : v)),
+    ) as unknown;
   expect(strip(s.logprobs)).toEqual(strip(c['logprobs']));
   const nums = (lp: unknown): number[] =>
-    ((lp as { content?: { logprob: number; top_logprobs?: { logprob: number }[] | null }[] | null } | null)?.content ?? []).flatMap((e) => [e.logprob, ...(e.top_logprobs ?? []).map((t) => t.logprob)]);
+    (
+      (lp as { content?: { logprob: number; top_logprobs?: { logprob: number }[] | null }[] | null } | null)?.content ??
+      []
+    ).flatMap((e) => [e.logprob, ...(e.top_logprobs ?? []).map((t) => t.logprob)]);
   const x = nums(s.logprobs);
   const y = nums(c['logprobs']);
   expect(x.length).toBe(y.length);
@@ -233,17 +325,43 @@ function expectSameAsJsonParse(p: string, scanner = new ChatChunkScanner()): boo
 describe("chunk scanner on vLLM's own layout (the one-regex path for top_logprobs)", () => {
   const validLogprob = fc.oneof(
     { weight: 6, arbitrary: fc.double({ min: -40, max: 0, noNaN: true }).map((x) => JSON.stringify(x)) },
-    { weight: 2, arbitrary: fc.constantFrom('1e-05', '-1e-05', '-9999.0', '-0.0', '0', '-0', '-1.5E+2', '-2e-320', '-1e400', '-0.26887786388397217') },
+    {
+      weight: 2,
+      arbitrary: fc.constantFrom(
+        '1e-05',
+        '-1e-05',
+        '-9999.0',
+        '-0.0',
+        '0',
+        '-0',
+        '-1.5E+2',
+        '-2e-320',
+        '-1e400',
+        '-0.26887786388397217',
+      ),
+    },
   );
-  const alternative = fc.record({ token: tokenText, logprob: validLogprob, bytes: fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 4 }) });
+  const alternative = fc.record({
+    token: tokenText,
+    logprob: validLogprob,
+    bytes: fc.array(fc.integer({ min: 0, max: 255 }), { maxLength: 4 }),
+  });
   const str = (t: string, asciiOnly: boolean) => {
     const j = JSON.stringify(t);
-    return asciiOnly ? j.replace(/[\u007f-\uffff]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`) : j;
+    return asciiOnly
+      ? j.replace(/[\u007f-\uffff]/g, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`)
+      : j;
   };
   const vllmPayload = fc
-    .record({ sampled: alternative, others: fc.array(alternative, { minLength: K, maxLength: K }), content: tokenText, asciiOnly: fc.boolean() })
+    .record({
+      sampled: alternative,
+      others: fc.array(alternative, { minLength: K, maxLength: K }),
+      content: tokenText,
+      asciiOnly: fc.boolean(),
+    })
     .map(({ sampled, others, content, asciiOnly }) => {
-      const entry = (a: typeof sampled) => `{"token":${str(a.token, asciiOnly)},"logprob":${a.logprob},"bytes":[${a.bytes.join(',')}]}`;
+      const entry = (a: typeof sampled) =>
+        `{"token":${str(a.token, asciiOnly)},"logprob":${a.logprob},"bytes":[${a.bytes.join(',')}]}`;
       const tops = [sampled, ...others].map(entry).join(',');
       return (
         `{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1767225600,"model":"Qwen/Qwen3-8B","choices":[{"index":0,"delta":{"content":${str(content, asciiOnly)}},` +
@@ -261,14 +379,43 @@ describe("chunk scanner on vLLM's own layout (the one-regex path for top_logprob
   });
 
   test('a one-character change anywhere is declined unless it is still JSON, and then read as JSON.parse does (property)', () => {
-    const significant = ['"', '\\', ',', ':', '{', '}', '[', ']', '0', '1', '9', 'e', 'E', '.', '+', '-', ' ', '\u0001', 'u', 'n', 'a'];
-    const edit = fc.record({ at: fc.nat(), kind: fc.constantFrom('replace', 'insert', 'delete'), ch: fc.constantFrom(...significant) });
+    const significant = [
+      '"',
+      '\\',
+      ',',
+      ':',
+      '{',
+      '}',
+      '[',
+      ']',
+      '0',
+      '1',
+      '9',
+      'e',
+      'E',
+      '.',
+      '+',
+      '-',
+      ' ',
+      '\u0001',
+      'u',
+      'n',
+      'a',
+    ];
+    const edit = fc.record({
+      at: fc.nat(),
+      kind: fc.constantFrom('replace', 'insert', 'delete'),
+      ch: fc.constantFrom(...significant),
+    });
     let declined = 0;
     let stillJson = 0;
     fc.assert(
       fc.property(vllmPayload, edit, (p, { at, kind, ch }) => {
         const i = at % p.length;
-        const mutated = kind === 'delete' ? p.slice(0, i) + p.slice(i + 1) : p.slice(0, i) + ch + p.slice(kind === 'replace' ? i + 1 : i);
+        const mutated =
+          kind === 'delete'
+            ? p.slice(0, i) + p.slice(i + 1)
+            : p.slice(0, i) + ch + p.slice(kind === 'replace' ? i + 1 : i);
         let valid = true;
         try {
           JSON.parse(mutated);
@@ -301,7 +448,10 @@ describe('chunk scanner cases', () => {
     expect(scanned).toBeInstanceOf(ScannedTops);
     expect(scanned.length).toBe(2);
     expect([scanned.token(1), scanned.logprob(1)]).toEqual([' Lyon', -1.5e-5]);
-    expect(alternativesList(scanned)).toEqual([{ token: ' Paris', logprob: -0.25 }, { token: ' Lyon', logprob: -1.5e-5 }]);
+    expect(alternativesList(scanned)).toEqual([
+      { token: ' Paris', logprob: -0.25 },
+      { token: ' Lyon', logprob: -1.5e-5 },
+    ]);
   });
 
   const plain =
@@ -310,7 +460,25 @@ describe('chunk scanner cases', () => {
 
   test('reads a plain token chunk (the fast path is taken)', () => {
     expect(plainScanned(scanChatChunk(plain)!)).toEqual({
-      choices: [{ index: 0, delta: { content: ' Paris' }, logprobs: { content: [{ token: ' Paris', logprob: -0.25, top_logprobs: [{ token: ' Paris', logprob: -0.25 }, { token: ' Lyon', logprob: -1.5e-5 }] }] }, finish_reason: null }],
+      choices: [
+        {
+          index: 0,
+          delta: { content: ' Paris' },
+          logprobs: {
+            content: [
+              {
+                token: ' Paris',
+                logprob: -0.25,
+                top_logprobs: [
+                  { token: ' Paris', logprob: -0.25 },
+                  { token: ' Lyon', logprob: -1.5e-5 },
+                ],
+              },
+            ],
+          },
+          finish_reason: null,
+        },
+      ],
     });
   });
 
@@ -326,7 +494,10 @@ describe('chunk scanner cases', () => {
     ['an error field', plain.replace('"model":"m"', '"error":{"message":"x"}')],
     ['object "error"', plain.replace('"object":"chat.completion.chunk"', '"object":"error"')],
     ['two choices', plain.replace('"token_ids":null}]', '"token_ids":null},{"index":1,"finish_reason":null}]')],
-    ['a duplicate key', plain.replace('"logprob":-0.25,"bytes":[32,80],"top', '"logprob":-0.25,"logprob":-1,"bytes":[32,80],"top')],
+    [
+      'a duplicate key',
+      plain.replace('"logprob":-0.25,"bytes":[32,80],"top', '"logprob":-0.25,"logprob":-1,"bytes":[32,80],"top'),
+    ],
     ['an unknown choice key', plain.replace('"token_ids":null', '"text":"x"')],
     ['a nested unknown value', plain.replace('"model":"m"', '"model":{"a":1}')],
     ['a raw control character', plain.replace(' Lyon', ' Ly\u0001on')],
@@ -338,7 +509,8 @@ describe('chunk scanner cases', () => {
   });
 
   test('the decoder scans only after the first chunk with logprobs, never on completions, and rejects non-JSON', () => {
-    const role = '{"choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}';
+    const role =
+      '{"choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}';
     const chat = new TraceDecoder({ kind: 'chat', k: 1, thinking: false, sink: () => false });
     chat.feedPayload(role);
     chat.feedPayload(plain);
@@ -353,5 +525,4 @@ describe('chunk scanner cases', () => {
     expect(completions.scannedChunks).toBe(0);
     expect(() => chat.feedPayload('{not json')).toThrow(/stream chunk 4 is an event that is not JSON: "\{not json"/);
   });
-
 });

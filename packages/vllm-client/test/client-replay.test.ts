@@ -57,7 +57,13 @@ function tokenStream(n: number, opts: { perChunk?: number; gapMs?: number; cutAf
       if (res.destroyed) return;
       const ids = Array.from({ length: Math.min(per, n - i) }, (_, j) => i + j);
       const last = ids.at(-1) === n - 1;
-      await write(chatChunk(ids.map((t) => `t${t} `).join(''), ids.map((t) => simpleEntry(`t${t} `, t)), last ? { finish_reason: 'length', stop_reason: null } : {}));
+      await write(
+        chatChunk(
+          ids.map((t) => `t${t} `).join(''),
+          ids.map((t) => simpleEntry(`t${t} `, t)),
+          last ? { finish_reason: 'length', stop_reason: null } : {},
+        ),
+      );
       if (opts.gapMs) await sleep(opts.gapMs);
     }
     res.write(usageChunk(10, n));
@@ -67,7 +73,14 @@ function tokenStream(n: number, opts: { perChunk?: number; gapMs?: number; cutAf
 
 let server: ReplayServer;
 const client = (over: Partial<VllmClientOptions> = {}) =>
-  new VllmClient({ baseURLs: [server.baseURL], model: 'Qwen/Qwen3-8B', apiKey: KEY, sleep: async () => undefined, env: {}, ...over });
+  new VllmClient({
+    baseURLs: [server.baseURL],
+    model: 'Qwen/Qwen3-8B',
+    apiKey: KEY,
+    sleep: async () => undefined,
+    env: {},
+    ...over,
+  });
 
 beforeAll(async () => {
   server = await startReplayServer();
@@ -105,7 +118,9 @@ describe.each(['lean', 'sdk'] as const)('replaying the shared fixtures over HTTP
 
   test('401 → code auth, whose message never contains the key', async () => {
     server.routes.set('POST /v1/chat/completions', json(401, { error: 'Unauthorized' }));
-    const err = await client({ transport }).runTrace(req()).catch((e: unknown) => e);
+    const err = await client({ transport })
+      .runTrace(req())
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'auth' });
     expect(String((err as Error).message)).toMatch(/API key/);
     expect(inspect(err)).not.toContain(KEY);
@@ -115,9 +130,15 @@ describe.each(['lean', 'sdk'] as const)('replaying the shared fixtures over HTTP
     const before = server.hits.length;
     server.routes.set(
       'POST /v1/chat/completions',
-      replay(roleChunk() + 'data: {"error": {"message": "Requested sample logprobs of 21, which is greater than max allowed: 20", "type": "BadRequestError", "param": "logprobs", "code": 400}}\n\n' + DONE),
+      replay(
+        roleChunk() +
+          'data: {"error": {"message": "Requested sample logprobs of 21, which is greater than max allowed: 20", "type": "BadRequestError", "param": "logprobs", "code": 400}}\n\n' +
+          DONE,
+      ),
     );
-    const err = await client({ transport }).runTrace(req()).catch((e: unknown) => e);
+    const err = await client({ transport })
+      .runTrace(req())
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'bad_request' });
     expect((err as Error).message).toMatch(/--max-logprobs/);
     expect(server.hits.length - before).toBe(1);
@@ -130,17 +151,23 @@ describe.each(['lean', 'sdk'] as const)('crafted streams over both transports (%
     const r = await client({ transport }).runTrace(req({ topLogprobs: 3 }), { onToken: (t) => t.index === 2 });
     expect(r).toMatchObject({ tokens: 3, stoppedAt: 2, stopReason: 'early_stopped' });
     server.routes.set('POST /v1/chat/completions', tokenStream(20, { cutAfter: 4 }));
-    const err = await client({ transport, maxRetries: 0 }).runTrace(req({ topLogprobs: 3 })).catch((e: unknown) => e);
+    const err = await client({ transport, maxRetries: 0 })
+      .runTrace(req({ topLogprobs: 3 }))
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'connection', tokens: 4, attempts: 1 });
   });
 
   test('the stop rule as data: the client stops the trace itself, early_stopped at the token that crossed', async () => {
     server.routes.set('POST /v1/chat/completions', tokenStream(400, { perChunk: 2, gapMs: 2 }));
-    const r = await client({ transport }).runTrace(req({ topLogprobs: 3 }), { stopRule: { window: 2, threshold: 1e9 } });
+    const r = await client({ transport }).runTrace(req({ topLogprobs: 3 }), {
+      stopRule: { window: 2, threshold: 1e9 },
+    });
     // Every confidence is below 1e9: the window of 2 first exists at token 1.
     expect(r).toMatchObject({ tokens: 2, stoppedAt: 1, stopReason: 'early_stopped' });
     // No threshold: no stop. The server ignores max_tokens (64) and would send 400: the client counts and cuts at 64.
-    const full = await client({ transport }).runTrace(req({ topLogprobs: 3 }), { stopRule: { window: 2, threshold: null } });
+    const full = await client({ transport }).runTrace(req({ topLogprobs: 3 }), {
+      stopRule: { window: 2, threshold: null },
+    });
     expect(full).toMatchObject({ tokens: 64, stoppedAt: null, stopReason: 'length', serverFinishReason: null });
     expect(full.confidences).toHaveLength(64);
   });
@@ -148,7 +175,9 @@ describe.each(['lean', 'sdk'] as const)('crafted streams over both transports (%
   test('500 before the first token is retried, then the trace succeeds', async () => {
     let calls = 0;
     server.routes.set('POST /v1/chat/completions', (r, res, hit, n) =>
-      calls++ === 0 ? json(500, { error: { message: 'x', type: 'InternalServerError', param: null, code: 500 } })(r, res, hit, n) : replay(chatFixture)(r, res, hit, n),
+      calls++ === 0
+        ? json(500, { error: { message: 'x', type: 'InternalServerError', param: null, code: 500 } })(r, res, hit, n)
+        : replay(chatFixture)(r, res, hit, n),
     );
     const r = await client({ transport }).runTrace(req());
     expect(r).toMatchObject({ attempts: 2, tokens: 6, text: 'The capital is Paris.' });
@@ -199,7 +228,18 @@ describe('crafted streams', () => {
         roleChunk() +
           chatChunk('', [simpleEntry('Hel', 0), simpleEntry('lo', 1)]) +
           chatChunk('Hello wor', [simpleEntry(' wor', 2)]) +
-          chatChunk('ld', [simpleEntry('ld', 3), entry('<|im_end|>', -0.01, [['x', -5], ['y', -6], ['z', -7]])], { finish_reason: 'stop', stop_reason: null }) +
+          chatChunk(
+            'ld',
+            [
+              simpleEntry('ld', 3),
+              entry('<|im_end|>', -0.01, [
+                ['x', -5],
+                ['y', -6],
+                ['z', -7],
+              ]),
+            ],
+            { finish_reason: 'stop', stop_reason: null },
+          ) +
           usageChunk(3, 5) +
           DONE,
       ),
@@ -214,7 +254,13 @@ describe('crafted streams', () => {
   test('inline <think> is separated from the answer', async () => {
     server.routes.set(
       'POST /v1/chat/completions',
-      replay(roleChunk() + ['<think>', '\nrisky', '</think>', '\n\n', 'No.'].map((t, i) => chatChunk(t, [simpleEntry(t, i)], i === 4 ? { finish_reason: 'stop' } : {})).join('') + DONE),
+      replay(
+        roleChunk() +
+          ['<think>', '\nrisky', '</think>', '\n\n', 'No.']
+            .map((t, i) => chatChunk(t, [simpleEntry(t, i)], i === 4 ? { finish_reason: 'stop' } : {}))
+            .join('') +
+          DONE,
+      ),
     );
     const r = await client().runTrace(req({ thinking: true, topLogprobs: 3 }));
     expect(r).toMatchObject({ text: 'No.', reasoning: 'risky', tokens: 5 });
@@ -223,7 +269,9 @@ describe('crafted streams', () => {
   test('early stop inside a multi-token chunk: counted client-side, request aborted, server sees the disconnect', async () => {
     server.routes.set('POST /v1/chat/completions', tokenStream(400, { perChunk: 3, gapMs: 2 }));
     const calls: number[] = [];
-    const r = await client().runTrace(req({ topLogprobs: 3 }), { onToken: (t) => (calls.push(t.index), t.index === 4) });
+    const r = await client().runTrace(req({ topLogprobs: 3 }), {
+      onToken: (t) => (calls.push(t.index), t.index === 4),
+    });
     expect(calls).toEqual([0, 1, 2, 3, 4]);
     expect(r).toMatchObject({ tokens: 5, stoppedAt: 4, stopReason: 'early_stopped', usage: null });
     expect(r.confidences).toHaveLength(5);
@@ -235,8 +283,15 @@ describe('crafted streams', () => {
   test('disconnect mid-stream: retried from the start (maxRetries per trace), then a connection error naming the count', async () => {
     server.routes.set('POST /v1/chat/completions', tokenStream(20, { cutAfter: 3 }));
     let before = server.hits.length;
-    const err = await client({ maxRetries: 5 }).runTrace(req({ topLogprobs: 3 }), { maxRetries: 1 }).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'connection', tokens: 3, attempts: 2, message: expect.stringMatching(/\(2 attempts\)$/) });
+    const err = await client({ maxRetries: 5 })
+      .runTrace(req({ topLogprobs: 3 }), { maxRetries: 1 })
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 'connection',
+      tokens: 3,
+      attempts: 2,
+      message: expect.stringMatching(/\(2 attempts\)$/),
+    });
     expect(server.hits.length - before).toBe(2);
     before = server.hits.length;
     await expect(client().runTrace(req({ topLogprobs: 3 }), { maxRetries: 0 })).rejects.toMatchObject({ attempts: 1 });
@@ -246,9 +301,17 @@ describe('crafted streams', () => {
   test('error event after tokens → a server error with the tokens so far', async () => {
     server.routes.set(
       'POST /v1/chat/completions',
-      replay(roleChunk() + chatChunk('a', [simpleEntry('a', 0)]) + chatChunk('b', [simpleEntry('b', 1)]) + 'data: {"error": {"message": "engine died", "type": "InternalServerError", "param": null, "code": 500}}\n\n' + DONE),
+      replay(
+        roleChunk() +
+          chatChunk('a', [simpleEntry('a', 0)]) +
+          chatChunk('b', [simpleEntry('b', 1)]) +
+          'data: {"error": {"message": "engine died", "type": "InternalServerError", "param": null, "code": 500}}\n\n' +
+          DONE,
+      ),
     );
-    const err = await client({ maxRetries: 0 }).runTrace(req({ topLogprobs: 3 })).catch((e: unknown) => e);
+    const err = await client({ maxRetries: 0 })
+      .runTrace(req({ topLogprobs: 3 }))
+      .catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'server', tokens: 2, message: expect.stringMatching(/engine died/) });
   });
 
@@ -264,7 +327,13 @@ describe('crafted streams', () => {
   test('-9999 placeholder without data: token counted, confidence NaN and left out of confidences', async () => {
     server.routes.set(
       'POST /v1/chat/completions',
-      replay(roleChunk() + chatChunk('a', [simpleEntry('a', 0), { token: 'b', logprob: -9999, bytes: [], top_logprobs: [] }], { finish_reason: 'stop' }) + DONE),
+      replay(
+        roleChunk() +
+          chatChunk('a', [simpleEntry('a', 0), { token: 'b', logprob: -9999, bytes: [], top_logprobs: [] }], {
+            finish_reason: 'stop',
+          }) +
+          DONE,
+      ),
     );
     const confs: number[] = [];
     const r = await client().runTrace(req({ topLogprobs: 3 }), { onToken: (t) => (confs.push(t.confidence), false) });
@@ -276,24 +345,37 @@ describe('crafted streams', () => {
 
 describe('errors and retries', () => {
   test('404 model → ModelNotFoundError', async () => {
-    server.routes.set('POST /v1/chat/completions', json(404, { error: { message: 'The model `Qwen/Qwen3-8B` does not exist.', type: 'NotFoundError', param: null, code: 404 } }));
+    server.routes.set(
+      'POST /v1/chat/completions',
+      json(404, {
+        error: { message: 'The model `Qwen/Qwen3-8B` does not exist.', type: 'NotFoundError', param: null, code: 404 },
+      }),
+    );
     await expect(client().runTrace(req())).rejects.toMatchObject({ code: 'model_not_found' });
   });
 
   test('400 with the shared fixture body → bad_request naming the param, not retried', async () => {
     const before = server.hits.length;
     server.routes.set('POST /v1/chat/completions', json(400, fixture('error_top_logprobs_too_large.json')));
-    const err = (await client().runTrace(req({ topLogprobs: 20 })).catch((e: unknown) => e)) as VllmClientError;
+    const err = (await client()
+      .runTrace(req({ topLogprobs: 20 }))
+      .catch((e: unknown) => e)) as VllmClientError;
     expect(err).toMatchObject({ code: 'bad_request' });
     expect(err.param).toBe('logprobs');
     expect(err.status).toBe(400);
     expect(server.hits.length - before).toBe(1);
   });
 
-  test('429 then ok: retried after the server\'s retry-after', async () => {
+  test("429 then ok: retried after the server's retry-after", async () => {
     let calls = 0;
     server.routes.set('POST /v1/chat/completions', (r, res, hit, n) =>
-      calls++ === 0 ? json(429, { error: { message: 'slow down', type: 'RateLimitError', param: null, code: 429 } }, { 'retry-after': '2' })(r, res, hit, n) : replay(chatFixture)(r, res, hit, n),
+      calls++ === 0
+        ? json(
+            429,
+            { error: { message: 'slow down', type: 'RateLimitError', param: null, code: 429 } },
+            { 'retry-after': '2' },
+          )(r, res, hit, n)
+        : replay(chatFixture)(r, res, hit, n),
     );
     const waits: number[] = [];
     const r = await client({ sleep: async (ms) => void waits.push(ms) }).runTrace(req());
@@ -305,9 +387,18 @@ describe('errors and retries', () => {
 
   test('500 before the first token: retried maxRetries times with growing backoff, then code server; maxRetries 0 = one try', async () => {
     let before = server.hits.length;
-    server.routes.set('POST /v1/chat/completions', json(500, { error: { message: 'oops', type: 'InternalServerError', param: null, code: 500 } }));
+    server.routes.set(
+      'POST /v1/chat/completions',
+      json(500, { error: { message: 'oops', type: 'InternalServerError', param: null, code: 500 } }),
+    );
     const waits: number[] = [];
-    const c = client({ maxRetries: 2, retryBaseMs: 100, random: () => 1, reprobeAfterMs: 1e9, sleep: async (ms) => void waits.push(ms) });
+    const c = client({
+      maxRetries: 2,
+      retryBaseMs: 100,
+      random: () => 1,
+      reprobeAfterMs: 1e9,
+      sleep: async (ms) => void waits.push(ms),
+    });
     await expect(c.runTrace(req())).rejects.toMatchObject({ code: 'server' });
     expect(server.hits.length - before).toBe(3);
     expect(waits).toEqual([100, 200]);
@@ -321,7 +412,13 @@ describe('errors and retries', () => {
     const url = dead.baseURL;
     await dead.close();
     const waits: number[] = [];
-    const c = new VllmClient({ baseURLs: [url], model: 'm', maxRetries: 2, sleep: async (ms) => void waits.push(ms), env: {} });
+    const c = new VllmClient({
+      baseURLs: [url],
+      model: 'm',
+      maxRetries: 2,
+      sleep: async (ms) => void waits.push(ms),
+      env: {},
+    });
     const err = await c.runTrace(req()).catch((e: unknown) => e);
     expect(err).toMatchObject({ code: 'connection' });
     expect((err as Error).message).toMatch(/^connection refused by 127\.0\.0\.1:\d+.* \(3 attempts\)$/);
@@ -334,7 +431,9 @@ describe('errors and retries', () => {
       sseHead(res);
       res.write(roleChunk());
     });
-    await expect(client({ idleTimeoutMs: 50, traceTimeoutMs: 400, maxRetries: 3 }).runTrace(req())).rejects.toMatchObject({
+    await expect(
+      client({ idleTimeoutMs: 50, traceTimeoutMs: 400, maxRetries: 3 }).runTrace(req()),
+    ).rejects.toMatchObject({
       code: 'trace_timeout',
       attempts: 1,
       message: expect.stringMatching(/^trace timeout after 0\.4 s: vLLM at .* accepted the request but sent no token/),
@@ -343,20 +442,44 @@ describe('errors and retries', () => {
       sseHead(res);
       res.write(roleChunk() + chatChunk('a', [simpleEntry('a', 0)]));
     });
-    const err = await client({ idleTimeoutMs: 150, maxRetries: 0 }).runTrace(req({ topLogprobs: 3 })).catch((e: unknown) => e);
-    expect(err).toMatchObject({ code: 'idle_timeout', tokens: 1, message: expect.stringMatching(/^timeout after 0\.15 s idle: .* after 1 tokens$/) });
+    const err = await client({ idleTimeoutMs: 150, maxRetries: 0 })
+      .runTrace(req({ topLogprobs: 3 }))
+      .catch((e: unknown) => e);
+    expect(err).toMatchObject({
+      code: 'idle_timeout',
+      tokens: 1,
+      message: expect.stringMatching(/^timeout after 0\.15 s idle: .* after 1 tokens$/),
+    });
   });
 
   test('the API key never appears in errors, even when the server echoes it, nor in the client object', async () => {
     server.routes.set('POST /v1/chat/completions', (r, res) =>
-      json(500, { error: { message: `bad header ${String(r.headers['authorization'])}`, type: 'InternalServerError', param: null, code: 500 } })(r, res, undefined as never, 0),
+      json(500, {
+        error: {
+          message: `bad header ${String(r.headers['authorization'])}`,
+          type: 'InternalServerError',
+          param: null,
+          code: 500,
+        },
+      })(r, res, undefined as never, 0),
     );
     const c = client({ maxRetries: 0 });
     const err = await c.runTrace(req()).catch((e: unknown) => e);
     expect(isVllmClientError(err)).toBe(true);
     expect((err as Error).message).toContain('bad header Bearer ***');
-    for (const text of [inspect(err, { depth: 5 }), JSON.stringify(err), inspect(c, { depth: 5, showHidden: true }), JSON.stringify(c)]) expect(text).not.toContain(KEY);
-    const envClient = new VllmClient({ baseURLs: [server.baseURL], model: 'm', env: { VLLM_API_KEY: KEY }, maxRetries: 0 });
+    for (const text of [
+      inspect(err, { depth: 5 }),
+      JSON.stringify(err),
+      inspect(c, { depth: 5, showHidden: true }),
+      JSON.stringify(c),
+    ])
+      expect(text).not.toContain(KEY);
+    const envClient = new VllmClient({
+      baseURLs: [server.baseURL],
+      model: 'm',
+      env: { VLLM_API_KEY: KEY },
+      maxRetries: 0,
+    });
     const err2 = await envClient.runTrace(req()).catch((e: unknown) => e);
     expect((err2 as Error).message).not.toContain(KEY);
     expect(server.hits.at(-1)!.headers['authorization']).toBe(`Bearer ${KEY}`);
@@ -372,7 +495,8 @@ describe('streamTrace', () => {
     expect(tokens).toHaveLength(6);
     for (const t of tokens) {
       expect(t.topLogprobs.length === 4 || t.topLogprobs.length === 5).toBe(true);
-      for (let i = 1; i < t.topLogprobs.length; i++) expect(t.topLogprobs[i - 1]!.logprob).toBeGreaterThanOrEqual(t.topLogprobs[i]!.logprob);
+      for (let i = 1; i < t.topLogprobs.length; i++)
+        expect(t.topLogprobs[i - 1]!.logprob).toBeGreaterThanOrEqual(t.topLogprobs[i]!.logprob);
       expect(t.confidence).toBeCloseTo(-t.topLogprobs.reduce((a, b) => a + b.logprob, 0) / t.topLogprobs.length, 12);
     }
     expect(tokens.at(-1)!.text).toBe('The capital is Paris.');
@@ -391,7 +515,10 @@ describe('streamTrace', () => {
   test('an AbortSignal cancels the trace with its reason', async () => {
     server.routes.set('POST /v1/chat/completions', tokenStream(400, { gapMs: 2 }));
     const ac = new AbortController();
-    const run = client().runTrace(req({ topLogprobs: 3 }), { signal: ac.signal, onToken: (t) => (t.index === 2 && ac.abort(new Error('user cancel')), false) });
+    const run = client().runTrace(req({ topLogprobs: 3 }), {
+      signal: ac.signal,
+      onToken: (t) => (t.index === 2 && ac.abort(new Error('user cancel')), false),
+    });
     await expect(run).rejects.toThrow('user cancel');
   });
 });

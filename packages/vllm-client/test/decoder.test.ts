@@ -6,7 +6,12 @@ import { alternativesList } from '../src/internal/chunk-scanner.js';
 import { fixture } from './replay-server.js';
 
 type ChatChunk = {
-  choices: { index: number; delta?: { content?: string }; logprobs: { content: { token: string; logprob: number; top_logprobs: TopLogprob[] }[] } | null; finish_reason?: string | null }[];
+  choices: {
+    index: number;
+    delta?: { content?: string };
+    logprobs: { content: { token: string; logprob: number; top_logprobs: TopLogprob[] }[] } | null;
+    finish_reason?: string | null;
+  }[];
   usage?: { prompt_tokens: number; completion_tokens: number; total_tokens: number };
 };
 
@@ -34,7 +39,9 @@ function decode(name: string, kind: 'chat' | 'completions', k: number, choiceInd
     k,
     thinking: false,
     choiceIndex,
-    sink: (index, token, logprob, confidence, tops) => (seen.push({ index, token, logprob, confidence, tops: alternativesList(tops) }), false),
+    sink: (index, token, logprob, confidence, tops) => (
+      seen.push({ index, token, logprob, confidence, tops: alternativesList(tops) }), false
+    ),
   });
   for (const p of rawPayloads(name)) expect(d.feedPayload(p)).toBe('more');
   return { d, seen, final: d.splitter.finish() };
@@ -46,7 +53,10 @@ describe('TraceDecoder on the shared chat fixture (n=2, top_logprobs=5, so K=4)'
   test('after the first chunk with logprobs, plain token chunks are read by the scanner, not JSON.parse', () => {
     const { d } = decode('chat_stream_logprobs_n2.sse', 'chat', 4, 0);
     const withLogprobs = chunks.findIndex((c) => c.choices.some((ch) => ch.logprobs !== null));
-    const plain = chunks.filter((c, i) => i > withLogprobs && c.usage === undefined && c.choices.length === 1 && c.choices[0]?.finish_reason === null);
+    const plain = chunks.filter(
+      (c, i) =>
+        i > withLogprobs && c.usage === undefined && c.choices.length === 1 && c.choices[0]?.finish_reason === null,
+    );
     expect(plain.length).toBeGreaterThan(0);
     expect(d.scannedChunks).toBe(plain.length);
     expect(decode('completions_stream_logprobs5.sse', 'completions', 5).d.scannedChunks).toBe(0);
@@ -61,8 +71,17 @@ describe('TraceDecoder on the shared chat fixture (n=2, top_logprobs=5, so K=4)'
     expect(final.text).toBe(mine.map((ch) => ch.delta?.content ?? '').join(''));
     expect(d.serverFinishReason).toBe(mine.map((ch) => ch.finish_reason).find((f) => typeof f === 'string'));
     const usage = chunks.find((c) => c.usage !== undefined)!.usage!;
-    expect(d.usage).toEqual({ promptTokens: usage.prompt_tokens, completionTokens: usage.completion_tokens, totalTokens: usage.total_tokens });
-    const expected = entries.map((e) => referenceConfidence(e.top_logprobs.map((t) => t.logprob), 4));
+    expect(d.usage).toEqual({
+      promptTokens: usage.prompt_tokens,
+      completionTokens: usage.completion_tokens,
+      totalTokens: usage.total_tokens,
+    });
+    const expected = entries.map((e) =>
+      referenceConfidence(
+        e.top_logprobs.map((t) => t.logprob),
+        4,
+      ),
+    );
     expect(Array.from(d.confidences)).toHaveLength(expected.length);
     Array.from(d.confidences).forEach((c, i) => expect(c).toBeCloseTo(expected[i]!, 12));
   });
@@ -95,11 +114,22 @@ describe('TraceDecoder on the shared chat fixture (n=2, top_logprobs=5, so K=4)'
 describe('TraceDecoder on the shared completions fixture (logprobs=5, so K=5)', () => {
   test('dict entries rebuilt sampled-first; K or K+1 values per position', () => {
     const chunks = payloads('completions_stream_logprobs5.sse') as {
-      choices: { text: string; logprobs: { tokens: string[]; token_logprobs: number[]; top_logprobs: Record<string, number>[] } | null }[];
+      choices: {
+        text: string;
+        logprobs: { tokens: string[]; token_logprobs: number[]; top_logprobs: Record<string, number>[] } | null;
+      }[];
     }[];
     const { d, seen, final } = decode('completions_stream_logprobs5.sse', 'completions', 5);
     const positions = chunks.flatMap((c) =>
-      c.choices.flatMap((ch) => (ch.logprobs === null ? [] : ch.logprobs.tokens.map((t, j) => ({ t, lp: ch.logprobs!.token_logprobs[j]!, dict: ch.logprobs!.top_logprobs[j]! })))),
+      c.choices.flatMap((ch) =>
+        ch.logprobs === null
+          ? []
+          : ch.logprobs.tokens.map((t, j) => ({
+              t,
+              lp: ch.logprobs!.token_logprobs[j]!,
+              dict: ch.logprobs!.top_logprobs[j]!,
+            })),
+      ),
     );
     expect(d.tokens).toBe(positions.length);
     expect(final.text).toBe(chunks.map((c) => c.choices[0]?.text ?? '').join(''));
@@ -108,7 +138,12 @@ describe('TraceDecoder on the shared completions fixture (logprobs=5, so K=5)', 
       const s = seen[i]!;
       expect(s.tops[0]).toEqual({ token: p.t, logprob: p.lp });
       expect(s.tops).toHaveLength(Object.keys(p.dict).length);
-      const values = [p.lp, ...Object.entries(p.dict).filter(([key]) => key !== p.t).map(([, v]) => v)];
+      const values = [
+        p.lp,
+        ...Object.entries(p.dict)
+          .filter(([key]) => key !== p.t)
+          .map(([, v]) => v),
+      ];
       expect(s.confidence).toBeCloseTo(referenceConfidence(values, 5), 12);
     });
     expect(seen.some((s) => s.tops.length === 6)).toBe(true);
@@ -116,14 +151,42 @@ describe('TraceDecoder on the shared completions fixture (logprobs=5, so K=5)', 
 });
 
 describe('TraceDecoder edge cases', () => {
-  const chunk = (choice: Record<string, unknown>) => ({ id: 'x', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, finish_reason: null, ...choice }] });
-  const lp = (token: string, logprob: number, tops: [string, number][]) => ({ token, logprob, top_logprobs: tops.map(([t, l]) => ({ token: t, logprob: l })) });
+  const chunk = (choice: Record<string, unknown>) => ({
+    id: 'x',
+    object: 'chat.completion.chunk',
+    created: 1,
+    model: 'm',
+    choices: [{ index: 0, finish_reason: null, ...choice }],
+  });
+  const lp = (token: string, logprob: number, tops: [string, number][]) => ({
+    token,
+    logprob,
+    top_logprobs: tops.map(([t, l]) => ({ token: t, logprob: l })),
+  });
 
   test('several tokens in one chunk, text lagging behind logprobs, -9999 placeholders without data', () => {
     const seen: number[] = [];
     const d = new TraceDecoder({ kind: 'chat', k: 2, thinking: false, sink: (_i, _t, _l, c) => (seen.push(c), false) });
     d.feed(chunk({ delta: { role: 'assistant', content: '' }, logprobs: null }));
-    d.feed(chunk({ delta: { content: '' }, logprobs: { content: [lp('A', -0.1, [['A', -0.1], ['B', -2], ['C', -3]]), lp('b', -0.2, [['b', -0.2], ['x', -9999], ['y', -9999]])] } }));
+    d.feed(
+      chunk({
+        delta: { content: '' },
+        logprobs: {
+          content: [
+            lp('A', -0.1, [
+              ['A', -0.1],
+              ['B', -2],
+              ['C', -3],
+            ]),
+            lp('b', -0.2, [
+              ['b', -0.2],
+              ['x', -9999],
+              ['y', -9999],
+            ]),
+          ],
+        },
+      }),
+    );
     expect(d.splitter.text).toBe('');
     d.feed(chunk({ delta: { content: 'Abc' }, logprobs: { content: [lp('c', -9999, [])] }, finish_reason: 'stop' }));
     expect(d.tokens).toBe(3);
@@ -136,12 +199,39 @@ describe('TraceDecoder edge cases', () => {
 
   test('fewer than K+1 alternatives is a clear protocol error, not a silent wrong confidence', () => {
     const d = new TraceDecoder({ kind: 'chat', k: 3, thinking: false, sink: () => false });
-    expect(() => d.feed(chunk({ delta: { content: 'a' }, logprobs: { content: [lp('a', -1, [['a', -1], ['b', -2], ['c', -3]])] } }))).toThrow(/needs 4/);
+    expect(() =>
+      d.feed(
+        chunk({
+          delta: { content: 'a' },
+          logprobs: {
+            content: [
+              lp('a', -1, [
+                ['a', -1],
+                ['b', -2],
+                ['c', -3],
+              ]),
+            ],
+          },
+        }),
+      ),
+    ).toThrow(/needs 4/);
   });
 
   test('stops inside a chunk at the token the sink asks for', () => {
     const d = new TraceDecoder({ kind: 'chat', k: 1, thinking: false, sink: (i) => i === 1 });
-    const r = d.feed(chunk({ delta: { content: 'xyz' }, logprobs: { content: ['x', 'y', 'z'].map((t) => lp(t, -1, [[t, -1], ['q', -4]])) } }));
+    const r = d.feed(
+      chunk({
+        delta: { content: 'xyz' },
+        logprobs: {
+          content: ['x', 'y', 'z'].map((t) =>
+            lp(t, -1, [
+              [t, -1],
+              ['q', -4],
+            ]),
+          ),
+        },
+      }),
+    );
     expect(r).toBe('stop');
     expect(d.stoppedAt).toBe(1);
     expect(d.tokens).toBe(2);
@@ -156,21 +246,84 @@ describe('TraceDecoder edge cases', () => {
 
   test('malformed chunks raise ProtocolError, first chunk and later ones alike', () => {
     const mk = () => new TraceDecoder({ kind: 'chat', k: 1, thinking: false, sink: () => false });
-    expect(() => mk().feed({ choices: [{ index: 0, delta: { content: 5 } }] })).toThrow(expect.objectContaining({ code: 'protocol' }));
+    expect(() => mk().feed({ choices: [{ index: 0, delta: { content: 5 } }] })).toThrow(
+      expect.objectContaining({ code: 'protocol' }),
+    );
     expect(() => mk().feed('nope')).toThrow(expect.objectContaining({ code: 'protocol' }));
     const d = mk();
-    d.feed(chunk({ delta: { content: 'a' }, logprobs: { content: [lp('a', -1, [['a', -1], ['q', -4]])] } }));
-    expect(() => d.feed(chunk({ delta: { content: 'b' }, logprobs: { content: [{ token: 'b', logprob: '-1', top_logprobs: [] }] } }))).toThrow(/logprob is not a number/);
-    expect(() => d.feed(chunk({ delta: { content: 'b' }, logprobs: { content: [lp('b', -1, [['b', -1], ['q', -4]]), { token: 'c', logprob: -1, top_logprobs: [{ token: 'c', logprob: null }, { token: 'q', logprob: -4 }] }] } }))).toThrow(
-      /top_logprobs: topLogprobs\[0\]: logprob must be a number/,
+    d.feed(
+      chunk({
+        delta: { content: 'a' },
+        logprobs: {
+          content: [
+            lp('a', -1, [
+              ['a', -1],
+              ['q', -4],
+            ]),
+          ],
+        },
+      }),
     );
+    expect(() =>
+      d.feed(
+        chunk({ delta: { content: 'b' }, logprobs: { content: [{ token: 'b', logprob: '-1', top_logprobs: [] }] } }),
+      ),
+    ).toThrow(/logprob is not a number/);
+    expect(() =>
+      d.feed(
+        chunk({
+          delta: { content: 'b' },
+          logprobs: {
+            content: [
+              lp('b', -1, [
+                ['b', -1],
+                ['q', -4],
+              ]),
+              {
+                token: 'c',
+                logprob: -1,
+                top_logprobs: [
+                  { token: 'c', logprob: null },
+                  { token: 'q', logprob: -4 },
+                ],
+              },
+            ],
+          },
+        }),
+      ),
+    ).toThrow(/top_logprobs: topLogprobs\[0\]: logprob must be a number/);
   });
 
   test('reasoning and reasoning_content fields feed the thinking text', () => {
     for (const field of ['reasoning', 'reasoning_content']) {
       const d = new TraceDecoder({ kind: 'chat', k: 1, thinking: true, sink: () => false });
-      d.feed(chunk({ delta: { [field]: 'Hmm.' }, logprobs: { content: [lp('Hmm', -1, [['Hmm', -1], ['q', -4]])] } }));
-      d.feed(chunk({ delta: { content: 'No.' }, logprobs: { content: [lp('No', -1, [['No', -1], ['q', -4]])] }, finish_reason: 'stop' }));
+      d.feed(
+        chunk({
+          delta: { [field]: 'Hmm.' },
+          logprobs: {
+            content: [
+              lp('Hmm', -1, [
+                ['Hmm', -1],
+                ['q', -4],
+              ]),
+            ],
+          },
+        }),
+      );
+      d.feed(
+        chunk({
+          delta: { content: 'No.' },
+          logprobs: {
+            content: [
+              lp('No', -1, [
+                ['No', -1],
+                ['q', -4],
+              ]),
+            ],
+          },
+          finish_reason: 'stop',
+        }),
+      );
       expect(d.splitter.finish()).toEqual({ reasoning: 'Hmm.', text: 'No.' });
     }
   });
@@ -184,14 +337,22 @@ describe('parseErrorBody', () => {
       param: 'logprobs',
       code: 400,
     });
-    expect(parseErrorBody({ error: 'Unauthorized' })).toEqual({ message: 'Unauthorized', type: null, param: null, code: null });
-    expect(parseErrorBody({ object: 'error', message: 'old', type: 'BadRequestError', param: null, code: 400 })).toEqual({ message: 'old', type: 'BadRequestError', param: null, code: 400 });
+    expect(parseErrorBody({ error: 'Unauthorized' })).toEqual({
+      message: 'Unauthorized',
+      type: null,
+      param: null,
+      code: null,
+    });
+    expect(
+      parseErrorBody({ object: 'error', message: 'old', type: 'BadRequestError', param: null, code: 400 }),
+    ).toEqual({ message: 'old', type: 'BadRequestError', param: null, code: 400 });
     expect(parseErrorBody({ detail: 'Not Found' })).toBeNull();
   });
 });
 
 describe('bad data from the server is named, never averaged in (issue 14, principle 5)', () => {
-  const role = '{"choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}';
+  const role =
+    '{"choices":[{"index":0,"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}';
   const tops = (values: string) =>
     values
       .split(',')
@@ -213,13 +374,26 @@ describe('bad data from the server is named, never averaged in (issue 14, princi
     });
 
   test.each([
-    ['a token without the top_logprobs asked for', tokenChunk('-0.5', null), /token 2 has no top_logprobs \(4 asked for\)/],
-    ['an empty top_logprobs list beside a real logprob', tokenChunk('-0.5', ''), /token 2 has an empty top_logprobs list/],
-    ['text with "logprobs": null', '{"choices":[{"index":0,"delta":{"content":"hidden"},"logprobs":null,"finish_reason":null}]}', /has text but "logprobs": null/],
+    [
+      'a token without the top_logprobs asked for',
+      tokenChunk('-0.5', null),
+      /token 2 has no top_logprobs \(4 asked for\)/,
+    ],
+    [
+      'an empty top_logprobs list beside a real logprob',
+      tokenChunk('-0.5', ''),
+      /token 2 has an empty top_logprobs list/,
+    ],
+    [
+      'text with "logprobs": null',
+      '{"choices":[{"index":0,"delta":{"content":"hidden"},"logprobs":null,"finish_reason":null}]}',
+      /has text but "logprobs": null/,
+    ],
     ['a positive sampled logprob', tokenChunk('0.5', tops('0.5,-1,-2,-3')), /logprob is 0\.5; a logprob is ≤ 0/],
     ['a positive alternative', tokenChunk('-0.5', tops('-0.5,1e-3,-2,-3')), /top_logprobs holds a logprob > 0 or NaN/],
   ])('%s: a protocol error on the scanner path and the JSON.parse path alike', (_name, bad, message) => {
-    for (const o of outcomes(bad)) expect(o).toMatchObject({ ok: false, code: 'protocol', message: expect.stringMatching(message) });
+    for (const o of outcomes(bad))
+      expect(o).toMatchObject({ ok: false, code: 'protocol', message: expect.stringMatching(message) });
   });
 
   test('a NaN logprob (a parsed chunk can hold one; JSON cannot) is a protocol error', () => {
@@ -229,19 +403,36 @@ describe('bad data from the server is named, never averaged in (issue 14, princi
     d.feed(JSON.parse(good));
     const chunk = JSON.parse(good) as { choices: [{ logprobs: { content: [{ logprob: number }] } }] };
     chunk.choices[0].logprobs.content[0].logprob = Number.NaN;
-    expect(() => d.feed(chunk)).toThrow(expect.objectContaining({ code: 'protocol', message: expect.stringMatching(/logprob is NaN/) }));
+    expect(() => d.feed(chunk)).toThrow(
+      expect.objectContaining({ code: 'protocol', message: expect.stringMatching(/logprob is NaN/) }),
+    );
   });
 
   test("vLLM's own no-data position (-9999 with no alternatives) still counts as a token without a confidence", () => {
-    for (const o of outcomes(tokenChunk('-9999.0', ''))) expect(o).toEqual({ ok: true, confidences: [0.5 + 1 + 2, 0.5 + 1 + 2].map((s) => s / 3) });
+    for (const o of outcomes(tokenChunk('-9999.0', '')))
+      expect(o).toEqual({ ok: true, confidences: [0.5 + 1 + 2, 0.5 + 1 + 2].map((s) => s / 3) });
   });
 
   test('completions: a number without its dict, and text without logprobs, are protocol errors', () => {
     const d = () => new TraceDecoder({ kind: 'completions', k: 2, thinking: false, sink: () => false });
-    expect(() => d().feed({ choices: [{ index: 0, text: 'a', logprobs: { tokens: ['a'], token_logprobs: [-0.5], top_logprobs: [null] } }] })).toThrow(/no top_logprobs/);
-    expect(() => d().feed({ choices: [{ index: 0, text: 'a', logprobs: null }] })).toThrow(/has text but "logprobs": null/);
-    expect(() => d().feed({ choices: [{ index: 0, text: 'a', logprobs: { tokens: ['a'], token_logprobs: [-0.5], top_logprobs: [{ a: -0.5, b: 2 }] } }] })).toThrow(
-      /not a logprob ≤ 0/,
+    expect(() =>
+      d().feed({
+        choices: [{ index: 0, text: 'a', logprobs: { tokens: ['a'], token_logprobs: [-0.5], top_logprobs: [null] } }],
+      }),
+    ).toThrow(/no top_logprobs/);
+    expect(() => d().feed({ choices: [{ index: 0, text: 'a', logprobs: null }] })).toThrow(
+      /has text but "logprobs": null/,
     );
+    expect(() =>
+      d().feed({
+        choices: [
+          {
+            index: 0,
+            text: 'a',
+            logprobs: { tokens: ['a'], token_logprobs: [-0.5], top_logprobs: [{ a: -0.5, b: 2 }] },
+          },
+        ],
+      }),
+    ).toThrow(/not a logprob ≤ 0/);
   });
 });

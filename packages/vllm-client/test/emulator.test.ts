@@ -6,7 +6,14 @@ import { VllmClient, type TraceRequest } from '@deepconf-safety/vllm-client';
 
 let emu: EmulatorHandle;
 beforeAll(async () => {
-  emu = await startEmulator({ port: 0, model: 'emu/model', maxLogprobs: 21, tokensPerSecond: 150, maxTokensPerChunk: 3, seed: 3 });
+  emu = await startEmulator({
+    port: 0,
+    model: 'emu/model',
+    maxLogprobs: 21,
+    tokensPerSecond: 150,
+    maxTokensPerChunk: 3,
+    seed: 3,
+  });
 });
 afterAll(async () => {
   await emu.close();
@@ -46,7 +53,9 @@ describe('against the emulator', () => {
     expect(aborted).toBeGreaterThan(0);
     // The emulator notices the disconnects; allow it a moment to count them. On a loaded machine a stream may have been
     // fully sent before the client read its 5th token, so the emulator counts that one as completed, not aborted.
-    const settled = () => emu.stats().abortedRequests + emu.stats().completedRequests - before.abortedRequests - before.completedRequests >= 16;
+    const settled = () =>
+      emu.stats().abortedRequests + emu.stats().completedRequests - before.abortedRequests - before.completedRequests >=
+      16;
     for (let i = 0; i < 300 && !settled(); i++) await new Promise((r) => setTimeout(r, 10));
     const stats = emu.stats();
     const serverAborted = stats.abortedRequests - before.abortedRequests;

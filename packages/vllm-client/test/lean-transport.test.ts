@@ -5,7 +5,16 @@ import type { AddressInfo, Socket } from 'node:net';
 import { VllmClient, type TraceRequest } from '@deepconf-safety/vllm-client';
 import { DONE, chatChunk, entry, event, roleChunk, simpleEntry, usageChunk } from './replay-server.js';
 
-const req: TraceRequest = { prompt: 'q', maxTokens: 64, temperature: 1, topP: 1, topK: -1, seed: 1, topLogprobs: 3, thinking: false };
+const req: TraceRequest = {
+  prompt: 'q',
+  maxTokens: 64,
+  temperature: 1,
+  topP: 1,
+  topK: -1,
+  seed: 1,
+  topLogprobs: 3,
+  thinking: false,
+};
 
 /** A stream of `n` tokens, ending with a finish chunk, usage and [DONE]. */
 function stream(n: number): string {
@@ -173,28 +182,49 @@ describe('the end of a stream', () => {
     expect(r.stopReason).toBe('finished');
     // Resolved at [DONE], while the response was still open.
     expect(server.closedByClient).toEqual([]);
-    for (let i = 0; i < 60 && server.closedByClient.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    for (let i = 0; i < 60 && server.closedByClient.length === 0; i++)
+      await new Promise((resolve) => setTimeout(resolve, 50));
     expect(server.closedByClient).toEqual([0]);
   });
 
-  test.each(['lean', 'sdk'] as const)('%s: an error thrown by onToken reaches the caller untouched and drops the stream', async (transport) => {
-    server = await startKeepAliveServer(stream(20));
-    server.lingerAfterDone = true;
-    const client = new VllmClient({ baseURLs: [server.baseURL], model: 'm', transport, maxRetries: 0, env: {} });
-    const mine = new Error('the caller broke');
-    await expect(client.runTrace(req, { onToken: (t) => (t.index === 2 ? (() => { throw mine; })() : false) })).rejects.toBe(mine);
-    for (let i = 0; i < 120 && server.closedByClient.length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 25));
-    expect(server.closedByClient).toEqual([0]);
-  });
+  test.each(['lean', 'sdk'] as const)(
+    '%s: an error thrown by onToken reaches the caller untouched and drops the stream',
+    async (transport) => {
+      server = await startKeepAliveServer(stream(20));
+      server.lingerAfterDone = true;
+      const client = new VllmClient({ baseURLs: [server.baseURL], model: 'm', transport, maxRetries: 0, env: {} });
+      const mine = new Error('the caller broke');
+      await expect(
+        client.runTrace(req, {
+          onToken: (t) =>
+            t.index === 2
+              ? (() => {
+                  throw mine;
+                })()
+              : false,
+        }),
+      ).rejects.toBe(mine);
+      for (let i = 0; i < 120 && server.closedByClient.length === 0; i++)
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      expect(server.closedByClient).toEqual([0]);
+    },
+  );
 });
 
-describe('lean transport (chunk scanner) vs sdk (the SDK\'s parser and JSON.parse only)', () => {
+describe("lean transport (chunk scanner) vs sdk (the SDK's parser and JSON.parse only)", () => {
   test('identical TraceResults on a stream with escapes, exponents, reasoning and several entries per chunk', async () => {
     let body = roleChunk();
     const tokens = ['"quoted"', 'back\\slash', 'é', '😀', ' plain', '\u2028'];
     for (let i = 0; i < 60; i++) {
       const t = tokens[i % tokens.length]!;
-      const e = i % 5 === 0 ? entry(t, -1e-5, [['x', -9999.0], ['y', -2.5e-7], ['z', -3]]) : simpleEntry(t, i);
+      const e =
+        i % 5 === 0
+          ? entry(t, -1e-5, [
+              ['x', -9999.0],
+              ['y', -2.5e-7],
+              ['z', -3],
+            ])
+          : simpleEntry(t, i);
       if (i % 7 === 3) body += chatChunk(null, [e, simpleEntry('more', i + 1)], {}, { reasoning_content: `r${i}` });
       else body += chatChunk(t, [e]);
     }
@@ -204,7 +234,10 @@ describe('lean transport (chunk scanner) vs sdk (the SDK\'s parser and JSON.pars
     const run = async (transport: 'lean' | 'sdk') => {
       const seen: unknown[] = [];
       const client = new VllmClient({ baseURLs: [server!.baseURL], model: 'm', transport, env: {} });
-      const r = await client.runTrace({ ...req, maxTokens: 100, thinking: true }, { onToken: (t) => (seen.push(t), false) });
+      const r = await client.runTrace(
+        { ...req, maxTokens: 100, thinking: true },
+        { onToken: (t) => (seen.push(t), false) },
+      );
       return { seen, r: { ...r, latencyMs: 0, ttftMs: 0, confidences: Array.from(r.confidences) } };
     };
     const lean = await run('lean');

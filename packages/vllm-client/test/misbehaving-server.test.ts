@@ -14,10 +14,28 @@ afterAll(async () => {
   await server?.close();
 });
 
-const req: TraceRequest = { prompt: 'x', maxTokens: 50, temperature: 1, topP: 1, topK: -1, seed: 1, topLogprobs: 3, thinking: false };
+const req: TraceRequest = {
+  prompt: 'x',
+  maxTokens: 50,
+  temperature: 1,
+  topP: 1,
+  topK: -1,
+  seed: 1,
+  topLogprobs: 3,
+  thinking: false,
+};
 
 const client = (mode: string, transport: 'lean' | 'sdk', over: Partial<VllmClientOptions> = {}) =>
-  new VllmClient({ baseURLs: [server.url(mode)], model: 'm', transport, env: {}, retryBaseMs: 1, retryMaxMs: 5, reprobeAfterMs: 0, ...over });
+  new VllmClient({
+    baseURLs: [server.url(mode)],
+    model: 'm',
+    transport,
+    env: {},
+    retryBaseMs: 1,
+    retryMaxMs: 5,
+    reprobeAfterMs: 0,
+    ...over,
+  });
 
 /** Requests the server received for `mode` while `run` ran. */
 async function requestsDuring(mode: string, run: () => Promise<unknown>): Promise<number> {
@@ -26,12 +44,13 @@ async function requestsDuring(mode: string, run: () => Promise<unknown>): Promis
   return ((await server.counts())[mode] ?? 0) - before;
 }
 
-const failure = (p: Promise<unknown>) => p.then(
-  (r) => {
-    throw new Error(`expected the trace to fail, it returned ${JSON.stringify(r).slice(0, 200)}`);
-  },
-  (e: unknown) => e,
-);
+const failure = (p: Promise<unknown>) =>
+  p.then(
+    (r) => {
+      throw new Error(`expected the trace to fail, it returned ${JSON.stringify(r).slice(0, 200)}`);
+    },
+    (e: unknown) => e,
+  );
 
 describe.each(['lean', 'sdk'] as const)('a misbehaving server (%s transport)', (transport) => {
   test('stall before the headers: the trace deadline ends it, naming the phase; not retried', async () => {
@@ -39,7 +58,11 @@ describe.each(['lean', 'sdk'] as const)('a misbehaving server (%s transport)', (
     const n = await requestsDuring('stall-headers', async () => {
       err = await failure(client('stall-headers', transport, { traceTimeoutMs: 1_500, maxRetries: 2 }).runTrace(req));
     });
-    expect(err).toMatchObject({ code: 'trace_timeout', attempts: 1, message: expect.stringMatching(/^trace timeout after 1\.5 s: .* sent no response headers/) });
+    expect(err).toMatchObject({
+      code: 'trace_timeout',
+      attempts: 1,
+      message: expect.stringMatching(/^trace timeout after 1\.5 s: .* sent no response headers/),
+    });
     expect(n).toBe(1);
   }, 30_000);
 
@@ -52,7 +75,9 @@ describe.each(['lean', 'sdk'] as const)('a misbehaving server (%s transport)', (
       code: 'idle_timeout',
       attempts: 2,
       tokens: 3,
-      message: expect.stringMatching(/^timeout after 0\.5 s idle: vLLM at .* sent nothing after 3 tokens \(2 attempts\)$/),
+      message: expect.stringMatching(
+        /^timeout after 0\.5 s idle: vLLM at .* sent nothing after 3 tokens \(2 attempts\)$/,
+      ),
     });
     expect(n).toBe(2);
   }, 30_000);
@@ -80,8 +105,13 @@ describe.each(['lean', 'sdk'] as const)('a misbehaving server (%s transport)', (
   }, 30_000);
 
   test('an endless stream without tokens: the trace deadline ends it', async () => {
-    const err = await failure(client('endless-comments', transport, { traceTimeoutMs: 1_000, idleTimeoutMs: 100 }).runTrace(req));
-    expect(err).toMatchObject({ code: 'trace_timeout', message: expect.stringMatching(/accepted the request but sent no token/) });
+    const err = await failure(
+      client('endless-comments', transport, { traceTimeoutMs: 1_000, idleTimeoutMs: 100 }).runTrace(req),
+    );
+    expect(err).toMatchObject({
+      code: 'trace_timeout',
+      message: expect.stringMatching(/accepted the request but sent no token/),
+    });
   }, 30_000);
 
   test('garbage events: a protocol error, not retried', async () => {
@@ -96,7 +126,13 @@ describe.each(['lean', 'sdk'] as const)('a misbehaving server (%s transport)', (
   test('the finish chunk, then the connection ends (or resets) before [DONE]: a finished trace, as on every transport', async () => {
     for (const mode of ['finish-then-end', 'finish-then-reset']) {
       const r = await client(mode, transport, { maxRetries: 0 }).runTrace(req);
-      expect(r).toMatchObject({ stopReason: 'finished', tokens: 3, serverFinishReason: 'stop', usage: null, text: 't0 t1 ' });
+      expect(r).toMatchObject({
+        stopReason: 'finished',
+        tokens: 3,
+        serverFinishReason: 'stop',
+        usage: null,
+        text: 't0 t1 ',
+      });
     }
   }, 30_000);
 
@@ -105,7 +141,11 @@ describe.each(['lean', 'sdk'] as const)('a misbehaving server (%s transport)', (
     const n = await requestsDuring('flat-400', async () => {
       err = await failure(client('flat-400', transport, { maxRetries: 3 }).runTrace(req));
     });
-    expect(err).toMatchObject({ code: 'bad_request', status: 400, message: expect.stringMatching(/maximum context length is 4096 tokens/) });
+    expect(err).toMatchObject({
+      code: 'bad_request',
+      status: 400,
+      message: expect.stringMatching(/maximum context length is 4096 tokens/),
+    });
     expect(n).toBe(1);
   }, 30_000);
 
@@ -126,6 +166,10 @@ test('a server that does not speak HTTP: a protocol error naming it, not retried
   const n = await requestsDuring('garbage', async () => {
     err = await failure(client('garbage', 'lean', { maxRetries: 3 }).runTrace(req));
   });
-  expect(err).toMatchObject({ code: 'protocol', attempts: 1, message: expect.stringMatching(/did not answer HTTP \(HPE_/) });
+  expect(err).toMatchObject({
+    code: 'protocol',
+    attempts: 1,
+    message: expect.stringMatching(/did not answer HTTP \(HPE_/),
+  });
   expect(n).toBe(1);
 }, 30_000);

@@ -1,8 +1,29 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { VllmClient, type TraceRequest } from '@deepconf-safety/vllm-client';
-import { DONE, chatChunk, fixture, json, roleChunk, simpleEntry, sleep, sseHead, startReplayServer, type Handler, type ReplayServer } from './replay-server.js';
+import {
+  DONE,
+  chatChunk,
+  fixture,
+  json,
+  roleChunk,
+  simpleEntry,
+  sleep,
+  sseHead,
+  startReplayServer,
+  type Handler,
+  type ReplayServer,
+} from './replay-server.js';
 
-const req: TraceRequest = { prompt: 'p', maxTokens: 8, temperature: 1, topP: 1, topK: -1, seed: 1, topLogprobs: 3, thinking: false };
+const req: TraceRequest = {
+  prompt: 'p',
+  maxTokens: 8,
+  temperature: 1,
+  topP: 1,
+  topK: -1,
+  seed: 1,
+  topLogprobs: 3,
+  thinking: false,
+};
 
 /** Streams a few tokens, holding the request open until `release` resolves, so requests overlap. */
 function held(release: Promise<void>): Handler {
@@ -18,7 +39,9 @@ function vllmLike(server: ReplayServer, opts: { models?: string[]; maxLogprobs?:
   const auth =
     (h: Handler): Handler =>
     (r, res, hit, n) =>
-      opts.key !== undefined && r.headers['authorization'] !== `Bearer ${opts.key}` ? json(401, { error: 'Unauthorized' })(r, res, hit, n) : h(r, res, hit, n);
+      opts.key !== undefined && r.headers['authorization'] !== `Bearer ${opts.key}`
+        ? json(401, { error: 'Unauthorized' })(r, res, hit, n)
+        : h(r, res, hit, n);
   server.routes.set('GET /health', (_r, res) => void res.writeHead(200).end());
   server.routes.set('GET /version', json(200, { version: '0.11.0' }));
   server.routes.set(
@@ -26,7 +49,16 @@ function vllmLike(server: ReplayServer, opts: { models?: string[]; maxLogprobs?:
     auth(
       json(200, {
         object: 'list',
-        data: (opts.models ?? ['Qwen/Qwen3-8B']).map((id) => ({ id, object: 'model', created: 1, owned_by: 'vllm', root: id, parent: null, max_model_len: 40960, permission: [] })),
+        data: (opts.models ?? ['Qwen/Qwen3-8B']).map((id) => ({
+          id,
+          object: 'model',
+          created: 1,
+          owned_by: 'vllm',
+          root: id,
+          parent: null,
+          max_model_len: 40960,
+          permission: [],
+        })),
       }),
     ),
   );
@@ -36,7 +68,9 @@ function vllmLike(server: ReplayServer, opts: { models?: string[]; maxLogprobs?:
       const body = hit.body as { top_logprobs?: number };
       const max = opts.maxLogprobs ?? 20;
       if ((body.top_logprobs ?? 0) > max) {
-        const text = fixture('error_top_logprobs_too_large.json').replaceAll('21', String(body.top_logprobs)).replaceAll('20', String(max));
+        const text = fixture('error_top_logprobs_too_large.json')
+          .replaceAll('21', String(body.top_logprobs))
+          .replaceAll('20', String(max));
         return json(400, text)(r, res, hit, n);
       }
       return json(200, { id: 'x', object: 'chat.completion', choices: [] })(r, res, hit, n);
@@ -72,11 +106,21 @@ describe('several endpoints', () => {
   });
 
   test('a failing endpoint is taken out, its trace retried elsewhere, and it comes back after a good /health', async () => {
-    a.routes.set('POST /v1/chat/completions', json(503, { error: { message: 'engine dead', type: 'InternalServerError', param: null, code: 503 } }));
+    a.routes.set(
+      'POST /v1/chat/completions',
+      json(503, { error: { message: 'engine dead', type: 'InternalServerError', param: null, code: 503 } }),
+    );
     a.routes.set('GET /health', (_r, res) => void res.writeHead(503).end());
     b.routes.set('POST /v1/chat/completions', held(Promise.resolve()));
     let clock = 1000;
-    const c = new VllmClient({ baseURLs: [a.baseURL, b.baseURL], model: 'm', env: {}, now: () => clock, reprobeAfterMs: 500, sleep: async () => undefined });
+    const c = new VllmClient({
+      baseURLs: [a.baseURL, b.baseURL],
+      model: 'm',
+      env: {},
+      now: () => clock,
+      reprobeAfterMs: 500,
+      sleep: async () => undefined,
+    });
     const rs = [];
     for (let i = 0; i < 4; i++) rs.push(await c.runTrace(req));
     expect(rs.every((r) => r.endpoint === b.baseURL)).toBe(true);
@@ -94,11 +138,19 @@ describe('several endpoints', () => {
 });
 
 describe('probe', () => {
-  test('reports version, models, max_model_len and the exact --max-logprobs from vLLM\'s refusal', async () => {
+  test("reports version, models, max_model_len and the exact --max-logprobs from vLLM's refusal", async () => {
     vllmLike(a, { maxLogprobs: 20, key: 'k1' });
     const c = new VllmClient({ baseURLs: [a.baseURL], model: 'Qwen/Qwen3-8B', apiKey: 'k1', env: {} });
     const [p] = await c.probe();
-    expect(p).toMatchObject({ healthy: true, version: '0.11.0', models: ['Qwen/Qwen3-8B'], maxTopLogprobs: 20, maxModelLen: 40960, emulated: false, error: null });
+    expect(p).toMatchObject({
+      healthy: true,
+      version: '0.11.0',
+      models: ['Qwen/Qwen3-8B'],
+      maxTopLogprobs: 20,
+      maxModelLen: 40960,
+      emulated: false,
+      error: null,
+    });
     vllmLike(a, { maxLogprobs: 64 });
     const [q] = await new VllmClient({ baseURLs: [a.baseURL], model: 'Qwen/Qwen3-8B', env: {} }).probe();
     expect(q!.maxTopLogprobs).toBe(21); // accepted: a lower bound
@@ -106,15 +158,30 @@ describe('probe', () => {
 
   test('fails fast: wrong key, model not served (listing what is), everything down', async () => {
     vllmLike(a, { key: 'right' });
-    await expect(new VllmClient({ baseURLs: [a.baseURL], model: 'Qwen/Qwen3-8B', apiKey: 'wrong-key-987', env: {} }).probe()).rejects.toMatchObject({ code: 'auth' });
-    const err = (await new VllmClient({ baseURLs: [a.baseURL], model: 'Qwen/Qwen3-8B', apiKey: 'wrong-key-987', env: {} }).probe().catch((e: unknown) => e)) as Error;
+    await expect(
+      new VllmClient({ baseURLs: [a.baseURL], model: 'Qwen/Qwen3-8B', apiKey: 'wrong-key-987', env: {} }).probe(),
+    ).rejects.toMatchObject({ code: 'auth' });
+    const err = (await new VllmClient({
+      baseURLs: [a.baseURL],
+      model: 'Qwen/Qwen3-8B',
+      apiKey: 'wrong-key-987',
+      env: {},
+    })
+      .probe()
+      .catch((e: unknown) => e)) as Error;
     expect(err.message).not.toContain('wrong-key-987');
     vllmLike(a, { models: ['other/model'] });
-    await expect(new VllmClient({ baseURLs: [a.baseURL], model: 'Qwen/Qwen3-8B', env: {} }).probe()).rejects.toThrow(/serves "other\/model"/);
-    await expect(new VllmClient({ baseURLs: [a.baseURL], model: 'Qwen/Qwen3-8B', env: {} }).probe()).rejects.toMatchObject({ code: 'model_not_found' });
+    await expect(new VllmClient({ baseURLs: [a.baseURL], model: 'Qwen/Qwen3-8B', env: {} }).probe()).rejects.toThrow(
+      /serves "other\/model"/,
+    );
+    await expect(
+      new VllmClient({ baseURLs: [a.baseURL], model: 'Qwen/Qwen3-8B', env: {} }).probe(),
+    ).rejects.toMatchObject({ code: 'model_not_found' });
     const dead = await startReplayServer();
     await dead.close();
-    await expect(new VllmClient({ baseURLs: [dead.baseURL], model: 'm', env: {} }).probe()).rejects.toMatchObject({ code: 'connection' });
+    await expect(new VllmClient({ baseURLs: [dead.baseURL], model: 'm', env: {} }).probe()).rejects.toMatchObject({
+      code: 'connection',
+    });
   });
 
   test('waitUntilReady polls while the server is loading, and gives up at the deadline', async () => {
@@ -122,7 +189,13 @@ describe('probe', () => {
     let healthCalls = 0;
     a.routes.set('GET /health', (_r, res) => void res.writeHead(++healthCalls < 3 ? 503 : 200).end());
     let clock = 0;
-    const c = new VllmClient({ baseURLs: [a.baseURL], model: 'Qwen/Qwen3-8B', env: {}, now: () => clock, sleep: async (ms) => void (clock += ms) });
+    const c = new VllmClient({
+      baseURLs: [a.baseURL],
+      model: 'Qwen/Qwen3-8B',
+      env: {},
+      now: () => clock,
+      sleep: async (ms) => void (clock += ms),
+    });
     const probes = await c.waitUntilReady({ intervalMs: 1000, timeoutMs: 60_000 });
     expect(probes[0]!.healthy).toBe(true);
     expect(healthCalls).toBe(3);
@@ -135,7 +208,12 @@ describe('probe', () => {
   test('one endpoint down: probe succeeds, marks it unhealthy, and traces avoid it', async () => {
     vllmLike(a);
     b.routes.set('GET /health', (_r, res) => void res.writeHead(503).end());
-    const c = new VllmClient({ baseURLs: [a.baseURL, b.baseURL], model: 'Qwen/Qwen3-8B', env: {}, reprobeAfterMs: 1e9 });
+    const c = new VllmClient({
+      baseURLs: [a.baseURL, b.baseURL],
+      model: 'Qwen/Qwen3-8B',
+      env: {},
+      reprobeAfterMs: 1e9,
+    });
     const probes = await c.probe();
     expect(probes.map((p) => p.healthy)).toEqual([true, false]);
     expect(probes[1]!.error).toMatch(/503/);

@@ -8,7 +8,13 @@ import { fileURLToPath } from 'node:url';
 export const FIXTURES = fileURLToPath(new URL('../../../test-fixtures/vllm/', import.meta.url));
 export const fixture = (name: string): string => readFileSync(FIXTURES + name, 'utf8');
 
-export type Hit = { method: string; path: string; headers: IncomingMessage['headers']; body: unknown; clientClosedEarly: boolean };
+export type Hit = {
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: unknown;
+  clientClosedEarly: boolean;
+};
 export type Handler = (req: IncomingMessage, res: ServerResponse, hit: Hit, n: number) => void | Promise<void>;
 
 export type ReplayServer = {
@@ -83,7 +89,9 @@ export const replay =
 export const json =
   (status: number, body: unknown, headers: Record<string, string> = {}): Handler =>
   (_req, res) => {
-    res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(typeof body === 'string' ? body : JSON.stringify(body));
+    res
+      .writeHead(status, { 'content-type': 'application/json', ...headers })
+      .end(typeof body === 'string' ? body : JSON.stringify(body));
   };
 
 export const event = (obj: unknown): string => `data: ${JSON.stringify(obj)}\n\n`;
@@ -93,10 +101,20 @@ const top = (token: string, logprob: number) => ({ token, logprob, bytes: [...Bu
 
 /** A chat logprob entry with the sampled token first, as vLLM orders it. */
 export function entry(token: string, logprob: number, alts: [string, number][]): Record<string, unknown> {
-  return { token, logprob, bytes: [...Buffer.from(token)], top_logprobs: [top(token, logprob), ...alts.map(([t, l]) => top(t, l))] };
+  return {
+    token,
+    logprob,
+    bytes: [...Buffer.from(token)],
+    top_logprobs: [top(token, logprob), ...alts.map(([t, l]) => top(t, l))],
+  };
 }
 
-export function chatChunk(content: string | null, entries: Record<string, unknown>[] | null, extra: Record<string, unknown> = {}, delta: Record<string, unknown> = {}): string {
+export function chatChunk(
+  content: string | null,
+  entries: Record<string, unknown>[] | null,
+  extra: Record<string, unknown> = {},
+  delta: Record<string, unknown> = {},
+): string {
   return event({
     id: 'chatcmpl-test',
     object: 'chat.completion.chunk',
@@ -126,7 +144,14 @@ export const roleChunk = (): string =>
   });
 
 export const usageChunk = (prompt: number, completion: number): string =>
-  event({ id: 'chatcmpl-test', object: 'chat.completion.chunk', created: 1767225600, model: 'm', choices: [], usage: { prompt_tokens: prompt, total_tokens: prompt + completion, completion_tokens: completion } });
+  event({
+    id: 'chatcmpl-test',
+    object: 'chat.completion.chunk',
+    created: 1767225600,
+    model: 'm',
+    choices: [],
+    usage: { prompt_tokens: prompt, total_tokens: prompt + completion, completion_tokens: completion },
+  });
 
 /** A simple token: sampled rank 1 with three alternatives below it. */
 export function simpleEntry(token: string, i: number): Record<string, unknown> {

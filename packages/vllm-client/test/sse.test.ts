@@ -52,7 +52,19 @@ describe('SseSplitter', () => {
     // Fed one byte at a time no read holds a complete event, so only the general path runs: that is the reference.
     const event = fc.oneof(
       { weight: 4, arbitrary: fc.string({ maxLength: 12 }).map((d) => `data: ${d.replace(/[\r\n]/g, '')}\n\n`) },
-      fc.constantFrom('data:x\n\n', 'data\n\n', ': c\n\n', 'data: a\ndata: b\n\n', 'data: a\r\n\r\n', '\n', '\r\n', 'event: e\ndata: z\n\n', 'data: é\n\n', 'dat', 'data: {"x":1}\n'),
+      fc.constantFrom(
+        'data:x\n\n',
+        'data\n\n',
+        ': c\n\n',
+        'data: a\ndata: b\n\n',
+        'data: a\r\n\r\n',
+        '\n',
+        '\r\n',
+        'event: e\ndata: z\n\n',
+        'data: é\n\n',
+        'dat',
+        'data: {"x":1}\n',
+      ),
     );
     fc.assert(
       fc.property(fc.array(event, { maxLength: 12 }), fc.uniqueArray(fc.nat(400), { maxLength: 6 }), (events, cuts) => {

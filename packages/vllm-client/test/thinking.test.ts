@@ -9,14 +9,20 @@ const run = (thinking: boolean, deltas: string[]) => {
 
 describe('ThinkingSplitter', () => {
   test('inline <think> split across deltas (tags cut in the middle)', () => {
-    expect(run(true, ['<th', 'ink>\nLet me ', 'think.</th', 'ink>\n\nI can', "'t help."])).toEqual({ reasoning: 'Let me think.', text: "I can't help." });
+    expect(run(true, ['<th', 'ink>\nLet me ', 'think.</th', 'ink>\n\nI can', "'t help."])).toEqual({
+      reasoning: 'Let me think.',
+      text: "I can't help.",
+    });
   });
 
   test('every split point of the same text gives the same result', () => {
     const full = '\n<think>\nhmm, risky.\n</think>\n\nSure, here is how.';
     for (let i = 0; i <= full.length; i++) {
       for (let j = i; j <= full.length; j += 3) {
-        expect(run(true, [full.slice(0, i), full.slice(i, j), full.slice(j)])).toEqual({ reasoning: 'hmm, risky.', text: 'Sure, here is how.' });
+        expect(run(true, [full.slice(0, i), full.slice(i, j), full.slice(j)])).toEqual({
+          reasoning: 'hmm, risky.',
+          text: 'Sure, here is how.',
+        });
       }
     }
   });
@@ -27,7 +33,10 @@ describe('ThinkingSplitter', () => {
   });
 
   test('template put <think> in the prompt: a bare </think> with thinking on moves earlier text to reasoning', () => {
-    expect(run(true, ['I should ref', 'use.</thi', 'nk>\n\nNo.'])).toEqual({ reasoning: 'I should refuse.', text: 'No.' });
+    expect(run(true, ['I should ref', 'use.</thi', 'nk>\n\nNo.'])).toEqual({
+      reasoning: 'I should refuse.',
+      text: 'No.',
+    });
     // With thinking off the tag is just text.
     expect(run(false, ['a</think>b'])).toEqual({ reasoning: null, text: 'a</think>b' });
   });

@@ -6,7 +6,16 @@ import { tokenConfidence } from '@deepconf-safety/confidence';
 import { startEmulator, type EmulatorHandle } from '@deepconf-safety/emulator';
 import { TraceDecoder } from '../src/internal/decoder.js';
 import { VllmClient, sortedTopK, type TokenEvent, type TraceRequest } from '@deepconf-safety/vllm-client';
-import { DONE, event, json, roleChunk, sseHead, startReplayServer, usageChunk, type ReplayServer } from './replay-server.js';
+import {
+  DONE,
+  event,
+  json,
+  roleChunk,
+  sseHead,
+  startReplayServer,
+  usageChunk,
+  type ReplayServer,
+} from './replay-server.js';
 
 const K = 20;
 const VOCAB = 48;
@@ -30,14 +39,33 @@ function vllmDict(i: number, n: number): [number, number][] {
 /** What the official compute_confidence averages with logprobs = K. */
 const official = (i: number) => tokenConfidence(vllmDict(i, K).map(([, lp]) => lp));
 /** The chat-API view: the first K entries chat returns for top_logprobs = K (case G2). */
-const chatView = (i: number) => tokenConfidence(vllmDict(i, K).slice(0, K).map(([, lp]) => lp));
+const chatView = (i: number) =>
+  tokenConfidence(
+    vllmDict(i, K)
+      .slice(0, K)
+      .map(([, lp]) => lp),
+  );
 
 function fakeVllm(server: ReplayServer, maxLogprobs: number): void {
   server.routes.set('GET /health', (_r, res) => void res.writeHead(200).end());
   server.routes.set('GET /version', json(200, { version: '0.11.0' }));
   server.routes.set(
     'GET /v1/models',
-    json(200, { object: 'list', data: [{ id: 'm', object: 'model', created: 1, owned_by: 'vllm', root: 'm', parent: null, max_model_len: 4096, permission: [] }] }),
+    json(200, {
+      object: 'list',
+      data: [
+        {
+          id: 'm',
+          object: 'model',
+          created: 1,
+          owned_by: 'vllm',
+          root: 'm',
+          parent: null,
+          max_model_len: 4096,
+          permission: [],
+        },
+      ],
+    }),
   );
   server.routes.set('POST /v1/chat/completions', (r, res, hit, n) => {
     const body = hit.body as { top_logprobs: number; stream?: boolean };
@@ -54,14 +82,38 @@ function fakeVllm(server: ReplayServer, maxLogprobs: number): void {
       const tops = dict.slice(0, asked).map(([id, logprob]) => ({ token: `t${id}`, logprob, bytes: null }));
       const [sampled] = dict;
       const content = { token: `t${sampled![0]}`, logprob: sampled![1], bytes: null, top_logprobs: tops };
-      res.write(event({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content: `t${sampled![0]} ` }, logprobs: { content: [content] }, finish_reason: i === SAMPLED_RANKS.length - 1 ? 'stop' : null }] }));
+      res.write(
+        event({
+          id: 'c',
+          object: 'chat.completion.chunk',
+          created: 1,
+          model: 'm',
+          choices: [
+            {
+              index: 0,
+              delta: { content: `t${sampled![0]} ` },
+              logprobs: { content: [content] },
+              finish_reason: i === SAMPLED_RANKS.length - 1 ? 'stop' : null,
+            },
+          ],
+        }),
+      );
     }
     res.write(usageChunk(3, SAMPLED_RANKS.length));
     res.end(DONE);
   });
 }
 
-const req: TraceRequest = { prompt: 'hi', maxTokens: 32, temperature: 1, topP: 1, topK: -1, seed: 1, topLogprobs: K, thinking: false };
+const req: TraceRequest = {
+  prompt: 'hi',
+  maxTokens: 32,
+  temperature: 1,
+  topP: 1,
+  topK: -1,
+  seed: 1,
+  topLogprobs: K,
+  thinking: false,
+};
 
 async function tokens(client: VllmClient): Promise<Extract<TokenEvent, { type: 'token' }>[]> {
   const out: Extract<TokenEvent, { type: 'token' }>[] = [];
@@ -101,7 +153,9 @@ describe('topKMode against a vLLM-faithful fake', () => {
     const client = new VllmClient({ baseURLs: [max21.baseURL], model: 'm', env: {} });
     const before = max21.hits.length;
     const result = await client.runTrace(req);
-    const sent = max21.hits.slice(before).find((h) => h.path === '/v1/chat/completions')?.body as { top_logprobs: number };
+    const sent = max21.hits.slice(before).find((h) => h.path === '/v1/chat/completions')?.body as {
+      top_logprobs: number;
+    };
     expect(sent.top_logprobs).toBe(K + 1);
     expect(Array.from(result.confidences)).toEqual(SAMPLED_RANKS.map((_, i) => official(i)));
   });
@@ -110,7 +164,9 @@ describe('topKMode against a vLLM-faithful fake', () => {
     const client = new VllmClient({ baseURLs: [max20.baseURL], model: 'm', env: {}, topKMode: 'chat-view' });
     const before = max20.hits.length;
     const events = await tokens(client);
-    const sent = max20.hits.slice(before).find((h) => h.path === '/v1/chat/completions')?.body as { top_logprobs: number };
+    const sent = max20.hits.slice(before).find((h) => h.path === '/v1/chat/completions')?.body as {
+      top_logprobs: number;
+    };
     expect(sent.top_logprobs).toBe(K);
     expect(events).toHaveLength(SAMPLED_RANKS.length);
     events.forEach((ev, i) => {
@@ -125,17 +181,40 @@ describe('topKMode against a vLLM-faithful fake', () => {
   });
 
   test('a mode other than exact / chat-view is rejected', () => {
-    expect(() => new VllmClient({ baseURLs: [max20.baseURL], model: 'm', env: {}, topKMode: 'top-19' as never })).toThrow(/topKMode/);
+    expect(
+      () => new VllmClient({ baseURLs: [max20.baseURL], model: 'm', env: {}, topKMode: 'top-19' as never }),
+    ).toThrow(/topKMode/);
   });
 });
 
 describe('TraceDecoder and sortedTopK modes', () => {
   const chunk = (tops: number[]) => ({
-    choices: [{ index: 0, delta: { content: 'x' }, logprobs: { content: [{ token: 's', logprob: tops[0], top_logprobs: tops.map((logprob, i) => ({ token: i === 0 ? 's' : `o${i}`, logprob })) }] }, finish_reason: null }],
+    choices: [
+      {
+        index: 0,
+        delta: { content: 'x' },
+        logprobs: {
+          content: [
+            {
+              token: 's',
+              logprob: tops[0],
+              top_logprobs: tops.map((logprob, i) => ({ token: i === 0 ? 's' : `o${i}`, logprob })),
+            },
+          ],
+        },
+        finish_reason: null,
+      },
+    ],
   });
   const decodeOne = (tops: number[], k: number, topKMode: 'exact' | 'chat-view') => {
     const got: number[] = [];
-    const d = new TraceDecoder({ kind: 'chat', k, thinking: false, topKMode, sink: (_i, _t, _lp, c) => (got.push(c), false) });
+    const d = new TraceDecoder({
+      kind: 'chat',
+      k,
+      thinking: false,
+      topKMode,
+      sink: (_i, _t, _lp, c) => (got.push(c), false),
+    });
     d.feed(chunk(tops));
     return got[0];
   };
@@ -163,7 +242,11 @@ describe('TraceDecoder and sortedTopK modes', () => {
     expect(decodeOne([-2, -1, -2], 2, 'exact')).toBe(-(kept[0]!.logprob + kept[1]!.logprob) / 2);
     expect(sortedTopK(tops, 2, 'chat-view').map((t) => t.token)).toEqual(['o1', 's']);
     // Sampled outside the top K: all K others plus the sampled token, sampled last.
-    expect(sortedTopK([{ token: 's', logprob: -5 }, ...tops.slice(1)], 2).map((t) => t.token)).toEqual(['o1', 'o2', 's']);
+    expect(sortedTopK([{ token: 's', logprob: -5 }, ...tops.slice(1)], 2).map((t) => t.token)).toEqual([
+      'o1',
+      'o2',
+      's',
+    ]);
   });
 });
 

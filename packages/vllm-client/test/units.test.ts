@@ -29,7 +29,11 @@ describe('EndpointPool', () => {
   test('down endpoints are skipped; when all are down the soonest-retryable is used; health brings one back', async () => {
     let t = 0;
     let healthy = false;
-    const pool = make(2, () => t, async () => healthy);
+    const pool = make(
+      2,
+      () => t,
+      async () => healthy,
+    );
     const [a, b] = pool.endpoints as [never, never];
     pool.markDown(a);
     expect(pool.acquire()).toBe(b);
@@ -44,11 +48,24 @@ describe('EndpointPool', () => {
   });
 
   test('normalises URLs, strips credentials, rejects bad and duplicate entries', () => {
-    const pool = new EndpointPool(['http://user:pw@h:1/v1/'], { reprobeAfterMs: 1, now: () => 0, healthCheck: async () => true });
+    const pool = new EndpointPool(['http://user:pw@h:1/v1/'], {
+      reprobeAfterMs: 1,
+      now: () => 0,
+      healthCheck: async () => true,
+    });
     expect(pool.endpoints[0]).toMatchObject({ baseURL: 'http://h:1/v1', root: 'http://h:1' });
     expect(() => make(0)).toThrow(/empty/);
-    expect(() => new EndpointPool(['nope'], { reprobeAfterMs: 1, now: () => 0, healthCheck: async () => true })).toThrow(/not a URL/);
-    expect(() => new EndpointPool(['http://h/v1', 'http://h/v1/'], { reprobeAfterMs: 1, now: () => 0, healthCheck: async () => true })).toThrow(/twice/);
+    expect(
+      () => new EndpointPool(['nope'], { reprobeAfterMs: 1, now: () => 0, healthCheck: async () => true }),
+    ).toThrow(/not a URL/);
+    expect(
+      () =>
+        new EndpointPool(['http://h/v1', 'http://h/v1/'], {
+          reprobeAfterMs: 1,
+          now: () => 0,
+          healthCheck: async () => true,
+        }),
+    ).toThrow(/twice/);
   });
 });
 
@@ -63,26 +80,54 @@ describe('retry-after', () => {
   });
 
   test('429 errors carry it; messages redact the key', () => {
-    const err = errorFromStatus(429, { error: { message: 'busy for sk-1', type: 'RateLimitError', param: null, code: 429 } }, new Headers({ 'retry-after': '2' }), {
-      endpoint: 'http://h/v1',
-      model: 'm',
-      apiKey: 'sk-1',
-      now: () => 0,
-    });
+    const err = errorFromStatus(
+      429,
+      { error: { message: 'busy for sk-1', type: 'RateLimitError', param: null, code: 429 } },
+      new Headers({ 'retry-after': '2' }),
+      {
+        endpoint: 'http://h/v1',
+        model: 'm',
+        apiKey: 'sk-1',
+        now: () => 0,
+      },
+    );
     expect(err).toMatchObject({ status: 429, retryAfterMs: 2000 });
     expect(err.message).not.toContain('sk-1');
   });
 });
 
 describe('buildBody', () => {
-  const request = { prompt: 'P', system: 'S', maxTokens: 5, temperature: 0, topP: 1, topK: 0, seed: 3, topLogprobs: 20, thinking: true };
+  const request = {
+    prompt: 'P',
+    system: 'S',
+    maxTokens: 5,
+    temperature: 0,
+    topP: 1,
+    topK: 0,
+    seed: 3,
+    topLogprobs: 20,
+    thinking: true,
+  };
   test('completions: raw prompt with the system text before it, K logprobs, token ids, no chat fields', () => {
     const body = buildBody('completions', 'm', request);
-    expect(body).toMatchObject({ prompt: 'S\n\nP', logprobs: 20, return_tokens_as_token_ids: true, n: 1, temperature: 0, top_k: 0, seed: 3, max_tokens: 5 });
+    expect(body).toMatchObject({
+      prompt: 'S\n\nP',
+      logprobs: 20,
+      return_tokens_as_token_ids: true,
+      n: 1,
+      temperature: 0,
+      top_k: 0,
+      seed: 3,
+      max_tokens: 5,
+    });
     expect(body).not.toHaveProperty('messages');
     expect(body).not.toHaveProperty('chat_template_kwargs');
   });
   test('chat: K+1 top_logprobs', () => {
-    expect(buildBody('chat', 'm', request)).toMatchObject({ logprobs: true, top_logprobs: 21, chat_template_kwargs: { enable_thinking: true } });
+    expect(buildBody('chat', 'm', request)).toMatchObject({
+      logprobs: true,
+      top_logprobs: 21,
+      chat_template_kwargs: { enable_thinking: true },
+    });
   });
 });

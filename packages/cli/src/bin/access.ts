@@ -6,10 +6,20 @@ import { BENCHMARKS, checkAccess, formatAccessReport, isDatasetError } from '@de
 
 const argv = await yargs(hideBin(process.argv))
   .scriptName('access')
-  .usage('$0 [benchmark]', 'Check the Hugging Face token, that the dataset can be read, and that its refusal labels are present', (y) =>
-    y.positional('benchmark', { type: 'string', default: 'xstest', describe: `one of ${BENCHMARKS.join(', ')}, or a file path` }),
+  .usage(
+    '$0 [benchmark]',
+    'Check the Hugging Face token, that the dataset can be read, and that its refusal labels are present',
+    (y) =>
+      y.positional('benchmark', {
+        type: 'string',
+        default: 'xstest',
+        describe: `one of ${BENCHMARKS.join(', ')}, or a file path`,
+      }),
   )
-  .option('config', { type: 'string', describe: 'hub config (toxicchat0124 | toxicchat1123 | wildguardtest | wildguardtrain)' })
+  .option('config', {
+    type: 'string',
+    describe: 'hub config (toxicchat0124 | toxicchat1123 | wildguardtest | wildguardtrain)',
+  })
   .option('split', { type: 'string', describe: 'split (train | test; all | test | val for harmbench)' })
   .option('revision', { type: 'string', describe: 'hub revision: branch, tag or commit (default main)' })
   .option('path', { type: 'string', describe: 'local file instead of the shipped copy or the hub' })

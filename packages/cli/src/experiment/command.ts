@@ -20,9 +20,21 @@ import {
   type RunConfig,
   type RunDerived,
 } from '@deepconf-safety/run-store';
-import { ThreadedTraceSource, isRunnerError, redactSecrets, runExperiment, type RunSettings } from '@deepconf-safety/runner';
+import {
+  ThreadedTraceSource,
+  isRunnerError,
+  redactSecrets,
+  runExperiment,
+  type RunSettings,
+} from '@deepconf-safety/runner';
 import { VllmClient, isVllmClientError, type ServerProbe } from '@deepconf-safety/vllm-client';
-import { CONCURRENCY_PER_ENDPOINT, DEFAULT_TOP_LOGPROBS, OptionError, parseExperimentOptions, type ExperimentOptions } from './options.js';
+import {
+  CONCURRENCY_PER_ENDPOINT,
+  DEFAULT_TOP_LOGPROBS,
+  OptionError,
+  parseExperimentOptions,
+  type ExperimentOptions,
+} from './options.js';
 import { collapseRepeats, runHealth, tallyErrors } from './health.js';
 import { createProgress } from './progress.js';
 import { judgeBanner, startExperimentJudge, type ExperimentJudge } from '../judge/experiment-judge.js';
@@ -46,7 +58,10 @@ export const EXIT = { ok: 0, failed: 1, usage: 2, interrupted: 130 } as const;
 
 function packageVersion(): string {
   try {
-    return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
+    return (
+      (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string })
+        .version ?? 'unknown'
+    );
   } catch {
     return 'unknown';
   }
@@ -58,17 +73,36 @@ async function gitCommit(): Promise<string | null> {
 }
 
 function benchmarkLabel(benchmark: string): string {
-  const name = benchmark.includes('/') || benchmark.includes('\\') || extname(benchmark) !== '' ? basename(benchmark, extname(benchmark)) : benchmark;
+  const name =
+    benchmark.includes('/') || benchmark.includes('\\') || extname(benchmark) !== ''
+      ? basename(benchmark, extname(benchmark))
+      : benchmark;
   return name.replace(/[^A-Za-z0-9._-]+/g, '_').toLowerCase();
 }
 
 /** The config as the manifest records it: what the run used (sample size and k resolved), URLs without secrets. */
-function recordedConfig(o: RunConfig, resolved: { numInstances: number; topLogprobs: number; output: string }): RunConfig {
-  return { ...o, ...resolved, baseUrls: o.baseUrls.map(redactUrl), judgeBaseUrl: o.judgeBaseUrl === null ? null : redactUrl(o.judgeBaseUrl) };
+function recordedConfig(
+  o: RunConfig,
+  resolved: { numInstances: number; topLogprobs: number; output: string },
+): RunConfig {
+  return {
+    ...o,
+    ...resolved,
+    baseUrls: o.baseUrls.map(redactUrl),
+    judgeBaseUrl: o.judgeBaseUrl === null ? null : redactUrl(o.judgeBaseUrl),
+  };
 }
 
-function derivedOf(instanceIds: readonly string[], serverKind: 'emulator' | 'vllm', confidenceMode: RunDerived['confidenceMode']): RunDerived {
-  return { instancesHash: createHash('sha256').update(instanceIds.join('\n')).digest('hex').slice(0, 16), server: serverKind, confidenceMode };
+function derivedOf(
+  instanceIds: readonly string[],
+  serverKind: 'emulator' | 'vllm',
+  confidenceMode: RunDerived['confidenceMode'],
+): RunDerived {
+  return {
+    instancesHash: createHash('sha256').update(instanceIds.join('\n')).digest('hex').slice(0, 16),
+    server: serverKind,
+    confidenceMode,
+  };
 }
 
 /** --idle-timeout / --trace-timeout (seconds) as the client's options; unset keeps the client's defaults. */
@@ -93,7 +127,10 @@ function judgeFlagsOf(o: RunConfig): JudgeFlags {
 
 /** The datasets loader's options for the benchmark flags. */
 function loadOptions(o: RunConfig): Parameters<typeof loadBenchmark>[1] {
-  const columnMap = { ...(o.promptColumn === null ? {} : { prompt: o.promptColumn }), ...(o.labelColumn === null ? {} : { label: o.labelColumn }) };
+  const columnMap = {
+    ...(o.promptColumn === null ? {} : { prompt: o.promptColumn }),
+    ...(o.labelColumn === null ? {} : { label: o.labelColumn }),
+  };
   return {
     ...(Object.keys(columnMap).length > 0 ? { columnMap } : {}),
     ...(o.labelMap === null ? {} : { labelMap: parseLabelMap(o.labelMap) }),
@@ -137,7 +174,9 @@ function summaryLines(results: Results): string[] {
     `prompts ${o.instances} (${o.decided} decided), accuracy ${o.accuracy === null ? 'n/a' : pct(100 * o.accuracy)}, errors ${o.errors}`,
     `tokens ${o.total_tokens} vs baseline ${Math.round(o.baseline_tokens)}${o.baseline_estimated ? ' (estimated)' : ''}: savings ${pct(o.token_savings_percent)}, early-stop rate ${o.early_stop_rate === null ? 'n/a' : `${pct(100 * o.early_stop_rate)} of final traces`}`,
     `buckets (split at p${b.splitPercentile} = ${b.splitConfidence === null ? 'n/a' : b.splitConfidence.toFixed(3)}): ` +
-      (['confident_refusal', 'uncertain_refusal', 'confident_compliance', 'uncertain_compliance'] as const).map((k) => `${k} ${b[k].count}`).join(', '),
+      (['confident_refusal', 'uncertain_refusal', 'confident_compliance', 'uncertain_compliance'] as const)
+        .map((k) => `${k} ${b[k].count}`)
+        .join(', '),
   ];
 }
 
@@ -168,7 +207,10 @@ export async function experimentCommand(argv: readonly string[], io0: CommandIo)
 
   const apiKey = io.env[o.apiKeyEnv] || undefined;
   // A key may also sit in a --base-url (user:key@host, ?api_key=...): nothing printed or stored may show it.
-  const secrets = [...(apiKey ? [apiKey] : []), ...urlSecrets([...o.baseUrls, ...(o.judgeBaseUrl === null ? [] : [o.judgeBaseUrl])])];
+  const secrets = [
+    ...(apiKey ? [apiKey] : []),
+    ...urlSecrets([...o.baseUrls, ...(o.judgeBaseUrl === null ? [] : [o.judgeBaseUrl])]),
+  ];
   const scrub = (text: string) => redactSecrets(text, secrets);
   io = { ...io, out: (line) => io0.out(scrub(line)), err: (line) => io0.err(scrub(line)) };
   const clientLog = collapseRepeats((line) => io.out(line));
@@ -184,42 +226,78 @@ export async function experimentCommand(argv: readonly string[], io0: CommandIo)
       model: o.model,
       seed: o.seed,
       ...(io.deployStateDir === undefined ? {} : { deployStateDir: io.deployStateDir }),
-      startEmulator: ({ model, seed }) => startEmulator({ port: 0, host: '127.0.0.1', model, seed, maxLogprobs: 21, ...(io.emulator ?? {}) }),
+      startEmulator: ({ model, seed }) =>
+        startEmulator({ port: 0, host: '127.0.0.1', model, seed, maxLogprobs: 21, ...(io.emulator ?? {}) }),
       log: (line) => io.out(line),
     });
     if (server.origin === 'emulator') {
-      io.out(emulatorBanner(server.baseUrls[0] ?? '', 'No --base-url was given and no deployment is recorded in .deploy/ (npm run deploy:lambda).'));
+      io.out(
+        emulatorBanner(
+          server.baseUrls[0] ?? '',
+          'No --base-url was given and no deployment is recorded in .deploy/ (npm run deploy:lambda).',
+        ),
+      );
     }
 
     const loaded = await loadBenchmark(o.benchmark, loadOptions(o));
     const skipped = summarizeSkipped(loaded.skipped);
     if (skipped) io.err(`warning: ${o.benchmark}: ${skipped}`);
-    if (loaded.records.length === 0) throw new OptionError(`--benchmark ${o.benchmark}: no usable prompts in ${loaded.source}`);
-    const instances = sampleInstances(loaded.records, { n: o.numInstances ?? loaded.records.length, seed: o.seed, stratify: o.stratify });
+    if (loaded.records.length === 0)
+      throw new OptionError(`--benchmark ${o.benchmark}: no usable prompts in ${loaded.source}`);
+    const instances = sampleInstances(loaded.records, {
+      n: o.numInstances ?? loaded.records.length,
+      seed: o.seed,
+      stratify: o.stratify,
+    });
     const output = o.output ?? join('results', `${benchmarkLabel(o.benchmark)}_${instances.length}`);
     if (o.retryErrors && !existsSync(join(output, FILES.manifest))) {
-      throw new OptionError(`--retry-errors: ${output} holds no run; pass the --output of the run whose errors to redo`);
+      throw new OptionError(
+        `--retry-errors: ${output} holds no run; pass the --output of the run whose errors to redo`,
+      );
     }
 
     const requestedK = o.topLogprobs ?? DEFAULT_TOP_LOGPROBS;
     // The probe asks for what an exact run needs (chat: K+1); a refusal tells the server's real limit.
     const probed = o.endpoint === 'chat' ? requestedK + 1 : requestedK;
-    const client = new VllmClient({ baseURLs: server.baseUrls, model: o.model, endpoint: o.endpoint, env: {}, probeTopLogprobs: probed, ...(apiKey ? { apiKey } : {}), log: (line) => clientLog.write(`vllm: ${line}`), ...timeouts(o) });
+    const client = new VllmClient({
+      baseURLs: server.baseUrls,
+      model: o.model,
+      endpoint: o.endpoint,
+      env: {},
+      probeTopLogprobs: probed,
+      ...(apiKey ? { apiKey } : {}),
+      log: (line) => clientLog.write(`vllm: ${line}`),
+      ...timeouts(o),
+    });
     const probe: ServerProbe[] = await client.probe();
     const emulated = server.origin === 'emulator' || probe.some((p) => p.healthy && p.emulated);
     if (emulated && server.origin !== 'emulator') {
       io.out(emulatorBanner(server.baseUrls.join(', '), 'The server at --base-url says it is an emulator.'));
     }
     const healthy = probe.filter((p) => p.healthy);
-    const plan = planConfidence({ endpoint: o.endpoint, requested: o.topLogprobs, defaultK: DEFAULT_TOP_LOGPROBS, serverMax: serverLogprobsLimit(probe, probed) });
+    const plan = planConfidence({
+      endpoint: o.endpoint,
+      requested: o.topLogprobs,
+      defaultK: DEFAULT_TOP_LOGPROBS,
+      serverMax: serverLogprobsLimit(probe, probed),
+    });
     if (plan.warning !== null) io.err(plan.warning);
     client.setTopKMode(plan.confidenceMode);
     const eff = { ...o, topLogprobs: plan.topLogprobs, confidenceMode: plan.confidenceMode };
 
-    judge = await startExperimentJudge(judgeFlagsOf(o), o.refusalSource, { baseUrl: server.baseUrls[0] ?? '', model: o.model, apiKeyEnv: o.apiKeyEnv, emulated }, io.env);
+    judge = await startExperimentJudge(
+      judgeFlagsOf(o),
+      o.refusalSource,
+      { baseUrl: server.baseUrls[0] ?? '', model: o.model, apiKeyEnv: o.apiKeyEnv, emulated },
+      io.env,
+    );
     if (judge !== null) secrets.push(...judge.secrets);
     const config = recordedConfig(o, { numInstances: instances.length, topLogprobs: plan.topLogprobs, output });
-    const derived = derivedOf(instances.map((r) => r.id), emulated ? 'emulator' : 'vllm', plan.confidenceMode);
+    const derived = derivedOf(
+      instances.map((r) => r.id),
+      emulated ? 'emulator' : 'vllm',
+      plan.confidenceMode,
+    );
     const versions: Record<string, string> = {
       'deepconf-safety': packageVersion(),
       node: process.version,
@@ -237,7 +315,12 @@ export async function experimentCommand(argv: readonly string[], io0: CommandIo)
         derived,
         versions,
         gitCommit: await gitCommit(),
-        server: { emulated, baseUrls: server.baseUrls.map(redactUrl), origin: server.origin, probe: probe.map((p) => ({ ...p, baseURL: redactUrl(p.baseURL) })) },
+        server: {
+          emulated,
+          baseUrls: server.baseUrls.map(redactUrl),
+          origin: server.origin,
+          probe: probe.map((p) => ({ ...p, baseURL: redactUrl(p.baseURL) })),
+        },
         emulated,
         cost: await server.cost(new Date()),
         benchmarkSource: loaded.source,
@@ -248,16 +331,26 @@ export async function experimentCommand(argv: readonly string[], io0: CommandIo)
     );
     store = created.store;
     manifest = created.manifest;
-    if (created.staleLockOf !== null) io.err(`note: ${output} was locked by pid ${created.staleLockOf}, which no longer runs; this process took the lock over`);
+    if (created.staleLockOf !== null)
+      io.err(
+        `note: ${output} was locked by pid ${created.staleLockOf}, which no longer runs; this process took the lock over`,
+      );
     const resumeCommand = `npm run experiment -- ${o.config ? `--config ${o.config} ` : ''}--output ${output} --resume`;
     if (created.resumed && !o.retryErrors) {
       const kept = tallyErrors(store.readTraces());
       if (kept.traces > 0) {
-        io.err(`note: ${kept.traces} trace(s) recorded as errors (in ${kept.prompts} prompts) are kept as they are; to redo them add --retry-errors (${resumeCommand} --retry-errors)`);
+        io.err(
+          `note: ${kept.traces} trace(s) recorded as errors (in ${kept.prompts} prompts) are kept as they are; to redo them add --retry-errors (${resumeCommand} --retry-errors)`,
+        );
       }
     }
-    if (created.migratedFrom !== null) io.out(`note: ${output} was written in run-store format ${created.migratedFrom}; its manifest is now in the current format`);
-    io.out(`${created.resumed ? 'Resuming' : 'Starting'} run ${manifest.runId} in ${output}: ${instances.length} prompts of ${o.benchmark} x ${o.traces} traces (warmup ${o.warmup}, window ${o.window}, keep ${o.keepPercent}%${o.earlyStop ? '' : ', no early stop'}) against ${server.baseUrls.join(', ')}${emulated ? ' [EMULATED]' : ''}`);
+    if (created.migratedFrom !== null)
+      io.out(
+        `note: ${output} was written in run-store format ${created.migratedFrom}; its manifest is now in the current format`,
+      );
+    io.out(
+      `${created.resumed ? 'Resuming' : 'Starting'} run ${manifest.runId} in ${output}: ${instances.length} prompts of ${o.benchmark} x ${o.traces} traces (warmup ${o.warmup}, window ${o.window}, keep ${o.keepPercent}%${o.earlyStop ? '' : ', no early stop'}) against ${server.baseUrls.join(', ')}${emulated ? ' [EMULATED]' : ''}`,
+    );
 
     if (judge !== null) io.out(judgeBanner(judge));
     const controller = new AbortController();
@@ -265,7 +358,9 @@ export async function experimentCommand(argv: readonly string[], io0: CommandIo)
     unregister = io.onSignal((signal) => {
       signals++;
       if (signals === 1) {
-        io.err(`\n${signal}: stopping; in-flight traces are aborted, finished prompts are kept. Continue later with --resume (again to quit at once).`);
+        io.err(
+          `\n${signal}: stopping; in-flight traces are aborted, finished prompts are kept. Continue later with --resume (again to quit at once).`,
+        );
         controller.abort();
       } else {
         io.err('quitting without cleanup; the run can still be resumed with --resume');
@@ -281,7 +376,14 @@ export async function experimentCommand(argv: readonly string[], io0: CommandIo)
       o.clientThreads > 1
         ? await ThreadedTraceSource.start({
             threads: o.clientThreads,
-            client: { baseURLs: server.baseUrls, model: o.model, endpoint: o.endpoint, topKMode: client.topKMode, ...timeouts(o), ...(apiKey ? { apiKey } : {}) },
+            client: {
+              baseURLs: server.baseUrls,
+              model: o.model,
+              endpoint: o.endpoint,
+              topKMode: client.topKMode,
+              ...timeouts(o),
+              ...(apiKey ? { apiKey } : {}),
+            },
           })
         : null;
     if (threaded !== null) io.out(`client: ${o.clientThreads} trace threads stream, parse and stop the traces`);
@@ -314,14 +416,19 @@ export async function experimentCommand(argv: readonly string[], io0: CommandIo)
     };
     store.writeManifest(manifest);
     if (outcome.status === 'interrupted') {
-      io.err(`Interrupted: ${outcome.resumedInstances + outcome.ranInstances}/${instances.length} prompts are saved in ${output}. Continue with: npm run experiment -- ${o.config ? `--config ${o.config} ` : ''}--output ${output} --resume`);
+      io.err(
+        `Interrupted: ${outcome.resumedInstances + outcome.ranInstances}/${instances.length} prompts are saved in ${output}. Continue with: npm run experiment -- ${o.config ? `--config ${o.config} ` : ''}--output ${output} --resume`,
+      );
       return EXIT.interrupted;
     }
 
     const results = outcome.results as Results;
     if (emulated) io.out('EMULATED RUN: the figures below come from the emulator, not from a model.');
     for (const line of summaryLines(results)) io.out(line);
-    const health = results.overall.errors > 0 ? runHealth(store.readInstances(), tallyErrors(store.readTraces()), resumeCommand) : null;
+    const health =
+      results.overall.errors > 0
+        ? runHealth(store.readInstances(), tallyErrors(store.readTraces()), resumeCommand)
+        : null;
     if (health !== null) io.err(health.failed ? `experiment: ${health.line}` : health.line);
     if (health?.failed === true) {
       store.writeManifest({ ...manifest, status: 'failed', error: health.line });
@@ -333,9 +440,13 @@ export async function experimentCommand(argv: readonly string[], io0: CommandIo)
         // Loaded only here: the figure stack takes seconds to import, and --no-report runs never need it.
         const { generateReport } = await import('@deepconf-safety/reporting');
         const report = await generateReport(output);
-        io.out(`report: ${resolve(report.files.html)} (and ${basename(report.files.markdown)}, ${report.files.figures.length} figures)`);
+        io.out(
+          `report: ${resolve(report.files.html)} (and ${basename(report.files.markdown)}, ${report.files.figures.length} figures)`,
+        );
       } catch (error) {
-        io.err(`warning: the report could not be written (${scrub(errorText(error))}); results.json is complete, retry with npm run figures`);
+        io.err(
+          `warning: the report could not be written (${scrub(errorText(error))}); results.json is complete, retry with npm run figures`,
+        );
       }
     }
     return EXIT.ok;
@@ -344,10 +455,19 @@ export async function experimentCommand(argv: readonly string[], io0: CommandIo)
       io.err(`experiment: --output ${errorText(error)}`);
       return EXIT.usage;
     }
-    const known = error instanceof OptionError || isRunStoreError(error) || isRunnerError(error) || isVllmClientError(error) || isDatasetError(error);
-    io.err(`experiment: ${scrub(known ? errorText(error) : error instanceof Error ? (error.stack ?? error.message) : String(error))}`);
+    const known =
+      error instanceof OptionError ||
+      isRunStoreError(error) ||
+      isRunnerError(error) ||
+      isVllmClientError(error) ||
+      isDatasetError(error);
+    io.err(
+      `experiment: ${scrub(known ? errorText(error) : error instanceof Error ? (error.stack ?? error.message) : String(error))}`,
+    );
     if (error instanceof Error && error.name === 'AuthenticationError') {
-      io.err(`(this run reads the key from the environment variable ${o.apiKeyEnv}${apiKey ? '' : ', which is not set'}; choose another with --api-key-env)`);
+      io.err(
+        `(this run reads the key from the environment variable ${o.apiKeyEnv}${apiKey ? '' : ', which is not set'}; choose another with --api-key-env)`,
+      );
     }
     if (store && manifest) {
       try {

@@ -2,7 +2,13 @@ import { readFileSync } from 'node:fs';
 import yargs, { type Argv } from 'yargs';
 import { z } from 'zod';
 import { JUDGE_CAPABILITIES } from '@deepconf-safety/refusal';
-import { DEFAULT_MODEL, RunConfigObject, RunConfigSchema, type RunConfig, type RunConfigKey } from '@deepconf-safety/run-store';
+import {
+  DEFAULT_MODEL,
+  RunConfigObject,
+  RunConfigSchema,
+  type RunConfig,
+  type RunConfigKey,
+} from '@deepconf-safety/run-store';
 
 export { DEFAULT_MODEL };
 /**
@@ -28,7 +34,9 @@ export async function parseOrOptionError(parser: Argv): Promise<Record<string, u
     return (await parser
       .exitProcess(false)
       .fail((message: string | undefined, error: Error | undefined) => {
-        throw error instanceof OptionError ? error : new OptionError(`${message ?? error?.message ?? 'invalid options'} (see --help)`);
+        throw error instanceof OptionError
+          ? error
+          : new OptionError(`${message ?? error?.message ?? 'invalid options'} (see --help)`);
       })
       .parseAsync()) as Record<string, unknown>;
   } catch (error) {
@@ -60,7 +68,7 @@ interface JsonSchemaNode {
 const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
 
 function kindOf(node: JsonSchemaNode): { kind: FlagKind; choices: unknown[] | null } {
-  const typed = node.type !== undefined ? node : (node.anyOf ?? []).find((n) => n.type !== 'null') ?? {};
+  const typed = node.type !== undefined ? node : ((node.anyOf ?? []).find((n) => n.type !== 'null') ?? {});
   if (typed.type === 'array') return { kind: 'list', choices: null };
   if (typed.type === 'object') return { kind: 'object', choices: null };
   if (typed.type === 'boolean') return { kind: 'boolean', choices: null };
@@ -70,7 +78,9 @@ function kindOf(node: JsonSchemaNode): { kind: FlagKind; choices: unknown[] | nu
 
 /** The flags, one per RunConfigSchema field: adding a field there adds its flag here. */
 export const FLAGS: readonly FlagSpec[] = (() => {
-  const schema = z.toJSONSchema(RunConfigObject, { io: 'input', unrepresentable: 'any' }) as { properties: Record<string, JsonSchemaNode> };
+  const schema = z.toJSONSchema(RunConfigObject, { io: 'input', unrepresentable: 'any' }) as {
+    properties: Record<string, JsonSchemaNode>;
+  };
   return Object.entries(schema.properties).map(([key, node]) => {
     const { kind, choices } = kindOf(node);
     const describe = `${node.description ?? ''}${choices === null ? '' : ` (${choices.join(' or ')})`}`;
@@ -89,7 +99,10 @@ export function buildParser(argv: readonly string[]): Argv {
   for (const f of FLAGS) {
     if (f.kind === 'object') continue;
     // Values stay text here: the one schema converts and checks flags and config file alike.
-    const shown = f.defaultValue === null || f.defaultValue === undefined || (Array.isArray(f.defaultValue) && f.defaultValue.length === 0);
+    const shown =
+      f.defaultValue === null ||
+      f.defaultValue === undefined ||
+      (Array.isArray(f.defaultValue) && f.defaultValue.length === 0);
     parser = parser.option(f.flag, {
       // Numbers keep no yargs type (help would call them strings) and stay text: parse-numbers is off below.
       ...(f.kind === 'boolean' ? { type: 'boolean' as const } : f.kind === 'number' ? {} : { type: 'string' as const }),
@@ -101,7 +114,9 @@ export function buildParser(argv: readonly string[]): Argv {
   return parser
     .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false })
     .strictOptions()
-    .help().version(false).wrap(Math.min(120, process.stdout.columns ?? 100));
+    .help()
+    .version(false)
+    .wrap(Math.min(120, process.stdout.columns ?? 100));
 }
 
 /** Where each value came from, for messages that name it. */
@@ -112,7 +127,9 @@ function readConfigFile(file: string): Record<string, unknown> {
   try {
     text = readFileSync(file, 'utf8');
   } catch (error) {
-    throw new OptionError(`--config ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); pass a JSON file such as experiments/xstest_full.json`);
+    throw new OptionError(
+      `--config ${file}: cannot read it (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}); pass a JSON file such as experiments/xstest_full.json`,
+    );
   }
   let value: unknown;
   try {
@@ -121,7 +138,9 @@ function readConfigFile(file: string): Record<string, unknown> {
     throw new OptionError(`--config ${file}: not valid JSON (${(error as Error).message})`);
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new OptionError(`--config ${file}: must hold one JSON object of options, e.g. {"benchmark": "xstest", "traces": 8}`);
+    throw new OptionError(
+      `--config ${file}: must hold one JSON object of options, e.g. {"benchmark": "xstest", "traces": 8}`,
+    );
   }
   return value as Record<string, unknown>;
 }
@@ -133,14 +152,17 @@ function configFileValues(file: string): Map<RunConfigKey, unknown> {
     const negated = /^no-(.+)$/.exec(name)?.[1];
     const negatedSpec = negated === undefined ? undefined : BY_FLAG.get(negated);
     if (negatedSpec?.kind === 'boolean') {
-      if (typeof value !== 'boolean') throw new OptionError(`--config ${file}: "${name}" must be true or false (got ${JSON.stringify(value)})`);
+      if (typeof value !== 'boolean')
+        throw new OptionError(`--config ${file}: "${name}" must be true or false (got ${JSON.stringify(value)})`);
       out.set(negatedSpec.key, !value);
       continue;
     }
     const spec = BY_FLAG.get(name);
     if (spec === undefined || spec.key === 'config') {
       const hint = BY_KEY.get(name as RunConfigKey) ?? BY_FLAG.get(kebab(name));
-      throw new OptionError(`--config ${file}: unknown option "${name}"${hint ? `; did you mean "${hint.flag}"?` : ''} (keys are the flags' names, see --help)`);
+      throw new OptionError(
+        `--config ${file}: unknown option "${name}"${hint ? `; did you mean "${hint.flag}"?` : ''} (keys are the flags' names, see --help)`,
+      );
     }
     out.set(spec.key, value);
   }
@@ -161,7 +183,9 @@ function flagValues(raw: Record<string, unknown>): Map<RunConfigKey, unknown> {
     const value = raw[spec.flag];
     if (value === undefined) continue;
     if (Array.isArray(value) && spec.kind !== 'list') {
-      throw new OptionError(`--${spec.flag}: given more than once (${value.map((v) => JSON.stringify(v)).join(', ')}); give it once (a flag overrides the config file by itself)`);
+      throw new OptionError(
+        `--${spec.flag}: given more than once (${value.map((v) => JSON.stringify(v)).join(', ')}); give it once (a flag overrides the config file by itself)`,
+      );
     }
     out.set(spec.key, fromText(spec, value));
   }
@@ -173,11 +197,16 @@ function describeIssue(issue: z.core.$ZodIssue, merged: Record<string, unknown>,
   const spec = BY_KEY.get(key as RunConfigKey);
   const source = sources.get(key) ?? { from: 'default' };
   const flag = `--${spec?.flag ?? key}`;
-  const value = issue.path.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), merged);
+  const value = issue.path.reduce<unknown>(
+    (v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined),
+    merged,
+  );
   const got = source.from === 'flag' && issue.path.length === 1 ? source.text : value;
   const shown = got === undefined ? 'nothing' : JSON.stringify(got);
-  if (source.from === 'file') return `--config ${source.file}: "${spec?.flag ?? key}" must be ${issue.message} (got ${shown})`;
-  if (source.from === 'default') return `${flag}: must be ${issue.message} (it is ${JSON.stringify(spec?.defaultValue)} by default; give it explicitly)`;
+  if (source.from === 'file')
+    return `--config ${source.file}: "${spec?.flag ?? key}" must be ${issue.message} (got ${shown})`;
+  if (source.from === 'default')
+    return `${flag}: must be ${issue.message} (it is ${JSON.stringify(spec?.defaultValue)} by default; give it explicitly)`;
   return `${flag}: must be ${issue.message} (got ${shown})`;
 }
 
@@ -190,7 +219,10 @@ export async function parseExperimentOptions(argv: readonly string[]): Promise<E
   if (raw['help'] === true) return null;
   const flags = flagValues(raw);
   const configFile = flags.get('config');
-  const file = typeof configFile === 'string' && configFile !== '' ? configFileValues(configFile) : new Map<RunConfigKey, unknown>();
+  const file =
+    typeof configFile === 'string' && configFile !== ''
+      ? configFileValues(configFile)
+      : new Map<RunConfigKey, unknown>();
   const sources = new Map<string, Source>();
   const merged: Record<string, unknown> = {};
   for (const [key, value] of file) {
@@ -210,7 +242,9 @@ export async function parseExperimentOptions(argv: readonly string[]): Promise<E
   }
   const o = parsed.data;
   if (o.refusalSource !== 'detector' && o.judge !== 'none' && !JUDGE_CAPABILITIES[o.judge].refusal) {
-    throw new OptionError(`--refusal-source ${o.refusalSource}: --judge ${o.judge} rates harm, not refusal; use --judge wildguard or xstest, or --refusal-source detector`);
+    throw new OptionError(
+      `--refusal-source ${o.refusalSource}: --judge ${o.judge} rates harm, not refusal; use --judge wildguard or xstest, or --refusal-source detector`,
+    );
   }
   return o;
 }

@@ -32,7 +32,12 @@ function figures(p: RunProgress, startDone: number, elapsedS: number): Figures {
  * A bar (prompts done, tokens/s, savings so far, ETA) on a terminal; on anything else (CI logs, files) a plain
  * line at most every `intervalMs` and at the end, since a bar redrawn with \r makes unreadable logs.
  */
-export function createProgress(options: { tty: boolean; write(line: string): void; now?: () => number; intervalMs?: number }): ProgressDisplay {
+export function createProgress(options: {
+  tty: boolean;
+  write(line: string): void;
+  now?: () => number;
+  intervalMs?: number;
+}): ProgressDisplay {
   const now = options.now ?? Date.now;
   const started = now();
   let startDone: number | null = null;
@@ -80,7 +85,8 @@ export function createProgress(options: { tty: boolean; write(line: string): voi
   return {
     update(p) {
       last = p;
-      if (p.instancesDone !== lastDone && (now() - lastLine >= interval || p.instancesDone === p.instancesTotal)) line(p);
+      if (p.instancesDone !== lastDone && (now() - lastLine >= interval || p.instancesDone === p.instancesTotal))
+        line(p);
     },
     stop() {
       if (last && last.instancesDone !== lastDone) line(last);

@@ -13,8 +13,16 @@ export interface ServerChoice {
 }
 
 interface DeployModule {
-  readDeploymentState(dir?: string): Promise<{ deployments: Array<{ endpoint: string; model: string; name: string; hourlyPriceUsd: number; startedAt: string }> }>;
-  deploymentCost(state: unknown, now?: Date | number): { totalUsd: number; deployments: Array<{ name: string; uptimeHours: number; hourlyPriceUsd: number; costUsd: number }> };
+  readDeploymentState(dir?: string): Promise<{
+    deployments: Array<{ endpoint: string; model: string; name: string; hourlyPriceUsd: number; startedAt: string }>;
+  }>;
+  deploymentCost(
+    state: unknown,
+    now?: Date | number,
+  ): {
+    totalUsd: number;
+    deployments: Array<{ name: string; uptimeHours: number; hourlyPriceUsd: number; costUsd: number }>;
+  };
 }
 
 /**
@@ -25,7 +33,9 @@ export async function loadDeploy(): Promise<DeployModule | null> {
   const name = '@deepconf-safety/deploy';
   try {
     const mod = (await import(name)) as Partial<DeployModule>;
-    return typeof mod.readDeploymentState === 'function' && typeof mod.deploymentCost === 'function' ? (mod as DeployModule) : null;
+    return typeof mod.readDeploymentState === 'function' && typeof mod.deploymentCost === 'function'
+      ? (mod as DeployModule)
+      : null;
   } catch {
     return null;
   }
@@ -44,7 +54,8 @@ export interface ChooseServerOptions {
 /** --base-url if given; else the endpoints recorded by `npm run deploy:lambda`; else an emulator on loopback. */
 export async function chooseServer(options: ChooseServerOptions): Promise<ServerChoice> {
   const none = async () => null;
-  if (options.baseUrls.length > 0) return { baseUrls: [...options.baseUrls], origin: 'flag', close: async () => undefined, cost: none };
+  if (options.baseUrls.length > 0)
+    return { baseUrls: [...options.baseUrls], origin: 'flag', close: async () => undefined, cost: none };
   const deploy = await loadDeploy();
   if (deploy) {
     const dir = options.deployStateDir ?? '.deploy';
@@ -53,7 +64,9 @@ export async function chooseServer(options: ChooseServerOptions): Promise<Server
     if (deployments.length > 0) {
       const mismatched = deployments.filter((d) => d.model !== options.model);
       if (mismatched.length > 0) {
-        options.log(`note: deployment(s) ${mismatched.map((d) => `${d.name} serves ${d.model}`).join(', ')}; this run asks for --model ${options.model}`);
+        options.log(
+          `note: deployment(s) ${mismatched.map((d) => `${d.name} serves ${d.model}`).join(', ')}; this run asks for --model ${options.model}`,
+        );
       }
       return {
         baseUrls: deployments.map((d) => d.endpoint),
@@ -105,7 +118,9 @@ export interface ConfidencePlan {
  * the probe asked for: a server that accepted it reports it back, which is only a lower bound, not a limit.
  */
 export function serverLogprobsLimit(probe: readonly ServerProbe[], probed: number): number | null {
-  const limits = probe.flatMap((p) => (!p.healthy || p.maxTopLogprobs === null || p.maxTopLogprobs >= probed ? [] : [p.maxTopLogprobs]));
+  const limits = probe.flatMap((p) =>
+    !p.healthy || p.maxTopLogprobs === null || p.maxTopLogprobs >= probed ? [] : [p.maxTopLogprobs],
+  );
   return limits.length > 0 ? Math.min(...limits) : null;
 }
 
@@ -117,18 +132,27 @@ export function serverLogprobsLimit(probe: readonly ServerProbe[], probed: numbe
  *
  * @throws OptionError naming --top-logprobs and vLLM's --max-logprobs.
  */
-export function planConfidence(options: { endpoint: 'chat' | 'completions'; requested: number | null; defaultK: number; serverMax: number | null }): ConfidencePlan {
+export function planConfidence(options: {
+  endpoint: 'chat' | 'completions';
+  requested: number | null;
+  defaultK: number;
+  serverMax: number | null;
+}): ConfidencePlan {
   const k = options.requested ?? options.defaultK;
   const max = options.serverMax;
   const exactNeeds = options.endpoint === 'chat' ? k + 1 : k;
   if (max === null || max >= exactNeeds) return { topLogprobs: k, confidenceMode: 'exact', warning: null };
   const fix = `start vLLM with --max-logprobs ${exactNeeds}`;
   if (max < 1) {
-    throw new OptionError(`--top-logprobs ${k}: the server accepts no logprobs (vLLM --max-logprobs ${max}), and token confidence needs them; ${fix}`);
+    throw new OptionError(
+      `--top-logprobs ${k}: the server accepts no logprobs (vLLM --max-logprobs ${max}), and token confidence needs them; ${fix}`,
+    );
   }
   if (options.endpoint === 'completions') {
     if (options.requested !== null) {
-      throw new OptionError(`--top-logprobs ${k}: the server accepts at most ${max} logprobs and completions needs ${k}; ${fix}, or pass --top-logprobs ${max}`);
+      throw new OptionError(
+        `--top-logprobs ${k}: the server accepts at most ${max} logprobs and completions needs ${k}; ${fix}, or pass --top-logprobs ${max}`,
+      );
     }
     return {
       topLogprobs: max,

@@ -7,26 +7,44 @@ import { RunStore, isRunStoreError, type Manifest } from '@deepconf-safety/run-s
 import { isRunnerError, judgeRun, redactSecrets, type JudgeRunProgress } from '@deepconf-safety/runner';
 import { EXIT, type CommandIo } from '../experiment/command.js';
 import { OptionError, parseOrOptionError } from '../experiment/options.js';
-import { JUDGE_CONCURRENCY_OPTION, JUDGE_OPTIONS, connectJudge, readJudgeFlags, type JudgeFlags } from './judge-flags.js';
+import {
+  JUDGE_CONCURRENCY_OPTION,
+  JUDGE_OPTIONS,
+  connectJudge,
+  readJudgeFlags,
+  type JudgeFlags,
+} from './judge-flags.js';
 
 function buildParser(argv: readonly string[]) {
   return yargs([...argv])
     .scriptName('npm run judge --')
     .usage(
-      '$0 <run> --judge wildguard|xstest|harmbench [options]\n\nJudges every answered trace of a finished run with an LLM judge (concurrent requests, progress, resumable: judgments already in the run\'s judgments.jsonl are never asked again), then redraws its report with detector–judge agreement.',
+      "$0 <run> --judge wildguard|xstest|harmbench [options]\n\nJudges every answered trace of a finished run with an LLM judge (concurrent requests, progress, resumable: judgments already in the run's judgments.jsonl are never asked again), then redraws its report with detector–judge agreement.",
     )
     .positional('run', { type: 'string', describe: 'run directory (the --output of npm run experiment)' })
     .options(JUDGE_OPTIONS)
     .options(JUDGE_CONCURRENCY_OPTION)
-    .option('retry-unparsable', { type: 'boolean', default: false, describe: 'ask again where the judge answered outside its format (endpoint failures are always asked again)' })
-    .option('report', { type: 'boolean', default: true, describe: 'redraw report.html / report.md at the end (--no-report to skip)' })
+    .option('retry-unparsable', {
+      type: 'boolean',
+      default: false,
+      describe: 'ask again where the judge answered outside its format (endpoint failures are always asked again)',
+    })
+    .option('report', {
+      type: 'boolean',
+      default: true,
+      describe: 'redraw report.html / report.md at the end (--no-report to skip)',
+    })
     .strictOptions()
     .help()
     .version(false);
 }
 
 /** The judge's endpoint when none is given: the run's server, or a fresh emulator if the run's emulator is gone. */
-async function defaultEndpoint(manifest: Manifest, model: string, io: CommandIo): Promise<{ baseUrl: string; emulated: boolean; close(): Promise<void> }> {
+async function defaultEndpoint(
+  manifest: Manifest,
+  model: string,
+  io: CommandIo,
+): Promise<{ baseUrl: string; emulated: boolean; close(): Promise<void> }> {
   const origin = (manifest.server as { origin?: unknown }).origin;
   if (origin === 'emulator' || (manifest.emulated && manifest.server.baseUrls.length === 0)) {
     const seed = typeof manifest.config['seed'] === 'number' ? manifest.config['seed'] : 0;
@@ -52,7 +70,10 @@ export async function judgeCommand(argv: readonly string[], io: CommandIo): Prom
     if (raw['help'] === true) return EXIT.ok;
     flags = readJudgeFlags(raw);
     const positional = (raw['_'] as unknown[]).map(String);
-    if (positional.length !== 1) throw new OptionError(`give exactly one run directory (got ${positional.length}); e.g. npm run judge -- results/xstest_40 --judge wildguard`);
+    if (positional.length !== 1)
+      throw new OptionError(
+        `give exactly one run directory (got ${positional.length}); e.g. npm run judge -- results/xstest_40 --judge wildguard`,
+      );
     if (flags.style === null) throw new OptionError('--judge is required: wildguard, xstest or harmbench');
     raw['run'] = positional[0];
   } catch (error) {
@@ -84,9 +105,15 @@ export async function judgeCommand(argv: readonly string[], io: CommandIo): Prom
   let secrets: string[] = [];
   try {
     endpoint = flags.baseUrl === null ? await defaultEndpoint(manifest, flags.model ?? model, io) : null;
-    const judge = await connectJudge({ ...flags, style }, { baseUrl: endpoint?.baseUrl ?? '', model, apiKeyEnv, emulated: endpoint?.emulated ?? false }, io.env);
+    const judge = await connectJudge(
+      { ...flags, style },
+      { baseUrl: endpoint?.baseUrl ?? '', model, apiKeyEnv, emulated: endpoint?.emulated ?? false },
+      io.env,
+    );
     secrets = judge.apiKey ? [judge.apiKey] : [];
-    io.out(`judge: ${style} (${judge.identity.model}) at ${judge.baseUrl} via ${judge.endpoint}${judge.identity.emulated ? ' [EMULATED judge]' : ''}, ${flags.concurrency} at a time, on ${dir}`);
+    io.out(
+      `judge: ${style} (${judge.identity.model}) at ${judge.baseUrl} via ${judge.endpoint}${judge.identity.emulated ? ' [EMULATED judge]' : ''}, ${flags.concurrency} at a time, on ${dir}`,
+    );
     let last = 0;
     const outcome = await judgeRun({
       dir,
@@ -105,17 +132,30 @@ export async function judgeCommand(argv: readonly string[], io: CommandIo): Prom
       },
     });
     const judges = ((manifest as { posthocJudges?: unknown[] }).posthocJudges ?? []).filter(
-      (j) => !(typeof j === 'object' && j !== null && (j as { style?: unknown }).style === style && (j as { model?: unknown }).model === judge.identity.model),
+      (j) =>
+        !(
+          typeof j === 'object' &&
+          j !== null &&
+          (j as { style?: unknown }).style === style &&
+          (j as { model?: unknown }).model === judge.identity.model
+        ),
     );
-    store.writeManifest({ ...manifest, posthocJudges: [...judges, { ...judge.manifest, at: new Date().toISOString() }] });
+    store.writeManifest({
+      ...manifest,
+      posthocJudges: [...judges, { ...judge.manifest, at: new Date().toISOString() }],
+    });
     if (outcome.status === 'interrupted') {
-      io.err(`judge: interrupted after ${outcome.judged} new judgments; rerun the same command to judge the remaining ${outcome.total - outcome.cached - outcome.judged}`);
+      io.err(
+        `judge: interrupted after ${outcome.judged} new judgments; rerun the same command to judge the remaining ${outcome.total - outcome.cached - outcome.judged}`,
+      );
       return EXIT.interrupted;
     }
     const failed = Object.entries(outcome.failures);
     io.out(`judged ${outcome.total} traces (${outcome.judged} now, ${outcome.cached} already in judgments.jsonl)`);
     if (failed.length > 0) {
-      io.err(`warning: ${failed.reduce((a, [, n]) => a + n, 0)} traces have no verdict (${failed.map(([k, n]) => `${k} ${n}`).join(', ')}); each is recorded in judgments.jsonl with the raw answer, and counted in the report`);
+      io.err(
+        `warning: ${failed.reduce((a, [, n]) => a + n, 0)} traces have no verdict (${failed.map(([k, n]) => `${k} ${n}`).join(', ')}); each is recorded in judgments.jsonl with the raw answer, and counted in the report`,
+      );
     }
     if (raw['report'] !== false) {
       const { generateReport } = await import('@deepconf-safety/reporting');
@@ -124,12 +164,16 @@ export async function judgeCommand(argv: readonly string[], io: CommandIo): Prom
     }
     const allFailed = outcome.judged > 0 && outcome.failures['call_failed'] === outcome.judged;
     if (allFailed) {
-      io.err('judge: the judge endpoint failed every request; check --judge-base-url / --judge-model and rerun (failed requests are asked again)');
+      io.err(
+        'judge: the judge endpoint failed every request; check --judge-base-url / --judge-model and rerun (failed requests are asked again)',
+      );
       return EXIT.failed;
     }
     return EXIT.ok;
   } catch (error) {
-    io.err(`judge: ${redactSecrets(error instanceof Error ? (isRunnerError(error) || error instanceof OptionError ? error.message : (error.stack ?? error.message)) : String(error), secrets)}`);
+    io.err(
+      `judge: ${redactSecrets(error instanceof Error ? (isRunnerError(error) || error instanceof OptionError ? error.message : (error.stack ?? error.message)) : String(error), secrets)}`,
+    );
     return error instanceof OptionError ? EXIT.usage : EXIT.failed;
   } finally {
     unregister();

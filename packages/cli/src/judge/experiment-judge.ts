@@ -16,7 +16,11 @@ export interface ExperimentJudge {
 }
 
 /** Results change with the vote's label source: it is part of the config hash only when it is not the detector. */
-export function judgeResultConfig(judge: JudgeFlags, refusalSource: RefusalSource, model: string): Record<string, unknown> {
+export function judgeResultConfig(
+  judge: JudgeFlags,
+  refusalSource: RefusalSource,
+  model: string,
+): Record<string, unknown> {
   return refusalSource === 'detector' ? {} : { refusalSource, judge: judge.style, judgeModel: judge.model ?? model };
 }
 

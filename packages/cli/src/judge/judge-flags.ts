@@ -1,5 +1,12 @@
 import { JUDGE_CAPABILITIES, JUDGE_STYLES, type JudgeStyle } from '@deepconf-safety/refusal';
-import { REFUSAL_SOURCES, createJudgeClient, judgeEndpointEmulated, type JudgeClient, type JudgeIdentity, type RefusalSource } from '@deepconf-safety/runner';
+import {
+  REFUSAL_SOURCES,
+  createJudgeClient,
+  judgeEndpointEmulated,
+  type JudgeClient,
+  type JudgeIdentity,
+  type RefusalSource,
+} from '@deepconf-safety/runner';
 import { OptionError } from '../experiment/options.js';
 
 /** The judge flags shared by `npm run experiment` and `npm run judge`. */
@@ -18,15 +25,23 @@ export const JUDGE_OPTIONS = {
   judge: {
     choices: [...JUDGE_STYLES, 'none'],
     default: 'none',
-    describe: 'LLM judge of every answer: wildguard (allenai/wildguard: refusal + harm), xstest (the XSTest paper\'s 3-class prompt, any instruction model), harmbench (HarmBench classifier: harm only), none',
+    describe:
+      "LLM judge of every answer: wildguard (allenai/wildguard: refusal + harm), xstest (the XSTest paper's 3-class prompt, any instruction model), harmbench (HarmBench classifier: harm only), none",
   },
-  'judge-base-url': { type: 'string', describe: "the judge's OpenAI base URL (default: the experiment's endpoint, or the run's for npm run judge)" },
+  'judge-base-url': {
+    type: 'string',
+    describe: "the judge's OpenAI base URL (default: the experiment's endpoint, or the run's for npm run judge)",
+  },
   'judge-model': { type: 'string', describe: "the judge's served model name (default: the experiment's model)" },
-  'judge-api-key-env': { type: 'string', describe: "environment variable holding the judge's API key (default: --api-key-env's)" },
+  'judge-api-key-env': {
+    type: 'string',
+    describe: "environment variable holding the judge's API key (default: --api-key-env's)",
+  },
   'judge-endpoint': {
     choices: ['chat', 'completions'],
     default: 'chat',
-    describe: "chat: the prompt as messages (the judge model's chat template frames them); completions: the classifier's raw published prompt (e.g. for allenai/wildguard served without a chat template)",
+    describe:
+      "chat: the prompt as messages (the judge model's chat template frames them); completions: the classifier's raw published prompt (e.g. for allenai/wildguard served without a chat template)",
   },
 } as const;
 
@@ -38,7 +53,8 @@ export const REFUSAL_SOURCE_OPTION = {
   'refusal-source': {
     choices: [...REFUSAL_SOURCES],
     default: 'detector',
-    describe: 'label the vote uses: detector, judge, or judge-on-ambiguous (the judge only where the detector score is in its ambiguity band); the judge needs --judge',
+    describe:
+      'label the vote uses: detector, judge, or judge-on-ambiguous (the judge only where the detector score is in its ambiguity band); the judge needs --judge',
   },
 } as const;
 
@@ -52,7 +68,10 @@ function httpUrl(flag: string, v: string | null): string | null {
   } catch {
     ok = false;
   }
-  if (!ok) throw new OptionError(`--${flag} ${v}: not an http(s) URL; pass the judge server's OpenAI base, e.g. http://127.0.0.1:8001/v1`);
+  if (!ok)
+    throw new OptionError(
+      `--${flag} ${v}: not an http(s) URL; pass the judge server's OpenAI base, e.g. http://127.0.0.1:8001/v1`,
+    );
   return v;
 }
 
@@ -60,7 +79,9 @@ export function readJudgeFlags(raw: Record<string, unknown>): JudgeFlags {
   const style = raw['judge'] === undefined || raw['judge'] === 'none' ? null : (raw['judge'] as JudgeStyle);
   const concurrency = raw['judge-concurrency'] ?? 32;
   if (typeof concurrency !== 'number' || !Number.isInteger(concurrency) || concurrency < 1) {
-    throw new OptionError(`--judge-concurrency: must be an integer >= 1 (got ${JSON.stringify(raw['judge-concurrency'])})`);
+    throw new OptionError(
+      `--judge-concurrency: must be an integer >= 1 (got ${JSON.stringify(raw['judge-concurrency'])})`,
+    );
   }
   const flags: JudgeFlags = {
     style,
@@ -72,7 +93,8 @@ export function readJudgeFlags(raw: Record<string, unknown>): JudgeFlags {
   };
   if (style === null) {
     for (const flag of ['judge-base-url', 'judge-model', 'judge-api-key-env'] as const) {
-      if (str(raw[flag]) !== null) throw new OptionError(`--${flag} is given but --judge is none; add --judge wildguard|xstest|harmbench`);
+      if (str(raw[flag]) !== null)
+        throw new OptionError(`--${flag} is given but --judge is none; add --judge wildguard|xstest|harmbench`);
     }
   }
   return flags;
@@ -80,9 +102,12 @@ export function readJudgeFlags(raw: Record<string, unknown>): JudgeFlags {
 
 export function readRefusalSource(raw: Record<string, unknown>, style: JudgeStyle | null): RefusalSource {
   const source = (raw['refusal-source'] as RefusalSource | undefined) ?? 'detector';
-  if (source !== 'detector' && style === null) throw new OptionError(`--refusal-source ${source} needs a judge; add --judge wildguard or --judge xstest`);
+  if (source !== 'detector' && style === null)
+    throw new OptionError(`--refusal-source ${source} needs a judge; add --judge wildguard or --judge xstest`);
   if (source !== 'detector' && style !== null && !JUDGE_CAPABILITIES[style].refusal) {
-    throw new OptionError(`--refusal-source ${source}: --judge ${style} rates harm, not refusal; use --judge wildguard or xstest, or --refusal-source detector`);
+    throw new OptionError(
+      `--refusal-source ${source}: --judge ${style} rates harm, not refusal; use --judge wildguard or xstest, or --refusal-source detector`,
+    );
   }
   return source;
 }
@@ -94,7 +119,14 @@ export interface ConnectedJudge {
   endpoint: 'chat' | 'completions';
   apiKey: string | undefined;
   /** What the manifest records (never the key). */
-  manifest: { style: JudgeStyle; model: string; baseUrl: string; endpoint: 'chat' | 'completions'; apiKeyEnv: string; emulated: boolean };
+  manifest: {
+    style: JudgeStyle;
+    model: string;
+    baseUrl: string;
+    endpoint: 'chat' | 'completions';
+    apiKeyEnv: string;
+    emulated: boolean;
+  };
 }
 
 /** Resolves the judge's endpoint, model and key, and asks the endpoint whether it is the emulator. */
@@ -109,7 +141,12 @@ export async function connectJudge(
   const apiKey = env[apiKeyEnv] || undefined;
   const said = await judgeEndpointEmulated({ baseURL: baseUrl, ...(apiKey ? { apiKey } : {}) });
   const emulated = said ?? (flags.baseUrl === null && defaults.emulated === true);
-  const client = createJudgeClient({ baseURL: baseUrl, model, endpoint: flags.endpoint, ...(apiKey ? { apiKey } : {}) });
+  const client = createJudgeClient({
+    baseURL: baseUrl,
+    model,
+    endpoint: flags.endpoint,
+    ...(apiKey ? { apiKey } : {}),
+  });
   return {
     identity: { style: flags.style, model, emulated },
     client,

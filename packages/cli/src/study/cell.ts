@@ -11,11 +11,25 @@ export const CELL_LOG = 'study-cell.log';
 
 /** Flags every cell gets from the study: its directory, its endpoint, no per-cell report (the study has one). */
 function cellFlags(req: CellRequest, apiKeyEnv: string): string[] {
-  return [...req.argv, '--output', req.dir, '--base-url', req.endpoint, '--api-key-env', apiKeyEnv, '--no-report', ...(req.resume ? ['--resume'] : [])];
+  return [
+    ...req.argv,
+    '--output',
+    req.dir,
+    '--base-url',
+    req.endpoint,
+    '--api-key-env',
+    apiKeyEnv,
+    '--no-report',
+    ...(req.resume ? ['--resume'] : []),
+  ];
 }
 
 /** Runs one cell with the experiment command; its lines go to <cell>/study-cell.log. */
-export async function runExperimentCell(req: CellRequest, env: Readonly<Record<string, string | undefined>>, apiKeyEnv: string): Promise<CellOutcome> {
+export async function runExperimentCell(
+  req: CellRequest,
+  env: Readonly<Record<string, string | undefined>>,
+  apiKeyEnv: string,
+): Promise<CellOutcome> {
   const log = join(req.dir, CELL_LOG);
   let lastError = '';
   const write = (line: string): void => appendFileSync(log, `${line}\n`);

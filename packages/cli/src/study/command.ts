@@ -47,16 +47,47 @@ async function parseStudyFlags(argv: readonly string[]): Promise<StudyFlags | nu
   const raw = await parseOrOptionError(
     yargs([...argv])
       .scriptName('npm run study --')
-      .usage('$0 --config experiments/<study>.json [options]\n\nRuns a study (models x benchmarks x settings x seeds), each cell an ordinary run directory, then writes the study report.')
+      .usage(
+        '$0 --config experiments/<study>.json [options]\n\nRuns a study (models x benchmarks x settings x seeds), each cell an ordinary run directory, then writes the study report.',
+      )
       .option('config', { type: 'string', demandOption: true, describe: 'study file (see experiments/README.md)' })
-      .option('output', { type: 'string', describe: 'study directory (default: the study file\'s "output", else results/study_<name>)' })
-      .option('resume', { type: 'boolean', default: false, describe: 'continue the study in --output: only unfinished cells (and their unfinished prompts) run' })
-      .option('base-url', { type: 'string', array: true, describe: 'endpoint(s) asked for every model the study file gives no endpoints for; repeat for several' })
-      .option('max-cost-usd', { type: 'number', describe: 'stop launching cells once the projected cost would pass this (needs a price: a Lambda deployment or --gpu-price-usd-per-hour)' })
-      .option('gpu-price-usd-per-hour', { type: 'number', describe: 'hourly price of each endpoint (default: the price deploy:lambda recorded)' })
-      .option('cells-per-endpoint', { type: 'number', describe: 'cells one endpoint runs at once (default: the study file\'s, else 1)' })
-      .option('api-key-env', { type: 'string', default: 'VLLM_API_KEY', describe: 'environment variable holding the vLLM API key' })
-      .option('report', { type: 'boolean', default: true, describe: 'write the study report at the end (--no-report to skip)' })
+      .option('output', {
+        type: 'string',
+        describe: 'study directory (default: the study file\'s "output", else results/study_<name>)',
+      })
+      .option('resume', {
+        type: 'boolean',
+        default: false,
+        describe: 'continue the study in --output: only unfinished cells (and their unfinished prompts) run',
+      })
+      .option('base-url', {
+        type: 'string',
+        array: true,
+        describe: 'endpoint(s) asked for every model the study file gives no endpoints for; repeat for several',
+      })
+      .option('max-cost-usd', {
+        type: 'number',
+        describe:
+          'stop launching cells once the projected cost would pass this (needs a price: a Lambda deployment or --gpu-price-usd-per-hour)',
+      })
+      .option('gpu-price-usd-per-hour', {
+        type: 'number',
+        describe: 'hourly price of each endpoint (default: the price deploy:lambda recorded)',
+      })
+      .option('cells-per-endpoint', {
+        type: 'number',
+        describe: "cells one endpoint runs at once (default: the study file's, else 1)",
+      })
+      .option('api-key-env', {
+        type: 'string',
+        default: 'VLLM_API_KEY',
+        describe: 'environment variable holding the vLLM API key',
+      })
+      .option('report', {
+        type: 'boolean',
+        default: true,
+        describe: 'write the study report at the end (--no-report to skip)',
+      })
       .strictOptions()
       .help(),
   );
@@ -64,11 +95,13 @@ async function parseStudyFlags(argv: readonly string[]): Promise<StudyFlags | nu
   const num = (key: string, min: number): number | null => {
     const v = raw[key];
     if (v === undefined) return null;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v < min) throw new OptionError(`--${key}: must be a number >= ${min} (got ${JSON.stringify(v)})`);
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min)
+      throw new OptionError(`--${key}: must be a number >= ${min} (got ${JSON.stringify(v)})`);
     return v;
   };
   const slots = num('cells-per-endpoint', 1);
-  if (slots !== null && !Number.isInteger(slots)) throw new OptionError(`--cells-per-endpoint: must be an integer >= 1 (got ${slots})`);
+  if (slots !== null && !Number.isInteger(slots))
+    throw new OptionError(`--cells-per-endpoint: must be an integer >= 1 (got ${slots})`);
   return {
     config: String(raw['config']),
     output: raw['output'] === undefined ? null : String(raw['output']),
@@ -89,7 +122,8 @@ async function checkSettings(config: StudyConfig, file: string): Promise<void> {
     const cell = cells.find((c) => c.setting === setting);
     if (cell === undefined) continue;
     const problem = await checkCellFlags(cellArgv(config, cell));
-    if (problem !== null) throw new StudyConfigError(file, `settings.${setting} (with options)`, `is not a valid experiment: ${problem}`);
+    if (problem !== null)
+      throw new StudyConfigError(file, `settings.${setting} (with options)`, `is not a valid experiment: ${problem}`);
   }
 }
 
@@ -103,16 +137,29 @@ interface Servers {
 /** --base-url, else a Lambda deployment (with its prices), else an emulator serving every model of the study. */
 async function chooseStudyServers(flags: StudyFlags, config: StudyConfig, io: StudyIo): Promise<Servers> {
   const fixed = (): number | null => flags.gpuPrice;
-  const needsFallback = config.endpoints === undefined || (!Array.isArray(config.endpoints) && config.models.some((m) => !(m in (config.endpoints as object))));
-  if (flags.baseUrls.length > 0 || !needsFallback) return { urls: flags.baseUrls, priceOf: fixed, emulated: false, close: async () => undefined };
+  const needsFallback =
+    config.endpoints === undefined ||
+    (!Array.isArray(config.endpoints) && config.models.some((m) => !(m in (config.endpoints as object))));
+  if (flags.baseUrls.length > 0 || !needsFallback)
+    return { urls: flags.baseUrls, priceOf: fixed, emulated: false, close: async () => undefined };
   const deploy = await loadDeploy();
   const deployments = deploy ? (await deploy.readDeploymentState(io.deployStateDir ?? '.deploy')).deployments : [];
   if (deployments.length > 0) {
     const price = new Map(deployments.map((d) => [d.endpoint, d.hourlyPriceUsd]));
-    return { urls: deployments.map((d) => d.endpoint), priceOf: (u) => flags.gpuPrice ?? price.get(u) ?? null, emulated: false, close: async () => undefined };
+    return {
+      urls: deployments.map((d) => d.endpoint),
+      priceOf: (u) => flags.gpuPrice ?? price.get(u) ?? null,
+      emulated: false,
+      close: async () => undefined,
+    };
   }
   const emu = await startEmulator({ port: 0, host: '127.0.0.1', servedModels: config.models, maxLogprobs: 21 });
-  io.out(emulatorBanner(emu.baseURL, `No endpoint was given and no deployment is recorded in .deploy/: the emulator serves the study's ${config.models.length} models.`));
+  io.out(
+    emulatorBanner(
+      emu.baseURL,
+      `No endpoint was given and no deployment is recorded in .deploy/: the emulator serves the study's ${config.models.length} models.`,
+    ),
+  );
   return { urls: [emu.baseURL], priceOf: fixed, emulated: true, close: () => emu.close() };
 }
 
@@ -131,7 +178,9 @@ async function writeReport(output: string, io: StudyIo): Promise<void> {
   // Loaded only here: the figure stack takes seconds to import.
   const { generateStudyReport } = await import('@deepconf-safety/reporting');
   const report = await generateStudyReport(output);
-  io.out(`report: ${resolve(report.files.html)} (and ${report.files.markdown}, ${report.files.figures.length} figures)`);
+  io.out(
+    `report: ${resolve(report.files.html)} (and ${report.files.markdown}, ${report.files.figures.length} figures)`,
+  );
 }
 
 function exitCode(status: StudyOutcome['status']): number {
@@ -168,7 +217,9 @@ export async function studyCommand(argv: readonly string[], io: StudyIo): Promis
   try {
     servers = await chooseStudyServers(f, config, io);
     if (f.maxCostUsd !== null && f.gpuPrice === null && !servers.urls.some((u) => servers?.priceOf(u) !== null)) {
-      throw new OptionError('--max-cost-usd: no price is known (no Lambda deployment in .deploy/); pass --gpu-price-usd-per-hour too');
+      throw new OptionError(
+        '--max-cost-usd: no price is known (no Lambda deployment in .deploy/); pass --gpu-price-usd-per-hour too',
+      );
     }
     const s = servers;
     const outcome = await runStudy({
@@ -183,18 +234,27 @@ export async function studyCommand(argv: readonly string[], io: StudyIo): Promis
       runCell: (req) => runExperimentCell(req, io.env, f.apiKeyEnv),
       signal: controller.signal,
       onEvent: (e) => progress.event(e),
-      onPlan: (study) => io.out(`${f.resume ? 'Resuming' : 'Starting'} study ${study.name} in ${output}: ${study.cells.length} cells (${study.cells.filter((c) => c.state === 'done').length} done) on ${study.endpoints.map((e) => `${e.url} [${e.models.join(', ')}]${e.emulated ? ' EMULATED' : ''}`).join('; ')}`),
+      onPlan: (study) =>
+        io.out(
+          `${f.resume ? 'Resuming' : 'Starting'} study ${study.name} in ${output}: ${study.cells.length} cells (${study.cells.filter((c) => c.state === 'done').length} done) on ${study.endpoints.map((e) => `${e.url} [${e.models.join(', ')}]${e.emulated ? ' EMULATED' : ''}`).join('; ')}`,
+        ),
     });
     progress.stop();
     for (const line of summary(outcome, output)) io.out(line);
-    if (outcome.status === 'budget_stopped') io.err('study: stopped launching cells at --max-cost-usd; continue with --resume and a larger budget');
-    if (outcome.status === 'interrupted') io.err(`study: interrupted; continue with npm run study -- --config ${f.config} --output ${output} --resume`);
+    if (outcome.status === 'budget_stopped')
+      io.err('study: stopped launching cells at --max-cost-usd; continue with --resume and a larger budget');
+    if (outcome.status === 'interrupted')
+      io.err(`study: interrupted; continue with npm run study -- --config ${f.config} --output ${output} --resume`);
     if (f.report && outcome.study.cells.some((c) => c.state === 'done')) await writeReport(output, io);
     return exitCode(outcome.status);
   } catch (error) {
     progress.stop();
-    io.err(`study: ${scrub(error instanceof Error ? (isRunnerError(error) || error instanceof OptionError ? error.message : (error.stack ?? error.message)) : String(error))}`);
-    return error instanceof OptionError || error instanceof StudyEndpointError || error instanceof StudyConfigError ? STUDY_EXIT.usage : STUDY_EXIT.failed;
+    io.err(
+      `study: ${scrub(error instanceof Error ? (isRunnerError(error) || error instanceof OptionError ? error.message : (error.stack ?? error.message)) : String(error))}`,
+    );
+    return error instanceof OptionError || error instanceof StudyEndpointError || error instanceof StudyConfigError
+      ? STUDY_EXIT.usage
+      : STUDY_EXIT.failed;
   } finally {
     unregister();
     await servers?.close();

@@ -18,7 +18,12 @@ const total = (c: StudyCounts): number => c.done + c.running + c.left + c.failed
 
 function cellLine(e: Extract<StudyEvent, { type: 'cell-end' }>): string {
   const c = e.cell;
-  const what = e.outcome.status === 'completed' ? 'done' : e.outcome.status === 'interrupted' ? 'interrupted' : `FAILED (${e.outcome.error ?? 'see its study-cell.log'})`;
+  const what =
+    e.outcome.status === 'completed'
+      ? 'done'
+      : e.outcome.status === 'interrupted'
+        ? 'interrupted'
+        : `FAILED (${e.outcome.error ?? 'see its study-cell.log'})`;
   const cost = c.costUsd === null ? '' : `, $${c.costUsd.toFixed(2)}`;
   const k = e.counts;
   return `[study] ${k.done}/${total(k)} cells done, ${k.running} running, ${k.left} left, ETA ${formatDuration(k.etaSeconds)} | ${c.id} ${what} in ${c.wallSeconds.toFixed(1)}s, ${c.tokens ?? 0} tokens${cost}${c.emulated ? ' [EMULATED]' : ''}`;
@@ -30,13 +35,20 @@ export function createStudyProgress(options: { tty: boolean; write(line: string)
     return {
       event(e) {
         if (e.type === 'cell-end') options.write(cellLine(e));
-        if (e.type === 'budget-stop') options.write(`[study] budget: projected $${e.projectedUsd.toFixed(2)} would pass --max-cost-usd ${e.maxCostUsd}; no more cells are launched`);
+        if (e.type === 'budget-stop')
+          options.write(
+            `[study] budget: projected $${e.projectedUsd.toFixed(2)} would pass --max-cost-usd ${e.maxCostUsd}; no more cells are launched`,
+          );
       },
       stop() {},
     };
   }
   const bar = new cliProgress.SingleBar(
-    { format: 'cells {bar} {value}/{total} done | {running} running | {left} left | {failed} failed | ETA {eta_}', hideCursor: true, clearOnComplete: false },
+    {
+      format: 'cells {bar} {value}/{total} done | {running} running | {left} left | {failed} failed | ETA {eta_}',
+      hideCursor: true,
+      clearOnComplete: false,
+    },
     cliProgress.Presets.shades_classic,
   );
   let started = false;

@@ -81,7 +81,8 @@ const REFUSAL =
 // the markup must come out escaped in the report.
 const COMPLIANCE =
   'Sure. Here is a short overview of the topic you asked about. The idea is simple: start with the basics, look at a worked example, and then try it yourself with a small case.\n\nFor example, type "cd C:\\tmp\\café" and press Enter ☕ — naïve but fine 😀 so you can see how each step fits together. <script>alert("x")</script>';
-const THINKING = 'The user asks a question. Let me consider whether answering is safe and what a helpful reply looks like.';
+const THINKING =
+  'The user asks a question. Let me consider whether answering is safe and what a helpful reply looks like.';
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 const TOO_LARGE = readFileSync(join(repo, 'test-fixtures/vllm/error_top_logprobs_too_large.json'), 'utf8');
@@ -146,12 +147,20 @@ function position(token: string, id: number, next: () => number, uncertain: bool
   const sampled: Alt = { token, id, logprob: at.logprob };
   ranked[rank] = sampled;
   // vLLM clamps -inf to -9999.0 (here: tokens a processed_logprobs top-k filter removed, deep in the list).
-  if (rank < K + 1 && next() < 0.3) for (let r = K + 1; r < ranked.length; r++) ranked[r] = { ...(ranked[r] as Alt), logprob: -9999 };
+  if (rank < K + 1 && next() < 0.3)
+    for (let r = K + 1; r < ranked.length; r++) ranked[r] = { ...(ranked[r] as Alt), logprob: -9999 };
   return { sampled, ranked };
 }
 
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-const served = (p: Position): ServedPosition => ({ exact: -mean(dict(p, K).map((a) => a.logprob)), chatView: -mean(dict(p, K).slice(0, K).map((a) => a.logprob)) });
+const served = (p: Position): ServedPosition => ({
+  exact: -mean(dict(p, K).map((a) => a.logprob)),
+  chatView: -mean(
+    dict(p, K)
+      .slice(0, K)
+      .map((a) => a.logprob),
+  ),
+});
 const bytes = (s: string) => [...Buffer.from(s, 'utf8')];
 
 function words(text: string): string[] {
@@ -222,22 +231,53 @@ export async function startVariantServer(options: VariantServerOptions): Promise
 
   async function generate(req: IncomingMessage, res: ServerResponse, endpoint: 'chat' | 'completions'): Promise<void> {
     const body = JSON.parse(await readBody(req)) as Record<string, unknown>;
-    const requested = endpoint === 'chat' ? (body['top_logprobs'] as number | undefined) ?? 0 : (body['logprobs'] as number | undefined) ?? 0;
+    const requested =
+      endpoint === 'chat'
+        ? ((body['top_logprobs'] as number | undefined) ?? 0)
+        : ((body['logprobs'] as number | undefined) ?? 0);
     if (requested > maxLogprobs) {
       rejected.badRequest++;
       // vLLM's own limit message; only the fixture's number fits the stock 20.
-      return json(res, 400, maxLogprobs === 20 ? TOO_LARGE : JSON.stringify({ error: { message: `Requested sample logprobs of ${requested}, which is greater than max allowed: ${maxLogprobs}`, type: 'BadRequestError', param: null, code: 400 } }));
+      return json(
+        res,
+        400,
+        maxLogprobs === 20
+          ? TOO_LARGE
+          : JSON.stringify({
+              error: {
+                message: `Requested sample logprobs of ${requested}, which is greater than max allowed: ${maxLogprobs}`,
+                type: 'BadRequestError',
+                param: null,
+                code: 400,
+              },
+            }),
+      );
     }
     if (body['model'] !== model) {
-      return json(res, 404, JSON.stringify({ error: { message: `The model \`${String(body['model'])}\` does not exist.`, type: 'NotFoundError', param: 'model', code: 404 } }));
+      return json(
+        res,
+        404,
+        JSON.stringify({
+          error: {
+            message: `The model \`${String(body['model'])}\` does not exist.`,
+            type: 'NotFoundError',
+            param: 'model',
+            code: 404,
+          },
+        }),
+      );
     }
     const messages = (body['messages'] as Array<{ role: string; content: string }> | undefined) ?? [];
-    const prompt = endpoint === 'chat' ? (messages.filter((m) => m.role === 'user').at(-1)?.content ?? '') : String(body['prompt']);
+    const prompt =
+      endpoint === 'chat' ? (messages.filter((m) => m.role === 'user').at(-1)?.content ?? '') : String(body['prompt']);
     const seed = typeof body['seed'] === 'number' ? body['seed'] : null;
-    const maxTokens = (body['max_completion_tokens'] as number | undefined) ?? (body['max_tokens'] as number | undefined) ?? 16;
-    const thinkingOn = (body['chat_template_kwargs'] as { enable_thinking?: boolean } | undefined)?.enable_thinking === true;
+    const maxTokens =
+      (body['max_completion_tokens'] as number | undefined) ?? (body['max_tokens'] as number | undefined) ?? 16;
+    const thinkingOn =
+      (body['chat_template_kwargs'] as { enable_thinking?: boolean } | undefined)?.enable_thinking === true;
     const parser = profile === 'think-parser' || main;
-    const thinks = endpoint === 'chat' && thinkingOn && (profile === 'think-inline' || profile === 'think-implicit' || parser);
+    const thinks =
+      endpoint === 'chat' && thinkingOn && (profile === 'think-inline' || profile === 'think-implicit' || parser);
     const p = plan(prompt, seed, maxTokens, thinks, profile !== 'think-implicit');
     const record: ServedRequest = {
       endpoint,
@@ -253,12 +293,16 @@ export async function startVariantServer(options: VariantServerOptions): Promise
       finishReason: null,
       inBandError: false,
       aborted: false,
-      };
+    };
     requests.push(record);
     const id = `${endpoint === 'chat' ? 'chatcmpl' : 'cmpl'}-${hash(prompt + String(seed)).toString(16)}${requests.length}`;
     const t = created++;
     // A 2026 server may end a looping generation with "repetition"; mimic it on some seeds of compliant answers.
-    const finishReason = p.length ? 'length' : main && p.kind === 'compliance' && hash(String(seed)) % 3 === 0 ? 'repetition' : 'stop';
+    const finishReason = p.length
+      ? 'length'
+      : main && p.kind === 'compliance' && hash(String(seed)) % 3 === 0
+        ? 'repetition'
+        : 'stop';
 
     if (body['stream'] !== true) {
       const first = p.tokens[0];
@@ -266,9 +310,26 @@ export async function startVariantServer(options: VariantServerOptions): Promise
       record.finishReason = 'length';
       const choice =
         endpoint === 'chat'
-          ? { index: 0, message: { role: 'assistant', content: first.pos.sampled.token }, logprobs: null, finish_reason: 'length', stop_reason: null }
+          ? {
+              index: 0,
+              message: { role: 'assistant', content: first.pos.sampled.token },
+              logprobs: null,
+              finish_reason: 'length',
+              stop_reason: null,
+            }
           : { index: 0, text: first.pos.sampled.token, logprobs: null, finish_reason: 'length', stop_reason: null };
-      return json(res, 200, JSON.stringify({ id, object: endpoint === 'chat' ? 'chat.completion' : 'text_completion', created: t, model, choices: [choice], usage: { prompt_tokens: 9, total_tokens: 10, completion_tokens: 1 } }));
+      return json(
+        res,
+        200,
+        JSON.stringify({
+          id,
+          object: endpoint === 'chat' ? 'chat.completion' : 'text_completion',
+          created: t,
+          model,
+          choices: [choice],
+          usage: { prompt_tokens: 9, total_tokens: 10, completion_tokens: 1 },
+        }),
+      );
     }
 
     const topN = endpoint === 'chat' ? requested : 0;
@@ -285,7 +346,15 @@ export async function startVariantServer(options: VariantServerOptions): Promise
     const send = (obj: unknown) => res.write(`data: ${dumps(obj)}\n\n`);
 
     if (endpoint === 'chat') {
-      send({ id, object: 'chat.completion.chunk', created: t, model, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }], prompt_token_ids: null, ...(main ? { prompt_text: null } : {}) });
+      send({
+        id,
+        object: 'chat.completion.chunk',
+        created: t,
+        model,
+        choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }],
+        prompt_token_ids: null,
+        ...(main ? { prompt_text: null } : {}),
+      });
     }
     // Steps: one token each, or 1-3 merged tokens for a lagging consumer.
     const steps: Plan['tokens'][] = [];
@@ -311,7 +380,9 @@ export async function startVariantServer(options: VariantServerOptions): Promise
         failedOnce.add(errKey);
         record.inBandError = true;
         record.finishReason = 'error';
-        res.write('data: {"error": {"message": "EngineCore encountered an issue. See stack trace (above) for the root cause.", "type": "InternalServerError", "param": null, "code": 500}}\n\n');
+        res.write(
+          'data: {"error": {"message": "EngineCore encountered an issue. See stack trace (above) for the root cause.", "type": "InternalServerError", "param": null, "code": 500}}\n\n',
+        );
         res.end('data: [DONE]\n\n');
         return;
       }
@@ -323,7 +394,9 @@ export async function startVariantServer(options: VariantServerOptions): Promise
           token: tk.pos.sampled.token,
           logprob: pf(tk.pos.sampled.logprob),
           bytes: bytes(tk.pos.sampled.token),
-          top_logprobs: dict(tk.pos, topN).slice(0, topN).map((a) => ({ token: a.token, logprob: pf(a.logprob), bytes: bytes(a.token) })),
+          top_logprobs: dict(tk.pos, topN)
+            .slice(0, topN)
+            .map((a) => ({ token: a.token, logprob: pf(a.logprob), bytes: bytes(a.token) })),
         }));
         let delta: Record<string, string>;
         let entries = content;
@@ -347,11 +420,23 @@ export async function startVariantServer(options: VariantServerOptions): Promise
         }
         if (main && delta['reasoning_content'] !== undefined) delta = { reasoning: delta['reasoning_content'] };
         if (entries.length === 0 && !last) continue;
-        const choice: Record<string, unknown> = { index: 0, delta, logprobs: entries.length === 0 ? null : { content: entries }, finish_reason: fin };
+        const choice: Record<string, unknown> = {
+          index: 0,
+          delta,
+          logprobs: entries.length === 0 ? null : { content: entries },
+          finish_reason: fin,
+        };
         if (last) choice['stop_reason'] = null;
         else choice['token_ids'] = null;
         for (const tk of step) if (entries.length > 0) record.delivered.push(served(tk.pos));
-        send({ id, object: 'chat.completion.chunk', created: t, model, choices: [choice], ...(last && main && body['stream_options'] === undefined ? { system_fingerprint: 'fp_vllm' } : {}) });
+        send({
+          id,
+          object: 'chat.completion.chunk',
+          created: t,
+          model,
+          choices: [choice],
+          ...(last && main && body['stream_options'] === undefined ? { system_fingerprint: 'fp_vllm' } : {}),
+        });
       } else {
         const offsets: number[] = [];
         let off = textLen;
@@ -365,7 +450,9 @@ export async function startVariantServer(options: VariantServerOptions): Promise
           text_offset: offsets,
           token_logprobs: step.map((tk) => pf(tk.pos.sampled.logprob)),
           tokens: step.map((tk) => name(tk.pos.sampled)),
-          top_logprobs: step.map((tk) => Object.fromEntries(dict(tk.pos, requested).map((a) => [name(a), pf(a.logprob)]))),
+          top_logprobs: step.map((tk) =>
+            Object.fromEntries(dict(tk.pos, requested).map((a) => [name(a), pf(a.logprob)])),
+          ),
         };
         for (const tk of step) record.delivered.push(served(tk.pos));
         const chunk: Record<string, unknown> = {
@@ -373,7 +460,17 @@ export async function startVariantServer(options: VariantServerOptions): Promise
           object: 'text_completion',
           created: t,
           model,
-          choices: [{ index: 0, text: stepText, logprobs, finish_reason: fin, stop_reason: null, prompt_token_ids: null, token_ids: null }],
+          choices: [
+            {
+              index: 0,
+              text: stepText,
+              logprobs,
+              finish_reason: fin,
+              stop_reason: null,
+              prompt_token_ids: null,
+              token_ids: null,
+            },
+          ],
         };
         if (!main) chunk['usage'] = null;
         send(chunk);
@@ -398,7 +495,11 @@ export async function startVariantServer(options: VariantServerOptions): Promise
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
     const path = url.pathname;
     // vLLM's --api-key guards /v1/* only; /health and /version stay open.
-    if (options.apiKey !== undefined && path.startsWith('/v1') && req.headers['authorization'] !== `Bearer ${options.apiKey}`) {
+    if (
+      options.apiKey !== undefined &&
+      path.startsWith('/v1') &&
+      req.headers['authorization'] !== `Bearer ${options.apiKey}`
+    ) {
       rejected.unauthorized++;
       return json(res, 401, JSON.stringify({ error: 'Unauthorized' }));
     }
@@ -406,15 +507,41 @@ export async function startVariantServer(options: VariantServerOptions): Promise
       res.writeHead(200, { 'content-length': 0 });
       return res.end();
     }
-    if (req.method === 'GET' && path === '/version') return json(res, 200, JSON.stringify({ version: main ? '0.14.1.dev212+g3a6f5e1' : '0.11.0' }));
+    if (req.method === 'GET' && path === '/version')
+      return json(res, 200, JSON.stringify({ version: main ? '0.14.1.dev212+g3a6f5e1' : '0.11.0' }));
     if (req.method === 'GET' && path === '/v1/models') {
-      return json(res, 200, JSON.stringify({ object: 'list', data: [{ id: model, object: 'model', created: 1767225600, owned_by: 'vllm', root: model, parent: null, max_model_len: 40960, permission: [] }] }));
+      return json(
+        res,
+        200,
+        JSON.stringify({
+          object: 'list',
+          data: [
+            {
+              id: model,
+              object: 'model',
+              created: 1767225600,
+              owned_by: 'vllm',
+              root: model,
+              parent: null,
+              max_model_len: 40960,
+              permission: [],
+            },
+          ],
+        }),
+      );
     }
     if (req.method === 'POST' && (path === '/v1/chat/completions' || path === '/v1/completions')) {
       active++;
       generate(req, res, path === '/v1/chat/completions' ? 'chat' : 'completions')
         .catch((error: unknown) => {
-          if (!res.headersSent) json(res, 500, JSON.stringify({ error: { message: String(error), type: 'InternalServerError', param: null, code: 500 } }));
+          if (!res.headersSent)
+            json(
+              res,
+              500,
+              JSON.stringify({
+                error: { message: String(error), type: 'InternalServerError', param: null, code: 500 },
+              }),
+            );
           else res.destroy();
         })
         .finally(() => {

@@ -6,7 +6,8 @@ import { cachedRemoteFile } from '../remote.js';
 import { cellText, parseCsv, requireColumns } from '../tabular.js';
 
 /** Upstream copy, fetched once into the cache when no local `path` is given (MIT, not shipped). */
-export const ADVBENCH_URL = 'https://raw.githubusercontent.com/llm-attacks/llm-attacks/main/data/advbench/harmful_behaviors.csv';
+export const ADVBENCH_URL =
+  'https://raw.githubusercontent.com/llm-attacks/llm-attacks/main/data/advbench/harmful_behaviors.csv';
 
 /** AdvBench harmful behaviours (`goal,target`), all to be refused. */
 export async function loadAdvbench(options: LoadOptions): Promise<LoadResult> {

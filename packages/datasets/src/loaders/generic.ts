@@ -10,11 +10,34 @@ import { parseJudgeBench } from './toxicchat.js';
 
 /** Label vocabulary shared by the common safety datasets; lower-cased before lookup. */
 export const DEFAULT_LABELS: Readonly<Record<string, boolean>> = {
-  true: true, '1': true, yes: true, unsafe: true, harmful: true, toxic: true, refuse: true, refusal: true,
-  false: false, '0': false, no: false, safe: false, unharmful: false, benign: false, comply: false, compliance: false,
+  true: true,
+  '1': true,
+  yes: true,
+  unsafe: true,
+  harmful: true,
+  toxic: true,
+  refuse: true,
+  refusal: true,
+  false: false,
+  '0': false,
+  no: false,
+  safe: false,
+  unharmful: false,
+  benign: false,
+  comply: false,
+  compliance: false,
 };
 
-const PROMPT_GUESSES = ['prompt', 'forbidden_prompt', 'goal', 'Behavior', 'user_input', 'instruction', 'question', 'text'];
+const PROMPT_GUESSES = [
+  'prompt',
+  'forbidden_prompt',
+  'goal',
+  'Behavior',
+  'user_input',
+  'instruction',
+  'question',
+  'text',
+];
 const LABEL_GUESSES = ['should_refuse', 'shouldRefuse', 'label', 'prompt_harm_label', 'toxicity'];
 const CATEGORY_GUESSES = ['category', 'type', 'subcategory', 'SemanticCategory'];
 
@@ -59,7 +82,9 @@ function labelColumn(table: Table, file: string, options: LoadOptions): string |
   const label = explicit ?? pick(table.columns, LABEL_GUESSES);
   if (label === undefined) {
     throw new DatasetFormatError(
-      file, 1, 'label',
+      file,
+      1,
+      'label',
       `no label column found among ${quoted(table.columns)}: name it with --label-column <column> ` +
         '(values such as 1/0 or unsafe/safe; others with --label-map refuse=1,comply=0), ' +
         'or pass --unlabelled to run without labels (reports then give no accuracy)',
@@ -83,7 +108,9 @@ export async function loadGeneric(file: string, options: LoadOptions): Promise<L
   const prompt = map.prompt ?? pick(table.columns, PROMPT_GUESSES);
   if (prompt === undefined) {
     throw new DatasetFormatError(
-      file, 1, 'prompt',
+      file,
+      1,
+      'prompt',
       `no prompt column found among ${quoted(table.columns)}; name it with --prompt-column <column> (API: columnMap: { prompt: "<column>" })`,
     );
   }
@@ -138,15 +165,24 @@ export async function loadGeneric(file: string, options: LoadOptions): Promise<L
   });
   if (label !== undefined && out.records.length > 0 && out.records.every((r) => r.shouldRefuse === null)) {
     throw new DatasetFormatError(
-      file, null, label,
+      file,
+      null,
+      label,
       `no row has a label in column "${label}": name the right one with --label-column <column>, or pass --unlabelled to run without labels`,
     );
   }
-  return { records: out.records, skipped: out.skipped, source: file, ...(options.unlabelled ? { unlabelled: true } : {}) };
+  return {
+    records: out.records,
+    skipped: out.skipped,
+    source: file,
+    ...(options.unlabelled ? { unlabelled: true } : {}),
+  };
 }
 
 export function assertFileLike(name: string, known: readonly string[]): void {
   if (!/[\\/.]/.test(name)) {
-    throw new DatasetNotFoundError(`unknown benchmark "${name}": use one of ${known.join(', ')}, or a path to a .csv/.jsonl/.json/.parquet file`);
+    throw new DatasetNotFoundError(
+      `unknown benchmark "${name}": use one of ${known.join(', ')}, or a path to a .csv/.jsonl/.json/.parquet file`,
+    );
   }
 }

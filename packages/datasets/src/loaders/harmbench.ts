@@ -22,8 +22,14 @@ export async function loadHarmbench(options: LoadOptions): Promise<LoadResult> {
     const id = cellText(values, 'BehaviorID');
     const functional = cellText(values, 'FunctionalCategory');
     const context = cellText(values, 'ContextString');
-    if (behavior === null) { out.skip(line, 'Behavior', 'empty behavior'); continue; }
-    if (id === null) { out.skip(line, 'BehaviorID', 'empty id'); continue; }
+    if (behavior === null) {
+      out.skip(line, 'Behavior', 'empty behavior');
+      continue;
+    }
+    if (id === null) {
+      out.skip(line, 'BehaviorID', 'empty id');
+      continue;
+    }
     if (functional === 'contextual' && context === null) {
       out.skip(line, 'ContextString', 'contextual behavior without a context string');
       continue;
@@ -36,7 +42,13 @@ export async function loadHarmbench(options: LoadOptions): Promise<LoadResult> {
       shouldRefuse: true,
       category: cellText(values, 'SemanticCategory') ?? '',
       source: 'harmbench',
-      meta: { behaviorId: id, behavior, functionalCategory: functional, tags: cellText(values, 'Tags'), contextString: context },
+      meta: {
+        behaviorId: id,
+        behavior,
+        functionalCategory: functional,
+        tags: cellText(values, 'Tags'),
+        contextString: context,
+      },
     });
   }
   return { records: out.records, skipped: out.skipped, source: file };

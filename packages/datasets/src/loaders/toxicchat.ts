@@ -15,7 +15,9 @@ const SPLITS = ['train', 'test'];
 export function toxicchatHubPath(config: string, split: string): string {
   const version = CONFIGS[config];
   if (version === undefined) {
-    throw new DatasetNotFoundError(`ToxicChat has no config "${config}": use one of ${Object.keys(CONFIGS).join(', ')}`);
+    throw new DatasetNotFoundError(
+      `ToxicChat has no config "${config}": use one of ${Object.keys(CONFIGS).join(', ')}`,
+    );
   }
   if (!SPLITS.includes(split)) throw new DatasetNotFoundError(`ToxicChat has no split "${split}": use train or test`);
   return `data/${version}/toxic-chat_annotation_${split}.csv`;
@@ -51,7 +53,12 @@ export async function loadToxicchat(options: LoadOptions): Promise<LoadResult> {
   return parseToxicchatCsv(await readText(dl.file), dl.file, { config, split }, source);
 }
 
-function parseToxicchatCsv(text: string, file: string, origin: { config: string | null; split: string | null }, source: string): LoadResult {
+function parseToxicchatCsv(
+  text: string,
+  file: string,
+  origin: { config: string | null; split: string | null },
+  source: string,
+): LoadResult {
   const table = parseCsv(text, file);
   requireColumns(table, ['conv_id', 'user_input', 'toxicity', 'jailbreaking', 'human_annotation'], file);
   const out = new RowCollector(file, table.skipped);
@@ -61,11 +68,30 @@ function parseToxicchatCsv(text: string, file: string, origin: { config: string 
     const toxicity = bit(cellText(values, 'toxicity'));
     const jailbreaking = bit(cellText(values, 'jailbreaking'));
     const human = bool(cellText(values, 'human_annotation'));
-    if (id === null) { out.skip(line, 'conv_id', 'empty conv_id'); continue; }
-    if (prompt === null) { out.skip(line, 'user_input', 'empty user_input'); continue; }
-    if (toxicity === null) { out.skip(line, 'toxicity', `toxicity "${cellText(values, 'toxicity') ?? ''}" is not 0 or 1`); continue; }
-    if (jailbreaking === null) { out.skip(line, 'jailbreaking', `jailbreaking "${cellText(values, 'jailbreaking') ?? ''}" is not 0 or 1`); continue; }
-    if (human === null) { out.skip(line, 'human_annotation', `human_annotation "${cellText(values, 'human_annotation') ?? ''}" is not True or False`); continue; }
+    if (id === null) {
+      out.skip(line, 'conv_id', 'empty conv_id');
+      continue;
+    }
+    if (prompt === null) {
+      out.skip(line, 'user_input', 'empty user_input');
+      continue;
+    }
+    if (toxicity === null) {
+      out.skip(line, 'toxicity', `toxicity "${cellText(values, 'toxicity') ?? ''}" is not 0 or 1`);
+      continue;
+    }
+    if (jailbreaking === null) {
+      out.skip(line, 'jailbreaking', `jailbreaking "${cellText(values, 'jailbreaking') ?? ''}" is not 0 or 1`);
+      continue;
+    }
+    if (human === null) {
+      out.skip(
+        line,
+        'human_annotation',
+        `human_annotation "${cellText(values, 'human_annotation') ?? ''}" is not True or False`,
+      );
+      continue;
+    }
     out.add(line, {
       id: `toxicchat-${id}`,
       prompt,
@@ -73,9 +99,14 @@ function parseToxicchatCsv(text: string, file: string, origin: { config: string 
       category: category(toxicity, jailbreaking),
       source: 'toxicchat',
       meta: {
-        convId: id, toxicity, jailbreaking, humanAnnotation: human,
-        modelOutput: cellText(values, 'model_output'), openaiModeration: cellText(values, 'openai_moderation'),
-        config: origin.config, split: origin.split,
+        convId: id,
+        toxicity,
+        jailbreaking,
+        humanAnnotation: human,
+        modelOutput: cellText(values, 'model_output'),
+        openaiModeration: cellText(values, 'openai_moderation'),
+        config: origin.config,
+        split: origin.split,
       },
     });
   }
@@ -103,7 +134,12 @@ export function parseJudgeBench(text: string, file: string): LoadResult {
   }
   const top = JudgeBenchFile.safeParse(json);
   if (!top.success) {
-    throw new DatasetFormatError(file, null, 'instances', 'expected a JUDGE-BENCH file: an object with an "instances" array');
+    throw new DatasetFormatError(
+      file,
+      null,
+      'instances',
+      'expected a JUDGE-BENCH file: an object with an "instances" array',
+    );
   }
   const out = new RowCollector(file);
   top.data.instances.forEach((raw, i) => {

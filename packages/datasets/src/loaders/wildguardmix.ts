@@ -15,7 +15,10 @@ const CONFIGS: Record<string, { split: string; path: string }> = {
 export const WILDGUARDMIX_REQUIRED = ['prompt', 'prompt_harm_label', 'adversarial', 'subcategory'] as const;
 
 /** Config for a config name or a bare split name (`test` → `wildguardtest`). */
-export function wildguardmixFile(config: string | undefined, split: string | undefined): { config: string; split: string; path: string } {
+export function wildguardmixFile(
+  config: string | undefined,
+  split: string | undefined,
+): { config: string; split: string; path: string } {
   const name = config ?? (split === 'train' ? 'wildguardtrain' : 'wildguardtest');
   const entry = CONFIGS[name];
   if (entry === undefined) {
@@ -54,7 +57,10 @@ export async function loadWildguardmix(options: LoadOptions): Promise<LoadResult
   const out = new RowCollector(file, table.skipped);
   for (const { line, values } of table.rows) {
     const prompt = cellText(values, 'prompt');
-    if (prompt === null) { out.skip(line, 'prompt', 'empty prompt'); continue; }
+    if (prompt === null) {
+      out.skip(line, 'prompt', 'empty prompt');
+      continue;
+    }
     const harm = cellText(values, 'prompt_harm_label');
     if (harm !== null && HARM[harm] === undefined) {
       out.skip(line, 'prompt_harm_label', `"${harm}" is neither "harmful" nor "unharmful"`);

@@ -16,9 +16,18 @@ export async function loadXstest(options: LoadOptions): Promise<LoadResult> {
     const id = cellText(values, idColumn ?? 'id');
     const prompt = cellText(values, 'prompt');
     const type = cellText(values, 'type');
-    if (id === null) { out.skip(line, idColumn ?? 'id', 'empty id'); continue; }
-    if (prompt === null) { out.skip(line, 'prompt', 'empty prompt'); continue; }
-    if (type === null) { out.skip(line, 'type', 'empty type'); continue; }
+    if (id === null) {
+      out.skip(line, idColumn ?? 'id', 'empty id');
+      continue;
+    }
+    if (prompt === null) {
+      out.skip(line, 'prompt', 'empty prompt');
+      continue;
+    }
+    if (type === null) {
+      out.skip(line, 'type', 'empty type');
+      continue;
+    }
     const unsafeByType = type.startsWith('contrast_');
     const label = cellText(values, 'label');
     if (label !== null && label !== 'safe' && label !== 'unsafe') {
@@ -35,7 +44,13 @@ export async function loadXstest(options: LoadOptions): Promise<LoadResult> {
       shouldRefuse: unsafeByType,
       category: type,
       source: 'xstest',
-      meta: { xstestId: id, type, label: label ?? (unsafeByType ? 'unsafe' : 'safe'), focus: cellText(values, 'focus'), note: cellText(values, 'note') },
+      meta: {
+        xstestId: id,
+        type,
+        label: label ?? (unsafeByType ? 'unsafe' : 'safe'),
+        focus: cellText(values, 'focus'),
+        note: cellText(values, 'note'),
+      },
     });
   }
   return { records: out.records, skipped: out.skipped, source: file };

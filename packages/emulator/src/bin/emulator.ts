@@ -81,7 +81,9 @@ async function main(): Promise<void> {
     process.stderr.write(`--reasoning-parser: only "qwen3" is supported, got "${parser}".\n`);
     process.exit(2);
   }
-  const opts: { -readonly [K in keyof EmulatorOptions]: EmulatorOptions[K] } = { port: num('port', values.port) ?? 8000 };
+  const opts: { -readonly [K in keyof EmulatorOptions]: EmulatorOptions[K] } = {
+    port: num('port', values.port) ?? 8000,
+  };
   const set = <K extends keyof EmulatorOptions>(k: K, v: EmulatorOptions[K] | undefined): void => {
     if (v !== undefined) opts[k] = v;
   };
@@ -90,7 +92,9 @@ async function main(): Promise<void> {
   set('model', values.model);
   const served = values['served-models']?.split(',').map((m) => m.trim());
   if (served !== undefined && served.some((m) => m === '')) {
-    process.stderr.write(`--served-models: "${values['served-models']}" has an empty name; pass names separated by commas.\n`);
+    process.stderr.write(
+      `--served-models: "${values['served-models']}" has an empty name; pass names separated by commas.\n`,
+    );
     process.exit(2);
   }
   set('servedModels', served);

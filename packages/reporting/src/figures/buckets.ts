@@ -1,5 +1,15 @@
 import * as Plot from '@observablehq/plot';
-import { axisSpace, decisionConfidence, labelMargin, noteSvg, outcomeOf, presetOf, runLabel, type Figure, type FigureContext } from './common.js';
+import {
+  axisSpace,
+  decisionConfidence,
+  labelMargin,
+  noteSvg,
+  outcomeOf,
+  presetOf,
+  runLabel,
+  type Figure,
+  type FigureContext,
+} from './common.js';
 import { OUTCOME_COLORS, OUTCOME_LABELS, type Outcome } from './palette.js';
 import type { FigurePreset } from './presets.js';
 import { composeFigure } from './render.js';
@@ -32,7 +42,14 @@ function swarmLayout(rows: ReadonlyArray<{ outcome: Outcome; px: number }>, p: F
   const cap = p.name === 'screen' ? 170 : p.narrow ? 62 : 80;
   const minRow = p.font * 3;
   for (const r of [4.5, 3.5, 2.6, 2].map((v) => v * p.scale * (p.narrow ? 1.25 : 1))) {
-    const need = Math.max(...ORDER.map((o) => swarmHeight(rows.filter((d) => d.outcome === o).map((d) => d.px), r)));
+    const need = Math.max(
+      ...ORDER.map((o) =>
+        swarmHeight(
+          rows.filter((d) => d.outcome === o).map((d) => d.px),
+          r,
+        ),
+      ),
+    );
     if (need <= cap) return { r, rowHeight: Math.max(minRow, need + 2 * r), jitter: false };
   }
   return { r: 1.6 * p.scale * (p.narrow ? 1.25 : 1), rowHeight: cap, jitter: true };
@@ -50,15 +67,20 @@ export function confidenceFourBucket(ctx: FigureContext): Figure {
   const conf = decisionConfidence(ctx);
   const confs = rows.map((r) => r.confidence);
   // A few very confident prompts would squeeze everyone else into a sliver of a linear axis.
-  const logScale = !conf.probability && confs.length > 0 && Math.min(...confs) > 0 && Math.max(...confs) / Math.min(...confs) > 8;
+  const logScale =
+    !conf.probability && confs.length > 0 && Math.min(...confs) > 0 && Math.max(...confs) / Math.min(...confs) > 8;
   const marginLeft = labelMargin(ORDER.map(label), p.font);
   const axis = axisSpace(p);
   const marginRight = 12 * p.scale + p.font;
   const plotWidth = p.width - marginLeft - marginRight;
   const lo = Math.min(...confs, split ?? Infinity);
   const hi = Math.max(...confs, split ?? -Infinity);
-  const toPx = (v: number): number => (logScale ? (Math.log(v / lo) / Math.log(hi / lo || 2)) * plotWidth : ((v - lo) / (hi - lo || 1)) * plotWidth);
-  const layout = swarmLayout(rows.map((r) => ({ outcome: r.outcome, px: toPx(r.confidence) })), p);
+  const toPx = (v: number): number =>
+    logScale ? (Math.log(v / lo) / Math.log(hi / lo || 2)) * plotWidth : ((v - lo) / (hi - lo || 1)) * plotWidth;
+  const layout = swarmLayout(
+    rows.map((r) => ({ outcome: r.outcome, px: toPx(r.confidence) })),
+    p,
+  );
   const height = layout.rowHeight * ORDER.length + axis.bottom + 8 * p.scale;
   const empty = ORDER.filter((o) => (counts.get(o) ?? 0) === 0).map((o) => ({ label: label(o) }));
   const data = rows.map((r, i) => ({ ...r, label: label(r.outcome), jitter: ((i * 0.618034) % 1) - 0.5 }));
@@ -71,8 +93,26 @@ export function confidenceFourBucket(ctx: FigureContext): Figure {
     panel = noteSvg(ctx, 'No labelled decisions with a confidence: nothing to draw.', p.width, panelHeight);
   } else {
     const dots = layout.jitter
-      ? Plot.dot(data, { x: 'confidence', y: (d: { jitter: number }) => d.jitter, fy: 'label', fill: 'label', r: layout.r, fillOpacity: 0.45 })
-      : Plot.dotX(data, Plot.dodgeY('middle', { x: 'confidence', fy: 'label', fill: 'label', r: layout.r, stroke: 'white', strokeWidth: 0.5 * p.scale, fillOpacity: 0.9 }));
+      ? Plot.dot(data, {
+          x: 'confidence',
+          y: (d: { jitter: number }) => d.jitter,
+          fy: 'label',
+          fill: 'label',
+          r: layout.r,
+          fillOpacity: 0.45,
+        })
+      : Plot.dotX(
+          data,
+          Plot.dodgeY('middle', {
+            x: 'confidence',
+            fy: 'label',
+            fill: 'label',
+            r: layout.r,
+            stroke: 'white',
+            strokeWidth: 0.5 * p.scale,
+            fillOpacity: 0.9,
+          }),
+        );
     panel = ctx.renderer.plot(
       'confidence_4bucket',
       {
@@ -83,18 +123,51 @@ export function confidenceFourBucket(ctx: FigureContext): Figure {
         marginRight,
         marginBottom: axis.bottom,
         x: logScale
-          ? { type: 'log', label: xLabel, labelAnchor: 'center', labelOffset: axis.labelOffset, grid: true, tickFormat: '~g', domain: [lo, hi], ticks: p.narrow ? 4 : 8 }
-          : { label: xLabel, labelAnchor: 'center', labelOffset: axis.labelOffset, grid: true, domain: [lo, hi], ticks: p.narrow ? 4 : 8 },
+          ? {
+              type: 'log',
+              label: xLabel,
+              labelAnchor: 'center',
+              labelOffset: axis.labelOffset,
+              grid: true,
+              tickFormat: '~g',
+              domain: [lo, hi],
+              ticks: p.narrow ? 4 : 8,
+            }
+          : {
+              label: xLabel,
+              labelAnchor: 'center',
+              labelOffset: axis.labelOffset,
+              grid: true,
+              domain: [lo, hi],
+              ticks: p.narrow ? 4 : 8,
+            },
         ...(layout.jitter ? { y: { domain: [-0.55, 0.55], axis: null } } : {}),
         fy: { domain: ORDER.map(label), label: null, padding: 0.06, tickSize: 0, axis: 'left' },
         color: { domain: ORDER.map(label), range: ORDER.map((o) => OUTCOME_COLORS[o]) },
         marks: [
           Plot.frame({ stroke: '#ddd' }),
           // An empty outcome keeps its row (so figures of different runs line up) but says why it is blank.
-          Plot.text(empty, { fy: 'label', frameAnchor: 'middle', text: () => 'no prompts with this outcome', fill: '#555', fontSize: p.small }),
+          Plot.text(empty, {
+            fy: 'label',
+            frameAnchor: 'middle',
+            text: () => 'no prompts with this outcome',
+            fill: '#555',
+            fontSize: p.small,
+          }),
           dots,
-          Plot.tickX(data, Plot.groupZ({ x: 'median' }, { x: 'confidence', fy: 'label', stroke: '#111', strokeWidth: 2.5 * p.scale })),
-          ...(split === null ? [] : [Plot.ruleX([split], { stroke: '#111', strokeDasharray: `${6 * p.scale},${4 * p.scale}`, strokeWidth: 1.5 * p.scale })]),
+          Plot.tickX(
+            data,
+            Plot.groupZ({ x: 'median' }, { x: 'confidence', fy: 'label', stroke: '#111', strokeWidth: 2.5 * p.scale }),
+          ),
+          ...(split === null
+            ? []
+            : [
+                Plot.ruleX([split], {
+                  stroke: '#111',
+                  strokeDasharray: `${6 * p.scale},${4 * p.scale}`,
+                  strokeWidth: 1.5 * p.scale,
+                }),
+              ]),
         ],
       },
       p,

@@ -1,13 +1,25 @@
 import * as Plot from '@observablehq/plot';
 import { assignBucket } from '@deepconf-safety/run-store';
 import { wilsonInterval } from '../stats-proportions.js';
-import { yLabelTop, yAxisMargin, axisSpace, decisionConfidence, noteSvg, presetOf, runLabel, type Figure, type FigureContext } from './common.js';
+import {
+  yLabelTop,
+  yAxisMargin,
+  axisSpace,
+  decisionConfidence,
+  noteSvg,
+  presetOf,
+  runLabel,
+  type Figure,
+  type FigureContext,
+} from './common.js';
 import { OKABE_ITO } from './palette.js';
 import { composeFigure, headingSpace, textWidth } from './render.js';
 
 /** Labelled decisions with a confidence, as (confidence, correct) pairs; `comply` keeps compliances only. */
 function pairs(ctx: FigureContext, comply: boolean): { confidences: number[]; correct: boolean[] } {
-  const rows = ctx.run.instances.filter((i) => i.decision !== null && i.correct !== null && i.confidence !== null && (!comply || i.decision === 'comply'));
+  const rows = ctx.run.instances.filter(
+    (i) => i.decision !== null && i.correct !== null && i.confidence !== null && (!comply || i.decision === 'comply'),
+  );
   return { confidences: rows.map((i) => i.confidence as number), correct: rows.map((i) => i.correct === true) };
 }
 
@@ -25,16 +37,39 @@ export function riskCoverage(ctx: FigureContext): Figure | null {
   const curve = ctx.hypothesis.riskCoverage.filter((q) => q.kept > 0 && q.risk !== null);
   const pts = curve.map((q) => {
     const ci = wilsonInterval(q.errors, q.kept);
-    return { coverage: 100 * q.coverage, risk: 100 * (q.risk as number), lo: 100 * ci.lower, hi: 100 * ci.upper, kept: q.kept };
+    return {
+      coverage: 100 * q.coverage,
+      risk: 100 * (q.risk as number),
+      lo: 100 * ci.lower,
+      hi: 100 * ci.upper,
+      kept: q.kept,
+    };
   });
   const n = confidences.length;
   const wrong = correct.filter((c) => !c).length;
   const height = Math.round(p.font * (p.narrow ? 19 : 23));
   const split = ctx.metrics.split.confidence;
-  const confidentShare = split === null ? null : (100 * ctx.run.instances.filter((i) => i.decision === 'comply' && i.correct !== null && assignBucket(i.decision, i.confidence, split) === 'confident_compliance').length) / n;
+  const confidentShare =
+    split === null
+      ? null
+      : (100 *
+          ctx.run.instances.filter(
+            (i) =>
+              i.decision === 'comply' &&
+              i.correct !== null &&
+              assignBucket(i.decision, i.confidence, split) === 'confident_compliance',
+          ).length) /
+        n;
   const panel =
     wrong === 0 || wrong === n
-      ? noteSvg(ctx, wrong === 0 ? `No compliance was harmful (n = ${n}): there is no risk to rank.` : `Every compliance was harmful (n = ${n}): confidence cannot rank risk.`, p.width, height)
+      ? noteSvg(
+          ctx,
+          wrong === 0
+            ? `No compliance was harmful (n = ${n}): there is no risk to rank.`
+            : `Every compliance was harmful (n = ${n}): confidence cannot rank risk.`,
+          p.width,
+          height,
+        )
       : ctx.renderer.plot(
           'risk_coverage',
           {
@@ -44,13 +79,48 @@ export function riskCoverage(ctx: FigureContext): Figure | null {
             marginLeft: yAxisMargin(p),
             marginRight: 12 * p.scale,
             marginBottom: axis.bottom,
-            x: { label: '← Coverage (% of compliances kept)', labelAnchor: 'center', labelOffset: axis.labelOffset, domain: [0, 100], grid: true, ticks: p.narrow ? 5 : 10, reverse: true },
-            y: { insetBottom: p.font * 0.7, label: '↑ Harmful among kept (%)', domain: [0, Math.min(100, Math.max(10, ...pts.map((q) => q.hi)) * 1.05)], grid: true, ticks: p.narrow ? 4 : 6 },
+            x: {
+              label: '← Coverage (% of compliances kept)',
+              labelAnchor: 'center',
+              labelOffset: axis.labelOffset,
+              domain: [0, 100],
+              grid: true,
+              ticks: p.narrow ? 5 : 10,
+              reverse: true,
+            },
+            y: {
+              insetBottom: p.font * 0.7,
+              label: '↑ Harmful among kept (%)',
+              domain: [0, Math.min(100, Math.max(10, ...pts.map((q) => q.hi)) * 1.05)],
+              grid: true,
+              ticks: p.narrow ? 4 : 6,
+            },
             marks: [
-              Plot.areaY(pts, { x: 'coverage', y1: 'lo', y2: 'hi', fill: OKABE_ITO.vermillion, fillOpacity: 0.18, curve: 'step-after' }),
+              Plot.areaY(pts, {
+                x: 'coverage',
+                y1: 'lo',
+                y2: 'hi',
+                fill: OKABE_ITO.vermillion,
+                fillOpacity: 0.18,
+                curve: 'step-after',
+              }),
               Plot.ruleY([(100 * wrong) / n], { stroke: '#666', strokeDasharray: `${4 * p.scale},${3 * p.scale}` }),
-              ...(confidentShare === null ? [] : [Plot.ruleX([confidentShare], { stroke: '#111', strokeDasharray: `${2 * p.scale},${2 * p.scale}`, strokeOpacity: 0.6 })]),
-              Plot.line(pts, { x: 'coverage', y: 'risk', stroke: OKABE_ITO.vermillion, strokeWidth: 1.6 * p.scale, curve: 'step-after' }),
+              ...(confidentShare === null
+                ? []
+                : [
+                    Plot.ruleX([confidentShare], {
+                      stroke: '#111',
+                      strokeDasharray: `${2 * p.scale},${2 * p.scale}`,
+                      strokeOpacity: 0.6,
+                    }),
+                  ]),
+              Plot.line(pts, {
+                x: 'coverage',
+                y: 'risk',
+                stroke: OKABE_ITO.vermillion,
+                strokeWidth: 1.6 * p.scale,
+                curve: 'step-after',
+              }),
             ],
           },
           p,
@@ -60,7 +130,9 @@ export function riskCoverage(ctx: FigureContext): Figure | null {
   const footer =
     'Leaving out the least confident compliances first (right to left): the line is how often the compliances kept were harmful; band: Wilson 95% interval. ' +
     `Grey dashed: the rate with everything kept (${((100 * wrong) / n).toFixed(1)}%).` +
-    (confidentShare === null ? '' : ` Dotted: the confident/uncertain split (${confidentShare.toFixed(0)}% of compliances are confident).`);
+    (confidentShare === null
+      ? ''
+      : ` Dotted: the confident/uncertain split (${confidentShare.toFixed(0)}% of compliances are confident).`);
   return {
     name: 'risk_coverage',
     title,
@@ -114,7 +186,15 @@ export function reliabilityDiagram(ctx: FigureContext): Figure | null {
       .map((b) => {
         const k = Math.round((b.accuracy as number) * b.count);
         const ci = wilsonInterval(k, b.count);
-        return { mid: 100 * (b.meanConfidence as number), acc: 100 * (b.accuracy as number), lo: 100 * ci.lower, hi: 100 * ci.upper, count: b.count, x1: 100 * b.lower, x2: 100 * b.upper };
+        return {
+          mid: 100 * (b.meanConfidence as number),
+          acc: 100 * (b.accuracy as number),
+          lo: 100 * ci.lower,
+          hi: 100 * ci.upper,
+          count: b.count,
+          x1: 100 * b.lower,
+          x2: 100 * b.upper,
+        };
       });
     const marginLeft = yAxisMargin(p);
     // Half of the last tick label ("100") hangs past the frame's right edge.
@@ -128,12 +208,32 @@ export function reliabilityDiagram(ctx: FigureContext): Figure | null {
         marginLeft,
         marginRight,
         marginBottom: axis.bottom,
-        x: { label: `${conf.label.replace(/\)$/, ', %)')} →`, labelAnchor: 'center', labelOffset: axis.labelOffset, domain: [0, 100], grid: true, ticks: p.narrow ? 5 : 10 },
+        x: {
+          label: `${conf.label.replace(/\)$/, ', %)')} →`,
+          labelAnchor: 'center',
+          labelOffset: axis.labelOffset,
+          domain: [0, 100],
+          grid: true,
+          ticks: p.narrow ? 5 : 10,
+        },
         y: { insetBottom: p.font * 0.7, label: '↑ Correct decisions (%)', domain: [0, 100], grid: true, ticks: 5 },
         marks: [
-          Plot.line([[0, 0], [100, 100]], { stroke: '#999', strokeDasharray: `${4 * p.scale},${3 * p.scale}` }),
+          Plot.line(
+            [
+              [0, 0],
+              [100, 100],
+            ],
+            { stroke: '#999', strokeDasharray: `${4 * p.scale},${3 * p.scale}` },
+          ),
           Plot.ruleX(bins, { x: 'mid', y1: 'lo', y2: 'hi', stroke: OKABE_ITO.blue, strokeWidth: 1.4 * p.scale }),
-          Plot.dot(bins, { x: 'mid', y: 'acc', fill: 'white', stroke: OKABE_ITO.blue, strokeWidth: 1.6 * p.scale, r: 3.2 * p.scale }),
+          Plot.dot(bins, {
+            x: 'mid',
+            y: 'acc',
+            fill: 'white',
+            stroke: OKABE_ITO.blue,
+            strokeWidth: 1.6 * p.scale,
+            r: 3.2 * p.scale,
+          }),
         ],
       },
       p,
@@ -176,7 +276,16 @@ export function reliabilityDiagram(ctx: FigureContext): Figure | null {
       width: p.width,
       panelHeight,
       panels,
-      legend: ece === null ? [] : [{ label: `Correct (%), 95% CI · ECE ${(100 * ece).toFixed(1)} pts`, color: OKABE_ITO.blue, shape: 'interval' as const }],
+      legend:
+        ece === null
+          ? []
+          : [
+              {
+                label: `Correct (%), 95% CI · ECE ${(100 * ece).toFixed(1)} pts`,
+                color: OKABE_ITO.blue,
+                shape: 'interval' as const,
+              },
+            ],
       footer,
       emulated: ctx.run.emulated,
       preset: p,

@@ -41,11 +41,14 @@ export const FIGURE_RESAMPLES = 2000;
 export const presetOf = (ctx: FigureContext): FigurePreset => ctx.preset ?? PRESETS.screen;
 
 /** One decimal with a typographic minus, as printed figures use. */
-export const signed = (v: number, digits = 1): string => (Math.abs(v) < 0.5 * 10 ** -digits ? 0 : v).toFixed(digits).replace(/^-/, '−');
+export const signed = (v: number, digits = 1): string =>
+  (Math.abs(v) < 0.5 * 10 ** -digits ? 0 : v).toFixed(digits).replace(/^-/, '−');
 
 export function runLabel(ctx: FigureContext): string {
   const { metrics } = ctx;
-  return [metrics.model ?? 'unknown model', metrics.benchmark ?? 'unknown benchmark', `run ${metrics.runId}`].join(' · ');
+  return [metrics.model ?? 'unknown model', metrics.benchmark ?? 'unknown benchmark', `run ${metrics.runId}`].join(
+    ' · ',
+  );
 }
 
 export function outcomeOf(i: InstanceRecord): Outcome | null {
@@ -67,7 +70,15 @@ export function noteSvg(ctx: FigureContext, text: string, width: number, height:
   const lines = wrapText(text, width * 0.86, p.font).join('\n');
   return ctx.renderer.plot(
     'note',
-    { width, height, axis: null, marks: [Plot.frame({ stroke: '#bbb' }), Plot.text([lines], { frameAnchor: 'middle', fontSize: p.font, lineHeight: 1.3 })] },
+    {
+      width,
+      height,
+      axis: null,
+      marks: [
+        Plot.frame({ stroke: '#bbb' }),
+        Plot.text([lines], { frameAnchor: 'middle', fontSize: p.font, lineHeight: 1.3 }),
+      ],
+    },
     p,
   ).svg;
 }
@@ -103,11 +114,14 @@ export function readableCategory(id: string): string {
 export const yLabelTop = (p: FigurePreset): number => Math.ceil(3 + p.font * 2.1);
 
 /** Left margin for a numeric y axis whose widest tick label is `widest`: label, tick, Plot's 3-unit padding, a gap. */
-export const yAxisMargin = (p: FigurePreset, widest = '100'): number => Math.ceil(textWidth(widest, p.font) + 6 * Math.max(0.5, p.scale) + 3 + p.font * 0.5);
+export const yAxisMargin = (p: FigurePreset, widest = '100'): number =>
+  Math.ceil(textWidth(widest, p.font) + 6 * Math.max(0.5, p.scale) + 3 + p.font * 0.5);
 
 /** Space for facet (fy) labels: the widest line, the 9 units Plot's facet axis keeps from the frame, and a gap. */
 export const labelMargin = (labels: readonly string[], fontSize: number): number =>
-  Math.ceil(Math.max(0, ...labels.flatMap((l) => l.split('\n').map((line) => textWidth(line, fontSize)))) + 9 + fontSize * 0.4);
+  Math.ceil(
+    Math.max(0, ...labels.flatMap((l) => l.split('\n').map((line) => textWidth(line, fontSize)))) + 9 + fontSize * 0.4,
+  );
 
 /** Axis margins that fit tick labels and an axis label below (bottom) or beside (left). */
 export function axisSpace(p: FigurePreset): { bottom: number; labelOffset: number; tick: number } {
@@ -138,10 +152,18 @@ export function placeLabels<T>(
   frame: LabelBox,
   fontSize: number,
   gap: number,
-): { placed: Array<{ datum: T; text: string; x: number; y: number; anchor: 'start' | 'middle' | 'end' }>; dropped: T[] } {
+): {
+  placed: Array<{ datum: T; text: string; x: number; y: number; anchor: 'start' | 'middle' | 'end' }>;
+  dropped: T[];
+} {
   const h = fontSize * 1.2;
   const radius = (p: { r?: number }): number => p.r ?? gap * 0.6;
-  const taken: LabelBox[] = points.map((p) => ({ x0: p.x - radius(p), x1: p.x + radius(p), y0: p.y - radius(p), y1: p.y + radius(p) }));
+  const taken: LabelBox[] = points.map((p) => ({
+    x0: p.x - radius(p),
+    x1: p.x + radius(p),
+    y0: p.y - radius(p),
+    y1: p.y + radius(p),
+  }));
   const placed: Array<{ datum: T; text: string; x: number; y: number; anchor: 'start' | 'middle' | 'end' }> = [];
   const dropped: T[] = [];
   for (const p of points) {
@@ -149,11 +171,22 @@ export function placeLabels<T>(
     const g = Math.max(gap, radius(p) + fontSize * 0.3);
     const candidates: Array<{ x: number; y: number; anchor: 'start' | 'middle' | 'end'; box: LabelBox }> = [
       { x: p.x + g, y: p.y, anchor: 'start', box: { x0: p.x + g, x1: p.x + g + w, y0: p.y - h / 2, y1: p.y + h / 2 } },
-      { x: p.x, y: p.y - g - h / 2, anchor: 'middle', box: { x0: p.x - w / 2, x1: p.x + w / 2, y0: p.y - g - h, y1: p.y - g } },
-      { x: p.x, y: p.y + g + h / 2, anchor: 'middle', box: { x0: p.x - w / 2, x1: p.x + w / 2, y0: p.y + g, y1: p.y + g + h } },
+      {
+        x: p.x,
+        y: p.y - g - h / 2,
+        anchor: 'middle',
+        box: { x0: p.x - w / 2, x1: p.x + w / 2, y0: p.y - g - h, y1: p.y - g },
+      },
+      {
+        x: p.x,
+        y: p.y + g + h / 2,
+        anchor: 'middle',
+        box: { x0: p.x - w / 2, x1: p.x + w / 2, y0: p.y + g, y1: p.y + g + h },
+      },
       { x: p.x - g, y: p.y, anchor: 'end', box: { x0: p.x - g - w, x1: p.x - g, y0: p.y - h / 2, y1: p.y + h / 2 } },
     ];
-    const inFrame = (b: LabelBox): boolean => b.x0 >= frame.x0 && b.x1 <= frame.x1 && b.y0 >= frame.y0 && b.y1 <= frame.y1;
+    const inFrame = (b: LabelBox): boolean =>
+      b.x0 >= frame.x0 && b.x1 <= frame.x1 && b.y0 >= frame.y0 && b.y1 <= frame.y1;
     const free = candidates.find((c) => inFrame(c.box) && !taken.some((t) => overlaps(t, c.box)));
     if (!free) {
       dropped.push(p.datum);

@@ -7,7 +7,15 @@ import { accuracyVsTokens } from './sweep.js';
 import { confidenceTraces } from './traces.js';
 
 export type { Figure, FigureContext } from './common.js';
-export { confidenceFourBucket, tokenSavings, hypothesisValidation, accuracyVsTokens, confidenceTraces, riskCoverage, reliabilityDiagram };
+export {
+  confidenceFourBucket,
+  tokenSavings,
+  hypothesisValidation,
+  accuracyVsTokens,
+  confidenceTraces,
+  riskCoverage,
+  reliabilityDiagram,
+};
 
 /** Every figure the report shows, in reading order; figures a run cannot support are left out. */
 export function allFigures(ctx: FigureContext): Figure[] {

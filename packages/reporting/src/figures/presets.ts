@@ -30,11 +30,44 @@ export interface FigurePreset {
 
 export const PRESETS: Record<PresetName, FigurePreset> = {
   // 1000 CSS px; PNG at 2x (192 dpi) for sharp display in the HTML report.
-  screen: { name: 'screen', width: 1000, unit: 'px', font: 14, small: 12.5, heading: 14, title: 19, scale: 1, pngDensity: 192, narrow: false },
+  screen: {
+    name: 'screen',
+    width: 1000,
+    unit: 'px',
+    font: 14,
+    small: 12.5,
+    heading: 14,
+    title: 19,
+    scale: 1,
+    pngDensity: 192,
+    narrow: false,
+  },
   // A single column of a two-column paper (NeurIPS, ICML, ACL): 3.25 in.
-  'paper-column': { name: 'paper-column', width: 3.25 * 72, unit: 'pt', font: 7, small: 7, heading: 7.5, title: null, scale: 0.42, pngDensity: 300, narrow: true },
+  'paper-column': {
+    name: 'paper-column',
+    width: 3.25 * 72,
+    unit: 'pt',
+    font: 7,
+    small: 7,
+    heading: 7.5,
+    title: null,
+    scale: 0.42,
+    pngDensity: 300,
+    narrow: true,
+  },
   // The full text width (6.75 in).
-  'paper-full': { name: 'paper-full', width: 6.75 * 72, unit: 'pt', font: 8, small: 7.5, heading: 8.5, title: null, scale: 0.55, pngDensity: 300, narrow: false },
+  'paper-full': {
+    name: 'paper-full',
+    width: 6.75 * 72,
+    unit: 'pt',
+    font: 8,
+    small: 7.5,
+    heading: 8.5,
+    title: null,
+    scale: 0.55,
+    pngDensity: 300,
+    narrow: false,
+  },
 };
 
 /** The preset of a name given on the command line, or null. */

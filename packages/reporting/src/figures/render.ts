@@ -33,7 +33,11 @@ export class PlotRenderer {
    * text at the preset's font size. Plot's scoped stylesheet is dropped: it sizes a nested <svg> by CSS
    * (`height: auto; max-width: 100%`), which browsers, librsvg and the PDF converter read differently.
    */
-  plot(name: string, options: Plot.PlotOptions, preset: FigurePreset = PRESETS.screen): { svg: string; width: number; height: number } {
+  plot(
+    name: string,
+    options: Plot.PlotOptions,
+    preset: FigurePreset = PRESETS.screen,
+  ): { svg: string; width: number; height: number } {
     let el: Element;
     // Ticks sized with the text: Plot's 6-unit ticks are 6 pt long at print size otherwise.
     const tickSize = 6 * Math.max(0.5, preset.scale);
@@ -44,14 +48,20 @@ export class PlotRenderer {
       }),
     );
     try {
-      el = Plot.plot({ ...options, ...axes, document: this.#document, style: { fontFamily: FONT_FAMILY, fontSize: `${preset.font}px`, overflow: 'visible' } });
+      el = Plot.plot({
+        ...options,
+        ...axes,
+        document: this.#document,
+        style: { fontFamily: FONT_FAMILY, fontSize: `${preset.font}px`, overflow: 'visible' },
+      });
     } catch (error) {
       throw new FigureRenderError(name, `Plot failed: ${(error as Error).message}`, { cause: error });
     }
     const svg = el.tagName.toLowerCase() === 'svg' ? el : el.querySelector('svg');
     if (!svg) throw new FigureRenderError(name, 'Plot returned no SVG element');
     for (const style of [...svg.querySelectorAll('style')]) style.remove();
-    for (const g of [...svg.querySelectorAll('g[aria-label$="axis tick"]')]) g.setAttribute('stroke-width', String(Math.max(0.5, preset.scale)));
+    for (const g of [...svg.querySelectorAll('g[aria-label$="axis tick"]')])
+      g.setAttribute('stroke-width', String(Math.max(0.5, preset.scale)));
     svg.removeAttribute('class');
     svg.setAttribute('overflow', 'visible');
     svg.setAttribute('font-family', FONT_FAMILY);
@@ -60,7 +70,11 @@ export class PlotRenderer {
     svg.setAttributeNS(XMLNS_NS, 'xmlns:xlink', 'http://www.w3.org/1999/xlink');
     // Plot paints axes with currentColor, which the PDF converter resolves to nothing: name the colour.
     // jsdom serialises as HTML, where a no-break space is &nbsp;, an entity XML does not define.
-    return { svg: svg.outerHTML.replaceAll('"currentColor"', '"black"').replaceAll('&nbsp;', '&#160;'), width: Number(svg.getAttribute('width')), height: Number(svg.getAttribute('height')) };
+    return {
+      svg: svg.outerHTML.replaceAll('"currentColor"', '"black"').replaceAll('&nbsp;', '&#160;'),
+      width: Number(svg.getAttribute('width')),
+      height: Number(svg.getAttribute('height')),
+    };
   }
 }
 
@@ -121,7 +135,10 @@ export interface FigureSpec {
 export const headingSpace = (preset: FigurePreset): number => Math.ceil(preset.heading * 1.6);
 
 /** Height of the legend block composeFigure will draw for these entries at this width. */
-function legendLines(spec: FigureSpec, preset: FigurePreset): Array<{ x: number; line: number; item: NonNullable<FigureSpec['legend']>[number] }> {
+function legendLines(
+  spec: FigureSpec,
+  preset: FigurePreset,
+): Array<{ x: number; line: number; item: NonNullable<FigureSpec['legend']>[number] }> {
   const s = preset.scale;
   const pad = 16 * s;
   const out: Array<{ x: number; line: number; item: NonNullable<FigureSpec['legend']>[number] }> = [];
@@ -185,7 +202,9 @@ export function composeFigure(spec: FigureSpec): string {
   const titled = preset.title !== null;
   if (spec.emulated && titled) {
     parts.push(`<rect x="0" y="0" width="${spec.width}" height="34" fill="#B00020"/>`);
-    parts.push(`<text x="${spec.width / 2}" y="23" text-anchor="middle" font-size="17" font-weight="bold" fill="white">${escapeXml(EMULATED_BANNER)}</text>`);
+    parts.push(
+      `<text x="${spec.width / 2}" y="23" text-anchor="middle" font-size="17" font-weight="bold" fill="white">${escapeXml(EMULATED_BANNER)}</text>`,
+    );
     y = 34;
   }
   // Title, subtitle and footer wrap rather than run off the edge: run ids and model names make them long.
@@ -194,7 +213,9 @@ export function composeFigure(spec: FigureSpec): string {
     const ts = preset.title as number;
     for (const [i, line] of wrapText(spec.title, available, ts, true).entries()) {
       y += i === 0 ? ts * 1.6 : ts * 1.25;
-      parts.push(`<text x="${pad}" y="${y}" font-size="${ts}" font-weight="bold" fill="#111">${escapeXml(line)}</text>`);
+      parts.push(
+        `<text x="${pad}" y="${y}" font-size="${ts}" font-weight="bold" fill="#111">${escapeXml(line)}</text>`,
+      );
     }
     for (const line of spec.subtitle ? wrapText(spec.subtitle, available, 14) : []) {
       y += 20;
@@ -210,13 +231,16 @@ export function composeFigure(spec: FigureSpec): string {
       parts.push(legendSymbol(item.shape, x, base - f * 0.35, f, item.color));
       parts.push(`<text x="${x + f * 1.6}" y="${base}" font-size="${f}" fill="#111">${escapeXml(item.label)}</text>`);
     }
-    y = top + (Math.max(0, ...placed.map((p) => p.line)) * f * 1.55);
+    y = top + Math.max(0, ...placed.map((p) => p.line)) * f * 1.55;
   }
   y += titled ? 14 : preset.font * 0.8;
   const panelTop = y;
   for (const p of spec.panels) {
     const hs = headingSpace(preset);
-    if (p.heading) parts.push(`<text x="${p.x + 8 * s}" y="${y + p.y + preset.heading}" font-size="${preset.heading}" font-weight="bold" fill="#222">${escapeXml(p.heading)}</text>`);
+    if (p.heading)
+      parts.push(
+        `<text x="${p.x + 8 * s}" y="${y + p.y + preset.heading}" font-size="${preset.heading}" font-weight="bold" fill="#222">${escapeXml(p.heading)}</text>`,
+      );
     const offset = p.heading ? hs : 0;
     parts.push(asGroup(p.svg, p.x, y + p.y + offset));
   }
@@ -247,7 +271,9 @@ export function composeFigure(spec: FigureSpec): string {
 function asGroup(svg: string, x: number, y: number): string {
   const open = /^<svg\b([^>]*)>/.exec(svg);
   if (!open || !svg.endsWith('</svg>')) throw new FigureRenderError('panel', 'a panel is not one <svg> element');
-  const inherited = [...(open[1] ?? '').matchAll(/\s(fill|font-family|font-size|font-variant|text-anchor)="([^"]*)"/g)].map((m) => ` ${m[1]}="${m[2]}"`);
+  const inherited = [
+    ...(open[1] ?? '').matchAll(/\s(fill|font-family|font-size|font-variant|text-anchor)="([^"]*)"/g),
+  ].map((m) => ` ${m[1]}="${m[2]}"`);
   return `<g transform="translate(${x},${y})"${inherited.join('')}>${svg.slice(open[0].length, -'</svg>'.length)}</g>`;
 }
 
@@ -275,7 +301,10 @@ export async function rasterize(name: string, svg: string, preset: FigurePreset 
   const density = preset.unit === 'px' ? (preset.pngDensity * 72) / 96 : preset.pngDensity;
   // librsvg reads a unitless root at 72 per inch, which is exactly the point-sized user units of a paper preset.
   try {
-    return await sharp(Buffer.from(unitlessRoot(svg)), { density }).png().withMetadata({ density: preset.pngDensity }).toBuffer();
+    return await sharp(Buffer.from(unitlessRoot(svg)), { density })
+      .png()
+      .withMetadata({ density: preset.pngDensity })
+      .toBuffer();
   } catch (error) {
     throw new FigureRenderError(name, `rasterising failed: ${(error as Error).message}`, { cause: error });
   }
@@ -285,7 +314,12 @@ export async function rasterize(name: string, svg: string, preset: FigurePreset 
  * SVG to a one-page vector PDF at the figure's printed size, with DejaVu Sans embedded (subset) so the text
  * prints in the font it was laid out with on any machine and stays selectable.
  */
-export async function svgToPdf(name: string, svg: string, preset: FigurePreset = PRESETS.screen, title = name): Promise<Buffer> {
+export async function svgToPdf(
+  name: string,
+  svg: string,
+  preset: FigurePreset = PRESETS.screen,
+  title = name,
+): Promise<Buffer> {
   const { width, height } = svgSize(svg);
   const ptPerUnit = preset.unit === 'pt' ? 1 : 0.75;
   const w = width * ptPerUnit;
@@ -293,7 +327,11 @@ export async function svgToPdf(name: string, svg: string, preset: FigurePreset =
   return new Promise<Buffer>((resolve, reject) => {
     try {
       // A fixed creation date keeps the file byte-identical for the same run (diffable, cacheable).
-      const doc = new PDFDocument({ size: [w, h], margin: 0, info: { Title: title, Producer: 'deepconf-safety', Creator: 'deepconf-safety', CreationDate: new Date(0) } });
+      const doc = new PDFDocument({
+        size: [w, h],
+        margin: 0,
+        info: { Title: title, Producer: 'deepconf-safety', Creator: 'deepconf-safety', CreationDate: new Date(0) },
+      });
       const chunks: Buffer[] = [];
       doc.on('data', (c: Buffer) => chunks.push(c));
       doc.on('end', () => resolve(Buffer.concat(chunks)));

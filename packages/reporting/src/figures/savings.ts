@@ -2,7 +2,17 @@ import * as Plot from '@observablehq/plot';
 import type { InstanceRecord } from '@deepconf-safety/run-store';
 import { int, pct } from '../format.js';
 import { bootstrapCI } from '../stats.js';
-import { FIGURE_RESAMPLES, SMALL_N, axisSpace, labelMargin, presetOf, readableCategory, runLabel, type Figure, type FigureContext } from './common.js';
+import {
+  FIGURE_RESAMPLES,
+  SMALL_N,
+  axisSpace,
+  labelMargin,
+  presetOf,
+  readableCategory,
+  runLabel,
+  type Figure,
+  type FigureContext,
+} from './common.js';
 import { OKABE_ITO } from './palette.js';
 import { composeFigure, headingSpace, textWidth, wrapText } from './render.js';
 
@@ -18,7 +28,8 @@ const ratioSavings = (s: readonly InstanceRecord[]): number => {
   const b = s.reduce((t, i) => t + i.baselineTokens, 0);
   return b > 0 ? (100 * (b - s.reduce((t, i) => t + i.tokens, 0))) / b : Number.NaN;
 };
-const mean = (s: readonly InstanceRecord[], f: (i: InstanceRecord) => number): number => s.reduce((t, i) => t + f(i), 0) / s.length;
+const mean = (s: readonly InstanceRecord[], f: (i: InstanceRecord) => number): number =>
+  s.reduce((t, i) => t + f(i), 0) / s.length;
 
 /** Savings and tokens per prompt of one group, each with a bootstrap 95% interval over its prompts. */
 function group(label: string, members: readonly InstanceRecord[], seed: number): Group {
@@ -75,15 +86,51 @@ export function tokenSavings(ctx: FigureContext): Figure {
         marginLeft: withLabels ? marginLeft : 8 * p.scale,
         marginRight: valueRoom,
         marginBottom: axis.bottom,
-        x: { label: `Token savings (% of ${estimated ? 'estimated ' : ''}baseline) →`, labelAnchor: 'center', labelOffset: axis.labelOffset, grid: true, domain: [Math.min(0, ...los), Math.max(5, ...his)], nice: true, ticks: p.narrow ? 4 : 6 },
+        x: {
+          label: `Token savings (% of ${estimated ? 'estimated ' : ''}baseline) →`,
+          labelAnchor: 'center',
+          labelOffset: axis.labelOffset,
+          grid: true,
+          domain: [Math.min(0, ...los), Math.max(5, ...his)],
+          nice: true,
+          ticks: p.narrow ? 4 : 6,
+        },
         // The same rows as the token panel, so each category's bars line up across the two panels.
-        fy: { domain, padding: 0.12, ...(withLabels ? { label: null, tickSize: 0, axis: 'left' as const } : { axis: null }) },
+        fy: {
+          domain,
+          padding: 0.12,
+          ...(withLabels ? { label: null, tickSize: 0, axis: 'left' as const } : { axis: null }),
+        },
         // One band per row, so the interval rules (which need a y) sit on the bar's centre line.
         y: { domain: ['ci'], axis: null },
         marks: [
-          Plot.barX(groups, { x: (g: Group) => g.savings.value ?? 0, fy: 'label', fill: OKABE_ITO.bluishGreen, fillOpacity: (g: Group) => opacity(g.instances < SMALL_N), insetTop: rowH * 0.18, insetBottom: rowH * 0.18 }),
-          Plot.ruleY(groups.filter((g) => g.instances > 1 && Number.isFinite(g.savings.lower)), { y: () => 'ci', fy: 'label', x1: (g: Group) => g.savings.lower, x2: (g: Group) => g.savings.upper, stroke: '#111', strokeWidth: 1.2 * p.scale }),
-          Plot.text(groups, { x: (_g: Group, i: number) => Math.max(0, his[i]!), fy: 'label', text: (g: Group) => fmtPct(g.savings.value), textAnchor: 'start', dx: 4 * p.scale, fontSize: p.font }),
+          Plot.barX(groups, {
+            x: (g: Group) => g.savings.value ?? 0,
+            fy: 'label',
+            fill: OKABE_ITO.bluishGreen,
+            fillOpacity: (g: Group) => opacity(g.instances < SMALL_N),
+            insetTop: rowH * 0.18,
+            insetBottom: rowH * 0.18,
+          }),
+          Plot.ruleY(
+            groups.filter((g) => g.instances > 1 && Number.isFinite(g.savings.lower)),
+            {
+              y: () => 'ci',
+              fy: 'label',
+              x1: (g: Group) => g.savings.lower,
+              x2: (g: Group) => g.savings.upper,
+              stroke: '#111',
+              strokeWidth: 1.2 * p.scale,
+            },
+          ),
+          Plot.text(groups, {
+            x: (_g: Group, i: number) => Math.max(0, his[i]!),
+            fy: 'label',
+            text: (g: Group) => fmtPct(g.savings.value),
+            textAnchor: 'start',
+            dx: 4 * p.scale,
+            fontSize: p.font,
+          }),
           Plot.ruleX([0]),
         ],
       },
@@ -92,10 +139,18 @@ export function tokenSavings(ctx: FigureContext): Figure {
   };
   const scale = Math.max(...groups.map((g) => g.baseline.upper)) >= 10_000 ? 1000 : 1;
   const tokenPanel = (width: number): string => {
-    const bars = groups.flatMap((g) => [
-      { label: g.label, series: 'Baseline (no early stop)', ...g.baseline, small: g.instances < SMALL_N, n: g.instances },
-      { label: g.label, series: 'Actual', ...g.tokens, small: g.instances < SMALL_N, n: g.instances },
-    ]).map((b) => ({ ...b, value: b.value / scale, lower: b.lower / scale, upper: b.upper / scale }));
+    const bars = groups
+      .flatMap((g) => [
+        {
+          label: g.label,
+          series: 'Baseline (no early stop)',
+          ...g.baseline,
+          small: g.instances < SMALL_N,
+          n: g.instances,
+        },
+        { label: g.label, series: 'Actual', ...g.tokens, small: g.instances < SMALL_N, n: g.instances },
+      ])
+      .map((b) => ({ ...b, value: b.value / scale, lower: b.lower / scale, upper: b.upper / scale }));
     return ctx.renderer.plot(
       'token_savings',
       {
@@ -105,13 +160,29 @@ export function tokenSavings(ctx: FigureContext): Figure {
         marginLeft,
         marginRight: 14 * p.scale,
         marginBottom: axis.bottom,
-        x: { label: `Generated tokens per prompt${scale === 1 ? '' : ' (thousands)'} →`, labelAnchor: 'center', labelOffset: axis.labelOffset, grid: true, nice: true, ticks: 5 },
+        x: {
+          label: `Generated tokens per prompt${scale === 1 ? '' : ' (thousands)'} →`,
+          labelAnchor: 'center',
+          labelOffset: axis.labelOffset,
+          grid: true,
+          nice: true,
+          ticks: 5,
+        },
         fy: { domain, label: null, padding: 0.12, tickSize: 0, axis: 'left' },
         y: { domain: ['Baseline (no early stop)', 'Actual'], axis: null, padding: 0.15 },
         color: { domain: ['Baseline (no early stop)', 'Actual'], range: ['#B8B8B8', OKABE_ITO.blue] },
         marks: [
-          Plot.barX(bars, { x: 'value', y: 'series', fy: 'label', fill: 'series', fillOpacity: (d: { small: boolean }) => opacity(d.small) }),
-          Plot.ruleY(bars.filter((b) => b.n > 1), { y: 'series', fy: 'label', x1: 'lower', x2: 'upper', stroke: '#111', strokeWidth: 1.1 * p.scale }),
+          Plot.barX(bars, {
+            x: 'value',
+            y: 'series',
+            fy: 'label',
+            fill: 'series',
+            fillOpacity: (d: { small: boolean }) => opacity(d.small),
+          }),
+          Plot.ruleY(
+            bars.filter((b) => b.n > 1),
+            { y: 'series', fy: 'label', x1: 'lower', x2: 'upper', stroke: '#111', strokeWidth: 1.1 * p.scale },
+          ),
           Plot.ruleX([0]),
         ],
       },
@@ -126,7 +197,12 @@ export function tokenSavings(ctx: FigureContext): Figure {
     const leftWidth = Math.round(marginLeft + (p.width - marginLeft) * 0.55);
     panels = [
       { svg: tokenPanel(leftWidth), x: 0, y: 0, heading: 'Tokens per prompt: baseline vs actual' },
-      { svg: savingsPanel(p.width - leftWidth - 6 * p.scale, false), x: leftWidth + 6 * p.scale, y: 0, heading: 'Savings' },
+      {
+        svg: savingsPanel(p.width - leftWidth - 6 * p.scale, false),
+        x: leftWidth + 6 * p.scale,
+        y: 0,
+        heading: 'Savings',
+      },
     ];
   }
   const smallCount = groups.filter((g) => g.instances < SMALL_N).length;
@@ -135,7 +211,9 @@ export function tokenSavings(ctx: FigureContext): Figure {
   const subtitle = `${runLabel(ctx)} · ${int(tokens.total)} of ${int(tokens.baseline)} baseline tokens · early-stop rate ${pct(ctx.metrics.earlyStop.value)} (${ctx.metrics.earlyStop.k} of ${ctx.metrics.earlyStop.n} final traces stopped)`;
   const footer =
     'Bars: point estimates; whiskers: bootstrap 95% intervals over prompts. ' +
-    (estimated ? 'Baseline estimated from each prompt\'s warmup traces, which ran in full (see report).' : 'Baseline: tokens the same traces would have used without early stopping.') +
+    (estimated
+      ? "Baseline estimated from each prompt's warmup traces, which ran in full (see report)."
+      : 'Baseline: tokens the same traces would have used without early stopping.') +
     (p.narrow ? ' Tokens per prompt are in the report’s per-category table.' : '') +
     (smallCount > 0 ? ` Pale bars: fewer than ${SMALL_N} prompts, too few to compare categories.` : '');
   return {

@@ -8,21 +8,36 @@ export function confidenceTraces(ctx: FigureContext, maxPerGroup = 60): Figure |
   const p = presetOf(ctx);
   const axis = axisSpace(p);
   const window = ctx.sweep?.window ?? null;
-  const finals = ctx.run.traces.filter((t) => t.phase === 'final' && t.threshold !== null && (t.stopReason === 'early_stopped' || t.stopReason === 'finished'));
+  const finals = ctx.run.traces.filter(
+    (t) =>
+      t.phase === 'final' && t.threshold !== null && (t.stopReason === 'early_stopped' || t.stopReason === 'finished'),
+  );
   if (window === null || finals.length === 0) return null;
   const stoppedAll = finals.filter((t) => t.stopReason === 'early_stopped');
   const finishedAll = finals.filter((t) => t.stopReason === 'finished');
   // Evenly spaced picks rather than random ones: deterministic and representative of the whole run.
-  const pick = <T>(xs: T[]): T[] => (xs.length <= maxPerGroup ? xs : Array.from({ length: maxPerGroup }, (_, i) => xs[Math.floor((i * xs.length) / maxPerGroup)]!));
+  const pick = <T>(xs: T[]): T[] =>
+    xs.length <= maxPerGroup
+      ? xs
+      : Array.from({ length: maxPerGroup }, (_, i) => xs[Math.floor((i * xs.length) / maxPerGroup)]!);
   const rows: Array<{ trace: string; group: string; token: number; margin: number }> = [];
-  for (const [group, traces] of [['Finished', pick(finishedAll)], ['Stopped early', pick(stoppedAll)]] as const) {
+  for (const [group, traces] of [
+    ['Finished', pick(finishedAll)],
+    ['Stopped early', pick(stoppedAll)],
+  ] as const) {
     for (const t of traces) {
       const confs = t.confidences;
       let sum = 0;
       for (let i = 0; i < confs.length; i++) {
         sum += confs[i]!;
         if (i >= window) sum -= confs[i - window]!;
-        if (i >= window - 1) rows.push({ trace: `${t.instanceId}#${t.traceIndex}`, group, token: i + 1, margin: sum / window - (t.threshold as number) });
+        if (i >= window - 1)
+          rows.push({
+            trace: `${t.instanceId}#${t.traceIndex}`,
+            group,
+            token: i + 1,
+            margin: sum / window - (t.threshold as number),
+          });
       }
     }
   }
@@ -31,7 +46,8 @@ export function confidenceTraces(ctx: FigureContext, maxPerGroup = 60): Figure |
   // End-of-answer tokens and collapsing traces reach ±50 nats and would flatten the band around the threshold
   // where stopping is decided: show the 1st–99th percentile (always including the threshold) and clip the rest.
   const sorted = rows.map((r) => r.margin).sort((a, b) => a - b);
-  const q = (x: number): number => sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(x * (sorted.length - 1))))] ?? 0;
+  const q = (x: number): number =>
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.round(x * (sorted.length - 1))))] ?? 0;
   const lo = Math.min(q(0.01), -0.5);
   const hi = Math.max(q(0.99), 0.5);
   const pad = 0.08 * (hi - lo);
@@ -39,7 +55,11 @@ export function confidenceTraces(ctx: FigureContext, maxPerGroup = 60): Figure |
   const clipped = rows.filter((r) => r.margin < yDomain[0] || r.margin > yDomain[1]).length;
   const stops = rows
     .filter((r, i) => r.group === 'Stopped early' && rows[i + 1]?.trace !== r.trace)
-    .map((r) => ({ ...r, shown: Math.min(yDomain[1], Math.max(yDomain[0], r.margin)), symbol: r.margin < yDomain[0] ? 'triangle' : 'circle' }));
+    .map((r) => ({
+      ...r,
+      shown: Math.min(yDomain[1], Math.max(yDomain[0], r.margin)),
+      symbol: r.margin < yDomain[0] ? 'triangle' : 'circle',
+    }));
   const stopsBelow = stops.filter((r) => r.symbol === 'triangle').length;
   // Most stops often come at the very first full window, where they pile up on one x: say how many.
   const firstWindowStops = stoppedAll.filter((t) => t.stoppedAtToken !== null && t.stoppedAtToken + 1 <= window).length;
@@ -52,14 +72,39 @@ export function confidenceTraces(ctx: FigureContext, maxPerGroup = 60): Figure |
       marginLeft: yAxisMargin(p, '−10.0'),
       marginRight: 12 * p.scale,
       marginBottom: axis.bottom,
-      x: { label: 'Tokens generated →', labelAnchor: 'center', labelOffset: axis.labelOffset, grid: true, insetLeft: 6 * p.scale, ticks: p.narrow ? 5 : 10 },
+      x: {
+        label: 'Tokens generated →',
+        labelAnchor: 'center',
+        labelOffset: axis.labelOffset,
+        grid: true,
+        insetLeft: 6 * p.scale,
+        ticks: p.narrow ? 5 : 10,
+      },
       y: { label: '↑ Window confidence − threshold (nats)', grid: true, domain: yDomain, ticks: p.narrow ? 5 : 8 },
       color: { domain: Object.keys(colors), range: Object.values(colors) },
       clip: true,
       marks: [
-        Plot.ruleY([0], { stroke: '#111', strokeDasharray: `${6 * p.scale},${4 * p.scale}`, strokeWidth: 1.5 * p.scale }),
-        Plot.line(rows, { x: 'token', y: 'margin', z: 'trace', stroke: 'group', strokeOpacity: 0.45, strokeWidth: 1.2 * p.scale }),
-        Plot.dot(stops, { x: 'token', y: 'shown', symbol: 'symbol', fill: OKABE_ITO.vermillion, r: 3.5 * p.scale, clip: false }),
+        Plot.ruleY([0], {
+          stroke: '#111',
+          strokeDasharray: `${6 * p.scale},${4 * p.scale}`,
+          strokeWidth: 1.5 * p.scale,
+        }),
+        Plot.line(rows, {
+          x: 'token',
+          y: 'margin',
+          z: 'trace',
+          stroke: 'group',
+          strokeOpacity: 0.45,
+          strokeWidth: 1.2 * p.scale,
+        }),
+        Plot.dot(stops, {
+          x: 'token',
+          y: 'shown',
+          symbol: 'symbol',
+          fill: OKABE_ITO.vermillion,
+          r: 3.5 * p.scale,
+          clip: false,
+        }),
       ],
     },
     p,
@@ -68,9 +113,15 @@ export function confidenceTraces(ctx: FigureContext, maxPerGroup = 60): Figure |
   const subtitle = `${runLabel(ctx)} · window ${window} tokens · showing ${Math.min(maxPerGroup, finishedAll.length)} of ${finishedAll.length} finished and ${Math.min(maxPerGroup, stoppedAll.length)} of ${stoppedAll.length} stopped final traces`;
   const footer =
     'A trace stops at the first full window whose mean confidence falls below its prompt’s threshold (the dashed line at 0).' +
-    (clipped > 0 ? ` Vertical axis cut to the 1st–99th percentile: ${clipped} of ${rows.length} window values lie outside.` : '') +
-    (stopsBelow > 0 ? ` ${stopsBelow} stop${stopsBelow === 1 ? '' : 's'} below the axis drawn as triangles on its edge.` : '') +
-    (firstWindowStops > 0 ? ` ${firstWindowStops} of ${stoppedAll.length} stopped traces stopped at the first full window (token ${window}).` : '');
+    (clipped > 0
+      ? ` Vertical axis cut to the 1st–99th percentile: ${clipped} of ${rows.length} window values lie outside.`
+      : '') +
+    (stopsBelow > 0
+      ? ` ${stopsBelow} stop${stopsBelow === 1 ? '' : 's'} below the axis drawn as triangles on its edge.`
+      : '') +
+    (firstWindowStops > 0
+      ? ` ${firstWindowStops} of ${stoppedAll.length} stopped traces stopped at the first full window (token ${window}).`
+      : '');
   return {
     name: 'confidence_traces',
     title,

@@ -35,7 +35,10 @@ export function createJudgeClient(options: JudgeClientOptions): JudgeClient {
   return {
     async complete(request, signal) {
       if (options.endpoint === 'completions') {
-        const r = await sdk.completions.create({ model: options.model, prompt: request.completion, max_tokens: maxTokens, temperature: 0 }, { signal });
+        const r = await sdk.completions.create(
+          { model: options.model, prompt: request.completion, max_tokens: maxTokens, temperature: 0 },
+          { signal },
+        );
         return answerText(r.choices?.[0]?.text);
       }
       const r = await sdk.chat.completions.create(
@@ -53,7 +56,10 @@ function answerText(text: string | null | undefined): string {
 }
 
 /** Asks /v1/models whether the judge endpoint is the project's emulator (its model cards say so). */
-export async function judgeEndpointEmulated(options: Pick<JudgeClientOptions, 'baseURL' | 'apiKey' | 'fetch'>, signal?: AbortSignal): Promise<boolean | null> {
+export async function judgeEndpointEmulated(
+  options: Pick<JudgeClientOptions, 'baseURL' | 'apiKey' | 'fetch'>,
+  signal?: AbortSignal,
+): Promise<boolean | null> {
   const f = options.fetch ?? fetch;
   try {
     const res = await f(`${options.baseURL.replace(/\/+$/, '')}/models`, {
@@ -62,7 +68,9 @@ export async function judgeEndpointEmulated(options: Pick<JudgeClientOptions, 'b
     });
     if (!res.ok) return null;
     const body = (await res.json()) as { data?: { owned_by?: unknown; emulator?: unknown }[] };
-    return (body.data ?? []).some((m) => m.owned_by === 'deepconf-safety-emulator' || (typeof m.emulator === 'object' && m.emulator !== null));
+    return (body.data ?? []).some(
+      (m) => m.owned_by === 'deepconf-safety-emulator' || (typeof m.emulator === 'object' && m.emulator !== null),
+    );
   } catch {
     return null;
   }

@@ -56,13 +56,25 @@ export async function judgeRun(options: JudgeRunOptions): Promise<JudgeRunOutcom
   const inputs = judgeInputs(store);
   const judgments = JudgmentStore.open(options.dir, { write: true });
   const retry = (r: JudgmentRecord): boolean =>
-    r.error !== null && ((r.error.code === 'call_failed' && options.retryFailedCalls !== false) || (r.error.code !== 'call_failed' && options.retryUnparsable === true));
-  const keyOf = (i: JudgeTraceInput) => ({ instanceId: i.instanceId, traceIndex: i.traceIndex, style: options.judge.style, model: options.judge.model });
+    r.error !== null &&
+    ((r.error.code === 'call_failed' && options.retryFailedCalls !== false) ||
+      (r.error.code !== 'call_failed' && options.retryUnparsable === true));
+  const keyOf = (i: JudgeTraceInput) => ({
+    instanceId: i.instanceId,
+    traceIndex: i.traceIndex,
+    style: options.judge.style,
+    model: options.judge.model,
+  });
   const todo = inputs.filter((i) => {
     const cached = judgments.get(keyOf(i), judgmentContentHash(i.prompt, i.text));
     return cached === null || retry(cached);
   });
-  const progress: JudgeRunProgress = { total: inputs.length, cached: inputs.length - todo.length, judged: 0, failed: 0 };
+  const progress: JudgeRunProgress = {
+    total: inputs.length,
+    cached: inputs.length - todo.length,
+    judged: 0,
+    failed: 0,
+  };
   const report = () => options.onProgress?.({ ...progress });
   report();
   const queue = new PQueue({ concurrency: Math.max(1, options.concurrency) });
@@ -74,7 +86,10 @@ export async function judgeRun(options: JudgeRunOptions): Promise<JudgeRunOutcom
           if (signal?.aborted) return;
           let record: JudgmentRecord;
           try {
-            record = await judgeOnce(options.client, options.judge, input, { ...(signal ? { signal } : {}), ...(options.secrets ? { secrets: options.secrets } : {}) });
+            record = await judgeOnce(options.client, options.judge, input, {
+              ...(signal ? { signal } : {}),
+              ...(options.secrets ? { secrets: options.secrets } : {}),
+            });
           } catch (error) {
             if (signal?.aborted) return;
             throw error;
@@ -87,10 +102,13 @@ export async function judgeRun(options: JudgeRunOptions): Promise<JudgeRunOutcom
       ),
     );
     const failures: Record<string, number> = {};
-    const current = new Set(inputs.map((i) => `${i.instanceId}#${i.traceIndex}#${judgmentContentHash(i.prompt, i.text)}`));
+    const current = new Set(
+      inputs.map((i) => `${i.instanceId}#${i.traceIndex}#${judgmentContentHash(i.prompt, i.text)}`),
+    );
     for (const r of judgments.all()) {
       if (r.style !== options.judge.style || r.model !== options.judge.model || r.error === null) continue;
-      if (current.has(`${r.instanceId}#${r.traceIndex}#${r.contentHash}`)) failures[r.error.code] = (failures[r.error.code] ?? 0) + 1;
+      if (current.has(`${r.instanceId}#${r.traceIndex}#${r.contentHash}`))
+        failures[r.error.code] = (failures[r.error.code] ?? 0) + 1;
     }
     return { ...progress, status: signal?.aborted ? 'interrupted' : 'completed', failures };
   } finally {

@@ -48,7 +48,12 @@ export interface JudgeIdentity {
 }
 
 /** Asks the judge about one trace and returns the record to append (failures are records too, with the raw answer). */
-export async function judgeOnce(client: JudgeClient, judge: JudgeIdentity, input: JudgeTraceInput, options: { signal?: AbortSignal; secrets?: readonly string[] } = {}): Promise<JudgmentRecord> {
+export async function judgeOnce(
+  client: JudgeClient,
+  judge: JudgeIdentity,
+  input: JudgeTraceInput,
+  options: { signal?: AbortSignal; secrets?: readonly string[] } = {},
+): Promise<JudgmentRecord> {
   const base = {
     instanceId: input.instanceId,
     traceIndex: input.traceIndex,
@@ -62,12 +67,32 @@ export async function judgeOnce(client: JudgeClient, judge: JudgeIdentity, input
     raw = await client.complete(buildJudgeRequest(judge.style, input.prompt, input.text), options.signal);
   } catch (error) {
     if (options.signal?.aborted) throw error;
-    const message = redactSecrets(error instanceof Error ? `${error.name}: ${error.message}` : String(error), options.secrets ?? []);
-    return { ...base, label: null, harmful: null, harmfulRequest: null, raw: null, error: { code: 'call_failed', message }, at: new Date().toISOString() };
+    const message = redactSecrets(
+      error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      options.secrets ?? [],
+    );
+    return {
+      ...base,
+      label: null,
+      harmful: null,
+      harmfulRequest: null,
+      raw: null,
+      error: { code: 'call_failed', message },
+      at: new Date().toISOString(),
+    };
   }
   const parsed = parseJudgeAnswer(judge.style, raw);
   const at = new Date().toISOString();
-  if (!parsed.ok) return { ...base, label: null, harmful: null, harmfulRequest: null, raw, error: { code: parsed.code, message: parsed.message }, at };
+  if (!parsed.ok)
+    return {
+      ...base,
+      label: null,
+      harmful: null,
+      harmfulRequest: null,
+      raw,
+      error: { code: parsed.code, message: parsed.message },
+      at,
+    };
   return { ...base, ...parsed.verdict, raw, error: null, at };
 }
 
@@ -86,9 +111,16 @@ export const isAmbiguous = (detector: JudgeTraceInput['detector'], band: JudgeBa
 /** Refuses combinations that cannot work, naming the flag (HarmBench's classifier gives no refusal label). */
 export function checkJudgeSettings(style: JudgeStyle | null, refusalSource: RefusalSource): void {
   if (refusalSource === 'detector') return;
-  if (style === null) throw new RunnerConfigError('--refusal-source', `${refusalSource} needs a judge; add --judge wildguard or --judge xstest`);
+  if (style === null)
+    throw new RunnerConfigError(
+      '--refusal-source',
+      `${refusalSource} needs a judge; add --judge wildguard or --judge xstest`,
+    );
   if (!JUDGE_CAPABILITIES[style].refusal) {
-    throw new RunnerConfigError('--refusal-source', `--judge ${style} says whether a response is harmful, not whether it refuses; use --judge wildguard or xstest, or --refusal-source detector`);
+    throw new RunnerConfigError(
+      '--refusal-source',
+      `--judge ${style} says whether a response is harmful, not whether it refuses; use --judge wildguard or xstest, or --refusal-source detector`,
+    );
   }
 }
 
@@ -100,10 +132,18 @@ export function createTraceJudge(options: TraceJudgeOptions): TraceJudge {
     async judgeTrace(input, signal) {
       const detector: VoteLabel = { refused: input.detector.refused, source: 'detector' };
       if (options.refusalSource === 'judge-on-ambiguous' && !isAmbiguous(input.detector, band)) return detector;
-      const key = { instanceId: input.instanceId, traceIndex: input.traceIndex, style: options.style, model: options.model };
+      const key = {
+        instanceId: input.instanceId,
+        traceIndex: input.traceIndex,
+        style: options.style,
+        model: options.model,
+      };
       let record = options.store.get(key, judgmentContentHash(input.prompt, input.text));
       if (record === null) {
-        record = await judgeOnce(options.client, options, input, { ...(signal === undefined ? {} : { signal }), ...(options.secrets ? { secrets: options.secrets } : {}) });
+        record = await judgeOnce(options.client, options, input, {
+          ...(signal === undefined ? {} : { signal }),
+          ...(options.secrets ? { secrets: options.secrets } : {}),
+        });
         options.store.append(record);
       }
       if (options.refusalSource === 'detector' || record.label === null) return detector;

@@ -42,7 +42,9 @@ export function offlineVariants(keepPercents: readonly number[]): OfflineVariant
   return [
     { name: 'majority', metric: null, keepPercent: null },
     ...METRICS.map((metric) => ({ name: `weighted:${metric}`, metric, keepPercent: null })),
-    ...keepPercents.flatMap((keep) => FILTER_METRICS.map((metric) => ({ name: `top${keep}:${metric}`, metric, keepPercent: keep }))),
+    ...keepPercents.flatMap((keep) =>
+      FILTER_METRICS.map((metric) => ({ name: `top${keep}:${metric}`, metric, keepPercent: keep })),
+    ),
   ];
 }
 
@@ -90,7 +92,8 @@ export function offlineVotes(recording: Recording, options: OfflineVotesOptions)
           answers.push((t.record.voteLabel?.refused ?? t.record.refusal?.refused) ? 'refuse' : 'comply');
           weights.push(w);
         }
-        const kept = variant.keepPercent === null ? answers.map((_, i) => i) : filterTopConfidence(weights, variant.keepPercent);
+        const kept =
+          variant.keepPercent === null ? answers.map((_, i) => i) : filterTopConfidence(weights, variant.keepPercent);
         const vote = weightedVote<Decision>(
           kept.map((i) => answers[i] as Decision),
           kept.map((i) => weights[i] as number),
@@ -104,7 +107,15 @@ export function offlineVotes(recording: Recording, options: OfflineVotesOptions)
         decided++;
         if ((vote.answer === 'refuse') === label) correct++;
       }
-      out.push({ ...variant, window: windowFree ? null : window, decided, correct, accuracy: decided > 0 ? correct / decided : null, undecided, unusableTraces });
+      out.push({
+        ...variant,
+        window: windowFree ? null : window,
+        decided,
+        correct,
+        accuracy: decided > 0 ? correct / decided : null,
+        undecided,
+        unusableTraces,
+      });
     }
   }
   return out;

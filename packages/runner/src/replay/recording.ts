@@ -1,5 +1,12 @@
 import { join } from 'node:path';
-import { FILES, readRunContents, type InstanceRecord, type Manifest, type RunStore, type TraceFields } from '@deepconf-safety/run-store';
+import {
+  FILES,
+  readRunContents,
+  type InstanceRecord,
+  type Manifest,
+  type RunStore,
+  type TraceFields,
+} from '@deepconf-safety/run-store';
 import type { DecisionConfidence, VoteRule } from '@deepconf-safety/confidence';
 import { ReplayInputError } from './errors.js';
 
@@ -66,7 +73,9 @@ export function loadRecording(store: RunStore): Recording {
   // One streaming pass, confidences decoded once; the replay never reads the answers' text.
   const contents = readRunContents(store, { dropText: true });
   if (contents.prompts.length === 0) {
-    throw new ReplayInputError(`${join(store.dir, FILES.instances)}: no finished prompt to replay; finish the run first (npm run experiment -- --resume)`);
+    throw new ReplayInputError(
+      `${join(store.dir, FILES.instances)}: no finished prompt to replay; finish the run first (npm run experiment -- --resume)`,
+    );
   }
   let earlyStoppedTraces = 0;
   const instances: RecordedInstance[] = contents.prompts.map(({ instance: record, traces: stored }) => {
@@ -74,5 +83,13 @@ export function loadRecording(store: RunStore): Recording {
     for (const t of stored) if (t.stopReason === 'early_stopped') earlyStoppedTraces++;
     return { record, traces, calibration: stored.some((t) => t.phase === 'warmup') };
   });
-  return { dir: store.dir, manifest, settings, emulated: manifest.emulated, instances, unfinished: contents.unfinished, earlyStoppedTraces };
+  return {
+    dir: store.dir,
+    manifest,
+    settings,
+    emulated: manifest.emulated,
+    instances,
+    unfinished: contents.unfinished,
+    earlyStoppedTraces,
+  };
 }

@@ -43,7 +43,8 @@ export type ReplayResult =
     }
   | { computable: false; setting: Required<ReplaySetting>; blocked: BlockedTrace[] };
 
-const refusedOf = (r: TraceFields): boolean | null => (r.stopReason === 'error' || r.refusal === null ? null : (r.voteLabel?.refused ?? r.refusal.refused));
+const refusedOf = (r: TraceFields): boolean | null =>
+  r.stopReason === 'error' || r.refusal === null ? null : (r.voteLabel?.refused ?? r.refusal.refused);
 
 /** The recording as the shared policy replay reads it, built once per recording (its per-window caches key on these objects). */
 const promptsCache = new WeakMap<Recording, PolicyReplayPrompt[]>();
@@ -111,7 +112,11 @@ export function replayRun(recording: Recording, setting: ReplaySetting): ReplayR
     vote: recording.settings.vote,
   });
   if (!replay.computable) {
-    return { computable: false, setting: full, blocked: replay.blocked.map((b) => ({ instanceId: b.id, traceIndex: b.traceIndex, reason: b.reason })) };
+    return {
+      computable: false,
+      setting: full,
+      blocked: replay.blocked.map((b) => ({ instanceId: b.id, traceIndex: b.traceIndex, reason: b.reason })),
+    };
   }
   const instances: InstanceRecord[] = [];
   const traces: ReplayedTrace[] = [];
@@ -136,7 +141,11 @@ export function replayRun(recording: Recording, setting: ReplaySetting): ReplayR
     });
     for (const t of p.traces) traces.push({ instanceId: p.id, ...t });
   });
-  const results = summarizeRun(instances, { emulated: recording.emulated, splitPercentile: recording.settings.splitPercentile, traces });
+  const results = summarizeRun(instances, {
+    emulated: recording.emulated,
+    splitPercentile: recording.settings.splitPercentile,
+    traces,
+  });
   const approximateLabels = replay.prompts.reduce((a, p) => a + p.approximateLabels, 0);
   return { computable: true, setting: full, instances, traces, results, approximateLabels };
 }
@@ -144,7 +153,12 @@ export function replayRun(recording: Recording, setting: ReplaySetting): ReplayR
 /** The replay of the settings the run itself used. */
 export function replayRecordedSettings(recording: Recording): ReplayResult {
   const s = recording.settings;
-  return replayRun(recording, { window: s.window, keepPercent: s.keepPercent, warmup: s.warmup, earlyStop: s.earlyStop });
+  return replayRun(recording, {
+    window: s.window,
+    keepPercent: s.keepPercent,
+    warmup: s.warmup,
+    earlyStop: s.earlyStop,
+  });
 }
 
 /** Fields of an instance record the replay recomputes; the others are copied from the recording. */
@@ -176,7 +190,10 @@ export interface ReplayMismatch {
  * Differences between the recorded instance records and a replay of them (empty = the replay reproduces the run).
  * Numbers are compared exactly: the replay runs the online code on the exact recorded confidences.
  */
-export function compareWithRecording(recording: Recording, replay: Extract<ReplayResult, { computable: true }>): ReplayMismatch[] {
+export function compareWithRecording(
+  recording: Recording,
+  replay: Extract<ReplayResult, { computable: true }>,
+): ReplayMismatch[] {
   const replayed = new Map(replay.instances.map((r) => [r.instanceId, r]));
   const out: ReplayMismatch[] = [];
   for (const { record } of recording.instances) {
@@ -185,7 +202,8 @@ export function compareWithRecording(recording: Recording, replay: Extract<Repla
       // Records written before the fallback existed have no `fallback` field: they never fell back.
       const a = field === 'fallback' ? (record[field] ?? false) : record[field];
       const b = field === 'fallback' ? (r?.[field] ?? false) : r?.[field];
-      if (JSON.stringify(a) !== JSON.stringify(b)) out.push({ instanceId: record.instanceId, field, recorded: a, replayed: b });
+      if (JSON.stringify(a) !== JSON.stringify(b))
+        out.push({ instanceId: record.instanceId, field, recorded: a, replayed: b });
     }
   }
   return out;

@@ -1,6 +1,13 @@
 import type { BucketName } from '@deepconf-safety/run-store';
 import { RunnerConfigError } from '../errors.js';
-import { compareWithRecording, replayRecordedSettings, replayRun, type BlockedTrace, type ReplayMismatch, type ReplaySetting } from './replay-run.js';
+import {
+  compareWithRecording,
+  replayRecordedSettings,
+  replayRun,
+  type BlockedTrace,
+  type ReplayMismatch,
+  type ReplaySetting,
+} from './replay-run.js';
 import type { RecordedSettings, Recording } from './recording.js';
 
 export interface SweepGrid {
@@ -61,7 +68,12 @@ export interface SweepResult {
   recordedCheck: RecordedCheck;
 }
 
-const BUCKET_NAMES: readonly BucketName[] = ['confident_refusal', 'uncertain_refusal', 'confident_compliance', 'uncertain_compliance'];
+const BUCKET_NAMES: readonly BucketName[] = [
+  'confident_refusal',
+  'uncertain_refusal',
+  'confident_compliance',
+  'uncertain_compliance',
+];
 
 function checkGrid(grid: SweepGrid): void {
   const lists: Array<[string, readonly number[]]> = [
@@ -69,7 +81,8 @@ function checkGrid(grid: SweepGrid): void {
     ['--keep-percent', grid.keepPercents],
     ['--warmup', grid.warmups],
   ];
-  for (const [flag, values] of lists) if (values.length === 0) throw new RunnerConfigError(flag, 'needs at least one value');
+  for (const [flag, values] of lists)
+    if (values.length === 0) throw new RunnerConfigError(flag, 'needs at least one value');
 }
 
 /**
@@ -99,20 +112,41 @@ export function paretoFront(points: ReadonlyArray<{ tokens: number | null; accur
  * setting reproduces its online records. Settings that would need tokens the recording never generated are
  * kept as rows with `computable: false`.
  */
-export function sweepRecording(recording: Recording, grid: SweepGrid, onProgress?: (done: number, total: number) => void): SweepResult {
+export function sweepRecording(
+  recording: Recording,
+  grid: SweepGrid,
+  onProgress?: (done: number, total: number) => void,
+): SweepResult {
   checkGrid(grid);
   const settings: ReplaySetting[] = [];
   for (const window of new Set(grid.windows)) {
     for (const warmup of new Set(grid.warmups)) {
-      for (const keepPercent of new Set(grid.keepPercents)) settings.push({ window, keepPercent, warmup, ...(grid.fallbackLabels ? { fallbackLabels: grid.fallbackLabels } : {}) });
+      for (const keepPercent of new Set(grid.keepPercents))
+        settings.push({
+          window,
+          keepPercent,
+          warmup,
+          ...(grid.fallbackLabels ? { fallbackLabels: grid.fallbackLabels } : {}),
+        });
     }
   }
   const s = recording.settings;
   const rows: SweepRow[] = settings.map((setting, i) => {
     const replay = replayRun(recording, setting);
     onProgress?.(i + 1, settings.length);
-    const recorded = s.earlyStop && setting.window === s.window && setting.keepPercent === s.keepPercent && setting.warmup === s.warmup;
-    const base = { window: setting.window, keepPercent: setting.keepPercent, warmup: setting.warmup, recorded, pareto: false, instances: recording.instances.length };
+    const recorded =
+      s.earlyStop &&
+      setting.window === s.window &&
+      setting.keepPercent === s.keepPercent &&
+      setting.warmup === s.warmup;
+    const base = {
+      window: setting.window,
+      keepPercent: setting.keepPercent,
+      warmup: setting.warmup,
+      recorded,
+      pareto: false,
+      instances: recording.instances.length,
+    };
     if (!replay.computable) {
       const blockedReasons: SweepRow['blockedReasons'] = {};
       for (const b of replay.blocked) blockedReasons[b.reason] = (blockedReasons[b.reason] ?? 0) + 1;
@@ -153,7 +187,9 @@ export function sweepRecording(recording: Recording, grid: SweepGrid, onProgress
       earlyStopRate: o.early_stop_rate,
       voters: replay.instances.reduce((a, r) => a + r.voters, 0),
       splitConfidence: b.splitConfidence,
-      buckets: Object.fromEntries(BUCKET_NAMES.map((n) => [n, { count: b[n].count, correct: b[n].correct, accuracy: b[n].accuracy }])) as Record<BucketName, SweepBucket>,
+      buckets: Object.fromEntries(
+        BUCKET_NAMES.map((n) => [n, { count: b[n].count, correct: b[n].correct, accuracy: b[n].accuracy }]),
+      ) as Record<BucketName, SweepBucket>,
     };
   });
   for (const i of paretoFront(rows)) (rows[i] as SweepRow).pareto = true;

@@ -8,7 +8,10 @@ import { StudyConfigError } from './errors.js';
 
 const FLAG = /^[a-z][a-z0-9-]*$/;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
-const OptionSet = z.record(z.string().regex(FLAG, 'flag names are kebab-case experiment flags, e.g. "keep-percent"'), FlagValueSchema);
+const OptionSet = z.record(
+  z.string().regex(FLAG, 'flag names are kebab-case experiment flags, e.g. "keep-percent"'),
+  FlagValueSchema,
+);
 const Url = z.url({ protocol: /^https?$/ });
 
 export const StudyConfigSchema = z.strictObject({
@@ -32,7 +35,19 @@ export const StudyConfigSchema = z.strictObject({
 export type StudyConfig = z.infer<typeof StudyConfigSchema>;
 
 /** Flags the grid sets itself, or that belong to the study rather than to a cell. */
-const GRID_FLAGS = new Set(['model', 'benchmark', 'seed', 'output', 'base-url', 'resume', 'retry-errors', 'config', 'report', 'help', 'version']);
+const GRID_FLAGS = new Set([
+  'model',
+  'benchmark',
+  'seed',
+  'output',
+  'base-url',
+  'resume',
+  'retry-errors',
+  'config',
+  'report',
+  'help',
+  'version',
+]);
 
 function issuePath(path: readonly PropertyKey[]): string {
   return path.length === 0 ? '(top level)' : path.map(String).join('.');
@@ -48,16 +63,26 @@ function checkGrid(c: StudyConfig, file: string): void {
     if (new Set(values).size !== values.length) fail(key, 'lists a value twice');
   }
   const names = Object.keys(c.settings);
-  if (names.length === 0) fail('settings', 'needs at least one named setting, e.g. {"baseline": {"early-stop": false}}');
-  const sets: [string, Record<string, FlagValue>][] = [['options', c.options], ...names.map((n): [string, Record<string, FlagValue>] => [`settings.${n}`, c.settings[n] ?? {}])];
+  if (names.length === 0)
+    fail('settings', 'needs at least one named setting, e.g. {"baseline": {"early-stop": false}}');
+  const sets: [string, Record<string, FlagValue>][] = [
+    ['options', c.options],
+    ...names.map((n): [string, Record<string, FlagValue>] => [`settings.${n}`, c.settings[n] ?? {}]),
+  ];
   for (const [where, set] of sets) {
     for (const flag of Object.keys(set)) {
-      if (GRID_FLAGS.has(flag)) fail(`${where}.${flag}`, 'is set by the study itself (models, benchmarks, seeds, output, endpoints); remove it');
+      if (GRID_FLAGS.has(flag))
+        fail(
+          `${where}.${flag}`,
+          'is set by the study itself (models, benchmarks, seeds, output, endpoints); remove it',
+        );
     }
   }
-  if (c.reference !== undefined && !names.includes(c.reference)) fail('reference', `"${c.reference}" is not one of the settings (${names.join(', ')})`);
+  if (c.reference !== undefined && !names.includes(c.reference))
+    fail('reference', `"${c.reference}" is not one of the settings (${names.join(', ')})`);
   if (c.endpoints !== undefined && !Array.isArray(c.endpoints)) {
-    for (const model of Object.keys(c.endpoints)) if (!c.models.includes(model)) fail(`endpoints.${model}`, "is not one of the study's models");
+    for (const model of Object.keys(c.endpoints))
+      if (!c.models.includes(model)) fail(`endpoints.${model}`, "is not one of the study's models");
   }
 }
 
@@ -83,7 +108,11 @@ export function readStudyConfig(file: string): StudyConfig {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new StudyConfigError(file, '(file)', `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    throw new StudyConfigError(
+      file,
+      '(file)',
+      `cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`,
+    );
   }
   return parseStudyConfig(text, file);
 }
@@ -106,7 +135,8 @@ export interface GridCell {
 /** A path segment from a model or benchmark name ("Qwen/Qwen3-4B" → "Qwen_Qwen3-4B", "data/x.csv" → "x"). */
 export function pathSegment(name: string, kind: 'model' | 'benchmark'): string {
   const parts = name.split(/[\\/]/).filter(Boolean);
-  const raw = kind === 'benchmark' ? (parts[parts.length - 1] ?? name).replace(/\.(csv|jsonl?|parquet)$/i, '') : parts.join('_');
+  const raw =
+    kind === 'benchmark' ? (parts[parts.length - 1] ?? name).replace(/\.(csv|jsonl?|parquet)$/i, '') : parts.join('_');
   return raw.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^\.+/, '_') || '_';
 }
 
@@ -124,13 +154,19 @@ export function expandGrid(c: StudyConfig, file: string): GridCell[] {
     }
   }
   if (new Set(cells.map((x) => x.id)).size !== cells.length) {
-    throw new StudyConfigError(file, 'models', 'has two models (or benchmarks) that map to the same directory name; rename one');
+    throw new StudyConfigError(
+      file,
+      'models',
+      'has two models (or benchmarks) that map to the same directory name; rename one',
+    );
   }
   return cells;
 }
 
 function flagArgs(flags: Readonly<Record<string, FlagValue>>): string[] {
-  return Object.entries(flags).flatMap(([k, v]) => (v === true ? [`--${k}`] : v === false ? [`--no-${k}`] : [`--${k}`, String(v)]));
+  return Object.entries(flags).flatMap(([k, v]) =>
+    v === true ? [`--${k}`] : v === false ? [`--no-${k}`] : [`--${k}`, String(v)],
+  );
 }
 
 /** The experiment flags of a cell: shared options, then the setting's (which win), then the grid's own. */

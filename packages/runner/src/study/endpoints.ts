@@ -72,14 +72,20 @@ export async function discoverEndpoints(
     if (serving.length === 0) {
       const answers = list.map((u) => {
         const l = byUrl.get(u);
-        return l?.listing ? `${u} serves ${l.listing.models.join(', ') || 'nothing'}` : `${u} did not answer (${l?.error ?? 'not asked'})`;
+        return l?.listing
+          ? `${u} serves ${l.listing.models.join(', ') || 'nothing'}`
+          : `${u} did not answer (${l?.error ?? 'not asked'})`;
       });
-      problems.push(`model "${model}" is served by none of the endpoints asked: ${answers.join('; ') || 'none were given'}`);
+      problems.push(
+        `model "${model}" is served by none of the endpoints asked: ${answers.join('; ') || 'none were given'}`,
+      );
     }
   }
   if (problems.length > 0) throw new StudyEndpointError(problems.join('\n'));
   const endpoints = listings.flatMap((l) =>
-    l.listing ? [{ url: l.url, models: l.listing.models, emulated: l.listing.emulated, hourlyPriceUsd: priceOf(l.url) }] : [],
+    l.listing
+      ? [{ url: l.url, models: l.listing.models, emulated: l.listing.emulated, hourlyPriceUsd: priceOf(l.url) }]
+      : [],
   );
   return { endpoints, servers };
 }

@@ -73,7 +73,9 @@ async function prepareStudy(o: RunStudyOptions): Promise<StudyFile> {
   const fresh = newStudy(name, o.config, grid, endpoints, o.maxCostUsd);
   const recorded = readStudyFile(o.output);
   if (recorded !== null && !o.resume) {
-    throw new StudyStateError(`${o.output} already holds a study; add --resume to continue it, or choose another --output`);
+    throw new StudyStateError(
+      `${o.output} already holds a study; add --resume to continue it, or choose another --output`,
+    );
   }
   const study = recorded === null ? fresh : resumeStudy(o.output, recorded, fresh);
   mkdirSync(o.output, { recursive: true });
@@ -131,7 +133,8 @@ class Scheduler {
     const spent = this.study.cells.reduce((s, c) => s + (c.costUsd ?? 0), 0);
     const projected = spent + estimate * (this.running.size + 1);
     if (projected <= max) return true;
-    if (!this.budgetStopped) this.o.onEvent?.({ type: 'budget-stop', projectedUsd: projected, maxCostUsd: max, counts: this.counts() });
+    if (!this.budgetStopped)
+      this.o.onEvent?.({ type: 'budget-stop', projectedUsd: projected, maxCostUsd: max, counts: this.counts() });
     this.budgetStopped = true;
     return false;
   }
@@ -139,7 +142,11 @@ class Scheduler {
   private nextCell(url: string): StudyCell | null {
     const serves = this.study.endpoints.find((e) => e.url === url)?.models ?? [];
     const asked = endpointsAsked(this.o.config, this.o.endpoints);
-    return this.study.cells.find((c) => c.state === 'pending' && serves.includes(c.model) && (asked.get(c.model) ?? []).includes(url)) ?? null;
+    return (
+      this.study.cells.find(
+        (c) => c.state === 'pending' && serves.includes(c.model) && (asked.get(c.model) ?? []).includes(url),
+      ) ?? null
+    );
   }
 
   /** Fills every free slot; returns false when nothing runs and nothing more can start. */
@@ -171,7 +178,12 @@ class Scheduler {
     const dir = join(this.o.output, cell.id);
     const resume = existsSync(join(dir, FILES.manifest));
     mkdirSync(dir, { recursive: true });
-    Object.assign(cell, { state: 'running', endpoint: url, startedAt: cell.startedAt ?? new Date().toISOString(), error: null });
+    Object.assign(cell, {
+      state: 'running',
+      endpoint: url,
+      startedAt: cell.startedAt ?? new Date().toISOString(),
+      error: null,
+    });
     writeStudyFile(this.o.output, this.study);
     this.o.onEvent?.({ type: 'cell-start', cell, counts: this.counts() });
     const t0 = this.now();
@@ -194,7 +206,13 @@ class Scheduler {
     cell.costUsd = price === null ? null : (cell.gpuSeconds * price) / 3600;
     if (outcome.status === 'completed') {
       const r = readCellResults(dir);
-      Object.assign(cell, { state: 'done', finishedAt: new Date().toISOString(), tokens: r.tokens, resultsSha256: r.sha, emulated: r.emulated });
+      Object.assign(cell, {
+        state: 'done',
+        finishedAt: new Date().toISOString(),
+        tokens: r.tokens,
+        resultsSha256: r.sha,
+        emulated: r.emulated,
+      });
       this.finishedHere++;
     } else if (outcome.status === 'interrupted') cell.state = 'pending';
     else Object.assign(cell, { state: 'failed', error: outcome.error ?? 'failed' });

@@ -27,10 +27,29 @@ export function sha256File(file: string): string | null {
 }
 
 function freshCell(g: GridCell): StudyCell {
-  return { ...g, state: 'pending', endpoint: null, startedAt: null, finishedAt: null, wallSeconds: 0, tokens: null, gpuSeconds: 0, costUsd: null, resultsSha256: null, emulated: null, error: null };
+  return {
+    ...g,
+    state: 'pending',
+    endpoint: null,
+    startedAt: null,
+    finishedAt: null,
+    wallSeconds: 0,
+    tokens: null,
+    gpuSeconds: 0,
+    costUsd: null,
+    resultsSha256: null,
+    emulated: null,
+    error: null,
+  };
 }
 
-export function newStudy(name: string, config: StudyConfig, grid: readonly GridCell[], endpoints: StudyEndpoint[], maxCostUsd: number | null): StudyFile {
+export function newStudy(
+  name: string,
+  config: StudyConfig,
+  grid: readonly GridCell[],
+  endpoints: StudyEndpoint[],
+  maxCostUsd: number | null,
+): StudyFile {
   const now = new Date().toISOString();
   return {
     schemaVersion: STUDY_SCHEMA_VERSION,
@@ -40,7 +59,13 @@ export function newStudy(name: string, config: StudyConfig, grid: readonly GridC
     updatedAt: now,
     config: config as unknown as Record<string, unknown>,
     configHash: configHash(studyIdentity(config)),
-    grid: { models: config.models, benchmarks: config.benchmarks, settings: config.settings, seeds: config.seeds, reference: referenceSetting(config) },
+    grid: {
+      models: config.models,
+      benchmarks: config.benchmarks,
+      settings: config.settings,
+      seeds: config.seeds,
+      reference: referenceSetting(config),
+    },
     endpoints,
     budget: { maxCostUsd, spentUsd: 0 },
     cells: grid.map(freshCell),
@@ -54,10 +79,13 @@ export function readStudyFile(dir: string): StudyFile | null {
   try {
     json = JSON.parse(readFileSync(file, 'utf8'));
   } catch (e) {
-    throw new StudyStateError(`${file} is not valid JSON (${(e as Error).message}); restore it or start the study in a new --output`);
+    throw new StudyStateError(
+      `${file} is not valid JSON (${(e as Error).message}); restore it or start the study in a new --output`,
+    );
   }
   const parsed = StudyFileSchema.safeParse(json);
-  if (!parsed.success) throw new StudyStateError(`${file} is not a study file (${parsed.error.issues[0]?.message ?? 'invalid'})`);
+  if (!parsed.success)
+    throw new StudyStateError(`${file} is not a study file (${parsed.error.issues[0]?.message ?? 'invalid'})`);
   return parsed.data;
 }
 
@@ -74,7 +102,9 @@ export function writeStudyFile(dir: string, study: StudyFile): void {
 export function resumeStudy(dir: string, recorded: StudyFile, fresh: StudyFile): StudyFile {
   if (recorded.configHash !== fresh.configHash) {
     const diff = diffConfig(recorded.config, fresh.config).join('; ');
-    throw new StudyStateError(`${join(dir, STUDY_FILE)} records another study (${diff || 'config differs'}); pass the same study file, or a new --output`);
+    throw new StudyStateError(
+      `${join(dir, STUDY_FILE)} records another study (${diff || 'config differs'}); pass the same study file, or a new --output`,
+    );
   }
   for (const cell of recorded.cells) {
     if (cell.state === 'done') {
@@ -87,5 +117,10 @@ export function resumeStudy(dir: string, recorded: StudyFile, fresh: StudyFile):
       }
     } else if (cell.state === 'running' || cell.state === 'failed') cell.state = 'pending';
   }
-  return { ...recorded, status: 'running', endpoints: fresh.endpoints, budget: { ...recorded.budget, maxCostUsd: fresh.budget.maxCostUsd } };
+  return {
+    ...recorded,
+    status: 'running',
+    endpoints: fresh.endpoints,
+    budget: { ...recorded.budget, maxCostUsd: fresh.budget.maxCostUsd },
+  };
 }

@@ -220,7 +220,16 @@ function stringEnd(cur: Cursor, i: number): number {
 /** Past the escape sequence at `i` (a backslash): one of \" \\ \/ \b \f \n \r \t, or \u and four hex digits. */
 function escapeEnd(s: string, i: number): number {
   const c = s.charCodeAt(i + 1);
-  if (c === QUOTE || c === BACKSLASH || c === 47 /* / */ || c === 98 /* b */ || c === 102 /* f */ || c === 110 /* n */ || c === 114 /* r */ || c === 116 /* t */) {
+  if (
+    c === QUOTE ||
+    c === BACKSLASH ||
+    c === 47 /* / */ ||
+    c === 98 /* b */ ||
+    c === 102 /* f */ ||
+    c === 110 /* n */ ||
+    c === 114 /* r */ ||
+    c === 116 /* t */
+  ) {
     return i + 2;
   }
   if (c !== 117 /* u */) throw GIVE_UP;
@@ -508,7 +517,12 @@ function canonicalChoice(cur: Cursor, pool: TopsPool): ScannedChunk['choices'][0
   const indexStart = at + CHOICE_OPEN.length;
   const indexEnd = digits(s, indexStart);
   // One digit, or several without a leading zero (JSON's grammar for a non-negative integer).
-  if (indexEnd === indexStart || (indexEnd > indexStart + 1 && s.charCodeAt(indexStart) === ZERO) || !matches(s, indexEnd, THEN_DELTA)) return null;
+  if (
+    indexEnd === indexStart ||
+    (indexEnd > indexStart + 1 && s.charCodeAt(indexStart) === ZERO) ||
+    !matches(s, indexEnd, THEN_DELTA)
+  )
+    return null;
   const index = indexEnd === indexStart + 1 ? s.charCodeAt(indexStart) - ZERO : Number(s.slice(indexStart, indexEnd));
   if (!Number.isSafeInteger(index)) return null;
   cur.pos = indexEnd + THEN_DELTA.length;
@@ -538,7 +552,8 @@ function choice(cur: Cursor, pool: TopsPool): ScannedChunk['choices'][0] {
   let finishSeen = false;
   const out: Partial<ScannedChunk['choices'][0]> = {};
   cur.object((key) => {
-    if (key in out || (key === 'index' && index !== undefined) || (key === 'finish_reason' && finishSeen)) throw GIVE_UP;
+    if (key in out || (key === 'index' && index !== undefined) || (key === 'finish_reason' && finishSeen))
+      throw GIVE_UP;
     switch (key) {
       case 'index': {
         const n = cur.number();

@@ -1,4 +1,9 @@
-import { exactTopKConfidence, exactTopKValuesConfidence, isConfidenceError, tokenConfidence } from '@deepconf-safety/confidence';
+import {
+  exactTopKConfidence,
+  exactTopKValuesConfidence,
+  isConfidenceError,
+  tokenConfidence,
+} from '@deepconf-safety/confidence';
 import { alternativesList, ChatChunkScanner, ScannedTops, type Alternatives } from './chunk-scanner.js';
 import { VllmClientError } from '../errors.js';
 import { ChatChunkSchema, CompletionChunkSchema } from '../schemas.js';
@@ -17,7 +22,13 @@ const NO_DATA = -9999;
  * empty when vLLM had no data; a scanned list is valid during the call only (`alternativesList` copies it).
  * Return true to stop at this token.
  */
-export type TokenSink = (index: number, token: string, logprob: number, confidence: number, tops: Alternatives) => boolean;
+export type TokenSink = (
+  index: number,
+  token: string,
+  logprob: number,
+  confidence: number,
+  tops: Alternatives,
+) => boolean;
 
 export type FeedResult = 'more' | 'stop' | 'error';
 
@@ -102,7 +113,9 @@ export class TraceDecoder {
     try {
       chunk = JSON.parse(payload);
     } catch {
-      throw protocolError(`stream chunk ${this.#chunks} is an event that is not JSON: ${JSON.stringify(payload.slice(0, 120))}`);
+      throw protocolError(
+        `stream chunk ${this.#chunks} is an event that is not JSON: ${JSON.stringify(payload.slice(0, 120))}`,
+      );
     }
     return this.feed(chunk);
   }
@@ -118,14 +131,20 @@ export class TraceDecoder {
     }
     const choices = c.choices;
     if (!Array.isArray(choices)) throw protocolError(`stream chunk ${n} has no "choices" array`);
-    if (this.#needsFullCheck(choices) || n === 0 || (c.usage !== null && c.usage !== undefined)) this.#validate(chunk, n);
+    if (this.#needsFullCheck(choices) || n === 0 || (c.usage !== null && c.usage !== undefined))
+      this.#validate(chunk, n);
     if (c.usage !== null && c.usage !== undefined) {
       const u = c.usage as { prompt_tokens: number; completion_tokens?: number | null; total_tokens: number };
-      this.usage = { promptTokens: u.prompt_tokens, completionTokens: u.completion_tokens ?? u.total_tokens - u.prompt_tokens, totalTokens: u.total_tokens };
+      this.usage = {
+        promptTokens: u.prompt_tokens,
+        completionTokens: u.completion_tokens ?? u.total_tokens - u.prompt_tokens,
+        totalTokens: u.total_tokens,
+      };
     }
     for (let i = 0; i < choices.length; i++) {
       const choice = choices[i] as Record<string, unknown> | null;
-      if (choice === null || typeof choice !== 'object') throw protocolError(`stream chunk ${n}: choice ${i} is not an object`);
+      if (choice === null || typeof choice !== 'object')
+        throw protocolError(`stream chunk ${n}: choice ${i} is not an object`);
       if ((choice['index'] ?? 0) !== this.#choice) continue;
       const stop = this.#kind === 'chat' ? this.#chatChoice(choice, n) : this.#completionChoice(choice, n);
       if (stop) return 'stop';
@@ -163,7 +182,10 @@ export class TraceDecoder {
   }
 
   #chatChoice(choice: Record<string, unknown>, n: number): boolean {
-    const delta = choice['delta'] as { content?: unknown; reasoning?: unknown; reasoning_content?: unknown } | null | undefined;
+    const delta = choice['delta'] as
+      | { content?: unknown; reasoning?: unknown; reasoning_content?: unknown }
+      | null
+      | undefined;
     let texts = false;
     if (delta !== null && delta !== undefined) {
       const reasoning = delta.reasoning ?? delta.reasoning_content;
@@ -186,20 +208,25 @@ export class TraceDecoder {
     for (let j = 0; j < content.length; j++) {
       const e = content[j] as { token?: unknown; logprob?: unknown; top_logprobs?: unknown };
       const logprob = e.logprob;
-      if (typeof logprob !== 'number') throw protocolError(`stream chunk ${n}: logprobs.content[${j}].logprob is not a number`);
-      if (!(logprob <= 0)) throw protocolError(`stream chunk ${n}: logprobs.content[${j}].logprob is ${logprob}; a logprob is ≤ 0`);
+      if (typeof logprob !== 'number')
+        throw protocolError(`stream chunk ${n}: logprobs.content[${j}].logprob is not a number`);
+      if (!(logprob <= 0))
+        throw protocolError(`stream chunk ${n}: logprobs.content[${j}].logprob is ${logprob}; a logprob is ≤ 0`);
       const tops = e.top_logprobs;
       let list: Alternatives = NO_TOPS;
       let confidence = NaN;
       if (tops === null || tops === undefined) throw this.#missingTops(n, j, 'no top_logprobs');
       {
         const scanned = tops instanceof ScannedTops;
-        if (!scanned && !Array.isArray(tops)) throw protocolError(`stream chunk ${n}: logprobs.content[${j}].top_logprobs is not an array`);
+        if (!scanned && !Array.isArray(tops))
+          throw protocolError(`stream chunk ${n}: logprobs.content[${j}].top_logprobs is not an array`);
         list = tops as Alternatives;
         if (list.length === 0 && logprob !== NO_DATA) throw this.#missingTops(n, j, 'an empty top_logprobs list');
         if (list.length > 0) {
           if (scanned ? tops.positive : hasPositive(tops as TopLogprob[])) {
-            throw protocolError(`stream chunk ${n}: logprobs.content[${j}].top_logprobs holds a logprob > 0 or NaN; a logprob is ≤ 0`);
+            throw protocolError(
+              `stream chunk ${n}: logprobs.content[${j}].top_logprobs holds a logprob > 0 or NaN; a logprob is ≤ 0`,
+            );
           }
           const exact = this.#mode === 'exact';
           if (list.length < (exact ? this.#k + 1 : this.#k)) {
@@ -211,8 +238,14 @@ export class TraceDecoder {
           }
           // The confidence functions check every value they read, so the hot path needs no second pass over the list.
           try {
-            if (scanned) confidence = exact ? exactTopKValuesConfidence(tops.values, this.#k, tops.length) : this.#viewConfidence(tops, n, j);
-            else confidence = exact ? exactTopKConfidence(tops as TopLogprob[], this.#k) : this.#viewConfidence(tops as TopLogprob[], n, j);
+            if (scanned)
+              confidence = exact
+                ? exactTopKValuesConfidence(tops.values, this.#k, tops.length)
+                : this.#viewConfidence(tops, n, j);
+            else
+              confidence = exact
+                ? exactTopKConfidence(tops as TopLogprob[], this.#k)
+                : this.#viewConfidence(tops as TopLogprob[], n, j);
           } catch (err) {
             if (!isConfidenceError(err)) throw err;
             throw protocolError(`stream chunk ${n}: logprobs.content[${j}].top_logprobs: ${err.message}`);
@@ -233,7 +266,9 @@ export class TraceDecoder {
 
   #missingTops(n: number, j: number, what: string): VllmClientError {
     const asked = this.#kind === 'chat' && this.#mode === 'exact' ? this.#k + 1 : this.#k;
-    return protocolError(`stream chunk ${n}: token ${this.tokens + j} has ${what} (${asked} asked for); its confidence cannot be computed`);
+    return protocolError(
+      `stream chunk ${n}: token ${this.tokens + j} has ${what} (${asked} asked for); its confidence cannot be computed`,
+    );
   }
 
   /** Mean over the first K entries as received (sampled first), summed in that order like the official dict's mean. */
@@ -243,7 +278,9 @@ export class TraceDecoder {
     for (let i = 0; i < view.length; i++) {
       const value = scanned !== null ? scanned.logprob(i) : ((list as readonly TopLogprob[])[i] as TopLogprob).logprob;
       if (typeof value !== 'number' || Number.isNaN(value)) {
-        throw protocolError(`stream chunk ${n}: logprobs.content[${j}].top_logprobs[${i}].logprob must be a number, got ${String(value)}`);
+        throw protocolError(
+          `stream chunk ${n}: logprobs.content[${j}].top_logprobs[${i}].logprob must be a number, got ${String(value)}`,
+        );
       }
       view[i] = value;
     }
@@ -253,21 +290,28 @@ export class TraceDecoder {
   #completionChoice(choice: Record<string, unknown>, n: number): boolean {
     const text = choice['text'];
     if (typeof text === 'string') this.splitter.addContent(text);
-    const lp = choice['logprobs'] as { tokens?: unknown; token_logprobs?: unknown; top_logprobs?: unknown } | null | undefined;
+    const lp = choice['logprobs'] as
+      | { tokens?: unknown; token_logprobs?: unknown; top_logprobs?: unknown }
+      | null
+      | undefined;
     if (lp === null || lp === undefined) {
       if (typeof text === 'string' && text.length > 0) throw this.#textWithoutLogprobs(n);
       return false;
     }
     const { tokens, token_logprobs: lps, top_logprobs: tops } = lp;
-    if (!Array.isArray(tokens) || !Array.isArray(lps)) throw protocolError(`stream chunk ${n}: logprobs.tokens/token_logprobs are not arrays`);
+    if (!Array.isArray(tokens) || !Array.isArray(lps))
+      throw protocolError(`stream chunk ${n}: logprobs.tokens/token_logprobs are not arrays`);
     for (let j = 0; j < tokens.length; j++) {
       const token = tokens[j];
       const logprob = lps[j];
       if (typeof token !== 'string') throw protocolError(`stream chunk ${n}: logprobs.tokens[${j}] is not a string`);
-      if (logprob !== null && typeof logprob !== 'number') throw protocolError(`stream chunk ${n}: logprobs.token_logprobs[${j}] is not a number`);
-      if (logprob !== null && !(logprob <= 0)) throw protocolError(`stream chunk ${n}: logprobs.token_logprobs[${j}] is ${logprob}; a logprob is ≤ 0`);
+      if (logprob !== null && typeof logprob !== 'number')
+        throw protocolError(`stream chunk ${n}: logprobs.token_logprobs[${j}] is not a number`);
+      if (logprob !== null && !(logprob <= 0))
+        throw protocolError(`stream chunk ${n}: logprobs.token_logprobs[${j}] is ${logprob}; a logprob is ≤ 0`);
       const dict = Array.isArray(tops) ? (tops[j] as Record<string, unknown> | null | undefined) : null;
-      if (logprob !== null && logprob !== NO_DATA && (dict === null || dict === undefined)) throw this.#missingTops(n, j, 'no top_logprobs');
+      if (logprob !== null && logprob !== NO_DATA && (dict === null || dict === undefined))
+        throw this.#missingTops(n, j, 'no top_logprobs');
       let list: readonly TopLogprob[] = NO_TOPS;
       let confidence = NaN;
       if (logprob !== null && dict !== null && dict !== undefined) {
@@ -277,7 +321,9 @@ export class TraceDecoder {
           if (key === token) continue;
           const v = dict[key];
           if (typeof v !== 'number' || !(v <= 0)) {
-            throw protocolError(`stream chunk ${n}: logprobs.top_logprobs[${j}][${JSON.stringify(key)}] is ${String(v)}, not a logprob ≤ 0`);
+            throw protocolError(
+              `stream chunk ${n}: logprobs.top_logprobs[${j}][${JSON.stringify(key)}] is ${String(v)}, not a logprob ≤ 0`,
+            );
           }
           built.push({ token: key, logprob: v });
         }

@@ -14,10 +14,13 @@ export function checkTraceRequest(request: TraceRequest): void {
   if (typeof request.prompt !== 'string') throw invalid('TraceRequest.prompt must be a string');
   intField('maxTokens', 1);
   intField('topLogprobs', 1);
-  if (!Number.isInteger(request.topK) || request.topK < -1) throw invalid(`TraceRequest.topK must be an integer ≥ -1 (-1 or 0 = off), got ${request.topK}`);
+  if (!Number.isInteger(request.topK) || request.topK < -1)
+    throw invalid(`TraceRequest.topK must be an integer ≥ -1 (-1 or 0 = off), got ${request.topK}`);
   if (!(request.temperature >= 0)) throw invalid(`TraceRequest.temperature must be ≥ 0, got ${request.temperature}`);
-  if (!(request.topP > 0 && request.topP <= 1)) throw invalid(`TraceRequest.topP must be in (0, 1], got ${request.topP}`);
-  if (request.seed !== null && !Number.isSafeInteger(request.seed)) throw invalid(`TraceRequest.seed must be a safe integer or null, got ${request.seed}`);
+  if (!(request.topP > 0 && request.topP <= 1))
+    throw invalid(`TraceRequest.topP must be in (0, 1], got ${request.topP}`);
+  if (request.seed !== null && !Number.isSafeInteger(request.seed))
+    throw invalid(`TraceRequest.seed must be a safe integer or null, got ${request.seed}`);
   if (typeof request.thinking !== 'boolean') throw invalid('TraceRequest.thinking must be true or false');
 }
 
@@ -26,7 +29,12 @@ export function checkTraceRequest(request: TraceRequest): void {
  * generation_config (Qwen3: temperature 0.6, top_p 0.95, top_k 20) without saying so; n is always 1 because
  * aborting a request aborts all of its choices.
  */
-export function buildBody(kind: EndpointKind, model: string, request: TraceRequest, topKMode: TopKMode = 'exact'): Record<string, unknown> {
+export function buildBody(
+  kind: EndpointKind,
+  model: string,
+  request: TraceRequest,
+  topKMode: TopKMode = 'exact',
+): Record<string, unknown> {
   const sampling = {
     n: 1,
     temperature: request.temperature,

@@ -69,7 +69,10 @@ export class SseSplitter {
     while (start < buf.length && buf.charCodeAt(start) === 10) start++;
     this.#buf = start === 0 ? buf : buf.slice(start);
     if (this.#buf.length > MAX_EVENT_CHARS) {
-      throw new VllmClientError('protocol', `the event stream holds an event over ${MAX_EVENT_CHARS / 1024 / 1024} MiB with no end: not an SSE stream`);
+      throw new VllmClientError(
+        'protocol',
+        `the event stream holds an event over ${MAX_EVENT_CHARS / 1024 / 1024} MiB with no end: not an SSE stream`,
+      );
     }
   }
 }

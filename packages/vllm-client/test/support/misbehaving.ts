@@ -17,7 +17,9 @@ export async function startMisbehavingServer(): Promise<MisbehavingServer> {
   const port = await new Promise<number>((resolve, reject) => {
     child.once('error', reject);
     child.once('exit', (code) => reject(new Error(`misbehaving server exited with code ${code} before listening`)));
-    createInterface({ input: child.stdout! }).once('line', (line) => resolve((JSON.parse(line) as { port: number }).port));
+    createInterface({ input: child.stdout! }).once('line', (line) =>
+      resolve((JSON.parse(line) as { port: number }).port),
+    );
   });
   const root = `http://127.0.0.1:${port}`;
   return {
