@@ -180,8 +180,8 @@ export function renderHtmlReport(input: HtmlReportInput): string {
 <title>${escapeHtml(title)}</title>
 <style>${STYLE}</style></head>
 <body><header>${banner}
-<h1>${escapeHtml(title)}</h1>
 ${run.unlabelled ? `<p class="banner" role="note">${escapeHtml(UNLABELLED_NOTICE)}</p>` : ''}
+<h1>${escapeHtml(title)}</h1>
 <p>Run <code>${escapeHtml(run.manifest.runId)}</code>, ${int(m.instances)} prompts, ${int(m.decided)} decided. ${run.results === null ? '<b>results.json is missing: the run did not finish; numbers cover the prompts completed so far.</b>' : ''}</p>
 </header>${nav}
 <main>
