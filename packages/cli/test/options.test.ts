@@ -136,6 +136,8 @@ describe('experiment options', () => {
       'latin1',
       '--idle-timeout',
       '30',
+      '--first-token-timeout',
+      '90',
       '--trace-timeout',
       '600',
     ]);
@@ -146,6 +148,7 @@ describe('experiment options', () => {
       unlabelled: true,
       encoding: 'latin1',
       idleTimeout: 30,
+      firstTokenTimeout: 90,
       traceTimeout: 600,
     });
   });

@@ -27,9 +27,14 @@ function inRange(lo: number, hi: number, loOpen = false) {
   return (loOpen ? n.gt(lo, { error: expected }) : n.gte(lo, { error: expected })).lte(hi, { error: expected });
 }
 
-function positive(unit: string) {
-  const expected = `a number of ${unit} > 0`;
-  return z.number({ error: expected }).gt(0, { error: expected });
+/**
+ * A timeout in seconds. Bounded above because it becomes a Node timer, and a timer beyond 2^31 - 1 ms (24.8 days)
+ * fires at once (Node clamps it to 1 ms): `--trace-timeout 3e6` ended every trace immediately. Bounded below so it
+ * stays a positive number of milliseconds.
+ */
+function timeoutSeconds() {
+  const expected = 'a number of seconds > 0 and at most 86400 (one day)';
+  return z.number({ error: expected }).gte(0.001, { error: expected }).lte(86_400, { error: expected });
 }
 
 const text = (what = 'a non-empty string') => z.string({ error: what }).min(1, { error: what });
@@ -216,11 +221,17 @@ export const RunConfigShape = {
       'threads that stream, parse and score traces; one keeps up with about one GPU (README, Benchmarks), so give about one per endpoint with several',
     ),
   retries: int(0).default(2).describe('retries of a trace whose stream breaks before it is recorded as an error'),
-  idleTimeout: positive('seconds')
+  idleTimeout: timeoutSeconds()
     .nullable()
     .default(null)
     .describe("seconds a trace's stream may stay silent before it is ended as a timeout (default: the client's)"),
-  traceTimeout: positive('seconds')
+  firstTokenTimeout: timeoutSeconds()
+    .nullable()
+    .default(null)
+    .describe(
+      "seconds a request may wait for its first token (headers included) before it is ended as a timeout and retried; a queued request is silent, so this is longer than --idle-timeout (default: the client's, 120)",
+    ),
+  traceTimeout: timeoutSeconds()
     .nullable()
     .default(null)
     .describe("overall deadline of one trace in seconds (default: the client's)"),
@@ -299,6 +310,7 @@ export const OPERATIONAL_KEYS: ReadonlySet<RunConfigKey> = new Set<RunConfigKey>
   'clientThreads',
   'retries',
   'idleTimeout',
+  'firstTokenTimeout',
   'traceTimeout',
   'resume',
   'retryErrors',

@@ -30,6 +30,10 @@ describe('RunConfigSchema', () => {
     [{ thinking: true }, 'thinking', '"on" or "off"'],
     [{ labelMap: 'refuse' }, 'labelMap', 'label=1|0 pairs'],
     [{ idleTimeout: 0 }, 'idleTimeout', 'a number of seconds > 0'],
+    // A Node timer beyond 2^31 - 1 ms fires at once: such a --trace-timeout ended every trace immediately.
+    [{ traceTimeout: 3e6 }, 'traceTimeout', 'at most 86400'],
+    [{ firstTokenTimeout: 0.0001 }, 'firstTokenTimeout', 'a number of seconds > 0'],
+    [{ firstTokenTimeout: '120' }, 'firstTokenTimeout', 'a number of seconds'],
   ])('%j is refused at its key, saying what is expected', (input, key, expected) => {
     const r = RunConfigSchema.safeParse(input);
     expect(r.success).toBe(false);

@@ -14,6 +14,7 @@ export type ThreadClientOptions = Pick<
   | 'endpoint'
   | 'maxRetries'
   | 'idleTimeoutMs'
+  | 'firstTokenTimeoutMs'
   | 'traceTimeoutMs'
   | 'idleSocketMs'
   | 'topKMode'

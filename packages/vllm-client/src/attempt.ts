@@ -16,8 +16,9 @@ export type TokenHook = (
   tops: Alternatives,
 ) => boolean;
 
-/** Why the client aborted an attempt itself: idle timer, trace deadline, or a finished stop. */
+/** Why the client aborted an attempt itself: idle timer, first-token wait, trace deadline, or a finished stop. */
 export const IDLE = Symbol('idle');
+export const FIRST_TOKEN = Symbol('first token');
 export const DEADLINE = Symbol('deadline');
 const STOP = Symbol('stop');
 
@@ -36,6 +37,8 @@ export type AttemptArgs = {
   /** Aborts the attempt: the caller's signal, the trace deadline (reason DEADLINE). */
   signal: AbortSignal;
   idleTimeoutMs: number;
+  /** Longest wait for the attempt's first token, from the request on (headers included). */
+  firstTokenTimeoutMs: number;
   traceTimeoutMs: number;
   now: () => number;
   /** When the trace (its first attempt) started, for latency and the deadline message. */
@@ -44,37 +47,45 @@ export type AttemptArgs = {
 };
 
 /**
- * Fires when nothing arrived for `ms` once tokens flow (from the first token on); `touch()` is one clock read per
- * network read, and no timer is set per read. Until the first token the trace deadline alone applies: vLLM is silent
- * while a request waits behind --max-num-seqs (some servers send headers and a role chunk first), and a process that
- * also runs the emulator may answer headers late.
+ * Ends an attempt that waits too long. Until the first token: `firstTokenMs` from the attempt's start, whatever
+ * arrives meanwhile (headers, a role chunk, SSE comments are no progress): vLLM is silent while a request waits behind
+ * --max-num-seqs, so this bound is larger than the idle one. From the first token on: nothing arrived for `idleMs`;
+ * `touch()` is one clock read per network read, and no timer is set per read.
  */
 class Watchdog {
-  #last = performance.now();
-  #paused = true;
+  readonly #created = performance.now();
+  #last = this.#created;
+  #flowing = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
   constructor(
-    private readonly ms: number,
-    private readonly onFire: () => void,
+    private readonly idleMs: number,
+    private readonly firstTokenMs: number,
+    private readonly onFire: (why: typeof IDLE | typeof FIRST_TOKEN) => void,
   ) {
-    this.#arm(ms);
+    this.#arm(firstTokenMs);
   }
   touch(): void {
     this.#last = performance.now();
   }
-  /** From the first token on, silence counts. */
+  /** At the first token: from now on, silence counts. */
   start(): void {
     this.#last = performance.now();
-    this.#paused = false;
+    this.#flowing = true;
+    clearTimeout(this.#timer);
+    this.#arm(this.idleMs);
   }
   stop(): void {
     clearTimeout(this.#timer);
   }
   #arm(delay: number): void {
+    // Timers may fire a little early: the clock decides, and a timer that came early is set again for the rest.
     this.#timer = setTimeout(() => {
-      const idle = this.#paused ? 0 : performance.now() - this.#last;
-      if (idle >= this.ms) this.onFire();
-      else this.#arm(this.ms - idle);
+      const now = performance.now();
+      const [waited, limit] = this.#flowing
+        ? [now - this.#last, this.idleMs]
+        : [now - this.#created, this.firstTokenMs];
+      if (waited >= limit) this.onFire(this.#flowing ? IDLE : FIRST_TOKEN);
+      else this.#arm(Math.max(1, limit - waited));
     }, delay);
   }
 }
@@ -91,7 +102,7 @@ export async function runAttempt(a: AttemptArgs): Promise<TraceResult> {
   const onAbort = () => controller.abort(a.signal.reason);
   if (a.signal.aborted) onAbort();
   else a.signal.addEventListener('abort', onAbort, { once: true });
-  const watchdog = new Watchdog(a.idleTimeoutMs, () => controller.abort(IDLE));
+  const watchdog = new Watchdog(a.idleTimeoutMs, a.firstTokenTimeoutMs, (why) => controller.abort(why));
   let ttftMs: number | null = null;
   let stopped = false;
   const rule = a.stopRule;
@@ -211,13 +222,14 @@ function named(caught: unknown, a: AttemptArgs, tokens: number, accepted: boolea
         endpoint: a.endpoint,
       },
     );
+  } else if (caught === FIRST_TOKEN) {
+    err = new VllmClientError(
+      'first_token_timeout',
+      `no first token after ${seconds(a.firstTokenTimeoutMs)}: ${where} ${silentPhase(accepted)}`,
+      { endpoint: a.endpoint },
+    );
   } else if (caught === DEADLINE) {
-    const phase =
-      tokens > 0
-        ? `had sent ${tokens} tokens`
-        : accepted
-          ? 'accepted the request but sent no token (queued behind --max-num-seqs, or stalled)'
-          : 'sent no response headers';
+    const phase = tokens > 0 ? `had sent ${tokens} tokens` : silentPhase(accepted);
     err = new VllmClientError('trace_timeout', `trace timeout after ${seconds(a.traceTimeoutMs)}: ${where} ${phase}`, {
       endpoint: a.endpoint,
     });
@@ -227,4 +239,11 @@ function named(caught: unknown, a: AttemptArgs, tokens: number, accepted: boolea
     err.attempts = a.attempt;
   }
   return err;
+}
+
+/** What a server that sent no token had done by then. */
+function silentPhase(accepted: boolean): string {
+  return accepted
+    ? 'accepted the request but sent no token (queued behind --max-num-seqs, or stalled)'
+    : 'sent no response headers';
 }

@@ -35,10 +35,16 @@ export type VllmClientOptions = {
    */
   maxRetries?: number;
   /**
-   * Longest silence tolerated: waiting for response headers, and between two stream reads (a request queued inside
-   * vLLM behind --max-num-seqs is silent until scheduled). Default 30 000 ms. Also the deadline of each probe call.
+   * Longest silence tolerated between two stream reads once tokens flow. Default 30 000 ms. Also the deadline of each
+   * probe call.
    */
   idleTimeoutMs?: number;
+  /**
+   * Longest wait of one request for its first token, headers included (a request queued inside vLLM behind
+   * --max-num-seqs is silent until scheduled, so this is larger than the idle timeout). Default 120 000 ms. The error
+   * (`first_token_timeout`, "no first token after 120 s") is retried like an idle timeout.
+   */
+  firstTokenTimeoutMs?: number;
   /** Deadline of a whole trace, every attempt and backoff included. Default 600 000 ms. */
   traceTimeoutMs?: number;
   /** How streams are read. `lean` (default, fastest measured): node:http and a byte-level SSE splitter. `sdk`: the openai SDK's stream. */
@@ -89,6 +95,9 @@ export type RunHooks = {
   signal?: AbortSignal;
 };
 
+/** The longest delay a Node timer keeps (2^31 - 1 ms, 24.8 days); a longer one is clamped to 1 ms. */
+const MAX_TIMER_MS = 2_147_483_647;
+
 /** streamTrace's reason for aborting a run whose consumer left the loop early. */
 const CONSUMER_LEFT = Symbol('consumer left');
 
@@ -131,6 +140,7 @@ export class VllmClient {
   readonly #random: () => number;
   readonly #maxRetries: number;
   readonly #idleTimeoutMs: number;
+  readonly #firstTokenTimeoutMs: number;
   readonly #traceTimeoutMs: number;
   readonly #retryBaseMs: number;
   readonly #retryMaxMs: number;
@@ -143,9 +153,11 @@ export class VllmClient {
     const invalid = (message: string) => new VllmClientError('config', `VllmClient: ${message}`);
     if (typeof options.model !== 'string' || options.model.trim() === '')
       throw invalid('option "model" must be the served model name');
-    const int = (name: string, v: number | undefined, def: number, min: number) => {
+    // Every option here ends up in a timer or a count; a Node timer beyond 2^31 - 1 ms fires at once (it is clamped).
+    const int = (name: string, v: number | undefined, def: number, min: number, max = MAX_TIMER_MS) => {
       if (v === undefined) return def;
-      if (!Number.isFinite(v) || v < min) throw invalid(`option "${name}" must be a number ≥ ${min}, got ${v}`);
+      if (!Number.isFinite(v) || v < min || v > max)
+        throw invalid(`option "${name}" must be a number in [${min}, ${max}], got ${v}`);
       return v;
     };
     this.model = options.model;
@@ -165,6 +177,7 @@ export class VllmClient {
     this.#random = options.random ?? Math.random;
     this.#maxRetries = Math.floor(int('maxRetries', options.maxRetries, 3, 0));
     this.#idleTimeoutMs = int('idleTimeoutMs', options.idleTimeoutMs, 30_000, 1);
+    this.#firstTokenTimeoutMs = int('firstTokenTimeoutMs', options.firstTokenTimeoutMs, 120_000, 1);
     this.#traceTimeoutMs = int('traceTimeoutMs', options.traceTimeoutMs, 600_000, 1);
     this.#retryBaseMs = int('retryBaseMs', options.retryBaseMs, 250, 0);
     this.#retryMaxMs = int('retryMaxMs', options.retryMaxMs, 8_000, 0);
@@ -395,6 +408,7 @@ export class VllmClient {
             stopRule: plan.stopRule,
             signal: deadline.signal,
             idleTimeoutMs: this.#idleTimeoutMs,
+            firstTokenTimeoutMs: this.#firstTokenTimeoutMs,
             traceTimeoutMs: this.#traceTimeoutMs,
             now: this.#now,
             started,
@@ -483,7 +497,9 @@ export class VllmClient {
         apiKey: this.#apiKey ?? 'EMPTY',
         fetch: flatErrorBodyFetch(this.#fetch),
         maxRetries: this.#maxRetries,
-        timeout: this.#idleTimeoutMs,
+        // The wait for headers is the attempt's first-token watchdog's (probe calls carry their own deadline), so the
+        // SDK's own timer is only a backstop that never fires first.
+        timeout: this.#traceTimeoutMs,
         logLevel: 'off',
       });
       this.#sdks.set(ep.baseURL, sdk);

@@ -5,7 +5,9 @@ const BRAND = Symbol.for('@deepconf-safety/vllm-client/error');
  * JSON (see {@link VllmClientError.toJSON}).
  * - `config`: an option or a TraceRequest this client cannot use (the caller's mistake; never retried).
  * - `connection`: refused, reset, DNS, or the stream was cut before its finish chunk.
- * - `idle_timeout`: nothing arrived for `idleTimeoutMs` (headers or the next stream bytes).
+ * - `idle_timeout`: once tokens flow, nothing arrived for `idleTimeoutMs`.
+ * - `first_token_timeout`: no first token within `firstTokenTimeoutMs` of the request (no headers, or headers and
+ *   no token: a server that accepted the request and stalled, or queued it longer than that).
  * - `trace_timeout`: the trace (every attempt and backoff included) outlived `traceTimeoutMs`.
  * - `auth`: 401/403, the API key is missing or wrong.
  * - `model_not_found`: 404 for the model.
@@ -20,6 +22,7 @@ export type VllmErrorCode =
   | 'config'
   | 'connection'
   | 'idle_timeout'
+  | 'first_token_timeout'
   | 'trace_timeout'
   | 'auth'
   | 'model_not_found'
@@ -33,6 +36,7 @@ const CODES: ReadonlySet<string> = new Set<VllmErrorCode>([
   'config',
   'connection',
   'idle_timeout',
+  'first_token_timeout',
   'trace_timeout',
   'auth',
   'model_not_found',
@@ -47,6 +51,7 @@ const CODES: ReadonlySet<string> = new Set<VllmErrorCode>([
 export const RETRYABLE_CODES: ReadonlySet<VllmErrorCode> = new Set<VllmErrorCode>([
   'connection',
   'idle_timeout',
+  'first_token_timeout',
   'rate_limited',
   'server',
 ]);

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { inspect } from 'node:util';
 import {
   VllmClient,
-  VllmClientError,
+  type VllmClientError,
   isVllmClientError,
   type TokenEvent,
   type TraceRequest,

@@ -66,6 +66,38 @@ describe.each(['lean', 'sdk'] as const)('a misbehaving server (%s transport)', (
     expect(n).toBe(1);
   }, 30_000);
 
+  // Issue 14, principle 1: before --first-token-timeout existed only the 600 s trace deadline ended these.
+  test.each([
+    ['stall-headers', 'sent no response headers'],
+    ['stall-role', 'accepted the request but sent no token'],
+    ['endless-comments', 'accepted the request but sent no token'],
+  ])(
+    '%s: "no first token after 0.3 s", retried maxRetries times, long before the trace deadline',
+    async (mode, phase) => {
+      let err: unknown;
+      const n = await requestsDuring(mode, async () => {
+        err = await failure(
+          client(mode, transport, { firstTokenTimeoutMs: 300, traceTimeoutMs: 120_000, maxRetries: 2 }).runTrace(req),
+        );
+      });
+      expect(err).toMatchObject({ code: 'first_token_timeout', attempts: 3, tokens: 0 });
+      expect((err as Error).message).toMatch(
+        new RegExp(
+          `^no first token after 0\\.3 s: vLLM at http://127\\.0\\.0\\.1:\\d+/${mode}/v1 ${phase}.* \\(3 attempts\\)$`,
+        ),
+      );
+      expect(n).toBe(3);
+    },
+    30_000,
+  );
+
+  test('the first-token wait ends at the first token: a stall after it is the idle timeout', async () => {
+    const err = await failure(
+      client('stall-mid', transport, { firstTokenTimeoutMs: 60_000, idleTimeoutMs: 300, maxRetries: 0 }).runTrace(req),
+    );
+    expect(err).toMatchObject({ code: 'idle_timeout', tokens: 3, attempts: 1 });
+  }, 30_000);
+
   test('stall mid-stream: "timeout after 0.5 s idle", retried maxRetries times', async () => {
     let err: unknown;
     const n = await requestsDuring('stall-mid', async () => {

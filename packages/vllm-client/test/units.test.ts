@@ -2,6 +2,7 @@ import { describe, expect, test } from '@jest/globals';
 import { buildBody } from '../src/internal/request-body.js';
 import { EndpointPool } from '../src/endpoint-pool.js';
 import { errorFromStatus, retryAfterMs } from '../src/http-errors.js';
+import { VllmClient } from '../src/client.js';
 
 describe('EndpointPool', () => {
   const make = (n: number, now = () => 0, health = async () => true) =>
@@ -130,4 +131,15 @@ describe('buildBody', () => {
       chat_template_kwargs: { enable_thinking: true },
     });
   });
+});
+
+describe('client options', () => {
+  // A Node timer beyond 2^31 - 1 ms is clamped to 1 ms: such a traceTimeoutMs ended every trace at once.
+  test.each(['traceTimeoutMs', 'idleTimeoutMs', 'firstTokenTimeoutMs'] as const)(
+    '%s beyond what a timer holds is refused, naming the option',
+    (name) => {
+      const make = () => new VllmClient({ baseURLs: ['http://127.0.0.1:9/v1'], model: 'm', env: {}, [name]: 3e9 });
+      expect(make).toThrow(expect.objectContaining({ code: 'config', message: expect.stringContaining(name) }));
+    },
+  );
 });

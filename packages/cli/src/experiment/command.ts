@@ -105,10 +105,11 @@ function derivedOf(
   };
 }
 
-/** --idle-timeout / --trace-timeout (seconds) as the client's options; unset keeps the client's defaults. */
-function timeouts(o: RunConfig): { idleTimeoutMs?: number; traceTimeoutMs?: number } {
+/** --idle-timeout / --first-token-timeout / --trace-timeout (seconds) as the client's options; unset keeps its defaults. */
+function timeouts(o: RunConfig): { idleTimeoutMs?: number; firstTokenTimeoutMs?: number; traceTimeoutMs?: number } {
   return {
     ...(o.idleTimeout === null ? {} : { idleTimeoutMs: Math.round(o.idleTimeout * 1000) }),
+    ...(o.firstTokenTimeout === null ? {} : { firstTokenTimeoutMs: Math.round(o.firstTokenTimeout * 1000) }),
     ...(o.traceTimeout === null ? {} : { traceTimeoutMs: Math.round(o.traceTimeout * 1000) }),
   };
 }

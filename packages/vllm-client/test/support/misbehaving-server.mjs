@@ -37,6 +37,11 @@ const every = (ms, fn) => {
 const modes = {
   // Accepts the request and never answers.
   'stall-headers': () => undefined,
+  // Headers and a role chunk, then silence: accepted, never a token.
+  'stall-role': (res) => {
+    sseHead(res);
+    res.write(role());
+  },
   // Headers, a role chunk and three tokens, then silence.
   'stall-mid': (res) => {
     sseHead(res);
