@@ -13,6 +13,9 @@ import {
 import { OptionError, parseOrOptionError } from './experiment/options.js';
 import { sweepCsv, sweepMarkdown, type SweepReport } from './sweep-format.js';
 import { sweepFigureSvg, svgToPng } from './sweep-figure.js';
+import { SELECTION_CRITERIA, selectOnHalf, type SelectionCriterion } from './sweep-select.js';
+import { selectionSummaryLines } from './sweep-select-format.js';
+import { declaredPrimary } from '@deepconf-safety/reporting';
 
 /** The process edges of `npm run sweep`, injected so tests run it in-process. */
 export interface SweepIo {
@@ -33,6 +36,13 @@ export interface SweepOptions {
   png: boolean;
   /** How a replay labels fallback voters stopped elsewhere than in the run (see --fallback-labels). */
   fallbackLabels: 'exact' | 'recorded';
+  /** `--select-on half`: choose the setting on one seeded half of the prompts, test on the other (null = off). */
+  selectOn: 'half' | null;
+  /** Seed of the split (null = the run's seed). */
+  selectSeed: number | null;
+  selectBy: SelectionCriterion;
+  /** Split percentiles the selection tries (null = the run's own). */
+  splitPercentiles: number[] | null;
 }
 
 /** `32,64` or repeated flags; every item must be a number (an integer for window and warmup). */
@@ -88,6 +98,27 @@ export async function parseSweepOptions(argv: readonly string[]): Promise<SweepO
         describe:
           'when no trace of a prompt may vote, its stopped traces vote on the text they produced; a replay that stops a trace elsewhere cannot know that text. exact: such settings are not computable; recorded: label on the recorded text (counted as approximate)',
       })
+      .option('select-on', {
+        type: 'string',
+        choices: ['half'],
+        describe:
+          'half: choose the setting (window, keep, warmup, split percentile) on a seeded half of the prompts and test the hypothesis on the other half only',
+      })
+      .option('select-seed', {
+        type: 'number',
+        describe: "seed of the --select-on half split (default: the run's seed); recorded in sweep.json",
+      })
+      .option('select-by', {
+        type: 'string',
+        choices: [...SELECTION_CRITERIA],
+        default: 'p-value',
+        describe:
+          'with --select-on: p-value = smallest Fisher p of uncertain vs confident compliance accuracy (uncertain less accurate); gap = largest accuracy gap; accuracy = best accuracy (then fewer tokens)',
+      })
+      .option('split-percentile', {
+        type: 'string',
+        describe: "with --select-on: split percentiles to choose among, comma-separated (default: the run's own)",
+      })
       .strictOptions()
       .help()
       .version(false),
@@ -108,6 +139,27 @@ export async function parseSweepOptions(argv: readonly string[]): Promise<SweepO
     variants: raw['variants'] !== false,
     png: raw['png'] !== false,
     fallbackLabels: raw['fallback-labels'] === 'recorded' ? 'recorded' : 'exact',
+    ...selectionOptions(raw),
+  };
+}
+
+function selectionOptions(
+  raw: Record<string, unknown>,
+): Pick<SweepOptions, 'selectOn' | 'selectSeed' | 'selectBy' | 'splitPercentiles'> {
+  const selectOn = raw['select-on'] === 'half' ? 'half' : null;
+  const seed = raw['select-seed'];
+  if (seed !== undefined && !(typeof seed === 'number' && Number.isSafeInteger(seed) && seed >= 0))
+    throw new OptionError(`--select-seed: expected a non-negative integer (got ${JSON.stringify(seed)})`);
+  const splitPercentiles = parseList(raw['split-percentile'], 'split-percentile', false);
+  if (splitPercentiles?.some((p) => p < 0 || p > 100))
+    throw new OptionError('--split-percentile: every value must be in [0, 100]');
+  if (selectOn === null && (seed !== undefined || splitPercentiles !== null))
+    throw new OptionError('--select-seed and --split-percentile go with --select-on half');
+  return {
+    selectOn,
+    selectSeed: typeof seed === 'number' ? seed : null,
+    selectBy: (raw['select-by'] as SelectionCriterion | undefined) ?? 'p-value',
+    splitPercentiles,
   };
 }
 
@@ -191,6 +243,19 @@ const BLOCKED_EXPLANATION: Record<string, string> = {
 
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
+/** `--select-on half` over the grid, with the run's split percentile, seed and declared primary test as defaults. */
+function selectionOf(recording: Recording, grid: SweepReport['grid'], o: SweepOptions) {
+  return selectOnHalf(
+    recording,
+    { ...grid, splitPercentiles: o.splitPercentiles ?? [recording.settings.splitPercentile] },
+    {
+      seed: o.selectSeed ?? recording.manifest.config.seed,
+      criterion: o.selectBy,
+      primary: declaredPrimary(recording),
+    },
+  );
+}
+
 /** `npm run sweep`: returns the exit code (0 done, 1 failed, 2 bad options). */
 export async function sweepCommand(argv: readonly string[], io: SweepIo): Promise<number> {
   let o: SweepOptions | null;
@@ -223,6 +288,7 @@ export async function sweepCommand(argv: readonly string[], io: SweepIo): Promis
         io.out(`replayed ${done}/${all} settings`);
       }
     });
+    if (o.selectOn === 'half') report.selection = selectionOf(recording, grid, o);
     const outDir = o.output ?? join(o.run, 'sweep');
     mkdirSync(outDir, { recursive: true });
     writeFileSync(join(outDir, 'sweep.csv'), sweepCsv(report));
@@ -251,6 +317,7 @@ export async function sweepCommand(argv: readonly string[], io: SweepIo): Promis
     } else if (check.computable) {
       io.out(`check: the replay of the run's own setting reproduces its online records (${check.instances} prompts)`);
     }
+    if (report.selection) for (const line of selectionSummaryLines(report.selection)) io.out(line);
     io.out(
       `written: ${resolve(outDir)}/{sweep.csv,sweep.json,sweep.md,accuracy_vs_tokens.svg${o.png ? ',accuracy_vs_tokens.png' : ''}}`,
     );

@@ -1,4 +1,6 @@
 import { EMULATED_BANNER, escapeMarkdownCell } from '@deepconf-safety/reporting';
+import type { HalfSelectionReport } from './sweep-select.js';
+import { selectionMarkdown } from './sweep-select-format.js';
 import type { OfflineVariantResult, RecordedSettings, SweepResult, SweepRow } from '@deepconf-safety/runner';
 
 /** What the sweep writes, beyond the replay itself. */
@@ -13,6 +15,8 @@ export interface SweepReport {
   /** Reference points without early stopping. */
   reference: { baselineTokens: number | null; deepconfVoteAccuracy: number | null; majorityAccuracy: number | null };
   notes: string[];
+  /** `--select-on half`: chosen on one half of the prompts, tested on the other (absent otherwise). */
+  selection?: HalfSelectionReport;
 }
 
 const BUCKETS = ['confident_refusal', 'uncertain_refusal', 'confident_compliance', 'uncertain_compliance'] as const;
@@ -150,6 +154,7 @@ export function sweepMarkdown(report: SweepReport): string {
       '',
     );
 
+  if (report.selection) out.push(...selectionMarkdown(report.selection));
   if (report.variants) out.push(...variantsMarkdown(report), '');
   if (report.notes.length > 0) out.push('## Notes', '', ...report.notes.map((n) => `- ${n}`), '');
   return `${out.join('\n')}\n`;
