@@ -28,7 +28,7 @@ export {
   type TraceMetrics,
   type VotingTrace,
 } from '@deepconf-safety/confidence';
-export { summarizeRun } from './summarize.js';
+export { summarizeRun, summarizeRecords, finalTally, type FinalTally } from './summarize.js';
 export { traceSeed } from './seeds.js';
 export {
   runExperiment,

@@ -28,6 +28,24 @@ function accuracyOf(records: readonly InstanceRecord[]): {
   return { labelled: labelled.length, correct, accuracy: labelled.length > 0 ? correct / labelled.length : null };
 }
 
+/** Final traces that did not fail, and how many of them stopped early: the early-stop rate's fraction. */
+export interface FinalTally {
+  finalTraces: number;
+  finalEarlyStopped: number;
+}
+
+/** The final-trace tally of some traces (warmups never stop, so counting them would dilute the rate). */
+export function finalTally(traces: Iterable<Pick<TraceRecord, 'phase' | 'stopReason'>>): FinalTally {
+  let finalTraces = 0;
+  let finalEarlyStopped = 0;
+  for (const t of traces) {
+    if (t.phase !== 'final' || t.stopReason === 'error') continue;
+    finalTraces++;
+    if (t.stopReason === 'early_stopped') finalEarlyStopped++;
+  }
+  return { finalTraces, finalEarlyStopped };
+}
+
 /**
  * results.json from the finished instance records (the latest record per instance, as on disk), so a resumed
  * run summarises exactly like an uninterrupted one. Accuracy counts prompts with a label and a decision.
@@ -43,6 +61,20 @@ export function summarizeRun(
     traces: ReadonlyArray<Pick<TraceRecord, 'instanceId' | 'phase' | 'stopReason'>>;
   },
 ): Results {
+  const ids = new Set(completionOrder.map((r) => r.instanceId));
+  const finals = finalTally(options.traces.filter((t) => ids.has(t.instanceId)));
+  return summarizeRecords(completionOrder, {
+    emulated: options.emulated,
+    splitPercentile: options.splitPercentile,
+    finals,
+  });
+}
+
+/** {@link summarizeRun} with the final traces already counted (the runner tallies them as prompts finish). */
+export function summarizeRecords(
+  completionOrder: readonly InstanceRecord[],
+  options: { emulated: boolean; splitPercentile: number; finals: FinalTally },
+): Results {
   // Prompts finish in whatever order the queue ran them (and a resumed run in yet another): summing in id order
   // makes results.json identical to the last bit however the run went.
   const records = [...completionOrder].sort((a, b) =>
@@ -52,9 +84,7 @@ export function summarizeRun(
   const baseline = records.reduce((a, r) => a + r.baselineTokens, 0);
   const traces = records.reduce((a, r) => a + r.traces, 0);
   const stopped = records.reduce((a, r) => a + r.earlyStopped, 0);
-  const ids = new Set(records.map((r) => r.instanceId));
-  const finals = options.traces.filter((t) => t.phase === 'final' && t.stopReason !== 'error' && ids.has(t.instanceId));
-  const finalStopped = finals.filter((t) => t.stopReason === 'early_stopped').length;
+  const { finalTraces, finalEarlyStopped } = options.finals;
   const confidences = records.flatMap((r) => (r.decision !== null && r.confidence !== null ? [r.confidence] : []));
   const splitConfidence = percentile(confidences, options.splitPercentile);
 
@@ -99,12 +129,12 @@ export function summarizeRun(
       token_savings_percent: savings(total, baseline),
       avg_tokens_per_instance: records.length > 0 ? total / records.length : null,
       accuracy: accuracyOf(records).accuracy,
-      early_stop_rate: finals.length > 0 ? finalStopped / finals.length : null,
+      early_stop_rate: finalTraces > 0 ? finalEarlyStopped / finalTraces : null,
       errors: records.reduce((a, r) => a + r.errors, 0),
       traces,
       early_stopped: stopped,
       /** Denominator of early_stop_rate. */
-      final_traces: finals.length,
+      final_traces: finalTraces,
     },
     buckets: {
       splitPercentile: options.splitPercentile,

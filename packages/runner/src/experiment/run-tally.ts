@@ -1,0 +1,42 @@
+import type { InstanceRecord, Results, TraceRecord } from '@deepconf-safety/run-store';
+import { type FinalTally, finalTally, summarizeRecords } from '../summarize.js';
+
+/**
+ * results.json accumulated as prompts finish: each prompt's latest record and its final-trace counts, seeded with
+ * the prompts the resume state found finished. The run never reads its traces back to summarise itself.
+ */
+export class RunTally {
+  readonly #prompts = new Map<string, { record: InstanceRecord; finals: FinalTally }>();
+
+  constructor(
+    finished: ReadonlyMap<string, InstanceRecord> = new Map(),
+    finals: ReadonlyMap<string, FinalTally> = new Map(),
+  ) {
+    for (const [id, record] of finished)
+      this.#prompts.set(id, { record, finals: finals.get(id) ?? { finalTraces: 0, finalEarlyStopped: 0 } });
+  }
+
+  /** A prompt finished (again, under --retry-errors: its newer record replaces the older, as readers do). */
+  add(record: InstanceRecord, traces: Iterable<Pick<TraceRecord, 'phase' | 'stopReason'>>): void {
+    this.#prompts.set(record.instanceId, { record, finals: finalTally(traces) });
+  }
+
+  get size(): number {
+    return this.#prompts.size;
+  }
+
+  results(options: { emulated: boolean; splitPercentile: number }): Results {
+    const prompts = [...this.#prompts.values()];
+    const finals = prompts.reduce(
+      (a, p) => ({
+        finalTraces: a.finalTraces + p.finals.finalTraces,
+        finalEarlyStopped: a.finalEarlyStopped + p.finals.finalEarlyStopped,
+      }),
+      { finalTraces: 0, finalEarlyStopped: 0 },
+    );
+    return summarizeRecords(
+      prompts.map((p) => p.record),
+      { ...options, finals },
+    );
+  }
+}
