@@ -5,6 +5,7 @@ import { buildBody, checkTraceRequest } from './internal/request-body.js';
 import { EndpointPool, type Endpoint } from './endpoint-pool.js';
 import { RETRYABLE_CODES, VllmClientError, isVllmClientError, redact } from './errors.js';
 import type { ErrorContext } from './http-errors.js';
+import { joinUrl, sdkBase } from './url.js';
 import { probeEndpoint } from './probe.js';
 import { createSocketAgents, IDLE_SOCKET_MS, nodeHttpStream, type SocketAgents } from './node-http.js';
 import { flatErrorBodyFetch, sdkStream } from './transports.js';
@@ -447,7 +448,7 @@ export class VllmClient {
   #transport(ep: Endpoint, body: Record<string, unknown>, headers: Record<string, string>): Transport {
     if (this.transport === 'sdk')
       return (ctx, consumer) => sdkStream(this.#sdk(ep), this.endpointKind, body, ctx, consumer);
-    const url = `${ep.baseURL}${this.endpointKind === 'chat' ? '/chat/completions' : '/completions'}`;
+    const url = joinUrl(ep.url, this.endpointKind === 'chat' ? 'chat/completions' : 'completions');
     return (ctx, consumer) => nodeHttpStream(url, headers, body, ctx, { agents: this.#agents }, consumer);
   }
 
@@ -489,10 +490,10 @@ export class VllmClient {
   }
 
   #sdk(ep: Endpoint): OpenAI {
-    let sdk = this.#sdks.get(ep.baseURL);
+    let sdk = this.#sdks.get(ep.url);
     if (sdk === undefined) {
       sdk = new OpenAI({
-        baseURL: ep.baseURL,
+        ...sdkBase(ep.url),
         // The SDK insists on a key; vLLM without --api-key ignores the header.
         apiKey: this.#apiKey ?? 'EMPTY',
         fetch: flatErrorBodyFetch(this.#fetch),
@@ -502,14 +503,14 @@ export class VllmClient {
         timeout: this.#traceTimeoutMs,
         logLevel: 'off',
       });
-      this.#sdks.set(ep.baseURL, sdk);
+      this.#sdks.set(ep.url, sdk);
     }
     return sdk;
   }
 
   async #healthy(ep: Endpoint): Promise<boolean> {
     try {
-      const res = await this.#fetch(`${ep.root}/health`, {
+      const res = await this.#fetch(joinUrl(ep.root, 'health'), {
         signal: AbortSignal.timeout(Math.min(this.#idleTimeoutMs, 10_000)),
       });
       await res.body?.cancel().catch(() => undefined);

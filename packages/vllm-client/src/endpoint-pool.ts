@@ -1,8 +1,12 @@
+import { displayUrl, serverRoot } from './url.js';
+
 /** One base URL and its load/health state. */
 export type Endpoint = {
-  /** Normalised base URL, e.g. http://host:8000/v1 */
+  /** Normalised base URL as requests use it, e.g. http://host:8000/v1?api-key=… (a gateway's key kept): never shown. */
+  readonly url: string;
+  /** The base URL as messages, results and logs show it: query values redacted (`?api-key=***`). */
   readonly baseURL: string;
-  /** Server root for /health and /version (the base URL without a trailing /v1). */
+  /** Server root for /health and /version (the base URL without a trailing /v1, its query kept). */
   readonly root: string;
   inFlight: number;
   healthy: boolean;
@@ -25,7 +29,11 @@ export function normaliseBaseURL(url: string): string {
   // Credentials in the URL would end up in error messages.
   u.username = '';
   u.password = '';
-  return u.toString().replace(/\/+$/, '');
+  u.hash = '';
+  // The path's trailing slashes go, the query (a gateway's key) stays: paths are joined onto the pathname.
+  u.pathname = u.pathname.replace(/\/+$/, '');
+  const text = u.toString();
+  return u.search === '' ? text.replace(/\/+$/, '') : text;
 }
 
 /**
@@ -48,10 +56,11 @@ export class EndpointPool {
       throw new TypeError('baseURLs is empty; give at least one vLLM base URL, e.g. http://127.0.0.1:8000/v1');
     const seen = new Set<string>();
     this.endpoints = baseURLs.map((url) => {
-      const baseURL = normaliseBaseURL(url);
-      if (seen.has(baseURL)) throw new TypeError(`baseURLs lists ${baseURL} twice`);
-      seen.add(baseURL);
-      return { baseURL, root: baseURL.replace(/\/v1$/, ''), inFlight: 0, healthy: true, retryAt: 0, probing: false };
+      const normal = normaliseBaseURL(url);
+      const baseURL = displayUrl(normal);
+      if (seen.has(normal)) throw new TypeError(`baseURLs lists ${baseURL} twice`);
+      seen.add(normal);
+      return { url: normal, baseURL, root: serverRoot(normal), inFlight: 0, healthy: true, retryAt: 0, probing: false };
     });
     this.#reprobeAfterMs = options.reprobeAfterMs;
     this.#now = options.now;

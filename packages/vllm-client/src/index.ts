@@ -14,3 +14,4 @@ export type {
   TopKMode,
   Usage,
 } from './types.js';
+export { joinUrl, serverRoot, sdkBase, displayUrl } from './url.js';

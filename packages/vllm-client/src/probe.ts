@@ -4,6 +4,7 @@ import { VllmClientError, redact } from './errors.js';
 import { connectionError, errorFromStatus, type ErrorContext } from './http-errors.js';
 import { ModelListSchema, VersionSchema } from './schemas.js';
 import { sdkError } from './transports.js';
+import { joinUrl } from './url.js';
 import type { EndpointKind, ServerProbe } from './types.js';
 
 export type ProbeOutcome = { probe: ServerProbe; error: VllmClientError | null };
@@ -41,7 +42,7 @@ export async function probeEndpoint(args: {
   const signal = () => AbortSignal.timeout(args.timeoutMs);
 
   try {
-    const res = await args.fetch(`${ep.root}/health`, { signal: signal() });
+    const res = await args.fetch(joinUrl(ep.root, 'health'), { signal: signal() });
     await res.body?.cancel().catch(() => undefined);
     if (!res.ok)
       return fail(errorFromStatus(res.status, `/health answered ${res.status} (503 = engine dead)`, res.headers, ctx));
@@ -62,7 +63,7 @@ export async function probeEndpoint(args: {
   }
 
   try {
-    const res = await args.fetch(`${ep.root}/version`, { signal: signal() });
+    const res = await args.fetch(joinUrl(ep.root, 'version'), { signal: signal() });
     const text = await res.text();
     if (res.ok) {
       const parsed = VersionSchema.safeParse(JSON.parse(text));
@@ -115,7 +116,7 @@ async function maxTopLogprobs(args: {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (ctx.apiKey !== undefined) headers['authorization'] = `Bearer ${ctx.apiKey}`;
   try {
-    const res = await args.fetch(`${ep.baseURL}${kind === 'chat' ? '/chat/completions' : '/completions'}`, {
+    const res = await args.fetch(joinUrl(ep.url, kind === 'chat' ? 'chat/completions' : 'completions'), {
       method: 'POST',
       headers,
       body: JSON.stringify(body),

@@ -11,6 +11,8 @@ export const fixture = (name: string): string => readFileSync(FIXTURES + name, '
 export type Hit = {
   method: string;
   path: string;
+  /** The query string as received, without its '?' ('' when none). */
+  query: string;
   headers: IncomingMessage['headers'];
   body: unknown;
   clientClosedEarly: boolean;
@@ -34,7 +36,7 @@ export async function startReplayServer(routes: Record<string, Handler> = {}): P
     req.setEncoding('utf8');
     req.on('data', (d: string) => (raw += d));
     req.on('end', () => {
-      const path = (req.url ?? '/').split('?')[0]!;
+      const [path = '/', query = ''] = (req.url ?? '/').split('?', 2);
       const key = `${req.method} ${path}`;
       let body: unknown = raw;
       try {
@@ -42,7 +44,7 @@ export async function startReplayServer(routes: Record<string, Handler> = {}): P
       } catch {
         // keep the raw text
       }
-      const hit: Hit = { method: req.method ?? '', path, headers: req.headers, body, clientClosedEarly: false };
+      const hit: Hit = { method: req.method ?? '', path, query, headers: req.headers, body, clientClosedEarly: false };
       hits.push(hit);
       res.on('close', () => {
         if (!res.writableFinished) hit.clientClosedEarly = true;

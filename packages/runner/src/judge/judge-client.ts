@@ -1,4 +1,5 @@
 import OpenAI from 'openai';
+import { joinUrl, sdkBase } from '@deepconf-safety/vllm-client';
 import type { JudgeRequestText } from '@deepconf-safety/refusal';
 
 /** Sends one judge request and resolves with the judge's raw answer text. */
@@ -25,7 +26,8 @@ export interface JudgeClientOptions {
 /** A judge over vLLM's OpenAI API at temperature 0 (greedy, as WildGuard, HarmBench and XSTest's GPT-4 prompt run). */
 export function createJudgeClient(options: JudgeClientOptions): JudgeClient {
   const sdk = new OpenAI({
-    baseURL: options.baseURL,
+    // A key in the base URL's query must reach every request; the SDK's baseURL is joined as text, so it goes apart.
+    ...sdkBase(options.baseURL),
     apiKey: options.apiKey ?? 'EMPTY',
     timeout: options.timeoutMs ?? 60_000,
     maxRetries: options.maxRetries ?? 2,
@@ -62,7 +64,7 @@ export async function judgeEndpointEmulated(
 ): Promise<boolean | null> {
   const f = options.fetch ?? fetch;
   try {
-    const res = await f(`${options.baseURL.replace(/\/+$/, '')}/models`, {
+    const res = await f(joinUrl(options.baseURL, 'models'), {
       headers: options.apiKey === undefined ? {} : { authorization: `Bearer ${options.apiKey}` },
       signal: signal ?? AbortSignal.timeout(10_000),
     });

@@ -1,3 +1,4 @@
+import { joinUrl } from '@deepconf-safety/vllm-client';
 import type { StudyEndpoint } from '@deepconf-safety/run-store';
 import type { StudyConfig } from './config.js';
 import { StudyEndpointError } from './errors.js';
@@ -19,7 +20,7 @@ const LIST_TIMEOUT_MS = 15_000;
 /** The default ListModels: fetch with a deadline and an optional bearer key. */
 export function httpListModels(apiKey?: string): ListModels {
   return async (baseUrl) => {
-    const res = await fetch(`${baseUrl.replace(/\/+$/, '')}/models`, {
+    const res = await fetch(joinUrl(baseUrl, 'models'), {
       headers: apiKey ? { authorization: `Bearer ${apiKey}` } : {},
       signal: AbortSignal.timeout(LIST_TIMEOUT_MS),
     });
