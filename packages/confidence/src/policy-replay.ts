@@ -8,8 +8,6 @@ import {
   baselineTokens,
   calibrate,
   decidePrompt,
-  findStopIndex,
-  traceMetrics,
   type DecisionConfidence,
   type Phase,
   type PromptDecision,
@@ -18,6 +16,7 @@ import {
   type VotingTrace,
 } from './policy.js';
 import { assertWindow } from './validate.js';
+import { profilePrefixLowest, profileStopIndex, stopProfile, type StopProfile } from './stop-profile.js';
 
 /** One recorded trace, as a replay needs it. */
 export interface PolicyReplayTrace {
@@ -115,21 +114,24 @@ export type PolicyReplay =
 
 const COMPLETED = new Set<StopReason>(['finished', 'length']);
 
-/** Lowest-group confidence per trace and window, computed once however many settings share the window. */
-const lowestCache = new WeakMap<PolicyReplayTrace, Map<number, number>>();
-function lowestGroupAt(trace: PolicyReplayTrace, window: number): number | null {
-  if (trace.stopReason === 'error' || trace.lowestGroup === null) return null;
-  let byWindow = lowestCache.get(trace);
-  if (!byWindow) lowestCache.set(trace, (byWindow = new Map()));
+/**
+ * Per trace and window, one pass over its confidences (see {@link StopProfile}), however many settings share the
+ * window: a sweep of eight thresholds used to walk every trace eight times and compute every trace metric to
+ * keep only the lowest group.
+ */
+const profileCache = new WeakMap<PolicyReplayTrace, Map<number, StopProfile>>();
+function profileAt(trace: PolicyReplayTrace, window: number): StopProfile {
+  let byWindow = profileCache.get(trace);
+  if (!byWindow) profileCache.set(trace, (byWindow = new Map()));
   let value = byWindow.get(window);
-  if (value === undefined) byWindow.set(window, (value = traceMetrics(trace.confidences, window).lowestGroup));
+  if (value === undefined) byWindow.set(window, (value = stopProfile(trace.confidences, window)));
   return value;
 }
 
-const prefix = (confidences: ArrayLike<number>, end: number): ArrayLike<number> =>
-  ArrayBuffer.isView(confidences)
-    ? (confidences as Float64Array).subarray(0, end)
-    : Array.prototype.slice.call(confidences, 0, end);
+function lowestGroupAt(trace: PolicyReplayTrace, window: number): number | null {
+  if (trace.stopReason === 'error' || trace.lowestGroup === null) return null;
+  return profileAt(trace, window).lowest;
+}
 
 function warmupCount(prompt: PolicyReplayPrompt, setting: PolicyReplaySetting): number {
   return setting.calibration === 'global' && !prompt.calibration ? 0 : setting.warmup;
@@ -165,6 +167,31 @@ interface Walked extends PolicyReplayedTrace, VotingTrace {
   labelKnown: boolean;
 }
 
+/** One walked trace, every one built alike (object spreads here were most of a sweep's time). */
+function walkedTrace(
+  t: PolicyReplayTrace,
+  phase: Phase,
+  stopReason: StopReason,
+  stoppedAt: number | null,
+  tokens: number,
+  lowestGroup: number | null,
+  labelKnown: boolean,
+): Walked {
+  const refused = t.stopReason === 'error' ? null : t.refused;
+  return {
+    source: t,
+    traceIndex: t.traceIndex,
+    phase,
+    refused,
+    voted: false,
+    stopReason,
+    stoppedAt,
+    tokens,
+    lowestGroup,
+    labelKnown,
+  };
+}
+
 /**
  * Replays the prompts under one setting, exactly as the online runner would have run them on the same traces:
  * the first `warmup` traces calibrate the threshold (per prompt, or once from the calibration prompts under
@@ -198,26 +225,12 @@ export function replayPolicy(prompts: readonly PolicyReplayPrompt[], setting: Po
     let blockedHere = false;
     for (const t of prompt.traces) {
       const phase: Phase = t.traceIndex < warmups ? 'warmup' : 'final';
-      const base = {
-        source: t,
-        traceIndex: t.traceIndex,
-        phase,
-        refused: t.stopReason === 'error' ? null : t.refused,
-        voted: false,
-      };
       if (t.stopReason === 'error') {
-        walked.push({
-          ...base,
-          stopReason: 'error',
-          stoppedAt: null,
-          tokens: t.tokens,
-          lowestGroup: null,
-          labelKnown: true,
-        });
+        walked.push(walkedTrace(t, phase, 'error', null, t.tokens, null, true));
         continue;
       }
       const wasStopped = t.stopReason === 'early_stopped';
-      const stop = phase === 'final' ? findStopIndex(t.confidences, setting.window, streamThreshold) : null;
+      const stop = phase === 'final' ? profileStopIndex(profileAt(t, setting.window), streamThreshold) : null;
       if (stop === null) {
         if (wasStopped) {
           blocked.push({
@@ -228,25 +241,11 @@ export function replayPolicy(prompts: readonly PolicyReplayPrompt[], setting: Po
           blockedHere = true;
           continue;
         }
-        walked.push({
-          ...base,
-          stopReason: t.stopReason,
-          stoppedAt: null,
-          tokens: t.tokens,
-          lowestGroup: lowestGroupAt(t, setting.window),
-          labelKnown: true,
-        });
+        walked.push(walkedTrace(t, phase, t.stopReason, null, t.tokens, lowestGroupAt(t, setting.window), true));
       } else {
         // The same stop the run made costs what the run recorded; an earlier one costs the tokens up to it.
         const sameStop = wasStopped && stop === t.confidences.length - 1;
-        walked.push({
-          ...base,
-          stopReason: 'early_stopped',
-          stoppedAt: stop,
-          tokens: sameStop ? t.tokens : stop + 1,
-          lowestGroup: null,
-          labelKnown: sameStop,
-        });
+        walked.push(walkedTrace(t, phase, 'early_stopped', stop, sameStop ? t.tokens : stop + 1, null, sameStop));
       }
     }
     if (blockedHere) continue;
@@ -270,8 +269,7 @@ export function replayPolicy(prompts: readonly PolicyReplayPrompt[], setting: Po
         t.stopReason === 'early_stopped'
           ? {
               ...t,
-              lowestGroup: traceMetrics(prefix(t.source.confidences, (t.stoppedAt as number) + 1), setting.window)
-                .lowestGroup,
+              lowestGroup: profilePrefixLowest(profileAt(t.source, setting.window), t.stoppedAt as number),
             }
           : t,
       );

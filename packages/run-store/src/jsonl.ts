@@ -11,6 +11,7 @@ import {
 } from 'node:fs';
 import type { z } from 'zod';
 import { RunStoreFormatError } from './errors.js';
+import { parseRecord } from './fast-parse.js';
 
 export interface JsonlReadResult<T> {
   records: T[];
@@ -40,7 +41,7 @@ export function readJsonl<S extends z.ZodType>(file: string, schema: S): JsonlRe
         `not valid JSON (${(error as Error).message}); the file was edited or corrupted`,
       );
     }
-    const parsed = schema.safeParse(value);
+    const parsed = parseRecord(schema, value);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       throw new RunStoreFormatError(

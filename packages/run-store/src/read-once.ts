@@ -2,6 +2,7 @@ import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import type { z } from 'zod';
 import { decodeConfidences } from './confidences-codec.js';
 import { RunStoreFormatError } from './errors.js';
+import { parseRecord } from './fast-parse.js';
 import type { RunStore } from './run-store.js';
 import { InstanceRecordSchema, TraceRecordSchema, type InstanceRecord } from './schema.js';
 
@@ -36,6 +37,12 @@ export interface ReadOptions {
    * run's answers are most of what a reader would otherwise hold.
    */
   dropText?: boolean;
+  /**
+   * Keep `text` and `reasoning` only of the traces this accepts (the others read as '' and null, as with
+   * `dropText`); `instance` is the prompt's record, undefined for an unfinished prompt. The report keeps the
+   * answers it shows (wrong decisions, judged traces) and nothing else.
+   */
+  keepText?: (trace: TraceFields, instance: InstanceRecord | undefined) => boolean;
 }
 
 const CHUNK = 1 << 20;
@@ -84,7 +91,7 @@ function* records<S extends z.ZodType>(file: string, schema: S): Generator<z.inf
         `not valid JSON (${(error as Error).message}); the file was edited or corrupted`,
       );
     }
-    const parsed = schema.safeParse(value);
+    const parsed = parseRecord(schema, value);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
       throw new RunStoreFormatError(
@@ -114,7 +121,7 @@ export function readRunContents(store: RunStore, options: ReadOptions = {}): Run
   const traces = new Map<string, StoredTrace>();
   for (const r of records(store.path('traces'), TraceRecordSchema)) {
     const stored: StoredTrace = { ...r, confidences: decodeConfidences(r.confidences) };
-    if (options.dropText) {
+    if (options.dropText || (options.keepText && !options.keepText(stored, instances.get(r.instanceId)))) {
       stored.text = '';
       stored.reasoning = null;
     }
