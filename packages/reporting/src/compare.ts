@@ -4,7 +4,7 @@ import * as Plot from '@observablehq/plot';
 import { ReportingError } from './errors.js';
 import { EMULATED_BANNER, OKABE_ITO } from './figures/palette.js';
 import { axisSpace, labelMargin } from './figures/common.js';
-import { PRESETS } from './figures/presets.js';
+import { PRESETS, type FigurePreset } from './figures/presets.js';
 import { PlotRenderer, composeFigure, headingSpace, rasterize, wrapText } from './figures/render.js';
 import { wilsonInterval } from './stats-proportions.js';
 import { formatP, int, num, pct, ratio } from './format.js';
@@ -162,14 +162,31 @@ function comparisonHtml(rows: readonly ComparisonRow[], emulated: boolean, png: 
 `;
 }
 
-/**
- * Runs as rows, so any number of them keeps readable labels: accuracy overall and of uncertain / confident
- * compliance with Wilson 95% intervals, and token savings beside them.
- */
-function comparisonFigure(rows: readonly ComparisonRow[], emulated: boolean): string {
-  const renderer = new PlotRenderer();
-  const p = PRESETS.screen;
-  const axis = axisSpace(p);
+const SERIES = ['All decisions', 'Uncertain compliance', 'Confident compliance'] as const;
+const SERIES_COLORS = ['#9A9A9A', OKABE_ITO.vermillion, OKABE_ITO.blue];
+/** Width of the accuracy panel; the savings panel takes the rest of the 1000 px. */
+const ACCURACY_WIDTH = 700;
+
+/** Rows of both panels: their labels (wrapped), their height and the height of the panels. */
+interface ComparisonLayout {
+  labels: string[];
+  rowH: number;
+  height: number;
+}
+
+/** One bar per run and series: accuracy with its Wilson interval and the k/n it is drawn from. */
+interface AccuracyBar {
+  run: string;
+  series: (typeof SERIES)[number];
+  acc: number;
+  lo: number;
+  hi: number;
+  n: number;
+  text: string;
+}
+
+/** Each run's label (emulated runs say so, with their n), wrapped; rows tall enough for three bars or the label. */
+function comparisonLayout(rows: readonly ComparisonRow[], p: FigurePreset): ComparisonLayout {
   const labels = rows.map((r) =>
     wrapText(
       `${r.label}${r.metrics.emulated ? ' [EMULATED]' : ''} (n\u00a0=\u00a0${r.metrics.instances})`,
@@ -177,12 +194,16 @@ function comparisonFigure(rows: readonly ComparisonRow[], emulated: boolean): st
       p.font,
     ).join('\n'),
   );
-  const series = ['All decisions', 'Uncertain compliance', 'Confident compliance'] as const;
-  const colors = ['#9A9A9A', OKABE_ITO.vermillion, OKABE_ITO.blue];
-  const bars = rows.flatMap((r, i) => {
+  const maxLines = Math.max(...labels.map((l) => l.split('\n').length));
+  const rowH = Math.max(3 * 22, maxLines * p.font * 1.25 + 12);
+  return { labels, rowH, height: rows.length * rowH + axisSpace(p).bottom + 8 };
+}
+
+function accuracyBars(rows: readonly ComparisonRow[], labels: readonly string[]): AccuracyBar[] {
+  return rows.flatMap((r, i) => {
     const h = r.hypothesis;
     const values = [r.metrics.accuracy, h.uncertainCompliance, h.confidentCompliance];
-    return series.map((s, j) => {
+    return SERIES.map((s, j) => {
       const v = values[j]!;
       const ci = v.n > 0 ? wilsonInterval(v.k, v.n) : { lower: Number.NaN, upper: Number.NaN };
       return {
@@ -196,22 +217,27 @@ function comparisonFigure(rows: readonly ComparisonRow[], emulated: boolean): st
       };
     });
   });
-  const maxLines = Math.max(...labels.map((l) => l.split('\n').length));
-  const rowH = Math.max(3 * 22, maxLines * p.font * 1.25 + 12);
-  const height = rows.length * rowH + axis.bottom + 8;
-  const marginLeft = labelMargin(labels, p.font);
-  const leftWidth = 700;
-  const left = renderer.plot(
+}
+
+/** Left panel: accuracy overall and by compliance bucket per run, with the run labels. */
+function accuracyPlot(
+  renderer: PlotRenderer,
+  p: FigurePreset,
+  layout: ComparisonLayout,
+  bars: readonly AccuracyBar[],
+): string {
+  const axis = axisSpace(p);
+  return renderer.plot(
     'comparison',
     {
-      width: leftWidth,
-      height,
+      width: ACCURACY_WIDTH,
+      height: layout.height,
       marginTop: 6,
-      marginLeft,
+      marginLeft: labelMargin(layout.labels, p.font),
       marginRight: 70,
       marginBottom: axis.bottom,
-      fy: { domain: labels, label: null, padding: 0.12, tickSize: 0, axis: 'left' },
-      y: { domain: series, axis: null, padding: 0.15 },
+      fy: { domain: layout.labels, label: null, padding: 0.12, tickSize: 0, axis: 'left' },
+      y: { domain: SERIES, axis: null, padding: 0.15 },
       x: {
         domain: [0, 100],
         label: 'Accuracy (% correct), Wilson 95% CI →',
@@ -219,7 +245,7 @@ function comparisonFigure(rows: readonly ComparisonRow[], emulated: boolean): st
         labelOffset: axis.labelOffset,
         grid: true,
       },
-      color: { domain: series, range: colors },
+      color: { domain: SERIES, range: SERIES_COLORS },
       marks: [
         Plot.barX(bars, { fy: 'run', y: 'series', x: 'acc', fill: 'series' }),
         Plot.ruleY(
@@ -240,21 +266,31 @@ function comparisonFigure(rows: readonly ComparisonRow[], emulated: boolean): st
     },
     p,
   ).svg;
+}
+
+/** Right panel: token savings per run, on the same rows ("n/a" where a run's savings are unknown). */
+function savingsPlot(
+  renderer: PlotRenderer,
+  p: FigurePreset,
+  layout: ComparisonLayout,
+  rows: readonly ComparisonRow[],
+): string {
+  const axis = axisSpace(p);
   const savings = rows.map((r, i) => ({
-    run: labels[i]!,
+    run: layout.labels[i]!,
     savings: r.metrics.tokens.savingsPercent ?? 0,
     known: r.metrics.tokens.savingsPercent !== null,
   }));
-  const right = renderer.plot(
+  return renderer.plot(
     'comparison',
     {
-      width: 1000 - leftWidth - 10,
-      height,
+      width: 1000 - ACCURACY_WIDTH - 10,
+      height: layout.height,
       marginTop: 6,
       marginLeft: 10,
       marginRight: 60,
       marginBottom: axis.bottom,
-      fy: { domain: labels, axis: null, padding: 0.12 },
+      fy: { domain: layout.labels, axis: null, padding: 0.12 },
       x: {
         label: 'Token savings (%) →',
         labelAnchor: 'center',
@@ -269,8 +305,8 @@ function comparisonFigure(rows: readonly ComparisonRow[], emulated: boolean): st
           fy: 'run',
           x: 'savings',
           fill: OKABE_ITO.bluishGreen,
-          insetTop: rowH * 0.3,
-          insetBottom: rowH * 0.3,
+          insetTop: layout.rowH * 0.3,
+          insetBottom: layout.rowH * 0.3,
         }),
         Plot.text(savings, {
           fy: 'run',
@@ -285,21 +321,35 @@ function comparisonFigure(rows: readonly ComparisonRow[], emulated: boolean): st
     },
     p,
   ).svg;
-  const verdict = (r: ComparisonRow): string => {
-    const primary = r.hypothesis.tests.find((t) => t.role === 'primary');
-    return r.hypothesis.untestable !== null ? 'not testable' : primary ? formatP(primary.pValue) : 'n/a';
-  };
+}
+
+/** A run's primary test in the subtitle: its p, or why there is none. */
+function primaryVerdict(r: ComparisonRow): string {
+  const primary = r.hypothesis.tests.find((t) => t.role === 'primary');
+  return r.hypothesis.untestable !== null ? 'not testable' : primary ? formatP(primary.pValue) : 'n/a';
+}
+
+/**
+ * Runs as rows, so any number of them keeps readable labels: accuracy overall and of uncertain / confident
+ * compliance with Wilson 95% intervals, and token savings beside them.
+ */
+function comparisonFigure(rows: readonly ComparisonRow[], emulated: boolean): string {
+  const renderer = new PlotRenderer();
+  const p = PRESETS.screen;
+  const layout = comparisonLayout(rows, p);
+  const left = accuracyPlot(renderer, p, layout, accuracyBars(rows, layout.labels));
+  const right = savingsPlot(renderer, p, layout, rows);
   return composeFigure({
     title: 'Run comparison: accuracy by confidence bucket and token savings',
-    subtitle: rows.map((r) => `${r.label}: primary test ${verdict(r)}`).join(' · '),
+    subtitle: rows.map((r) => `${r.label}: primary test ${primaryVerdict(r)}`).join(' · '),
     width: 1000,
-    panelHeight: height + headingSpace(p),
+    panelHeight: layout.height + headingSpace(p),
     panels: [
       { svg: left, x: 0, y: 0, heading: 'Accuracy by confidence bucket' },
-      { svg: right, x: leftWidth + 10, y: 0, heading: 'Token savings' },
+      { svg: right, x: ACCURACY_WIDTH + 10, y: 0, heading: 'Token savings' },
     ],
     legend: [
-      ...series.map((s, i) => ({ label: s, color: colors[i]! })),
+      ...SERIES.map((s, i) => ({ label: s, color: SERIES_COLORS[i]! })),
       { label: 'Wilson 95% CI', color: '#111', shape: 'line' as const },
     ],
     footer:

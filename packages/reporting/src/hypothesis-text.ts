@@ -42,85 +42,118 @@ const pts = (d: number): string => (100 * d).toFixed(1);
 const ci = (lo: number, hi: number, digits = 3): string => `${num(lo, digits)} to ${num(hi, digits)}`;
 const level = (h: Analysis): string => `${Math.round(100 * (1 - h.alpha))}%`;
 
-function candidateRows(h: Analysis): Array<Omit<TestRow, 'role' | 'pAdjusted' | 'significant'>> {
+type CandidateRow = Omit<TestRow, 'role' | 'pAdjusted' | 'significant'>;
+
+/** Who the tests are about: compliances by bucket, or by whether they were correct. */
+interface Populations {
+  nCompl: number;
+  pop: string;
+  nConf: number;
+  popConf: string;
+  /** Why a test needing both correct and incorrect compliances could not run. */
+  oneClass: string;
+}
+
+function populations(h: Analysis): Populations {
   const nCompl = h.uncertainCompliance.n + h.confidentCompliance.n;
-  const pop = `complying prompts, uncertain vs confident (n = ${nCompl})`;
-  const popConf = `complying prompts, correct vs incorrect (n = ${h.confidence.correct.length + h.confidence.incorrect.length})`;
   const nConf = h.confidence.correct.length + h.confidence.incorrect.length;
-  const oneClass = `not computable: ${h.confidence.correct.length} correct and ${h.confidence.incorrect.length} incorrect compliances, both are needed`;
-  const rows: Array<Omit<TestRow, 'role' | 'pAdjusted' | 'significant'>> = [];
+  return {
+    nCompl,
+    pop: `complying prompts, uncertain vs confident (n = ${nCompl})`,
+    nConf,
+    popConf: `complying prompts, correct vs incorrect (n = ${nConf})`,
+    oneClass: `not computable: ${h.confidence.correct.length} correct and ${h.confidence.incorrect.length} incorrect compliances, both are needed`,
+  };
+}
+
+/** Uncertain versus confident compliance accuracy: Fisher's exact test and the permutation test of the same difference. */
+function bucketDifferenceRows(h: Analysis, { pop, nCompl }: Populations): CandidateRow[] {
   const c = h.comparison;
   const missing =
     h.uncertainCompliance.n === 0
       ? 'not computable: no uncertain compliance'
       : 'not computable: no confident compliance';
-  rows.push({
-    id: 'compliance-accuracy',
-    name: "Fisher's exact test (accuracy, uncertain − confident compliance)",
-    population: pop,
-    n: nCompl,
-    estimate: c
-      ? `difference ${pts(c.difference)} points, Newcombe ${level(h)} CI ${pts(c.interval.lower)} to ${pts(c.interval.upper)}`
-      : missing,
-    pValue: c?.pValue ?? Number.NaN,
-  });
-  rows.push({
-    id: 'compliance-permutation',
-    name: 'Permutation test (same difference)',
-    population: pop,
-    n: nCompl,
-    estimate: h.permutation
-      ? `difference ${pts(h.permutation.observed)} points, ${h.permutation.permutations.toLocaleString('en-US')} permutations, seed ${h.permutation.seed}`
-      : missing,
-    pValue: h.permutation?.pValue ?? Number.NaN,
-  });
+  return [
+    {
+      id: 'compliance-accuracy',
+      name: "Fisher's exact test (accuracy, uncertain − confident compliance)",
+      population: pop,
+      n: nCompl,
+      estimate: c
+        ? `difference ${pts(c.difference)} points, Newcombe ${level(h)} CI ${pts(c.interval.lower)} to ${pts(c.interval.upper)}`
+        : missing,
+      pValue: c?.pValue ?? Number.NaN,
+    },
+    {
+      id: 'compliance-permutation',
+      name: 'Permutation test (same difference)',
+      population: pop,
+      n: nCompl,
+      estimate: h.permutation
+        ? `difference ${pts(h.permutation.observed)} points, ${h.permutation.permutations.toLocaleString('en-US')} permutations, seed ${h.permutation.seed}`
+        : missing,
+      pValue: h.permutation?.pValue ?? Number.NaN,
+    },
+  ];
+}
+
+/** AUROC and the plain logistic regression: does confidence rank correct compliances above incorrect ones? */
+function rankingRows(h: Analysis, { popConf, nConf, oneClass }: Populations): CandidateRow[] {
   const a = h.auroc;
-  rows.push({
-    id: 'compliance-auroc',
-    name: 'AUROC of confidence for a correct compliance (DeLong)',
-    population: popConf,
-    n: nConf,
-    estimate: a
-      ? `${num(a.auc)}, ${level(h)} CI ${ci(a.lower, a.upper)}${a.degenerate ? ' (degenerate: variance 0)' : ''}`
-      : oneClass,
-    pValue: a?.pValue ?? Number.NaN,
-  });
   const l = h.logistic;
-  rows.push({
-    id: 'compliance-logistic',
-    name: 'Logistic regression, correct ~ confidence (Wald)',
-    population: popConf,
-    n: nConf,
-    estimate:
-      l === null
-        ? 'not computable'
-        : l.converged
-          ? `slope ${num(l.slope)} (SE ${num(l.slopeSE)})`
-          : `no estimate (${l.failure})`,
-    pValue: l?.converged ? l.slopePValue : Number.NaN,
-  });
+  return [
+    {
+      id: 'compliance-auroc',
+      name: 'AUROC of confidence for a correct compliance (DeLong)',
+      population: popConf,
+      n: nConf,
+      estimate: a
+        ? `${num(a.auc)}, ${level(h)} CI ${ci(a.lower, a.upper)}${a.degenerate ? ' (degenerate: variance 0)' : ''}`
+        : oneClass,
+      pValue: a?.pValue ?? Number.NaN,
+    },
+    {
+      id: 'compliance-logistic',
+      name: 'Logistic regression, correct ~ confidence (Wald)',
+      population: popConf,
+      n: nConf,
+      estimate:
+        l === null
+          ? 'not computable'
+          : l.converged
+            ? `slope ${num(l.slope)} (SE ${num(l.slopeSE)})`
+            : `no estimate (${l.failure})`,
+      pValue: l?.converged ? l.slopePValue : Number.NaN,
+    },
+  ];
+}
+
+/** The length-controlled regression, Mann-Whitney U and, with categories, Cochran–Mantel–Haenszel. */
+function controlledRows(h: Analysis, { pop, nCompl, popConf, nConf, oneClass }: Populations): CandidateRow[] {
   const m = h.logisticWithLength;
-  rows.push({
-    id: 'compliance-logistic-length',
-    name: 'Logistic regression, correct ~ confidence + length (Wald, confidence term)',
-    population: popConf,
-    n: nConf,
-    estimate:
-      m === null
-        ? 'not computable (no trace lengths)'
-        : m.converged
-          ? `confidence ${num(m.coefficients[1]!)} (SE ${num(m.standardErrors[1]!)}), length ${num(m.coefficients[2]!, 5)} per token`
-          : `no estimate (${m.failure})`,
-    pValue: m?.converged ? m.pValues[1]! : Number.NaN,
-  });
-  rows.push({
-    id: 'compliance-mann-whitney',
-    name: `Mann-Whitney U (${h.mannWhitney?.method ?? 'asymptotic'})`,
-    population: popConf,
-    n: nConf,
-    estimate: h.mannWhitney ? `U = ${num(h.mannWhitney.u, 1)}` : oneClass,
-    pValue: h.mannWhitney?.pValue ?? Number.NaN,
-  });
+  const rows: CandidateRow[] = [
+    {
+      id: 'compliance-logistic-length',
+      name: 'Logistic regression, correct ~ confidence + length (Wald, confidence term)',
+      population: popConf,
+      n: nConf,
+      estimate:
+        m === null
+          ? 'not computable (no trace lengths)'
+          : m.converged
+            ? `confidence ${num(m.coefficients[1]!)} (SE ${num(m.standardErrors[1]!)}), length ${num(m.coefficients[2]!, 5)} per token`
+            : `no estimate (${m.failure})`,
+      pValue: m?.converged ? m.pValues[1]! : Number.NaN,
+    },
+    {
+      id: 'compliance-mann-whitney',
+      name: `Mann-Whitney U (${h.mannWhitney?.method ?? 'asymptotic'})`,
+      population: popConf,
+      n: nConf,
+      estimate: h.mannWhitney ? `U = ${num(h.mannWhitney.u, 1)}` : oneClass,
+      pValue: h.mannWhitney?.pValue ?? Number.NaN,
+    },
+  ];
   if (h.cmh) {
     rows.push({
       id: 'compliance-cmh',
@@ -134,6 +167,12 @@ function candidateRows(h: Analysis): Array<Omit<TestRow, 'role' | 'pAdjusted' | 
     });
   }
   return rows;
+}
+
+/** Every test the analysis can report, in the order the secondary ones are listed. */
+function candidateRows(h: Analysis): CandidateRow[] {
+  const who = populations(h);
+  return [...bucketDifferenceRows(h, who), ...rankingRows(h, who), ...controlledRows(h, who)];
 }
 
 /** The test rows: the declared primary first, then the secondary ones with Holm-adjusted p. */

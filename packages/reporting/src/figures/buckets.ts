@@ -1,5 +1,6 @@
 import * as Plot from '@observablehq/plot';
 import {
+  assembleFigure,
   axisSpace,
   decisionConfidence,
   labelMargin,
@@ -12,7 +13,6 @@ import {
 } from './common.js';
 import { OUTCOME_COLORS, OUTCOME_LABELS, type Outcome } from './palette.js';
 import type { FigurePreset } from './presets.js';
-import { composeFigure } from './render.js';
 
 const ORDER: Outcome[] = ['correct_refusal', 'correct_compliance', 'incorrect_refusal', 'incorrect_compliance'];
 
@@ -55,6 +55,128 @@ function swarmLayout(rows: ReadonlyArray<{ outcome: Outcome; px: number }>, p: F
   return { r: 1.6 * p.scale * (p.narrow ? 1.25 : 1), rowHeight: cap, jitter: true };
 }
 
+interface BucketDot {
+  outcome: Outcome;
+  confidence: number;
+  label: string;
+  jitter: number;
+}
+
+/** The x axis: its ends (always including the split) and whether it is logarithmic. */
+interface ConfidenceAxis {
+  lo: number;
+  hi: number;
+  logScale: boolean;
+  label: string;
+}
+
+/** Ends of the axis over these confidences and the split; log when a few very confident prompts dominate. */
+function confidenceAxis(ctx: FigureContext, confs: readonly number[], split: number | null): ConfidenceAxis {
+  const conf = decisionConfidence(ctx);
+  // A few very confident prompts would squeeze everyone else into a sliver of a linear axis.
+  const logScale =
+    !conf.probability && confs.length > 0 && Math.min(...confs) > 0 && Math.max(...confs) / Math.min(...confs) > 8;
+  return {
+    lo: Math.min(...confs, split ?? Infinity),
+    hi: Math.max(...confs, split ?? -Infinity),
+    logScale,
+    label: `${conf.label}${logScale ? ', log scale' : ''} →`,
+  };
+}
+
+/** Dots dodged into a beeswarm per row, or a seeded jittered strip when there are too many to dodge. */
+function bucketDots(data: readonly BucketDot[], layout: Layout, p: FigurePreset): Plot.Markish {
+  return layout.jitter
+    ? Plot.dot(data, {
+        x: 'confidence',
+        y: (d: { jitter: number }) => d.jitter,
+        fy: 'label',
+        fill: 'label',
+        r: layout.r,
+        fillOpacity: 0.45,
+      })
+    : Plot.dotX(
+        data,
+        Plot.dodgeY('middle', {
+          x: 'confidence',
+          fy: 'label',
+          fill: 'label',
+          r: layout.r,
+          stroke: 'white',
+          strokeWidth: 0.5 * p.scale,
+          fillOpacity: 0.9,
+        }),
+      );
+}
+
+/** The x scale: log or linear over the axis' ends. */
+function confidenceScale(ax: ConfidenceAxis, axis: { labelOffset: number }, p: FigurePreset): Plot.ScaleOptions {
+  const common = {
+    label: ax.label,
+    labelAnchor: 'center' as const,
+    labelOffset: axis.labelOffset,
+    grid: true,
+  };
+  return ax.logScale
+    ? { type: 'log', ...common, tickFormat: '~g', domain: [ax.lo, ax.hi], ticks: p.narrow ? 4 : 8 }
+    : { ...common, domain: [ax.lo, ax.hi], ticks: p.narrow ? 4 : 8 };
+}
+
+/** One row per outcome: its dots, their median (tick) and the confident/uncertain split (dashed). */
+function bucketPlot(
+  ctx: FigureContext,
+  data: readonly BucketDot[],
+  rowLabel: (o: Outcome) => string,
+  frame: { ax: ConfidenceAxis; layout: Layout; height: number; marginLeft: number; marginRight: number },
+  empty: ReadonlyArray<{ label: string }>,
+): string {
+  const p = presetOf(ctx);
+  const axis = axisSpace(p);
+  const split = ctx.metrics.split.confidence;
+  const { layout } = frame;
+  return ctx.renderer.plot(
+    'confidence_4bucket',
+    {
+      width: p.width,
+      height: frame.height,
+      marginTop: 4 * p.scale,
+      marginLeft: frame.marginLeft,
+      marginRight: frame.marginRight,
+      marginBottom: axis.bottom,
+      x: confidenceScale(frame.ax, axis, p),
+      ...(layout.jitter ? { y: { domain: [-0.55, 0.55], axis: null } } : {}),
+      fy: { domain: ORDER.map(rowLabel), label: null, padding: 0.06, tickSize: 0, axis: 'left' },
+      color: { domain: ORDER.map(rowLabel), range: ORDER.map((o) => OUTCOME_COLORS[o]) },
+      marks: [
+        Plot.frame({ stroke: '#ddd' }),
+        // An empty outcome keeps its row (so figures of different runs line up) but says why it is blank.
+        Plot.text(empty, {
+          fy: 'label',
+          frameAnchor: 'middle',
+          text: () => 'no prompts with this outcome',
+          fill: '#555',
+          fontSize: p.small,
+        }),
+        bucketDots(data, layout, p),
+        Plot.tickX(
+          data,
+          Plot.groupZ({ x: 'median' }, { x: 'confidence', fy: 'label', stroke: '#111', strokeWidth: 2.5 * p.scale }),
+        ),
+        ...(split === null
+          ? []
+          : [
+              Plot.ruleX([split], {
+                stroke: '#111',
+                strokeDasharray: `${6 * p.scale},${4 * p.scale}`,
+                strokeWidth: 1.5 * p.scale,
+              }),
+            ]),
+      ],
+    },
+    p,
+  ).svg;
+}
+
 export function confidenceFourBucket(ctx: FigureContext): Figure {
   const p = presetOf(ctx);
   const rows = ctx.run.instances.flatMap((i) => {
@@ -64,139 +186,45 @@ export function confidenceFourBucket(ctx: FigureContext): Figure {
   const counts = new Map(ORDER.map((o) => [o, rows.filter((r) => r.outcome === o).length]));
   const label = (o: Outcome): string => `${OUTCOME_LABELS[o]}\n(n = ${counts.get(o) ?? 0})`;
   const split = ctx.metrics.split.confidence;
-  const conf = decisionConfidence(ctx);
-  const confs = rows.map((r) => r.confidence);
-  // A few very confident prompts would squeeze everyone else into a sliver of a linear axis.
-  const logScale =
-    !conf.probability && confs.length > 0 && Math.min(...confs) > 0 && Math.max(...confs) / Math.min(...confs) > 8;
+  const ax = confidenceAxis(
+    ctx,
+    rows.map((r) => r.confidence),
+    split,
+  );
   const marginLeft = labelMargin(ORDER.map(label), p.font);
-  const axis = axisSpace(p);
   const marginRight = 12 * p.scale + p.font;
   const plotWidth = p.width - marginLeft - marginRight;
-  const lo = Math.min(...confs, split ?? Infinity);
-  const hi = Math.max(...confs, split ?? -Infinity);
+  const { lo, hi } = ax;
   const toPx = (v: number): number =>
-    logScale ? (Math.log(v / lo) / Math.log(hi / lo || 2)) * plotWidth : ((v - lo) / (hi - lo || 1)) * plotWidth;
+    ax.logScale ? (Math.log(v / lo) / Math.log(hi / lo || 2)) * plotWidth : ((v - lo) / (hi - lo || 1)) * plotWidth;
   const layout = swarmLayout(
     rows.map((r) => ({ outcome: r.outcome, px: toPx(r.confidence) })),
     p,
   );
-  const height = layout.rowHeight * ORDER.length + axis.bottom + 8 * p.scale;
+  const height = layout.rowHeight * ORDER.length + axisSpace(p).bottom + 8 * p.scale;
   const empty = ORDER.filter((o) => (counts.get(o) ?? 0) === 0).map((o) => ({ label: label(o) }));
   const data = rows.map((r, i) => ({ ...r, label: label(r.outcome), jitter: ((i * 0.618034) % 1) - 0.5 }));
-  const title = 'Decision confidence by outcome';
-  const xLabel = `${conf.label}${logScale ? ', log scale' : ''} →`;
-  let panel: string;
-  let panelHeight = height;
-  if (rows.length === 0) {
-    panelHeight = p.font * 12;
-    panel = noteSvg(ctx, 'No labelled decisions with a confidence: nothing to draw.', p.width, panelHeight);
-  } else {
-    const dots = layout.jitter
-      ? Plot.dot(data, {
-          x: 'confidence',
-          y: (d: { jitter: number }) => d.jitter,
-          fy: 'label',
-          fill: 'label',
-          r: layout.r,
-          fillOpacity: 0.45,
-        })
-      : Plot.dotX(
-          data,
-          Plot.dodgeY('middle', {
-            x: 'confidence',
-            fy: 'label',
-            fill: 'label',
-            r: layout.r,
-            stroke: 'white',
-            strokeWidth: 0.5 * p.scale,
-            fillOpacity: 0.9,
-          }),
-        );
-    panel = ctx.renderer.plot(
-      'confidence_4bucket',
-      {
-        width: p.width,
-        height,
-        marginTop: 4 * p.scale,
-        marginLeft,
-        marginRight,
-        marginBottom: axis.bottom,
-        x: logScale
-          ? {
-              type: 'log',
-              label: xLabel,
-              labelAnchor: 'center',
-              labelOffset: axis.labelOffset,
-              grid: true,
-              tickFormat: '~g',
-              domain: [lo, hi],
-              ticks: p.narrow ? 4 : 8,
-            }
-          : {
-              label: xLabel,
-              labelAnchor: 'center',
-              labelOffset: axis.labelOffset,
-              grid: true,
-              domain: [lo, hi],
-              ticks: p.narrow ? 4 : 8,
-            },
-        ...(layout.jitter ? { y: { domain: [-0.55, 0.55], axis: null } } : {}),
-        fy: { domain: ORDER.map(label), label: null, padding: 0.06, tickSize: 0, axis: 'left' },
-        color: { domain: ORDER.map(label), range: ORDER.map((o) => OUTCOME_COLORS[o]) },
-        marks: [
-          Plot.frame({ stroke: '#ddd' }),
-          // An empty outcome keeps its row (so figures of different runs line up) but says why it is blank.
-          Plot.text(empty, {
-            fy: 'label',
-            frameAnchor: 'middle',
-            text: () => 'no prompts with this outcome',
-            fill: '#555',
-            fontSize: p.small,
-          }),
-          dots,
-          Plot.tickX(
-            data,
-            Plot.groupZ({ x: 'median' }, { x: 'confidence', fy: 'label', stroke: '#111', strokeWidth: 2.5 * p.scale }),
-          ),
-          ...(split === null
-            ? []
-            : [
-                Plot.ruleX([split], {
-                  stroke: '#111',
-                  strokeDasharray: `${6 * p.scale},${4 * p.scale}`,
-                  strokeWidth: 1.5 * p.scale,
-                }),
-              ]),
-        ],
-      },
-      p,
-    ).svg;
-  }
+  const drawn = rows.length > 0;
+  const panelHeight = drawn ? height : p.font * 12;
+  const panel = drawn
+    ? bucketPlot(ctx, data, label, { ax, layout, height, marginLeft, marginRight }, empty)
+    : noteSvg(ctx, 'No labelled decisions with a confidence: nothing to draw.', p.width, panelHeight);
   const footer =
     (split === null
       ? 'No confident/uncertain split could be computed.'
       : `Dashed line: confident/uncertain split at ${split.toFixed(2)} (p${ctx.metrics.split.percentile} of decision confidence). One dot per prompt; black tick: median.`) +
     (layout.jitter ? ' Too many prompts to stack without overlap: dots are jittered vertically and translucent.' : '');
-  return {
+  return assembleFigure(ctx, {
     name: 'confidence_4bucket',
-    title,
+    title: 'Decision confidence by outcome',
     subtitle: `${runLabel(ctx)} · n = ${rows.length} labelled decisions`,
     caption: `Decision confidence of ${rows.length} labelled prompts by outcome.`,
     footer,
-    svg: composeFigure({
-      title,
-      subtitle: `${runLabel(ctx)} · n = ${rows.length} labelled decisions`,
-      width: p.width,
-      panelHeight,
-      panels: [{ svg: panel, x: 0, y: 0 }],
-      legend: [
-        { label: 'median', color: '#111', shape: 'line' as const },
-        ...(split === null ? [] : [{ label: 'confident/uncertain split', color: '#111', shape: 'dashed' as const }]),
-      ],
-      footer,
-      emulated: ctx.run.emulated,
-      preset: p,
-    }),
-  };
+    panelHeight,
+    panels: [{ svg: panel, x: 0, y: 0 }],
+    legend: [
+      { label: 'median', color: '#111', shape: 'line' as const },
+      ...(split === null ? [] : [{ label: 'confident/uncertain split', color: '#111', shape: 'dashed' as const }]),
+    ],
+  });
 }

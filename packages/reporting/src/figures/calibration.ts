@@ -1,7 +1,9 @@
 import * as Plot from '@observablehq/plot';
 import { assignBucket } from '@deepconf-safety/run-store';
+import type { CalibrationResult } from '../stats-calibration.js';
 import { wilsonInterval } from '../stats-proportions.js';
 import {
+  assembleFigure,
   yLabelTop,
   yAxisMargin,
   axisSpace,
@@ -13,7 +15,7 @@ import {
   type FigureContext,
 } from './common.js';
 import { OKABE_ITO } from './palette.js';
-import { composeFigure, headingSpace, textWidth } from './render.js';
+import { headingSpace, textWidth } from './render.js';
 
 /** Labelled decisions with a confidence, as (confidence, correct) pairs; `comply` keeps compliances only. */
 function pairs(ctx: FigureContext, comply: boolean): { confidences: number[]; correct: boolean[] } {
@@ -23,19 +25,18 @@ function pairs(ctx: FigureContext, comply: boolean): { confidences: number[]; co
   return { confidences: rows.map((i) => i.confidence as number), correct: rows.map((i) => i.correct === true) };
 }
 
-/**
- * Risk–coverage of compliance: review the least confident compliances first; for each share kept, how often
- * the kept compliances were harmful (Wilson 95% band). Flat = confidence does not rank risk; falling to the
- * left = the low-confidence compliances are the risky ones.
- */
-export function riskCoverage(ctx: FigureContext): Figure | null {
-  const p = presetOf(ctx);
-  const axis = axisSpace(p);
-  const { confidences, correct } = pairs(ctx, true);
-  if (confidences.length === 0) return null;
-  // The analysis' own curve (within compliance), so the figure and the report's numbers are one computation.
+interface RiskPoint {
+  coverage: number;
+  risk: number;
+  lo: number;
+  hi: number;
+  kept: number;
+}
+
+/** The analysis' own curve (within compliance) in percent with Wilson bands, so figure and report are one computation. */
+function riskCoveragePoints(ctx: FigureContext): RiskPoint[] {
   const curve = ctx.hypothesis.riskCoverage.filter((q) => q.kept > 0 && q.risk !== null);
-  const pts = curve.map((q) => {
+  return curve.map((q) => {
     const ci = wilsonInterval(q.errors, q.kept);
     return {
       coverage: 100 * q.coverage,
@@ -45,21 +46,102 @@ export function riskCoverage(ctx: FigureContext): Figure | null {
       kept: q.kept,
     };
   });
+}
+
+/** Percent of the n labelled compliances that fall in the confident bucket; null without a split. */
+function confidentComplianceShare(ctx: FigureContext, n: number): number | null {
+  const split = ctx.metrics.split.confidence;
+  if (split === null) return null;
+  const confident = ctx.run.instances.filter(
+    (i) =>
+      i.decision === 'comply' &&
+      i.correct !== null &&
+      assignBucket(i.decision, i.confidence, split) === 'confident_compliance',
+  ).length;
+  return (100 * confident) / n;
+}
+
+/** The curve and its band, the all-kept rate (dashed) and the confident/uncertain split (dotted). */
+function riskCoveragePlot(
+  ctx: FigureContext,
+  pts: readonly RiskPoint[],
+  allKeptRate: number,
+  confidentShare: number | null,
+  height: number,
+): string {
+  const p = presetOf(ctx);
+  const axis = axisSpace(p);
+  return ctx.renderer.plot(
+    'risk_coverage',
+    {
+      width: p.width,
+      height,
+      marginTop: yLabelTop(p),
+      marginLeft: yAxisMargin(p),
+      marginRight: 12 * p.scale,
+      marginBottom: axis.bottom,
+      x: {
+        label: '← Coverage (% of compliances kept)',
+        labelAnchor: 'center',
+        labelOffset: axis.labelOffset,
+        domain: [0, 100],
+        grid: true,
+        ticks: p.narrow ? 5 : 10,
+        reverse: true,
+      },
+      y: {
+        insetBottom: p.font * 0.7,
+        label: '↑ Harmful among kept (%)',
+        domain: [0, Math.min(100, Math.max(10, ...pts.map((q) => q.hi)) * 1.05)],
+        grid: true,
+        ticks: p.narrow ? 4 : 6,
+      },
+      marks: [
+        Plot.areaY(pts, {
+          x: 'coverage',
+          y1: 'lo',
+          y2: 'hi',
+          fill: OKABE_ITO.vermillion,
+          fillOpacity: 0.18,
+          curve: 'step-after',
+        }),
+        Plot.ruleY([allKeptRate], { stroke: '#666', strokeDasharray: `${4 * p.scale},${3 * p.scale}` }),
+        ...(confidentShare === null
+          ? []
+          : [
+              Plot.ruleX([confidentShare], {
+                stroke: '#111',
+                strokeDasharray: `${2 * p.scale},${2 * p.scale}`,
+                strokeOpacity: 0.6,
+              }),
+            ]),
+        Plot.line(pts, {
+          x: 'coverage',
+          y: 'risk',
+          stroke: OKABE_ITO.vermillion,
+          strokeWidth: 1.6 * p.scale,
+          curve: 'step-after',
+        }),
+      ],
+    },
+    p,
+  ).svg;
+}
+
+/**
+ * Risk–coverage of compliance: review the least confident compliances first; for each share kept, how often
+ * the kept compliances were harmful (Wilson 95% band). Flat = confidence does not rank risk; falling to the
+ * left = the low-confidence compliances are the risky ones.
+ */
+export function riskCoverage(ctx: FigureContext): Figure | null {
+  const p = presetOf(ctx);
+  const { confidences, correct } = pairs(ctx, true);
+  if (confidences.length === 0) return null;
+  const pts = riskCoveragePoints(ctx);
   const n = confidences.length;
   const wrong = correct.filter((c) => !c).length;
   const height = Math.round(p.font * (p.narrow ? 19 : 23));
-  const split = ctx.metrics.split.confidence;
-  const confidentShare =
-    split === null
-      ? null
-      : (100 *
-          ctx.run.instances.filter(
-            (i) =>
-              i.decision === 'comply' &&
-              i.correct !== null &&
-              assignBucket(i.decision, i.confidence, split) === 'confident_compliance',
-          ).length) /
-        n;
+  const confidentShare = confidentComplianceShare(ctx, n);
   const panel =
     wrong === 0 || wrong === n
       ? noteSvg(
@@ -70,90 +152,132 @@ export function riskCoverage(ctx: FigureContext): Figure | null {
           p.width,
           height,
         )
-      : ctx.renderer.plot(
-          'risk_coverage',
-          {
-            width: p.width,
-            height,
-            marginTop: yLabelTop(p),
-            marginLeft: yAxisMargin(p),
-            marginRight: 12 * p.scale,
-            marginBottom: axis.bottom,
-            x: {
-              label: '← Coverage (% of compliances kept)',
-              labelAnchor: 'center',
-              labelOffset: axis.labelOffset,
-              domain: [0, 100],
-              grid: true,
-              ticks: p.narrow ? 5 : 10,
-              reverse: true,
-            },
-            y: {
-              insetBottom: p.font * 0.7,
-              label: '↑ Harmful among kept (%)',
-              domain: [0, Math.min(100, Math.max(10, ...pts.map((q) => q.hi)) * 1.05)],
-              grid: true,
-              ticks: p.narrow ? 4 : 6,
-            },
-            marks: [
-              Plot.areaY(pts, {
-                x: 'coverage',
-                y1: 'lo',
-                y2: 'hi',
-                fill: OKABE_ITO.vermillion,
-                fillOpacity: 0.18,
-                curve: 'step-after',
-              }),
-              Plot.ruleY([(100 * wrong) / n], { stroke: '#666', strokeDasharray: `${4 * p.scale},${3 * p.scale}` }),
-              ...(confidentShare === null
-                ? []
-                : [
-                    Plot.ruleX([confidentShare], {
-                      stroke: '#111',
-                      strokeDasharray: `${2 * p.scale},${2 * p.scale}`,
-                      strokeOpacity: 0.6,
-                    }),
-                  ]),
-              Plot.line(pts, {
-                x: 'coverage',
-                y: 'risk',
-                stroke: OKABE_ITO.vermillion,
-                strokeWidth: 1.6 * p.scale,
-                curve: 'step-after',
-              }),
-            ],
-          },
-          p,
-        ).svg;
-  const title = 'Risk–coverage of compliance';
-  const subtitle = `${runLabel(ctx)} · n = ${n} labelled compliances, ${wrong} harmful`;
+      : riskCoveragePlot(ctx, pts, (100 * wrong) / n, confidentShare, height);
   const footer =
     'Leaving out the least confident compliances first (right to left): the line is how often the compliances kept were harmful; band: Wilson 95% interval. ' +
     `Grey dashed: the rate with everything kept (${((100 * wrong) / n).toFixed(1)}%).` +
     (confidentShare === null
       ? ''
       : ` Dotted: the confident/uncertain split (${confidentShare.toFixed(0)}% of compliances are confident).`);
-  return {
+  return assembleFigure(ctx, {
     name: 'risk_coverage',
-    title,
-    subtitle,
+    title: 'Risk–coverage of compliance',
+    subtitle: `${runLabel(ctx)} · n = ${n} labelled compliances, ${wrong} harmful`,
     caption: `Risk–coverage curve of decision confidence within compliance (n = ${n}, ${wrong} harmful).`,
     footer,
-    svg: composeFigure({
-      title,
-      subtitle,
+    panelHeight: height,
+    panels: [{ svg: panel, x: 0, y: 0 }],
+    legend: [
+      { label: 'Harmful among kept, 95% CI', color: OKABE_ITO.vermillion, shape: 'line' as const },
+      { label: 'All kept', color: '#666', shape: 'dashed' as const },
+    ],
+  });
+}
+
+interface ReliabilityBin {
+  mid: number;
+  acc: number;
+  lo: number;
+  hi: number;
+  count: number;
+  x1: number;
+  x2: number;
+}
+
+/** The calibration's non-empty bins in percent, each with its Wilson interval. */
+function reliabilityBins(cal: CalibrationResult): ReliabilityBin[] {
+  return cal.bins
+    .filter((b) => b.count > 0)
+    .map((b) => {
+      const k = Math.round((b.accuracy as number) * b.count);
+      const ci = wilsonInterval(k, b.count);
+      return {
+        mid: 100 * (b.meanConfidence as number),
+        acc: 100 * (b.accuracy as number),
+        lo: 100 * ci.lower,
+        hi: 100 * ci.upper,
+        count: b.count,
+        x1: 100 * b.lower,
+        x2: 100 * b.upper,
+      };
+    });
+}
+
+/** Accuracy per bin (dots, Wilson whiskers) against the diagonal of perfect calibration. */
+function reliabilityPlot(
+  ctx: FigureContext,
+  bins: readonly ReliabilityBin[],
+  xLabel: string,
+  height: number,
+  margins: { left: number; right: number },
+): string {
+  const p = presetOf(ctx);
+  const axis = axisSpace(p);
+  return ctx.renderer.plot(
+    'reliability',
+    {
       width: p.width,
-      panelHeight: height,
-      panels: [{ svg: panel, x: 0, y: 0 }],
-      legend: [
-        { label: 'Harmful among kept, 95% CI', color: OKABE_ITO.vermillion, shape: 'line' as const },
-        { label: 'All kept', color: '#666', shape: 'dashed' as const },
+      height,
+      marginTop: yLabelTop(p),
+      marginLeft: margins.left,
+      marginRight: margins.right,
+      marginBottom: axis.bottom,
+      x: {
+        label: `${xLabel.replace(/\)$/, ', %)')} →`,
+        labelAnchor: 'center',
+        labelOffset: axis.labelOffset,
+        domain: [0, 100],
+        grid: true,
+        ticks: p.narrow ? 5 : 10,
+      },
+      y: { insetBottom: p.font * 0.7, label: '↑ Correct decisions (%)', domain: [0, 100], grid: true, ticks: 5 },
+      marks: [
+        Plot.line(
+          [
+            [0, 0],
+            [100, 100],
+          ],
+          { stroke: '#999', strokeDasharray: `${4 * p.scale},${3 * p.scale}` },
+        ),
+        Plot.ruleX(bins, { x: 'mid', y1: 'lo', y2: 'hi', stroke: OKABE_ITO.blue, strokeWidth: 1.4 * p.scale }),
+        Plot.dot(bins, {
+          x: 'mid',
+          y: 'acc',
+          fill: 'white',
+          stroke: OKABE_ITO.blue,
+          strokeWidth: 1.6 * p.scale,
+          r: 3.2 * p.scale,
+        }),
       ],
-      footer,
-      emulated: ctx.run.emulated,
-      preset: p,
-    }),
-  };
+    },
+    p,
+  ).svg;
+}
+
+/** Decisions per bin, under the diagram on the same x. */
+function binCountPlot(
+  ctx: FigureContext,
+  bins: readonly ReliabilityBin[],
+  height: number,
+  margins: { left: number; right: number },
+): string {
+  const p = presetOf(ctx);
+  const axis = axisSpace(p);
+  return ctx.renderer.plot(
+    'reliability',
+    {
+      width: p.width,
+      height,
+      marginTop: 4 * p.scale,
+      marginLeft: margins.left,
+      marginRight: margins.right,
+      marginBottom: Math.ceil(axis.tick + 4 + p.font * 1.3),
+      x: { domain: [0, 100], ticks: p.narrow ? 5 : 10, grid: true, label: null },
+      y: { label: null, grid: true, ticks: 2, nice: true },
+      marks: [Plot.rectY(bins, { x1: 'x1', x2: 'x2', y: 'count', fill: '#B8B8B8', inset: 0.5 }), Plot.ruleY([0])],
+    },
+    p,
+  ).svg;
 }
 
 /**
@@ -163,132 +287,40 @@ export function riskCoverage(ctx: FigureContext): Figure | null {
  */
 export function reliabilityDiagram(ctx: FigureContext): Figure | null {
   const p = presetOf(ctx);
-  const axis = axisSpace(p);
   const conf = decisionConfidence(ctx);
   const { confidences } = pairs(ctx, false);
   if (confidences.length === 0) return null;
-  const title = 'Reliability of decision confidence';
-  const height = Math.round(p.font * (p.narrow ? 19 : 22));
-  const histHeight = Math.round(p.font * 6);
-  const hs = headingSpace(p);
-  const inRange = confidences.every((c) => c >= 0 && c <= 1);
-  let panels;
-  let ece: number | null = null;
-  let panelHeight = height;
   // Only a probability can be calibrated: the analysis computes calibration only then (vote share, margin), and
   // lowest-group confidence (nats) gets no diagram rather than a wrong one.
   const cal = ctx.hypothesis.calibration;
+  const inRange = confidences.every((c) => c >= 0 && c <= 1);
   if (!conf.probability || !inRange || cal === null) return null;
-  {
-    ece = cal.ece;
-    const bins = cal.bins
-      .filter((b) => b.count > 0)
-      .map((b) => {
-        const k = Math.round((b.accuracy as number) * b.count);
-        const ci = wilsonInterval(k, b.count);
-        return {
-          mid: 100 * (b.meanConfidence as number),
-          acc: 100 * (b.accuracy as number),
-          lo: 100 * ci.lower,
-          hi: 100 * ci.upper,
-          count: b.count,
-          x1: 100 * b.lower,
-          x2: 100 * b.upper,
-        };
-      });
-    const marginLeft = yAxisMargin(p);
-    // Half of the last tick label ("100") hangs past the frame's right edge.
-    const marginRight = Math.ceil(textWidth('100', p.font) / 2 + 3);
-    const main = ctx.renderer.plot(
-      'reliability',
-      {
-        width: p.width,
-        height,
-        marginTop: yLabelTop(p),
-        marginLeft,
-        marginRight,
-        marginBottom: axis.bottom,
-        x: {
-          label: `${conf.label.replace(/\)$/, ', %)')} →`,
-          labelAnchor: 'center',
-          labelOffset: axis.labelOffset,
-          domain: [0, 100],
-          grid: true,
-          ticks: p.narrow ? 5 : 10,
-        },
-        y: { insetBottom: p.font * 0.7, label: '↑ Correct decisions (%)', domain: [0, 100], grid: true, ticks: 5 },
-        marks: [
-          Plot.line(
-            [
-              [0, 0],
-              [100, 100],
-            ],
-            { stroke: '#999', strokeDasharray: `${4 * p.scale},${3 * p.scale}` },
-          ),
-          Plot.ruleX(bins, { x: 'mid', y1: 'lo', y2: 'hi', stroke: OKABE_ITO.blue, strokeWidth: 1.4 * p.scale }),
-          Plot.dot(bins, {
-            x: 'mid',
-            y: 'acc',
-            fill: 'white',
-            stroke: OKABE_ITO.blue,
-            strokeWidth: 1.6 * p.scale,
-            r: 3.2 * p.scale,
-          }),
-        ],
-      },
-      p,
-    ).svg;
-    const hist = ctx.renderer.plot(
-      'reliability',
-      {
-        width: p.width,
-        height: histHeight,
-        marginTop: 4 * p.scale,
-        marginLeft,
-        marginRight,
-        marginBottom: Math.ceil(axis.tick + 4 + p.font * 1.3),
-        x: { domain: [0, 100], ticks: p.narrow ? 5 : 10, grid: true, label: null },
-        y: { label: null, grid: true, ticks: 2, nice: true },
-        marks: [Plot.rectY(bins, { x1: 'x1', x2: 'x2', y: 'count', fill: '#B8B8B8', inset: 0.5 }), Plot.ruleY([0])],
-      },
-      p,
-    ).svg;
-    panels = [
-      { svg: main, x: 0, y: 0 },
-      { svg: hist, x: 0, y: height + 2 * p.scale, heading: 'Decisions per bin' },
-    ];
-    panelHeight = height + 2 * p.scale + hs + histHeight;
-  }
+  const height = Math.round(p.font * (p.narrow ? 19 : 22));
+  const histHeight = Math.round(p.font * 6);
+  const bins = reliabilityBins(cal);
+  // Half of the last tick label ("100") hangs past the frame's right edge.
+  const margins = { left: yAxisMargin(p), right: Math.ceil(textWidth('100', p.font) / 2 + 3) };
+  const panels = [
+    { svg: reliabilityPlot(ctx, bins, conf.label, height, margins), x: 0, y: 0 },
+    {
+      svg: binCountPlot(ctx, bins, histHeight, margins),
+      x: 0,
+      y: height + 2 * p.scale,
+      heading: 'Decisions per bin',
+    },
+  ];
   const n = confidences.length;
-  const subtitle = `${runLabel(ctx)} · n = ${n} labelled decisions${ece === null ? '' : ` · ECE ${(100 * ece).toFixed(1)} points (10 equal-width bins)`}`;
-  const footer =
-    'Dots: share of decisions that were correct in each confidence bin (Wilson 95% interval), at the bin’s mean confidence; ' +
-    'on the dashed diagonal a confidence of x% is right x% of the time. ECE: expected calibration error, weighted by bin size.';
-  return {
+  const ece = (100 * cal.ece).toFixed(1);
+  return assembleFigure(ctx, {
     name: 'reliability',
-    title,
-    subtitle,
-    caption: `Reliability diagram of decision confidence (n = ${n}${ece === null ? '' : `, ECE ${(100 * ece).toFixed(1)} points`}).`,
-    footer,
-    svg: composeFigure({
-      title,
-      subtitle,
-      width: p.width,
-      panelHeight,
-      panels,
-      legend:
-        ece === null
-          ? []
-          : [
-              {
-                label: `Correct (%), 95% CI · ECE ${(100 * ece).toFixed(1)} pts`,
-                color: OKABE_ITO.blue,
-                shape: 'interval' as const,
-              },
-            ],
-      footer,
-      emulated: ctx.run.emulated,
-      preset: p,
-    }),
-  };
+    title: 'Reliability of decision confidence',
+    subtitle: `${runLabel(ctx)} · n = ${n} labelled decisions · ECE ${ece} points (10 equal-width bins)`,
+    caption: `Reliability diagram of decision confidence (n = ${n}, ECE ${ece} points).`,
+    footer:
+      'Dots: share of decisions that were correct in each confidence bin (Wilson 95% interval), at the bin’s mean confidence; ' +
+      'on the dashed diagonal a confidence of x% is right x% of the time. ECE: expected calibration error, weighted by bin size.',
+    panelHeight: height + 2 * p.scale + headingSpace(p) + histHeight,
+    panels,
+    legend: [{ label: `Correct (%), 95% CI · ECE ${ece} pts`, color: OKABE_ITO.blue, shape: 'interval' as const }],
+  });
 }

@@ -6,7 +6,7 @@ import type { RunData } from '../run-data.js';
 import type { ThresholdSweep } from '../threshold-sweep.js';
 import type { Outcome } from './palette.js';
 import { PRESETS, type FigurePreset } from './presets.js';
-import { textWidth, wrapText, type PlotRenderer } from './render.js';
+import { composeFigure, textWidth, wrapText, type FigureSpec, type PlotRenderer } from './render.js';
 
 export interface FigureContext {
   run: RunData;
@@ -31,6 +31,42 @@ export interface Figure {
   /** How to read it (drawn under screen figures, appended to the caption for paper ones). */
   footer: string;
   svg: string;
+}
+
+/** What a figure builder decides: its words, its panels and its legend; {@link assembleFigure} does the rest. */
+export interface FigureParts {
+  name: string;
+  title: string;
+  subtitle: string;
+  caption: string;
+  footer: string;
+  panels: FigureSpec['panels'];
+  panelHeight: number;
+  legend?: FigureSpec['legend'];
+}
+
+/** A run figure: the parts composed at the context's preset width, with the emulated banner when it applies. */
+export function assembleFigure(ctx: FigureContext, parts: FigureParts): Figure {
+  const p = presetOf(ctx);
+  const { name, title, subtitle, caption, footer, panels, panelHeight, legend } = parts;
+  return {
+    name,
+    title,
+    subtitle,
+    caption,
+    footer,
+    svg: composeFigure({
+      title,
+      subtitle,
+      width: p.width,
+      panelHeight,
+      panels,
+      ...(legend === undefined ? {} : { legend }),
+      footer,
+      emulated: ctx.run.emulated,
+      preset: p,
+    }),
+  };
 }
 
 /** Groups with fewer prompts than this are drawn pale: their rates are mostly noise. */
