@@ -1,6 +1,7 @@
 import yargs from 'yargs';
 import {
   deploy,
+  describeInstance,
   findStrays,
   logs,
   status,
@@ -81,7 +82,16 @@ function parser(argv: string[]) {
       .option('lambda-api-url', { type: 'string', describe: 'Lambda API base URL' })
       .option('status', { type: 'boolean', describe: 'Show deployments, health, uptime and cost' })
       .option('logs', { type: 'boolean', describe: 'Print the container log of each deployment' })
-      .option('down', { type: 'boolean', describe: 'Terminate and forget deployments (all, or --name)' })
+      .option('down', {
+        type: 'boolean',
+        describe:
+          "Terminate and forget this checkout's deployments (all recorded in --state-dir, or --name); instances found only by the deepconf- name prefix are listed, not ended",
+      })
+      .option('all-by-prefix', {
+        type: 'boolean',
+        describe:
+          "With --down: also end every running deepconf-* instance on the Lambda account that --state-dir does not know (other checkouts' too)",
+      })
       .option('list-types', { type: 'boolean', describe: 'List Lambda instance types with price and capacity' })
       .option('json', { type: 'boolean', default: false, describe: 'Machine-readable output' })
       // For tests and API gateways with other limits; the defaults follow Lambda's documented limits.
@@ -91,6 +101,8 @@ function parser(argv: string[]) {
       .option('tunnel-backoff-ms', { type: 'number', default: 1000, hidden: true })
       .option('server-alive-interval', { type: 'number', default: 15, hidden: true })
       .conflicts('host', ['instance-type', 'ssh-key-name', 'count'])
+      .conflicts('all-by-prefix', 'name')
+      .implies('all-by-prefix', 'down')
       .strict()
       .help()
       .exitProcess(false)
@@ -247,13 +259,22 @@ async function showLogs(args: Args, deps: Deps, io: CliIo): Promise<number> {
 
 async function tearDown(args: Args, deps: Deps, io: CliIo): Promise<number> {
   const stateDir = args['state-dir'];
-  const result = await teardown({ stateDir, ...namesOf(args), ...lambdaUrlOf(args) }, deps);
+  const allByPrefix = args['all-by-prefix'] === true;
+  const result = await teardown({ stateDir, ...namesOf(args), ...lambdaUrlOf(args), allByPrefix }, deps);
   const spent = result.removed.length ? ` (about $${result.costUsd.toFixed(2)} spent on recorded deployments)` : '';
   io.stdout(
     result.removed.length === 0 && result.strays.length === 0
       ? `No deployments to remove in ${stateDir}.\n`
       : `Removed ${[...result.removed.map((r) => r.name), ...result.strays].join(', ')}${spent}.\n`,
   );
+  for (const i of result.leftRunning) {
+    io.stdout(
+      `Left running: ${describeInstance(i)}, found by the deepconf- name prefix but not in ${stateDir} (another checkout's?). ` +
+        `End it with: npm run deploy:lambda -- --down --name ${i.name ?? i.id}\n`,
+    );
+  }
+  if (result.leftRunning.length > 1)
+    io.stdout('End all of them with: npm run deploy:lambda -- --down --all-by-prefix\n');
   return result.messages.some((m) => m.startsWith('Could NOT')) ? 1 : 0;
 }
 
@@ -352,8 +373,8 @@ function printStrays(strays: Strays, stateDir: string, io: CliIo): void {
   }
   for (const i of strays.untracked) {
     io.stdout(
-      `${i.name}: instance ${i.id} (${i.instanceType ?? 'unknown type'}, ${i.status}) was launched by this tool but is not in ${stateDir}; ` +
-        '--down terminates it\n',
+      `${i.name}: instance ${i.id} (${i.instanceType ?? 'unknown type'}, ${i.hourlyPriceUsd === null ? 'price unknown' : `$${i.hourlyPriceUsd.toFixed(2)}/h`}, ${i.status}) was launched by this tool but is not in ${stateDir} (another checkout's?); ` +
+        `it bills until ended: --down --name ${i.name} ends it, --down --all-by-prefix ends every such instance\n`,
     );
   }
   if (strays.problem) io.stdout(`Note: ${strays.problem}.\n`);

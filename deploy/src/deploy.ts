@@ -681,8 +681,16 @@ async function terminateAndConfirm(lambda: LambdaClient, ids: string[], d: Resol
 
 export type TeardownOptions = {
   stateDir?: string;
-  /** Deployment names to remove; default all recorded. */
+  /**
+   * Deployment names to remove; default all recorded. A name may also be that of a running `deepconf-…` instance
+   * .deploy/ does not know (another checkout's): naming it is how one such instance is ended.
+   */
   names?: string[];
+  /**
+   * Also end every running `deepconf-…` instance .deploy/ does not know. Off by default: the name prefix is shared by
+   * every checkout on the account, so without this (or --name) such instances are listed, never ended.
+   */
+  allByPrefix?: boolean;
   lambdaApiUrl?: string;
 };
 
@@ -692,6 +700,8 @@ export type TeardownResult = {
   messages: string[];
   /** Instance ids of pending launches and untracked instances that were terminated. */
   strays: string[];
+  /** Untracked `deepconf-…` instances found by prefix and left running (no --all-by-prefix, not named). */
+  leftRunning: Instance[];
 };
 
 /** Stops tunnels, containers (own hosts) and terminates Lambda instances, then forgets them. */
@@ -700,9 +710,14 @@ export async function teardown(options: TeardownOptions, deps: DeployDeps): Prom
   const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
   const state = await readDeploymentState(stateDir);
   const selected = options.names ? state.deployments.filter((x) => options.names!.includes(x.name)) : state.deployments;
+  // Asked first: a --name may be an instance only Lambda knows, and what bills must be known before anything ends.
+  const found = await findStrays(state, options, deps);
   if (options.names) {
     const unknown = options.names.filter(
-      (n) => !state.deployments.some((x) => x.name === n) && !state.pending.some((p) => p.name === n),
+      (n) =>
+        !state.deployments.some((x) => x.name === n) &&
+        !state.pending.some((p) => p.name === n) &&
+        !found.untracked.some((i) => i.name === n),
     );
     if (unknown.length)
       throw new DeployConfigError(`no deployment named ${unknown.join(', ')} in ${stateDir} (see --status).`);
@@ -744,37 +759,50 @@ export async function teardown(options: TeardownOptions, deps: DeployDeps): Prom
     }
   }
   for (const x of selected) if (!failed.has(x.name)) await removeDeploymentDir(stateDir, x.name);
-  const strays = await endStrays(state, options, deps, d, messages);
+  const { ended, leftRunning } = await endStrays(state, found, options, d, messages);
   for (const m of messages) d.log(m);
-  return { removed: selected.filter((x) => !failed.has(x.name)), costUsd, messages, strays };
+  return { removed: selected.filter((x) => !failed.has(x.name)), costUsd, messages, strays: ended, leftRunning };
 }
 
-/** Terminates launches that never became deployments, and (without --name) instances .deploy/ does not know. */
+/** Untracked instances --down ends: those named, or all with --all-by-prefix; the rest are only listed. */
+function untrackedToEnd(found: Strays, options: TeardownOptions): { end: Instance[]; keep: Instance[] } {
+  const chosen = (i: Instance) => (options.names ? options.names.includes(i.name ?? '') : options.allByPrefix === true);
+  return { end: found.untracked.filter(chosen), keep: found.untracked.filter((i) => !chosen(i)) };
+}
+
+/**
+ * Terminates launches that never became deployments (this checkout's launch records), and instances .deploy/ does
+ * not know only when named or with --all-by-prefix: the `deepconf-` prefix is every checkout's on the account.
+ */
 async function endStrays(
   state: Awaited<ReturnType<typeof readDeploymentState>>,
+  found: Strays,
   options: TeardownOptions,
-  deps: DeployDeps,
   d: Resolved,
   messages: string[],
-): Promise<string[]> {
+): Promise<{ ended: string[]; leftRunning: Instance[] }> {
   const stateDir = options.stateDir ?? DEFAULT_STATE_DIR;
   const pending = state.pending.filter((p) => !options.names || options.names.includes(p.name));
-  const found = await findStrays(state, options, deps);
   if (found.lambda === null) {
     if (pending.length)
       messages.push(`Could NOT terminate ${pending.map((p) => p.instanceId).join(', ')}: ${found.problem}`);
-    return [];
+    return { ended: [], leftRunning: [] };
   }
-  const untracked = options.names ? [] : found.untracked;
+  const { end: untracked, keep } = untrackedToEnd(found, options);
+  if (keep.length)
+    messages.push(
+      `Left running (not in ${stateDir}, found by the "${INSTANCE_NAME_PREFIX}" name prefix, maybe another checkout's): ` +
+        `${keep.map(describeInstance).join('; ')}. End one with --down --name <name>, all of them with --down --all-by-prefix.`,
+    );
   const ids = [...pending.map((p) => p.instanceId), ...untracked.map((i) => i.id)];
-  if (ids.length === 0) return [];
+  if (ids.length === 0) return { ended: [], leftRunning: keep };
   try {
     await terminateAndConfirm(found.lambda, ids, d);
   } catch (error) {
     messages.push(
       `Could NOT terminate ${ids.join(', ')}: ${d.redact((error as Error).message)}. Retry --down or use the Lambda console.`,
     );
-    return [];
+    return { ended: [], leftRunning: keep };
   }
   for (const p of pending) await removeDeploymentDir(stateDir, p.name);
   if (pending.length)
@@ -783,7 +811,13 @@ async function endStrays(
     );
   if (untracked.length)
     messages.push(`Terminated ${untracked.map((i) => `${i.id} ("${i.name}", not in ${stateDir})`).join(', ')}.`);
-  return ids;
+  return { ended: ids, leftRunning: keep };
+}
+
+/** `"deepconf-x" (inst-1, gpu_1x_a10, $0.75/h, active)`: what a user needs to decide whether it is theirs. */
+export function describeInstance(i: Instance): string {
+  const price = i.hourlyPriceUsd === null ? 'price unknown' : `$${i.hourlyPriceUsd.toFixed(2)}/h`;
+  return `"${i.name ?? '(no name)'}" (${i.id}, ${i.instanceType ?? 'unknown type'}, ${price}, ${i.status})`;
 }
 
 export type Strays = {

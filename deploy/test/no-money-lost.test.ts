@@ -159,23 +159,44 @@ describe('deploy:lambda loses no money (fake Lambda API, real process)', () => {
     await run;
     expect(fake.running().map((i) => i.id)).toEqual([id]);
     expect((await cli(['--status'], stateDir)).stdout).toContain(`instance ${id}`);
+    // Another checkout's instance on the same account: --down ends only what this checkout recorded.
+    const other = fake.addInstance('deepconf-other-checkout');
     await cli(['--down'], stateDir);
     expect(fake.terminations).toEqual([id]);
+    expect(fake.running().map((i) => i.id)).toEqual([other.id]);
   }, 90_000);
 
   test('--status and --down also find instances this tool launched that .deploy/ does not know', async () => {
     const { fake, stateDir } = await setup();
     const stray = fake.addInstance('deepconf-from-another-checkout');
+    const second = fake.addInstance('deepconf-second-stray');
     const other = fake.addInstance('someone-elses-box');
     const st = await cli(['--status', '--lambda-api-url', fake.url], stateDir);
     expect(st.code).toBe(1);
-    expect(st.stdout).toContain(`deepconf-from-another-checkout: instance ${stray.id}`);
-    expect(st.stdout).toContain('--down terminates it');
+    expect(st.stdout).toContain(`deepconf-from-another-checkout: instance ${stray.id} (gpu_1x_a10, $0.75/h, active)`);
+    expect(st.stdout).toContain('--down --name deepconf-from-another-checkout ends it');
     expect(st.stdout).not.toContain(other.id);
+    // Issue 14: without --name, --down ended every deepconf-* instance on the account, other checkouts' included.
     const down = await cli(['--down', '--lambda-api-url', fake.url], stateDir);
     expect(down.code).toBe(0);
+    expect(fake.terminations).toEqual([]);
+    expect(down.stdout).toContain(
+      `Left running: "deepconf-from-another-checkout" (${stray.id}, gpu_1x_a10, $0.75/h, active)`,
+    );
+    expect(down.stdout).toContain('--down --name deepconf-from-another-checkout');
+    expect(down.stdout).toContain('--down --all-by-prefix');
+    // One named, then the rest by prefix; never an instance without the prefix.
+    const named = await cli(
+      ['--down', '--name', 'deepconf-from-another-checkout', '--lambda-api-url', fake.url],
+      stateDir,
+    );
+    expect(named.code).toBe(0);
     expect(fake.terminations).toEqual([stray.id]);
+    const all = await cli(['--down', '--all-by-prefix', '--lambda-api-url', fake.url], stateDir);
+    expect(all.code).toBe(0);
+    expect(fake.terminations).toEqual([stray.id, second.id]);
     expect(fake.running().map((i) => i.id)).toEqual([other.id]);
+    expect((await cli(['--all-by-prefix', '--lambda-api-url', fake.url], stateDir)).code).toBe(2);
   }, 60_000);
 
   test('a preflight lists every missing prerequisite at once and exits 2 before any Lambda call', async () => {
