@@ -134,6 +134,41 @@ describe('npm run experiment --judge', () => {
     expect(emu.stats().requests - requests).toBeLessThanOrEqual(1);
   }, 240_000);
 
+  // Issue 14: a --base-url / --judge-base-url with a key in its query string. The paths were joined after the query
+  // (/v1?api-key=…/models, a 404), and `npm run judge` printed the judge URL, key and all.
+  test('base URLs with a key in the query work end to end, and the key is in no output, file or report', async () => {
+    const emu = await emulator();
+    const judgeEmu = await emulator();
+    const dir = tmp();
+    const secret = 'gwkey-5f4e3d2c1b0a';
+    const judgeSecret = 'judgekey-0a1b2c3d4e5f';
+    const c = io();
+    const args = runArgs(`${emu.baseURL}?api-key=${secret}`, dir, 4, [
+      '--judge',
+      'wildguard',
+      '--judge-base-url',
+      `${judgeEmu.baseURL}?api-key=${judgeSecret}`,
+    ]);
+    expect(await experimentCommand(args, c)).toBe(0);
+    expect(answered(dir).length).toBeGreaterThan(0);
+    expect(judgeEmu.stats().judgeRequests).toBeGreaterThan(0);
+    const j = io();
+    expect(
+      await judgeCommand(
+        [dir, '--judge', 'xstest', '--judge-base-url', `${judgeEmu.baseURL}?api-key=${judgeSecret}`],
+        j,
+      ),
+    ).toBe(0);
+    expect(j.lines.join('\n')).toContain('api-key=***');
+    const files = ['manifest.json', 'traces.jsonl', 'results.json', 'report.md', 'report.html'].map((f) =>
+      readFileSync(join(dir, f), 'utf8'),
+    );
+    for (const text of [...c.lines, ...c.errs, ...j.lines, ...j.errs, ...files]) {
+      expect(text).not.toContain(secret);
+      expect(text).not.toContain(judgeSecret);
+    }
+  }, 240_000);
+
   test('--refusal-source judge makes the vote use the judge label, and is part of the configuration', async () => {
     const emu = await emulator({ judge: { errorRate: 0.3 } });
     const dir = tmp();

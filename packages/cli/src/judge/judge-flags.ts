@@ -7,6 +7,7 @@ import {
   type JudgeIdentity,
   type RefusalSource,
 } from '@deepconf-safety/runner';
+import { redactUrl } from '@deepconf-safety/run-store';
 import { OptionError } from '../experiment/options.js';
 
 /** The judge flags shared by `npm run experiment` and `npm run judge`. */
@@ -115,6 +116,7 @@ export function readRefusalSource(raw: Record<string, unknown>, style: JudgeStyl
 export interface ConnectedJudge {
   identity: JudgeIdentity;
   client: JudgeClient;
+  /** The endpoint as it may be printed: a key in its userinfo or query redacted (the client has the real one). */
   baseUrl: string;
   endpoint: 'chat' | 'completions';
   apiKey: string | undefined;
@@ -150,9 +152,9 @@ export async function connectJudge(
   return {
     identity: { style: flags.style, model, emulated },
     client,
-    baseUrl,
+    baseUrl: redactUrl(baseUrl),
     endpoint: flags.endpoint,
     apiKey,
-    manifest: { style: flags.style, model, baseUrl, endpoint: flags.endpoint, apiKeyEnv, emulated },
+    manifest: { style: flags.style, model, baseUrl: redactUrl(baseUrl), endpoint: flags.endpoint, apiKeyEnv, emulated },
   };
 }
