@@ -19,8 +19,14 @@ export interface StopProfile {
 }
 
 /** One pass of the same sliding window the online monitor runs, so every number is bit-identical to it. */
+// One window state per size, reset per trace: a fresh ring buffer per trace was 80,000 small allocations in a
+// sweep of a large run, which the allocator never gave back.
+const states = new Map<number, SlidingWindowConfidence>();
+
 export function stopProfile(confidences: ArrayLike<number>, window: number): StopProfile {
-  const state = new SlidingWindowConfidence(window);
+  let state = states.get(window);
+  if (state === undefined) states.set(window, (state = new SlidingWindowConfidence(window)));
+  else state.reset();
   const recordAt: number[] = [];
   const recordMean: number[] = [];
   let least = Infinity;

@@ -85,7 +85,9 @@ export async function generateReport(
   runDir: string | RunStore,
   options: GenerateReportOptions = {},
 ): Promise<GeneratedReport> {
-  const run = readRun(runDir);
+  const judgments = readJudgments(typeof runDir === 'string' ? runDir : runDir.dir);
+  // Only the answers the report shows are kept: the rest of a long run's text is most of what it would hold.
+  const run = readRun(runDir, { texts: 'shown', judgments });
   if (run.instances.length === 0) {
     throw new RunInputError(
       run.dir,
@@ -118,10 +120,10 @@ export async function generateReport(
     captions,
     captionsMarkdown(figures, { emulated: run.emulated, preset: preset.name, runId: run.manifest.runId }),
   );
-  const failures = errorAnalysisRows(run, metrics.split.confidence, readJudgments(run.dir));
+  const failures = errorAnalysisRows(run, metrics.split.confidence, judgments);
   const html = join(run.dir, 'report.html');
   const markdown = join(run.dir, 'report.md');
-  const input = { run, metrics, hypothesis, sweep, failures, judge: judgeAgreements(run, { seed }) };
+  const input = { run, metrics, hypothesis, sweep, failures, judge: judgeAgreements(run, { seed, judgments }) };
   const tables = reportTables(input);
   const tablesTex = join(run.dir, 'tables.tex');
   const tablesCsv = join(run.dir, 'tables.csv');

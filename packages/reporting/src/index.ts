@@ -67,7 +67,7 @@ export {
 } from './hypothesis.js';
 export { decisionLengths, decisionRows, untestableReason, type DecisionRow } from './hypothesis-data.js';
 export { thresholdSweep, replayStop, type ThresholdSweep, type SweepPoint } from './threshold-sweep.js';
-export { readRun, type RunData } from './run-data.js';
+export { readRun, type RunData, type ReadRunOptions } from './run-data.js';
 export {
   generateReport,
   type GenerateReportOptions,

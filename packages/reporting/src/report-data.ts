@@ -2,6 +2,7 @@ import {
   assignBucket,
   redactUrl,
   type BucketName,
+  type InstanceRecord,
   type JudgmentRecord,
   type StoredTrace,
 } from '@deepconf-safety/run-store';
@@ -56,6 +57,19 @@ export const ERROR_BUCKETS: readonly BucketName[] = [
 ];
 
 /**
+ * The answer the error analysis shows for a decided prompt: the most confident trace that voted for the decision,
+ * else any trace with that decision (the label the vote used: the judge's under --refusal-source judge, else the
+ * detector's); undefined when no trace with the decision was recorded.
+ */
+export function shownAnswer<T extends StoredTrace>(instance: InstanceRecord, traces: readonly T[]): T | undefined {
+  const refuse = instance.decision === 'refuse';
+  const same = traces.filter((t) => t.refusal !== null && (t.voteLabel?.refused ?? t.refusal.refused) === refuse);
+  return same.sort(
+    (a, b) => Number(b.voted) - Number(a.voted) || (b.lowestGroup ?? -Infinity) - (a.lowestGroup ?? -Infinity),
+  )[0];
+}
+
+/**
  * Every wrong decision, grouped by bucket (uncertain compliance first) and least confident first within a
  * bucket: the rows of the error analysis and of failures.csv.
  */
@@ -72,13 +86,7 @@ export function errorAnalysisRows(
     const bucket = assignBucket(i.decision, i.confidence, splitConfidence);
     if (i.correct !== false || bucket === null || i.confidence === null || i.decision === null) return [];
     const refuse = i.decision === 'refuse';
-    // The label the vote used (the judge's, under --refusal-source judge), else the detector's.
-    const same = (byInstance.get(i.instanceId) ?? []).filter(
-      (t) => t.refusal !== null && (t.voteLabel?.refused ?? t.refusal.refused) === refuse,
-    );
-    const best = [...same].sort(
-      (a, b) => Number(b.voted) - Number(a.voted) || (b.lowestGroup ?? -Infinity) - (a.lowestGroup ?? -Infinity),
-    )[0];
+    const best = shownAnswer(i, byInstance.get(i.instanceId) ?? []);
     const row: FailureRow = {
       bucket,
       instanceId: i.instanceId,

@@ -1,14 +1,17 @@
 import {
   RunStore,
   isRunStoreError,
+  readJudgments,
   readRunContents,
   type InstanceRecord,
+  type JudgmentRecord,
   type Manifest,
   type Results,
   type StoredPrompt,
   type StoredTrace,
 } from '@deepconf-safety/run-store';
 import { RunInputError } from './errors.js';
+import { shownAnswer } from './report-data.js';
 
 /** Everything reporting reads from a run directory, read once. */
 export interface RunData {
@@ -25,6 +28,45 @@ export interface RunData {
   results: Results | null;
   /** Either the manifest or results.json says the model was the emulator. */
   emulated: boolean;
+  /** `shown`: only the texts a report shows are kept, the others are '' (see {@link ReadRunOptions}); absent = `all`. */
+  texts?: 'all' | 'shown';
+}
+
+export interface ReadRunOptions {
+  /**
+   * `shown` keeps `text` and `reasoning` only of the traces a report shows or checks: every trace of a wrongly
+   * decided prompt (the error analysis picks one of them) and every judged trace (the judge section hashes its
+   * text and shows disagreements); the others read as '' and null. A long run's answers are otherwise most of
+   * what the report holds. Default `all`.
+   */
+  texts?: 'all' | 'shown';
+  /** The run's judgments, when the caller read them already (`shown` needs them; read from the run otherwise). */
+  judgments?: readonly JudgmentRecord[];
+}
+
+const judgedKeys = (judgments: readonly JudgmentRecord[]) =>
+  new Set(judgments.map((j) => `${j.instanceId}#${j.traceIndex}`));
+
+/**
+ * Which traces' texts a report may show, decided line by line as the traces stream in: every trace of a wrongly
+ * decided prompt (which one the error analysis shows is known once all of them are read) and every judged trace.
+ */
+function mayShow(judged: ReadonlySet<string>) {
+  return (t: { instanceId: string; traceIndex: number }, instance: InstanceRecord | undefined): boolean =>
+    instance?.correct === false || judged.has(`${t.instanceId}#${t.traceIndex}`);
+}
+
+/** Then, per wrongly decided prompt, the texts of all but the answer shown (and the judged ones) are dropped. */
+function keepShownAnswers(prompts: readonly StoredPrompt[], judged: ReadonlySet<string>): void {
+  for (const { instance, traces } of prompts) {
+    if (instance.correct !== false) continue;
+    const shown = shownAnswer(instance, traces);
+    for (const t of traces)
+      if (t !== shown && !judged.has(`${t.instanceId}#${t.traceIndex}`)) {
+        t.text = '';
+        t.reasoning = null;
+      }
+  }
 }
 
 /** The line reports put at the top of an unlabelled run. */
@@ -35,18 +77,21 @@ export const UNLABELLED_NOTICE =
  * Reads a run store in one streaming pass (see `readRunContents`); turns its format errors into a
  * {@link RunInputError} that names the directory.
  */
-export function readRun(storeOrDir: RunStore | string): RunData {
+export function readRun(storeOrDir: RunStore | string, options: ReadRunOptions = {}): RunData {
   const dir = typeof storeOrDir === 'string' ? storeOrDir : storeOrDir.dir;
   try {
     const store = typeof storeOrDir === 'string' ? RunStore.open(storeOrDir) : storeOrDir;
     const manifest = store.readManifest();
-    const { prompts, traces } = readRunContents(store);
+    const texts = options.texts ?? 'all';
+    const judged = texts === 'all' ? new Set<string>() : judgedKeys(options.judgments ?? readJudgments(store.dir));
+    const { prompts, traces } = readRunContents(store, texts === 'all' ? {} : { keepText: mayShow(judged) });
+    if (texts === 'shown') keepShownAnswers(prompts, judged);
     const instances = prompts.map((p) => p.instance);
     const results = store.hasResults() ? store.readResults() : null;
     const emulated = manifest.emulated || manifest.server.emulated || results?.emulated === true;
     // Declared with --unlabelled, or no prompt has a label: either way there is no accuracy to report.
     const unlabelled = manifest.config.unlabelled === true || instances.every((i) => i.shouldRefuse === null);
-    return { dir, manifest, instances, traces, prompts, results, emulated, unlabelled };
+    return { dir, manifest, instances, traces, prompts, results, emulated, unlabelled, texts };
   } catch (error) {
     if (isRunStoreError(error)) throw new RunInputError(dir, error.message, { cause: error });
     throw error;

@@ -297,6 +297,50 @@ export function bootstrapCI<T>(
   return percentileInterval(statistic(sample), stats, opts);
 }
 
+/**
+ * {@link bootstrapCI} of statistics that depend on the sample only through column sums (means, ratios of sums),
+ * several at once: each resample draws its indices exactly as `bootstrapCI` does (same seed, same sequence) and
+ * adds each column up in the resample's order, so every result equals `bootstrapCI(sample, s => statistic(sums
+ * of s, n), options)` bit for bit, without building the resampled arrays (the savings figure's three intervals
+ * over 10,000 prompts took 11 CPU-seconds that way).
+ */
+export function bootstrapSumsCI(
+  columns: readonly Float64Array[],
+  statistics: ReadonlyArray<(sums: Float64Array, n: number) => number>,
+  options: BootstrapOptions = {},
+): BootstrapResult[] {
+  const opts = resolveBootstrap(options);
+  const n = columns[0]?.length ?? 0;
+  if (n === 0)
+    throw new StatisticsInputError(
+      'bootstrapCI: the sample is empty; a confidence interval needs at least one observation',
+    );
+  const sums = new Float64Array(columns.length);
+  const total = (pick: (i: number) => number): Float64Array => {
+    sums.fill(0);
+    for (let i = 0; i < n; i++) {
+      const row = pick(i);
+      for (let c = 0; c < columns.length; c++) sums[c] = (sums[c] as number) + (columns[c] as Float64Array)[row]!;
+    }
+    return sums;
+  };
+  const estimates = statistics.map((f) =>
+    f(
+      total((i) => i),
+      n,
+    ),
+  );
+  const random = seededRandom(opts.seed);
+  const stats = statistics.map(() => new Array<number>(opts.resamples));
+  for (let r = 0; r < opts.resamples; r++) {
+    total(() => Math.floor(random() * n));
+    statistics.forEach((f, k) => {
+      (stats[k] as number[])[r] = f(sums, n);
+    });
+  }
+  return statistics.map((_, k) => percentileInterval(estimates[k] as number, stats[k] as number[], opts));
+}
+
 /** Like {@link bootstrapCI} for a statistic of two independent groups: each group is resampled within itself, so group sizes stay fixed. */
 export function bootstrapTwoSampleCI<T>(
   x: readonly T[],

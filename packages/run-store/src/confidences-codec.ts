@@ -31,3 +31,28 @@ function decodeByValue(encoded: string): Float64Array {
   for (let i = 0; i < out.length; i++) out[i] = bytes.readDoubleLE(i * 8);
   return out;
 }
+
+/**
+ * Decodes many traces' confidences into shared 8 MiB blocks, each trace a `Float64Array` view into one. A large run
+ * store holds ~80,000 of them: one allocation each left the allocator fragmented and the resident size well above
+ * what the values need. A view's `buffer` is the shared block, so never transfer or reinterpret it whole.
+ */
+export class ConfidenceBlocks {
+  static readonly BLOCK_VALUES = 1 << 20;
+  #block = new Float64Array(0);
+  #used = 0;
+
+  decode(encoded: string): Float64Array {
+    const n = Buffer.byteLength(encoded, 'base64') >> 3;
+    if (!LITTLE_ENDIAN || n > ConfidenceBlocks.BLOCK_VALUES / 4) return decodeConfidences(encoded);
+    if (this.#used + n > this.#block.length) {
+      this.#block = new Float64Array(ConfidenceBlocks.BLOCK_VALUES);
+      this.#used = 0;
+    }
+    const out = this.#block.subarray(this.#used, this.#used + n);
+    const written = Buffer.from(out.buffer, out.byteOffset, out.byteLength).write(encoded, 'base64');
+    if (written !== out.byteLength) return decodeConfidences(encoded);
+    this.#used += n;
+    return out;
+  }
+}

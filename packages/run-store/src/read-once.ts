@@ -1,6 +1,6 @@
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import type { z } from 'zod';
-import { decodeConfidences } from './confidences-codec.js';
+import { ConfidenceBlocks } from './confidences-codec.js';
 import { RunStoreFormatError } from './errors.js';
 import { parseRecord } from './fast-parse.js';
 import type { RunStore } from './run-store.js';
@@ -12,7 +12,10 @@ const TraceFieldsSchema = TraceRecordSchema.omit({ confidences: true });
 /** A trace record's fields other than its confidences (what a reader that holds them decoded elsewhere types). */
 export type TraceFields = z.infer<typeof TraceFieldsSchema>;
 
-/** A trace as readers use it: its confidences decoded once (exact Float64), the base64 text dropped. */
+/**
+ * A trace as readers use it: its confidences decoded once (exact Float64), the base64 text dropped. The array is a
+ * view into a block shared with other traces (see `ConfidenceBlocks`): copy it before transferring it.
+ */
 export type StoredTrace = TraceFields & { confidences: Float64Array };
 
 /** One finished prompt with its traces (latest record per trace index, by index). */
@@ -119,8 +122,9 @@ export function readRunContents(store: RunStore, options: ReadOptions = {}): Run
   const instances = new Map<string, InstanceRecord>();
   for (const r of records(store.path('instances'), InstanceRecordSchema)) setLatest(instances, r.instanceId, r);
   const traces = new Map<string, StoredTrace>();
+  const blocks = new ConfidenceBlocks();
   for (const r of records(store.path('traces'), TraceRecordSchema)) {
-    const stored: StoredTrace = { ...r, confidences: decodeConfidences(r.confidences) };
+    const stored: StoredTrace = { ...r, confidences: blocks.decode(r.confidences) };
     if (options.dropText || (options.keepText && !options.keepText(stored, instances.get(r.instanceId)))) {
       stored.text = '';
       stored.reasoning = null;

@@ -1,7 +1,7 @@
 import * as Plot from '@observablehq/plot';
 import type { InstanceRecord } from '@deepconf-safety/run-store';
 import { int, pct } from '../format.js';
-import { bootstrapCI } from '../stats.js';
+import { bootstrapSumsCI, type BootstrapResult } from '../stats.js';
 import {
   assembleFigure,
   FIGURE_RESAMPLES,
@@ -26,19 +26,20 @@ interface Group {
   baseline: { value: number; lower: number; upper: number };
 }
 
-const ratioSavings = (s: readonly InstanceRecord[]): number => {
-  const b = s.reduce((t, i) => t + i.baselineTokens, 0);
-  return b > 0 ? (100 * (b - s.reduce((t, i) => t + i.tokens, 0))) / b : Number.NaN;
+// Column sums of tokens (0) and baseline tokens (1): savings is a ratio of sums, the others are means.
+const ratioSavings = (sums: Float64Array): number => {
+  const b = sums[1] as number;
+  return b > 0 ? (100 * (b - (sums[0] as number))) / b : Number.NaN;
 };
-const mean = (s: readonly InstanceRecord[], f: (i: InstanceRecord) => number): number =>
-  s.reduce((t, i) => t + f(i), 0) / s.length;
 
 /** Savings and tokens per prompt of one group, each with a bootstrap 95% interval over its prompts. */
 function group(label: string, members: readonly InstanceRecord[], seed: number): Group {
-  const opts = { resamples: FIGURE_RESAMPLES, seed };
-  const s = bootstrapCI(members, ratioSavings, opts);
-  const t = bootstrapCI(members, (x) => mean(x, (i) => i.tokens), opts);
-  const b = bootstrapCI(members, (x) => mean(x, (i) => i.baselineTokens), opts);
+  const columns = [Float64Array.from(members, (i) => i.tokens), Float64Array.from(members, (i) => i.baselineTokens)];
+  const [s, t, b] = bootstrapSumsCI(
+    columns,
+    [ratioSavings, (sums, n) => (sums[0] as number) / n, (sums, n) => (sums[1] as number) / n],
+    { resamples: FIGURE_RESAMPLES, seed },
+  ) as [BootstrapResult, BootstrapResult, BootstrapResult];
   return {
     label: `${label} (n\u00a0=\u00a0${members.length})`,
     instances: members.length,
