@@ -11,3 +11,5 @@ export { recognizeJudgeRequest, judgeTruth, emulatedJudgeAnswer } from './judge.
 export type { EmulatedJudgeStyle, JudgeEmulationOptions, JudgeRequest, JudgeTruth } from './judge.js';
 export { profileOf, parseModelSize } from './model-profile.js';
 export type { ModelProfile } from './model-profile.js';
+export { startEmulatorThread } from './thread.js';
+export type { EmulatorThreadHandle, EmulatorThreadOptions } from './thread.js';

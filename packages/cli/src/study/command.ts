@@ -1,6 +1,6 @@
 import { join, resolve } from 'node:path';
 import yargs from 'yargs';
-import { startEmulator } from '@deepconf-safety/emulator';
+import { startEmulatorThread } from '@deepconf-safety/emulator';
 import {
   StudyConfigError,
   StudyEndpointError,
@@ -25,6 +25,8 @@ export interface StudyIo {
   out(line: string): void;
   err(line: string): void;
   tty: boolean;
+  /** The terminal the status line is drawn on when `tty` (default process.stdout). */
+  ttyStream?: NodeJS.WriteStream;
   onSignal(handler: (signal: 'SIGINT' | 'SIGTERM') => void): () => void;
   deployStateDir?: string;
 }
@@ -131,8 +133,16 @@ interface Servers {
   urls: string[];
   priceOf(url: string): number | null;
   emulated: boolean;
+  /** Cells each endpoint runs at once when neither the study file nor the flag says (null: the runner's 1). */
+  cellsPerEndpoint: number | null;
   close(): Promise<void>;
 }
+
+/**
+ * Cells the study's own emulator runs at once. It has a thread of its own and a 256-sequence batch, which one cell
+ * fills; a second cell fills the gaps of the first (its start-up, its last slow traces) and keeps both cores busy.
+ */
+export const EMULATOR_CELLS = 2;
 
 /** --base-url, else a Lambda deployment (with its prices), else an emulator serving every model of the study. */
 async function chooseStudyServers(flags: StudyFlags, config: StudyConfig, io: StudyIo): Promise<Servers> {
@@ -141,7 +151,13 @@ async function chooseStudyServers(flags: StudyFlags, config: StudyConfig, io: St
     config.endpoints === undefined ||
     (!Array.isArray(config.endpoints) && config.models.some((m) => !(m in (config.endpoints as object))));
   if (flags.baseUrls.length > 0 || !needsFallback)
-    return { urls: flags.baseUrls, priceOf: fixed, emulated: false, close: async () => undefined };
+    return {
+      urls: flags.baseUrls,
+      priceOf: fixed,
+      emulated: false,
+      cellsPerEndpoint: null,
+      close: async () => undefined,
+    };
   const deploy = await loadDeploy();
   const deployments = deploy ? (await deploy.readDeploymentState(io.deployStateDir ?? '.deploy')).deployments : [];
   if (deployments.length > 0) {
@@ -150,17 +166,25 @@ async function chooseStudyServers(flags: StudyFlags, config: StudyConfig, io: St
       urls: deployments.map((d) => d.endpoint),
       priceOf: (u) => flags.gpuPrice ?? price.get(u) ?? null,
       emulated: false,
+      cellsPerEndpoint: null,
       close: async () => undefined,
     };
   }
-  const emu = await startEmulator({ port: 0, host: '127.0.0.1', servedModels: config.models, maxLogprobs: 21 });
+  // In a thread of its own: in this one it would share an event loop with every cell's client.
+  const emu = await startEmulatorThread({ port: 0, host: '127.0.0.1', servedModels: config.models, maxLogprobs: 21 });
   io.out(
     emulatorBanner(
       emu.baseURL,
       `No endpoint was given and no deployment is recorded in .deploy/: the emulator serves the study's ${config.models.length} models.`,
     ),
   );
-  return { urls: [emu.baseURL], priceOf: fixed, emulated: true, close: () => emu.close() };
+  return {
+    urls: [emu.baseURL],
+    priceOf: fixed,
+    emulated: true,
+    cellsPerEndpoint: EMULATOR_CELLS,
+    close: () => emu.close(),
+  };
 }
 
 function summary(outcome: StudyOutcome, output: string): string[] {
@@ -174,9 +198,20 @@ function summary(outcome: StudyOutcome, output: string): string[] {
   ];
 }
 
-async function writeReport(output: string, io: StudyIo): Promise<void> {
-  // Loaded only here: the figure stack takes seconds to import.
-  const { generateStudyReport } = await import('@deepconf-safety/reporting');
+type Reporting = typeof import('@deepconf-safety/reporting');
+
+/**
+ * Starts importing the figure stack (seconds of module loading) while the cells run, so the report does not wait
+ * for it at the end; a failed import surfaces only when the report is written.
+ */
+function preloadReporting(): Promise<Reporting> {
+  const loading = import('@deepconf-safety/reporting');
+  loading.catch(() => undefined);
+  return loading;
+}
+
+async function writeReport(output: string, io: StudyIo, reporting: Promise<Reporting>): Promise<void> {
+  const { generateStudyReport } = await reporting;
   const report = await generateStudyReport(output);
   io.out(
     `report: ${resolve(report.files.html)} (and ${report.files.markdown}, ${report.files.figures.length} figures)`,
@@ -213,7 +248,13 @@ export async function studyCommand(argv: readonly string[], io: StudyIo): Promis
     controller.abort();
   });
   let servers: Servers | null = null;
-  const progress = createStudyProgress({ tty: io.tty, write: io.out });
+  // Set once the cells are about to start (see onPlan); a holder, since a closure assigns it.
+  const preload: { reporting: Promise<Reporting> | null } = { reporting: null };
+  const progress = createStudyProgress({
+    tty: io.tty,
+    write: io.out,
+    ...(io.ttyStream === undefined ? {} : { stream: io.ttyStream }),
+  });
   try {
     servers = await chooseStudyServers(f, config, io);
     if (f.maxCostUsd !== null && f.gpuPrice === null && !servers.urls.some((u) => servers?.priceOf(u) !== null)) {
@@ -222,6 +263,8 @@ export async function studyCommand(argv: readonly string[], io: StudyIo): Promis
       );
     }
     const s = servers;
+    if (config.cellsPerEndpoint === undefined && s.cellsPerEndpoint !== null)
+      config = { ...config, cellsPerEndpoint: s.cellsPerEndpoint };
     const outcome = await runStudy({
       config,
       configFile: f.config,
@@ -234,10 +277,13 @@ export async function studyCommand(argv: readonly string[], io: StudyIo): Promis
       runCell: (req) => runExperimentCell(req, io.env, f.apiKeyEnv),
       signal: controller.signal,
       onEvent: (e) => progress.event(e),
-      onPlan: (study) =>
+      onPlan: (study) => {
         io.out(
           `${f.resume ? 'Resuming' : 'Starting'} study ${study.name} in ${output}: ${study.cells.length} cells (${study.cells.filter((c) => c.state === 'done').length} done) on ${study.endpoints.map((e) => `${e.url} [${e.models.join(', ')}]${e.emulated ? ' EMULATED' : ''}`).join('; ')}`,
-        ),
+        );
+        // Only now: the endpoints have answered, and a study that stops before its cells never needs the figures.
+        if (f.report) preload.reporting = preloadReporting();
+      },
     });
     progress.stop();
     for (const line of summary(outcome, output)) io.out(line);
@@ -245,7 +291,8 @@ export async function studyCommand(argv: readonly string[], io: StudyIo): Promis
       io.err('study: stopped launching cells at --max-cost-usd; continue with --resume and a larger budget');
     if (outcome.status === 'interrupted')
       io.err(`study: interrupted; continue with npm run study -- --config ${f.config} --output ${output} --resume`);
-    if (f.report && outcome.study.cells.some((c) => c.state === 'done')) await writeReport(output, io);
+    if (f.report && outcome.study.cells.some((c) => c.state === 'done'))
+      await writeReport(output, io, preload.reporting ?? preloadReporting());
     return exitCode(outcome.status);
   } catch (error) {
     progress.stop();
