@@ -6,6 +6,7 @@ process.exitCode = await studyCommand(process.argv.slice(2), {
   out: (line) => process.stdout.write(`${line}\n`),
   err: (line) => process.stderr.write(`${line}\n`),
   tty: process.stdout.isTTY === true,
+  ttyStream: process.stdout,
   onSignal(handler) {
     const onInt = () => handler('SIGINT');
     const onTerm = () => handler('SIGTERM');

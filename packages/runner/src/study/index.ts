@@ -13,6 +13,7 @@ export { discoverEndpoints, endpointsAsked, httpListModels, type ListModels, typ
 export { StudyConfigError, StudyEndpointError, StudyStateError } from './errors.js';
 export {
   runStudy,
+  studyEtaSeconds,
   type RunStudyOptions,
   type StudyOutcome,
   type StudyEvent,

@@ -29,7 +29,10 @@ export interface StudyCounts {
   running: number;
   left: number;
   failed: number;
-  /** Seconds until the study ends at this session's pace (null before a cell finished). */
+  /**
+   * Seconds until the study ends at this session's pace: the mean wall time of the cells finished here, for the
+   * cells left and the rest of those running, spread over the slots that run at once (null before a cell finished).
+   */
   etaSeconds: number | null;
 }
 
@@ -89,12 +92,35 @@ function readCellResults(dir: string): { sha: string; tokens: number; emulated: 
   return { sha: sha256File(file) as string, tokens: results.overall.total_tokens, emulated: results.emulated };
 }
 
+/**
+ * Seconds until a study ends: the mean wall time of the cells finished so far stands for each cell left and for
+ * the rest of each one running, and that work is shared by the slots that run cells at once. Null before a cell
+ * finished: there is no pace to go by yet.
+ */
+export function studyEtaSeconds(x: {
+  finishedWalls: readonly number[];
+  /** Seconds each running cell has run. */
+  runningFor: readonly number[];
+  left: number;
+  /** Cells that run at once (endpoints x cells per endpoint). */
+  slots: number;
+}): number | null {
+  const n = x.finishedWalls.length;
+  if (n === 0) return null;
+  const mean = x.finishedWalls.reduce((a, b) => a + b, 0) / n;
+  const work = x.left * mean + x.runningFor.reduce((s, t) => s + Math.max(0, mean - t), 0);
+  const parallel = Math.max(1, Math.min(x.slots, x.left + x.runningFor.length));
+  return work / parallel;
+}
+
 /** Runs cells on endpoints serving their model, `slots` at a time per endpoint, within the budget. */
 class Scheduler {
   private readonly free = new Map<string, number>();
   private readonly running = new Set<Promise<void>>();
-  private readonly startedAt: number;
-  private finishedHere = 0;
+  /** Wall seconds of each cell finished in this session. */
+  private readonly finishedWalls: number[] = [];
+  /** When each running cell started (ms on `now`). */
+  private readonly runningSince = new Map<string, number>();
   private budgetStopped = false;
 
   constructor(
@@ -104,7 +130,6 @@ class Scheduler {
     private readonly now: () => number,
   ) {
     for (const e of study.endpoints) this.free.set(e.url, slots);
-    this.startedAt = now();
   }
 
   counts(): StudyCounts {
@@ -113,8 +138,17 @@ class Scheduler {
     const running = c.filter((x) => x.state === 'running').length;
     const failed = c.filter((x) => x.state === 'failed').length;
     const left = c.length - done - running - failed;
-    const perCell = this.finishedHere > 0 ? (this.now() - this.startedAt) / 1000 / this.finishedHere : null;
-    return { done, running, left, failed, etaSeconds: perCell === null ? null : perCell * (left + running) };
+    return { done, running, left, failed, etaSeconds: this.eta(left) };
+  }
+
+  private eta(left: number): number | null {
+    const now = this.now();
+    return studyEtaSeconds({
+      finishedWalls: this.finishedWalls,
+      runningFor: [...this.runningSince.values()].map((since) => (now - since) / 1000),
+      left,
+      slots: this.free.size * this.slots,
+    });
   }
 
   /** Mean cost of the finished cells (null before one finished with a price). */
@@ -185,14 +219,16 @@ class Scheduler {
       error: null,
     });
     writeStudyFile(this.o.output, this.study);
-    this.o.onEvent?.({ type: 'cell-start', cell, counts: this.counts() });
     const t0 = this.now();
+    this.runningSince.set(cell.id, t0);
+    this.o.onEvent?.({ type: 'cell-start', cell, counts: this.counts() });
     let outcome: CellOutcome;
     try {
       outcome = await this.o.runCell({ cell, dir, endpoint: url, argv: cellArgv(this.o.config, cell), resume, signal });
     } catch (e) {
       outcome = { status: 'failed', error: e instanceof Error ? e.message : String(e) };
     }
+    this.runningSince.delete(cell.id);
     this.record(cell, url, outcome, (this.now() - t0) / 1000, dir);
     this.o.onEvent?.({ type: 'cell-end', cell, outcome, counts: this.counts() });
   }
@@ -213,7 +249,7 @@ class Scheduler {
         resultsSha256: r.sha,
         emulated: r.emulated,
       });
-      this.finishedHere++;
+      this.finishedWalls.push(seconds);
     } else if (outcome.status === 'interrupted') cell.state = 'pending';
     else Object.assign(cell, { state: 'failed', error: outcome.error ?? 'failed' });
     writeStudyFile(this.o.output, this.study);
