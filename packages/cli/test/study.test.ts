@@ -203,6 +203,14 @@ describe('npm run study: budget and report warnings', () => {
     const html = readFileSync(join(out, 'report.html'), 'utf8');
     expect(html).toContain('class="warnings"');
     expect(html).toContain('<img src="figures/accuracy-tokens-xstest.png"');
+    // The emulated notice opens the report, before its title; every table says what it holds, headers scoped.
+    expect(md.indexOf('EMULATED MODEL')).toBeLessThan(md.indexOf('# Study'));
+    expect(html.indexOf('class="alert"')).toBeLessThan(html.indexOf('<h1>'));
+    expect(html.match(/<table><caption>/g)).toHaveLength(3);
+    expect(html).toContain('<caption>xstest: every model × setting');
+    expect(html).toMatch(/<caption>xstest: paired comparisons .*McNemar&#39;s exact test/);
+    expect(html).toContain('<th scope="col">accuracy</th>');
+    expect(html).toContain('<th scope="row">Qwen/Qwen3-1.7B (emulated)</th>');
   }, 120_000);
 });
 

@@ -22,7 +22,8 @@ type Block =
   | { kind: 'heading'; level: 1 | 2 | 3; text: string }
   | { kind: 'para'; text: string; alert?: boolean }
   | { kind: 'list'; items: string[]; alert?: boolean }
-  | { kind: 'table'; header: string[]; rows: string[][] }
+  /** `caption` says what the table holds; its first column names each row (HTML: <th scope="row">). */
+  | { kind: 'table'; caption: string; header: string[]; rows: string[][] }
   | { kind: 'figure'; name: string; title: string; caption: string };
 
 export interface GeneratedStudyReport {
@@ -43,6 +44,7 @@ const tokens = (v: number | null): string => (v === null ? 'n/a' : int(v));
 function rowsTable(t: StudyTable, reference: string): Block {
   return {
     kind: 'table',
+    caption: `${t.benchmark}: every model × setting, pooled over its seeds. Each estimate with its 95% interval and its n (prompt × seed decisions; for compliance accuracy, the compliances on that side of the confidence split).`,
     header: [
       'model',
       'setting',
@@ -77,6 +79,7 @@ function rowsTable(t: StudyTable, reference: string): Block {
 function comparisonsTable(t: StudyTable): Block {
   return {
     kind: 'table',
+    caption: `${t.benchmark}: paired comparisons on the (prompt, seed) pairs both cells decided: McNemar's exact test on the discordant pairs, a paired bootstrap 95% interval of the accuracy difference, and Holm's adjustment over the ${t.comparisons.length} comparisons of this table.`,
     header: [
       'A',
       'B',
@@ -103,6 +106,8 @@ function comparisonsTable(t: StudyTable): Block {
 function costBlock(data: StudyData, a: StudyAnalysis): Block {
   return {
     kind: 'table',
+    caption:
+      'Every cell: its state, endpoint, wall time, GPU-seconds (wall time divided among the cells that shared the endpoint), tokens generated and cost.',
     header: ['cell', 'state', 'endpoint', 'wall s', 'GPU-s', 'tokens', 'cost'],
     rows: [
       ...data.study.cells.map((c) => [
@@ -134,10 +139,15 @@ const METHODS =
   "Comparisons are paired on (prompt, seed): McNemar's exact test on the discordant pairs, a seeded paired bootstrap (prompts resampled whole) for the difference, and Holm's adjustment over every comparison of the table. " +
   'Tables never mix benchmarks.';
 
+const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 function blocksOf(data: StudyData, a: StudyAnalysis, figures: Map<string, StudyFigure[]>): Block[] {
   const s = data.study;
-  const blocks: Block[] = [{ kind: 'heading', level: 1, text: `Study ${s.name}` }];
-  if (a.warnings.some((w) => w.kind === 'emulated')) blocks.push({ kind: 'para', text: EMULATED_BANNER, alert: true });
+  // The emulated notice opens the report, before the title, as in a run's report.
+  const blocks: Block[] = a.warnings.some((w) => w.kind === 'emulated')
+    ? [{ kind: 'para', text: EMULATED_BANNER, alert: true }]
+    : [];
+  blocks.push({ kind: 'heading', level: 1, text: `Study ${s.name}` });
   if (a.warnings.length > 0)
     blocks.push(
       { kind: 'heading', level: 2, text: 'Warnings' },
@@ -145,7 +155,7 @@ function blocksOf(data: StudyData, a: StudyAnalysis, figures: Map<string, StudyF
     );
   blocks.push({
     kind: 'para',
-    text: `${s.grid.models.length} models × ${s.grid.benchmarks.length} benchmarks × ${Object.keys(s.grid.settings).length} settings × ${s.grid.seeds.length} seeds = ${s.cells.length} cells (${a.totals.done} done, status ${s.status}). Reference setting: ${a.reference}. Settings: ${Object.entries(
+    text: `${plural(s.grid.models.length, 'model')} × ${plural(s.grid.benchmarks.length, 'benchmark')} × ${plural(Object.keys(s.grid.settings).length, 'setting')} × ${plural(s.grid.seeds.length, 'seed')} = ${s.cells.length} cells (${a.totals.done} done, status ${s.status}). Reference setting: ${a.reference}. Settings: ${Object.entries(
       s.grid.settings,
     )
       .map(([k, v]) => `${k} ${JSON.stringify(v)}`)
@@ -185,14 +195,21 @@ function markdown(blocks: Block[]): string {
       case 'list':
         return b.items.map((i) => `- ${b.alert ? '⚠ ' : ''}${escapeMarkdownCell(i)}`).join('\n');
       case 'table':
-        return [b.header, b.header.map(() => '---'), ...b.rows]
+        return `*${escapeMarkdownCell(b.caption)}*\n\n${[b.header, b.header.map(() => '---'), ...b.rows]
           .map((r) => `| ${r.map(escapeMarkdownCell).join(' | ')} |`)
-          .join('\n');
+          .join('\n')}`;
       case 'figure':
         return `![${escapeMarkdownCell(b.title)}](figures/${b.name}.png)\n\n*${escapeMarkdownCell(b.caption)}*`;
     }
   };
   return `${blocks.map(md).join('\n\n')}\n`;
+}
+
+function htmlTable(b: Extract<Block, { kind: 'table' }>): string {
+  const head = b.header.map((c) => `<th scope="col">${escapeHtml(c)}</th>`).join('');
+  const row = (r: string[]): string =>
+    `<tr>${r.map((c, i) => (i === 0 ? `<th scope="row">${escapeHtml(c)}</th>` : `<td>${escapeHtml(c)}</td>`)).join('')}</tr>`;
+  return `<table><caption>${escapeHtml(b.caption)}</caption><thead><tr>${head}</tr></thead><tbody>${b.rows.map(row).join('')}</tbody></table>`;
 }
 
 function html(blocks: Block[], title: string): string {
@@ -205,13 +222,13 @@ function html(blocks: Block[], title: string): string {
       case 'list':
         return `<ul${b.alert ? ' class="warnings"' : ''}>${b.items.map((i) => `<li>${escapeHtml(i)}</li>`).join('')}</ul>`;
       case 'table':
-        return `<table><thead><tr>${b.header.map((c) => `<th>${escapeHtml(c)}</th>`).join('')}</tr></thead><tbody>${b.rows.map((r) => `<tr>${r.map((c) => `<td>${escapeHtml(c)}</td>`).join('')}</tr>`).join('')}</tbody></table>`;
+        return htmlTable(b);
       case 'figure':
         return `<figure><img src="figures/${escapeHtml(b.name)}.png" alt="${escapeHtml(b.title)}" width="1000"><figcaption>${escapeHtml(b.caption)}</figcaption></figure>`;
     }
   };
   const css =
-    'body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse;font-size:13px;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 6px;text-align:left}.alert{background:#B00020;color:#fff;padding:.5em;font-weight:bold}.warnings li{color:#8a1c00}img{max-width:100%}';
+    'body{font-family:DejaVu Sans,Helvetica,Arial,sans-serif;margin:2em;max-width:1400px}table{border-collapse:collapse;font-size:13px;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 6px;text-align:left}tbody th{font-weight:normal}caption{caption-side:top;text-align:left;font-size:13px;color:#333;padding:0 0 .4em}.alert{background:#B00020;color:#fff;padding:.5em;font-weight:bold}.warnings li{color:#8a1c00}img{max-width:100%}';
   return `<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title><style>${css}</style></head><body>${blocks.map(h).join('\n')}</body></html>\n`;
 }
 
