@@ -21,6 +21,8 @@ export type LoadResult = {
   skipped: SkippedRow[];
   /** Where the rows came from: a local path or `hf://datasets/<id>@<revision>/<path>`. */
   source: string;
+  /** The local file the rows were read from (a download's cached copy), so callers can hash what was read. */
+  file?: string;
   /** Set when the load was asked for with `unlabelled`: every record's shouldRefuse is null by design. */
   unlabelled?: boolean;
 };

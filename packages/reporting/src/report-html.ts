@@ -1,3 +1,4 @@
+import { scaleSentence } from './provenance-text.js';
 import { createHash } from 'node:crypto';
 import { EMULATED_BANNER } from './figures/palette.js';
 import { endSentence, int } from './format.js';
@@ -182,7 +183,7 @@ export function renderHtmlReport(input: HtmlReportInput): string {
 <body><header>${banner}
 ${run.unlabelled ? `<p class="banner" role="note">${escapeHtml(UNLABELLED_NOTICE)}</p>` : ''}
 <h1>${escapeHtml(title)}</h1>
-<p>Run <code>${escapeHtml(run.manifest.runId)}</code>, ${int(m.instances)} prompts, ${int(m.decided)} decided. ${run.results === null ? '<b>results.json is missing: the run did not finish; numbers cover the prompts completed so far.</b>' : ''}</p>
+<p>Run <code>${escapeHtml(run.manifest.runId)}</code>, ${int(m.instances)} prompts, ${int(m.decided)} decided. ${escapeHtml(scaleSentence(run.manifest))} ${run.results === null ? '<b>results.json is missing: the run did not finish; numbers cover the prompts completed so far.</b>' : ''}</p>
 </header>${nav}
 <main>
 ${section('summary', summary)}

@@ -2,6 +2,7 @@ import { redactUrl } from '@deepconf-safety/run-store';
 import { EMULATED_BANNER } from './figures/palette.js';
 import { endSentence, int } from './format.js';
 import { UNLABELLED_NOTICE } from './run-data.js';
+import { scaleSentence } from './provenance-text.js';
 import { judgeAgreementMarkdown, judgeDisagreementsMarkdown } from './judge-section.js';
 import { clip, ERROR_BUCKETS, type FailureRow } from './report-data.js';
 import type { HtmlReportInput } from './report-html.js';
@@ -74,13 +75,13 @@ export function renderMarkdownReport(
   const { run, metrics: m, hypothesis: h, figures, failures } = input;
   const e = escapeMarkdownCell;
   const banner = `${run.emulated ? `> **⚠ ${EMULATED_BANNER}**\n\n` : ''}${run.unlabelled ? `> **${escapeMarkdownCell(UNLABELLED_NOTICE)}**\n\n` : ''}`;
-  const [summary, tests, buckets, categories, , config] = reportTables(input).map(renderTable) as string[];
+  const [summary, tests, buckets, categories, runInfo, config] = reportTables(input).map(renderTable) as string[];
   const out: string[] = [];
   out.push(
     `${banner}# deepconf-safety report: ${e(m.model ?? 'unknown model')} on ${e(m.benchmark ?? 'unknown benchmark')}`,
   );
   out.push(
-    `Run \`${m.runId.replace(/`/g, '')}\`, ${int(m.instances)} prompts, ${int(m.decided)} decided, status ${e(run.manifest.status)}.${run.results === null ? ' **results.json is missing: the run did not finish.**' : ''}`,
+    `Run \`${m.runId.replace(/`/g, '')}\`, ${int(m.instances)} prompts, ${int(m.decided)} decided, status ${e(run.manifest.status)}. ${e(scaleSentence(run.manifest))}${run.results === null ? ' **results.json is missing: the run did not finish.**' : ''}`,
   );
   out.push('## Summary', summary!);
   out.push('## The hypothesis: is low-confidence compliance riskier?');
@@ -112,6 +113,7 @@ export function renderMarkdownReport(
     'Grouped by bucket, least confident first; texts cut to 200 characters. failures.csv has every row in full.',
   );
   out.push(errorAnalysis(failures));
+  out.push('## The run', runInfo!);
   out.push('## Configuration', config!);
   out.push(
     `Server: ${e(run.manifest.server.baseUrls.map(redactUrl).join(', '))}${run.manifest.server.emulated ? ' (emulator)' : ''}. Git commit: ${e(run.manifest.gitCommit ?? 'unknown')}.`,

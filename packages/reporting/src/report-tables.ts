@@ -1,3 +1,4 @@
+import { provenanceRows } from './provenance-text.js';
 import { redactUrl } from '@deepconf-safety/run-store';
 import { stringify } from 'csv-stringify/sync';
 import { formatP, int, num, pct } from './format.js';
@@ -154,6 +155,7 @@ function runTable(input: TableInput): ReportTable {
     ['finished', manifest.finishedAt ?? 'not finished'],
     ['server', `${server.baseUrls.map(redactUrl).join(', ')}${server.emulated ? ' (emulator)' : ''}`],
     ['git commit', manifest.gitCommit ?? 'unknown'],
+    ...provenanceRows(manifest),
     [
       'versions',
       Object.entries(manifest.versions)

@@ -2,6 +2,7 @@ export * from './schema.js';
 export * from './errors.js';
 export { RunStore, writeJsonAtomic, traceKey, type ManifestInit, type CreateResult } from './run-store.js';
 export * from './run-config.js';
+export * from './provenance.js';
 export { migrateManifest, type MigrationResult } from './migrate.js';
 export { RunLock, LOCK_FILE, processIsAlive, type LockEnv } from './lock.js';
 export { prepareRunDirectory } from './directory.js';

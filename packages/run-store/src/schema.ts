@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ProvenanceSchema } from './provenance.js';
 import { RunConfigSchema, RunDerivedSchema } from './run-config.js';
 
 /** Version of results.json (`schemaVersion` there); bumped whenever a reader of an older one would misread a newer one. */
@@ -135,6 +136,8 @@ export const ManifestSchema = z.looseObject({
   /** Where the benchmark was read from, and how many of its rows were unusable. */
   benchmarkSource: z.string().optional(),
   skippedRows: z.number().int().nonnegative().optional(),
+  /** Dataset hashes, served model, vLLM version and arguments, git state, DeepConf scale; absent in older runs. */
+  provenance: ProvenanceSchema.optional(),
   /** Why the run failed (status `failed`). */
   error: z.string().optional(),
 });

@@ -57,6 +57,7 @@ export async function probeEndpoint(args: {
       if (EMULATOR.test(model.owned_by ?? '')) probe.emulated = true;
       if (card.success && model.id === ctx.model && typeof card.data.max_model_len === 'number')
         probe.maxModelLen = card.data.max_model_len;
+      if (card.success && model.id === ctx.model) probe.modelRoot = card.data.root ?? null;
     }
   } catch (err) {
     return fail(sdkError(err, ctx));

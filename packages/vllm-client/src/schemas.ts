@@ -107,7 +107,7 @@ export function parseErrorBody(body: unknown): ErrorInfo | null {
 }
 
 export const ModelListSchema = z.looseObject({
-  data: z.array(z.looseObject({ id: z.string(), max_model_len: z.number().nullish() })),
+  data: z.array(z.looseObject({ id: z.string(), max_model_len: z.number().nullish(), root: z.string().nullish() })),
 });
 
 export const VersionSchema = z.looseObject({ version: z.string() });

@@ -138,6 +138,8 @@ export type ServerProbe = {
   maxTopLogprobs: number | null;
   /** `max_model_len` of the served model card, when given. */
   maxModelLen: number | null;
+  /** `root` of the served model card (vLLM: the model path or hub id it loaded), when given. */
+  modelRoot?: string | null;
   /** Why the endpoint is unhealthy, or null. */
   error: string | null;
 };

@@ -37,6 +37,7 @@ import {
 } from './options.js';
 import { collapseRepeats, runHealth, tallyErrors } from './health.js';
 import { createProgress } from './progress.js';
+import { gatherProvenance, nodeProvenanceIo } from './provenance.js';
 import { judgeBanner, startExperimentJudge, type ExperimentJudge } from '../judge/experiment-judge.js';
 import type { JudgeFlags } from '../judge/judge-flags.js';
 import { chooseServer, emulatorBanner, planConfidence, serverLogprobsLimit, type ServerChoice } from './server.js';
@@ -326,6 +327,14 @@ export async function experimentCommand(argv: readonly string[], io0: CommandIo)
         cost: await server.cost(new Date()),
         benchmarkSource: loaded.source,
         skippedRows: loaded.skipped.length,
+        provenance: await gatherProvenance(
+          {
+            datasetFiles: loaded.file === undefined ? [] : [loaded.file],
+            ...{ probe, warmup: o.warmup, traces: o.traces, baseUrls: server.baseUrls, emulated },
+            deployStateDir: server.origin === 'deployment' ? (io.deployStateDir ?? '.deploy') : null,
+          },
+          nodeProvenanceIo(),
+        ),
         ...(judge === null ? {} : { judge: { ...judge.manifest, baseUrl: redactUrl(judge.manifest.baseUrl) } }),
       },
       { resume: o.resume },

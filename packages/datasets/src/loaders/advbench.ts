@@ -30,5 +30,5 @@ export async function loadAdvbench(options: LoadOptions): Promise<LoadResult> {
       meta: { target: cellText(values, 'target') },
     });
   });
-  return { records: out.records, skipped: out.skipped, source: options.path ?? ADVBENCH_URL };
+  return { records: out.records, skipped: out.skipped, source: options.path ?? ADVBENCH_URL, file };
 }

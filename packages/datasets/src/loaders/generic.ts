@@ -175,6 +175,7 @@ export async function loadGeneric(file: string, options: LoadOptions): Promise<L
     records: out.records,
     skipped: out.skipped,
     source: file,
+    file,
     ...(options.unlabelled ? { unlabelled: true } : {}),
   };
 }

@@ -51,5 +51,5 @@ export async function loadHarmbench(options: LoadOptions): Promise<LoadResult> {
       },
     });
   }
-  return { records: out.records, skipped: out.skipped, source: file };
+  return { records: out.records, skipped: out.skipped, source: file, file };
 }

@@ -30,5 +30,5 @@ export async function loadStrongreject(options: LoadOptions): Promise<LoadResult
       meta: { origin: cellText(values, 'source') },
     });
   });
-  return { records: out.records, skipped: out.skipped, source: options.path ?? STRONGREJECT_URL };
+  return { records: out.records, skipped: out.skipped, source: options.path ?? STRONGREJECT_URL, file };
 }

@@ -42,15 +42,16 @@ export async function loadToxicchat(options: LoadOptions): Promise<LoadResult> {
   const split = options.split ?? 'test';
   if (options.path !== undefined) {
     const text = await readText(options.path, options.encoding);
-    return options.path.toLowerCase().endsWith('.json')
+    const parsed = options.path.toLowerCase().endsWith('.json')
       ? parseJudgeBench(text, options.path)
       : parseToxicchatCsv(text, options.path, { config: null, split: null }, options.path);
+    return { ...parsed, file: options.path };
   }
   const revision = options.revision ?? 'main';
   const path = toxicchatHubPath(config, split);
   const dl = await downloadHubFile({ repo: TOXICCHAT_REPO, revision, path }, options);
   const source = `hf://datasets/${TOXICCHAT_REPO}@${dl.meta.commit ?? revision}/${path}`;
-  return parseToxicchatCsv(await readText(dl.file), dl.file, { config, split }, source);
+  return { ...parseToxicchatCsv(await readText(dl.file), dl.file, { config, split }, source), file: dl.file };
 }
 
 function parseToxicchatCsv(

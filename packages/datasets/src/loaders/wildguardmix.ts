@@ -96,5 +96,5 @@ export async function loadWildguardmix(options: LoadOptions): Promise<LoadResult
       },
     });
   }
-  return { records: out.records, skipped: out.skipped, source };
+  return { records: out.records, skipped: out.skipped, source, file };
 }

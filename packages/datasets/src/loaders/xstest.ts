@@ -53,5 +53,5 @@ export async function loadXstest(options: LoadOptions): Promise<LoadResult> {
       },
     });
   }
-  return { records: out.records, skipped: out.skipped, source: file };
+  return { records: out.records, skipped: out.skipped, source: file, file };
 }
