@@ -29,7 +29,7 @@ export function declaredPrimary(run: Pick<RunData, 'manifest' | 'dir'>): Primary
 
 /** The decision-confidence definition a run recorded; runs before it was selectable used the lowest-group weighted mean. */
 export function recordedDecisionConfidence(run: Pick<RunData, 'manifest'>): string {
-  // RunConfigSchema fills vote-share into manifests from before the option existed; those used lowest-group.
+  // The run store migrates manifests from before the option existed to lowest-group, what they used.
   return run.manifest.config.decisionConfidence;
 }
 

@@ -67,10 +67,14 @@ export function provenanceRows(manifest: Manifest): Array<[string, string]> {
           .join('; '),
   ]);
   rows.push([
-    'git',
+    'git working tree',
     p.git.commit === null
       ? 'not a git checkout'
-      : `${p.git.commit}${p.git.dirty === true ? ' (dirty: uncommitted changes to tracked files)' : p.git.dirty === false ? ' (clean)' : ''}`,
+      : p.git.dirty === true
+        ? `dirty: uncommitted changes to tracked files on top of ${p.git.commit}`
+        : p.git.dirty === false
+          ? `clean at ${p.git.commit}`
+          : 'unknown',
   ]);
   if (p.notes.length > 0) rows.push(['provenance notes', p.notes.join(' ')]);
   return rows;

@@ -63,13 +63,24 @@ function fromFormat1(raw: Record<string, unknown>): Record<string, unknown> {
   };
 }
 
+/**
+ * Format 2 before --decision-confidence (a722e1f, 2026-12-02): the config, written with every default filled in,
+ * has no `decisionConfidence`, and those runs decided with the lowest-group definition. Without this the
+ * schema would fill in the later default (vote-share) and a replay or report would misread them.
+ */
+function withinFormat2(raw: Record<string, unknown>): Record<string, unknown> {
+  const config = objectOr(raw['config']);
+  if (raw['config'] === undefined || config['decisionConfidence'] !== undefined) return raw;
+  return { ...raw, config: { ...config, decisionConfidence: 'lowest-group' } };
+}
+
 export type MigrationResult = { ok: true; manifest: unknown; from: number } | { ok: false; reason: string };
 
 /** Brings a parsed manifest.json of any known format to the current one ({@link RUN_FORMAT_VERSION}). */
 export function migrateManifest(value: unknown): MigrationResult {
   const raw = objectOr(value);
   const version = raw['formatVersion'] ?? 1;
-  if (version === RUN_FORMAT_VERSION) return { ok: true, manifest: raw, from: RUN_FORMAT_VERSION };
+  if (version === RUN_FORMAT_VERSION) return { ok: true, manifest: withinFormat2(raw), from: RUN_FORMAT_VERSION };
   if (version === 1) return { ok: true, manifest: fromFormat1(raw), from: 1 };
   if (typeof version === 'number' && version > RUN_FORMAT_VERSION) {
     return {

@@ -80,3 +80,26 @@ describe('reading a format-1 run directory', () => {
     expect(migrateManifest({ formatVersion: 'two' })).toMatchObject({ ok: false });
   });
 });
+
+describe('format 2 from before --decision-confidence', () => {
+  // Format 2 existed from c44ac03; --decision-confidence came in a722e1f. Manifests of the runs in between carry
+  // every other config field (defaults filled in) but not this one, and decided by the lowest-group definition.
+  const format2 = (config: Record<string, unknown>) => ({ formatVersion: 2, config });
+
+  test('a config without decisionConfidence reads as lowest-group, not the schema default vote-share', () => {
+    const r = migrateManifest(format2({ model: 'm', vote: 'weighted' }));
+    expect(r).toMatchObject({
+      ok: true,
+      from: 2,
+      manifest: { config: { decisionConfidence: 'lowest-group', model: 'm' } },
+    });
+  });
+
+  test('a recorded decisionConfidence is kept', () => {
+    for (const d of ['vote-share', 'margin', 'lowest-group'])
+      expect(migrateManifest(format2({ decisionConfidence: d }))).toMatchObject({
+        ok: true,
+        manifest: { config: { decisionConfidence: d } },
+      });
+  });
+});
