@@ -147,6 +147,28 @@ describe('npm run study across endpoints', () => {
   });
 });
 
+test('a --base-url with a key in its query: the endpoint check reaches /v1/models, and no line shows the key', async () => {
+  const emu = await startEmulator({ servedModels: ['Qwen/Qwen3-0.6B'], seed: 2, maxLogprobs: 21 });
+  try {
+    const dir = tmp();
+    const secret = 'studygwkey-1a2b3c4d5e';
+    const r = await inProcess([
+      '--config',
+      studyFile(dir, { models: ['Qwen/Qwen3-0.6B', 'org/missing-7B'] }),
+      '--output',
+      join(dir, 'out'),
+      '--base-url',
+      `${emu.baseURL}?api-key=${secret}`,
+    ]);
+    expect(r.exitCode).toBe(2);
+    // The query was kept on the right path: the endpoint answered with what it serves.
+    expect(r.stderr).toContain('serves Qwen/Qwen3-0.6B');
+    expect(`${r.stdout}\n${r.stderr}`).not.toContain(secret);
+  } finally {
+    await emu.close();
+  }
+});
+
 describe('npm run study: budget and report warnings', () => {
   let emu: EmulatorHandle;
   beforeAll(async () => {

@@ -14,6 +14,7 @@ import {
   type StudyConfig,
   type StudyOutcome,
 } from '@deepconf-safety/runner';
+import { urlSecrets } from '@deepconf-safety/run-store';
 import { OptionError, parseOrOptionError } from '../experiment/options.js';
 import { emulatorBanner, loadDeploy } from '../experiment/server.js';
 import { checkCellFlags, runExperimentCell } from './cell.js';
@@ -225,7 +226,8 @@ function exitCode(status: StudyOutcome['status']): number {
 }
 
 /** `npm run study`: 0 done, 1 a cell failed or the budget stopped it, 2 bad input (unserved model included), 130 interrupted. */
-export async function studyCommand(argv: readonly string[], io: StudyIo): Promise<number> {
+export async function studyCommand(argv: readonly string[], io0: StudyIo): Promise<number> {
+  let io = io0;
   let flags: StudyFlags | null;
   let config: StudyConfig;
   try {
@@ -241,7 +243,10 @@ export async function studyCommand(argv: readonly string[], io: StudyIo): Promis
   const f = flags;
   const output = f.output ?? config.output ?? join('results', `study_${config.name ?? 'study'}`);
   const apiKey = io.env[f.apiKeyEnv] || undefined;
-  const scrub = (t: string): string => redactSecrets(t, apiKey ? [apiKey] : []);
+  // A key may also sit in a --base-url (user:key@host, ?api-key=...): no line printed may show it.
+  const secrets = [...(apiKey ? [apiKey] : []), ...urlSecrets(f.baseUrls)];
+  const scrub = (t: string): string => redactSecrets(t, secrets);
+  io = { ...io0, out: (line) => io0.out(scrub(line)), err: (line) => io0.err(scrub(line)) };
   const controller = new AbortController();
   const unregister = io.onSignal((signal) => {
     io.err(`\n${signal}: stopping; running cells keep their finished prompts. Continue with --resume.`);
