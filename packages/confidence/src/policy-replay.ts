@@ -193,6 +193,118 @@ function walkedTrace(
 }
 
 /**
+ * Walks a prompt's traces through the online stop rule at this threshold; null when a trace the recording
+ * stopped cannot be replayed (each such trace is added to `blocked`).
+ */
+function walkPrompt(
+  prompt: PolicyReplayPrompt,
+  setting: PolicyReplaySetting,
+  threshold: number | null,
+  blocked: PolicyBlockedTrace[],
+): Walked[] | null {
+  const warmups = warmupCount(prompt, setting);
+  const streamThreshold = setting.earlyStop ? threshold : null;
+  const walked: Walked[] = [];
+  let blockedHere = false;
+  for (const t of prompt.traces) {
+    const phase: Phase = t.traceIndex < warmups ? 'warmup' : 'final';
+    if (t.stopReason === 'error') {
+      walked.push(walkedTrace(t, phase, 'error', null, t.tokens, null, true));
+      continue;
+    }
+    const wasStopped = t.stopReason === 'early_stopped';
+    const stop = phase === 'final' ? profileStopIndex(profileAt(t, setting.window), streamThreshold) : null;
+    if (stop === null) {
+      if (wasStopped) {
+        blocked.push({
+          id: prompt.id,
+          traceIndex: t.traceIndex,
+          reason: phase === 'warmup' ? 'warmup-truncated' : 'stop-beyond-recording',
+        });
+        blockedHere = true;
+        continue;
+      }
+      walked.push(walkedTrace(t, phase, t.stopReason, null, t.tokens, lowestGroupAt(t, setting.window), true));
+    } else {
+      // The same stop the run made costs what the run recorded; an earlier one costs the tokens up to it.
+      const sameStop = wasStopped && stop === t.confidences.length - 1;
+      walked.push(walkedTrace(t, phase, 'early_stopped', stop, sameStop ? t.tokens : stop + 1, null, sameStop));
+    }
+  }
+  return blockedHere ? null : walked;
+}
+
+/**
+ * The prompt's decision over its walked traces, with the fallback where no trace may vote; null when the
+ * fallback needs labels of text the replay cut elsewhere than the recording (each such trace added to `blocked`).
+ */
+function decideWalked(
+  prompt: PolicyReplayPrompt,
+  walked: Walked[],
+  threshold: number | null,
+  setting: PolicyReplaySetting,
+  blocked: PolicyBlockedTrace[],
+): { decision: PromptDecision; approximateLabels: number } | null {
+  const rule = {
+    ...(setting.decisionConfidence ? { decisionConfidence: setting.decisionConfidence } : {}),
+    ...(setting.vote ? { vote: setting.vote } : {}),
+  };
+  const decision = decidePrompt(walked, threshold, { ...rule, fallback: false });
+  if (decision.voted.some(Boolean)) return { decision, approximateLabels: 0 };
+  const unknown = walked.filter((t) => t.stopReason === 'early_stopped' && !t.labelKnown && t.refused !== null);
+  if (unknown.length > 0 && setting.fallbackLabels !== 'recorded') {
+    for (const t of unknown)
+      blocked.push({ id: prompt.id, traceIndex: t.traceIndex, reason: 'fallback-label-unknown' });
+    return null;
+  }
+  // The fallback weighs a stopped trace by the lowest group of the tokens it produced, as the runner does.
+  const withPrefix = walked.map((t) =>
+    t.stopReason === 'early_stopped'
+      ? {
+          ...t,
+          lowestGroup: profilePrefixLowest(profileAt(t.source, setting.window), t.stoppedAt as number),
+        }
+      : t,
+  );
+  return { decision: decidePrompt(withPrefix, threshold, rule), approximateLabels: unknown.length };
+}
+
+/** The replayed prompt as the runner would have recorded it: its traces, tokens and the recording's baseline. */
+function replayedPrompt(
+  prompt: PolicyReplayPrompt,
+  walked: readonly Walked[],
+  decided: { decision: PromptDecision; approximateLabels: number },
+  threshold: number | null,
+  setting: PolicyReplaySetting,
+): PolicyReplayedPrompt {
+  const { decision } = decided;
+  const traces: PolicyReplayedTrace[] = walked.map((t, i) => ({
+    traceIndex: t.traceIndex,
+    phase: t.phase,
+    stopReason: t.stopReason,
+    stoppedAt: t.stoppedAt,
+    tokens: t.tokens,
+    lowestGroup: t.lowestGroup,
+    voted: decision.voted[i] === true,
+  }));
+  const baseline = setting.recordedEarlyStop
+    ? baselineTokens(prompt.traces, prompt.skipped)
+    : { baselineTokens: prompt.traces.reduce((a, t) => a + t.tokens, 0), estimated: false };
+  return {
+    ...decision,
+    id: prompt.id,
+    threshold,
+    traces,
+    tokens: traces.reduce((a, t) => a + t.tokens, 0),
+    baselineTokens: baseline.baselineTokens,
+    baselineEstimated: baseline.estimated,
+    earlyStopped: traces.filter((t) => t.stopReason === 'early_stopped').length,
+    errors: traces.filter((t) => t.stopReason === 'error').length,
+    approximateLabels: decided.approximateLabels,
+  };
+}
+
+/**
  * Replays the prompts under one setting, exactly as the online runner would have run them on the same traces:
  * the first `warmup` traces calibrate the threshold (per prompt, or once from the calibration prompts under
  * global calibration), every other trace is walked through the online stop rule (stopped at token i = i + 1
@@ -214,92 +326,16 @@ export function replayPolicy(prompts: readonly PolicyReplayPrompt[], setting: Po
         setting.keepPercent,
       )
     : null;
-
   const blocked: PolicyBlockedTrace[] = [];
   const out: PolicyReplayedPrompt[] = [];
   for (const prompt of prompts) {
-    const warmups = warmupCount(prompt, setting);
     const threshold = global ? globalThreshold : calibrate(calibrationLows(prompt, setting), setting.keepPercent);
-    const streamThreshold = setting.earlyStop ? threshold : null;
-    const walked: Walked[] = [];
-    let blockedHere = false;
-    for (const t of prompt.traces) {
-      const phase: Phase = t.traceIndex < warmups ? 'warmup' : 'final';
-      if (t.stopReason === 'error') {
-        walked.push(walkedTrace(t, phase, 'error', null, t.tokens, null, true));
-        continue;
-      }
-      const wasStopped = t.stopReason === 'early_stopped';
-      const stop = phase === 'final' ? profileStopIndex(profileAt(t, setting.window), streamThreshold) : null;
-      if (stop === null) {
-        if (wasStopped) {
-          blocked.push({
-            id: prompt.id,
-            traceIndex: t.traceIndex,
-            reason: phase === 'warmup' ? 'warmup-truncated' : 'stop-beyond-recording',
-          });
-          blockedHere = true;
-          continue;
-        }
-        walked.push(walkedTrace(t, phase, t.stopReason, null, t.tokens, lowestGroupAt(t, setting.window), true));
-      } else {
-        // The same stop the run made costs what the run recorded; an earlier one costs the tokens up to it.
-        const sameStop = wasStopped && stop === t.confidences.length - 1;
-        walked.push(walkedTrace(t, phase, 'early_stopped', stop, sameStop ? t.tokens : stop + 1, null, sameStop));
-      }
-    }
-    if (blockedHere) continue;
-
-    const rule = {
-      ...(setting.decisionConfidence ? { decisionConfidence: setting.decisionConfidence } : {}),
-      ...(setting.vote ? { vote: setting.vote } : {}),
-    };
-    let decision = decidePrompt(walked, threshold, { ...rule, fallback: false });
-    let approximateLabels = 0;
-    if (!decision.voted.some(Boolean)) {
-      const unknown = walked.filter((t) => t.stopReason === 'early_stopped' && !t.labelKnown && t.refused !== null);
-      approximateLabels = unknown.length;
-      if (unknown.length > 0 && setting.fallbackLabels !== 'recorded') {
-        for (const t of unknown)
-          blocked.push({ id: prompt.id, traceIndex: t.traceIndex, reason: 'fallback-label-unknown' });
-        continue;
-      }
-      // The fallback weighs a stopped trace by the lowest group of the tokens it produced, as the runner does.
-      const withPrefix = walked.map((t) =>
-        t.stopReason === 'early_stopped'
-          ? {
-              ...t,
-              lowestGroup: profilePrefixLowest(profileAt(t.source, setting.window), t.stoppedAt as number),
-            }
-          : t,
-      );
-      decision = decidePrompt(withPrefix, threshold, rule);
-    }
-    if (blocked.length > 0) continue;
-    const traces: PolicyReplayedTrace[] = walked.map((t, i) => ({
-      traceIndex: t.traceIndex,
-      phase: t.phase,
-      stopReason: t.stopReason,
-      stoppedAt: t.stoppedAt,
-      tokens: t.tokens,
-      lowestGroup: t.lowestGroup,
-      voted: decision.voted[i] === true,
-    }));
-    const baseline = setting.recordedEarlyStop
-      ? baselineTokens(prompt.traces, prompt.skipped)
-      : { baselineTokens: prompt.traces.reduce((a, t) => a + t.tokens, 0), estimated: false };
-    out.push({
-      ...decision,
-      id: prompt.id,
-      threshold,
-      traces,
-      tokens: traces.reduce((a, t) => a + t.tokens, 0),
-      baselineTokens: baseline.baselineTokens,
-      baselineEstimated: baseline.estimated,
-      earlyStopped: traces.filter((t) => t.stopReason === 'early_stopped').length,
-      errors: traces.filter((t) => t.stopReason === 'error').length,
-      approximateLabels,
-    });
+    const walked = walkPrompt(prompt, setting, threshold, blocked);
+    if (walked === null) continue;
+    const decided = decideWalked(prompt, walked, threshold, setting, blocked);
+    // Once any trace is blocked the replay is not computable: later prompts only add to the list.
+    if (decided === null || blocked.length > 0) continue;
+    out.push(replayedPrompt(prompt, walked, decided, threshold, setting));
   }
   if (blocked.length > 0) return { computable: false, blocked };
   return { computable: true, prompts: out };

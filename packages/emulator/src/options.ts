@@ -118,8 +118,8 @@ function check(ok: boolean, option: string, detail: string): void {
   if (!ok) throw new EmulatorOptionError(option, detail);
 }
 
-/** Validates options and fills defaults; throws EmulatorOptionError naming the option. */
-export function resolveOptions(o: EmulatorOptions): ResolvedOptions {
+/** Where it listens: loopback unless remote listening is asked for by name. */
+function resolveListener(o: EmulatorOptions): { port: number; host: string } {
   const port = o.port ?? 0;
   check(
     Number.isInteger(port) && port >= 0 && port <= 65535,
@@ -132,14 +132,20 @@ export function resolveOptions(o: EmulatorOptions): ResolvedOptions {
     'host',
     `"${host}" is not a loopback address; pass allowRemote: true (CLI --allow-remote) to listen on it`,
   );
-  const models = resolveModels(o);
-  const model = models[0] as string;
-  const seed = o.seed ?? 0;
-  check(Number.isSafeInteger(seed), 'seed', `must be an integer, got ${String(o.seed)}`);
+  return { port, host };
+}
+
+/** Time to first token and generation speed. */
+function resolveTiming(o: EmulatorOptions): { ttftMs: number; tokensPerSecond: number } {
   const ttftMs = o.ttftMs ?? 0;
   check(Number.isFinite(ttftMs) && ttftMs >= 0, 'ttftMs', `must be a finite number ≥ 0, got ${String(o.ttftMs)}`);
   const tps = o.tokensPerSecond ?? Infinity;
   check(tps > 0, 'tokensPerSecond', `must be > 0 (Infinity = as fast as possible), got ${String(o.tokensPerSecond)}`);
+  return { ttftMs, tokensPerSecond: tps };
+}
+
+/** vLLM's server limits: concurrent sequences, top logprobs and context length. */
+function resolveLimits(o: EmulatorOptions): { maxNumSeqs: number; maxLogprobs: number; maxModelLen: number } {
   const maxNumSeqs = o.maxNumSeqs ?? 256;
   check(
     Number.isInteger(maxNumSeqs) && maxNumSeqs >= 1,
@@ -158,11 +164,11 @@ export function resolveOptions(o: EmulatorOptions): ResolvedOptions {
     'maxModelLen',
     `must be an integer ≥ 16, got ${String(o.maxModelLen)}`,
   );
-  check(
-    o.apiKey === undefined || o.apiKey.length > 0,
-    'apiKey',
-    'must be non-empty when given (omit it to disable auth)',
-  );
+  return { maxNumSeqs, maxLogprobs, maxModelLen };
+}
+
+/** How the stream is cut: tokens per chunk, and how far text may lag behind its logprobs. */
+function resolveChunking(o: EmulatorOptions): { maxTokensPerChunk: number; textLagTokens: number } {
   const perChunk = o.maxTokensPerChunk ?? 1;
   check(
     Number.isInteger(perChunk) && perChunk >= 1 && perChunk <= 64,
@@ -175,27 +181,40 @@ export function resolveOptions(o: EmulatorOptions): ResolvedOptions {
     'textLagTokens',
     `must be an integer 0–64, got ${String(o.textLagTokens)}`,
   );
+  return { maxTokensPerChunk: perChunk, textLagTokens: lag };
+}
+
+/** Validates options and fills defaults; throws EmulatorOptionError naming the option. */
+export function resolveOptions(o: EmulatorOptions): ResolvedOptions {
+  const listener = resolveListener(o);
+  const models = resolveModels(o);
+  const model = models[0] as string;
+  const seed = o.seed ?? 0;
+  check(Number.isSafeInteger(seed), 'seed', `must be an integer, got ${String(o.seed)}`);
+  const timing = resolveTiming(o);
+  const limits = resolveLimits(o);
+  check(
+    o.apiKey === undefined || o.apiKey.length > 0,
+    'apiKey',
+    'must be non-empty when given (omit it to disable auth)',
+  );
+  const chunking = resolveChunking(o);
   const clampRate = o.clampRate ?? 0;
   check(clampRate >= 0 && clampRate <= 1, 'clampRate', `must be a share between 0 and 1, got ${String(o.clampRate)}`);
   if (o.faults !== undefined && typeof o.faults !== 'function') validateFaults(o.faults);
   const judgeProblem = judgeOptionProblem(o.judge);
   check(judgeProblem === null, 'judge', judgeProblem ?? '');
   return {
-    port,
-    host,
+    ...listener,
     model,
     models,
     seed,
-    ttftMs,
-    tokensPerSecond: tps,
-    maxNumSeqs,
-    maxLogprobs,
-    maxModelLen,
+    ...timing,
+    ...limits,
     apiKey: o.apiKey ?? null,
     reasoningKey: o.reasoningParser === 'qwen3' ? (o.reasoningField ?? 'reasoning_content') : null,
     thinkingByDefault: o.thinkingByDefault ?? true,
-    maxTokensPerChunk: perChunk,
-    textLagTokens: lag,
+    ...chunking,
     validationErrorsInBand: o.validationErrorsInBand ?? false,
     clampRate,
     now: o.now ?? (() => performance.now()),

@@ -61,27 +61,118 @@ function progressLine(p: JudgeRunProgress): string {
   return `[judge] ${p.cached + p.judged}/${p.total} traces judged (${p.cached} from the cache, ${p.judged} now, ${p.failed} without a verdict)`;
 }
 
+/** What the command line asks for: the run directory, the judge and the flags beside it. */
+interface JudgeArgs {
+  dir: string;
+  style: JudgeStyle;
+  flags: JudgeFlags;
+  retryUnparsable: boolean;
+  report: boolean;
+}
+
+/** Parses the command line; null for --help. Throws OptionError with a line that says what to change. */
+async function parseJudgeArgs(argv: readonly string[]): Promise<JudgeArgs | null> {
+  const raw = await parseOrOptionError(buildParser(argv));
+  if (raw['help'] === true) return null;
+  const flags = readJudgeFlags(raw);
+  const positional = (raw['_'] as unknown[]).map(String);
+  if (positional.length !== 1)
+    throw new OptionError(
+      `give exactly one run directory (got ${positional.length}); e.g. npm run judge -- results/xstest_40 --judge wildguard`,
+    );
+  if (flags.style === null) throw new OptionError('--judge is required: wildguard, xstest or harmbench');
+  return {
+    dir: positional[0]!,
+    style: flags.style,
+    flags,
+    retryUnparsable: raw['retry-unparsable'] === true,
+    report: raw['report'] !== false,
+  };
+}
+
+/** Progress at most every 2 s (every update on a terminal), and always the last one. */
+function throttledProgress(io: CommandIo): (p: JudgeRunProgress) => void {
+  let last = 0;
+  return (p) => {
+    const now = Date.now();
+    if (io.tty || now - last >= 2_000 || p.cached + p.judged === p.total) {
+      last = now;
+      io.out(progressLine(p));
+    }
+  };
+}
+
+/** Records this judge in the manifest's post-hoc judges, replacing an earlier entry of the same style and model. */
+function recordPosthocJudge(
+  store: RunStore,
+  manifest: Manifest,
+  style: JudgeStyle,
+  judge: { identity: { model: string }; manifest: object },
+): void {
+  const judges = ((manifest as { posthocJudges?: unknown[] }).posthocJudges ?? []).filter(
+    (j) =>
+      !(
+        typeof j === 'object' &&
+        j !== null &&
+        (j as { style?: unknown }).style === style &&
+        (j as { model?: unknown }).model === judge.identity.model
+      ),
+  );
+  store.writeManifest({
+    ...manifest,
+    posthocJudges: [...judges, { ...judge.manifest, at: new Date().toISOString() }],
+  });
+}
+
+type JudgeOutcome = Awaited<ReturnType<typeof judgeRun>>;
+
+/** Says how the judging went; the exit code when it ends the command here (interrupted), else null. */
+function reportJudging(outcome: JudgeOutcome, io: CommandIo): number | null {
+  if (outcome.status === 'interrupted') {
+    io.err(
+      `judge: interrupted after ${outcome.judged} new judgments; rerun the same command to judge the remaining ${outcome.total - outcome.cached - outcome.judged}`,
+    );
+    return EXIT.interrupted;
+  }
+  const failed = Object.entries(outcome.failures);
+  io.out(`judged ${outcome.total} traces (${outcome.judged} now, ${outcome.cached} already in judgments.jsonl)`);
+  if (failed.length > 0) {
+    io.err(
+      `warning: ${failed.reduce((a, [, n]) => a + n, 0)} traces have no verdict (${failed.map(([k, n]) => `${k} ${n}`).join(', ')}); each is recorded in judgments.jsonl with the raw answer, and counted in the report`,
+    );
+  }
+  return null;
+}
+
+/** 1 when the endpoint failed every request asked now (a wrong URL or model), else 0. */
+function exitForFailures(outcome: JudgeOutcome, io: CommandIo): number {
+  const allFailed = outcome.judged > 0 && outcome.failures['call_failed'] === outcome.judged;
+  if (!allFailed) return EXIT.ok;
+  io.err(
+    'judge: the judge endpoint failed every request; check --judge-base-url / --judge-model and rerun (failed requests are asked again)',
+  );
+  return EXIT.failed;
+}
+
+/** The run's model and the environment variable its API key came from, as the manifest recorded them. */
+function runIdentity(manifest: Manifest): { model: string; apiKeyEnv: string } {
+  const model = typeof manifest.config['model'] === 'string' ? manifest.config['model'] : 'unknown';
+  const runOptions = (manifest as { runOptions?: { apiKeyEnv?: unknown } }).runOptions;
+  const apiKeyEnv = typeof runOptions?.apiKeyEnv === 'string' ? runOptions.apiKeyEnv : 'VLLM_API_KEY';
+  return { model, apiKeyEnv };
+}
+
 /** `npm run judge`: 0 done, 1 failed, 2 bad options or run directory, 130 interrupted. */
 export async function judgeCommand(argv: readonly string[], io: CommandIo): Promise<number> {
-  let raw: Record<string, unknown>;
-  let flags: JudgeFlags;
+  let args: JudgeArgs | null;
   try {
-    raw = await parseOrOptionError(buildParser(argv));
-    if (raw['help'] === true) return EXIT.ok;
-    flags = readJudgeFlags(raw);
-    const positional = (raw['_'] as unknown[]).map(String);
-    if (positional.length !== 1)
-      throw new OptionError(
-        `give exactly one run directory (got ${positional.length}); e.g. npm run judge -- results/xstest_40 --judge wildguard`,
-      );
-    if (flags.style === null) throw new OptionError('--judge is required: wildguard, xstest or harmbench');
-    raw['run'] = positional[0];
+    args = await parseJudgeArgs(argv);
+    if (args === null) return EXIT.ok;
   } catch (error) {
     io.err(`judge: ${(error as Error).message}`);
     return EXIT.usage;
   }
-  const dir = raw['run'] as string;
-  const style = flags.style as JudgeStyle;
+  const { dir, style, flags } = args;
   let store: RunStore;
   let manifest: Manifest;
   try {
@@ -91,9 +182,7 @@ export async function judgeCommand(argv: readonly string[], io: CommandIo): Prom
     io.err(`judge: ${(error as Error).message}`);
     return isRunStoreError(error) ? EXIT.usage : EXIT.failed;
   }
-  const model = typeof manifest.config['model'] === 'string' ? manifest.config['model'] : 'unknown';
-  const runOptions = (manifest as { runOptions?: { apiKeyEnv?: unknown } }).runOptions;
-  const apiKeyEnv = typeof runOptions?.apiKeyEnv === 'string' ? runOptions.apiKeyEnv : 'VLLM_API_KEY';
+  const { model, apiKeyEnv } = runIdentity(manifest);
   let endpoint: { baseUrl: string; emulated: boolean; close(): Promise<void> } | null = null;
   const controller = new AbortController();
   // Every judge request in flight listens on it: up to --judge-concurrency listeners is expected, not a leak.
@@ -114,62 +203,25 @@ export async function judgeCommand(argv: readonly string[], io: CommandIo): Prom
     io.out(
       `judge: ${style} (${judge.identity.model}) at ${judge.baseUrl} via ${judge.endpoint}${judge.identity.emulated ? ' [EMULATED judge]' : ''}, ${flags.concurrency} at a time, on ${dir}`,
     );
-    let last = 0;
     const outcome = await judgeRun({
       dir,
       judge: judge.identity,
       client: judge.client,
       concurrency: flags.concurrency,
-      retryUnparsable: raw['retry-unparsable'] === true,
+      retryUnparsable: args.retryUnparsable,
       signal: controller.signal,
       secrets,
-      onProgress: (p) => {
-        const now = Date.now();
-        if (io.tty || now - last >= 2_000 || p.cached + p.judged === p.total) {
-          last = now;
-          io.out(progressLine(p));
-        }
-      },
+      onProgress: throttledProgress(io),
     });
-    const judges = ((manifest as { posthocJudges?: unknown[] }).posthocJudges ?? []).filter(
-      (j) =>
-        !(
-          typeof j === 'object' &&
-          j !== null &&
-          (j as { style?: unknown }).style === style &&
-          (j as { model?: unknown }).model === judge.identity.model
-        ),
-    );
-    store.writeManifest({
-      ...manifest,
-      posthocJudges: [...judges, { ...judge.manifest, at: new Date().toISOString() }],
-    });
-    if (outcome.status === 'interrupted') {
-      io.err(
-        `judge: interrupted after ${outcome.judged} new judgments; rerun the same command to judge the remaining ${outcome.total - outcome.cached - outcome.judged}`,
-      );
-      return EXIT.interrupted;
-    }
-    const failed = Object.entries(outcome.failures);
-    io.out(`judged ${outcome.total} traces (${outcome.judged} now, ${outcome.cached} already in judgments.jsonl)`);
-    if (failed.length > 0) {
-      io.err(
-        `warning: ${failed.reduce((a, [, n]) => a + n, 0)} traces have no verdict (${failed.map(([k, n]) => `${k} ${n}`).join(', ')}); each is recorded in judgments.jsonl with the raw answer, and counted in the report`,
-      );
-    }
-    if (raw['report'] !== false) {
+    recordPosthocJudge(store, manifest, style, judge);
+    const stopped = reportJudging(outcome, io);
+    if (stopped !== null) return stopped;
+    if (args.report) {
       const { generateReport } = await import('@deepconf-safety/reporting');
       const report = await generateReport(dir);
       io.out(`report: ${resolve(report.files.html)} (and ${basename(report.files.markdown)})`);
     }
-    const allFailed = outcome.judged > 0 && outcome.failures['call_failed'] === outcome.judged;
-    if (allFailed) {
-      io.err(
-        'judge: the judge endpoint failed every request; check --judge-base-url / --judge-model and rerun (failed requests are asked again)',
-      );
-      return EXIT.failed;
-    }
-    return EXIT.ok;
+    return exitForFailures(outcome, io);
   } catch (error) {
     io.err(
       `judge: ${redactSecrets(error instanceof Error ? (isRunnerError(error) || error instanceof OptionError ? error.message : (error.stack ?? error.message)) : String(error), secrets)}`,
