@@ -1,6 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import type { ServerProbe } from '@deepconf-safety/vllm-client';
-import { OptionError } from '../src/experiment/options.js';
+import { RunnerConfigError } from '@deepconf-safety/runner';
 import { planConfidence, serverLogprobsLimit } from '../src/experiment/server.js';
 
 const chat = (serverMax: number | null, requested: number | null = null) =>
@@ -29,7 +29,7 @@ describe('planConfidence (chat)', () => {
     const plan = chat(10);
     expect(plan).toMatchObject({ topLogprobs: 10, confidenceMode: 'chat-view' });
     expect(plan.warning).toMatch(/top 10 .* instead of DeepConf's 20.*--max-logprobs 21/);
-    expect(() => chat(10, 20)).toThrow(OptionError);
+    expect(() => chat(10, 20)).toThrow(RunnerConfigError);
     expect(() => chat(10, 20)).toThrow(/--top-logprobs 20: .*at most 10.*--max-logprobs 21, or pass --top-logprobs 10/);
     expect(() => chat(0)).toThrow(/accepts no logprobs.*--max-logprobs 21/);
   });

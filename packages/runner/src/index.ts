@@ -67,3 +67,4 @@ export {
   type JudgeRunProgress,
 } from './judge/judge-run.js';
 export * from './study/index.js';
+export * from './job/index.js';

@@ -1,46 +1,26 @@
-import { randomUUID } from 'node:crypto';
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
-import { basename, extname, join, resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import { execa } from 'execa';
-import { isDatasetError, loadBenchmark, sampleInstances, summarizeSkipped } from '@deepconf-safety/datasets';
+import { isDatasetError } from '@deepconf-safety/datasets';
 import { EMULATOR_VERSION, startEmulator } from '@deepconf-safety/emulator';
+import { FILES, RunDirectoryError, isRunStoreError, type RunConfig, type Results } from '@deepconf-safety/run-store';
 import {
-  FILES,
-  RUN_STORE_SCHEMA_VERSION,
-  RunDirectoryError,
-  RunStore,
-  isRunStoreError,
-  parseLabelMap,
-  prepareRunDirectory,
-  redactUrl,
-  urlSecrets,
-  type Manifest,
-  type Results,
-  type RunConfig,
-  type RunDerived,
-} from '@deepconf-safety/run-store';
-import {
-  ThreadedTraceSource,
+  ExperimentJobFailure,
+  RunnerConfigError,
+  collapseRepeats,
   isRunnerError,
-  redactSecrets,
-  runExperiment,
-  type RunSettings,
+  runExperimentJob,
+  type ExperimentJobIo,
+  type ExperimentJobOutcome,
+  type JobJudge,
 } from '@deepconf-safety/runner';
-import { VllmClient, isVllmClientError, type ServerProbe } from '@deepconf-safety/vllm-client';
-import {
-  CONCURRENCY_PER_ENDPOINT,
-  DEFAULT_TOP_LOGPROBS,
-  OptionError,
-  parseExperimentOptions,
-  type ExperimentOptions,
-} from './options.js';
-import { collapseRepeats, runHealth, tallyErrors } from './health.js';
-import { createProgress } from './progress.js';
+import { isVllmClientError } from '@deepconf-safety/vllm-client';
+import { OptionError, parseExperimentOptions } from './options.js';
+import { createProgress, type ProgressDisplay } from './progress.js';
 import { gatherProvenance, nodeProvenanceIo } from './provenance.js';
-import { judgeBanner, startExperimentJudge, type ExperimentJudge } from '../judge/experiment-judge.js';
+import { judgeBanner, startExperimentJudge } from '../judge/experiment-judge.js';
 import type { JudgeFlags } from '../judge/judge-flags.js';
-import { chooseServer, emulatorBanner, planConfidence, serverLogprobsLimit, type ServerChoice } from './server.js';
+import { chooseServer } from './server.js';
 
 /** The process edges of the command, injected so it can run inside tests. */
 export interface CommandIo {
@@ -73,100 +53,6 @@ async function gitCommit(): Promise<string | null> {
   return r.exitCode === 0 ? r.stdout.trim() : null;
 }
 
-function benchmarkLabel(benchmark: string): string {
-  const name =
-    benchmark.includes('/') || benchmark.includes('\\') || extname(benchmark) !== ''
-      ? basename(benchmark, extname(benchmark))
-      : benchmark;
-  return name.replace(/[^A-Za-z0-9._-]+/g, '_').toLowerCase();
-}
-
-/** The config as the manifest records it: what the run used (sample size and k resolved), URLs without secrets. */
-function recordedConfig(
-  o: RunConfig,
-  resolved: { numInstances: number; topLogprobs: number; output: string },
-): RunConfig {
-  return {
-    ...o,
-    ...resolved,
-    baseUrls: o.baseUrls.map(redactUrl),
-    judgeBaseUrl: o.judgeBaseUrl === null ? null : redactUrl(o.judgeBaseUrl),
-  };
-}
-
-function derivedOf(
-  instanceIds: readonly string[],
-  serverKind: 'emulator' | 'vllm',
-  confidenceMode: RunDerived['confidenceMode'],
-): RunDerived {
-  return {
-    instancesHash: createHash('sha256').update(instanceIds.join('\n')).digest('hex').slice(0, 16),
-    server: serverKind,
-    confidenceMode,
-  };
-}
-
-/** --idle-timeout / --first-token-timeout / --trace-timeout (seconds) as the client's options; unset keeps its defaults. */
-function timeouts(o: RunConfig): { idleTimeoutMs?: number; firstTokenTimeoutMs?: number; traceTimeoutMs?: number } {
-  return {
-    ...(o.idleTimeout === null ? {} : { idleTimeoutMs: Math.round(o.idleTimeout * 1000) }),
-    ...(o.firstTokenTimeout === null ? {} : { firstTokenTimeoutMs: Math.round(o.firstTokenTimeout * 1000) }),
-    ...(o.traceTimeout === null ? {} : { traceTimeoutMs: Math.round(o.traceTimeout * 1000) }),
-  };
-}
-
-/** The judge flags as the judge module takes them (`npm run judge` parses its own). */
-function judgeFlagsOf(o: RunConfig): JudgeFlags {
-  return {
-    style: o.judge === 'none' ? null : o.judge,
-    baseUrl: o.judgeBaseUrl,
-    model: o.judgeModel,
-    apiKeyEnv: o.judgeApiKeyEnv,
-    endpoint: o.judgeEndpoint,
-    concurrency: 32,
-  };
-}
-
-/** The datasets loader's options for the benchmark flags. */
-function loadOptions(o: RunConfig): Parameters<typeof loadBenchmark>[1] {
-  const columnMap = {
-    ...(o.promptColumn === null ? {} : { prompt: o.promptColumn }),
-    ...(o.labelColumn === null ? {} : { label: o.labelColumn }),
-  };
-  return {
-    ...(Object.keys(columnMap).length > 0 ? { columnMap } : {}),
-    ...(o.labelMap === null ? {} : { labelMap: parseLabelMap(o.labelMap) }),
-    ...(o.unlabelled ? { unlabelled: true } : {}),
-    ...(o.encoding === null ? {} : { encoding: o.encoding }),
-  };
-}
-
-function runSettings(o: RunConfig & { topLogprobs: number }): RunSettings {
-  return {
-    traces: o.traces,
-    warmup: o.warmup,
-    window: o.window,
-    keepPercent: o.keepPercent,
-    calibration: o.calibration,
-    calibrationInstances: o.calibrationInstances,
-    earlyStop: o.earlyStop,
-    consensusTau: o.consensus,
-    seed: o.seed,
-    splitPercentile: o.splitPercentile,
-    decisionConfidence: o.decisionConfidence,
-    vote: o.vote,
-    request: {
-      maxTokens: o.maxTokens,
-      temperature: o.temperature,
-      topP: o.topP,
-      topK: o.topK,
-      topLogprobs: o.topLogprobs,
-      thinking: o.thinking === 'on',
-      ...(o.system === null ? {} : { system: o.system }),
-    },
-  };
-}
-
 const pct = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : `${v.toFixed(1)}%`);
 
 function summaryLines(results: Results): string[] {
@@ -184,11 +70,162 @@ function summaryLines(results: Results): string[] {
 
 const errorText = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
-/** `npm run experiment`: returns the exit code (0 done, 1 failed, 2 bad options, 130 interrupted). */
-// biome-ignore lint/complexity/noExcessiveLinesPerFunction: the orchestration moves into the runner with runExperiment's split (issue 15, left open)
-export async function experimentCommand(argv: readonly string[], io0: CommandIo): Promise<number> {
-  let io = io0;
-  let options: ExperimentOptions | null;
+/** The judge flags as the judge module takes them (`npm run judge` parses its own). */
+function judgeFlagsOf(o: RunConfig): JudgeFlags {
+  return {
+    style: o.judge === 'none' ? null : o.judge,
+    baseUrl: o.judgeBaseUrl,
+    model: o.judgeModel,
+    apiKeyEnv: o.judgeApiKeyEnv,
+    endpoint: o.judgeEndpoint,
+    concurrency: 32,
+  };
+}
+
+/** The process's side of a run: the server choice, the judge, versions, progress, all handed to the runner's job. */
+export function experimentJobIo(o: RunConfig, io: CommandIo, signal: AbortSignal): ExperimentJobIo {
+  // The bar starts with the run's first progress report, so tokens/s and the ETA leave out the start-up.
+  let progress: ProgressDisplay | null = null;
+  return {
+    env: io.env,
+    out: io.out,
+    err: io.err,
+    clientLog: collapseRepeats(io.out),
+    signal,
+    progress: {
+      update: (p) => (progress ??= createProgress({ tty: io.tty, write: io.out })).update(p),
+      stop: () => progress?.stop(),
+    },
+    openServer: (log) =>
+      chooseServer({
+        baseUrls: o.baseUrls,
+        model: o.model,
+        seed: o.seed,
+        ...(io.deployStateDir === undefined ? {} : { deployStateDir: io.deployStateDir }),
+        startEmulator: ({ model, seed }) =>
+          startEmulator({ port: 0, host: '127.0.0.1', model, seed, maxLogprobs: 21, ...(io.emulator ?? {}) }),
+        log,
+      }),
+    startJudge: async ({ baseUrl, emulated }): Promise<JobJudge | null> => {
+      const judge = await startExperimentJudge(
+        judgeFlagsOf(o),
+        o.refusalSource,
+        { baseUrl, model: o.model, apiKeyEnv: o.apiKeyEnv, emulated },
+        io.env,
+      );
+      return judge === null ? null : { ...judge, banner: judgeBanner(judge) };
+    },
+    describeRun: async ({ server, probe, emulated, benchmark }) => ({
+      versions: {
+        'deepconf-safety': packageVersion(),
+        ...(server.origin === 'emulator' ? { emulator: EMULATOR_VERSION } : {}),
+      },
+      gitCommit: await gitCommit(),
+      provenance: await gatherProvenance(
+        {
+          datasetFiles: benchmark.file === undefined ? [] : [benchmark.file],
+          ...{ probe, warmup: o.warmup, traces: o.traces, baseUrls: server.baseUrls, emulated },
+          deployStateDir: server.origin === 'deployment' ? (io.deployStateDir ?? '.deploy') : null,
+        },
+        nodeProvenanceIo(),
+      ),
+    }),
+  };
+}
+
+/** Ctrl+C / SIGTERM once: abort the run (finished prompts are kept); twice: quit at once. */
+function abortOnSignal(io: CommandIo, controller: AbortController): () => void {
+  let signals = 0;
+  return io.onSignal((signal) => {
+    signals++;
+    if (signals === 1) {
+      io.err(
+        `\n${signal}: stopping; in-flight traces are aborted, finished prompts are kept. Continue later with --resume (again to quit at once).`,
+      );
+      controller.abort();
+    } else {
+      io.err('quitting without cleanup; the run can still be resumed with --resume');
+      process.exit(EXIT.interrupted);
+    }
+  });
+}
+
+/** Prints what the job did; generates the report of a completed run (reporting is the CLI's to call, not the runner's). */
+async function printOutcome(o: RunConfig, outcome: ExperimentJobOutcome, io: CommandIo): Promise<number> {
+  const out = (line: string) => io.out(outcome.redact(line));
+  const err = (line: string) => io.err(outcome.redact(line));
+  if (outcome.status === 'interrupted') {
+    err(
+      `Interrupted: ${outcome.saved}/${outcome.instances} prompts are saved in ${outcome.output}. Continue with: ${outcome.resumeCommand}`,
+    );
+    return EXIT.interrupted;
+  }
+  if (outcome.emulated) out('EMULATED RUN: the figures below come from the emulator, not from a model.');
+  for (const line of summaryLines(outcome.results)) out(line);
+  if (outcome.status === 'failed') {
+    err(`experiment: ${outcome.health.line}`);
+    return EXIT.failed;
+  }
+  if (outcome.health !== null) err(outcome.health.line);
+  out(`results: ${resolve(outcome.output, FILES.results)}`);
+  if (o.report) {
+    try {
+      // Loaded only here: the figure stack takes seconds to import, and --no-report runs never need it.
+      const { generateReport } = await import('@deepconf-safety/reporting');
+      const report = await generateReport(outcome.output);
+      out(
+        `report: ${resolve(report.files.html)} (and ${basename(report.files.markdown)}, ${report.files.figures.length} figures)`,
+      );
+    } catch (error) {
+      err(
+        `warning: the report could not be written (${errorText(error)}); results.json is complete, retry with npm run figures`,
+      );
+    }
+  }
+  return EXIT.ok;
+}
+
+/** One line for a failed run (and a hint for a rejected key); bad options or a bad --output exit 2. */
+function printFailure(o: RunConfig, failure: ExperimentJobFailure, io: CommandIo): number {
+  const { error, redact } = failure;
+  if (error instanceof RunDirectoryError) {
+    io.err(redact(`experiment: --output ${errorText(error)}`));
+    return EXIT.usage;
+  }
+  const known =
+    error instanceof OptionError ||
+    isRunStoreError(error) ||
+    isRunnerError(error) ||
+    isVllmClientError(error) ||
+    isDatasetError(error);
+  const text = known ? errorText(error) : error instanceof Error ? (error.stack ?? error.message) : String(error);
+  io.err(`experiment: ${redact(text)}`);
+  if (error instanceof Error && error.name === 'AuthenticationError') {
+    io.err(
+      `(this run reads the key from the environment variable ${o.apiKeyEnv}${io.env[o.apiKeyEnv] ? '' : ', which is not set'}; choose another with --api-key-env)`,
+    );
+  }
+  return error instanceof OptionError || error instanceof RunnerConfigError ? EXIT.usage : EXIT.failed;
+}
+
+/** Runs a parsed config through the runner's job and prints the outcome; returns the exit code. */
+export async function runConfigured(o: RunConfig, io: CommandIo): Promise<number> {
+  const controller = new AbortController();
+  const unregister = abortOnSignal(io, controller);
+  try {
+    const outcome = await runExperimentJob(o, experimentJobIo(o, io, controller.signal));
+    return await printOutcome(o, outcome, io);
+  } catch (error) {
+    if (error instanceof ExperimentJobFailure) return printFailure(o, error, io);
+    throw error;
+  } finally {
+    unregister();
+  }
+}
+
+/** `npm run experiment`: parses the flags into a RunConfig and runs it; returns the exit code (0 done, 1 failed, 2 bad options, 130 interrupted). */
+export async function experimentCommand(argv: readonly string[], io: CommandIo): Promise<number> {
+  let options: RunConfig | null;
   try {
     options = await parseExperimentOptions(argv);
   } catch (error) {
@@ -196,301 +233,5 @@ export async function experimentCommand(argv: readonly string[], io0: CommandIo)
     return error instanceof OptionError ? EXIT.usage : EXIT.failed;
   }
   if (options === null) return EXIT.ok;
-  const o = options;
-  if (o.output !== null) {
-    // A bad --output is found before anything starts (an emulator, a download, a GPU).
-    try {
-      prepareRunDirectory(o.output);
-    } catch (error) {
-      io.err(`experiment: --output ${errorText(error)}`);
-      return EXIT.usage;
-    }
-  }
-
-  const apiKey = io.env[o.apiKeyEnv] || undefined;
-  // A key may also sit in a --base-url (user:key@host, ?api_key=...): nothing printed or stored may show it.
-  const secrets = [
-    ...(apiKey ? [apiKey] : []),
-    ...urlSecrets([...o.baseUrls, ...(o.judgeBaseUrl === null ? [] : [o.judgeBaseUrl])]),
-  ];
-  const scrub = (text: string) => redactSecrets(text, secrets);
-  io = { ...io, out: (line) => io0.out(scrub(line)), err: (line) => io0.err(scrub(line)) };
-  const clientLog = collapseRepeats((line) => io.out(line));
-
-  let server: ServerChoice | null = null;
-  let store: RunStore | null = null;
-  let manifest: Manifest | null = null;
-  let judge: ExperimentJudge | null = null;
-  let unregister = () => {};
-  try {
-    server = await chooseServer({
-      baseUrls: o.baseUrls,
-      model: o.model,
-      seed: o.seed,
-      ...(io.deployStateDir === undefined ? {} : { deployStateDir: io.deployStateDir }),
-      startEmulator: ({ model, seed }) =>
-        startEmulator({ port: 0, host: '127.0.0.1', model, seed, maxLogprobs: 21, ...(io.emulator ?? {}) }),
-      log: (line) => io.out(line),
-    });
-    if (server.origin === 'emulator') {
-      io.out(
-        emulatorBanner(
-          server.baseUrls[0] ?? '',
-          'No --base-url was given and no deployment is recorded in .deploy/ (npm run deploy:lambda).',
-        ),
-      );
-    }
-
-    const loaded = await loadBenchmark(o.benchmark, loadOptions(o));
-    const skipped = summarizeSkipped(loaded.skipped);
-    if (skipped) io.err(`warning: ${o.benchmark}: ${skipped}`);
-    if (loaded.records.length === 0)
-      throw new OptionError(`--benchmark ${o.benchmark}: no usable prompts in ${loaded.source}`);
-    const instances = sampleInstances(loaded.records, {
-      n: o.numInstances ?? loaded.records.length,
-      seed: o.seed,
-      stratify: o.stratify,
-    });
-    const output = o.output ?? join('results', `${benchmarkLabel(o.benchmark)}_${instances.length}`);
-    if (o.retryErrors && !existsSync(join(output, FILES.manifest))) {
-      throw new OptionError(
-        `--retry-errors: ${output} holds no run; pass the --output of the run whose errors to redo`,
-      );
-    }
-
-    const requestedK = o.topLogprobs ?? DEFAULT_TOP_LOGPROBS;
-    // The probe asks for what an exact run needs (chat: K+1); a refusal tells the server's real limit.
-    const probed = o.endpoint === 'chat' ? requestedK + 1 : requestedK;
-    const client = new VllmClient({
-      baseURLs: server.baseUrls,
-      model: o.model,
-      endpoint: o.endpoint,
-      env: {},
-      probeTopLogprobs: probed,
-      ...(apiKey ? { apiKey } : {}),
-      log: (line) => clientLog.write(`vllm: ${line}`),
-      ...timeouts(o),
-    });
-    const probe: ServerProbe[] = await client.probe();
-    const emulated = server.origin === 'emulator' || probe.some((p) => p.healthy && p.emulated);
-    if (emulated && server.origin !== 'emulator') {
-      io.out(emulatorBanner(server.baseUrls.join(', '), 'The server at --base-url says it is an emulator.'));
-    }
-    const healthy = probe.filter((p) => p.healthy);
-    const plan = planConfidence({
-      endpoint: o.endpoint,
-      requested: o.topLogprobs,
-      defaultK: DEFAULT_TOP_LOGPROBS,
-      serverMax: serverLogprobsLimit(probe, probed),
-    });
-    if (plan.warning !== null) io.err(plan.warning);
-    client.setTopKMode(plan.confidenceMode);
-    const eff = { ...o, topLogprobs: plan.topLogprobs, confidenceMode: plan.confidenceMode };
-
-    judge = await startExperimentJudge(
-      judgeFlagsOf(o),
-      o.refusalSource,
-      { baseUrl: server.baseUrls[0] ?? '', model: o.model, apiKeyEnv: o.apiKeyEnv, emulated },
-      io.env,
-    );
-    if (judge !== null) secrets.push(...judge.secrets);
-    const config = recordedConfig(o, { numInstances: instances.length, topLogprobs: plan.topLogprobs, output });
-    const derived = derivedOf(
-      instances.map((r) => r.id),
-      emulated ? 'emulator' : 'vllm',
-      plan.confidenceMode,
-    );
-    const versions: Record<string, string> = {
-      'deepconf-safety': packageVersion(),
-      node: process.version,
-      runStoreSchema: String(RUN_STORE_SCHEMA_VERSION),
-    };
-    const serverVersion = healthy.find((p) => p.version !== null)?.version;
-    if (serverVersion) versions['server'] = serverVersion;
-    if (server.origin === 'emulator') versions['emulator'] = EMULATOR_VERSION;
-    const created = RunStore.create(
-      output,
-      {
-        runId: `${new Date().toISOString().replace(/[-:]/g, '').slice(0, 15)}-${randomUUID().slice(0, 8)}`,
-        startedAt: new Date().toISOString(),
-        config,
-        derived,
-        versions,
-        gitCommit: await gitCommit(),
-        server: {
-          emulated,
-          baseUrls: server.baseUrls.map(redactUrl),
-          origin: server.origin,
-          probe: probe.map((p) => ({ ...p, baseURL: redactUrl(p.baseURL) })),
-        },
-        emulated,
-        cost: await server.cost(new Date()),
-        benchmarkSource: loaded.source,
-        skippedRows: loaded.skipped.length,
-        provenance: await gatherProvenance(
-          {
-            datasetFiles: loaded.file === undefined ? [] : [loaded.file],
-            ...{ probe, warmup: o.warmup, traces: o.traces, baseUrls: server.baseUrls, emulated },
-            deployStateDir: server.origin === 'deployment' ? (io.deployStateDir ?? '.deploy') : null,
-          },
-          nodeProvenanceIo(),
-        ),
-        ...(judge === null ? {} : { judge: { ...judge.manifest, baseUrl: redactUrl(judge.manifest.baseUrl) } }),
-      },
-      { resume: o.resume },
-    );
-    store = created.store;
-    manifest = created.manifest;
-    if (created.staleLockOf !== null)
-      io.err(
-        `note: ${output} was locked by pid ${created.staleLockOf}, which no longer runs; this process took the lock over`,
-      );
-    const resumeCommand = `npm run experiment -- ${o.config ? `--config ${o.config} ` : ''}--output ${output} --resume`;
-    if (created.resumed && !o.retryErrors) {
-      const kept = tallyErrors(store.readTraces());
-      if (kept.traces > 0) {
-        io.err(
-          `note: ${kept.traces} trace(s) recorded as errors (in ${kept.prompts} prompts) are kept as they are; to redo them add --retry-errors (${resumeCommand} --retry-errors)`,
-        );
-      }
-    }
-    if (created.migratedFrom !== null)
-      io.out(
-        `note: ${output} was written in run-store format ${created.migratedFrom}; its manifest is now in the current format`,
-      );
-    io.out(
-      `${created.resumed ? 'Resuming' : 'Starting'} run ${manifest.runId} in ${output}: ${instances.length} prompts of ${o.benchmark} x ${o.traces} traces (warmup ${o.warmup}, window ${o.window}, keep ${o.keepPercent}%${o.earlyStop ? '' : ', no early stop'}) against ${server.baseUrls.join(', ')}${emulated ? ' [EMULATED]' : ''}`,
-    );
-
-    if (judge !== null) io.out(judgeBanner(judge));
-    const controller = new AbortController();
-    let signals = 0;
-    unregister = io.onSignal((signal) => {
-      signals++;
-      if (signals === 1) {
-        io.err(
-          `\n${signal}: stopping; in-flight traces are aborted, finished prompts are kept. Continue later with --resume (again to quit at once).`,
-        );
-        controller.abort();
-      } else {
-        io.err('quitting without cleanup; the run can still be resumed with --resume');
-        process.exit(EXIT.interrupted);
-      }
-    });
-
-    const progress = createProgress({ tty: io.tty, write: io.out });
-    const concurrency = o.concurrency ?? CONCURRENCY_PER_ENDPOINT * Math.max(1, healthy.length);
-    let outcome;
-    // With several threads the probed client stays here for the probe's sake; each thread gets a client of its own.
-    const threaded =
-      o.clientThreads > 1
-        ? await ThreadedTraceSource.start({
-            threads: o.clientThreads,
-            client: {
-              baseURLs: server.baseUrls,
-              model: o.model,
-              endpoint: o.endpoint,
-              topKMode: client.topKMode,
-              ...timeouts(o),
-              ...(apiKey ? { apiKey } : {}),
-            },
-          })
-        : null;
-    if (threaded !== null) io.out(`client: ${o.clientThreads} trace threads stream, parse and stop the traces`);
-    try {
-      outcome = await runExperiment({
-        instances,
-        settings: runSettings(eff),
-        source: threaded ?? client,
-        store,
-        emulated,
-        concurrency,
-        maxAttempts: o.retries + 1,
-        retryErrors: o.retryErrors,
-        signal: controller.signal,
-        onProgress: (p) => progress.update(p),
-        secrets,
-        ...(judge === null ? {} : { judge: judge.attach(output, secrets) }),
-      });
-    } finally {
-      progress.stop();
-      clientLog.flush();
-      await threaded?.close();
-    }
-    const finishedAt = new Date();
-    manifest = {
-      ...manifest,
-      status: outcome.status,
-      finishedAt: outcome.status === 'completed' ? finishedAt.toISOString() : null,
-      cost: await server.cost(finishedAt),
-    };
-    store.writeManifest(manifest);
-    if (outcome.status === 'interrupted') {
-      io.err(
-        `Interrupted: ${outcome.resumedInstances + outcome.ranInstances}/${instances.length} prompts are saved in ${output}. Continue with: npm run experiment -- ${o.config ? `--config ${o.config} ` : ''}--output ${output} --resume`,
-      );
-      return EXIT.interrupted;
-    }
-
-    const results = outcome.results as Results;
-    if (emulated) io.out('EMULATED RUN: the figures below come from the emulator, not from a model.');
-    for (const line of summaryLines(results)) io.out(line);
-    const health =
-      results.overall.errors > 0
-        ? runHealth(store.readInstances(), tallyErrors(store.readTraces()), resumeCommand)
-        : null;
-    if (health !== null) io.err(health.failed ? `experiment: ${health.line}` : health.line);
-    if (health?.failed === true) {
-      store.writeManifest({ ...manifest, status: 'failed', error: health.line });
-      return EXIT.failed;
-    }
-    io.out(`results: ${resolve(store.path('results'))}`);
-    if (o.report) {
-      try {
-        // Loaded only here: the figure stack takes seconds to import, and --no-report runs never need it.
-        const { generateReport } = await import('@deepconf-safety/reporting');
-        const report = await generateReport(output);
-        io.out(
-          `report: ${resolve(report.files.html)} (and ${basename(report.files.markdown)}, ${report.files.figures.length} figures)`,
-        );
-      } catch (error) {
-        io.err(
-          `warning: the report could not be written (${scrub(errorText(error))}); results.json is complete, retry with npm run figures`,
-        );
-      }
-    }
-    return EXIT.ok;
-  } catch (error) {
-    if (error instanceof RunDirectoryError) {
-      io.err(`experiment: --output ${errorText(error)}`);
-      return EXIT.usage;
-    }
-    const known =
-      error instanceof OptionError ||
-      isRunStoreError(error) ||
-      isRunnerError(error) ||
-      isVllmClientError(error) ||
-      isDatasetError(error);
-    io.err(
-      `experiment: ${scrub(known ? errorText(error) : error instanceof Error ? (error.stack ?? error.message) : String(error))}`,
-    );
-    if (error instanceof Error && error.name === 'AuthenticationError') {
-      io.err(
-        `(this run reads the key from the environment variable ${o.apiKeyEnv}${apiKey ? '' : ', which is not set'}; choose another with --api-key-env)`,
-      );
-    }
-    if (store && manifest) {
-      try {
-        store.writeManifest({ ...manifest, status: 'failed', error: scrub(errorText(error)) });
-      } catch {
-        // The original error matters more than a manifest we could not update.
-      }
-    }
-    return error instanceof OptionError ? EXIT.usage : EXIT.failed;
-  } finally {
-    unregister();
-    judge?.close();
-    store?.close();
-    await server?.close();
-  }
+  return runConfigured(options, io);
 }

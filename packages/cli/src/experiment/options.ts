@@ -11,15 +11,6 @@ import {
 } from '@deepconf-safety/run-store';
 
 export { DEFAULT_MODEL };
-/**
- * vLLM batches up to --max-num-seqs sequences (256 by default). Fewer in flight leaves the GPU idle (64 capped
- * utilisation at 0.25 in npm run bench); a quarter more than the batch keeps vLLM's own queue non-empty, so a slot
- * that frees is refilled at once even while the client is busy (measured 0.96 at 256, 0.99 at 320).
- */
-export const CONCURRENCY_PER_ENDPOINT = 320;
-/** DeepConf's k (confidence over the top-20 logprobs). */
-export const DEFAULT_TOP_LOGPROBS = 20;
-
 /** The resolved options of `npm run experiment` (flags over config file over defaults): the run-store's RunConfig. */
 export type ExperimentOptions = RunConfig;
 

@@ -1,0 +1,19 @@
+export {
+  CONCURRENCY_PER_ENDPOINT,
+  DEFAULT_TOP_LOGPROBS,
+  ExperimentJobFailure,
+  runExperimentJob,
+  type ExperimentJobIo,
+  type ExperimentJobOutcome,
+  type JobJudge,
+  type RunDescription,
+} from './experiment-job.js';
+export {
+  emulatorBanner,
+  planConfidence,
+  serverLogprobsLimit,
+  type ConfidencePlan,
+  type ServerChoice,
+} from './server-plan.js';
+export { collapseRepeats, describeMessages, runHealth, tallyErrors, type ErrorTally } from './run-health.js';
+export { defaultOutput, runSecrets, runSettings, resumeCommand } from './config-mapping.js';
