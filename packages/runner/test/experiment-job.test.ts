@@ -48,7 +48,7 @@ function jobIo(over: Partial<ExperimentJobIo> = {}) {
         cost: async () => null,
       };
     },
-    describeRun: async () => ({ versions: { 'deepconf-safety': 'test' }, gitCommit: null, provenance: { by: 'test' } }),
+    describeRun: async () => ({ versions: { 'deepconf-safety': 'test' }, gitCommit: null, harness: { by: 'test' } }),
     now: () => new Date('2026-01-02T03:04:05Z'),
     ...over,
   };
@@ -76,7 +76,7 @@ describe('runExperimentJob', () => {
       finishedAt: '2026-01-02T03:04:05.000Z',
       emulated: true,
       gitCommit: null,
-      provenance: { by: 'test' },
+      harness: { by: 'test' },
       config: { numInstances: 4, topLogprobs: 20, output },
       // The emulator allows 20 top_logprobs, one short of the exact chat set: the job chose the chat view and said so.
       derived: { server: 'emulator', confidenceMode: 'chat-view' },
