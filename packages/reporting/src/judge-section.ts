@@ -103,21 +103,26 @@ export function judgeDisagreementsMarkdown(list: readonly JudgeAgreement[], e: E
     .join('\n\n');
 }
 
-const tr = (cells: string[], tag = 'td'): string => `<tr>${cells.map((c) => `<${tag}>${c}</${tag}>`).join('')}</tr>`;
-const htmlTable = (head: string[], rows: string[][]): string =>
-  `<table><thead>${tr(head, 'th')}</thead><tbody>${rows.map((r) => tr(r)).join('')}</tbody></table>`;
+// Cells arrive escaped. Like the report's other tables: a caption, column headers scoped, the first cell heading its row.
+const headRow = (cells: string[]): string => `<tr>${cells.map((c) => `<th scope="col">${c}</th>`).join('')}</tr>`;
+const bodyRow = (cells: string[]): string =>
+  `<tr>${cells.map((c, i) => (i === 0 ? `<th scope="row">${c}</th>` : `<td>${c}</td>`)).join('')}</tr>`;
+const htmlTable = (caption: string, head: string[], rows: string[][]): string =>
+  `<table><caption>${caption}</caption><thead>${headRow(head)}</thead><tbody>${rows.map(bodyRow).join('')}</tbody></table>`;
 
 /** The same for report.html (`e` escapes HTML). */
 export function judgeAgreementHtml(list: readonly JudgeAgreement[], e: Escape): string {
   return list
     .map((a) => {
       const facts = htmlTable(
+        e(`The ${a.style} judge (${a.model}): what it judged, its failures, and how far it agrees with the detector.`),
         ['', 'value'],
         judgeFacts(a).map(([k, v]) => [e(k), e(v)]),
       );
       const confusion =
         a.pairs > 0
           ? htmlTable(
+              e(`Traces by the detector's label (rows) and the ${a.style} judge's (columns), n = ${a.pairs}.`),
               CONFUSION_HEAD.map(e),
               confusionRows(a).map((r) => r.map(e)),
             )
@@ -137,9 +142,12 @@ export function judgeDisagreementsHtml(list: readonly JudgeAgreement[], e: Escap
         .slice(0, MAX_DISAGREEMENTS)
         .map(
           (d) =>
-            `<tr>${[`${d.instanceId}#${d.traceIndex}`, d.detector, d.judge].map((c) => `<td>${e(c)}</td>`).join('')}<td class="text">${e(d.prompt)}</td><td class="text">${e(d.answer)}</td></tr>`,
+            `<tr><th scope="row">${e(`${d.instanceId}#${d.traceIndex}`)}</th>${[d.detector, d.judge].map((c) => `<td>${e(c)}</td>`).join('')}<td class="text">${e(d.prompt)}</td><td class="text">${e(d.answer)}</td></tr>`,
         );
-      return `${head}<table><thead>${tr(['trace', 'detector', 'judge', 'prompt', 'answer'].map(e), 'th')}</thead><tbody>${rows.join('')}</tbody></table>`;
+      const caption = e(
+        `Traces the detector and the ${a.style} judge label differently (prompt#trace), with the prompt and the answer.`,
+      );
+      return `${head}<table><caption>${caption}</caption><thead>${headRow(['trace', 'detector', 'judge', 'prompt', 'answer'].map(e))}</thead><tbody>${rows.join('')}</tbody></table>`;
     })
     .join('\n');
 }

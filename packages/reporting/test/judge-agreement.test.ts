@@ -121,4 +121,17 @@ describe('judge section rendering', () => {
     expect(facts).toContain('n/a (n = 0)');
     expect(judgeAgreementHtml([agreement], escapeHtml)).toContain('[EMULATED judge]');
   });
+
+  test('every judge table in report.html has a caption and scoped header cells', async () => {
+    const { judgeAgreementHtml, judgeDisagreementsHtml, escapeHtml } = await import('@deepconf-safety/reporting');
+    const html = judgeAgreementHtml([agreement], escapeHtml) + judgeDisagreementsHtml([agreement], escapeHtml);
+    const tables = html.match(/<table>/g) ?? [];
+    expect(tables.length).toBe(3);
+    expect(html.match(/<table><caption>[^<]+<\/caption>/g)).toHaveLength(3);
+    expect(html).not.toMatch(/<th>/);
+    expect(html).toContain('<th scope="col">value</th>');
+    expect(html).toContain(`n = ${agreement.pairs}.</caption>`);
+    // The row header of a disagreement is the prompt#trace, escaped like every cell.
+    expect(html).toMatch(/<tr><th scope="row">[^<]+#\d+<\/th>/);
+  });
 });
