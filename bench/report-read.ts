@@ -2,7 +2,7 @@
 // (metrics, statistics, threshold replay, figures, report.html/.md), each in a child process of its own.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BenchMeasurementError } from './errors.js';
 import { REPO_ROOT, tsxNodeArgs } from './paths.js';
@@ -10,7 +10,13 @@ import { writeSyntheticStore, type StoreShape } from './report-store.js';
 
 export type ReportReadOptions = StoreShape;
 
-type ChildReport = { mode: 'read' | 'report'; wallSeconds: number; maxRssKiB: number; count: number };
+type ChildReport = {
+  mode: 'read' | 'report';
+  wallSeconds: number;
+  cpuSeconds: number;
+  maxRssKiB: number;
+  count: number;
+};
 
 export type ReportReadResult = {
   prompts: number;
@@ -18,8 +24,11 @@ export type ReportReadResult = {
   storeMiB: number;
   tokens: { min: number; max: number };
   generateSeconds: number;
-  read: { wallSeconds: number; peakRssMiB: number };
-  report: { wallSeconds: number; peakRssMiB: number };
+  /** Wall and CPU seconds (the child's every thread) from the start of the job, modules already loaded. */
+  read: { wallSeconds: number; cpuSeconds: number; peakRssMiB: number };
+  report: { wallSeconds: number; cpuSeconds: number; peakRssMiB: number };
+  /** The machine's load average when the report child started (the wall times depend on it, CPU times less). */
+  loadAverage: number[];
 };
 
 function runChild(mode: 'read' | 'report', dir: string): Promise<ChildReport> {
@@ -67,8 +76,13 @@ export async function measureReportRead(
       `report: store of ${o.prompts} x ${o.tracesPerPrompt} written (${storeMiB.toFixed(0)} MiB, ${generateSeconds.toFixed(1)} s); reading, then reporting`,
     );
     const read = await runChild('read', run);
+    const loadAverage = loadavg().map((x) => Math.round(x * 100) / 100);
     const report = await runChild('report', run);
-    const mib = (c: ChildReport) => ({ wallSeconds: c.wallSeconds, peakRssMiB: c.maxRssKiB / 1024 });
+    const mib = (c: ChildReport) => ({
+      wallSeconds: c.wallSeconds,
+      cpuSeconds: c.cpuSeconds,
+      peakRssMiB: c.maxRssKiB / 1024,
+    });
     return {
       prompts: o.prompts,
       traces: read.count,
@@ -77,6 +91,7 @@ export async function measureReportRead(
       generateSeconds,
       read: mib(read),
       report: mib(report),
+      loadAverage,
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

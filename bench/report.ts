@@ -74,7 +74,8 @@ export function formatReportRow(r: ReportReadResult): string {
   return (
     `${'report (read once)'.padEnd(18)} ${`${r.report.wallSeconds.toFixed(1)} s, peak RSS ${r.report.peakRssMiB.toFixed(0)} MiB`.padEnd(40)} ${g.met ? 'ok  ' : 'MISS'}  ` +
     `${r.prompts.toLocaleString('en-US')} prompts x ${r.traces / r.prompts} traces (${r.traces.toLocaleString('en-US')}), store ${r.storeMiB.toFixed(0)} MiB, ` +
-    `${r.tokens.min}-${r.tokens.max} tokens per trace; the read alone ${r.read.wallSeconds.toFixed(1)} s, ${r.read.peakRssMiB.toFixed(0)} MiB`
+    `${r.tokens.min}-${r.tokens.max} tokens per trace; ${r.report.cpuSeconds.toFixed(1)} CPU-s at load ${r.loadAverage.join(' ')}; ` +
+    `the read alone ${r.read.wallSeconds.toFixed(1)} s (${r.read.cpuSeconds.toFixed(1)} CPU-s), ${r.read.peakRssMiB.toFixed(0)} MiB`
   );
 }
 
