@@ -46,7 +46,6 @@ export {
 } from './policy.js';
 export type {
   BaselineInput,
-  BaselineEstimator,
   DecidePromptOptions,
   DecisionConfidence,
   DecisionRule,

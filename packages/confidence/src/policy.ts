@@ -266,9 +266,6 @@ export interface BaselineInput {
   phase?: Phase;
 }
 
-/** How a stopped trace's full length is estimated; 'warmup-longer' is the default (see baselineTokens). */
-export type BaselineEstimator = 'warmup-longer' | 'warmup-mean';
-
 const mean = (xs: readonly number[]): number | null =>
   xs.length > 0 ? xs.reduce((a, x) => a + x, 0) / xs.length : null;
 
@@ -276,16 +273,15 @@ const mean = (xs: readonly number[]): number | null =>
  * What the prompt's traces would have cost without early stopping. Exact when nothing was stopped or skipped;
  * otherwise labelled estimated. The estimate uses only the prompt's warmup traces: they ran to completion
  * unconditionally, whereas the completed final traces passed the confidence filter (they are the ones that did
- * not look like stopping), so their mean is biased low. 'warmup-longer' (default): a stopped trace counts as the
- * mean length of the warmup traces longer than its stop point (the stop says it was at least that long), its
- * stop point when none is longer; a finished trace counts exactly. 'warmup-mean': every final trace counts as
- * the warmup mean. A trace skipped by adaptive sampling counts as the warmup mean. A prompt without warmup
- * traces (global calibration outside the calibration slice) falls back to the mean of its completed traces.
+ * not look like stopping), so their mean is biased low. Every final trace of such a prompt counts as the warmup
+ * mean; a trace skipped by adaptive sampling counts as the warmup mean too. A prompt without warmup traces
+ * (global calibration outside the calibration slice) falls back to its completed traces: a stopped trace counts
+ * as the mean length of the completed traces longer than its stop point (the stop says it was at least that
+ * long), its stop point when none is longer; a finished trace counts exactly.
  */
 export function baselineTokens(
   traces: readonly BaselineInput[],
   skipped = 0,
-  estimator: BaselineEstimator = 'warmup-mean',
 ): { baselineTokens: number; estimated: boolean } {
   const completed = (t: BaselineInput): boolean => t.stopReason === 'finished' || t.stopReason === 'length';
   const warmups = traces.filter((t) => t.phase === 'warmup' && completed(t)).map((t) => t.tokens);
@@ -294,13 +290,7 @@ export function baselineTokens(
   const estimated = skipped > 0 || traces.some((t) => t.stopReason === 'early_stopped');
   let total = 0;
   for (const t of traces) {
-    if (
-      estimator === 'warmup-mean' &&
-      estimated &&
-      t.phase === 'final' &&
-      warmups.length > 0 &&
-      t.stopReason !== 'error'
-    ) {
+    if (estimated && t.phase === 'final' && warmups.length > 0 && t.stopReason !== 'error') {
       total += meanReference as number;
     } else if (t.stopReason === 'early_stopped') {
       total += Math.max(t.tokens, mean(reference.filter((n) => n > t.tokens)) ?? t.tokens);

@@ -221,13 +221,12 @@ describe('baselineTokens', () => {
     expect(baselineTokens(withWarmups)).toEqual({ baselineTokens: 20 + 40 + 3 * 30, estimated: true });
     expect(baselineTokens(withWarmups, 1)).toEqual({ baselineTokens: 20 + 40 + 4 * 30, estimated: true });
   });
-  test("'warmup-longer': a stopped trace counts as the mean of the warmups longer than its stop point", () => {
-    expect(baselineTokens(withWarmups, 0, 'warmup-longer')).toEqual({
-      baselineTokens: 20 + 40 + 10 + 30 + 40,
-      estimated: true,
-    });
-    const none = [withWarmups[0]!, { phase: 'final' as const, stopReason: 'early_stopped' as const, tokens: 25 }];
-    expect(baselineTokens(none, 0, 'warmup-longer')).toEqual({ baselineTokens: 20 + 25, estimated: true });
+  test('without warmup traces, a stopped trace counts as the mean of the completed traces longer than its stop', () => {
+    const none = [
+      { stopReason: 'finished' as const, tokens: 20 },
+      { phase: 'final' as const, stopReason: 'early_stopped' as const, tokens: 25 },
+    ];
+    expect(baselineTokens(none)).toEqual({ baselineTokens: 20 + 25, estimated: true });
   });
   test('with warmup traces and no stop, the baseline is exact', () => {
     const exact = withWarmups.slice(0, 3);

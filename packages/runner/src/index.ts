@@ -21,7 +21,6 @@ export {
   isVoter,
   traceMetrics,
   type BaselineInput,
-  type BaselineEstimator,
   type Phase,
   type PromptDecision,
   type StopReason,
