@@ -36,7 +36,7 @@ function accuracyPanel(
   rows: StudyRow[],
   settings: readonly string[],
   width: number,
-  yDomain: [number, number],
+  domains: { x: [number, number]; y: [number, number] },
 ): string {
   const pts = rows.filter((x) => x.accuracy.value !== null && x.tokensPerPrompt.value !== null);
   const color = colorOf(settings);
@@ -45,8 +45,8 @@ function accuracyPanel(
     height: 380,
     marginLeft: 56,
     marginBottom: 44,
-    x: { label: 'Tokens per prompt →', nice: true, grid: true },
-    y: { label: '↑ Accuracy', domain: yDomain, tickFormat: (d: number) => `${Math.round(100 * d)}%`, grid: true },
+    x: { label: 'Tokens per prompt →', domain: domains.x, nice: true, grid: true },
+    y: { label: '↑ Accuracy', domain: domains.y, tickFormat: (d: number) => `${Math.round(100 * d)}%`, grid: true },
     marks: [
       Plot.ruleX(pts, {
         x: (d: StudyRow) => d.tokensPerPrompt.value,
@@ -84,13 +84,18 @@ export function accuracyTokensFigure(
   const w = panelWidth(present.length);
   const lows = table.rows.flatMap((x) => (x.accuracy.lower === null ? [] : [x.accuracy.lower]));
   const yDomain: [number, number] = [Math.max(0, Math.floor(10 * Math.min(1, ...lows)) / 10 - 0.05), 1];
+  // One token axis for every panel: models are compared across panels, and "writes longer" must show as such.
+  const ends = table.rows.flatMap((x) =>
+    [x.tokensPerPrompt.lower, x.tokensPerPrompt.upper, x.tokensPerPrompt.value].filter((v): v is number => v !== null),
+  );
+  const xDomain: [number, number] = ends.length > 0 ? [Math.min(...ends), Math.max(...ends)] : [0, 1];
   const panels = present.map((m, i) => ({
     svg: accuracyPanel(
       r,
       table.rows.filter((x) => x.model === m),
       settings,
       w,
-      yDomain,
+      { x: xDomain, y: yDomain },
     ),
     x: 16 + i * w,
     y: 0,
