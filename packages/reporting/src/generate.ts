@@ -15,6 +15,7 @@ import { renderCsvTables, renderFailuresCsv, renderLatexTables, reportTables } f
 import { renderHtmlReport } from './report-html.js';
 import { renderMarkdownReport } from './report-md.js';
 import { readRun } from './run-data.js';
+import { savingsJson } from './savings-interval.js';
 import { thresholdSweep, type ThresholdSweep } from './threshold-sweep.js';
 import { RunInputError } from './errors.js';
 
@@ -96,14 +97,17 @@ export async function generateReport(
   }
   const seed = options.seed ?? 0;
   const preset = PRESETS[options.preset ?? 'screen'];
-  const metrics = computeMetrics(run);
+  const metrics = computeMetrics(run, { seed });
   const hypothesis = analyzeRun(run, metrics, {
     seed,
     ...(options.alpha === undefined ? {} : { alpha: options.alpha }),
   });
   // results.json carries the analysis too, so a reader of the numbers sees the primary test and the adjusted p.
   if (run.results !== null)
-    writeJsonAtomic(join(run.dir, FILES.results), { ...run.results, analysis: analysisJson(hypothesis) });
+    writeJsonAtomic(join(run.dir, FILES.results), {
+      ...run.results,
+      analysis: { ...analysisJson(hypothesis), savings: savingsJson(metrics) },
+    });
   const sweep = thresholdSweep(run);
   const renderer = new PlotRenderer();
   const ctx: FigureContext = { run, metrics, hypothesis, sweep, renderer, seed, preset };

@@ -69,6 +69,13 @@ export { decisionLengths, decisionRows, untestableReason, type DecisionRow } fro
 export { thresholdSweep, replayStop, type ThresholdSweep, type SweepPoint } from './threshold-sweep.js';
 export { readRun, type RunData, type ReadRunOptions } from './run-data.js';
 export {
+  savingsBreakdown,
+  savingsIntervalText,
+  SAVINGS_RESAMPLES,
+  type SavingsBreakdown,
+  type SavingsInterval,
+} from './savings-interval.js';
+export {
   generateReport,
   type GenerateReportOptions,
   type GeneratedReport,

@@ -1,5 +1,6 @@
 import { assignBucket, percentile, type BucketName, type RunStore } from '@deepconf-safety/run-store';
 import { readRun, type RunData } from './run-data.js';
+import { savingsBreakdown, type SavingsInterval } from './savings-interval.js';
 
 /** A proportion with its counts, so a reader always sees the n behind it. */
 export interface Rate {
@@ -32,6 +33,8 @@ export interface CategoryMetrics {
   tokens: number;
   baselineTokens: number;
   savingsPercent: number | null;
+  /** The savings with a bootstrap 95% interval over the category's prompts. */
+  savingsInterval: SavingsInterval | null;
 }
 
 export interface RunMetrics {
@@ -62,6 +65,8 @@ export interface RunMetrics {
     baseline: number;
     baselineEstimated: boolean;
     savingsPercent: number | null;
+    /** The savings with a bootstrap 95% interval over prompts (the same numbers as the savings figure's whiskers). */
+    savingsInterval: SavingsInterval | null;
     meanPerInstance: number | null;
   };
   perCategory: CategoryMetrics[];
@@ -85,8 +90,9 @@ export function splitOf(run: RunData): { percentile: number; confidence: number 
   return { percentile: p, confidence: percentile(confs, p) };
 }
 
-/** Every headline number of a run, recomputed from instances.jsonl and traces.jsonl. */
-export function computeMetrics(source: RunStore | RunData): RunMetrics {
+/** Every headline number of a run, recomputed from instances.jsonl and traces.jsonl; `seed` seeds the savings bootstrap. */
+export function computeMetrics(source: RunStore | RunData, options: { seed?: number } = {}): RunMetrics {
+  const seed = options.seed ?? 0;
   const run = 'manifest' in source ? source : readRun(source);
   const { instances, traces } = run;
   const decided = instances.filter((i) => i.decision !== null);
@@ -135,6 +141,7 @@ export function computeMetrics(source: RunStore | RunData): RunMetrics {
       tokens: t,
       baselineTokens: b,
       savingsPercent: savings(t, b),
+      savingsInterval: savingsBreakdown(members, seed)?.savings ?? null,
     };
   });
   const finals = traces.filter((t) => t.phase === 'final' && t.stopReason !== 'error');
@@ -161,6 +168,7 @@ export function computeMetrics(source: RunStore | RunData): RunMetrics {
       baseline,
       baselineEstimated: instances.some((i) => i.baselineEstimated),
       savingsPercent: savings(total, baseline),
+      savingsInterval: savingsBreakdown(instances, seed)?.savings ?? null,
       meanPerInstance: instances.length > 0 ? total / instances.length : null,
     },
     perCategory,

@@ -6,6 +6,7 @@ import type { HypothesisResult } from './hypothesis.js';
 import { HYPOTHESIS_TABLE_HEAD } from './hypothesis-text.js';
 import { BUCKETS, type Rate, type RunMetrics } from './metrics.js';
 import { displayConfig, type FailureRow } from './report-data.js';
+import { savingsIntervalText, type SavingsInterval } from './savings-interval.js';
 import type { RunData } from './run-data.js';
 import { wilsonInterval } from './stats-proportions.js';
 import type { ThresholdSweep } from './threshold-sweep.js';
@@ -48,7 +49,17 @@ export function rateCell(r: Rate): Cell {
   };
 }
 const countCell = (r: Rate, what = ''): Cell => ({ text: `${r.k}/${r.n}${what}`, k: r.k, n: r.n });
-const savingsText = (v: number | null): string => (v === null ? 'n/a' : `${v.toFixed(1)}%`);
+/** Savings in percent with its bootstrap interval; tables.csv gets fractions, as for the rates. */
+function savingsCell(s: SavingsInterval | null, percent: number | null): Cell {
+  const frac = (v: number | null | undefined): number | null => (v === null || v === undefined ? null : v / 100);
+  return {
+    text: savingsIntervalText(s),
+    estimate: frac(percent),
+    lower: frac(s?.lower),
+    upper: frac(s?.upper),
+    ...(s === null ? {} : { n: s.n }),
+  };
+}
 
 export interface TableInput {
   run: RunData;
@@ -61,7 +72,8 @@ function summaryTable(m: RunMetrics): ReportTable {
   const savings = m.tokens.savingsPercent;
   return {
     id: 'summary',
-    caption: 'Summary. Proportions with Wilson 95% intervals in brackets.',
+    caption:
+      'Summary. Proportions with Wilson 95% intervals in brackets; token savings with a percentile-bootstrap 95% interval over prompts (2,000 resamples).',
     head: ['metric', 'estimate [95% CI]', 'counts'],
     numeric: [false, true, true],
     rows: [
@@ -80,8 +92,8 @@ function summaryTable(m: RunMetrics): ReportTable {
       ],
       [
         text(`Token savings${m.tokens.baselineEstimated ? ' (estimated)' : ''}`),
-        { text: savingsText(savings), estimate: savings === null ? null : savings / 100 },
-        text(`${int(m.instances)} prompts`),
+        savingsCell(m.tokens.savingsInterval, savings),
+        text(`${int(m.instances)} prompts, bootstrap`),
       ],
       [
         text('Early-stop rate (stopped / final traces without error)'),
@@ -130,8 +142,8 @@ function bucketTable(m: RunMetrics): ReportTable {
 function categoryTable(m: RunMetrics): ReportTable {
   return {
     id: 'categories',
-    caption: `Per category; accuracy with Wilson 95% intervals${m.tokens.baselineEstimated ? '; savings against an estimated baseline' : ''}.`,
-    head: ['category', 'prompts', 'accuracy [95% CI]', 'tokens', 'baseline', 'savings'],
+    caption: `Per category; accuracy with Wilson 95% intervals; savings with percentile-bootstrap 95% intervals over the category's prompts${m.tokens.baselineEstimated ? ', against an estimated baseline' : ''}.`,
+    head: ['category', 'prompts', 'accuracy [95% CI]', 'tokens', 'baseline', 'savings [95% CI]'],
     numeric: [false, true, true, true, true, true],
     rows: m.perCategory.map((c) => [
       text(c.category),
@@ -139,7 +151,7 @@ function categoryTable(m: RunMetrics): ReportTable {
       rateCell(c.accuracy),
       { text: int(c.tokens), estimate: c.tokens },
       { text: int(c.baselineTokens), estimate: c.baselineTokens },
-      { text: savingsText(c.savingsPercent), estimate: c.savingsPercent === null ? null : c.savingsPercent / 100 },
+      savingsCell(c.savingsInterval, c.savingsPercent),
     ]),
   };
 }

@@ -1,10 +1,9 @@
 import * as Plot from '@observablehq/plot';
 import type { InstanceRecord } from '@deepconf-safety/run-store';
 import { int, pct } from '../format.js';
-import { bootstrapSumsCI, type BootstrapResult } from '../stats.js';
+import { savingsBreakdown, type SavingsBreakdown } from '../savings-interval.js';
 import {
   assembleFigure,
-  FIGURE_RESAMPLES,
   SMALL_N,
   axisSpace,
   labelMargin,
@@ -26,24 +25,14 @@ interface Group {
   baseline: { value: number; lower: number; upper: number };
 }
 
-// Column sums of tokens (0) and baseline tokens (1): savings is a ratio of sums, the others are means.
-const ratioSavings = (sums: Float64Array): number => {
-  const b = sums[1] as number;
-  return b > 0 ? (100 * (b - (sums[0] as number))) / b : Number.NaN;
-};
-
 /** Savings and tokens per prompt of one group, each with a bootstrap 95% interval over its prompts. */
 function group(label: string, members: readonly InstanceRecord[], seed: number): Group {
-  const columns = [Float64Array.from(members, (i) => i.tokens), Float64Array.from(members, (i) => i.baselineTokens)];
-  const [s, t, b] = bootstrapSumsCI(
-    columns,
-    [ratioSavings, (sums, n) => (sums[0] as number) / n, (sums, n) => (sums[1] as number) / n],
-    { resamples: FIGURE_RESAMPLES, seed },
-  ) as [BootstrapResult, BootstrapResult, BootstrapResult];
+  // The report's tables take their savings interval from the same function, seed and resamples.
+  const { savings: s, tokensPerPrompt: t, baselinePerPrompt: b } = savingsBreakdown(members, seed) as SavingsBreakdown;
   return {
     label: `${label} (n\u00a0=\u00a0${members.length})`,
     instances: members.length,
-    savings: { value: Number.isFinite(s.estimate) ? s.estimate : null, lower: s.lower, upper: s.upper },
+    savings: { value: s.percent, lower: s.lower ?? Number.NaN, upper: s.upper ?? Number.NaN },
     tokens: { value: t.estimate, lower: t.lower, upper: t.upper },
     baseline: { value: b.estimate, lower: b.lower, upper: b.upper },
   };
