@@ -77,7 +77,7 @@ describe('a report states the savings with its interval', () => {
   }, 240_000);
 
   test('report.md, tables.csv and results.json carry the same interval as the savings bootstrap', () => {
-    const run = readRun(new RunStore(dir));
+    const run = readRun(RunStore.open(dir));
     const expected = savingsBreakdown(run.instances, 0)?.savings;
     expect(expected?.lower).not.toBeNull();
     const text = savingsIntervalText(expected ?? null);
