@@ -17,6 +17,8 @@ export interface EngineJob {
   isFailed(): boolean;
   /** Runs `steps` decode steps; `merge` = put them into one chunk per choice. Returns tokens generated. */
   step(steps: number, merge: boolean): number;
+  /** Generates up to `lag` more tokens per sequence after a disconnect, unsent; returns how many. */
+  tokensAfterAbort?(lag: number): number;
   /** The request was dropped (disconnect) before it finished. */
   abort(): void;
   /** Generation threw (an emulator bug): end this request, keep serving the others. */
@@ -28,6 +30,8 @@ export interface EngineConfig {
   readonly ttftMs: () => number;
   readonly tokensPerSecond: () => number;
   readonly now: () => number;
+  /** Tokens per sequence an aborted request still generates before the engine notices (vLLM's lag); default 0. */
+  readonly abortLagTokens?: number;
 }
 
 interface Running {
@@ -176,6 +180,8 @@ export class Engine {
     this.running.delete(r.job);
     this.setRunningSeqs(-r.job.seqs);
     if (aborted) {
+      const lag = this.cfg.abortLagTokens ?? 0;
+      if (lag > 0) this.counters.tokensGenerated += r.job.tokensAfterAbort?.(lag) ?? 0;
       this.counters.abortedRequests++;
       this.counters.finishedByReason.abort++;
       r.job.abort();

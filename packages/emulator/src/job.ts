@@ -77,6 +77,17 @@ export class GenerationJob implements EngineJob {
   abort(): void {
     this.done = true;
   }
+  tokensAfterAbort(lag: number): number {
+    let extra = 0;
+    this.req.choices.forEach((c, i) => {
+      const from = this.pos[i] as number;
+      const more = Math.max(0, Math.min(lag, c.plan.tokens.length - from));
+      this.pos[i] = from + more;
+      extra += more;
+    });
+    this.stats.tokensAfterDisconnect += extra;
+    return extra;
+  }
   fail(error: unknown): void {
     this.done = true;
     this.failed = true;

@@ -72,6 +72,11 @@ export interface EmulatorOptions {
   /** Text trails logprobs by this many tokens (vLLM's stop-string hold-back): chunks with logprobs but `content:""`. Default 0. */
   readonly textLagTokens?: number;
   /**
+   * Tokens per sequence an aborted request still generates (counted in vllm:generation_tokens_total, never sent),
+   * as vLLM keeps decoding until it notices a disconnect. Default 0: the emulator stops at once.
+   */
+  readonly abortLagTokens?: number;
+  /**
    * Share (0–1) of token positions whose top-logprobs tail is vLLM's −inf clamp, −9999.0, as with
    * processed logprobs or a structured-output mask. Raw logprobs over a real vocabulary never show it
    * in the top 20, so the default is 0; set it to test clients against the edge case.
@@ -105,6 +110,7 @@ export interface ResolvedOptions {
   readonly thinkingByDefault: boolean;
   readonly maxTokensPerChunk: number;
   readonly textLagTokens: number;
+  readonly abortLagTokens: number;
   readonly validationErrorsInBand: boolean;
   readonly clampRate: number;
   readonly now: () => number;
@@ -168,7 +174,9 @@ function resolveLimits(o: EmulatorOptions): { maxNumSeqs: number; maxLogprobs: n
 }
 
 /** How the stream is cut: tokens per chunk, and how far text may lag behind its logprobs. */
-function resolveChunking(o: EmulatorOptions): { maxTokensPerChunk: number; textLagTokens: number } {
+function resolveChunking(
+  o: EmulatorOptions,
+): Pick<ResolvedOptions, 'maxTokensPerChunk' | 'textLagTokens' | 'abortLagTokens'> {
   const perChunk = o.maxTokensPerChunk ?? 1;
   check(
     Number.isInteger(perChunk) && perChunk >= 1 && perChunk <= 64,
@@ -181,7 +189,13 @@ function resolveChunking(o: EmulatorOptions): { maxTokensPerChunk: number; textL
     'textLagTokens',
     `must be an integer 0–64, got ${String(o.textLagTokens)}`,
   );
-  return { maxTokensPerChunk: perChunk, textLagTokens: lag };
+  const abortLag = o.abortLagTokens ?? 0;
+  check(
+    Number.isInteger(abortLag) && abortLag >= 0 && abortLag <= 4096,
+    'abortLagTokens',
+    `must be an integer 0–4096, got ${String(o.abortLagTokens)}`,
+  );
+  return { maxTokensPerChunk: perChunk, textLagTokens: lag, abortLagTokens: abortLag };
 }
 
 /** Validates options and fills defaults; throws EmulatorOptionError naming the option. */

@@ -66,6 +66,7 @@ export class EmulatorState {
       ttftMs: () => opts.ttftMs,
       tokensPerSecond: () => opts.tokensPerSecond,
       now: opts.now,
+      abortLagTokens: opts.abortLagTokens,
     });
   }
 

@@ -79,3 +79,23 @@ export function provenanceRows(manifest: Manifest): Array<[string, string]> {
   if (p.notes.length > 0) rows.push(['provenance notes', p.notes.join(' ')]);
   return rows;
 }
+
+/**
+ * The summary row beside the savings: tokens the server generated after aborts, which the client never counted,
+ * and the savings net of them; null for runs that did not record it.
+ */
+export function serverTokensRow(
+  manifest: Manifest,
+  tokens: { total: number; baseline: number },
+): [string, string, string] | null {
+  const s = manifest.serverTokens;
+  if (s === undefined) return null;
+  const label = 'Server tokens after aborts (not in the client count)';
+  if (s.afterAborts === null) return [label, 'unknown', s.unknownReason ?? s.caveat];
+  const net = tokens.baseline > 0 ? 100 * (1 - (tokens.total + s.afterAborts) / tokens.baseline) : null;
+  return [
+    label,
+    `server generated ${s.afterAborts.toLocaleString('en-US')} tokens after aborts, not in the client count; savings net of them: ${net === null ? 'n/a' : `${net.toFixed(1)}%`}`,
+    s.caveat,
+  ];
+}

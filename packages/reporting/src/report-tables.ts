@@ -1,4 +1,4 @@
-import { provenanceRows } from './provenance-text.js';
+import { provenanceRows, serverTokensRow } from './provenance-text.js';
 import { redactUrl } from '@deepconf-safety/run-store';
 import { stringify } from 'csv-stringify/sync';
 import { formatP, int, num, pct } from './format.js';
@@ -68,8 +68,9 @@ export interface TableInput {
   sweep: ThresholdSweep | null;
 }
 
-function summaryTable(m: RunMetrics): ReportTable {
+function summaryTable(m: RunMetrics, manifest: RunData['manifest']): ReportTable {
   const savings = m.tokens.savingsPercent;
+  const server = serverTokensRow(manifest, m.tokens);
   return {
     id: 'summary',
     caption:
@@ -95,6 +96,7 @@ function summaryTable(m: RunMetrics): ReportTable {
         savingsCell(m.tokens.savingsInterval, savings),
         text(`${int(m.instances)} prompts, bootstrap`),
       ],
+      ...(server === null ? [] : [server.map(text)]),
       [
         text('Early-stop rate (stopped / final traces without error)'),
         rateCell(m.earlyStop),
@@ -212,7 +214,7 @@ function configTable(run: RunData): ReportTable {
 /** Every table of the report, in the order it prints them. */
 export function reportTables(input: TableInput): ReportTable[] {
   return [
-    summaryTable(input.metrics),
+    summaryTable(input.metrics, input.run.manifest),
     testsTable(input.hypothesis),
     bucketTable(input.metrics),
     categoryTable(input.metrics),

@@ -57,3 +57,17 @@ export const ProvenanceSchema = z.looseObject({
   notes: z.array(z.string()),
 });
 export type Provenance = z.infer<typeof ProvenanceSchema>;
+
+/** Tokens the server generated that the client did not count (after aborts, retried attempts); see the CLI's server-tokens.ts. */
+export const ServerTokensSchema = z.looseObject({
+  /** Increase of the server's vllm:generation_tokens_total over the run (every endpoint). */
+  generatedDuringRun: z.number().nullable(),
+  /** The run's tokens as the client counted them (results.json overall.total_tokens). */
+  clientTokens: z.number().nullable(),
+  /** generatedDuringRun − clientTokens; null when unknown (see unknownReason). */
+  afterAborts: z.number().nullable(),
+  method: z.literal('prometheus-delta'),
+  caveat: z.string(),
+  unknownReason: z.string().nullable(),
+});
+export type ServerTokens = z.infer<typeof ServerTokensSchema>;

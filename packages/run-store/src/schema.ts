@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { ProvenanceSchema } from './provenance.js';
+import { ProvenanceSchema, ServerTokensSchema } from './provenance.js';
 import { RunConfigSchema, RunDerivedSchema } from './run-config.js';
 
 /** Version of results.json (`schemaVersion` there); bumped whenever a reader of an older one would misread a newer one. */
@@ -138,6 +138,8 @@ export const ManifestSchema = z.looseObject({
   skippedRows: z.number().int().nonnegative().optional(),
   /** Dataset hashes, served model, vLLM version and arguments, git state, DeepConf scale; absent in older runs. */
   provenance: ProvenanceSchema.optional(),
+  /** Tokens the server generated beyond the client's count (after aborts); absent in older runs and unfinished ones. */
+  serverTokens: ServerTokensSchema.optional(),
   /** Why the run failed (status `failed`). */
   error: z.string().optional(),
 });

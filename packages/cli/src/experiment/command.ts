@@ -115,6 +115,7 @@ export function experimentJobIo(o: RunConfig, io: CommandIo, signal: AbortSignal
       );
       return judge === null ? null : { ...judge, banner: judgeBanner(judge) };
     },
+    meterServerTokens: true,
     describeRun: async ({ server, probe, emulated, benchmark }) => ({
       versions: {
         'deepconf-safety': packageVersion(),

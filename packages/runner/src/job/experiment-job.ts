@@ -31,6 +31,7 @@ import {
   runSettings,
 } from './config-mapping.js';
 import { runHealth, tallyErrors } from './run-health.js';
+import { fetchMeterIo, startServerTokenMeter, type ServerTokenMeter } from './server-tokens.js';
 import {
   type ConfidencePlan,
   type ServerChoice,
@@ -85,6 +86,11 @@ export interface ExperimentJobIo {
   describeRun(
     run: RunDescription,
   ): Promise<{ versions: Record<string, string>; gitCommit: string | null } & Record<string, unknown>>;
+  /**
+   * Record the tokens the server generated beyond the client's count (manifest `serverTokens`): only when this run
+   * is the endpoints' only client (the CLI's single run, not a study's concurrent cells). Default off.
+   */
+  meterServerTokens?: boolean;
   /** Aborts the run (Ctrl+C): in-flight traces are aborted, finished prompts kept. */
   signal?: AbortSignal;
   progress?: { update(p: RunProgress): void; stop(): void };
@@ -314,12 +320,31 @@ async function runTraces(job: JobState, p: Prepared, store: RunStore, apiKey: st
   }
 }
 
+/** Reads the server's token counter before the run; a judge on the same server or a resume makes it unsound. */
+function serverTokenMeter(p: Prepared, created: CreateResult, apiKey: string | undefined): Promise<ServerTokenMeter> {
+  const judgeUrl = p.judge?.manifest.baseUrl ?? null;
+  const sharedJudge = p.judge !== null && (judgeUrl === null || p.server.baseUrls.includes(judgeUrl));
+  return startServerTokenMeter(
+    {
+      baseUrls: p.server.baseUrls,
+      model: created.manifest.config.model,
+      unsound: created.resumed
+        ? 'a resumed run: the counter covers this session, the client count every session'
+        : sharedJudge
+          ? 'the judge generated on the same server'
+          : null,
+    },
+    fetchMeterIo(apiKey),
+  );
+}
+
 /** The manifest after the run, and the verdict on a run with failed traces (all failed: the run failed). */
 async function concludeRun(
   job: JobState,
   p: Prepared,
   created: CreateResult,
   outcome: RunOutcome,
+  meter: ServerTokenMeter | null,
 ): Promise<ExperimentJobOutcome> {
   const finishedAt = job.now();
   const manifest: Manifest = {
@@ -327,6 +352,7 @@ async function concludeRun(
     status: outcome.status,
     finishedAt: outcome.status === 'completed' ? finishedAt.toISOString() : null,
     cost: await p.server.cost(finishedAt),
+    ...(meter === null ? {} : { serverTokens: await meter.finish(outcome.results?.overall.total_tokens ?? null) }),
   };
   const { store } = created;
   store.writeManifest(manifest);
@@ -393,8 +419,9 @@ export async function runExperimentJob(config: RunConfig, io: ExperimentJobIo): 
     if (judge !== null) secrets.push(...judge.secrets);
     const prepared: Prepared = { server, loaded, instances, output, target, judge };
     created = await openRunStore(job, prepared);
+    const meter = io.meterServerTokens === true ? await serverTokenMeter(prepared, created, apiKey) : null;
     const outcome = await runTraces(job, prepared, created.store, apiKey);
-    return await concludeRun(job, prepared, created, outcome);
+    return await concludeRun(job, prepared, created, outcome, meter);
   } catch (error) {
     if (created !== null) {
       try {

@@ -17,3 +17,10 @@ export {
 } from './server-plan.js';
 export { collapseRepeats, describeMessages, runHealth, tallyErrors, type ErrorTally } from './run-health.js';
 export { defaultOutput, runSecrets, runSettings, resumeCommand } from './config-mapping.js';
+export {
+  SOLE_CLIENT_CAVEAT,
+  parseGenerationTokens,
+  startServerTokenMeter,
+  type MeterIo,
+  type ServerTokenMeter,
+} from './server-tokens.js';
