@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import {
-  runConfig,
   RunStore,
   RunStoreFormatError,
   decodeConfidences,
@@ -14,63 +13,22 @@ import {
   type InstanceRecord,
   type TraceRecord,
 } from '@deepconf-safety/run-store';
+import { instanceRecord, manifestInit, traceRecord } from './records.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'run-store-once-'));
-const init = {
-  runId: 'r1',
-  startedAt: new Date(0).toISOString(),
-  config: runConfig(),
-  versions: {},
-  gitCommit: null,
-  server: { emulated: true, baseUrls: [] },
-  emulated: true,
-};
+const init = manifestInit();
 
-const trace = (instanceId: string, traceIndex: number, extra: Partial<TraceRecord> = {}): TraceRecord => ({
-  instanceId,
-  traceIndex,
-  phase: 'final',
-  stopReason: 'finished',
-  stoppedAtToken: null,
-  tokens: 3,
-  confidences: encodeConfidences([1.5, 2.25, 3 + 1e-12]),
-  lowestGroup: 2,
-  bottom10: 2,
-  tail: 2,
-  mean: 2,
-  threshold: null,
-  voted: true,
-  text: `answer ${instanceId}#${traceIndex}`,
-  reasoning: null,
-  refusal: null,
-  endpoint: null,
-  attempts: 1,
-  latencyMs: 1,
-  error: null,
-  ...extra,
-});
+// Final traces whose confidences need every digit to round-trip, each with its own text.
+const trace = (instanceId: string, traceIndex: number, extra: Partial<TraceRecord> = {}): TraceRecord =>
+  traceRecord(instanceId, traceIndex, {
+    phase: 'final',
+    confidences: encodeConfidences([1.5, 2.25, 3 + 1e-12]),
+    text: `answer ${instanceId}#${traceIndex}`,
+    ...extra,
+  });
 
-const instance = (instanceId: string, extra: Partial<InstanceRecord> = {}): InstanceRecord => ({
-  instanceId,
-  prompt: 'p',
-  category: 'c',
-  source: 's',
-  shouldRefuse: true,
-  decision: 'refuse',
-  confidence: 5,
-  voteShare: 1,
-  votes: { refuse: 5, comply: 0 },
-  correct: true,
-  threshold: 1,
-  traces: 2,
-  voters: 1,
-  earlyStopped: 0,
-  errors: 0,
-  tokens: 3,
-  baselineTokens: 3,
-  baselineEstimated: false,
-  ...extra,
-});
+const instance = (instanceId: string, extra: Partial<InstanceRecord> = {}): InstanceRecord =>
+  instanceRecord(instanceId, { traces: 2, ...extra });
 
 describe('readRunContents: one pass, confidences decoded once', () => {
   test('equals readInstances/readTraces, grouped by prompt; superseded records lose; unfinished prompts are named', () => {

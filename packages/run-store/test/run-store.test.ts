@@ -6,70 +6,13 @@ import {
   ConfigMismatchError,
   RunStore,
   RunStoreFormatError,
-  encodeConfidences,
   isRunStoreError,
-  runConfig,
-  type InstanceRecord,
   type RunConfigInput,
-  type TraceRecord,
 } from '@deepconf-safety/run-store';
+import { instanceRecord as instance, manifestInit, traceRecord as trace } from './records.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'run-store-'));
-const init = (config: RunConfigInput) => ({
-  runId: 'r1',
-  startedAt: new Date(0).toISOString(),
-  config: runConfig(config),
-  versions: { node: process.version },
-  gitCommit: null,
-  server: { emulated: true, baseUrls: ['http://127.0.0.1:1/v1'] },
-  emulated: true,
-});
-
-const trace = (instanceId: string, traceIndex: number, extra: Partial<TraceRecord> = {}): TraceRecord => ({
-  instanceId,
-  traceIndex,
-  phase: 'warmup',
-  stopReason: 'finished',
-  stoppedAtToken: null,
-  tokens: 3,
-  confidences: encodeConfidences([1, 2, 3]),
-  lowestGroup: 2,
-  bottom10: 2,
-  tail: 2,
-  mean: 2,
-  threshold: null,
-  voted: true,
-  text: 'hi',
-  reasoning: null,
-  refusal: null,
-  endpoint: null,
-  attempts: 1,
-  latencyMs: 1,
-  error: null,
-  ...extra,
-});
-
-const instance = (instanceId: string, extra: Partial<InstanceRecord> = {}): InstanceRecord => ({
-  instanceId,
-  prompt: 'p',
-  category: 'c',
-  source: 's',
-  shouldRefuse: true,
-  decision: 'refuse',
-  confidence: 5,
-  voteShare: 1,
-  votes: { refuse: 5, comply: 0 },
-  correct: true,
-  threshold: 1,
-  traces: 1,
-  voters: 1,
-  earlyStopped: 0,
-  errors: 0,
-  tokens: 3,
-  baselineTokens: 3,
-  baselineEstimated: false,
-  ...extra,
-});
+const init = (config: RunConfigInput) => manifestInit(config, ['http://127.0.0.1:1/v1']);
 
 describe('RunStore', () => {
   test('round-trips records and keeps the latest record per key', () => {
