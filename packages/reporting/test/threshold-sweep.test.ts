@@ -2,18 +2,11 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadBenchmark, sampleInstances } from '@deepconf-safety/datasets';
 import { startEmulator, type EmulatorHandle } from '@deepconf-safety/emulator';
 import { computeMetrics, readRun, thresholdSweep } from '@deepconf-safety/reporting';
 import { RunStore, runConfig } from '@deepconf-safety/run-store';
-import {
-  loadRecording,
-  runExperiment,
-  sweepRecording,
-  type InstanceInput,
-  type RunSettings,
-} from '@deepconf-safety/runner';
-import { VllmClient } from '@deepconf-safety/vllm-client';
+import { loadRecording, sweepRecording, type InstanceInput, type RunSettings } from '@deepconf-safety/runner';
+import { recordEmulatedRun, xstestInstances } from '../../runner/test/support/emulated-run.js';
 
 // Test-only use of the runner: reporting's sweep must give exactly what `npm run sweep` gives on the same store.
 const SEED = 13;
@@ -51,43 +44,13 @@ async function record(name: string, s: RunSettings): Promise<void> {
     seed: s.seed,
     splitPercentile: s.splitPercentile,
   });
-  const { store } = RunStore.create(
-    dir,
-    {
-      runId: name,
-      startedAt: new Date(0).toISOString(),
-      config,
-      versions: {},
-      gitCommit: null,
-      server: { emulated: true, baseUrls: [emulator.baseURL] },
-      emulated: true,
-    },
-    { resume: false },
-  );
-  const client = new VllmClient({ baseURLs: [emulator.baseURL], model: 'Qwen/Qwen3-1.7B', env: {} });
-  const outcome = await runExperiment({
-    instances,
-    settings: s,
-    source: client,
-    store,
-    emulated: true,
-    concurrency: 48,
-  });
-  store.close();
-  expect(outcome.status).toBe('completed');
+  await recordEmulatedRun({ dir, runId: name, config, settings: s, baseURL: emulator.baseURL, instances });
   dirs[name] = dir;
 }
 
 beforeAll(async () => {
   emulator = await startEmulator({ port: 0, host: '127.0.0.1', seed: SEED, maxLogprobs: 21 });
-  const { records } = await loadBenchmark('xstest');
-  instances = sampleInstances(records, { n: 16, seed: SEED }).map((r) => ({
-    id: r.id,
-    prompt: r.prompt,
-    shouldRefuse: r.shouldRefuse,
-    category: r.category,
-    source: r.source,
-  }));
+  instances = await xstestInstances(16, SEED);
   await record('online', settings());
   await record('full', settings({ earlyStop: false }));
   await record('global', settings({ calibration: 'global', calibrationInstances: 3 }));

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadBenchmark, sampleInstances } from '@deepconf-safety/datasets';
 import { startEmulator, type EmulatorHandle } from '@deepconf-safety/emulator';
 import { RunStore, runConfig } from '@deepconf-safety/run-store';
 import {
@@ -10,13 +9,12 @@ import {
   loadRecording,
   replayRecordedSettings,
   replayRun,
-  runExperiment,
   sweepRecording,
   type InstanceInput,
   type Recording,
   type RunSettings,
 } from '@deepconf-safety/runner';
-import { VllmClient } from '@deepconf-safety/vllm-client';
+import { recordEmulatedRun, xstestInstances } from './support/emulated-run.js';
 import { testSettings } from './test-settings.js';
 
 // Real runs against the in-process emulator over HTTP: the replay must give what the online runner gave.
@@ -45,30 +43,14 @@ let instances: InstanceInput[];
 
 async function record(s: RunSettings): Promise<{ store: RunStore; recording: Recording }> {
   const dir = mkdtempSync(join(tmpdir(), 'replay-emu-'));
-  const { store } = RunStore.create(
+  const store = await recordEmulatedRun({
     dir,
-    {
-      runId: 'emu',
-      startedAt: new Date(0).toISOString(),
-      config: configOf(s),
-      versions: {},
-      gitCommit: null,
-      server: { emulated: true, baseUrls: [emulator.baseURL] },
-      emulated: true,
-    },
-    { resume: false },
-  );
-  const client = new VllmClient({ baseURLs: [emulator.baseURL], model: 'Qwen/Qwen3-1.7B', env: {} });
-  const outcome = await runExperiment({
-    instances,
+    runId: 'emu',
+    config: configOf(s),
     settings: s,
-    source: client,
-    store,
-    emulated: true,
-    concurrency: 48,
+    baseURL: emulator.baseURL,
+    instances,
   });
-  store.close();
-  expect(outcome.status).toBe('completed');
   return { store, recording: loadRecording(RunStore.open(dir)) };
 }
 
@@ -78,14 +60,7 @@ let globalRun: { store: RunStore; recording: Recording };
 
 beforeAll(async () => {
   emulator = await startEmulator({ port: 0, host: '127.0.0.1', seed: SEED, maxLogprobs: 21 });
-  const { records } = await loadBenchmark('xstest');
-  instances = sampleInstances(records, { n: 12, seed: SEED }).map((r) => ({
-    id: r.id,
-    prompt: r.prompt,
-    shouldRefuse: r.shouldRefuse,
-    category: r.category,
-    source: r.source,
-  }));
+  instances = await xstestInstances(12, SEED);
   online = await record(settings());
   full = await record(settings({ earlyStop: false }));
   globalRun = await record(settings({ calibration: 'global', calibrationInstances: 4, keepPercent: 90 }));

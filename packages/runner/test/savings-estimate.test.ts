@@ -2,17 +2,10 @@ import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadBenchmark, sampleInstances } from '@deepconf-safety/datasets';
 import { startEmulator, type EmulatorHandle } from '@deepconf-safety/emulator';
 import { RunStore, runConfig } from '@deepconf-safety/run-store';
-import {
-  loadRecording,
-  runExperiment,
-  type InstanceInput,
-  type Recording,
-  type RunSettings,
-} from '@deepconf-safety/runner';
-import { VllmClient } from '@deepconf-safety/vllm-client';
+import { loadRecording, type InstanceInput, type Recording, type RunSettings } from '@deepconf-safety/runner';
+import { recordEmulatedRun, xstestInstances } from './support/emulated-run.js';
 import { testSettings } from './test-settings.js';
 
 // The estimated no-early-stop baseline of an early-stop run against the exact one: a --no-early-stop run of the
@@ -38,30 +31,7 @@ async function record(s: RunSettings): Promise<Recording> {
     decisionConfidence: 'vote-share',
     vote: 'weighted',
   });
-  const { store } = RunStore.create(
-    dir,
-    {
-      runId: 'savings',
-      startedAt: new Date(0).toISOString(),
-      config,
-      versions: {},
-      gitCommit: null,
-      server: { emulated: true, baseUrls: [emulator.baseURL] },
-      emulated: true,
-    },
-    { resume: false },
-  );
-  const client = new VllmClient({ baseURLs: [emulator.baseURL], model: 'Qwen/Qwen3-1.7B', env: {} });
-  const outcome = await runExperiment({
-    instances,
-    settings: s,
-    source: client,
-    store,
-    emulated: true,
-    concurrency: 48,
-  });
-  store.close();
-  expect(outcome.status).toBe('completed');
+  await recordEmulatedRun({ dir, runId: 'savings', config, settings: s, baseURL: emulator.baseURL, instances });
   return loadRecording(RunStore.open(dir));
 }
 
@@ -73,14 +43,7 @@ let full: Recording;
 
 beforeAll(async () => {
   emulator = await startEmulator({ port: 0, host: '127.0.0.1', seed: SEED, maxLogprobs: 21 });
-  const { records } = await loadBenchmark('xstest');
-  instances = sampleInstances(records, { n: PROMPTS, seed: SEED }).map((r) => ({
-    id: r.id,
-    prompt: r.prompt,
-    shouldRefuse: r.shouldRefuse,
-    category: r.category,
-    source: r.source,
-  }));
+  instances = await xstestInstances(PROMPTS, SEED);
   early = await record(testSettings(SEED, { warmup: 3 }));
   full = await record(testSettings(SEED, { warmup: 3, earlyStop: false }));
 }, 120_000);

@@ -89,89 +89,71 @@ process.stdin.on('end', () => process.exit(0));
 process.stdin.resume();
 `;
 
-async function main(): Promise<void> {
-  const { text, payloads } = buildStream(TOKENS);
-  const dir = mkdtempSync(join(tmpdir(), 'vllm-bench-'));
-  const file = join(dir, 'stream.sse');
-  writeFileSync(file, text);
-  // The server exits when our stdin pipe closes, i.e. when this process ends for any reason.
-  const child = spawn(process.execPath, ['-e', SERVER, file], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve) =>
-    child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))),
-  );
-  const baseURL = `http://127.0.0.1:${port}/v1`;
-  const request: TraceRequest = {
-    prompt: 'x',
-    maxTokens: TOKENS,
-    temperature: 1,
-    topP: 1,
-    topK: -1,
-    seed: 0,
-    topLogprobs: K,
-    thinking: false,
-  };
+type Round = { raw: number; decoder: number; bytes: number; lean: number; sdk: number };
 
-  const cpuSeconds = async (fn: () => unknown): Promise<number> => {
-    const t0 = process.cpuUsage();
-    await fn();
-    const d = process.cpuUsage(t0);
-    return (d.user + d.system) / 1e6;
-  };
-  const rawParse = () =>
-    cpuSeconds(() => {
-      let n = 0;
-      for (const p of payloads) {
-        const o = JSON.parse(p) as { choices: { logprobs?: { content?: unknown[] } | null }[] };
-        n += o.choices[0]?.logprobs?.content?.length ?? 0;
-      }
-      if (n !== TOKENS) throw new Error(`parsed ${n} tokens`);
-    });
-  // The payloads handed to the decoder as the transport does: chunk scanner (or JSON.parse), validation, confidence.
-  const decoded = () =>
-    cpuSeconds(() => {
-      const d = new TraceDecoder({ kind: 'chat', k: K, thinking: false, sink: () => false });
-      for (const p of payloads) d.feedPayload(p);
-      if (d.tokens !== TOKENS) throw new Error(`decoded ${d.tokens} tokens`);
-    });
-  // The same bytes in 64 KiB reads, split and parsed in-process: everything but HTTP and the decoder.
-  const bytes = Buffer.from(text);
-  const bytesParse = () =>
-    cpuSeconds(() => {
-      const sse = new SseSplitter();
-      const out: string[] = [];
-      let n = 0;
-      for (let off = 0; off < bytes.length; off += 65536) {
-        sse.push(bytes.subarray(off, Math.min(off + 65536, bytes.length)), out);
-        for (const p of out)
-          if (p !== '[DONE]')
-            n +=
-              (JSON.parse(p) as { choices: { logprobs?: { content?: unknown[] } | null }[] }).choices[0]?.logprobs
-                ?.content?.length ?? 0;
-        out.length = 0;
-      }
-      if (n !== TOKENS) throw new Error(`parsed ${n} tokens`);
-    });
-  const viaClient = (transport: 'lean' | 'sdk') =>
-    cpuSeconds(async () => {
-      const client = new VllmClient({ baseURLs: [baseURL], model: 'Qwen/Qwen3-8B', transport, env: {} });
-      // The runner's stop rule, applied per token by the client (a threshold no confidence falls below: it never fires).
-      const r = await client.runTrace(request, { stopRule: { window: 2048, threshold: -1 } });
-      if (r.tokens !== TOKENS) throw new Error(`expected ${TOKENS} tokens, got ${r.tokens}`);
-    });
-  const rows: { raw: number; decoder: number; bytes: number; lean: number; sdk: number }[] = [];
-  await viaClient('lean'); // warm-up: JIT and connection pool
-  await viaClient('sdk');
-  for (let r = 0; r < ROUNDS; r++) {
-    rows.push({
-      raw: TOKENS / (await rawParse()),
-      decoder: TOKENS / (await decoded()),
-      bytes: TOKENS / (await bytesParse()),
-      lean: TOKENS / (await viaClient('lean')),
-      sdk: TOKENS / (await viaClient('sdk')),
-    });
-  }
-  child.stdin.end();
-  rmSync(dir, { recursive: true, force: true });
+/** CPU seconds (user + system) this process spends in `fn`. */
+async function cpuSeconds(fn: () => unknown): Promise<number> {
+  const t0 = process.cpuUsage();
+  await fn();
+  const d = process.cpuUsage(t0);
+  return (d.user + d.system) / 1e6;
+}
+
+const tokensOf = (payload: string): number =>
+  (JSON.parse(payload) as { choices: { logprobs?: { content?: unknown[] } | null }[] }).choices[0]?.logprobs?.content
+    ?.length ?? 0;
+
+/** The floor: JSON.parse of every payload, nothing else. */
+const rawParse = (payloads: readonly string[]) =>
+  cpuSeconds(() => {
+    let n = 0;
+    for (const p of payloads) n += tokensOf(p);
+    if (n !== TOKENS) throw new Error(`parsed ${n} tokens`);
+  });
+
+/** The payloads handed to the decoder as the transport does: chunk scanner (or JSON.parse), validation, confidence. */
+const decoded = (payloads: readonly string[]) =>
+  cpuSeconds(() => {
+    const d = new TraceDecoder({ kind: 'chat', k: K, thinking: false, sink: () => false });
+    for (const p of payloads) d.feedPayload(p);
+    if (d.tokens !== TOKENS) throw new Error(`decoded ${d.tokens} tokens`);
+  });
+
+/** The same bytes in 64 KiB reads, split and parsed in-process: everything but HTTP and the decoder. */
+const bytesParse = (bytes: Buffer) =>
+  cpuSeconds(() => {
+    const sse = new SseSplitter();
+    const out: string[] = [];
+    let n = 0;
+    for (let off = 0; off < bytes.length; off += 65536) {
+      sse.push(bytes.subarray(off, Math.min(off + 65536, bytes.length)), out);
+      for (const p of out) if (p !== '[DONE]') n += tokensOf(p);
+      out.length = 0;
+    }
+    if (n !== TOKENS) throw new Error(`parsed ${n} tokens`);
+  });
+
+/** One whole trace through the client and its transport, over HTTP from the replay server. */
+const viaClient = (baseURL: string, transport: 'lean' | 'sdk') =>
+  cpuSeconds(async () => {
+    const request: TraceRequest = {
+      prompt: 'x',
+      maxTokens: TOKENS,
+      temperature: 1,
+      topP: 1,
+      topK: -1,
+      seed: 0,
+      topLogprobs: K,
+      thinking: false,
+    };
+    const client = new VllmClient({ baseURLs: [baseURL], model: 'Qwen/Qwen3-8B', transport, env: {} });
+    // The runner's stop rule, applied per token by the client (a threshold no confidence falls below: it never fires).
+    const r = await client.runTrace(request, { stopRule: { window: 2048, threshold: -1 } });
+    if (r.tokens !== TOKENS) throw new Error(`expected ${TOKENS} tokens, got ${r.tokens}`);
+  });
+
+/** Medians over the rounds, each path as a ratio to raw JSON.parse of the same payloads. */
+function printRounds(rows: readonly Round[], text: string): void {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const rawParseRate = median(rows.map((x) => x.raw));
   const lean = median(rows.map((x) => x.lean));
@@ -192,6 +174,35 @@ async function main(): Promise<void> {
   );
   console.log(`lean client, node:http        : ${fmt(lean)}  ratio ${leanRatio.toFixed(2)}`);
   console.log(`openai SDK client             : ${fmt(sdk)}  ratio ${sdkRatio.toFixed(2)}`);
+}
+
+async function main(): Promise<void> {
+  const { text, payloads } = buildStream(TOKENS);
+  const dir = mkdtempSync(join(tmpdir(), 'vllm-bench-'));
+  const file = join(dir, 'stream.sse');
+  writeFileSync(file, text);
+  // The server exits when our stdin pipe closes, i.e. when this process ends for any reason.
+  const child = spawn(process.execPath, ['-e', SERVER, file], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve) =>
+    child.stdout.once('data', (d: Buffer) => resolve(Number(d.toString().trim()))),
+  );
+  const baseURL = `http://127.0.0.1:${port}/v1`;
+  const bytes = Buffer.from(text);
+  const rows: Round[] = [];
+  await viaClient(baseURL, 'lean'); // warm-up: JIT and connection pool
+  await viaClient(baseURL, 'sdk');
+  for (let r = 0; r < ROUNDS; r++) {
+    rows.push({
+      raw: TOKENS / (await rawParse(payloads)),
+      decoder: TOKENS / (await decoded(payloads)),
+      bytes: TOKENS / (await bytesParse(bytes)),
+      lean: TOKENS / (await viaClient(baseURL, 'lean')),
+      sdk: TOKENS / (await viaClient(baseURL, 'sdk')),
+    });
+  }
+  child.stdin.end();
+  rmSync(dir, { recursive: true, force: true });
+  printRounds(rows, text);
 }
 
 main().catch((err: unknown) => {
