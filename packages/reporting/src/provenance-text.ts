@@ -99,3 +99,38 @@ export function serverTokensRow(
     s.caveat,
   ];
 }
+
+/**
+ * How the confident / uncertain split fell (issue 17): a prompt at or above the split is confident, so prompts
+ * tied at the split all go to confident. With vote share most votes are unanimous (1.0): the median is then 1.0
+ * and "uncertain" means "not unanimous", a small bucket. The sentence gives n per side and the ties.
+ */
+export function splitSentence(
+  instances: ReadonlyArray<{ decision: string | null; confidence: number | null }>,
+  split: { percentile: number; confidence: number | null },
+): string {
+  if (split.confidence === null) return 'No split: no prompt has a decision confidence.';
+  const c = split.confidence;
+  const decided = instances.filter(
+    (i) => i.decision !== null && i.confidence !== null && Number.isFinite(i.confidence),
+  );
+  const confident = decided.filter((i) => (i.confidence as number) >= c).length;
+  const ties = decided.filter((i) => i.confidence === c).length;
+  const share = decided.length > 0 ? Math.round((100 * ties) / decided.length) : 0;
+  return (
+    `Split at the ${split.percentile}th percentile of decision confidence, ${c.toFixed(3)}: ${confident} prompts at or above it are confident, ${decided.length - confident} below it uncertain. ` +
+    `Ties at the split count as confident (${ties} prompts, ${share}% of the decided, sit exactly at it)` +
+    (share >= 25
+      ? '; with this many ties the uncertain bucket holds only the prompts below the tied value, so it is small (for vote share: the prompts whose vote was not unanimous).'
+      : '.')
+  );
+}
+
+/** Why a savings estimate may be biased: under global calibration, prompts outside the slice have no warmups. */
+export function savingsCaveat(
+  config: Pick<Manifest['config'], 'calibration'>,
+  baselineEstimated: boolean,
+): string | null {
+  if (!baselineEstimated || config.calibration !== 'global') return null;
+  return 'Under global calibration the prompts outside the calibration slice ran no warmup traces, so their no-early-stop baseline is estimated from their own completed traces, which passed the confidence filter: that part of the estimate is biased low and the savings understated. A --no-early-stop run of the same seed gives the exact savings.';
+}

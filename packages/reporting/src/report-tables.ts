@@ -1,4 +1,4 @@
-import { provenanceRows, serverTokensRow } from './provenance-text.js';
+import { provenanceRows, savingsCaveat, serverTokensRow, splitSentence } from './provenance-text.js';
 import { redactUrl } from '@deepconf-safety/run-store';
 import { stringify } from 'csv-stringify/sync';
 import { formatP, int, num, pct } from './format.js';
@@ -71,10 +71,10 @@ export interface TableInput {
 function summaryTable(m: RunMetrics, manifest: RunData['manifest']): ReportTable {
   const savings = m.tokens.savingsPercent;
   const server = serverTokensRow(manifest, m.tokens);
+  const caveat = savingsCaveat(manifest.config, m.tokens.baselineEstimated);
   return {
     id: 'summary',
-    caption:
-      'Summary. Proportions with Wilson 95% intervals in brackets; token savings with a percentile-bootstrap 95% interval over prompts (2,000 resamples).',
+    caption: `Summary. Proportions with Wilson 95% intervals in brackets; token savings with a percentile-bootstrap 95% interval over prompts (2,000 resamples).${caveat === null ? '' : ` ${caveat}`}`,
     head: ['metric', 'estimate [95% CI]', 'counts'],
     numeric: [false, true, true],
     rows: [
@@ -126,10 +126,10 @@ function testsTable(h: HypothesisResult): ReportTable {
   };
 }
 
-function bucketTable(m: RunMetrics): ReportTable {
+function bucketTable(m: RunMetrics, run: RunData): ReportTable {
   return {
     id: 'buckets',
-    caption: 'Decisions by confidence bucket; accuracy with Wilson 95% intervals.',
+    caption: `Decisions by confidence bucket; accuracy with Wilson 95% intervals. ${splitSentence(run.instances, m.split)}`,
     head: ['bucket', 'prompts', 'correct', 'accuracy [95% CI]'],
     numeric: [false, true, true, true],
     rows: BUCKETS.map((b) => [
@@ -216,7 +216,7 @@ export function reportTables(input: TableInput): ReportTable[] {
   return [
     summaryTable(input.metrics, input.run.manifest),
     testsTable(input.hypothesis),
-    bucketTable(input.metrics),
+    bucketTable(input.metrics, input.run),
     categoryTable(input.metrics),
     runTable(input),
     configTable(input.run),
