@@ -34,17 +34,17 @@ afterAll(async () => {
   await emulator.close();
 });
 
-const args = (output: string, extra: string[] = [], traces = 4) => [
+const args = (output: string, extra: string[] = [], traces = 4, instances = 12, warmup = 2) => [
   '--base-url',
   emulator.baseURL,
   '--benchmark',
   'xstest',
   '--num-instances',
-  '12',
+  String(instances),
   '--traces',
   String(traces),
   '--warmup',
-  '2',
+  String(warmup),
   '--window',
   '16',
   '--max-tokens',
@@ -95,6 +95,15 @@ async function whenLines(file: string, n: number, child: Promise<unknown>): Prom
   while (lines(file) < n) {
     if (exited) throw new Error(`the run ended before ${file} had ${n} lines`);
     await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function when(ready: () => boolean, child: Promise<unknown>): Promise<void> {
+  let exited = false;
+  void child.finally(() => (exited = true));
+  while (!ready()) {
+    if (exited) throw new Error('the run ended before the moment to kill it');
+    await new Promise((r) => setTimeout(r, 10));
   }
 }
 
@@ -155,6 +164,73 @@ describe('npm run experiment against the emulator over HTTP', () => {
       const mismatch = await inProcess(args(killDir, ['--resume'], 6));
       expect(mismatch.exitCode).toBe(1);
       expect(mismatch.stderr).toMatch(/different configuration.*traces: 4 → 6/);
+    },
+    CHILD_TIMEOUT_MS,
+  );
+
+  test(
+    'adaptive sampling (--consensus): a run killed with SIGKILL resumes to the traces and results of an uninterrupted run',
+    async () => {
+      // 4 warmups + 6 finals per prompt: a prompt whose vote settles skips some finals, so a kill can leave a prompt
+      // with some finals on disk and others not yet launched. The resumed consensus check must count those.
+      const consensus = ['--consensus', '0.9', '--keep-percent', '90'];
+      const refDir = tmp();
+      const killDir = tmp();
+      const reference = await inProcess(args(refDir, consensus, 10, 40, 4));
+      expect(reference.exitCode).toBe(0);
+      const a0 = RunStore.open(refDir);
+      const killed = cli(args(killDir, consensus, 10, 40, 4));
+      // Killed once a prompt has some finals on disk and more to come: the case the resumed check must get right.
+      const finalsOf = (ts: { instanceId: string; phase: string }[]) => {
+        const n = new Map<string, number>();
+        for (const t of ts) if (t.phase === 'final') n.set(t.instanceId, (n.get(t.instanceId) ?? 0) + 1);
+        return n;
+      };
+      const refFinals = finalsOf(a0.readTraces());
+      // Read as raw lines (a live writer's last line may be torn; RunStore.open would repair it under the writer).
+      const jsonl = (name: string) => {
+        const file = join(killDir, name);
+        if (!existsSync(file)) return [];
+        return readFileSync(file, 'utf8')
+          .split('\n')
+          .flatMap((l) => {
+            try {
+              return [JSON.parse(l) as { instanceId: string; phase: string }];
+            } catch {
+              return [];
+            }
+          });
+      };
+      try {
+        await when(() => {
+          const done = new Set(jsonl('instances.jsonl').map((r) => r.instanceId));
+          return [...finalsOf(jsonl('traces.jsonl'))].some(([id, n]) => !done.has(id) && n < (refFinals.get(id) ?? 0));
+        }, killed);
+      } finally {
+        killed.kill('SIGKILL');
+      }
+      expect((await killed).signal).toBe('SIGKILL');
+      const resumed = await inProcess(args(killDir, [...consensus, '--resume'], 10, 40, 4));
+      expect(resumed.exitCode).toBe(0);
+      expect(resumed.stdout).toMatch(/Resuming run/);
+
+      const a = RunStore.open(refDir);
+      const b = RunStore.open(killDir);
+      const skipped = a.readInstances().reduce((n, r) => n + (r.skipped ?? 0), 0);
+      expect(skipped).toBeGreaterThan(0);
+      expect(sortById(b.readInstances())).toEqual(sortById(a.readInstances()));
+      expect(b.readResults()).toEqual(a.readResults());
+      // The same traces were launched: none more after the resume, each with the same content (timing aside).
+      const traces = (s: RunStore) =>
+        s
+          .readTraces()
+          // Timing aside: the latency, and the text an early-stopped stream had received when it was cut (the
+          // bytes in flight vary; its tokens and stop point do not).
+          .map(({ latencyMs: _l, endpoint: _e, text, ...t }) => (t.stopReason === 'early_stopped' ? t : { ...t, text }))
+          .sort((x, y) =>
+            x.instanceId === y.instanceId ? x.traceIndex - y.traceIndex : x.instanceId < y.instanceId ? -1 : 1,
+          );
+      expect(traces(b)).toEqual(traces(a));
     },
     CHILD_TIMEOUT_MS,
   );

@@ -8,8 +8,8 @@ import { indices, runWarmups, warmupThreshold } from './warmup.js';
 interface Warmed {
   warmupCount: number;
   threshold: number | null;
-  /** Its warmup traces; final traces run in this process are added as they finish (adaptive sampling reads them). */
-  traces: TraceSummary[];
+  /** Its warmup traces (adaptive sampling's vote starts from them). */
+  traces: readonly TraceSummary[];
 }
 
 /**
@@ -55,34 +55,45 @@ function globalWarmup(
 
 /**
  * The final traces warmupCount … traces−1 (priority 1): reused when on disk, else streamed against the threshold
- * (none under --no-early-stop) unless adaptive sampling finds the vote already settled (then skipped).
+ * (none under --no-early-stop). With adaptive sampling (--consensus) they go one at a time, in index order: trace i
+ * is launched only if the vote over every trace before it (warmups, and finals whether run now or reused from disk)
+ * has not reached tau, else skipped. That makes what is launched a function of the traces alone, not of timing, so a
+ * run resumed after a kill launches exactly what the uninterrupted run would have.
  */
 async function runFinals(
   run: RunContext,
   inst: InstanceInput,
   warmed: Warmed,
 ): Promise<{ finals: TraceSummary[]; skipped: number }> {
-  const { settings, control } = run;
-  const streamThreshold = settings.earlyStop ? warmed.threshold : null;
+  const { settings } = run;
   const have = run.resume.recorded.get(inst.id);
+  const order = indices(warmed.warmupCount, settings.traces);
+  if (settings.consensusTau === null) {
+    const finals = await Promise.all(order.map((i) => have?.get(i) ?? runFinal(run, inst, warmed, i)));
+    return { finals, skipped: 0 };
+  }
+  const tau = settings.consensusTau;
+  const finals: TraceSummary[] = [];
   let skipped = 0;
-  const settled = () =>
-    settings.consensusTau !== null &&
-    hasConsensus(warmed.traces, warmed.threshold, settings.consensusTau, decisionRule(settings));
-  const finals = await Promise.all(
-    indices(warmed.warmupCount, settings.traces).map(async (i) => {
-      const s = have?.get(i);
-      if (s) return s;
-      return control.enqueue(async () => {
-        if (settled()) {
-          skipped++;
-          return null;
-        }
-        const s = run.recorder.trace(await run.traces.run(inst, i, 'final', streamThreshold), warmed.threshold);
-        warmed.traces.push(s);
-        return s;
-      }, 1);
-    }),
+  for (const i of order) {
+    const reused = have?.get(i);
+    const s = reused ?? (settledAt(warmed, finals, tau, run) ? null : await runFinal(run, inst, warmed, i));
+    if (s) finals.push(s);
+    else skipped++;
+  }
+  return { finals, skipped };
+}
+
+/** Whether the vote over the prompt's warmups and the finals so far has reached tau. */
+function settledAt(warmed: Warmed, finals: readonly TraceSummary[], tau: number, run: RunContext): boolean {
+  return hasConsensus([...warmed.traces, ...finals], warmed.threshold, tau, decisionRule(run.settings));
+}
+
+/** One final trace streamed against the prompt's threshold (none under --no-early-stop), recorded as it ends. */
+async function runFinal(run: RunContext, inst: InstanceInput, warmed: Warmed, i: number): Promise<TraceSummary> {
+  const streamThreshold = run.settings.earlyStop ? warmed.threshold : null;
+  return run.control.enqueue(
+    async () => run.recorder.trace(await run.traces.run(inst, i, 'final', streamThreshold), warmed.threshold),
+    1,
   );
-  return { finals: finals.filter((t): t is TraceSummary => t !== null), skipped };
 }
