@@ -62,6 +62,55 @@ interface BucketDot {
   jitter: number;
 }
 
+/** Prompts of one row sharing one exact confidence: a swarm or strip cannot show how many they are. */
+interface Pile {
+  label: string;
+  x: number;
+  text: string;
+}
+
+/** The tie's value as the axis shows it (1.00), with a third digit only where two would round it. */
+const pileValue = (v: number): string => (Number(v.toFixed(2)) === v ? v.toFixed(2) : v.toPrecision(3));
+
+/** Fewest prompts at one exact value that get their count written beside them. */
+const PILE_MIN = 5;
+
+/**
+ * Exact ties of at least PILE_MIN prompts per row. Vote share is often exactly 1.00 for most prompts; the dots
+ * would then hide one another (and the median tick), so each such pile says its count.
+ */
+export function confidencePiles(data: ReadonlyArray<{ label: string; confidence: number }>): Pile[] {
+  const counts = new Map<string, { label: string; x: number; n: number }>();
+  for (const d of data) {
+    const key = `${d.label}\u0000${d.confidence}`;
+    const c = counts.get(key) ?? { label: d.label, x: d.confidence, n: 0 };
+    c.n++;
+    counts.set(key, c);
+  }
+  return [...counts.values()]
+    .filter((c) => c.n >= PILE_MIN)
+    .map((c) => ({ label: c.label, x: c.x, text: `${c.n} at ${pileValue(c.x)}` }));
+}
+
+/** Each pile's count, written at the top of its row to the left of the pile, on a white halo over the dots. */
+function pileLabels(piles: readonly Pile[], layout: Layout, p: FigurePreset): Plot.Markish {
+  return Plot.text(piles, {
+    x: 'x',
+    fy: 'label',
+    text: 'text',
+    frameAnchor: 'top',
+    ...(layout.jitter ? { y: () => 0.5 } : {}),
+    dy: p.small * 0.9,
+    dx: -(layout.r + 4 * p.scale),
+    textAnchor: 'end',
+    fill: '#111',
+    fontSize: p.small,
+    stroke: 'white',
+    strokeWidth: 3 * p.scale,
+    paintOrder: 'stroke',
+  });
+}
+
 /** The x axis: its ends (always including the split) and whether it is logarithmic. */
 interface ConfidenceAxis {
   lo: number;
@@ -158,6 +207,7 @@ function bucketPlot(
           fontSize: p.small,
         }),
         bucketDots(data, layout, p),
+        pileLabels(confidencePiles(data), layout, p),
         Plot.tickX(
           data,
           Plot.groupZ({ x: 'median' }, { x: 'confidence', fy: 'label', stroke: '#111', strokeWidth: 2.5 * p.scale }),
@@ -213,7 +263,8 @@ export function confidenceFourBucket(ctx: FigureContext): Figure {
     (split === null
       ? 'No confident/uncertain split could be computed.'
       : `Dashed line: confident/uncertain split at ${split.toFixed(2)} (p${ctx.metrics.split.percentile} of decision confidence). One dot per prompt; black tick: median.`) +
-    (layout.jitter ? ' Too many prompts to stack without overlap: dots are jittered vertically and translucent.' : '');
+    (layout.jitter ? ' Too many prompts to stack without overlap: dots are jittered vertically and translucent.' : '') +
+    (confidencePiles(data).length > 0 ? ` "N at v": N prompts share exactly that confidence.` : '');
   return assembleFigure(ctx, {
     name: 'confidence_4bucket',
     title: 'Decision confidence by outcome',
