@@ -243,6 +243,38 @@ describe('runExperiment on scripted streams', () => {
     });
   });
 
+  test('adaptive sampling on resume counts the finals already on disk, as the uninterrupted run did', async () => {
+    // Warmups split 1:1; finals refuse. tau 0.7: after final 2 the share is 2/3, after final 3 it is 3/4: stop.
+    const split = (_id: string, i: number): Script => ({ confs: flat(5, 8), text: i === 1 ? COMPLY : REFUSE });
+    const run = (store: RunStore, source: ScriptedSource) =>
+      runExperiment({
+        instances: [inst('A', true)],
+        settings: settings({ traces: 8, consensusTau: 0.7, keepPercent: 50 }),
+        source,
+        store,
+        emulated: true,
+        concurrency: 4,
+      });
+    const full = openStore(tmp());
+    const first = new ScriptedSource(SEED, split);
+    await run(full, first);
+    full.close();
+    expect(first.requests).toHaveLength(4);
+    expect(full.readInstances()[0]).toMatchObject({ traces: 4, skipped: 4 });
+    // Killed after the last trace was written, before the prompt's record: every trace is on disk, no instance.
+    const dir = tmp();
+    const killed = openStore(dir);
+    for (const t of full.readTraces()) killed.appendTrace(t);
+    killed.close();
+    const resumed = openStore(dir, true);
+    const second = new ScriptedSource(SEED, split);
+    await run(resumed, second);
+    resumed.close();
+    expect(second.requests).toHaveLength(0);
+    expect(resumed.readInstances()).toEqual(full.readInstances());
+    expect(resumed.readResults()).toEqual(full.readResults());
+  });
+
   test('skipped traces count in the baseline under --no-early-stop too', async () => {
     const store = openStore(tmp());
     const source = new ScriptedSource(SEED, () => ({ confs: flat(5, 8), text: REFUSE }));
