@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { startEmulator, type EmulatorHandle } from '@deepconf-safety/emulator';
-import { computeMetrics } from '@deepconf-safety/reporting';
+import { computeMetrics, wilsonInterval } from '@deepconf-safety/reporting';
 import { RunStore } from '@deepconf-safety/run-store';
 import { experimentCommand } from '../src/experiment/command.js';
 
@@ -164,6 +164,35 @@ describe('npm run experiment against the emulator over HTTP', () => {
       const mismatch = await inProcess(args(killDir, ['--resume'], 6));
       expect(mismatch.exitCode).toBe(1);
       expect(mismatch.stderr).toMatch(/different configuration.*traces: 4 → 6/);
+    },
+    CHILD_TIMEOUT_MS,
+  );
+
+  test(
+    'the summary prints each estimate with its 95% interval and n, the same numbers as report.md',
+    async () => {
+      const dir = tmp();
+      const r = await inProcess(args(dir).filter((a) => a !== '--no-report'));
+      expect(r.exitCode).toBe(0);
+      const line = r.stdout.split('\n').find((l) => l.startsWith('95% intervals: '));
+      expect(line).toBeDefined();
+      const m = computeMetrics(RunStore.open(dir));
+      const wilson = (k: number, n: number) => {
+        const ci = wilsonInterval(k, n);
+        return `[${(100 * ci.lower).toFixed(1)}, ${(100 * ci.upper).toFixed(1)}] (${k}/${n}`;
+      };
+      expect(line).toContain(
+        `accuracy ${(100 * (m.accuracy.value ?? 0)).toFixed(1)}% ${wilson(m.accuracy.k, m.accuracy.n)}`,
+      );
+      expect(line).toContain(
+        `early-stop rate ${(100 * (m.earlyStop.value ?? 0)).toFixed(1)}% ${wilson(m.earlyStop.k, m.earlyStop.n)}`,
+      );
+      // The savings interval is the report's: the same text stands in report.md (there with its brackets escaped).
+      const savings = /savings (\S+% \[[^\]]+\]) \(n = 12 prompts, bootstrap\)/.exec(line ?? '')?.[1];
+      expect(savings).toBeDefined();
+      expect(readFileSync(join(dir, 'report.md'), 'utf8').replaceAll('\\', '')).toContain(savings as string);
+      const noReport = await inProcess(args(tmp()));
+      expect(noReport.stdout).toContain('95% intervals of these estimates: not computed with --no-report');
     },
     CHILD_TIMEOUT_MS,
   );

@@ -151,6 +151,27 @@ function abortOnSignal(io: CommandIo, controller: AbortController): () => void {
   });
 }
 
+type Reporting = typeof import('@deepconf-safety/reporting');
+
+/** The summary's estimates with their 95% intervals and n, from the report's own metrics (so they match report.md). */
+function intervalLine(
+  m: Awaited<ReturnType<Reporting['generateReport']>>['metrics'],
+  wilson: Reporting['wilsonInterval'],
+  savingsText: Reporting['savingsIntervalText'],
+): string {
+  const rateText = (r: { k: number; n: number; value: number | null }, of: string) => {
+    if (r.value === null) return `n/a (0 ${of})`;
+    const ci = wilson(r.k, r.n);
+    return `${pct(100 * r.value)} [${(100 * ci.lower).toFixed(1)}, ${(100 * ci.upper).toFixed(1)}] (${r.k}/${r.n} ${of}, Wilson)`;
+  };
+  const s = m.tokens.savingsInterval;
+  return (
+    `95% intervals: accuracy ${rateText(m.accuracy, 'decided prompts')}, ` +
+    `savings ${savingsText(s)} (n = ${s?.n ?? 0} prompts, bootstrap), ` +
+    `early-stop rate ${rateText(m.earlyStop, 'final traces')}`
+  );
+}
+
 /** Prints what the job did; generates the report of a completed run (reporting is the CLI's to call, not the runner's). */
 async function printOutcome(o: RunConfig, outcome: ExperimentJobOutcome, io: CommandIo): Promise<number> {
   const out = (line: string) => io.out(outcome.redact(line));
@@ -169,11 +190,15 @@ async function printOutcome(o: RunConfig, outcome: ExperimentJobOutcome, io: Com
   }
   if (outcome.health !== null) err(outcome.health.line);
   out(`results: ${resolve(outcome.output, FILES.results)}`);
+  if (!o.report)
+    out('95% intervals of these estimates: not computed with --no-report (npm run figures writes report.md)');
   if (o.report) {
     try {
       // Loaded only here: the figure stack takes seconds to import, and --no-report runs never need it.
       const { generateReport } = await import('@deepconf-safety/reporting');
+      const { savingsIntervalText, wilsonInterval } = await import('@deepconf-safety/reporting');
       const report = await generateReport(outcome.output);
+      out(intervalLine(report.metrics, wilsonInterval, savingsIntervalText));
       out(
         `report: ${resolve(report.files.html)} (and ${basename(report.files.markdown)}, ${report.files.figures.length} figures)`,
       );
