@@ -8,6 +8,7 @@ import {
   StudyFileSchema,
   configHash,
   diffConfig,
+  redactUrl,
   writeJsonAtomic,
   type StudyCell,
   type StudyEndpoint,
@@ -92,7 +93,20 @@ export function readStudyFile(dir: string): StudyFile | null {
 export function writeStudyFile(dir: string, study: StudyFile): void {
   study.updatedAt = new Date().toISOString();
   study.budget.spentUsd = study.cells.reduce((s, c) => s + (c.costUsd ?? 0), 0);
-  writeJsonAtomic(join(dir, STUDY_FILE), study);
+  writeJsonAtomic(join(dir, STUDY_FILE), withUrlsRedacted(study));
+}
+
+/**
+ * The study as it may be written: every URL (the endpoints, a base URL in the config or a setting) with its
+ * userinfo and query values redacted, as a gateway key can sit there. Nothing reads a URL back from study.json:
+ * a resumed study asks its endpoints again and its cells get their flags from the study file the user passes.
+ */
+export function withUrlsRedacted(study: StudyFile): StudyFile {
+  return JSON.parse(
+    JSON.stringify(study, (_key, value: unknown) =>
+      typeof value === 'string' && /^https?:\/\//i.test(value) ? redactUrl(value) : value,
+    ),
+  ) as StudyFile;
 }
 
 /**
