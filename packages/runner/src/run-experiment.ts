@@ -7,8 +7,9 @@ import { resumeState } from './experiment/resume-state.js';
 import type { Calibration, RunContext } from './experiment/run-context.js';
 import { RunControl } from './experiment/run-control.js';
 import { type RunProgress, RunRecorder } from './experiment/run-recorder.js';
-import { RunTally } from './experiment/run-tally.js';
+import { type PromptCounts, RunTally } from './experiment/run-tally.js';
 import { type InstanceInput, type RunSettings, uniqueInstanceIds, validateSettings } from './experiment/settings.js';
+import { type ErrorTally, TraceErrors } from './experiment/trace-errors.js';
 import { TraceRunner } from './experiment/trace-runner.js';
 import type { TraceJudge } from './judge/trace-judge.js';
 import type { TraceSource } from './trace-source.js';
@@ -33,6 +34,8 @@ export interface RunExperimentOptions {
   /** Abort: stop launching, abort in-flight traces, return `interrupted`. */
   signal?: AbortSignal;
   onProgress?(progress: RunProgress): void;
+  /** Called once, after the store was read and before any trace runs, with the error traces it holds. */
+  onResume?(resume: { errors: ErrorTally }): void;
   /** Strings that must never reach a record (API keys); replaced by `***` in error messages. */
   secrets?: readonly string[];
   detectRefusal?: typeof defaultDetectRefusal;
@@ -47,10 +50,16 @@ export interface RunOutcome {
   /** Prompts done in this process / skipped because already finished. */
   ranInstances: number;
   resumedInstances: number;
+  /** The error traces of the run as its store now holds them (latest record per trace; resumed ones included). */
+  errors: ErrorTally;
+  /** The finished prompts (resumed ones included), as `runHealth` counts them. */
+  prompts: PromptCounts;
 }
 
+type StartedRun = RunContext & { tally: RunTally; errors: TraceErrors };
+
 /** The run's shared parts: what the store holds (read once), the queues and abort, the trace runner, the recorder. */
-function startRun(options: RunExperimentOptions): RunContext & { tally: RunTally } {
+function startRun(options: RunExperimentOptions): StartedRun {
   const { settings, store } = options;
   validateSettings(settings);
   const ids = uniqueInstanceIds(options.instances);
@@ -73,9 +82,11 @@ function startRun(options: RunExperimentOptions): RunContext & { tally: RunTally
     secrets: options.secrets ?? [],
   });
   const tally = new RunTally(resume.finished, resume.finishedFinals);
+  const errors = new TraceErrors(resume.errorTraces);
+  options.onResume?.({ errors: errors.tally() });
   const resumed = options.instances.flatMap((inst) => resume.finished.get(inst.id) ?? []);
-  const recorder = new RunRecorder(store, tally, options.instances.length, resumed, options.onProgress);
-  return { instances: options.instances, settings, control, traces, recorder, resume, tally };
+  const recorder = new RunRecorder(store, tally, errors, options.instances.length, resumed, options.onProgress);
+  return { instances: options.instances, settings, control, traces, recorder, resume, tally, errors };
 }
 
 /** Opens at most `concurrency` prompts at a time, in order, until every open prompt ran or the run was aborted. */
@@ -96,9 +107,14 @@ async function runPrompts(run: RunContext, calibration: Calibration): Promise<vo
 }
 
 /** Waits for every task; writes results.json from the tally when the run completed. */
-async function finishRun(run: RunContext & { tally: RunTally }, options: RunExperimentOptions, error?: unknown) {
+async function finishRun(run: StartedRun, options: RunExperimentOptions, error?: unknown) {
   const status = await run.control.settle(error);
-  const counts = { ranInstances: run.recorder.ranInstances, resumedInstances: run.recorder.resumedInstances };
+  const counts = {
+    ranInstances: run.recorder.ranInstances,
+    resumedInstances: run.recorder.resumedInstances,
+    errors: run.errors.tally(),
+    prompts: run.tally.prompts(),
+  };
   if (status === 'interrupted') return { status, results: null, ...counts } satisfies RunOutcome;
   const results = run.tally.results({ emulated: options.emulated, splitPercentile: run.settings.splitPercentile });
   options.store.writeResults(results);

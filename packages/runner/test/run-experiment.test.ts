@@ -6,7 +6,10 @@ import { RunStore, runConfig, decodeConfidences, type TraceRecord } from '@deepc
 import {
   ServerFailureError,
   runExperiment,
+  tallyErrors,
+  type ErrorTally,
   type InstanceInput,
+  type RunExperimentOptions,
   type RunProgress,
   type RunSettings,
 } from '@deepconf-safety/runner';
@@ -422,6 +425,75 @@ describe('faults', () => {
     expect(rawLines(again.path('instances'))).toHaveLength(3);
     expect(again.readInstances().find((r) => r.instanceId === 'B')).toMatchObject({ errors: 0, tokens: 32 });
     expect(retried.results?.overall.errors).toBe(0);
+  });
+
+  test("the run's own error tally and prompt counts equal what its store holds, after --resume and --retry-errors", async () => {
+    const instances = Array.from({ length: 8 }, (_, k) => inst(`p${k}`, true));
+    // Trace 1 of every third prompt fails every attempt; after the fix (`healed`) only p3's still does.
+    const failing =
+      (healed: boolean) =>
+      (id: string, i: number): Script => ({
+        confs: flat(5, 8),
+        text: REFUSE,
+        failures: i === 1 && (id === 'p3' || (!healed && Number(id.slice(1)) % 3 === 0)) ? 99 : 0,
+      });
+    const fromStore = (store: RunStore) => {
+      const records = store.readInstances();
+      return {
+        errors: tallyErrors(store.readTraces()),
+        prompts: {
+          prompts: records.length,
+          traces: records.reduce((a, r) => a + r.traces, 0),
+          decided: records.filter((r) => r.decision !== null).length,
+        },
+      };
+    };
+    const run = async (dir: string, resume: boolean, healed: boolean, extra: Partial<RunExperimentOptions> = {}) => {
+      const store = openStore(dir, resume);
+      const atStart: ErrorTally[] = [];
+      const outcome = await runExperiment({
+        instances,
+        settings: settings(),
+        source: new ScriptedSource(SEED, failing(healed)),
+        store,
+        emulated: true,
+        concurrency: 2,
+        maxAttempts: 1,
+        onResume: ({ errors }) => atStart.push(errors),
+        ...extra,
+      });
+      store.close();
+      return { outcome, store, atStart };
+    };
+
+    // A run with injected errors, start to end.
+    const whole = await run(tmp(), false, false);
+    expect(whole.outcome.errors.traces).toBe(3);
+    expect({ errors: whole.outcome.errors, prompts: whole.outcome.prompts }).toEqual(fromStore(whole.store));
+
+    // Interrupted after some prompts with errors were recorded, then resumed: the tally starts from the store's.
+    const dir = tmp();
+    const controller = new AbortController();
+    const first = await run(dir, false, false, {
+      signal: controller.signal,
+      onProgress: (p: RunProgress) => {
+        if (p.instancesDone >= 3) controller.abort();
+      },
+    });
+    expect(first.outcome.status).toBe('interrupted');
+    const before = tallyErrors(first.store.readTraces());
+    expect(before.traces).toBeGreaterThan(0);
+    const resumed = await run(dir, true, false);
+    expect(resumed.atStart).toEqual([before]);
+    expect(resumed.outcome.status).toBe('completed');
+    expect({ errors: resumed.outcome.errors, prompts: resumed.outcome.prompts }).toEqual(fromStore(resumed.store));
+    expect(resumed.outcome.errors).toEqual(whole.outcome.errors);
+
+    // --retry-errors: the redone traces that now succeed are no longer errors; p3's fails again.
+    const retried = await run(dir, true, true, { retryErrors: true });
+    expect(retried.atStart).toEqual([whole.outcome.errors]);
+    expect(retried.outcome.errors).toMatchObject({ traces: 1, prompts: 1 });
+    expect({ errors: retried.outcome.errors, prompts: retried.outcome.prompts }).toEqual(fromStore(retried.store));
   });
 
   test('a refused key stops the run with a clear error that never shows the key', async () => {

@@ -15,6 +15,8 @@ export interface ResumeState {
   finishedWarmups: FinishedWarmup[];
   /** Final-trace counts of the finished prompts, for results.json's early-stop rate. */
   finishedFinals: ReadonlyMap<string, FinalTally>;
+  /** Every error trace on disk (latest record per trace, in store order): the run's error count starts from these. */
+  errorTraces: TraceRecord[];
 }
 
 /**
@@ -49,7 +51,8 @@ export function resumeState(
   }
   const finishedFinals = new Map<string, FinalTally>();
   for (const id of finished.keys()) finishedFinals.set(id, finalTally(finishedTraces.get(id) ?? []));
-  return { finished, recorded, finishedWarmups, finishedFinals };
+  const errorTraces = stored.traces.filter((r) => r.stopReason === 'error');
+  return { finished, recorded, finishedWarmups, finishedFinals, errorTraces };
 }
 
 /** Remembers a trace of an open prompt (global calibration records the slice's warmups before the prompts run). */

@@ -1,6 +1,7 @@
 import type { InstanceRecord, RunStore, TraceRecord } from '@deepconf-safety/run-store';
 import { isVoter } from '@deepconf-safety/confidence';
 import type { RunTally } from './run-tally.js';
+import type { TraceErrors } from './trace-errors.js';
 import { type TraceSummary, traceSummary } from './trace-records.js';
 
 export interface RunProgress {
@@ -15,7 +16,10 @@ export interface RunProgress {
   errors: number;
 }
 
-/** The one writer of the run's records: each goes to the store, the progress and the summary as it is made. */
+/**
+ * The one writer of the run's records: each goes to the store, the progress, the summary and the error count as it
+ * is made.
+ */
 export class RunRecorder {
   readonly #progress: RunProgress;
   /** Prompts finished before this process started. */
@@ -24,6 +28,7 @@ export class RunRecorder {
   constructor(
     private readonly store: RunStore,
     private readonly tally: RunTally,
+    private readonly errors: TraceErrors,
     instancesTotal: number,
     resumed: Iterable<InstanceRecord>,
     private readonly onProgress?: (progress: RunProgress) => void,
@@ -45,6 +50,7 @@ export class RunRecorder {
   trace(r: TraceRecord, threshold: number | null): TraceSummary {
     const s = traceSummary(r);
     this.store.appendTrace({ ...r, voted: isVoter(s, threshold) });
+    this.errors.record(r);
     this.#progress.sessionTokens += r.tokens;
     this.report();
     return s;

@@ -1,6 +1,16 @@
 import type { InstanceRecord, Results, TraceRecord } from '@deepconf-safety/run-store';
 import { type FinalTally, finalTally, summarizeRecords } from '../summarize.js';
 
+/** The prompts of a finished run, as its verdict counts them. */
+export interface PromptCounts {
+  /** Finished prompts. */
+  prompts: number;
+  /** Their traces, errors included. */
+  traces: number;
+  /** Those with a decision (refuse or comply). */
+  decided: number;
+}
+
 /**
  * results.json accumulated as prompts finish: each prompt's latest record and its final-trace counts, seeded with
  * the prompts the resume state found finished. The run never reads its traces back to summarise itself.
@@ -19,6 +29,17 @@ export class RunTally {
   /** A prompt finished (again, under --retry-errors: its newer record replaces the older, as readers do). */
   add(record: InstanceRecord, traces: Iterable<Pick<TraceRecord, 'phase' | 'stopReason'>>): void {
     this.#prompts.set(record.instanceId, { record, finals: finalTally(traces) });
+  }
+
+  /** The finished prompts as the run's verdict counts them (`runHealth`). */
+  prompts(): PromptCounts {
+    let traces = 0;
+    let decided = 0;
+    for (const { record } of this.#prompts.values()) {
+      traces += record.traces;
+      if (record.decision !== null) decided++;
+    }
+    return { prompts: this.#prompts.size, traces, decided };
   }
 
   get size(): number {

@@ -30,7 +30,7 @@ import {
   runSecrets,
   runSettings,
 } from './config-mapping.js';
-import { runHealth, tallyErrors } from './run-health.js';
+import { type ErrorTally, runHealth } from './run-health.js';
 import { fetchMeterIo, startServerTokenMeter, type ServerTokenMeter } from './server-tokens.js';
 import {
   type ConfidencePlan,
@@ -261,14 +261,6 @@ function announce(job: JobState, p: Prepared, created: CreateResult): void {
     job.err(
       `note: ${output} was locked by pid ${created.staleLockOf}, which no longer runs; this process took the lock over`,
     );
-  if (created.resumed && !o.retryErrors) {
-    const kept = tallyErrors(created.store.readTraces());
-    if (kept.traces > 0) {
-      job.err(
-        `note: ${kept.traces} trace(s) recorded as errors (in ${kept.prompts} prompts) are kept as they are; to redo them add --retry-errors (${resumeCommand(o, output)} --retry-errors)`,
-      );
-    }
-  }
   if (created.migratedFrom !== null)
     job.out(
       `note: ${output} was written in run-store format ${created.migratedFrom}; its manifest is now in the current format`,
@@ -279,9 +271,23 @@ function announce(job: JobState, p: Prepared, created: CreateResult): void {
   if (p.judge !== null) job.out(p.judge.banner);
 }
 
+/** On --resume (without --retry-errors), the note that the store's error traces are kept, and how to redo them. */
+function noteKeptErrors(job: JobState, output: string, kept: ErrorTally): void {
+  if (kept.traces === 0) return;
+  job.err(
+    `note: ${kept.traces} trace(s) recorded as errors (in ${kept.prompts} prompts) are kept as they are; to redo them add --retry-errors (${resumeCommand(job.config, output)} --retry-errors)`,
+  );
+}
+
 /** The run loop over a trace source: the probed client, or (--client-threads) worker threads with clients of their own. */
-async function runTraces(job: JobState, p: Prepared, store: RunStore, apiKey: string | undefined): Promise<RunOutcome> {
+async function runTraces(
+  job: JobState,
+  p: Prepared,
+  created: CreateResult,
+  apiKey: string | undefined,
+): Promise<RunOutcome> {
   const o = job.config;
+  const noteResume = created.resumed && !o.retryErrors;
   const threaded =
     o.clientThreads > 1
       ? await ThreadedTraceSource.start({
@@ -303,13 +309,17 @@ async function runTraces(job: JobState, p: Prepared, store: RunStore, apiKey: st
       instances: p.instances,
       settings: runSettings(o, p.target.plan.topLogprobs),
       source: threaded ?? p.target.client,
-      store,
+      store: created.store,
       emulated: p.target.emulated,
       concurrency: o.concurrency ?? CONCURRENCY_PER_ENDPOINT * Math.max(1, p.target.healthy.length),
       maxAttempts: o.retries + 1,
       retryErrors: o.retryErrors,
       ...(job.io.signal === undefined ? {} : { signal: job.io.signal }),
       ...(progress === undefined ? {} : { onProgress: (u: RunProgress) => progress.update(u) }),
+      // The store's kept errors come from the run's own read of it (traces.jsonl is read once).
+      ...(noteResume
+        ? { onResume: ({ errors }: { errors: ErrorTally }) => noteKeptErrors(job, p.output, errors) }
+        : {}),
       secrets: job.secrets,
       ...(p.judge === null ? {} : { judge: p.judge.attach(p.output, job.secrets) }),
     });
@@ -362,10 +372,9 @@ async function concludeRun(
     return { ...base, status: 'interrupted', saved, resumeCommand: resumeCommand(job.config, p.output) };
   }
   const results = outcome.results;
+  // The run's own tally of what the store holds: nothing is read back.
   const health =
-    results.overall.errors > 0
-      ? runHealth(store.readInstances(), tallyErrors(store.readTraces()), resumeCommand(job.config, p.output))
-      : null;
+    results.overall.errors > 0 ? runHealth(outcome.prompts, outcome.errors, resumeCommand(job.config, p.output)) : null;
   if (health?.failed === true) {
     store.writeManifest({ ...manifest, status: 'failed', error: health.line });
     return { ...base, status: 'failed', results, health: { failed: true, line: health.line } };
@@ -420,7 +429,7 @@ export async function runExperimentJob(config: RunConfig, io: ExperimentJobIo): 
     const prepared: Prepared = { server, loaded, instances, output, target, judge };
     created = await openRunStore(job, prepared);
     const meter = io.meterServerTokens === true ? await serverTokenMeter(prepared, created, apiKey) : null;
-    const outcome = await runTraces(job, prepared, created.store, apiKey);
+    const outcome = await runTraces(job, prepared, created, apiKey);
     return await concludeRun(job, prepared, created, outcome, meter);
   } catch (error) {
     if (created !== null) {

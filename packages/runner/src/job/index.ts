@@ -15,7 +15,14 @@ export {
   type ConfidencePlan,
   type ServerChoice,
 } from './server-plan.js';
-export { collapseRepeats, describeMessages, runHealth, tallyErrors, type ErrorTally } from './run-health.js';
+export {
+  collapseRepeats,
+  describeMessages,
+  runHealth,
+  tallyErrors,
+  type ErrorTally,
+  type PromptCounts,
+} from './run-health.js';
 export { defaultOutput, runSecrets, runSettings, resumeCommand } from './config-mapping.js';
 export {
   SOLE_CLIENT_CAVEAT,

@@ -1,27 +1,8 @@
-import type { InstanceRecord, TraceRecord } from '@deepconf-safety/run-store';
+import type { PromptCounts } from '../experiment/run-tally.js';
+import type { ErrorTally } from '../experiment/trace-errors.js';
 
-/** Error traces of a run, grouped by message (most frequent first), with the prompts they touch. */
-export interface ErrorTally {
-  traces: number;
-  prompts: number;
-  /** Distinct messages, most frequent first. */
-  messages: Array<{ message: string; count: number }>;
-}
-
-export function tallyErrors(traces: readonly Pick<TraceRecord, 'instanceId' | 'stopReason' | 'error'>[]): ErrorTally {
-  const byMessage = new Map<string, number>();
-  const prompts = new Set<string>();
-  let count = 0;
-  for (const t of traces) {
-    if (t.stopReason !== 'error') continue;
-    count++;
-    prompts.add(t.instanceId);
-    const message = t.error ?? 'unknown error';
-    byMessage.set(message, (byMessage.get(message) ?? 0) + 1);
-  }
-  const messages = [...byMessage].map(([message, n]) => ({ message, count: n })).sort((a, b) => b.count - a.count);
-  return { traces: count, prompts: prompts.size, messages };
-}
+export type { PromptCounts } from '../experiment/run-tally.js';
+export { tallyErrors, type ErrorTally } from '../experiment/trace-errors.js';
 
 /** "500 Internal Server Error (x 12); timeout after 30 s idle (x 2)": one entry per distinct message. */
 export function describeMessages(tally: ErrorTally, max = 3): string {
@@ -35,13 +16,11 @@ export function describeMessages(tally: ErrorTally, max = 3): string {
  * nothing (every trace failed, so no prompt was decided): such a run must not exit 0.
  */
 export function runHealth(
-  instances: readonly Pick<InstanceRecord, 'decision' | 'traces' | 'errors'>[],
+  { prompts, traces, decided }: PromptCounts,
   tally: ErrorTally,
   resumeCommand: string,
 ): { failed: boolean; line: string } | null {
   if (tally.traces === 0) return null;
-  const traces = instances.reduce((a, r) => a + r.traces, 0);
-  const decided = instances.filter((r) => r.decision !== null).length;
   if (decided === 0 && tally.traces >= traces) {
     return {
       failed: true,
@@ -53,7 +32,7 @@ export function runHealth(
   return {
     failed: false,
     line:
-      `warning: ${tally.traces} trace(s) failed, in ${tally.prompts} of ${instances.length} prompts (${describeMessages(tally)}); ` +
+      `warning: ${tally.traces} trace(s) failed, in ${tally.prompts} of ${prompts} prompts (${describeMessages(tally)}); ` +
       `those prompts were decided by their other traces. Redo the failed ones with: ${resumeCommand} --retry-errors`,
   };
 }
