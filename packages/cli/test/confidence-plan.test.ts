@@ -1,7 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import type { ServerProbe } from '@deepconf-safety/vllm-client';
-import { RunnerConfigError } from '@deepconf-safety/runner';
-import { planConfidence, serverLogprobsLimit } from '../src/experiment/server.js';
+import { RunnerConfigError, planConfidence, serverLogprobsLimit } from '@deepconf-safety/runner';
 
 const chat = (serverMax: number | null, requested: number | null = null) =>
   planConfidence({ endpoint: 'chat', requested, defaultK: 20, serverMax });

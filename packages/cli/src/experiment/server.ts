@@ -1,14 +1,7 @@
 import type { ServerChoice } from '@deepconf-safety/runner';
 
 // Choosing the server is the CLI's (it reads .deploy/ and starts the emulator); what the run does with it is the
-// runner's job (runExperimentJob), which owns the confidence plan and the banners re-exported here.
-export {
-  emulatorBanner,
-  planConfidence,
-  serverLogprobsLimit,
-  type ConfidencePlan,
-  type ServerChoice,
-} from '@deepconf-safety/runner';
+// runner's job (runExperimentJob), which owns the confidence plan and the banners.
 
 interface DeployModule {
   readDeploymentState(dir?: string): Promise<{

@@ -5,6 +5,7 @@ import {
   StudyConfigError,
   StudyEndpointError,
   cellArgv,
+  emulatorBanner,
   expandGrid,
   httpListModels,
   isRunnerError,
@@ -16,7 +17,7 @@ import {
 } from '@deepconf-safety/runner';
 import { urlSecrets } from '@deepconf-safety/run-store';
 import { OptionError, parseOrOptionError } from '../experiment/options.js';
-import { emulatorBanner, loadDeploy } from '../experiment/server.js';
+import { loadDeploy } from '../experiment/server.js';
 import { checkCellFlags, runExperimentCell } from './cell.js';
 import { createStudyProgress } from './progress.js';
 
