@@ -9,7 +9,7 @@ import {
   type ProportionComparison,
   type TestStatement,
 } from '@deepconf-safety/reporting';
-import { replayRun, type Recording } from '@deepconf-safety/runner';
+import { replayRun, type Recording, type SweepRow } from '@deepconf-safety/runner';
 
 /*
  * `npm run sweep -- <run> --select-on half`: a setting chosen on the same prompts it is tested on is a forking
@@ -86,10 +86,7 @@ export function subRecording(recording: Recording, ids: readonly string[]): Reco
   };
 }
 
-export interface SelectionSetting {
-  window: number;
-  keepPercent: number;
-  warmup: number;
+export interface SelectionSetting extends Pick<SweepRow, 'window' | 'keepPercent' | 'warmup'> {
   /** Percentile of decision confidence splitting confident from uncertain (within the half). */
   splitPercentile: number;
 }
@@ -100,17 +97,20 @@ export interface ComplianceCounts {
   n: number;
 }
 
-/** One setting replayed on one half. */
-export interface HalfEvaluation {
+/** One setting replayed on one half: the sweep's row fields it shares, and the compliance comparison. */
+export interface HalfEvaluation
+  extends Pick<
+    SweepRow,
+    | 'computable'
+    | 'instances'
+    | 'decided'
+    | 'accuracy'
+    | 'tokens'
+    | 'baselineTokens'
+    | 'savingsPercent'
+    | 'splitConfidence'
+  > {
   setting: SelectionSetting;
-  computable: boolean;
-  instances: number;
-  decided: number;
-  accuracy: number | null;
-  tokens: number | null;
-  baselineTokens: number | null;
-  savingsPercent: number | null;
-  splitConfidence: number | null;
   uncertain: ComplianceCounts | null;
   confident: ComplianceCounts | null;
   /** Confident minus uncertain compliance accuracy (positive = uncertain compliance riskier); null when a group is empty. */
