@@ -15,6 +15,7 @@ import {
   type FigureContext,
 } from './common.js';
 import { OKABE_ITO } from './palette.js';
+import type { FigurePreset } from './presets.js';
 import { headingSpace, textWidth } from './render.js';
 
 /** Labelled decisions with a confidence, as (confidence, correct) pairs; `comply` keeps compliances only. */
@@ -203,6 +204,20 @@ function reliabilityBins(cal: CalibrationResult): ReliabilityBin[] {
     });
 }
 
+/**
+ * What both reliability panels share, so the bin counts sit under the diagram on the same x: the preset's width,
+ * the same left and right margins, and the 0–100% confidence axis (`x` adds to it).
+ */
+function reliabilityFrame(
+  p: FigurePreset,
+  height: number,
+  margins: { left: number; right: number },
+  x: Plot.ScaleOptions,
+): Plot.PlotOptions {
+  const axis = { domain: [0, 100], grid: true, ticks: p.narrow ? 5 : 10 };
+  return { width: p.width, height, marginLeft: margins.left, marginRight: margins.right, x: { ...x, ...axis } };
+}
+
 /** Accuracy per bin (dots, Wilson whiskers) against the diagonal of perfect calibration. */
 function reliabilityPlot(
   ctx: FigureContext,
@@ -216,20 +231,13 @@ function reliabilityPlot(
   return ctx.renderer.plot(
     'reliability',
     {
-      width: p.width,
-      height,
-      marginTop: yLabelTop(p),
-      marginLeft: margins.left,
-      marginRight: margins.right,
-      marginBottom: axis.bottom,
-      x: {
+      ...reliabilityFrame(p, height, margins, {
         label: `${xLabel.replace(/\)$/, ', %)')} →`,
         labelAnchor: 'center',
         labelOffset: axis.labelOffset,
-        domain: [0, 100],
-        grid: true,
-        ticks: p.narrow ? 5 : 10,
-      },
+      }),
+      marginTop: yLabelTop(p),
+      marginBottom: axis.bottom,
       y: { insetBottom: p.font * 0.7, label: '↑ Correct decisions (%)', domain: [0, 100], grid: true, ticks: 5 },
       marks: [
         Plot.line(
@@ -266,13 +274,9 @@ function binCountPlot(
   return ctx.renderer.plot(
     'reliability',
     {
-      width: p.width,
-      height,
+      ...reliabilityFrame(p, height, margins, { label: null }),
       marginTop: 4 * p.scale,
-      marginLeft: margins.left,
-      marginRight: margins.right,
       marginBottom: Math.ceil(axis.tick + 4 + p.font * 1.3),
-      x: { domain: [0, 100], ticks: p.narrow ? 5 : 10, grid: true, label: null },
       y: { label: null, grid: true, ticks: 2, nice: true },
       marks: [Plot.rectY(bins, { x1: 'x1', x2: 'x2', y: 'count', fill: '#B8B8B8', inset: 0.5 }), Plot.ruleY([0])],
     },
