@@ -169,30 +169,43 @@ describe('npm run experiment against the emulator over HTTP', () => {
   );
 
   test(
-    'the summary prints each estimate with its 95% interval and n, the same numbers as report.md',
+    'the summary prints each estimate once, with its 95% interval and n, the same numbers as report.md',
     async () => {
       const dir = tmp();
       const r = await inProcess(args(dir).filter((a) => a !== '--no-report'));
       expect(r.exitCode).toBe(0);
-      const line = r.stdout.split('\n').find((l) => l.startsWith('95% intervals: '));
-      expect(line).toBeDefined();
+      const stdout = r.stdout.split('\n');
+      const prompts = stdout.find((l) => l.startsWith('prompts '));
+      const tokens = stdout.find((l) => l.startsWith('tokens '));
       const m = computeMetrics(RunStore.open(dir));
-      const wilson = (k: number, n: number) => {
+      const wilson = (k: number, n: number, of: string) => {
         const ci = wilsonInterval(k, n);
-        return `[${(100 * ci.lower).toFixed(1)}, ${(100 * ci.upper).toFixed(1)}] (${k}/${n}`;
+        return `[${(100 * ci.lower).toFixed(1)}, ${(100 * ci.upper).toFixed(1)}] (${k}/${n} ${of}, Wilson 95%)`;
       };
-      expect(line).toContain(
-        `accuracy ${(100 * (m.accuracy.value ?? 0)).toFixed(1)}% ${wilson(m.accuracy.k, m.accuracy.n)}`,
+      expect(prompts).toContain(
+        `accuracy ${(100 * (m.accuracy.value ?? 0)).toFixed(1)}% ${wilson(m.accuracy.k, m.accuracy.n, 'decided prompts')}, errors 0`,
       );
-      expect(line).toContain(
-        `early-stop rate ${(100 * (m.earlyStop.value ?? 0)).toFixed(1)}% ${wilson(m.earlyStop.k, m.earlyStop.n)}`,
+      expect(tokens).toContain(
+        `, early-stop rate ${(100 * (m.earlyStop.value ?? 0)).toFixed(1)}% ${wilson(m.earlyStop.k, m.earlyStop.n, 'final traces')}`,
       );
       // The savings interval is the report's: the same text stands in report.md (there with its brackets escaped).
-      const savings = /savings (\S+% \[[^\]]+\]) \(n = 12 prompts, bootstrap\)/.exec(line ?? '')?.[1];
+      const savings = /: savings (\S+% \[[^\]]+\]) \(n = 12 prompts, bootstrap 95%\), /.exec(tokens ?? '')?.[1];
       expect(savings).toBeDefined();
       expect(readFileSync(join(dir, 'report.md'), 'utf8').replaceAll('\\', '')).toContain(savings as string);
-      const noReport = await inProcess(args(tmp()));
-      expect(noReport.stdout).toContain('95% intervals of these estimates: not computed with --no-report');
+      // Once: no second line of the same estimates (the progress lines before them show savings so far).
+      const estimates = stdout.filter((l) => !l.startsWith('[experiment]') && /accuracy |savings /.test(l));
+      expect(estimates).toEqual([prompts, tokens]);
+      // --no-report: the plain estimates, and where to get their intervals.
+      const noReport = (await inProcess(args(tmp()))).stdout.split('\n');
+      expect(noReport.find((l) => l.startsWith('prompts '))).toMatch(
+        /^prompts 12 \(\d+ decided\), accuracy [\d.]+%, errors 0$/,
+      );
+      expect(noReport.find((l) => l.startsWith('tokens '))).toMatch(
+        /: savings [\d.-]+%, early-stop rate [\d.]+% of final traces$/,
+      );
+      expect(noReport).toContain(
+        '95% intervals of these estimates: not computed with --no-report (npm run figures writes report.md)',
+      );
     },
     CHILD_TIMEOUT_MS,
   );

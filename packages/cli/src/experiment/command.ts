@@ -55,12 +55,28 @@ async function gitCommit(): Promise<string | null> {
 
 const pct = (v: number | null | undefined) => (v === null || v === undefined ? 'n/a' : `${v.toFixed(1)}%`);
 
-function summaryLines(results: Results): string[] {
+/** The three estimates of the summary, as printed. */
+interface Estimates {
+  accuracy: string;
+  savings: string;
+  earlyStop: string;
+}
+
+/** The estimates as results.json has them, without intervals (--no-report, or a report that failed). */
+function plainEstimates(o: Results['overall']): Estimates {
+  return {
+    accuracy: o.accuracy === null ? 'n/a' : pct(100 * o.accuracy),
+    savings: pct(o.token_savings_percent),
+    earlyStop: o.early_stop_rate === null ? 'n/a' : `${pct(100 * o.early_stop_rate)} of final traces`,
+  };
+}
+
+function summaryLines(results: Results, e: Estimates): string[] {
   const o = results.overall;
   const b = results.buckets;
   return [
-    `prompts ${o.instances} (${o.decided} decided), accuracy ${o.accuracy === null ? 'n/a' : pct(100 * o.accuracy)}, errors ${o.errors}`,
-    `tokens ${o.total_tokens} vs baseline ${Math.round(o.baseline_tokens)}${o.baseline_estimated ? ' (estimated)' : ''}: savings ${pct(o.token_savings_percent)}, early-stop rate ${o.early_stop_rate === null ? 'n/a' : `${pct(100 * o.early_stop_rate)} of final traces`}`,
+    `prompts ${o.instances} (${o.decided} decided), accuracy ${e.accuracy}, errors ${o.errors}`,
+    `tokens ${o.total_tokens} vs baseline ${Math.round(o.baseline_tokens)}${o.baseline_estimated ? ' (estimated)' : ''}: savings ${e.savings}, early-stop rate ${e.earlyStop}`,
     `buckets (split at p${b.splitPercentile} = ${b.splitConfidence === null ? 'n/a' : b.splitConfidence.toFixed(3)}): ` +
       (['confident_refusal', 'uncertain_refusal', 'confident_compliance', 'uncertain_compliance'] as const)
         .map((k) => `${k} ${b[k].count}`)
@@ -152,24 +168,42 @@ function abortOnSignal(io: CommandIo, controller: AbortController): () => void {
 }
 
 type Reporting = typeof import('@deepconf-safety/reporting');
+type GeneratedReport = Awaited<ReturnType<Reporting['generateReport']>>;
 
-/** The summary's estimates with their 95% intervals and n, from the report's own metrics (so they match report.md). */
-function intervalLine(
-  m: Awaited<ReturnType<Reporting['generateReport']>>['metrics'],
+/**
+ * Each estimate with its 95% interval and k/n (accuracy and early-stop rate: Wilson; savings: the report's
+ * percentile bootstrap over prompts), from the report's own metrics, so the numbers are report.md's.
+ */
+function reportedEstimates(
+  m: GeneratedReport['metrics'],
   wilson: Reporting['wilsonInterval'],
   savingsText: Reporting['savingsIntervalText'],
-): string {
+): Estimates {
   const rateText = (r: { k: number; n: number; value: number | null }, of: string) => {
     if (r.value === null) return `n/a (0 ${of})`;
     const ci = wilson(r.k, r.n);
-    return `${pct(100 * r.value)} [${(100 * ci.lower).toFixed(1)}, ${(100 * ci.upper).toFixed(1)}] (${r.k}/${r.n} ${of}, Wilson)`;
+    return `${pct(100 * r.value)} [${(100 * ci.lower).toFixed(1)}, ${(100 * ci.upper).toFixed(1)}] (${r.k}/${r.n} ${of}, Wilson 95%)`;
   };
   const s = m.tokens.savingsInterval;
-  return (
-    `95% intervals: accuracy ${rateText(m.accuracy, 'decided prompts')}, ` +
-    `savings ${savingsText(s)} (n = ${s?.n ?? 0} prompts, bootstrap), ` +
-    `early-stop rate ${rateText(m.earlyStop, 'final traces')}`
-  );
+  return {
+    accuracy: rateText(m.accuracy, 'decided prompts'),
+    savings: `${savingsText(s)} (n = ${s?.n ?? 0} prompts, bootstrap 95%)`,
+    earlyStop: rateText(m.earlyStop, 'final traces'),
+  };
+}
+
+/** Writes the report of a completed run; its estimates with their intervals, or the error that stopped it. */
+async function writeReport(
+  output: string,
+): Promise<{ report: GeneratedReport; estimates: Estimates } | { error: unknown }> {
+  try {
+    // Loaded only here: the figure stack takes seconds to import, and --no-report runs never need it.
+    const { generateReport, savingsIntervalText, wilsonInterval } = await import('@deepconf-safety/reporting');
+    const report = await generateReport(output);
+    return { report, estimates: reportedEstimates(report.metrics, wilsonInterval, savingsIntervalText) };
+  } catch (error) {
+    return { error };
+  }
 }
 
 /** Prints what the job did; generates the report of a completed run (reporting is the CLI's to call, not the runner's). */
@@ -183,30 +217,27 @@ async function printOutcome(o: RunConfig, outcome: ExperimentJobOutcome, io: Com
     return EXIT.interrupted;
   }
   if (outcome.emulated) out('EMULATED RUN: the figures below come from the emulator, not from a model.');
-  for (const line of summaryLines(outcome.results)) out(line);
+  const plain = plainEstimates(outcome.results.overall);
   if (outcome.status === 'failed') {
+    for (const line of summaryLines(outcome.results, plain)) out(line);
     err(`experiment: ${outcome.health.line}`);
     return EXIT.failed;
   }
+  // The report first, so the summary prints each estimate once, with the interval report.md gives it.
+  const written = o.report ? await writeReport(outcome.output) : null;
+  const estimates = written !== null && 'report' in written ? written.estimates : plain;
+  for (const line of summaryLines(outcome.results, estimates)) out(line);
   if (outcome.health !== null) err(outcome.health.line);
   out(`results: ${resolve(outcome.output, FILES.results)}`);
-  if (!o.report)
+  if (written === null) {
     out('95% intervals of these estimates: not computed with --no-report (npm run figures writes report.md)');
-  if (o.report) {
-    try {
-      // Loaded only here: the figure stack takes seconds to import, and --no-report runs never need it.
-      const { generateReport } = await import('@deepconf-safety/reporting');
-      const { savingsIntervalText, wilsonInterval } = await import('@deepconf-safety/reporting');
-      const report = await generateReport(outcome.output);
-      out(intervalLine(report.metrics, wilsonInterval, savingsIntervalText));
-      out(
-        `report: ${resolve(report.files.html)} (and ${basename(report.files.markdown)}, ${report.files.figures.length} figures)`,
-      );
-    } catch (error) {
-      err(
-        `warning: the report could not be written (${errorText(error)}); results.json is complete, retry with npm run figures`,
-      );
-    }
+  } else if ('report' in written) {
+    const { files } = written.report;
+    out(`report: ${resolve(files.html)} (and ${basename(files.markdown)}, ${files.figures.length} figures)`);
+  } else {
+    err(
+      `warning: the report could not be written (${errorText(written.error)}); results.json is complete, retry with npm run figures`,
+    );
   }
   return EXIT.ok;
 }
