@@ -1,13 +1,15 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { VllmClient, joinUrl, sdkBase, serverRoot, type TraceRequest } from '@deepconf-safety/vllm-client';
+import { VllmClient, joinUrl, sdkBase, serverRoot } from '@deepconf-safety/vllm-client';
 import {
   DONE,
   chatChunk,
   json,
+  probeRoutes,
   roleChunk,
   simpleEntry,
   sseHead,
   startReplayServer,
+  traceRequest,
   type ReplayServer,
 } from './replay-server.js';
 
@@ -16,29 +18,12 @@ import {
 // pathname, on both transports, and the key never shows in what the client reports.
 
 const KEY = 'gw-secret-key-98765';
-const req: TraceRequest = {
-  prompt: 'p',
-  maxTokens: 8,
-  temperature: 1,
-  topP: 1,
-  topK: -1,
-  seed: 1,
-  topLogprobs: 3,
-  thinking: false,
-};
+const req = traceRequest();
 
 let server: ReplayServer;
 beforeAll(async () => {
   server = await startReplayServer();
-  server.routes.set('GET /health', (_r, res) => void res.writeHead(200).end());
-  server.routes.set('GET /version', json(200, { version: '0.11.0' }));
-  server.routes.set(
-    'GET /v1/models',
-    json(200, {
-      object: 'list',
-      data: [{ id: 'm', object: 'model', created: 1, owned_by: 'vllm', max_model_len: 4096 }],
-    }),
-  );
+  probeRoutes(server);
   server.routes.set('POST /v1/chat/completions', (_r, res, hit) => {
     if ((hit.body as { stream?: boolean }).stream !== true) return json(200, { choices: [] })(_r, res, hit, 0);
     sseHead(res);

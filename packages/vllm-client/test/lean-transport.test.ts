@@ -2,19 +2,10 @@ import { afterEach, describe, expect, test } from '@jest/globals';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { VllmClient, type TraceRequest } from '@deepconf-safety/vllm-client';
-import { DONE, chatChunk, entry, event, roleChunk, simpleEntry, usageChunk } from './replay-server.js';
+import { VllmClient } from '@deepconf-safety/vllm-client';
+import { DONE, chatChunk, entry, event, roleChunk, simpleEntry, traceRequest, usageChunk } from './replay-server.js';
 
-const req: TraceRequest = {
-  prompt: 'q',
-  maxTokens: 64,
-  temperature: 1,
-  topP: 1,
-  topK: -1,
-  seed: 1,
-  topLogprobs: 3,
-  thinking: false,
-};
+const req = traceRequest({ prompt: 'q', maxTokens: 64 });
 
 /** A stream of `n` tokens, ending with a finish chunk, usage and [DONE]. */
 function stream(n: number): string {

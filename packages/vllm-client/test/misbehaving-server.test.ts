@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { VllmClient, type TraceRequest, type VllmClientOptions } from '@deepconf-safety/vllm-client';
+import { VllmClient, type VllmClientOptions } from '@deepconf-safety/vllm-client';
+import { traceRequest } from './replay-server.js';
 import { startMisbehavingServer, type MisbehavingServer } from './support/misbehaving.js';
 
 // Integration (issue 14, principle 1): a server in a process of its own that stalls, resets, streams for ever or
@@ -14,16 +15,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-const req: TraceRequest = {
-  prompt: 'x',
-  maxTokens: 50,
-  temperature: 1,
-  topP: 1,
-  topK: -1,
-  seed: 1,
-  topLogprobs: 3,
-  thinking: false,
-};
+const req = traceRequest({ prompt: 'x', maxTokens: 50 });
 
 const client = (mode: string, transport: 'lean' | 'sdk', over: Partial<VllmClientOptions> = {}) =>
   new VllmClient({

@@ -1,29 +1,22 @@
 import { afterAll, beforeAll, describe, expect, test } from '@jest/globals';
-import { VllmClient, type TraceRequest } from '@deepconf-safety/vllm-client';
+import { VllmClient } from '@deepconf-safety/vllm-client';
 import {
   DONE,
   chatChunk,
   fixture,
   json,
+  probeRoutes,
   roleChunk,
   simpleEntry,
   sleep,
   sseHead,
   startReplayServer,
+  traceRequest,
   type Handler,
   type ReplayServer,
 } from './replay-server.js';
 
-const req: TraceRequest = {
-  prompt: 'p',
-  maxTokens: 8,
-  temperature: 1,
-  topP: 1,
-  topK: -1,
-  seed: 1,
-  topLogprobs: 3,
-  thinking: false,
-};
+const req = traceRequest();
 
 /** Streams a few tokens, holding the request open until `release` resolves, so requests overlap. */
 function held(release: Promise<void>): Handler {
@@ -42,26 +35,7 @@ function vllmLike(server: ReplayServer, opts: { models?: string[]; maxLogprobs?:
       opts.key !== undefined && r.headers['authorization'] !== `Bearer ${opts.key}`
         ? json(401, { error: 'Unauthorized' })(r, res, hit, n)
         : h(r, res, hit, n);
-  server.routes.set('GET /health', (_r, res) => void res.writeHead(200).end());
-  server.routes.set('GET /version', json(200, { version: '0.11.0' }));
-  server.routes.set(
-    'GET /v1/models',
-    auth(
-      json(200, {
-        object: 'list',
-        data: (opts.models ?? ['Qwen/Qwen3-8B']).map((id) => ({
-          id,
-          object: 'model',
-          created: 1,
-          owned_by: 'vllm',
-          root: id,
-          parent: null,
-          max_model_len: 40960,
-          permission: [],
-        })),
-      }),
-    ),
-  );
+  probeRoutes(server, { models: opts.models ?? ['Qwen/Qwen3-8B'], maxModelLen: 40960, guard: auth });
   server.routes.set(
     'POST /v1/chat/completions',
     auth((r, res, hit, n) => {

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import type { TraceRequest } from '@deepconf-safety/vllm-client';
 
 export const FIXTURES = fileURLToPath(new URL('../../../test-fixtures/vllm/', import.meta.url));
 export const fixture = (name: string): string => readFileSync(FIXTURES + name, 'utf8');
@@ -95,6 +96,44 @@ export const json =
       .writeHead(status, { 'content-type': 'application/json', ...headers })
       .end(typeof body === 'string' ? body : JSON.stringify(body));
   };
+
+/**
+ * The routes a probe reads, as vLLM 0.11 serves them: GET /health (200), GET /version and GET /v1/models listing
+ * `models` (default ['m']) with their `max_model_len` (default 4096); `guard` wraps the model list (e.g. a key check).
+ * The generation routes are the test's own.
+ */
+export function probeRoutes(
+  server: ReplayServer,
+  opts: { models?: readonly string[]; maxModelLen?: number; guard?: (h: Handler) => Handler } = {},
+): void {
+  const guard = opts.guard ?? ((h: Handler) => h);
+  const card = (id: string) => ({
+    id,
+    object: 'model',
+    created: 1,
+    owned_by: 'vllm',
+    root: id,
+    parent: null,
+    max_model_len: opts.maxModelLen ?? 4096,
+    permission: [],
+  });
+  server.routes.set('GET /health', (_r, res) => void res.writeHead(200).end());
+  server.routes.set('GET /version', json(200, { version: '0.11.0' }));
+  server.routes.set('GET /v1/models', guard(json(200, { object: 'list', data: (opts.models ?? ['m']).map(card) })));
+}
+
+/** A trace request without sampling cuts (temperature 1, top-p 1, no top-k), seed 1, 3 logprobs; `over` changes it. */
+export const traceRequest = (over: Partial<TraceRequest> = {}): TraceRequest => ({
+  prompt: 'p',
+  maxTokens: 8,
+  temperature: 1,
+  topP: 1,
+  topK: -1,
+  seed: 1,
+  topLogprobs: 3,
+  thinking: false,
+  ...over,
+});
 
 export const event = (obj: unknown): string => `data: ${JSON.stringify(obj)}\n\n`;
 export const DONE = 'data: [DONE]\n\n';

@@ -10,9 +10,11 @@ import {
   DONE,
   event,
   json,
+  probeRoutes,
   roleChunk,
   sseHead,
   startReplayServer,
+  traceRequest,
   usageChunk,
   type ReplayServer,
 } from './replay-server.js';
@@ -47,26 +49,7 @@ const chatView = (i: number) =>
   );
 
 function fakeVllm(server: ReplayServer, maxLogprobs: number): void {
-  server.routes.set('GET /health', (_r, res) => void res.writeHead(200).end());
-  server.routes.set('GET /version', json(200, { version: '0.11.0' }));
-  server.routes.set(
-    'GET /v1/models',
-    json(200, {
-      object: 'list',
-      data: [
-        {
-          id: 'm',
-          object: 'model',
-          created: 1,
-          owned_by: 'vllm',
-          root: 'm',
-          parent: null,
-          max_model_len: 4096,
-          permission: [],
-        },
-      ],
-    }),
-  );
+  probeRoutes(server);
   server.routes.set('POST /v1/chat/completions', (r, res, hit, n) => {
     const body = hit.body as { top_logprobs: number; stream?: boolean };
     const asked = body.top_logprobs;
@@ -104,16 +87,7 @@ function fakeVllm(server: ReplayServer, maxLogprobs: number): void {
   });
 }
 
-const req: TraceRequest = {
-  prompt: 'hi',
-  maxTokens: 32,
-  temperature: 1,
-  topP: 1,
-  topK: -1,
-  seed: 1,
-  topLogprobs: K,
-  thinking: false,
-};
+const req = traceRequest({ prompt: 'hi', maxTokens: 32, topLogprobs: K });
 
 async function tokens(client: VllmClient): Promise<Extract<TokenEvent, { type: 'token' }>[]> {
   const out: Extract<TokenEvent, { type: 'token' }>[] = [];
