@@ -7,7 +7,7 @@ import { execa } from 'execa';
 import { startEmulator, type EmulatorHandle } from '@deepconf-safety/emulator';
 import { computeMetrics, wilsonInterval } from '@deepconf-safety/reporting';
 import { RunStore } from '@deepconf-safety/run-store';
-import { experimentCommand } from '../src/experiment/command.js';
+import { experimentInProcess } from './support/experiment-run.js';
 
 // Integration: the real CLI in a child process, real HTTP to an in-process emulator on loopback.
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -70,15 +70,7 @@ function cli(argv: string[]) {
 
 /** The same command in this process (no child start-up cost) for the runs that are not killed. */
 async function inProcess(argv: string[]): Promise<{ exitCode: number; stdout: string; stderr: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const exitCode = await experimentCommand(argv, {
-    env: {},
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-    tty: false,
-    onSignal: () => () => undefined,
-  });
+  const { exitCode, out, err } = await experimentInProcess(argv);
   return { exitCode, stdout: out.join('\n'), stderr: err.join('\n') };
 }
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startEmulator, type EmulatorHandle } from '@deepconf-safety/emulator';
 import { RunStore } from '@deepconf-safety/run-store';
-import { experimentCommand } from '../src/experiment/command.js';
+import { experimentInProcess } from './support/experiment-run.js';
 
 const made: string[] = [];
 const tmp = () => {
@@ -31,19 +31,8 @@ const small = [
   '8',
 ];
 
-async function run(argv: string[], deployStateDir: string, env: Record<string, string> = {}) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const exitCode = await experimentCommand(argv, {
-    env,
-    out: (l) => out.push(l),
-    err: (l) => err.push(l),
-    tty: false,
-    onSignal: () => () => undefined,
-    deployStateDir,
-  });
-  return { exitCode, out, err };
-}
+const run = (argv: string[], deployStateDir: string, env: Record<string, string> = {}) =>
+  experimentInProcess(argv, { deployStateDir, env });
 
 describe('where the experiment sends its traces', () => {
   let emulator: EmulatorHandle;

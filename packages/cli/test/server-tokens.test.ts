@@ -1,10 +1,8 @@
 import { describe, expect, test } from '@jest/globals';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startEmulator } from '@deepconf-safety/emulator';
-import { experimentCommand } from '../src/experiment/command.js';
 import { parseGenerationTokens, startServerTokenMeter } from '@deepconf-safety/runner';
+import { recordRun, withEmulator } from './support/experiment-run.js';
 
 describe('parseGenerationTokens', () => {
   const body = [
@@ -55,44 +53,19 @@ describe('parseGenerationTokens', () => {
   });
 });
 
-async function run(extra: string[], abortLagTokens: number) {
-  const dir = mkdtempSync(join(tmpdir(), 'server-tokens-'));
-  const emulator = await startEmulator({ port: 0, host: '127.0.0.1', seed: 4, maxLogprobs: 21, abortLagTokens });
-  try {
-    const err: string[] = [];
-    const code = await experimentCommand(
+function run(extra: string[], abortLagTokens: number) {
+  return withEmulator('server-tokens-', { seed: 4, abortLagTokens }, async (dir, baseURL) => {
+    await recordRun(
       [
-        ...['--base-url', emulator.baseURL, '--num-instances', '12', '--traces', '6', '--warmup', '2'],
-        ...[
-          '--window',
-          '8',
-          '--keep-percent',
-          '90',
-          '--max-tokens',
-          '128',
-          '--seed',
-          '3',
-          '--output',
-          join(dir, 'run'),
-        ],
-        ...extra,
+        ...['--base-url', baseURL, '--num-instances', '12', '--traces', '6', '--warmup', '2', '--window', '8'],
+        ...['--keep-percent', '90', '--max-tokens', '128', '--seed', '3', '--output', join(dir, 'run'), ...extra],
       ],
-      {
-        env: {},
-        out: () => undefined,
-        err: (l) => err.push(l),
-        tty: false,
-        onSignal: () => () => undefined,
-        deployStateDir: dir,
-      },
+      { deployStateDir: dir },
     );
-    if (code !== 0) throw new Error(err.join('\n'));
     const manifest = JSON.parse(readFileSync(join(dir, 'run', 'manifest.json'), 'utf8'));
     const results = JSON.parse(readFileSync(join(dir, 'run', 'results.json'), 'utf8'));
     return { dir, manifest, results };
-  } finally {
-    await emulator.close();
-  }
+  });
 }
 
 describe('npm run experiment records the tokens the server generated after aborts', () => {

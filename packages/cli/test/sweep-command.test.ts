@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { startEmulator, type EmulatorHandle } from '@deepconf-safety/emulator';
 import { EMULATED_BANNER } from '@deepconf-safety/reporting';
-import { experimentCommand } from '../src/experiment/command.js';
 import { parseSweepOptions, sweepCommand } from '../src/sweep-command.js';
+import { recordRun } from './support/experiment-run.js';
 
 // Integration: runs recorded by the real `npm run experiment` command against the emulator over loopback HTTP,
 // then `npm run sweep` on them, both in this process.
@@ -15,41 +15,12 @@ let fullRun: string;
 let stoppedRun: string;
 const tmp = () => mkdtempSync(join(tmpdir(), 'sweep-cli-'));
 
-async function experiment(output: string, extra: string[]): Promise<void> {
-  const err: string[] = [];
-  const argv = [
-    '--base-url',
-    emulator.baseURL,
-    '--num-instances',
-    '10',
-    '--traces',
-    '6',
-    '--warmup',
-    '2',
-    '--window',
-    '16',
-    '--keep-percent',
-    '50',
-    '--max-tokens',
-    '128',
-    '--seed',
-    '5',
-    '--concurrency',
-    '24',
-    '--no-report',
-    '--output',
-    output,
-    ...extra,
-  ];
-  const code = await experimentCommand(argv, {
-    env: {},
-    out: () => undefined,
-    err: (l) => err.push(l),
-    tty: false,
-    onSignal: () => () => undefined,
-    deployStateDir: tmp(),
-  });
-  if (code !== 0) throw new Error(`experiment failed (${code}): ${err.join('\n')}`);
+function experiment(output: string, extra: string[]): Promise<void> {
+  return recordRun([
+    ...['--base-url', emulator.baseURL, '--num-instances', '10', '--traces', '6', '--warmup', '2', '--window', '16'],
+    ...['--keep-percent', '50', '--max-tokens', '128', '--seed', '5', '--concurrency', '24', '--no-report'],
+    ...['--output', output, ...extra],
+  ]);
 }
 
 async function sweep(argv: string[]): Promise<{ code: number; out: string; err: string }> {

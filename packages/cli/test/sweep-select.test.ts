@@ -6,7 +6,6 @@ import { startEmulator, type EmulatorHandle } from '@deepconf-safety/emulator';
 import { compareProportions, seededRandom } from '@deepconf-safety/reporting';
 import { RunStore, assignBucket, percentile } from '@deepconf-safety/run-store';
 import { loadRecording, replayRun, type Recording } from '@deepconf-safety/runner';
-import { experimentCommand } from '../src/experiment/command.js';
 import { sweepCommand } from '../src/sweep-command.js';
 import {
   chooseSetting,
@@ -16,6 +15,7 @@ import {
   type HalfEvaluation,
   type SplitPrompt,
 } from '../src/sweep-select.js';
+import { recordRun } from './support/experiment-run.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'sweep-select-'));
 
@@ -119,23 +119,11 @@ const GRID = { windows: [8, 16], keepPercents: [10, 50, 90], warmups: [2], split
 beforeAll(async () => {
   emulator = await startEmulator({ port: 0, host: '127.0.0.1', seed: 3, maxLogprobs: 21 });
   runDir = join(tmp(), 'run');
-  const err: string[] = [];
-  const code = await experimentCommand(
-    [
-      ...['--base-url', emulator.baseURL, '--num-instances', '40', '--traces', '6', '--warmup', '2'],
-      ...['--window', '16', '--keep-percent', '50', '--max-tokens', '96', '--seed', '11', '--concurrency', '24'],
-      ...['--no-early-stop', '--no-report', '--output', runDir],
-    ],
-    {
-      env: {},
-      out: () => undefined,
-      err: (l) => err.push(l),
-      tty: false,
-      onSignal: () => () => undefined,
-      deployStateDir: tmp(),
-    },
-  );
-  if (code !== 0) throw new Error(`experiment failed (${code}): ${err.join('\n')}`);
+  await recordRun([
+    ...['--base-url', emulator.baseURL, '--num-instances', '40', '--traces', '6', '--warmup', '2'],
+    ...['--window', '16', '--keep-percent', '50', '--max-tokens', '96', '--seed', '11', '--concurrency', '24'],
+    ...['--no-early-stop', '--no-report', '--output', runDir],
+  ]);
   recording = loadRecording(RunStore.open(runDir));
 }, 90_000);
 
