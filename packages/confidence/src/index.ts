@@ -58,6 +58,7 @@ export type {
   VotingTrace,
 } from './policy.js';
 export { replayPolicy } from './policy-replay.js';
+export { ProfileStore, type ProfiledConfidences, type StopProfile } from './stop-profile.js';
 export type {
   PolicyBlockedTrace,
   PolicyReplay,

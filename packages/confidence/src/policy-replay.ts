@@ -16,7 +16,13 @@ import {
   type VotingTrace,
 } from './policy.js';
 import { assertWindow } from './validate.js';
-import { profilePrefixLowest, profileStopIndex, stopProfile, type StopProfile } from './stop-profile.js';
+import {
+  profilePrefixLowest,
+  profileStopIndex,
+  stopProfile,
+  type ProfiledConfidences,
+  type StopProfile,
+} from './stop-profile.js';
 
 /** One recorded trace, as a replay needs it. */
 export interface PolicyReplayTrace {
@@ -24,8 +30,11 @@ export interface PolicyReplayTrace {
   /** The phase it was recorded in: the recorded warmup traces estimate the recording's no-early-stop baseline. */
   phase?: Phase;
   stopReason: StopReason;
-  /** Exact per-token confidences as streamed (the prefix up to the stop for an early-stopped trace). */
-  confidences: ArrayLike<number>;
+  /**
+   * Exact per-token confidences as streamed (the prefix up to the stop for an early-stopped trace), or their
+   * stop profile at the one window the replay will use (see {@link ProfiledConfidences}).
+   */
+  confidences: ArrayLike<number> | ProfiledConfidences;
   /** Tokens the trace cost when recorded. */
   tokens: number;
   /** The recorded lowest-group confidence; null means the trace has no usable confidence (it failed). */
@@ -121,11 +130,24 @@ const COMPLETED = new Set<StopReason>(['finished', 'length']);
  */
 const profileCache = new WeakMap<PolicyReplayTrace, Map<number, StopProfile>>();
 function profileAt(trace: PolicyReplayTrace, window: number): StopProfile {
+  const c = trace.confidences;
+  if (isProfiled(c)) {
+    if (c.window !== window)
+      throw new InvalidArgumentError(
+        'window',
+        `${window}: trace ${trace.traceIndex}'s confidences were profiled at window ${c.window} only`,
+      );
+    return c.profile;
+  }
   let byWindow = profileCache.get(trace);
   if (!byWindow) profileCache.set(trace, (byWindow = new Map()));
   let value = byWindow.get(window);
-  if (value === undefined) byWindow.set(window, (value = stopProfile(trace.confidences, window)));
+  if (value === undefined) byWindow.set(window, (value = stopProfile(c, window)));
   return value;
+}
+
+function isProfiled(c: ArrayLike<number> | ProfiledConfidences): c is ProfiledConfidences {
+  return typeof (c as Partial<ProfiledConfidences>).window === 'number' && 'profile' in c;
 }
 
 function lowestGroupAt(trace: PolicyReplayTrace, window: number): number | null {

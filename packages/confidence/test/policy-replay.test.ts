@@ -1,5 +1,6 @@
 import { describe, expect, test } from '@jest/globals';
 import {
+  ProfileStore,
   isConfidenceError,
   replayPolicy,
   type PolicyReplayPrompt,
@@ -150,5 +151,18 @@ describe('replayPolicy', () => {
       expect(isConfidenceError(error)).toBe(true);
       expect(String(error)).toMatch(/keepPercent: must be in \(0, 100\]/);
     }
+  });
+
+  test('traces given as stop profiles at the window replay exactly as their values; another window is refused', () => {
+    const profiles = new ProfileStore();
+    const profiled = (p: PolicyReplayPrompt): PolicyReplayPrompt => ({
+      ...p,
+      traces: p.traces.map((t) => ({ ...t, confidences: profiles.profile(t.confidences as ArrayLike<number>, 2) })),
+    });
+    for (const over of [{}, { keepPercent: 90 }, { fallbackLabels: 'recorded' as const }, { earlyStop: false }]) {
+      const raw = replayPolicy([C, N], setting(over));
+      expect(replayPolicy([profiled(C), profiled(N)], setting(over))).toEqual(raw);
+    }
+    expect(() => replayPolicy([profiled(C)], setting({ window: 3 }))).toThrow(/profiled at window 2 only/);
   });
 });

@@ -6,7 +6,7 @@ import {
   judgmentContentHash,
   readJudgments,
   type JudgmentRecord,
-  type StoredTrace as TraceRecord,
+  type TraceFields as TraceRecord,
 } from '@deepconf-safety/run-store';
 import { clip } from './report-data.js';
 import type { RunData } from './run-data.js';
@@ -217,7 +217,7 @@ export function judgeAgreements(
   if (judgments.length === 0) return [];
   const prompts = new Map(run.instances.map((i) => [i.instanceId, i.prompt]));
   const answered = run.traces.filter(
-    (t): t is TraceRecord & { refusal: NonNullable<TraceRecord['refusal']> } =>
+    (t): t is RunData['traces'][number] & { refusal: NonNullable<TraceRecord['refusal']> } =>
       t.stopReason !== 'error' && t.refusal !== null,
   );
   const groups = groupBy(judgments, (j) => `${j.style}\u0000${j.model}`);

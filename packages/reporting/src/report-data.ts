@@ -4,7 +4,7 @@ import {
   type BucketName,
   type InstanceRecord,
   type JudgmentRecord,
-  type StoredTrace,
+  type TraceFields,
 } from '@deepconf-safety/run-store';
 import type { RunData } from './run-data.js';
 
@@ -61,7 +61,7 @@ export const ERROR_BUCKETS: readonly BucketName[] = [
  * else any trace with that decision (the label the vote used: the judge's under --refusal-source judge, else the
  * detector's); undefined when no trace with the decision was recorded.
  */
-export function shownAnswer<T extends StoredTrace>(instance: InstanceRecord, traces: readonly T[]): T | undefined {
+export function shownAnswer<T extends TraceFields>(instance: InstanceRecord, traces: readonly T[]): T | undefined {
   const refuse = instance.decision === 'refuse';
   const same = traces.filter((t) => t.refusal !== null && (t.voteLabel?.refused ?? t.refusal.refused) === refuse);
   return same.sort(
@@ -78,7 +78,7 @@ export function errorAnalysisRows(
   splitConfidence: number | null,
   judgments: readonly JudgmentRecord[] = [],
 ): FailureRow[] {
-  const byInstance = new Map<string, readonly StoredTrace[]>(run.prompts.map((p) => [p.instance.instanceId, p.traces]));
+  const byInstance = new Map<string, readonly TraceFields[]>(run.prompts.map((p) => [p.instance.instanceId, p.traces]));
   const judged = new Map<string, JudgmentRecord[]>();
   for (const j of judgments)
     judged.set(`${j.instanceId}#${j.traceIndex}`, [...(judged.get(`${j.instanceId}#${j.traceIndex}`) ?? []), j]);

@@ -10,18 +10,27 @@ import {
   type StoredPrompt,
   type StoredTrace,
 } from '@deepconf-safety/run-store';
+import { ProfileStore, type ProfiledConfidences } from '@deepconf-safety/confidence';
 import { RunInputError } from './errors.js';
 import { shownAnswer } from './report-data.js';
+
+/**
+ * A trace as reporting holds it: its confidences as their count and their stop profile at the run's window, which
+ * is all the threshold replay needs (`RunData.readConfidences` gives the values of the few traces a figure draws).
+ */
+export type ReportTrace = StoredTrace<ProfiledConfidences>;
 
 /** Everything reporting reads from a run directory, read once. */
 export interface RunData {
   dir: string;
   manifest: Manifest;
   instances: InstanceRecord[];
-  /** Every trace (latest record per index), confidences decoded once; unfinished prompts' traces included. */
-  traces: StoredTrace[];
+  /** Every trace (latest record per index), confidences profiled once; unfinished prompts' traces included. */
+  traces: ReportTrace[];
   /** The finished prompts with their traces, in the order of `instances`. */
-  prompts: StoredPrompt[];
+  prompts: StoredPrompt<ProfiledConfidences>[];
+  /** A trace's exact per-token confidences, read back from its line of traces.jsonl. */
+  readConfidences(trace: ReportTrace): Float64Array;
   /** The benchmark has no labels (`--unlabelled`, or no prompt labelled): reports say accuracy is not available. */
   unlabelled?: boolean;
   /** null while the run has not written results.json (interrupted or still running). */
@@ -57,7 +66,7 @@ function mayShow(judged: ReadonlySet<string>) {
 }
 
 /** Then, per wrongly decided prompt, the texts of all but the answer shown (and the judged ones) are dropped. */
-function keepShownAnswers(prompts: readonly StoredPrompt[], judged: ReadonlySet<string>): void {
+function keepShownAnswers(prompts: readonly StoredPrompt<ProfiledConfidences>[], judged: ReadonlySet<string>): void {
   for (const { instance, traces } of prompts) {
     if (instance.correct !== false) continue;
     const shown = shownAnswer(instance, traces);
@@ -84,14 +93,21 @@ export function readRun(storeOrDir: RunStore | string, options: ReadRunOptions =
     const manifest = store.readManifest();
     const texts = options.texts ?? 'all';
     const judged = texts === 'all' ? new Set<string>() : judgedKeys(options.judgments ?? readJudgments(store.dir));
-    const { prompts, traces } = readRunContents(store, texts === 'all' ? {} : { keepText: mayShow(judged) });
+    // Only the stop profile at the run's window is kept of each trace's values: a 10,000-prompt run's
+    // confidences were otherwise 170 MiB held for a replay that reads a few dozen record lows per trace.
+    const window = manifest.config.window;
+    const profiles = new ProfileStore();
+    const { prompts, traces, readConfidences } = readRunContents(store, {
+      ...(texts === 'all' ? {} : { keepText: mayShow(judged) }),
+      confidences: (values) => profiles.profile(values, window),
+    });
     if (texts === 'shown') keepShownAnswers(prompts, judged);
     const instances = prompts.map((p) => p.instance);
     const results = store.hasResults() ? store.readResults() : null;
     const emulated = manifest.emulated || manifest.server.emulated || results?.emulated === true;
     // Declared with --unlabelled, or no prompt has a label: either way there is no accuracy to report.
     const unlabelled = manifest.config.unlabelled === true || instances.every((i) => i.shouldRefuse === null);
-    return { dir, manifest, instances, traces, prompts, results, emulated, unlabelled, texts };
+    return { dir, manifest, instances, traces, prompts, readConfidences, results, emulated, unlabelled, texts };
   } catch (error) {
     if (isRunStoreError(error)) throw new RunInputError(dir, error.message, { cause: error });
     throw error;

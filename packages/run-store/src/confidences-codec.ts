@@ -56,3 +56,20 @@ export class ConfidenceBlocks {
     return out;
   }
 }
+
+/**
+ * Decodes one trace's confidences at a time into one growing scratch array, for readers that keep only a summary
+ * of each trace: the returned view is overwritten by the next `decode`.
+ */
+export class ScratchDecoder {
+  #buffer = new Float64Array(1024);
+
+  decode(encoded: string): Float64Array {
+    const n = Buffer.byteLength(encoded, 'base64') >> 3;
+    if (!LITTLE_ENDIAN) return decodeConfidences(encoded);
+    if (n > this.#buffer.length) this.#buffer = new Float64Array(Math.max(n, 2 * this.#buffer.length));
+    const out = this.#buffer.subarray(0, n);
+    const written = Buffer.from(out.buffer, out.byteOffset, out.byteLength).write(encoded, 'base64');
+    return written === out.byteLength ? out : decodeConfidences(encoded);
+  }
+}

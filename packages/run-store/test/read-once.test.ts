@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { appendFileSync, mkdtempSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -86,6 +86,51 @@ describe('readRunContents: one pass, confidences decoded once', () => {
     expect(lean.traces.every((t) => t.text === '' && t.reasoning === null)).toBe(true);
   });
 
+  test('a summary instead of the values: the summary sees exact values, readConfidences reads the latest record back', () => {
+    const dir = tmp();
+    const { store } = RunStore.create(dir, init, { resume: false });
+    const values = (k: number) => [k + 0.1, k / 3, 1e-300 * k, -k - 1e-12];
+    store.appendTrace(trace('a', 0, { confidences: encodeConfidences(values(1)), text: 'é€ multi-byte before' }));
+    store.appendTrace(trace('a', 1, { confidences: encodeConfidences(values(2)) }));
+    store.appendInstance(instance('a'));
+    store.appendTrace(trace('a', 0, { confidences: encodeConfidences(values(3)) })); // redone: supersedes values(1)
+    store.close();
+
+    const seen: number[][] = [];
+    const read = readRunContents(RunStore.open(dir), {
+      confidences: (v, t) => {
+        seen.push([...v]);
+        return { n: v.length, first: v[0], id: `${t.instanceId}#${t.traceIndex}` };
+      },
+    });
+    // Called once per record, in file order, with exactly the stored values.
+    expect(seen).toEqual([values(1), values(2), values(3)]);
+    expect(read.traces.map((t) => t.confidences)).toEqual([
+      { n: 4, first: 2.1, id: 'a#1' },
+      { n: 4, first: 3.1, id: 'a#0' },
+    ]);
+    expect(read.traces.map((t) => [...read.readConfidences(t)])).toEqual([values(2), values(3)]);
+    // A trace of another read is refused, not answered from some other line.
+    const other = { ...read.traces[0]! };
+    expect(() => read.readConfidences(other)).toThrow(RunStoreFormatError);
+    // Values kept (the default): readConfidences gives them as they are.
+    const kept = readRunContents(RunStore.open(dir));
+    expect(kept.readConfidences(kept.traces[1]!)).toBe(kept.traces[1]!.confidences);
+  });
+
+  test('readConfidences names the line when traces.jsonl was rewritten under the read', () => {
+    const dir = tmp();
+    const { store } = RunStore.create(dir, init, { resume: false });
+    store.appendTrace(trace('a', 0));
+    store.appendTrace(trace('a', 1));
+    store.close();
+    const read = readRunContents(RunStore.open(dir), { confidences: () => null });
+    const file = join(dir, 'traces.jsonl');
+    const [first, second] = readFileSync(file, 'utf8').split('\n');
+    writeFileSync(file, `${second}\n${first}\n`);
+    expect(() => read.readConfidences(read.traces[0]!)).toThrow(/traces\.jsonl:1: holds a#1 where the read found a#0/);
+  });
+
   test('a malformed line in the middle names file and line', () => {
     const dir = tmp();
     const { store } = RunStore.create(dir, init, { resume: false });
@@ -104,7 +149,7 @@ describe('readRunContents: one pass, confidences decoded once', () => {
     expect((err as Error).message).toMatch(/traces\.jsonl:2: field instanceId/);
   });
 
-  test('jsonlLines splits exactly across 1 MiB chunk boundaries, multi-byte characters included', () => {
+  test('jsonlLines splits exactly across 1 MiB chunk boundaries, multi-byte characters included, with byte offsets', () => {
     fc.assert(
       fc.property(
         fc.array(
@@ -117,7 +162,9 @@ describe('readRunContents: one pass, confidences decoded once', () => {
           const file = join(dir, 'f.jsonl');
           const clean = lines.map((l) => l.replace(/\n/g, ' '));
           appendFileSync(file, clean.map((l) => `${l}\n`).join('') + (cutTail ? 'partial' : ''));
-          expect([...jsonlLines(file)]).toEqual(clean.map((text, i) => ({ line: i + 1, text })));
+          // Each line's byte offset is where it starts in the file (what `readConfidences` seeks to).
+          const offsets = clean.map((_, i) => clean.slice(0, i).reduce((sum, l) => sum + Buffer.byteLength(l) + 1, 0));
+          expect([...jsonlLines(file)]).toEqual(clean.map((text, i) => ({ line: i + 1, text, offset: offsets[i] })));
         },
       ),
       { numRuns: 25 },

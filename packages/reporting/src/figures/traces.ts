@@ -32,11 +32,15 @@ function evenPick<T>(xs: T[], most: number): T[] {
 }
 
 /** Every full window of each trace: its mean confidence minus the trace's threshold. */
-function windowMargins(groups: ReadonlyArray<readonly [TraceGroup, RunTrace[]]>, window: number): WindowRow[] {
+function windowMargins(
+  groups: ReadonlyArray<readonly [TraceGroup, RunTrace[]]>,
+  window: number,
+  valuesOf: (t: RunTrace) => Float64Array,
+): WindowRow[] {
   const rows: WindowRow[] = [];
   for (const [group, traces] of groups) {
     for (const t of traces) {
-      const confs = t.confidences;
+      const confs = valuesOf(t);
       let sum = 0;
       for (let i = 0; i < confs.length; i++) {
         sum += confs[i]!;
@@ -175,6 +179,7 @@ export function confidenceTraces(ctx: FigureContext, maxPerGroup = 60): Figure |
       ['Stopped early', evenPick(stoppedAll, maxPerGroup)],
     ],
     window,
+    (t) => ctx.run.readConfidences(t),
   );
   const height = Math.round(p.font * (p.narrow ? 20 : 26));
   const yDomain = marginDomain(rows);
