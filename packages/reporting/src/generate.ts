@@ -54,38 +54,42 @@ export interface GeneratedReport {
   sweep: ThresholdSweep | null;
 }
 
-/** Writes each figure as SVG, PNG and PDF into `dir`; returns the paths and the PNGs. */
-async function writeFigures(
-  dir: string,
-  figures: readonly Figure[],
-  preset: FigurePreset,
-): Promise<{ files: GeneratedFigureFiles[]; pngs: Buffer[] }> {
-  mkdirSync(dir, { recursive: true });
-  const pngs = await Promise.all(figures.map((f) => rasterize(f.name, f.svg, preset)));
-  const pdfs = await Promise.all(figures.map((f) => svgToPdf(f.name, f.svg, preset, f.title)));
-  const files = figures.map((f, i) => {
-    const out = {
-      name: f.name,
-      svg: join(dir, `${f.name}.svg`),
-      png: join(dir, `${f.name}.png`),
-      pdf: join(dir, `${f.name}.pdf`),
-    };
-    writeFileSync(out.svg, f.svg);
-    writeFileSync(out.png, pngs[i]!);
-    writeFileSync(out.pdf, pdfs[i]!);
-    return out;
-  });
-  return { files, pngs };
+/** The file paths of each figure; nothing is written. */
+function figurePaths(dir: string, figures: readonly Figure[]): GeneratedFigureFiles[] {
+  return figures.map((f) => ({
+    name: f.name,
+    svg: join(dir, `${f.name}.svg`),
+    png: join(dir, `${f.name}.png`),
+    pdf: join(dir, `${f.name}.pdf`),
+  }));
 }
 
 /**
- * Turns a run directory into `figures/*.svg|png|pdf` and `figures/captions.md`, `report.html`, `report.md`,
- * `tables.tex`, `tables.csv` and `failures.csv` inside it. Reads only the run store, so it works on finished, interrupted and copied runs alike.
+ * One figure at a time: converting a 10,000-dot figure to PDF holds ~200 MiB of the converter's objects, and
+ * seven conversions at once added their peaks.
  */
-export async function generateReport(
+async function rasterizeEach(figures: readonly Figure[], preset: FigurePreset): Promise<Buffer[]> {
+  const pngs: Buffer[] = [];
+  for (const f of figures) pngs.push(await rasterize(f.name, f.svg, preset));
+  return pngs;
+}
+
+/** The figures as drawn, with what the PDF step needs once the run itself is no longer held. */
+interface DrawnFigures {
+  dir: string;
+  figures: Figure[];
+  preset: FigurePreset;
+  files: GeneratedFigureFiles[];
+}
+
+/**
+ * Everything that needs the run's records: metrics, analysis, threshold replay, figures (SVG and PNG), tables and
+ * the HTML and Markdown reports. The PDFs come after, once the records can be collected (see `generateReport`).
+ */
+async function reportFromRecords(
   runDir: string | RunStore,
-  options: GenerateReportOptions = {},
-): Promise<GeneratedReport> {
+  options: GenerateReportOptions,
+): Promise<Omit<GeneratedReport, 'files'> & { drawn: DrawnFigures; files: Omit<GeneratedReport['files'], 'figures'> }> {
   const judgments = readJudgments(typeof runDir === 'string' ? runDir : runDir.dir);
   // Only the answers the report shows are kept: the rest of a long run's text is most of what it would hold.
   const run = readRun(runDir, { texts: 'shown', judgments });
@@ -113,11 +117,16 @@ export async function generateReport(
   const ctx: FigureContext = { run, metrics, hypothesis, sweep, renderer, seed, preset };
   const figures = allFigures(ctx);
   const figureDir = join(run.dir, 'figures');
-  const { files, pngs } = await writeFigures(figureDir, figures, preset);
+  mkdirSync(figureDir, { recursive: true });
+  const paths = figurePaths(figureDir, figures);
+  const pngs = await rasterizeEach(figures, preset);
+  figures.forEach((f, i) => {
+    writeFileSync(paths[i]!.svg, f.svg);
+    writeFileSync(paths[i]!.png, pngs[i]!);
+  });
   // The HTML report is read on a screen: it embeds the screen rendering whatever preset the files use.
   const screen = preset.name === 'screen' ? figures : allFigures({ ...ctx, preset: PRESETS.screen });
-  const screenPngs =
-    preset.name === 'screen' ? pngs : await Promise.all(screen.map((f) => rasterize(f.name, f.svg, PRESETS.screen)));
+  const screenPngs = preset.name === 'screen' ? pngs : await rasterizeEach(screen, PRESETS.screen);
   renderer.close();
   const captions = join(figureDir, 'captions.md');
   writeFileSync(
@@ -138,10 +147,26 @@ export async function generateReport(
   writeFileSync(html, renderHtmlReport({ ...input, figures: screen.map((f, i) => ({ ...f, png: screenPngs[i]! })) }));
   writeFileSync(markdown, renderMarkdownReport({ ...input, figures }));
   return {
-    files: { figures: files, captions, html, markdown, tablesTex, tablesCsv, failuresCsv },
+    drawn: { dir: figureDir, figures, preset, files: paths },
+    files: { captions, html, markdown, tablesTex, tablesCsv, failuresCsv },
     preset: preset.name,
     metrics,
     hypothesis,
     sweep,
   };
+}
+
+/**
+ * Turns a run directory into `figures/*.svg|png|pdf` and `figures/captions.md`, `report.html`, `report.md`,
+ * `tables.tex`, `tables.csv` and `failures.csv` inside it. Reads only the run store, so it works on finished, interrupted and copied runs alike.
+ */
+export async function generateReport(
+  runDir: string | RunStore,
+  options: GenerateReportOptions = {},
+): Promise<GeneratedReport> {
+  const { drawn, files, ...report } = await reportFromRecords(runDir, options);
+  // The run's records are no longer reachable here: the PDF converter's peak does not sit on top of them.
+  for (const [i, f] of drawn.figures.entries())
+    writeFileSync(drawn.files[i]!.pdf, await svgToPdf(f.name, f.svg, drawn.preset, f.title));
+  return { ...report, files: { ...files, figures: drawn.files } };
 }

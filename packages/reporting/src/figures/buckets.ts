@@ -111,6 +111,33 @@ function pileLabels(piles: readonly Pile[], layout: Layout, p: FigurePreset): Pl
   });
 }
 
+/**
+ * Most dots the figure draws. Beyond it the rows were jittered strips of translucent dots that hid one another,
+ * and converting 10,000 of them to PDF held ~200 MiB; a rank sample of this many still shows each row's shape.
+ */
+export const STRIP_MOST = 2000;
+
+/**
+ * The dots drawn: all of them up to {@link STRIP_MOST}, else every k-th of each row in order of confidence (one k
+ * for all rows, so the rows' sizes still compare). Medians, counts and ties use every prompt.
+ */
+export function stripSample<T extends { label: string; confidence: number }>(
+  data: readonly T[],
+): { dots: T[]; every: number } {
+  if (data.length <= STRIP_MOST) return { dots: [...data], every: 1 };
+  const every = Math.ceil(data.length / STRIP_MOST);
+  const byRow = new Map<string, T[]>();
+  for (const d of data) {
+    const row = byRow.get(d.label);
+    if (row) row.push(d);
+    else byRow.set(d.label, [d]);
+  }
+  const dots = [...byRow.values()].flatMap((row) =>
+    [...row].sort((a, b) => a.confidence - b.confidence).filter((_, i) => i % every === 0),
+  );
+  return { dots, every };
+}
+
 /** The x axis: its ends (always including the split) and whether it is logarithmic. */
 interface ConfidenceAxis {
   lo: number;
@@ -175,6 +202,7 @@ function confidenceScale(ax: ConfidenceAxis, axis: { labelOffset: number }, p: F
 function bucketPlot(
   ctx: FigureContext,
   data: readonly BucketDot[],
+  dots: readonly BucketDot[],
   rowLabel: (o: Outcome) => string,
   frame: { ax: ConfidenceAxis; layout: Layout; height: number; marginLeft: number; marginRight: number },
   empty: ReadonlyArray<{ label: string }>,
@@ -206,7 +234,7 @@ function bucketPlot(
           fill: '#555',
           fontSize: p.small,
         }),
-        bucketDots(data, layout, p),
+        bucketDots(dots, layout, p),
         pileLabels(confidencePiles(data), layout, p),
         Plot.tickX(
           data,
@@ -226,6 +254,12 @@ function bucketPlot(
     p,
   ).svg;
 }
+
+const ordinal = (k: number): string => {
+  const tens = k % 100;
+  const suffix = tens >= 11 && tens <= 13 ? 'th' : ({ 1: 'st', 2: 'nd', 3: 'rd' }[k % 10] ?? 'th');
+  return `${k}${suffix}`;
+};
 
 export function confidenceFourBucket(ctx: FigureContext): Figure {
   const p = presetOf(ctx);
@@ -247,22 +281,29 @@ export function confidenceFourBucket(ctx: FigureContext): Figure {
   const { lo, hi } = ax;
   const toPx = (v: number): number =>
     ax.logScale ? (Math.log(v / lo) / Math.log(hi / lo || 2)) * plotWidth : ((v - lo) / (hi - lo || 1)) * plotWidth;
+  const data = rows.map((r, i) => ({ ...r, label: label(r.outcome), jitter: ((i * 0.618034) % 1) - 0.5 }));
+  // A large run draws a sample (see stripSample); the layout is that of the dots drawn.
+  const strip = stripSample(data);
   const layout = swarmLayout(
-    rows.map((r) => ({ outcome: r.outcome, px: toPx(r.confidence) })),
+    strip.dots.map((r) => ({ outcome: r.outcome, px: toPx(r.confidence) })),
     p,
   );
   const height = layout.rowHeight * ORDER.length + axisSpace(p).bottom + 8 * p.scale;
   const empty = ORDER.filter((o) => (counts.get(o) ?? 0) === 0).map((o) => ({ label: label(o) }));
-  const data = rows.map((r, i) => ({ ...r, label: label(r.outcome), jitter: ((i * 0.618034) % 1) - 0.5 }));
   const drawn = rows.length > 0;
   const panelHeight = drawn ? height : p.font * 12;
   const panel = drawn
-    ? bucketPlot(ctx, data, label, { ax, layout, height, marginLeft, marginRight }, empty)
+    ? bucketPlot(ctx, data, strip.dots, label, { ax, layout, height, marginLeft, marginRight }, empty)
     : noteSvg(ctx, 'No labelled decisions with a confidence: nothing to draw.', p.width, panelHeight);
   const footer =
     (split === null
       ? 'No confident/uncertain split could be computed.'
-      : `Dashed line: confident/uncertain split at ${split.toFixed(2)} (p${ctx.metrics.split.percentile} of decision confidence). One dot per prompt; black tick: median.`) +
+      : `Dashed line: confident/uncertain split at ${split.toFixed(2)} (p${ctx.metrics.split.percentile} of decision confidence).`) +
+    (strip.every > 1
+      ? ` One dot per ${strip.every} prompts: every ${ordinal(strip.every)} of each row in order of confidence (${strip.dots.length} of ${rows.length} drawn); n, the medians and "N at v" count every prompt. Black tick: median.`
+      : split === null
+        ? ''
+        : ' One dot per prompt; black tick: median.') +
     (layout.jitter ? ' Too many prompts to stack without overlap: dots are jittered vertically and translucent.' : '') +
     (confidencePiles(data).length > 0 ? ` "N at v": N prompts share exactly that confidence.` : '');
   return assembleFigure(ctx, {
