@@ -107,11 +107,14 @@ async function reportFromRecords(
     ...(options.alpha === undefined ? {} : { alpha: options.alpha }),
   });
   // results.json carries the analysis too, so a reader of the numbers sees the primary test and the adjusted p.
-  if (run.results !== null)
+  // The previous analysis is dropped first, so a second report writes the file byte for byte as the first did.
+  if (run.results !== null) {
+    const { analysis: _previous, ...results } = run.results;
     writeJsonAtomic(join(run.dir, FILES.results), {
-      ...run.results,
+      ...results,
       analysis: { ...analysisJson(hypothesis), savings: savingsJson(metrics) },
     });
+  }
   const sweep = thresholdSweep(run);
   const renderer = new PlotRenderer();
   const ctx: FigureContext = { run, metrics, hypothesis, sweep, renderer, seed, preset };
@@ -144,8 +147,11 @@ async function reportFromRecords(
   writeFileSync(tablesTex, renderLatexTables(tables, { runId: run.manifest.runId, emulated: run.emulated }));
   writeFileSync(tablesCsv, renderCsvTables(tables));
   writeFileSync(failuresCsv, renderFailuresCsv(failures));
-  writeFileSync(html, renderHtmlReport({ ...input, figures: screen.map((f, i) => ({ ...f, png: screenPngs[i]! })) }));
-  writeFileSync(markdown, renderMarkdownReport({ ...input, figures }));
+  writeFileSync(
+    html,
+    renderHtmlReport({ ...input, tables, figures: screen.map((f, i) => ({ ...f, png: screenPngs[i]! })) }),
+  );
+  writeFileSync(markdown, renderMarkdownReport({ ...input, tables, figures }));
   return {
     drawn: { dir: figureDir, figures, preset, files: paths },
     files: { captions, html, markdown, tablesTex, tablesCsv, failuresCsv },

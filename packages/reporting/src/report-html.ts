@@ -58,6 +58,8 @@ export interface HtmlReportInput {
   failures: FailureRow[];
   /** Detector–judge agreement per judge in judgments.jsonl (none without a judge). */
   judge?: JudgeAgreement[];
+  /** `reportTables(input)` when the caller has them (the report computes them once for every format). */
+  tables?: ReportTable[];
 }
 
 /** A report table with a caption and header cells scoped for screen readers; the first column heads each row. */
@@ -153,14 +155,9 @@ export function renderHtmlReport(input: HtmlReportInput): string {
   const csp = `default-src 'none'; img-src data:; style-src 'sha256-${styleHash}'; base-uri 'none'; form-action 'none'`;
   const banner = run.emulated ? `<div class="banner" role="alert">${escapeHtml(EMULATED_BANNER)}</div>` : '';
   const title = `deepconf-safety report: ${m.model ?? 'unknown model'} on ${m.benchmark ?? 'unknown benchmark'}`;
-  const [summary, tests, buckets, categories, runInfo, config] = reportTables(input).map(htmlTable) as [
-    string,
-    string,
-    string,
-    string,
-    string,
-    string,
-  ];
+  const [summary, tests, buckets, categories, runInfo, config] = (input.tables ?? reportTables(input)).map(
+    htmlTable,
+  ) as [string, string, string, string, string, string];
   const figs = figures
     .map(
       (f) =>

@@ -75,7 +75,9 @@ export function renderMarkdownReport(
   const { run, metrics: m, hypothesis: h, figures, failures } = input;
   const e = escapeMarkdownCell;
   const banner = `${run.emulated ? `> **⚠ ${EMULATED_BANNER}**\n\n` : ''}${run.unlabelled ? `> **${escapeMarkdownCell(UNLABELLED_NOTICE)}**\n\n` : ''}`;
-  const [summary, tests, buckets, categories, runInfo, config] = reportTables(input).map(renderTable) as string[];
+  const [summary, tests, buckets, categories, runInfo, config] = (input.tables ?? reportTables(input)).map(
+    renderTable,
+  ) as string[];
   const out: string[] = [];
   out.push(
     `${banner}# deepconf-safety report: ${e(m.model ?? 'unknown model')} on ${e(m.benchmark ?? 'unknown benchmark')}`,

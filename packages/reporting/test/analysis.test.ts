@@ -1,5 +1,5 @@
 import { describe, expect, test } from '@jest/globals';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateReport, isReportingError, readRun, declaredPrimary } from '@deepconf-safety/reporting';
 import { makeRun } from './make-run.js';
@@ -19,6 +19,19 @@ describe('the analysis in results.json and the report', () => {
       /^- \*\*Primary test \(declared before the run: AUROC/,
     );
     expect(section).toContain('Holm-adjusted');
+  });
+
+  test('a second report writes results.json byte for byte as the first (keys the runner adds stay before the analysis)', async () => {
+    const dir = makeRun({ instances: 12, emulated: true });
+    const file = join(dir, 'results.json');
+    // The runner writes keys the schema does not name after the named ones (instance_buckets, for one).
+    const written = JSON.parse(readFileSync(file, 'utf8'));
+    writeFileSync(file, JSON.stringify({ ...written, instance_buckets: { 'p-0': 'confident_refusal' } }));
+    await generateReport(dir, { resamples: 50 });
+    const first = readFileSync(file, 'utf8');
+    expect(Object.keys(JSON.parse(first)).slice(-2)).toEqual(['instance_buckets', 'analysis']);
+    await generateReport(dir, { resamples: 50 });
+    expect(readFileSync(file, 'utf8')).toBe(first);
   });
 
   test('an unknown primary test in the config is refused with the choices', () => {
