@@ -19,6 +19,30 @@ export interface JsonlReadResult<T> {
   truncatedTail: boolean;
 }
 
+/** One line's record, validated against its schema: a malformed line is an error naming the file and line. */
+export function parseJsonlLine<S extends z.ZodType>(file: string, line: number, text: string, schema: S): z.infer<S> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new RunStoreFormatError(
+      file,
+      line,
+      `not valid JSON (${(error as Error).message}); the file was edited or corrupted`,
+    );
+  }
+  const parsed = parseRecord(schema, value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new RunStoreFormatError(
+      file,
+      line,
+      `field ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`,
+    );
+  }
+  return parsed.data;
+}
+
 /**
  * Reads a JSONL file, validating each line. A malformed line in the middle is an error naming the line;
  * only a final line without its newline (a write interrupted by a crash) is tolerated.
@@ -30,27 +54,7 @@ export function readJsonl<S extends z.ZodType>(file: string, schema: S): JsonlRe
   const last = lines.pop() ?? '';
   const records: z.infer<S>[] = [];
   lines.forEach((line, i) => {
-    if (line.trim() === '') return;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (error) {
-      throw new RunStoreFormatError(
-        file,
-        i + 1,
-        `not valid JSON (${(error as Error).message}); the file was edited or corrupted`,
-      );
-    }
-    const parsed = parseRecord(schema, value);
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0];
-      throw new RunStoreFormatError(
-        file,
-        i + 1,
-        `field ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`,
-      );
-    }
-    records.push(parsed.data);
+    if (line.trim() !== '') records.push(parseJsonlLine(file, i + 1, line, schema));
   });
   return { records, truncatedTail: last.trim() !== '' };
 }

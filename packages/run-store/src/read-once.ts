@@ -2,7 +2,7 @@ import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import type { z } from 'zod';
 import { ConfidenceBlocks, ScratchDecoder, decodeConfidences } from './confidences-codec.js';
 import { RunStoreFormatError } from './errors.js';
-import { parseRecord } from './fast-parse.js';
+import { parseJsonlLine } from './jsonl.js';
 import type { RunStore } from './run-store.js';
 import { InstanceRecordSchema, TraceRecordSchema, type InstanceRecord } from './schema.js';
 
@@ -97,30 +97,6 @@ export function* jsonlLines(file: string): Generator<{ line: number; text: strin
   }
 }
 
-/** One line's record, validated: a malformed line is an error naming the file and line. */
-function parseLine<S extends z.ZodType>(file: string, line: number, text: string, schema: S): z.infer<S> {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new RunStoreFormatError(
-      file,
-      line,
-      `not valid JSON (${(error as Error).message}); the file was edited or corrupted`,
-    );
-  }
-  const parsed = parseRecord(schema, value);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new RunStoreFormatError(
-      file,
-      line,
-      `field ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'invalid'}`,
-    );
-  }
-  return parsed.data;
-}
-
 /** Every valid record of a JSONL file in one pass, with where its line starts; a malformed line is an error. */
 function* records<S extends z.ZodType>(
   file: string,
@@ -128,7 +104,7 @@ function* records<S extends z.ZodType>(
 ): Generator<{ record: z.infer<S>; line: number; offset: number }> {
   for (const { line, text, offset } of jsonlLines(file)) {
     if (text.trim() === '') continue;
-    yield { record: parseLine(file, line, text, schema), line, offset };
+    yield { record: parseJsonlLine(file, line, text, schema), line, offset };
   }
 }
 
@@ -152,7 +128,7 @@ function lineAt(file: string, offset: number): string {
 
 /** Reads one trace's confidences back from its line (see `RunContents.readConfidences`), checking it is that trace. */
 function rereadConfidences(file: string, at: { line: number; offset: number }, trace: TraceFields): Float64Array {
-  const record = parseLine(file, at.line, lineAt(file, at.offset), TraceRecordSchema);
+  const record = parseJsonlLine(file, at.line, lineAt(file, at.offset), TraceRecordSchema);
   if (record.instanceId !== trace.instanceId || record.traceIndex !== trace.traceIndex)
     throw new RunStoreFormatError(
       file,
