@@ -103,7 +103,12 @@ export type TokenEvent =
 export type Usage = { promptTokens: number; completionTokens: number; totalTokens: number };
 
 export type TraceResult = {
-  /** Answer text, with any `<think>` section removed. */
+  /**
+   * Answer text, with any `<think>` section removed. A trace the client stopped (early stop, or a stream past
+   * max_tokens) keeps the text of its tokens up to the stop, not the rest of the chunk that carried it, so the text
+   * does not depend on how many tokens a chunk carried (timing); only text that does not line up with its chunk's
+   * token strings (held back by the server) is kept as it arrived.
+   */
   text: string;
   /** Thinking text (server-split or inline `<think>`), or null. */
   reasoning: string | null;

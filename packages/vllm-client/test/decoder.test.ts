@@ -235,6 +235,8 @@ describe('TraceDecoder edge cases', () => {
     expect(r).toBe('stop');
     expect(d.stoppedAt).toBe(1);
     expect(d.tokens).toBe(2);
+    // The text is that of the tokens up to the stop, not the rest of the chunk.
+    expect(d.splitter.finish(true).text).toBe('xy');
   });
 
   test('in-band error event is reported, not parsed as a chunk', () => {
@@ -434,5 +436,146 @@ describe('bad data from the server is named, never averaged in (issue 14, princi
         ],
       }),
     ).toThrow(/not a logprob ≤ 0/);
+  });
+});
+
+// How many tokens a chunk carries depends on timing (vLLM merges deltas when the client falls behind; the emulator
+// merges steps it is late for), so what a stopped trace records must not: its text is that of its tokens up to the
+// stop (or up to max_tokens), however the stream was cut (issue 15).
+describe('a stopped trace keeps the text of its tokens up to the stop, however the stream was chunked', () => {
+  const tokens = ['I', ' can', "'t", ' help', ' with', ' that', '.', ' However', ',', ' I', ' can', ' explain'];
+  /** Every way of cutting the stream into chunks of 1–4 tokens that this test uses: single, pairs, 3-4-5, all in one. */
+  const cuts: number[][] = [tokens.map(() => 1), [2, 2, 2, 2, 2, 2], [3, 4, 5], [1, 4, 4, 3], [tokens.length]];
+  const chatChunks = (
+    sizes: number[],
+    toks = tokens,
+    text = (from: number, to: number) => toks.slice(from, to).join(''),
+  ) => {
+    const out: unknown[] = [{ choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null }] }];
+    let at = 0;
+    for (const size of sizes) {
+      const entries = toks.slice(at, at + size).map((t) => ({
+        token: t,
+        logprob: -0.5,
+        top_logprobs: [
+          { token: t, logprob: -0.5 },
+          { token: '~', logprob: -3 },
+        ],
+      }));
+      out.push({
+        choices: [
+          { index: 0, delta: { content: text(at, at + size) }, logprobs: { content: entries }, finish_reason: null },
+        ],
+      });
+      at += size;
+    }
+    return out;
+  };
+  const completionChunks = (sizes: number[]) => {
+    const out: unknown[] = [];
+    let at = 0;
+    for (const size of sizes) {
+      const toks = tokens.slice(at, at + size);
+      out.push({
+        choices: [
+          {
+            index: 0,
+            text: toks.join(''),
+            logprobs: {
+              tokens: toks,
+              token_logprobs: toks.map(() => -0.5),
+              top_logprobs: toks.map((t) => ({ [t]: -0.5, '~': -3 })),
+            },
+            finish_reason: null,
+          },
+        ],
+      });
+      at += size;
+    }
+    return out;
+  };
+  const run = (kind: 'chat' | 'completions', chunks: unknown[], stopAt: number | null, maxTokens?: number) => {
+    const running: string[] = [];
+    const d: TraceDecoder = new TraceDecoder({
+      kind,
+      k: 1,
+      thinking: false,
+      ...(maxTokens === undefined ? {} : { maxTokens }),
+      sink: (i) => {
+        running.push(d.splitter.text);
+        return i === stopAt;
+      },
+    });
+    for (const c of chunks) if (d.feed(c) === 'stop') break;
+    return { d, text: d.splitter.finish(true).text, running };
+  };
+
+  test.each(['chat', 'completions'] as const)('%s: early stop at each token', (kind) => {
+    for (let stop = 0; stop < tokens.length; stop++) {
+      for (const sizes of cuts) {
+        const chunks = kind === 'chat' ? chatChunks(sizes) : completionChunks(sizes);
+        const { d, text, running } = run(kind, chunks, stop);
+        expect({ sizes, stop, text, tokens: d.tokens, stoppedAt: d.stoppedAt }).toEqual({
+          sizes,
+          stop,
+          text: tokens.slice(0, stop + 1).join(''),
+          tokens: stop + 1,
+          stoppedAt: stop,
+        });
+        // The running text a token hook sees is that of the tokens up to it, too.
+        expect(running).toEqual(tokens.slice(0, stop + 1).map((_t, i) => tokens.slice(0, i + 1).join('')));
+      }
+    }
+  });
+
+  test.each(['chat', 'completions'] as const)('%s: a server that overruns max_tokens', (kind) => {
+    for (const sizes of cuts) {
+      const { d, text } = run(kind, kind === 'chat' ? chatChunks(sizes) : completionChunks(sizes), null, 5);
+      expect({ sizes, text, tokens: d.tokens, overran: d.overran }).toEqual({
+        sizes,
+        text: tokens.slice(0, 5).join(''),
+        tokens: 5,
+        overran: true,
+      });
+    }
+  });
+
+  test('tokens without text of their own (EOS, a <think> tag a reasoning parser took out) and a reasoning/content split', () => {
+    const toks = ['<think>', 'Hmm', '.', '</think>', 'No', '.', '<|im_end|>'];
+    // As the emulator and vLLM's parser send a merged chunk: reasoning, then content, without the tags or EOS.
+    const split = (from: number, to: number) => {
+      const reasoning = toks
+        .slice(from, Math.min(to, 3))
+        .filter((t) => t !== '<think>')
+        .join('');
+      const content = toks
+        .slice(Math.max(from, 4), to)
+        .filter((t) => t !== '<|im_end|>')
+        .join('');
+      return { ...(reasoning === '' ? {} : { reasoning }), ...(content === '' ? {} : { content }) };
+    };
+    for (let stop = 0; stop < toks.length; stop++) {
+      const seen = new Set<string>();
+      for (const sizes of [toks.map(() => 1), [3, 4], [toks.length], [2, 3, 2]]) {
+        const chunks = chatChunks(sizes, toks).map((c, i) => {
+          if (i === 0) return c;
+          const ch = (c as { choices: { delta: unknown }[] }).choices[0]!;
+          let at = 0;
+          for (let k = 0; k < i - 1; k++) at += sizes[k]!;
+          return { choices: [{ ...ch, delta: split(at, at + sizes[i - 1]!) }] };
+        });
+        const d = new TraceDecoder({ kind: 'chat', k: 1, thinking: true, sink: (i) => i === stop });
+        for (const c of chunks) if (d.feed(c) === 'stop') break;
+        seen.add(JSON.stringify(d.splitter.finish(true)));
+      }
+      expect({ stop, outcomes: [...seen] }).toEqual({ stop, outcomes: [seen.values().next().value] });
+    }
+  });
+
+  test('text that does not line up with its tokens (held back) is taken whole, as it arrived', () => {
+    // The second chunk carries the held-back text of the first: no per-token split is possible.
+    const chunks = chatChunks([2, 2], tokens, (from, to) => (from === 0 ? '' : tokens.slice(0, to).join('')));
+    const { text } = run('chat', chunks, 2);
+    expect(text).toBe("I can't help");
   });
 });

@@ -54,6 +54,8 @@ export class TraceDecoder {
   scannedChunks = 0;
   #sawLogprobs = false;
   #confs = new Float64Array(256);
+  /** Per entry of the chunk being read, where its text ends in the chunk's text (see #textEnds). */
+  #ends = new Int32Array(16);
   #confCount = 0;
   tokens = 0;
   stoppedAt: number | null = null;
@@ -186,18 +188,14 @@ export class TraceDecoder {
       | { content?: unknown; reasoning?: unknown; reasoning_content?: unknown }
       | null
       | undefined;
-    let texts = false;
+    let reasoning = '';
+    let text = '';
     if (delta !== null && delta !== undefined) {
-      const reasoning = delta.reasoning ?? delta.reasoning_content;
-      if (typeof reasoning === 'string' && reasoning.length > 0) {
-        this.splitter.addReasoning(reasoning);
-        texts = true;
-      }
-      if (typeof delta.content === 'string') {
-        this.splitter.addContent(delta.content);
-        texts ||= delta.content.length > 0;
-      }
+      const r = delta.reasoning ?? delta.reasoning_content;
+      if (typeof r === 'string') reasoning = r;
+      if (typeof delta.content === 'string') text = delta.content;
     }
+    const texts = reasoning.length > 0 || text.length > 0;
     const lp = choice['logprobs'] as { content?: unknown } | null | undefined;
     const content = lp === null || lp === undefined ? null : lp.content;
     if (content === null || content === undefined) {
@@ -205,6 +203,8 @@ export class TraceDecoder {
       return false;
     }
     if (!Array.isArray(content)) throw protocolError(`stream chunk ${n}: logprobs.content is not an array`);
+    const perToken = texts && this.#textEnds(content, chatToken, reasoning, text);
+    if (texts && !perToken) this.#addText(reasoning, text, 0, reasoning.length + text.length);
     for (let j = 0; j < content.length; j++) {
       const e = content[j] as { token?: unknown; logprob?: unknown; top_logprobs?: unknown };
       const logprob = e.logprob;
@@ -252,9 +252,66 @@ export class TraceDecoder {
           }
         }
       }
+      // The token's own text goes in just before the sink sees it (and not if it is past maxTokens).
+      if (perToken && this.tokens < this.#maxTokens) this.#addTokenText(reasoning, text, j);
       if (this.#token(typeof e.token === 'string' ? e.token : '', logprob, list, confidence)) return true;
     }
     return false;
+  }
+
+  /**
+   * Where each entry's text ends in the chunk's text (reasoning, then content), so a trace stopped inside a chunk keeps
+   * the text of its tokens up to the stop and not the rest of the chunk: how many tokens one chunk carries depends on
+   * timing (vLLM merges deltas when the client falls behind, §1.5), so the recorded text must not. One entry owns all
+   * of the chunk's text. Several: each token string found in turn in the text owns it; one not found there (a special
+   * token, a `<think>` tag a reasoning parser took out) owns none. When the token strings do not add up to exactly
+   * the text (held-back text, `Ġ`-style pieces, partial UTF-8), false: the chunk's text is taken whole, before its
+   * first token, as it arrived.
+   */
+  #textEnds(
+    entries: readonly unknown[],
+    tokenAt: (entries: readonly unknown[], j: number) => unknown,
+    reasoning: string,
+    text: string,
+  ): boolean {
+    const m = entries.length;
+    const total = reasoning.length + text.length;
+    if (m === 0) return false;
+    if (this.#ends.length < m) this.#ends = new Int32Array(Math.max(m, 2 * this.#ends.length));
+    const ends = this.#ends;
+    if (m === 1) {
+      ends[0] = total;
+      return true;
+    }
+    let pos = 0;
+    for (let j = 0; j < m; j++) {
+      const t = tokenAt(entries, j);
+      if (typeof t === 'string' && t.length > 0 && pos + t.length <= total && this.#textAt(reasoning, text, pos, t))
+        pos += t.length;
+      ends[j] = pos;
+    }
+    return pos === total;
+  }
+
+  /** Adds entry j's text (see #textEnds) to the splitter. */
+  #addTokenText(reasoning: string, text: string, j: number): void {
+    this.#addText(reasoning, text, j === 0 ? 0 : (this.#ends[j - 1] as number), this.#ends[j] as number);
+  }
+
+  /** Whether the chunk's text (reasoning, then content) holds `token` at `pos`. */
+  #textAt(reasoning: string, text: string, pos: number, token: string): boolean {
+    const r = reasoning.length;
+    if (pos >= r) return text.startsWith(token, pos - r);
+    if (pos + token.length <= r) return reasoning.startsWith(token, pos);
+    return reasoning.endsWith(token.slice(0, r - pos)) && text.startsWith(token.slice(r - pos));
+  }
+
+  /** Adds `[from, to)` of the chunk's text (reasoning, then content) to the splitter. */
+  #addText(reasoning: string, text: string, from: number, to: number): void {
+    if (from >= to) return;
+    const r = reasoning.length;
+    if (from < r) this.splitter.addReasoning(reasoning.slice(from, Math.min(to, r)));
+    if (to > r) this.splitter.addContent(text.slice(Math.max(0, from - r), to - r));
   }
 
   /** A chunk with text but no logprobs: the server was asked for logprobs on every token, so tokens went missing. */
@@ -288,19 +345,21 @@ export class TraceDecoder {
   }
 
   #completionChoice(choice: Record<string, unknown>, n: number): boolean {
-    const text = choice['text'];
-    if (typeof text === 'string') this.splitter.addContent(text);
+    const raw = choice['text'];
+    const text = typeof raw === 'string' ? raw : '';
     const lp = choice['logprobs'] as
       | { tokens?: unknown; token_logprobs?: unknown; top_logprobs?: unknown }
       | null
       | undefined;
     if (lp === null || lp === undefined) {
-      if (typeof text === 'string' && text.length > 0) throw this.#textWithoutLogprobs(n);
+      if (text.length > 0) throw this.#textWithoutLogprobs(n);
       return false;
     }
     const { tokens, token_logprobs: lps, top_logprobs: tops } = lp;
     if (!Array.isArray(tokens) || !Array.isArray(lps))
       throw protocolError(`stream chunk ${n}: logprobs.tokens/token_logprobs are not arrays`);
+    const perToken = text.length > 0 && this.#textEnds(tokens, completionToken, '', text);
+    if (text.length > 0 && !perToken) this.splitter.addContent(text);
     for (let j = 0; j < tokens.length; j++) {
       const token = tokens[j];
       const logprob = lps[j];
@@ -331,6 +390,7 @@ export class TraceDecoder {
         // The completions dict already is the reference set (K entries, or K+1 when the sampled token is not in the top K).
         confidence = tokenConfidence(built.map((t) => t.logprob));
       }
+      if (perToken && this.tokens < this.#maxTokens) this.#addTokenText('', text, j);
       if (this.#token(token, logprob ?? -9999, list, confidence)) return true;
     }
     return false;
@@ -357,6 +417,11 @@ export class TraceDecoder {
     return false;
   }
 }
+
+/** The token string of entry j of a chat chunk's `logprobs.content` (for #textEnds). */
+const chatToken = (entries: readonly unknown[], j: number): unknown => (entries[j] as { token?: unknown }).token;
+/** The token string of entry j of a completions chunk's `logprobs.tokens`. */
+const completionToken = (tokens: readonly unknown[], j: number): unknown => tokens[j];
 
 /** Whether a parsed list holds a logprob that is not ≤ 0 (positive or NaN); the scanner tracks this as it reads. */
 function hasPositive(list: readonly TopLogprob[]): boolean {
