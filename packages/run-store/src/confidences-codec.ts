@@ -17,12 +17,21 @@ export function decodeConfidences(encoded: string): Float64Array {
   if (LITTLE_ENDIAN) {
     // Decoded straight into the array's memory: no intermediate Buffer and no per-value read (the per-value
     // loop was a tenth of reading a large run store).
-    const out = new Float64Array(Buffer.byteLength(encoded, 'base64') >> 3);
-    const written = Buffer.from(out.buffer).write(encoded, 'base64');
-    // Stray characters decode to fewer bytes than the length promises: the general path handles those.
-    if (written === out.byteLength) return out;
+    const out = new Float64Array(valueCount(encoded));
+    if (decodedInto(out, encoded)) return out;
   }
   return decodeByValue(encoded);
+}
+
+/** How many Float64 values `encoded` holds (if it is clean base64). */
+const valueCount = (encoded: string): number => Buffer.byteLength(encoded, 'base64') >> 3;
+
+/**
+ * Decodes `encoded` into `out`'s memory; false when it wrote fewer bytes than `out` holds (stray characters
+ * decode to fewer bytes than the length promises: the caller takes the general path then).
+ */
+function decodedInto(out: Float64Array, encoded: string): boolean {
+  return Buffer.from(out.buffer, out.byteOffset, out.byteLength).write(encoded, 'base64') === out.byteLength;
 }
 
 function decodeByValue(encoded: string): Float64Array {
@@ -43,15 +52,14 @@ export class ConfidenceBlocks {
   #used = 0;
 
   decode(encoded: string): Float64Array {
-    const n = Buffer.byteLength(encoded, 'base64') >> 3;
+    const n = valueCount(encoded);
     if (!LITTLE_ENDIAN || n > ConfidenceBlocks.BLOCK_VALUES / 4) return decodeConfidences(encoded);
     if (this.#used + n > this.#block.length) {
       this.#block = new Float64Array(ConfidenceBlocks.BLOCK_VALUES);
       this.#used = 0;
     }
     const out = this.#block.subarray(this.#used, this.#used + n);
-    const written = Buffer.from(out.buffer, out.byteOffset, out.byteLength).write(encoded, 'base64');
-    if (written !== out.byteLength) return decodeConfidences(encoded);
+    if (!decodedInto(out, encoded)) return decodeConfidences(encoded);
     this.#used += n;
     return out;
   }
@@ -65,11 +73,10 @@ export class ScratchDecoder {
   #buffer = new Float64Array(1024);
 
   decode(encoded: string): Float64Array {
-    const n = Buffer.byteLength(encoded, 'base64') >> 3;
     if (!LITTLE_ENDIAN) return decodeConfidences(encoded);
+    const n = valueCount(encoded);
     if (n > this.#buffer.length) this.#buffer = new Float64Array(Math.max(n, 2 * this.#buffer.length));
     const out = this.#buffer.subarray(0, n);
-    const written = Buffer.from(out.buffer, out.byteOffset, out.byteLength).write(encoded, 'base64');
-    return written === out.byteLength ? out : decodeConfidences(encoded);
+    return decodedInto(out, encoded) ? out : decodeConfidences(encoded);
   }
 }

@@ -261,6 +261,13 @@ const ordinal = (k: number): string => {
   return `${k}${suffix}`;
 };
 
+/** What a dot stands for: one prompt, or, for a rank sample, k of them (the sentence has always followed the split's). */
+function dotsSentence(strip: { dots: readonly unknown[]; every: number }, prompts: number, hasSplit: boolean): string {
+  if (strip.every > 1)
+    return ` One dot per ${strip.every} prompts: every ${ordinal(strip.every)} of each row in order of confidence (${strip.dots.length} of ${prompts} drawn); n, the medians and "N at v" count every prompt. Black tick: median.`;
+  return hasSplit ? ' One dot per prompt; black tick: median.' : '';
+}
+
 export function confidenceFourBucket(ctx: FigureContext): Figure {
   const p = presetOf(ctx);
   const rows = ctx.run.instances.flatMap((i) => {
@@ -299,11 +306,7 @@ export function confidenceFourBucket(ctx: FigureContext): Figure {
     (split === null
       ? 'No confident/uncertain split could be computed.'
       : `Dashed line: confident/uncertain split at ${split.toFixed(2)} (p${ctx.metrics.split.percentile} of decision confidence).`) +
-    (strip.every > 1
-      ? ` One dot per ${strip.every} prompts: every ${ordinal(strip.every)} of each row in order of confidence (${strip.dots.length} of ${rows.length} drawn); n, the medians and "N at v" count every prompt. Black tick: median.`
-      : split === null
-        ? ''
-        : ' One dot per prompt; black tick: median.') +
+    dotsSentence(strip, rows.length, split !== null) +
     (layout.jitter ? ' Too many prompts to stack without overlap: dots are jittered vertically and translucent.' : '') +
     (confidencePiles(data).length > 0 ? ` "N at v": N prompts share exactly that confidence.` : '');
   return assembleFigure(ctx, {
